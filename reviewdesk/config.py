@@ -1,0 +1,50 @@
+"""One settings object: where the data lives, read from the environment or `--data-dir`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Paths of the two stores and the file areas, all under one data directory."""
+
+    model_config = SettingsConfigDict(env_prefix="REVIEWDESK_", frozen=True)
+
+    data_dir: Path = Field(default=Path("data"), description="Root of all reviewdesk data.")
+    review_store_url: str | None = Field(
+        default=None, description="SQLAlchemy URL of the review store; SQLite in the data dir by default."
+    )
+    memory_limit: str = Field(default="1GB", description="DuckDB memory limit; larger work spills to disk.")
+
+    @classmethod
+    def load(cls, data_dir: Path | str | None = None) -> Settings:
+        """Read settings from the environment, with an explicit `--data-dir` taking precedence."""
+        return cls(data_dir=Path(data_dir)) if data_dir is not None else cls()
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.data_dir / "warehouse.duckdb"
+
+    @property
+    def review_url(self) -> str:
+        return self.review_store_url or f"sqlite:///{(self.data_dir / 'review.sqlite').resolve()}"
+
+    @property
+    def datasets_dir(self) -> Path:
+        return self.data_dir / "datasets"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.data_dir / "reports"
+
+    def ensure_dirs(self) -> None:
+        """Create the data directory tree on first use."""
+        for d in (self.data_dir, self.datasets_dir, self.models_dir, self.reports_dir):
+            d.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,56 @@
+"""Ingest production logs into `warehouse.runs`: native, LangSmith and OpenTelemetry formats.
+
+Every record ends as a run, a duplicate of one, or a quarantine row with its position, raw text
+and reasons, so `read == inserted + duplicates + rejected` always holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from reviewdesk.errors import ConfigError, InputFileError
+from reviewdesk.ingest import langsmith, native, otel
+from reviewdesk.ingest.detect import FORMATS, detect_format
+from reviewdesk.ingest.stage import IngestReport, Stage
+from reviewdesk.warehouse import Warehouse
+
+__all__ = ["FORMATS", "IngestReport", "detect_format", "ingest", "ingest_file"]
+
+STAGERS: dict[str, Callable[[Path, Stage], None]] = {
+    "native": native.stage_file,
+    "langsmith": langsmith.stage_file,
+    "otel": otel.stage_file,
+}
+
+
+def ingest_file(warehouse: Warehouse, path: Path | str, fmt: str = "auto") -> IngestReport:
+    """Ingest one file atomically; running it again inserts nothing and counts duplicates."""
+    path = Path(path)
+    if fmt != "auto" and fmt not in FORMATS:
+        raise ConfigError(f"Unknown format {fmt!r}: use auto, {', '.join(FORMATS)}.")
+    if not path.is_file():
+        raise InputFileError(f"No such file: {path}. Check the path, or run `reviewdesk demo-data` to make one.")
+    fmt = detect_format(path) if fmt == "auto" else fmt
+    with Stage(warehouse, str(path), fmt) as stage:
+        STAGERS[fmt](path, stage)
+    return stage.report
+
+
+def ingest(
+    warehouse: Warehouse,
+    paths: Iterable[Path | str],
+    fmt: str = "auto",
+    on_file: Callable[[IngestReport], None] | None = None,
+) -> list[IngestReport]:
+    """Ingest several files, one transaction each; `on_file` reports progress after every file."""
+    paths = [Path(p) for p in paths]
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        raise InputFileError(f"No such file: {', '.join(missing)}. Nothing was ingested; fix the paths and rerun.")
+    reports = []
+    for path in paths:
+        reports.append(ingest_file(warehouse, path, fmt))
+        if on_file:
+            on_file(reports[-1])
+    return reports

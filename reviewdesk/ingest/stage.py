@@ -1,0 +1,172 @@
+"""The staging area shared by every format: type, validate, de-duplicate, then commit atomically.
+
+One transaction per source writes the new runs, the quarantine rows (raw text and every reason)
+and the ingest log, so `read == inserted + duplicates + rejected` holds even after a crash: a
+failed ingest leaves nothing behind and can simply be run again.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+
+import pandera.errors
+import pyarrow as pa
+
+from reviewdesk.ingest.canonical import COLUMNS, INVALID_JSON, staged_select
+from reviewdesk.ingest.lines import Reject
+from reviewdesk.warehouse import Warehouse
+from schemas.runs import DOMAIN_COLUMNS, RunSchema
+
+RUN_COLUMNS = [*COLUMNS, "source_format"]
+DOMAIN_SCHEMA = RunSchema.to_schema().select_columns(DOMAIN_COLUMNS)
+
+
+@dataclass
+class IngestReport:
+    """Counts of one ingest of one source; `read == inserted + duplicates + rejected`."""
+
+    source: str
+    source_format: str
+    ingest_id: str
+    read: int = 0
+    inserted: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _json_error(raw: str) -> str:
+    """Python's message for malformed JSON is more precise than DuckDB's verdict."""
+    try:
+        json.loads(raw)
+    except ValueError as e:
+        hint = " (truncated?)" if "Expecting" in str(e) and e.pos >= len(raw.rstrip()) else ""
+        return f"{INVALID_JSON}: {e}{hint}"
+    return INVALID_JSON
+
+
+class Stage:
+    """Writes the records of one source chunk by chunk inside one transaction: all or nothing.
+
+    Each chunk is typed in a temp table, checked with pandera, then its clean new runs go to
+    `runs` and its bad records to `quarantine`. Duplicates are found against `runs` itself, which
+    already holds the earlier chunks of this transaction, so no copy of the file is ever staged.
+    """
+
+    def __init__(self, warehouse: Warehouse, source: str, source_format: str) -> None:
+        self.wh = warehouse
+        self.report = IngestReport(source, source_format, uuid.uuid4().hex[:12])
+        self.table = f"staged_{self.report.ingest_id}"
+        self.started = datetime.now(UTC)
+
+    def __enter__(self) -> Stage:
+        self.wh.execute("BEGIN TRANSACTION")
+        return self
+
+    def __exit__(self, exc_type: type | None, *exc: object) -> None:
+        if exc_type is not None:
+            self.wh.execute("ROLLBACK")
+            return
+        r = self.report
+        r.duplicates = r.read - r.rejected - r.inserted
+        self.wh.execute(
+            "INSERT INTO ingests VALUES (?, ?, ?, ?, now(), ?, ?, ?, ?)",
+            [r.ingest_id, r.source, r.source_format, self.started, r.read, r.inserted, r.duplicates, r.rejected],
+        )
+        self.wh.execute("COMMIT")
+
+    def add(self, relation: str, keep_raw: bool = False, **arrow: pa.Table) -> None:
+        """Write the records of `relation` (SQL over the given Arrow tables, registered meanwhile).
+
+        Raw text is kept for records with problems found in SQL; records that fail the pandera
+        checks get theirs from the relation, read again for just those records.
+        """
+        for name, table in arrow.items():
+            self.wh.con.register(name, table)
+        try:
+            self.wh.execute(
+                f"CREATE OR REPLACE TEMP TABLE {self.table} AS "
+                f"{staged_select(relation, self.report.source_format, keep_raw)}"
+            )
+            failures = self._domain_failures()
+            if failures:
+                self._mark(failures, relation)
+            self._write()
+        finally:
+            self.wh.execute(f"DROP TABLE IF EXISTS {self.table}")
+            for name in arrow:
+                self.wh.con.unregister(name)
+
+    def reject(self, rejects: list[Reject]) -> None:
+        """Quarantine records refused before parsing (bad bytes, over-long lines)."""
+        self._quarantine([(j.line_no, j.locator, j.raw, j.reason) for j in rejects])
+        self.report.read += len(rejects)
+        self.report.rejected += len(rejects)
+
+    def _domain_failures(self) -> dict[int, list[str]]:
+        """Run the pandera domain checks over the clean staged rows; map seq to its reasons."""
+        cols = ", ".join(DOMAIN_COLUMNS)
+        df = self.wh.con.sql(f"SELECT seq, {cols} FROM {self.table} WHERE len(problems) = 0").df()
+        try:
+            DOMAIN_SCHEMA.validate(df.drop(columns="seq"), lazy=True)
+            return {}
+        except pandera.errors.SchemaErrors as e:
+            cases = e.failure_cases.dropna(subset=["index"])
+        reasons: dict[int, list[str]] = {}
+        for case in cases.itertuples():
+            if case.schema_context == "Column":
+                reason = f"{case.column}: fails {case.check}, got {case.failure_case!r}"
+            else:
+                reason = str(case.check)
+            found = reasons.setdefault(int(df["seq"].iat[int(case.index)]), [])
+            if reason not in found:
+                found.append(reason)
+        return reasons
+
+    def _mark(self, failures: dict[int, list[str]], relation: str) -> None:
+        """Record pandera's reasons on the staged rows, with their raw text."""
+        marks = pa.table({"seq": list(failures), "extra": list(failures.values())})
+        self.wh.con.register("failures", marks)
+        try:
+            self.wh.execute(
+                f"""UPDATE {self.table} s SET problems = f.extra, raw = src.raw
+                FROM failures f, (SELECT seq, raw FROM ({relation})) src
+                WHERE s.seq = f.seq AND src.seq = f.seq"""
+            )
+        finally:
+            self.wh.con.unregister("failures")
+
+    def _write(self) -> None:
+        r = self.report
+        counts = self.wh.execute(f"SELECT count(*), count(*) FILTER (len(problems) > 0) FROM {self.table}")[0]
+        r.read += counts[0]
+        r.rejected += counts[1]
+        cols = ", ".join(RUN_COLUMNS)
+        r.inserted += self.wh.execute(
+            f"""INSERT INTO runs ({cols}, ingested_at)
+            SELECT {cols}, now() FROM {self.table} s
+            WHERE len(problems) = 0 AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.run_id = s.run_id)
+            QUALIFY row_number() OVER (PARTITION BY run_id ORDER BY seq) = 1"""
+        )[0][0]
+        if counts[1]:
+            bad = self.wh.execute(f"SELECT line_no, locator, raw, problems FROM {self.table} WHERE len(problems) > 0")
+            self._quarantine(
+                [
+                    (line_no, locator, (raw or "").rstrip("\r\n").encode("utf-8"),
+                     "; ".join(_json_error(raw) if p == INVALID_JSON and raw else p for p in problems))
+                    for line_no, locator, raw, problems in bad
+                ]
+            )  # fmt: skip
+
+    def _quarantine(self, rows: list[tuple]) -> None:
+        if rows:
+            r = self.report
+            self.wh.con.executemany(
+                "INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, ?, ?, now())",
+                [(r.ingest_id, r.source, r.source_format, *row) for row in rows],
+            ).fetchall()

@@ -1,0 +1,144 @@
+"""The DuckDB warehouse: connection handling and recorded, idempotent schema migrations.
+
+Only flows and the CLI open it; DuckDB lets one process hold the file read-write, so the review
+app never touches it (see DESIGN.md, "Two stores").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from reviewdesk.errors import WarehouseLocked
+
+Migration = Callable[[duckdb.DuckDBPyConnection], None]
+MIGRATIONS: dict[str, Migration] = {}
+
+
+def migration(fn: Migration) -> Migration:
+    """Register a migration; its function name is its recorded identity, so never rename one."""
+    MIGRATIONS[fn.__name__] = fn
+    return fn
+
+
+RUN_COLUMNS = """
+    run_id            VARCHAR NOT NULL,
+    trace_id          VARCHAR,
+    parent_run_id     VARCHAR,
+    session_id        VARCHAR,
+    project           VARCHAR,
+    name              VARCHAR,
+    run_type          VARCHAR,
+    model             VARCHAR,
+    start_time        TIMESTAMPTZ,
+    end_time          TIMESTAMPTZ,
+    latency_ms        DOUBLE,
+    prompt_tokens     BIGINT,
+    completion_tokens BIGINT,
+    total_tokens      BIGINT,
+    cost_usd          DOUBLE,
+    status            VARCHAR NOT NULL,
+    error             VARCHAR,
+    inputs            JSON,
+    outputs           JSON,
+    tags              VARCHAR[],
+    metadata          JSON,
+    user_feedback     DOUBLE,
+    source_format     VARCHAR NOT NULL,
+    ingested_at       TIMESTAMPTZ NOT NULL
+"""
+
+
+@migration
+def m001_runs_and_ingests(con: duckdb.DuckDBPyConnection) -> None:
+    # run_id uniqueness is kept by ingestion (anti-join under DuckDB's single-writer lock):
+    # an ART index on a million UUIDs costs more than the rest of an ingest together.
+    con.execute(f"CREATE TABLE runs ({RUN_COLUMNS})")
+    con.execute(
+        """CREATE TABLE ingests (
+            ingest_id VARCHAR PRIMARY KEY, source VARCHAR NOT NULL, source_format VARCHAR NOT NULL,
+            started_at TIMESTAMPTZ NOT NULL, finished_at TIMESTAMPTZ,
+            read BIGINT, inserted BIGINT, duplicates BIGINT, rejected BIGINT)"""
+    )
+    con.execute(
+        """CREATE TABLE quarantine (
+            ingest_id VARCHAR NOT NULL, source VARCHAR NOT NULL, source_format VARCHAR NOT NULL,
+            line_no BIGINT, locator VARCHAR NOT NULL, raw BLOB, reason VARCHAR NOT NULL,
+            quarantined_at TIMESTAMPTZ NOT NULL)"""
+    )
+
+
+class Warehouse:
+    """A DuckDB warehouse at a path (created on first use) or in memory when path is None."""
+
+    def __init__(self, path: Path | str | None = None, memory_limit: str = "1GB") -> None:
+        self.path = Path(path) if path is not None else None
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.con = duckdb.connect(str(self.path) if self.path else ":memory:")
+        except duckdb.IOException as e:
+            if "lock" in str(e).lower():
+                raise WarehouseLocked(
+                    f"The warehouse {self.path} is open in another process. "
+                    "Stop that process (a running flow or CLI command) and try again."
+                ) from e
+            raise
+        self.execute(f"SET memory_limit = '{memory_limit}'")
+        self.execute("SET TimeZone = 'UTC'")  # naive timestamps in logs (LangSmith's) are UTC
+        self.migrate()
+
+    def execute(self, sql: str, params: Any = None) -> list[tuple]:
+        """Run one statement to completion and return its rows."""
+        return self.con.execute(sql, params).fetchall()
+
+    def scalar(self, sql: str, params: Any = None) -> Any:
+        """Run a query that yields one value."""
+        rows = self.execute(sql, params)
+        return rows[0][0] if rows else None
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Commit the block's writes together, or none of them."""
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield self.con
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.con.execute("COMMIT")
+
+    def applied(self) -> list[str]:
+        """Names of migrations already recorded in this warehouse."""
+        return [r[0] for r in self.execute("SELECT name FROM _migrations ORDER BY applied_at, name")]
+
+    def pending(self) -> list[str]:
+        """Names of registered migrations not yet applied (read-only)."""
+        exists = self.scalar(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = '_migrations' AND NOT temporary"
+        )
+        done = set(self.applied()) if exists else set()
+        return [name for name in MIGRATIONS if name not in done]
+
+    def migrate(self) -> list[str]:
+        """Apply pending migrations in order, each in its own transaction; return what was applied."""
+        self.execute("CREATE TABLE IF NOT EXISTS _migrations (name VARCHAR PRIMARY KEY, applied_at TIMESTAMPTZ)")
+        todo = self.pending()
+        for name in todo:
+            with self.transaction() as con:
+                MIGRATIONS[name](con)
+                con.execute("INSERT INTO _migrations VALUES (?, now())", [name])
+        return todo
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,1 @@
+"""Declared contracts: pandera models for tables that cross a boundary, pydantic models for config."""
