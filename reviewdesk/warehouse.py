@@ -118,9 +118,7 @@ class Warehouse:
 
     def pending(self) -> list[str]:
         """Names of registered migrations not yet applied (read-only)."""
-        exists = self.scalar(
-            "SELECT count(*) FROM duckdb_tables() WHERE table_name = '_migrations' AND NOT temporary"
-        )
+        exists = self.scalar("SELECT count(*) FROM duckdb_tables() WHERE table_name = '_migrations' AND NOT temporary")
         done = set(self.applied()) if exists else set()
         return [name for name in MIGRATIONS if name not in done]
 

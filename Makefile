@@ -1,0 +1,25 @@
+# Bootstraps everything from nothing: `make demo` runs the demo, `make test` runs the tests.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test lint bench clean
+
+$(BIN)/reviewdesk: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@
+
+demo: $(BIN)/reviewdesk
+	$(BIN)/reviewdesk demo
+
+test: $(BIN)/reviewdesk
+	$(BIN)/ruff check reviewdesk schemas flows review_app tests bench
+	$(BIN)/python -m pytest
+
+bench: $(BIN)/reviewdesk
+	$(BIN)/python bench/ingest_bench.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,43 @@
+"""Prefect flow: ingest production log files into the warehouse.
+
+A thin shell over `reviewdesk.ingest`: one task per file, run one after another because DuckDB
+allows a single writer. Retries cover what can pass (the warehouse held by another process, a
+file still being written); a file with bad records is not retried, its records are quarantined.
+
+Requires: REVIEWDESK_DATA_DIR (optional, default ./data).
+"""
+
+from __future__ import annotations
+
+from prefect import flow, task
+
+from reviewdesk.config import Settings
+from reviewdesk.errors import WarehouseLocked
+from reviewdesk.ingest import ingest_file
+from reviewdesk.warehouse import Warehouse
+
+
+def _transient(task, task_run, state) -> bool:
+    """Retry only failures that can pass by themselves."""
+    try:
+        state.result()
+    except (WarehouseLocked, OSError):
+        return True
+    except Exception:
+        return False
+    return False
+
+
+@task(retries=3, retry_delay_seconds=5, retry_condition_fn=_transient)
+def ingest_path(path: str, fmt: str = "auto", data_dir: str | None = None) -> dict:
+    """Ingest one file atomically and return its counts."""
+    settings = Settings.load(data_dir)
+    settings.ensure_dirs()
+    with Warehouse(settings.warehouse_path, memory_limit=settings.memory_limit) as wh:
+        return ingest_file(wh, path, fmt).as_dict()
+
+
+@flow(name="ingest-logs")
+def ingest_logs(paths: list[str], fmt: str = "auto", data_dir: str | None = None) -> list[dict]:
+    """Ingest each file in turn; the run fails if a file is missing, after the others are in."""
+    return [ingest_path(path, fmt, data_dir) for path in paths]
