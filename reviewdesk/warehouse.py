@@ -90,6 +90,7 @@ class Warehouse:
             raise
         self.execute(f"SET memory_limit = '{memory_limit}'")
         self.execute("SET TimeZone = 'UTC'")  # naive timestamps in logs (LangSmith's) are UTC
+        self.execute("SET enable_progress_bar = false")  # it would write into --json output
         self.migrate()
 
     def execute(self, sql: str, params: Any = None) -> list[tuple]:
