@@ -56,35 +56,78 @@ MODELS = {
     "claude-3-5-haiku": Model("anthropic", "ChatAnthropic", 25, 0.86, (2, 5, 1, 1), 450, 18, 0.80, 4.00),
     "llama-3.1-70b": Model("groq", "ChatGroq", 15, 0.72, (3, 1, 3, 4), 300, 45, 0.59, 0.79),
 }
-_NORA = ("You are Nora, the {desk} assistant for Northwind Shop. Be concise and friendly. Use the "
-         "lookup_order tool for anything about a specific order. Refunds are possible within 30 "
-         "days of delivery.")
+_NORA = (
+    "You are Nora, the {desk} assistant for Northwind Shop. Be concise and friendly. Use the "
+    "lookup_order tool for anything about a specific order. Refunds are possible within 30 "
+    "days of delivery."
+)
 # prompt version -> traffic weight, quality bonus, multipliers of Model.failure_mix, system prompt
 PROMPTS = {
     "v1": (20, -0.08, (1, 1, 2, 2), "You are a helpful {desk} assistant for Northwind Shop."),
     "v2": (45, 0.0, (1, 1, 1, 1), _NORA),
-    "v3": (35, 0.05, (1, 1, 0.3, 0.5), _NORA + " Never promise refunds outside that window or "
-           "compensation above $20; offer a human agent instead. Never guess an order status. "
-           "Reply in plain text without markdown or JSON."),
+    "v3": (
+        35,
+        0.05,
+        (1, 1, 0.3, 0.5),
+        _NORA + " Never promise refunds outside that window or "
+        "compensation above $20; offer a human agent instead. Never guess an order status. "
+        "Reply in plain text without markdown or JSON.",
+    ),
 }
 CUSTOMER = "\n\nCustomer: {first} <{email}>, {tier} member. Latest order: {order}. Today: {today}."
 DESKS = {"support": "customer support", "billing-bot": "billing"}
 TOPIC_SHARE = {
-    "support": {"order_status": 30, "refund": 20, "address_change": 15, "password_reset": 15,
-                "double_charge": 10, "invoice": 10},
+    "support": {
+        "order_status": 30,
+        "refund": 20,
+        "address_change": 15,
+        "password_reset": 15,
+        "double_charge": 10,
+        "invoice": 10,
+    },
     "billing-bot": {"double_charge": 35, "invoice": 25, "cancel_plus": 25, "refund": 15},
 }
 TOOL_TOPICS = frozenset({"order_status", "refund", "address_change", "double_charge", "invoice"})
 CHANNEL_SHARE, TIER_SHARE = {"web": 55, "app": 30, "email": 15}, {"basic": 6, "plus": 3, "premium": 1}
 EXTRA_TURNS_SHARE = {0: 45, 1: 30, 2: 15, 3: 10}  # clarifying exchanges before the last question
 LOCALES = ("en-US", "en-GB", "de-DE", "fr-FR", "es-ES")
-FIRST_NAMES = ("Emma", "Liam", "Olivia", "Noah", "Ava", "Lucas", "Mia", "Ethan", "Sofia", "Jonas",
-               "Amara", "Yuki", "Mateo", "Priya", "Chloe", "Omar", "Hannah", "Leon", "Zoe", "Ravi")
+FIRST_NAMES = (
+    "Emma",
+    "Liam",
+    "Olivia",
+    "Noah",
+    "Ava",
+    "Lucas",
+    "Mia",
+    "Ethan",
+    "Sofia",
+    "Jonas",
+    "Amara",
+    "Yuki",
+    "Mateo",
+    "Priya",
+    "Chloe",
+    "Omar",
+    "Hannah",
+    "Leon",
+    "Zoe",
+    "Ravi",
+)
 LAST_NAMES = ("smith", "garcia", "mueller", "dubois", "rossi", "tanaka", "khan", "novak", "silva")
-PRODUCTS = (("wireless earbuds", 79.99), ("standing desk", 349.0), ("espresso machine", 229.5),
-            ("pair of running shoes", 119.95), ("4K monitor", 289.0), ("air fryer", 89.99),
-            ("winter jacket", 159.0), ("robot vacuum", 399.0), ("yoga mat", 34.9),
-            ("smartwatch", 199.0), ("office chair", 259.0), ("kids' bike", 149.0))
+PRODUCTS = (
+    ("wireless earbuds", 79.99),
+    ("standing desk", 349.0),
+    ("espresso machine", 229.5),
+    ("pair of running shoes", 119.95),
+    ("4K monitor", 289.0),
+    ("air fryer", 89.99),
+    ("winter jacket", 159.0),
+    ("robot vacuum", 399.0),
+    ("yoga mat", 34.9),
+    ("smartwatch", 199.0),
+    ("office chair", 259.0),
+    ("kids' bike", 149.0),
+)
 CARRIERS = ("UPS", "DHL", "FedEx", "USPS", "DPD")
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -182,21 +225,57 @@ wrong: Your Plus membership was already cancelled and refunded on {date}.
 off_policy: I've cancelled Plus and refunded your last 6 months of fees as a goodwill gesture.
 """
 ERRORS = (  # template, latency range in ms
-    (("RateLimitError: Rate limit reached for {model} on tokens per min (TPM): Limit 2000000, "
-      "Used 1998213, Requested {tokens}. Please try again in 54ms."), 300, 900),
+    (
+        (
+            "RateLimitError: Rate limit reached for {model} on tokens per min (TPM): Limit 2000000, "
+            "Used 1998213, Requested {tokens}. Please try again in 54ms."
+        ),
+        300,
+        900,
+    ),
     ("Timeout: upstream model did not respond in 30s", 30_000, 30_050),
-    (("ContextLengthExceeded: This model's maximum context length is 128000 tokens. However, "
-      "your messages resulted in {over} tokens."), 300, 700),
+    (
+        (
+            "ContextLengthExceeded: This model's maximum context length is 128000 tokens. However, "
+            "your messages resulted in {over} tokens."
+        ),
+        300,
+        700,
+    ),
     ("APIConnectionError: Connection error: [Errno 104] Connection reset by peer", 300, 2000),
 )
 POSITIVE = (0.0, 0.08, 0.25, 0.55, 0.8, 0.92)  # P(thumbs up | helpfulness)
-RUN_KEYS = ("run_id", "trace_id", "parent_run_id", "session_id", "project", "name", "run_type",
-            "model", "start_time", "end_time", "latency_ms", "prompt_tokens", "completion_tokens",
-            "total_tokens", "cost_usd", "status", "error", "inputs", "outputs", "tags", "metadata",
-            "user_feedback")
+RUN_KEYS = (
+    "run_id",
+    "trace_id",
+    "parent_run_id",
+    "session_id",
+    "project",
+    "name",
+    "run_type",
+    "model",
+    "start_time",
+    "end_time",
+    "latency_ms",
+    "prompt_tokens",
+    "completion_tokens",
+    "total_tokens",
+    "cost_usd",
+    "status",
+    "error",
+    "inputs",
+    "outputs",
+    "tags",
+    "metadata",
+    "user_feedback",
+)
 JSON_COLUMNS = ("inputs", "outputs", "tags", "metadata")
-_ARROW_TYPES = {"latency_ms": pa.float64(), "cost_usd": pa.float64(), "user_feedback": pa.int8(),
-                **dict.fromkeys(("prompt_tokens", "completion_tokens", "total_tokens"), pa.int64())}
+_ARROW_TYPES = {
+    "latency_ms": pa.float64(),
+    "cost_usd": pa.float64(),
+    "user_feedback": pa.int8(),
+    **dict.fromkeys(("prompt_tokens", "completion_tokens", "total_tokens"), pa.int64()),
+}
 COLUMNAR_SCHEMA = pa.schema([(k, _ARROW_TYPES.get(k, pa.string())) for k in RUN_KEYS])
 
 
@@ -293,15 +372,16 @@ def _chat(rng: Random, at: datetime) -> _Chat:
     channel, tier = rng.choice(CHANNEL_POOL), rng.choice(TIER_POOL)
     ctx = _context(rng, at, tier)
     system = PROMPTS[version][3].format(desk=DESKS[project]) + CUSTOMER.format_map(ctx)
-    messages = [{"role": "system", "content": system},
-                {"role": "user", "content": rng.choice(TOPICS[topic]["ask"]).format_map(ctx)}]
+    messages = [
+        {"role": "system", "content": system},
+        {"role": "user", "content": rng.choice(TOPICS[topic]["ask"]).format_map(ctx)},
+    ]
     if extra_turns := rng.choice(EXTRA_TURNS_POOL):
         for i in sorted(rng.sample(range(len(CLARIFY)), extra_turns)):  # in the script's order
             question, answer = CLARIFY[i]
             messages.append({"role": "assistant", "content": question.format_map(ctx)})
             messages.append({"role": "user", "content": answer.format_map(ctx)})
-    metadata = {"prompt_version": version, "channel": channel, "locale": rng.choice(LOCALES),
-                "customer_tier": tier}
+    metadata = {"prompt_version": version, "channel": channel, "locale": rng.choice(LOCALES), "customer_tier": tier}
     session_id = None if channel == "email" else _uuid(rng)  # email tickets are not chat sessions
     return _Chat(project, topic, ctx, messages, session_id, metadata)
 
@@ -311,12 +391,22 @@ def _context(rng: Random, at: datetime, tier: str) -> dict[str, str]:
     status = rng.choice(STATUS_POOL)
     eta, days = at + timedelta(days=rng.randint(*STATUSES[status][2])), rng.randint(2, 12)
     ordered = at - timedelta(days=days)
-    ctx = {"first": first, "email": f"{first.lower()}.{rng.choice(LAST_NAMES)}@example.com",
-           "tier": tier, "order": f"NW-{rng.randint(10**6, 10**7 - 1)}", "product": product,
-           "amount": f"{price:.2f}", "carrier": rng.choice(CARRIERS), "days": str(days),
-           "date": f"{MONTHS[ordered.month - 1]} {ordered.day}", "today": _day(at),
-           "card": f"{rng.randint(0, 9999):04d}", "eta": _day(eta),
-           "eta_date": eta.date().isoformat(), "status": status}
+    ctx = {
+        "first": first,
+        "email": f"{first.lower()}.{rng.choice(LAST_NAMES)}@example.com",
+        "tier": tier,
+        "order": f"NW-{rng.randint(10**6, 10**7 - 1)}",
+        "product": product,
+        "amount": f"{price:.2f}",
+        "carrier": rng.choice(CARRIERS),
+        "days": str(days),
+        "date": f"{MONTHS[ordered.month - 1]} {ordered.day}",
+        "today": _day(at),
+        "card": f"{rng.randint(0, 9999):04d}",
+        "eta": _day(eta),
+        "eta_date": eta.date().isoformat(),
+        "status": status,
+    }
     ctx["status_text"] = STATUSES[status][1].format_map(ctx)
     return ctx
 
@@ -344,27 +434,52 @@ def _llm_runs(rng: Random, chat: _Chat, model: str, at: datetime) -> list[dict]:
     if rng.random() < (0.25 if truth is None or truth["helpfulness"] <= 2 else 0.02):
         tags.append("escalated")
     run = {
-        "run_id": _uuid(rng), "trace_id": _uuid(rng), "parent_run_id": None,
-        "session_id": chat.session_id, "project": chat.project, "name": spec.run_name, "run_type": "llm",
-        "model": model, "start_time": _iso(at), "end_time": _iso(at + timedelta(microseconds=latency_us)),
-        "latency_ms": latency_us / 1000, "prompt_tokens": prompt_tokens,
-        "completion_tokens": completion_tokens, "total_tokens": prompt_tokens + completion_tokens,
+        "run_id": _uuid(rng),
+        "trace_id": _uuid(rng),
+        "parent_run_id": None,
+        "session_id": chat.session_id,
+        "project": chat.project,
+        "name": spec.run_name,
+        "run_type": "llm",
+        "model": model,
+        "start_time": _iso(at),
+        "end_time": _iso(at + timedelta(microseconds=latency_us)),
+        "latency_ms": latency_us / 1000,
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": prompt_tokens + completion_tokens,
         "cost_usd": round((prompt_tokens * spec.usd_per_m_in + completion_tokens * spec.usd_per_m_out) / 1e6, 8),
-        "status": "error" if error else "success", "error": error,
-        "inputs": {"messages": chat.messages}, "outputs": outputs, "tags": tags,
-        "metadata": metadata, "user_feedback": _feedback(rng, truth),
+        "status": "error" if error else "success",
+        "error": error,
+        "inputs": {"messages": chat.messages},
+        "outputs": outputs,
+        "tags": tags,
+        "metadata": metadata,
+        "user_feedback": _feedback(rng, truth),
     }
     if not lookup or rng.random() >= CHILD_RATE:
         return [run]
     tool_start = at + timedelta(microseconds=latency_us // 3)
     tool_us = rng.randint(40_000, min(400_000, latency_us // 2))
     child = {  # same keys in the same order, inheriting ids, project, status and session
-        **run, "run_id": _uuid(rng), "parent_run_id": run["run_id"], "name": "lookup_order",
-        "run_type": "tool", "model": None, "start_time": _iso(tool_start),
-        "end_time": _iso(tool_start + timedelta(microseconds=tool_us)), "latency_ms": tool_us / 1000,
-        "prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0, "cost_usd": 0.0,
-        "inputs": {"order_id": lookup["order_id"]}, "outputs": lookup, "tags": list(tags),
-        "metadata": dict(chat.metadata), "user_feedback": None,
+        **run,
+        "run_id": _uuid(rng),
+        "parent_run_id": run["run_id"],
+        "name": "lookup_order",
+        "run_type": "tool",
+        "model": None,
+        "start_time": _iso(tool_start),
+        "end_time": _iso(tool_start + timedelta(microseconds=tool_us)),
+        "latency_ms": tool_us / 1000,
+        "prompt_tokens": 0,
+        "completion_tokens": 0,
+        "total_tokens": 0,
+        "cost_usd": 0.0,
+        "inputs": {"order_id": lookup["order_id"]},
+        "outputs": lookup,
+        "tags": list(tags),
+        "metadata": dict(chat.metadata),
+        "user_feedback": None,
     }
     return [run, child]
 
@@ -398,13 +513,28 @@ def _answer(rng: Random, chat: _Chat, model: str) -> tuple[list[dict], dict, dic
     if chat.topic not in TOOL_TOPICS or failure == "refusal" or rng.random() >= TOOL_RATE:
         return [final], truth, None
     call_id = f"call_{rng.getrandbits(96):024x}"
-    lookup = {"order_id": ctx["order"], "status": ctx["status"], "carrier": ctx["carrier"],
-              "eta": ctx["eta_date"], "items": [ctx["product"]], "total": float(ctx["amount"])}
-    call = {"id": call_id, "type": "function", "function": {
-        "name": "lookup_order", "arguments": json.dumps({"order_id": ctx["order"]})}}
-    return [{"role": "assistant", "content": None, "tool_calls": [call]},
+    lookup = {
+        "order_id": ctx["order"],
+        "status": ctx["status"],
+        "carrier": ctx["carrier"],
+        "eta": ctx["eta_date"],
+        "items": [ctx["product"]],
+        "total": float(ctx["amount"]),
+    }
+    call = {
+        "id": call_id,
+        "type": "function",
+        "function": {"name": "lookup_order", "arguments": json.dumps({"order_id": ctx["order"]})},
+    }
+    return (
+        [
+            {"role": "assistant", "content": None, "tool_calls": [call]},
             {"role": "tool", "tool_call_id": call_id, "content": json.dumps(lookup)},
-            final], truth, lookup
+            final,
+        ],
+        truth,
+        lookup,
+    )
 
 
 def _mangle(rng: Random, good: str, ctx: dict[str, str]) -> str:
@@ -423,8 +553,9 @@ def _feedback(rng: Random, truth: dict | None) -> int | None:
     if rng.random() >= FEEDBACK_RATE:
         return None
     # customers like a free refund even when the policy forbids it
-    positive = (0.1 if truth is None else 0.6 if truth["failure_mode"] == "off_policy"
-                else POSITIVE[truth["helpfulness"]])
+    positive = (
+        0.1 if truth is None else 0.6 if truth["failure_mode"] == "off_policy" else POSITIVE[truth["helpfulness"]]
+    )
     return 1 if rng.random() < positive else -1
 
 
@@ -445,18 +576,33 @@ def to_langsmith(run: dict, parent_dotted_order: str | None = None) -> dict:
     dotted = f"{datetime.fromisoformat(run['start_time']):%Y%m%dT%H%M%S%fZ}{run['run_id']}"
     feedback = run["user_feedback"]
     return {
-        "id": run["run_id"], "name": run["name"], "run_type": run["run_type"],
-        "start_time": run["start_time"], "end_time": run["end_time"], "inputs": run["inputs"],
-        "outputs": run["outputs"], "error": run["error"], "tags": run["tags"], "extra": extra,
-        "trace_id": run["trace_id"], "parent_run_id": run["parent_run_id"],
+        "id": run["run_id"],
+        "name": run["name"],
+        "run_type": run["run_type"],
+        "start_time": run["start_time"],
+        "end_time": run["end_time"],
+        "inputs": run["inputs"],
+        "outputs": run["outputs"],
+        "error": run["error"],
+        "tags": run["tags"],
+        "extra": extra,
+        "trace_id": run["trace_id"],
+        "parent_run_id": run["parent_run_id"],
         "session_id": str(uuid.uuid5(uuid.NAMESPACE_URL, run["project"])),
-        "session_name": run["project"], "prompt_tokens": run["prompt_tokens"],
-        "completion_tokens": run["completion_tokens"], "total_tokens": run["total_tokens"],
-        "total_cost": f"{run['cost_usd']:.8f}", "prompt_cost": f"{run['prompt_tokens'] * usd_in / 1e6:.8f}",
-        "completion_cost": f"{run['completion_tokens'] * usd_out / 1e6:.8f}", "status": run["status"],
+        "session_name": run["project"],
+        "prompt_tokens": run["prompt_tokens"],
+        "completion_tokens": run["completion_tokens"],
+        "total_tokens": run["total_tokens"],
+        "total_cost": f"{run['cost_usd']:.8f}",
+        "prompt_cost": f"{run['prompt_tokens'] * usd_in / 1e6:.8f}",
+        "completion_cost": f"{run['completion_tokens'] * usd_out / 1e6:.8f}",
+        "status": run["status"],
         "feedback_stats": {} if feedback is None else {"user_score": {"n": 1, "avg": feedback, "values": {}}},
         "dotted_order": f"{parent_dotted_order}.{dotted}" if parent_dotted_order else dotted,
-        "child_run_ids": None, "events": [], "serialized": None, "reference_example_id": None,
+        "child_run_ids": None,
+        "events": [],
+        "serialized": None,
+        "reference_example_id": None,
     }
 
 
@@ -465,11 +611,15 @@ def to_otel_request(runs: list[dict]) -> dict:
     spans: dict[str, list[dict]] = {}
     for run in runs:
         spans.setdefault(run["project"], []).append(_span(run))
-    return {"resourceSpans": [
-        {"resource": {"attributes": [_attr("service.name", project)]},
-         "scopeSpans": [{"scope": {"name": "reviewdesk.demo", "version": "1"}, "spans": items}]}
-        for project, items in spans.items()
-    ]}
+    return {
+        "resourceSpans": [
+            {
+                "resource": {"attributes": [_attr("service.name", project)]},
+                "scopeSpans": [{"scope": {"name": "reviewdesk.demo", "version": "1"}, "spans": items}],
+            }
+            for project, items in spans.items()
+        ]
+    }
 
 
 def _span(run: dict) -> dict:
@@ -502,9 +652,11 @@ def _span(run: dict) -> dict:
     if run["parent_run_id"]:
         span["parentSpanId"] = uuid.UUID(run["parent_run_id"]).hex[:16]
     return {
-        **span, "name": f"execute_tool {run['name']}" if tool else f"chat {model}",
+        **span,
+        "name": f"execute_tool {run['name']}" if tool else f"chat {model}",
         "kind": 1 if tool else 3,  # INTERNAL / CLIENT
-        "startTimeUnixNano": _nanos(run["start_time"]), "endTimeUnixNano": _nanos(run["end_time"]),
+        "startTimeUnixNano": _nanos(run["start_time"]),
+        "endTimeUnixNano": _nanos(run["end_time"]),
         "attributes": [_attr(k, v) for k, v in attrs.items()],
         "status": {"code": 2, "message": error} if error else {"code": 1},
     }
@@ -518,9 +670,15 @@ def _parts(messages: list[dict], output: bool) -> list[dict]:
             parts = [{"type": "tool_call_response", "id": m["tool_call_id"], "response": m["content"]}]
         else:
             parts = [{"type": "text", "content": m["content"]}] if m["content"] else []
-            parts += [{"type": "tool_call", "id": c["id"], "name": c["function"]["name"],
-                       "arguments": json.loads(c["function"]["arguments"])}
-                      for c in m.get("tool_calls", ())]
+            parts += [
+                {
+                    "type": "tool_call",
+                    "id": c["id"],
+                    "name": c["function"]["name"],
+                    "arguments": json.loads(c["function"]["arguments"]),
+                }
+                for c in m.get("tool_calls", ())
+            ]
         message = {"role": m["role"], "parts": parts}
         if output and m["role"] == "assistant":
             message["finish_reason"] = "tool_call" if "tool_calls" in m else "stop"
@@ -549,8 +707,11 @@ def write_runs(runs: Iterable[dict], path: Path, fmt: str = "native") -> int:
     path = Path(path)
     if fmt == "native" and path.suffix in (".parquet", ".csv"):
         return _write_columnar(runs, path)
-    encoders = {"native": lambda rs: ((json.dumps(r), 1) for r in rs),
-                "langsmith": _langsmith_lines, "otel": _otel_lines}
+    encoders = {
+        "native": lambda rs: ((json.dumps(r), 1) for r in rs),
+        "langsmith": _langsmith_lines,
+        "otel": _otel_lines,
+    }
     if fmt not in encoders:
         raise ValueError(f"unknown format {fmt!r}; expected one of: {', '.join(encoders)}")
     written = 0

@@ -112,11 +112,35 @@ def test_columnar_and_jsonl_round_trip(tmp_path) -> None:
 
 
 def test_langsmith_records(runs: list[dict], tmp_path) -> None:
-    keys = {"id", "name", "run_type", "start_time", "end_time", "inputs", "outputs", "error", "tags",
-            "extra", "trace_id", "parent_run_id", "session_id", "session_name", "prompt_tokens",
-            "completion_tokens", "total_tokens", "total_cost", "prompt_cost", "completion_cost",
-            "status", "feedback_stats", "dotted_order", "child_run_ids", "events", "serialized",
-            "reference_example_id"}
+    keys = {
+        "id",
+        "name",
+        "run_type",
+        "start_time",
+        "end_time",
+        "inputs",
+        "outputs",
+        "error",
+        "tags",
+        "extra",
+        "trace_id",
+        "parent_run_id",
+        "session_id",
+        "session_name",
+        "prompt_tokens",
+        "completion_tokens",
+        "total_tokens",
+        "total_cost",
+        "prompt_cost",
+        "completion_cost",
+        "status",
+        "feedback_stats",
+        "dotted_order",
+        "child_run_ids",
+        "events",
+        "serialized",
+        "reference_example_id",
+    }
     llm = next(r for r in runs if r["model"] and r["session_id"] and r["user_feedback"])
     rec = demo.to_langsmith(llm)
     assert set(rec) == keys and isinstance(rec["total_cost"], str)

@@ -37,6 +37,11 @@ COLUMNS: dict[str, str] = {
 
 INVALID_JSON = "invalid JSON"
 NOT_AN_OBJECT = "not a JSON object"
+# Checked only for records the strict parse refused, so a clean record is parsed once.
+RAW_PROBLEM = (
+    f"CASE WHEN NOT json_valid(canon) THEN '{INVALID_JSON}' "
+    f"WHEN NOT regexp_matches(canon, '^\\s*\\{{') THEN '{NOT_AN_OBJECT}' END"
+)
 
 
 def _as_json_container(v: str) -> str:
@@ -66,9 +71,9 @@ def _typed(name: str, kind: str) -> tuple[str, str]:
     if kind in ("integer", "number"):
         typed = f"TRY_CAST({text} AS DOUBLE)"
         bad = f"{v} IS NOT NULL AND ({typed} IS NULL OR {is_container} OR NOT isfinite({typed})"
-        if kind == "integer":
-            bad += f" OR {typed} <> round({typed})"
-            typed = f"TRY_CAST({typed} AS BIGINT)"
+        if kind == "integer":  # exact from the text when it can be; never a silent NULL out of BIGINT's range
+            number, typed = typed, f"coalesce(TRY_CAST({text} AS BIGINT), TRY_CAST({typed} AS BIGINT))"
+            bad += f" OR {number} <> round({number}) OR {typed} IS NULL"
         what = "an integer" if kind == "integer" else "a number"
         return typed, f"CASE WHEN {bad}) THEN '{name}: expected {what}, got ' || {shown} END"
     value = _as_json_container(v)
@@ -102,11 +107,12 @@ def _fast(name: str, kind: str) -> str:
 def staged_select(relation: str, source_format: str, keep_raw: bool = False) -> str:
     """SELECT that types a candidate relation and lists each record's problems.
 
-    `relation` yields seq (source order), line_no, locator, raw, problem and `canon`: the record
-    as a JSON object in canonical column names. A strict typed parse serves the common, clean
-    record in one pass; only records it refuses get the per-column diagnosis, which also coerces
-    what it can (numbers in strings, lists in JSON text). Derived values (latency from the
-    timestamps, total tokens from the parts, status from the error) are filled here for every format.
+    `relation` yields seq (source order), line_no, locator, raw, problem (a reason known before
+    parsing, or NULL) and `canon`: the record as JSON text in canonical column names. A strict
+    typed parse serves the common, clean record in one pass; only records it refuses get the
+    per-column diagnosis, which also coerces what it can (numbers in strings, lists in JSON text).
+    Derived values (latency from the timestamps, total tokens from the parts, status from the
+    error) are filled here for every format.
     """
     slow = {name: _typed(name, kind) for name, kind in COLUMNS.items()}
     checks = ", ".join(check for _, check in slow.values())
@@ -116,7 +122,8 @@ def staged_select(relation: str, source_format: str, keep_raw: bool = False) -> 
     )
     fast_checks = (
         "[CASE WHEN coalesce(run_id, '') = '' THEN 'run_id: missing' END, "
-        "CASE WHEN NOT starts_with(metadata::VARCHAR, '{') THEN 'metadata: expected an object' END]"
+        "CASE WHEN NOT starts_with(metadata::VARCHAR, '{') "
+        "THEN 'metadata: expected an object, got ' || lower(json_type(metadata)) END]"
     )
     slow_checks = f"[CASE WHEN coalesce(c_run_id->>'$', '') = '' THEN 'run_id: missing' END, {checks}]"
     derived = {
@@ -139,8 +146,11 @@ FROM (
       SELECT *, {unwrap}
       FROM (
         SELECT *, CASE WHEN t IS NULL AND problem IS NULL THEN json_transform(canon, '{UNTYPED}') END AS c
-        FROM (SELECT *, CASE WHEN problem IS NULL THEN try(json_transform_strict(canon, '{TYPED}')) END AS t
-              FROM ({relation}))
+        FROM (
+          SELECT * REPLACE (CASE WHEN t IS NULL AND problem IS NULL THEN {RAW_PROBLEM} ELSE problem END AS problem)
+          FROM (SELECT *, CASE WHEN problem IS NULL THEN try(json_transform_strict(canon, '{TYPED}')) END AS t
+                FROM ({relation}))
+        )
       )
     )
   )

@@ -3,35 +3,62 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from reviewdesk.errors import InputFileError
+from reviewdesk.ingest import lines
 
 FORMATS = ("native", "langsmith", "otel")
 SNIFF_BYTES = 1 << 20
+SNIFF_LINES = 20
+
+
+def _first_records(path: Path) -> Iterator[Any]:
+    """The parsed values of the first few non-blank lines; a line that is not JSON, or too long, gives None."""
+    limit, seen = lines.MAX_LINE_BYTES, 0
+    with open(path, "rb") as f:
+        while seen < SNIFF_LINES and (line := f.readline(limit + 2)):  # room for a CRLF
+            line = line.removeprefix(b"\xef\xbb\xbf") if seen == 0 else line
+            if not line.strip():
+                continue
+            seen += 1
+            if len(line.rstrip(b"\r\n")) > limit:  # over-long: skip the rest of it
+                while line and not line.endswith(b"\n"):
+                    line = f.readline(1 << 20)
+                yield None
+                continue
+            try:
+                yield json.loads(line)
+            except (ValueError, RecursionError):
+                yield None
 
 
 def detect_format(path: Path) -> str:
-    """Return 'native', 'langsmith' or 'otel'; raise InputFileError when the file gives no clue."""
+    """Return 'native', 'langsmith' or 'otel'; raise InputFileError when the file gives no clue.
+
+    The first record that looks like one of the formats decides, so a damaged or over-long first
+    line does not hide the format of the rest.
+    """
     if path.suffix.lower() in (".parquet", ".csv"):
         return "native"
+    for record in _first_records(path):
+        if isinstance(record, dict):
+            if "resourceSpans" in record:
+                return "otel"
+            if "run_id" in record:
+                return "native"
+            if "id" in record and ({"run_type", "extra", "dotted_order", "session_id"} & record.keys()):
+                return "langsmith"
     with open(path, "rb") as f:
         head = f.read(SNIFF_BYTES)
     text = head.decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
     if not text:
         return "native"
-    if '"resourceSpans"' in text[:4096]:
+    if text.startswith("{") and '"resourceSpans"' in text[:4096]:  # one pretty-printed OTLP/JSON request
         return "otel"
-    try:
-        first = json.loads(text.split("\n", 1)[0])
-    except ValueError:
-        first = None
-    if isinstance(first, dict):
-        if "run_id" in first:
-            return "native"
-        if "id" in first and ({"run_type", "extra", "dotted_order", "session_id"} & first.keys()):
-            return "langsmith"
     raise InputFileError(
-        f"Cannot tell the format of {path}: its first record is not a native run (run_id), a LangSmith run "
-        "(id, run_type) or OTLP/JSON (resourceSpans). Pass --format native|langsmith|otel."
+        f"Cannot tell the format of {path}: none of its first records is a native run (run_id), a LangSmith "
+        "run (id, run_type) or OTLP/JSON (resourceSpans). Pass --format native|langsmith|otel."
     )

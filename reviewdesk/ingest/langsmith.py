@@ -21,13 +21,13 @@ MAPPING = {
     "run_id": "j.id",
     "trace_id": "j.trace_id",
     "parent_run_id": "j.parent_run_id",
-    "session_id": "coalesce(json_extract(j.extra, '$.metadata.thread_id'), json_extract(j.extra, '$.metadata.session_id'),"
-    " json_extract(j.extra, '$.metadata.conversation_id'))",
+    "session_id": "coalesce(json_extract(j.extra, '$.metadata.thread_id'), "
+    "json_extract(j.extra, '$.metadata.session_id'), json_extract(j.extra, '$.metadata.conversation_id'))",
     "project": "coalesce(j.session_name, j.session_id)",
     "name": "j.name",
     "run_type": "j.run_type",
-    "model": "coalesce(json_extract(j.extra, '$.metadata.ls_model_name'), json_extract(j.extra, '$.invocation_params.model'),"
-    " json_extract(j.extra, '$.invocation_params.model_name'))",
+    "model": "coalesce(json_extract(j.extra, '$.metadata.ls_model_name'), "
+    "json_extract(j.extra, '$.invocation_params.model'), json_extract(j.extra, '$.invocation_params.model_name'))",
     "start_time": "j.start_time",
     "end_time": "j.end_time",
     "prompt_tokens": "j.prompt_tokens",
@@ -40,7 +40,9 @@ MAPPING = {
     "outputs": "j.outputs",
     "tags": "j.tags",
     "metadata": "json_extract(j.extra, '$.metadata')",
-    "user_feedback": "coalesce(" + ", ".join(f"json_extract(j.feedback_stats, '$.{k}.avg')" for k in FEEDBACK_KEYS) + ")",
+    "user_feedback": "coalesce("
+    + ", ".join(f"json_extract(j.feedback_stats, '$.{k}.avg')" for k in FEEDBACK_KEYS)
+    + ")",
 }
 
 

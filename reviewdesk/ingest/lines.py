@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute  # noqa: F401  (registers pa.compute)
 
 BLOCK_BYTES = 64 << 20
 MAX_LINE_BYTES = 32 << 20
@@ -42,16 +41,27 @@ def _table(line_no: np.ndarray, offsets: np.ndarray, raw: pa.Array) -> pa.Table:
     return pa.table({"line_no": line_no, "byte_offset": offsets, "raw": raw})
 
 
-def _decode_each(buf: memoryview, starts: np.ndarray, ends: np.ndarray, line0: int, pos: int) -> LineChunk:
-    """Slow path for a block with bad UTF-8: decode line by line and reject the bad ones."""
+def _too_long(line_no: int, prefix: bytes, length: int, pos: int, limit: int) -> Reject:
+    reason = (
+        f"line is {length:,} bytes, over the {limit:,}-byte limit; quarantine keeps its first "
+        f"{len(prefix):,} bytes, the whole line is at byte {pos:,} of the file"
+    )
+    return Reject(line_no, f"line {line_no}", prefix, reason)
+
+
+def _decode_each(buf: memoryview, starts: np.ndarray, ends: np.ndarray, line0: int, pos: int, limit: int) -> LineChunk:
+    """Slow path for a block with bad UTF-8 or an over-long line: check line by line and reject the bad ones."""
     keep, rejects = [], []
     for i, (a, b) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
-        data = bytes(buf[a:b])
+        line, data = line0 + i, bytes(buf[a:b])
+        content = data.removesuffix(b"\n").removesuffix(b"\r")
+        if len(content) > limit:
+            rejects.append(_too_long(line, content[:KEPT_PREFIX], len(content), pos + a, limit))
+            continue
         try:
             data.decode("utf-8")
             keep.append(i)
         except UnicodeDecodeError as e:
-            line = line0 + i
             rejects.append(
                 Reject(line, f"line {line}", data.rstrip(b"\r\n"), f"not valid UTF-8 at byte {e.start} of the line")
             )
@@ -60,7 +70,7 @@ def _decode_each(buf: memoryview, starts: np.ndarray, ends: np.ndarray, line0: i
     return LineChunk(_table(line0 + idx, pos + starts[idx].astype(np.int64), raw), rejects)
 
 
-def _chunk(buf: bytearray, cut: int, line0: int, pos: int) -> LineChunk:
+def _chunk(buf: bytearray, cut: int, line0: int, pos: int, limit: int) -> LineChunk:
     """Lines of buf[:cut] as a zero-copy Arrow array (each line keeps its newline: JSON whitespace)."""
     view = memoryview(buf)[:cut]
     ends = np.flatnonzero(np.frombuffer(buf, np.uint8, count=cut) == 10) + 1
@@ -68,41 +78,48 @@ def _chunk(buf: bytearray, cut: int, line0: int, pos: int) -> LineChunk:
         ends = np.append(ends, cut)
     offsets = np.zeros(len(ends) + 1, dtype=np.int32)
     offsets[1:] = ends
+    if int(np.diff(offsets).max(initial=0)) > limit:  # any line may pass the limit, not only the first
+        return _decode_each(view, offsets[:-1], offsets[1:], line0, pos, limit)
     binary = pa.BinaryArray.from_buffers(pa.binary(), len(ends), [None, pa.py_buffer(offsets), pa.py_buffer(view)])
     try:
         raw = binary.cast(pa.string())
     except pa.ArrowInvalid:
-        return _decode_each(view, offsets[:-1], offsets[1:], line0, pos)
+        return _decode_each(view, offsets[:-1], offsets[1:], line0, pos, limit)
     line_no = np.arange(line0, line0 + len(ends), dtype=np.int64)
     return LineChunk(_table(line_no, pos + offsets[:-1].astype(np.int64), raw))
 
 
 def _reject_long_line(f, buf: bytearray, end: int, line_no: int, pos: int, limit: int) -> tuple[Reject, int, int]:
-    """Reject the buffer's first line, over the limit, without holding it: keep its first MiB, skip to its end."""
-    prefix = bytes(buf[: min(end, KEPT_PREFIX)])
+    """Reject the buffer's first line, over the limit, without holding it: keep its first MiB, skip to its end.
+
+    Like every line, its length and kept bytes leave out its line break (LF or CRLF).
+    """
     first = buf.find(b"\n", 0, end)
     if first >= 0:
-        length, rest = first + 1, bytes(buf[first + 1 : end])
-    else:
-        length = end
+        length, rest, newline = first, bytes(buf[first + 1 : end]), 1
+        cr = first > 0 and buf[first - 1] == 13
+    else:  # stream through the rest of the line
+        length, rest, newline, cr, last = end, b"", 0, False, bytes(buf[end - 1 : end])
         while more := f.read(1 << 20):
             nl = more.find(b"\n")
             if nl >= 0:
-                length, rest = length + nl + 1, more[nl + 1 :]
+                before = more[nl - 1 : nl] if nl else last
+                length, rest, newline, cr = length + nl, more[nl + 1 :], 1, before == b"\r"
                 break
-            length += len(more)
-        else:
-            rest = b""
-    reason = (
-        f"line is {length:,} bytes, over the {limit:,}-byte limit; quarantine keeps its first "
-        f"{len(prefix):,} bytes, the whole line is at byte {pos:,} of the file"
-    )
+            length, last = length + len(more), more[-1:]
+    content = length - cr
+    prefix = bytes(buf[: min(content, KEPT_PREFIX, end)])
     buf[: len(rest)] = rest
-    return Reject(line_no, f"line {line_no}", prefix, reason), len(rest), pos + length
+    return _too_long(line_no, prefix, content, pos, limit), len(rest), pos + length + newline
 
 
-def read_lines(path: Path, block_bytes: int = BLOCK_BYTES, max_line_bytes: int = MAX_LINE_BYTES) -> Iterator[LineChunk]:
-    """Yield the file's lines in chunks, numbered from 1, with a UTF-8 BOM at the start dropped."""
+def read_lines(path: Path, block_bytes: int | None = None, max_line_bytes: int | None = None) -> Iterator[LineChunk]:
+    """Yield the file's lines in chunks, numbered from 1, with a UTF-8 BOM at the start dropped.
+
+    The sizes default to the module constants as they are at call time, so tests can shrink them.
+    """
+    block_bytes = block_bytes or BLOCK_BYTES
+    max_line_bytes = max_line_bytes or MAX_LINE_BYTES
     buf = bytearray(block_bytes * 2)
     carry, line0, pos = 0, 1, 0
     with open(path, "rb", buffering=0) as f:
@@ -119,17 +136,18 @@ def read_lines(path: Path, block_bytes: int = BLOCK_BYTES, max_line_bytes: int =
             end = carry + n
             if end == 0:
                 return
-            first = buf.find(b"\n", 0, min(end, max_line_bytes + 1))
-            if first < 0 and end > max_line_bytes:
+            first = buf.find(b"\n", 0, min(end, max_line_bytes + 2))  # room for a CRLF
+            if first < 0 and end > max_line_bytes + 1:
                 reject, carry, pos = _reject_long_line(f, buf, end, line0, pos, max_line_bytes)
                 line0 += 1
-                yield LineChunk(_table(np.zeros(0, np.int64), np.zeros(0, np.int64), pa.array([], pa.string())), [reject])
+                empty = _table(np.zeros(0, np.int64), np.zeros(0, np.int64), pa.array([], pa.string()))
+                yield LineChunk(empty, [reject])
                 continue
             cut = end if n == 0 else buf.rfind(b"\n", 0, end) + 1
             if cut == 0:
                 carry = end
                 continue
-            chunk = _chunk(buf, cut, line0, pos)
+            chunk = _chunk(buf, cut, line0, pos, max_line_bytes)
             line0 += chunk.table.num_rows + len(chunk.rejects)
             pos += cut
             yield chunk
@@ -138,15 +156,3 @@ def read_lines(path: Path, block_bytes: int = BLOCK_BYTES, max_line_bytes: int =
                 return
             buf[: end - cut] = buf[cut:end]
             carry = end - cut
-
-
-def lines_at(path: Path, line_nos: list[int]) -> dict[int, bytes]:
-    """Raw bytes of the given lines, for records rejected after parsing (rare, so a second pass is fine)."""
-    wanted, found = set(line_nos), {}
-    for chunk in read_lines(path):
-        rows = chunk.table.filter(pa.compute.is_in(chunk.table["line_no"], pa.array(sorted(wanted))))
-        for line_no, raw in zip(rows["line_no"].to_pylist(), rows["raw"].to_pylist(), strict=True):
-            found[line_no] = raw.rstrip("\r\n").encode("utf-8")
-        if len(found) == len(wanted):
-            break
-    return found

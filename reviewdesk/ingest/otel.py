@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
-from reviewdesk.ingest.canonical import COLUMNS, INVALID_JSON
+from reviewdesk.ingest import lines
+from reviewdesk.ingest.canonical import COLUMNS, INVALID_JSON, NOT_AN_OBJECT
 from reviewdesk.ingest.lines import Reject, read_lines
 from reviewdesk.ingest.stage import Stage
 
@@ -24,6 +25,12 @@ MAX_DOCUMENT_BYTES = 256 << 20
 LLM_OPERATIONS = {"chat", "text_completion", "generate_content"}
 RUN_TYPES = {"execute_tool": "tool", "embeddings": "embedding", "invoke_agent": "chain", "create_agent": "chain"}
 TAG_KEYS = ("tags", "app.tags")
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MALFORMED = (AttributeError, LookupError, TypeError, ValueError)  # what a span of the wrong shape raises
+
+
+def _malformed(e: Exception) -> str:
+    return f"missing key {e}" if isinstance(e, KeyError) else str(e)
 
 
 def any_value(v: dict) -> Any:
@@ -44,7 +51,15 @@ def any_value(v: dict) -> Any:
 
 
 def attributes(items: list[dict]) -> dict[str, Any]:
-    return {a["key"]: any_value(a.get("value", {})) for a in items}
+    """Decode OTLP KeyValues; a value that cannot be decoded names its key in the error."""
+    found = {}
+    for a in items:
+        key = a["key"]
+        try:
+            found[key] = any_value(a.get("value", {}))
+        except MALFORMED as e:
+            raise ValueError(f"attribute {key}: {_malformed(e)}") from e
+    return found
 
 
 def _json_attr(value: Any) -> Any:
@@ -52,7 +67,7 @@ def _json_attr(value: Any) -> Any:
     if isinstance(value, str):
         try:
             return json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):
             return value
     return value
 
@@ -83,15 +98,14 @@ def _time(nanos: Any) -> str | None:
     if nanos in (None, "", "0", 0):
         return None
     try:
-        n = int(nanos)
-    except (TypeError, ValueError):
+        return (EPOCH + timedelta(microseconds=int(nanos) // 1000)).isoformat()  # exact, unlike a float
+    except (TypeError, ValueError, OverflowError):
         return str(nanos)  # left for the typed stage to reject with its value
-    return datetime.fromtimestamp(n // 1000 / 1e6, UTC).isoformat()
 
 
 def span_to_run(span: dict, resource: dict[str, Any]) -> dict[str, Any]:
     """Map one span to canonical run values."""
-    attrs = attributes(span.get("attributes", []))
+    attrs = attributes(_as_list(_as_object(span).get("attributes", []), "attributes"))
     events = span.get("events", [])
     op = attrs.get("gen_ai.operation.name")
     is_genai = any(k.startswith("gen_ai.") for k in attrs)
@@ -128,74 +142,122 @@ def span_to_run(span: dict, resource: dict[str, Any]) -> dict[str, Any]:
 
 
 def _is_jsonl(path: Path) -> bool:
-    """A file whose first line is a whole JSON object is JSONL; anything else is one document."""
+    """JSONL unless the file is one pretty-printed document.
+
+    A JSONL file's first non-blank line is a whole JSON value or, when damaged, is followed by a
+    line that opens the next request; a pretty-printed document's second line is inside the first.
+    """
+    found: list[bytes] = []
     with open(path, "rb") as f:
-        first = f.readline(1 << 20).strip()
+        while len(found) < 2 and (line := f.readline(lines.MAX_LINE_BYTES + 1)):
+            line = line.removeprefix(b"\xef\xbb\xbf") if not found else line
+            if line.strip():
+                found.append(line)
+    if not found or len(found[0]) > lines.MAX_LINE_BYTES:
+        return True
     try:
-        return isinstance(json.loads(first.decode("utf-8-sig")), dict)
+        json.loads(found[0])
+        return True
     except ValueError:
-        return False
+        return len(found) > 1 and found[1].startswith(b"{")
 
 
-def _requests(path: Path, stage: Stage) -> Iterator[tuple[int | None, str, Any]]:
-    """Yield (line_no, raw, parsed request); a pretty-printed file is one request from line 1."""
+def _requests(path: Path, stage: Stage) -> Iterator[tuple[int | None, str, str, Any]]:
+    """Yield (line_no, locator, raw, parsed request) per request: a line of JSONL, or the whole document."""
     if _is_jsonl(path):
         for chunk in read_lines(path):
             stage.reject(chunk.rejects)
-            lines = zip(chunk.table["line_no"].to_pylist(), chunk.table["raw"].to_pylist(), strict=True)
-            yield from ((n, raw, _parse(raw)) for n, raw in lines if raw.strip())
-    elif path.stat().st_size > MAX_DOCUMENT_BYTES:
+            rows = zip(chunk.table["line_no"].to_pylist(), chunk.table["raw"].to_pylist(), strict=True)
+            yield from ((n, f"line {n}", raw, _parse(raw)) for n, raw in rows if raw.strip())
+        return
+    data = path.read_bytes() if path.stat().st_size <= MAX_DOCUMENT_BYTES else None
+    if data is None:
+        with open(path, "rb") as f:
+            prefix = f.read(lines.KEPT_PREFIX)
         reason = "a single OTLP/JSON document over 256 MiB; export it as JSONL, one request a line"
-        stage.reject([Reject(None, "file", b"", reason)])
-    else:
-        data = path.read_bytes()
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError as e:
-            stage.reject([Reject(1, "file", data, f"not valid UTF-8 at byte {e.start}")])
-            return
-        if text.strip():
-            yield 1, text, _parse(text)
+        stage.reject([Reject(None, "file", prefix, reason)])
+        return
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        stage.reject([Reject(None, "file", data, f"not valid UTF-8 at byte {e.start} of the file")])
+        return
+    if text.strip():
+        yield None, "file", text, _parse(text)
 
 
 def _parse(raw: str) -> Any:
     try:
         return json.loads(raw)
-    except ValueError as e:
+    except (ValueError, RecursionError) as e:
         return e
 
 
-def _records(path: Path, stage: Stage) -> Iterator[dict[str, Any]]:
-    """One record per span, or per request line that holds no readable spans."""
-    seq = 0
-    for line_no, raw, request in _requests(path, stage):
-        seq += 1
-        if isinstance(request, Exception) or not isinstance(request, dict) or not isinstance(request.get("resourceSpans"), list):
-            problem = f"{INVALID_JSON}: {request}" if isinstance(request, Exception) else "no resourceSpans list in this request"
-            yield {"seq": seq, "line_no": line_no, "locator": f"line {line_no}", "raw": raw, "problem": problem}
+def _as_list(value: Any, name: str) -> list:
+    if not isinstance(value, list):
+        raise TypeError(f"{name} is {type(value).__name__}, not a list")
+    return value
+
+
+def _as_object(value: Any) -> dict:
+    if not isinstance(value, dict):
+        raise TypeError(f"{type(value).__name__}, not an object")
+    return value
+
+
+def _spans(request: dict, prefix: str) -> Iterator[tuple[str, Any, dict[str, Any] | None, str | None]]:
+    """(locator, span, resource attributes, problem) per span; a malformed level is one record, whole."""
+    for i, rs in enumerate(request["resourceSpans"]):
+        where = f"{prefix}resourceSpans[{i}]"
+        try:
+            resource = attributes(_as_list(_as_object(rs).get("resource", {}).get("attributes", []), "attributes"))
+            scopes = _as_list(rs.get("scopeSpans", []), "scopeSpans")
+        except MALFORMED as e:
+            yield where, rs, None, f"malformed resourceSpans[{i}]: {_malformed(e)}"
             continue
-        for i, rs in enumerate(request["resourceSpans"]):
-            resource = attributes(rs.get("resource", {}).get("attributes", []))
-            for j, ss in enumerate(rs.get("scopeSpans", [])):
-                for k, span in enumerate(ss.get("spans", [])):
-                    seq += 1
-                    record = {"seq": seq, "line_no": line_no, "raw": json.dumps(span), "problem": None}
-                    record["locator"] = f"line {line_no} resourceSpans[{i}].scopeSpans[{j}].spans[{k}]"
-                    try:
-                        run = span_to_run(span, resource)
-                    except (AttributeError, TypeError, ValueError) as e:
-                        record["problem"] = f"malformed span: {e}"
-                        run = {}
-                    yield record | {f"c_{c}": None if run.get(c) is None else json.dumps(run[c]) for c in COLUMNS}
+        for j, ss in enumerate(scopes):
+            try:
+                spans = _as_list(_as_object(ss).get("spans", []), "spans")
+            except MALFORMED as e:
+                yield f"{where}.scopeSpans[{j}]", ss, None, f"malformed scopeSpans[{j}]: {_malformed(e)}"
+                continue
+            for k, span in enumerate(spans):
+                yield f"{where}.scopeSpans[{j}].spans[{k}]", span, resource, None
+
+
+def _records(path: Path, stage: Stage) -> Iterator[dict[str, Any]]:
+    """One record per span, or per request (or part of one) that holds no readable spans."""
+    seq = 0
+    for line_no, at, raw, request in _requests(path, stage):
+        seq += 1
+        if not isinstance(request, dict) or not isinstance(request.get("resourceSpans"), list):
+            problem = "no resourceSpans list" if isinstance(request, dict) else NOT_AN_OBJECT
+            if isinstance(request, RecursionError):
+                problem = f"{INVALID_JSON}: nested too deeply to read"
+            elif isinstance(request, Exception):
+                problem = INVALID_JSON  # Stage adds the parser's message
+            yield {"seq": seq, "line_no": line_no, "locator": at, "raw": raw, "problem": problem}
+            continue
+        for locator, span, resource, problem in _spans(request, "" if line_no is None else f"{at} "):
+            seq += 1
+            record = {"seq": seq, "line_no": line_no, "locator": locator, "raw": json.dumps(span), "problem": problem}
+            if problem is None:
+                try:
+                    run = span_to_run(span, resource or {})
+                    record["canon"] = json.dumps({c: run[c] for c in COLUMNS if run.get(c) is not None})
+                except MALFORMED as e:
+                    record["problem"] = f"malformed span: {_malformed(e)}"
+            yield record
 
 
 def _table(records: list[dict]) -> pa.Table:
-    names = ["seq", "line_no", "locator", "raw", "problem", *(f"c_{c}" for c in COLUMNS)]
+    names = ["seq", "line_no", "locator", "raw", "problem", "canon"]
     types = [pa.int64(), pa.int64(), *([pa.string()] * (len(names) - 2))]
     return pa.table({n: pa.array([r.get(n) for r in records], t) for n, t in zip(names, types, strict=True)})
 
 
-RELATION = "SELECT seq, line_no, locator, raw, problem, " + ", ".join(f"c_{c}::JSON AS c_{c}" for c in COLUMNS) + " FROM spans"
+# The canonical record as one JSON object, the shape `staged_select` types like a native line.
+RELATION = "SELECT seq, line_no, locator, raw, problem, canon FROM spans"
 
 
 def stage_file(path: Path, stage: Stage) -> None:

@@ -21,6 +21,7 @@ from reviewdesk.warehouse import Warehouse
 from schemas.runs import DOMAIN_COLUMNS, RunSchema
 
 RUN_COLUMNS = [*COLUMNS, "source_format"]
+WRITE_ROWS = 2 * 122_880  # two DuckDB row groups
 DOMAIN_SCHEMA = RunSchema.to_schema().select_columns(DOMAIN_COLUMNS)
 
 
@@ -44,18 +45,21 @@ def _json_error(raw: str) -> str:
     """Python's message for malformed JSON is more precise than DuckDB's verdict."""
     try:
         json.loads(raw)
-    except ValueError as e:
-        hint = " (truncated?)" if "Expecting" in str(e) and e.pos >= len(raw.rstrip()) else ""
+    except RecursionError:
+        return f"{INVALID_JSON}: nested too deeply to read"
+    except json.JSONDecodeError as e:
+        at_end = e.msg.startswith("Unterminated string") or ("Expecting" in e.msg and e.pos >= len(raw.rstrip()))
+        hint = " (truncated?)" if at_end else ""  # the input ended inside a record
         return f"{INVALID_JSON}: {e}{hint}"
     return INVALID_JSON
 
 
 class Stage:
-    """Writes the records of one source chunk by chunk inside one transaction: all or nothing.
+    """Writes the records of one source, chunk by chunk, inside one transaction: all or nothing.
 
-    Each chunk is typed in a temp table, checked with pandera, then its clean new runs go to
-    `runs` and its bad records to `quarantine`. Duplicates are found against `runs` itself, which
-    already holds the earlier chunks of this transaction, so no copy of the file is ever staged.
+    Each chunk is typed into a temp table and checked with pandera; every ~250k records, the
+    clean new runs go to `runs` and the bad records to `quarantine`. Duplicates are found against
+    `runs` itself, which holds the earlier writes of this transaction too.
     """
 
     def __init__(self, warehouse: Warehouse, source: str, source_format: str) -> None:
@@ -63,6 +67,7 @@ class Stage:
         self.report = IngestReport(source, source_format, uuid.uuid4().hex[:12])
         self.table = f"staged_{self.report.ingest_id}"
         self.started = datetime.now(UTC)
+        self.batch = self.pending = 0
 
     def __enter__(self) -> Stage:
         self.wh.execute("BEGIN TRANSACTION")
@@ -72,6 +77,9 @@ class Stage:
         if exc_type is not None:
             self.wh.execute("ROLLBACK")
             return
+        if self.pending:
+            self._write()
+        self.wh.execute(f"DROP TABLE IF EXISTS {self.table}")  # staged by chunks that held no record
         r = self.report
         r.duplicates = r.read - r.rejected - r.inserted
         self.wh.execute(
@@ -81,26 +89,28 @@ class Stage:
         self.wh.execute("COMMIT")
 
     def add(self, relation: str, keep_raw: bool = False, **arrow: pa.Table) -> None:
-        """Write the records of `relation` (SQL over the given Arrow tables, registered meanwhile).
+        """Stage the records of `relation` (SQL over the given Arrow tables, registered meanwhile).
 
         Raw text is kept for records with problems found in SQL; records that fail the pandera
-        checks get theirs from the relation, read again for just those records.
+        checks get theirs from the relation while it is still registered. Staged records are
+        written once enough have gathered: DuckDB compresses bigger inserts in parallel.
         """
+        # No cleanup on failure: DuckDB refuses every statement in an aborted transaction, so a
+        # cleanup would mask the real error, and the rollback in __exit__ drops the table and views.
         for name, table in arrow.items():
             self.wh.con.register(name, table)
-        try:
-            self.wh.execute(
-                f"CREATE OR REPLACE TEMP TABLE {self.table} AS "
-                f"{staged_select(relation, self.report.source_format, keep_raw)}"
-            )
-            failures = self._domain_failures()
-            if failures:
-                self._mark(failures, relation)
+        self.batch += 1
+        typed = staged_select(relation, self.report.source_format, keep_raw)
+        select = f"SELECT *, {self.batch} AS batch FROM ({typed})"
+        verb = f"INSERT INTO {self.table}" if self.pending else f"CREATE OR REPLACE TEMP TABLE {self.table} AS"
+        self.pending += self.wh.execute(f"{verb} {select}")[0][0]
+        failures = self._domain_failures()
+        if failures:
+            self._mark(failures, relation)
+        for name in arrow:
+            self.wh.con.unregister(name)
+        if self.pending >= WRITE_ROWS:
             self._write()
-        finally:
-            self.wh.execute(f"DROP TABLE IF EXISTS {self.table}")
-            for name in arrow:
-                self.wh.con.unregister(name)
 
     def reject(self, rejects: list[Reject]) -> None:
         """Quarantine records refused before parsing (bad bytes, over-long lines)."""
@@ -111,7 +121,9 @@ class Stage:
     def _domain_failures(self) -> dict[int, list[str]]:
         """Run the pandera domain checks over the clean staged rows; map seq to its reasons."""
         cols = ", ".join(DOMAIN_COLUMNS)
-        df = self.wh.con.sql(f"SELECT seq, {cols} FROM {self.table} WHERE len(problems) = 0").df()
+        df = self.wh.con.sql(
+            f"SELECT seq, {cols} FROM {self.table} WHERE batch = {self.batch} AND len(problems) = 0"
+        ).df()
         try:
             DOMAIN_SCHEMA.validate(df.drop(columns="seq"), lazy=True)
             return {}
@@ -132,14 +144,12 @@ class Stage:
         """Record pandera's reasons on the staged rows, with their raw text."""
         marks = pa.table({"seq": list(failures), "extra": list(failures.values())})
         self.wh.con.register("failures", marks)
-        try:
-            self.wh.execute(
-                f"""UPDATE {self.table} s SET problems = f.extra, raw = src.raw
-                FROM failures f, (SELECT seq, raw FROM ({relation})) src
-                WHERE s.seq = f.seq AND src.seq = f.seq"""
-            )
-        finally:
-            self.wh.con.unregister("failures")
+        self.wh.execute(
+            f"""UPDATE {self.table} s SET problems = f.extra, raw = src.raw
+            FROM failures f, (SELECT seq, raw FROM ({relation})) src
+            WHERE s.batch = {self.batch} AND s.seq = f.seq AND src.seq = f.seq"""
+        )
+        self.wh.con.unregister("failures")
 
     def _write(self) -> None:
         r = self.report
@@ -149,9 +159,11 @@ class Stage:
         cols = ", ".join(RUN_COLUMNS)
         r.inserted += self.wh.execute(
             f"""INSERT INTO runs ({cols}, ingested_at)
-            SELECT {cols}, now() FROM {self.table} s
-            WHERE len(problems) = 0 AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.run_id = s.run_id)
-            QUALIFY row_number() OVER (PARTITION BY run_id ORDER BY seq) = 1"""
+            SELECT {cols}, now() FROM {self.table}
+            WHERE (batch, seq) IN (  -- decide on the narrow keys; the wide rows stream straight into runs
+                SELECT (batch, seq) FROM {self.table} s
+                WHERE len(problems) = 0 AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.run_id = s.run_id)
+                QUALIFY row_number() OVER (PARTITION BY run_id ORDER BY batch, seq) = 1)"""
         )[0][0]
         if counts[1]:
             bad = self.wh.execute(f"SELECT line_no, locator, raw, problems FROM {self.table} WHERE len(problems) > 0")
@@ -162,6 +174,8 @@ class Stage:
                     for line_no, locator, raw, problems in bad
                 ]
             )  # fmt: skip
+        self.wh.execute(f"DROP TABLE {self.table}")
+        self.pending = 0
 
     def _quarantine(self, rows: list[tuple]) -> None:
         if rows:
