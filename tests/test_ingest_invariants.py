@@ -12,7 +12,7 @@ from ingest_support import FIXTURES, checked_ingest, counts, line_bytes, quarant
 
 from reviewdesk import demo
 from reviewdesk.errors import ConfigError, InputFileError
-from reviewdesk.ingest import detect_format, ingest, ingest_file, lines, native, otel
+from reviewdesk.ingest import csvfile, detect_format, ingest, ingest_file, lines, otel
 from reviewdesk.ingest import stage as stage_module
 from reviewdesk.ingest.stage import Stage
 from reviewdesk.warehouse import Warehouse
@@ -87,7 +87,7 @@ def fail_on_third_chunk(monkeypatch: pytest.MonkeyPatch, wh: Warehouse) -> list[
         ("native_bad.jsonl", "native", (lines, "BLOCK_BYTES", 512), (17, 3, 1, 13)),
         ("langsmith_bad.jsonl", "langsmith", (lines, "BLOCK_BYTES", 512), (15, 2, 1, 12)),
         ("otel_bad.jsonl", "otel", (otel, "BATCH", 4), (19, 6, 1, 12)),
-        ("native_bad.csv", "native", (native, "CSV_BATCH", 2), (15, 3, 1, 11)),
+        ("native_bad.csv", "native", (csvfile, "CSV_BATCH", 2), (15, 3, 1, 11)),
     ],
     ids=["native", "langsmith", "otel", "csv"],
 )

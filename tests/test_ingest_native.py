@@ -16,7 +16,7 @@ import pytest
 from ingest_support import FIXTURES, checked_ingest, counts, line_bytes, quarantined, run
 
 from reviewdesk.errors import InputFileError
-from reviewdesk.ingest import lines, native
+from reviewdesk.ingest import csvfile, lines
 from reviewdesk.warehouse import Warehouse
 
 JSONL = FIXTURES / "native_bad.jsonl"
@@ -310,7 +310,7 @@ def test_csv_truncated_last_line_is_quarantined_with_its_line_number(csv_file) -
 
 
 def test_csv_results_do_not_depend_on_the_batch_size(wh, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(native, "CSV_BATCH", 2)
+    monkeypatch.setattr(csvfile, "CSV_BATCH", 2)
     report = checked_ingest(wh, CSV)
     assert counts(report) == (15, 3, 1, 11)
     assert sorted(q.line_no for q in quarantined(wh, report.ingest_id).values()) == [
