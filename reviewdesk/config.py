@@ -17,12 +17,14 @@ class Settings(BaseSettings):
     review_store_url: str | None = Field(
         default=None, description="SQLAlchemy URL of the review store; SQLite in the data dir by default."
     )
+    queues_dir: Path = Field(default=Path("queues"), description="Folder of queue YAML files, one a queue.")
     memory_limit: str = Field(default="1GB", description="DuckDB memory limit; larger work spills to disk.")
 
     @classmethod
-    def load(cls, data_dir: Path | str | None = None) -> Settings:
-        """Read settings from the environment, with an explicit `--data-dir` taking precedence."""
-        return cls(data_dir=Path(data_dir)) if data_dir is not None else cls()
+    def load(cls, data_dir: Path | str | None = None, queues_dir: Path | str | None = None) -> Settings:
+        """Read settings from the environment; explicit `--data-dir` / `--queues-dir` take precedence."""
+        given = {"data_dir": data_dir, "queues_dir": queues_dir}
+        return cls(**{k: Path(v) for k, v in given.items() if v is not None})
 
     @property
     def warehouse_path(self) -> Path:
