@@ -72,6 +72,26 @@ def m001_runs_and_ingests(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+@migration
+def m002_batches_and_items(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        """CREATE TABLE batches (
+            batch_id VARCHAR PRIMARY KEY, queue VARCHAR NOT NULL, kind VARCHAR NOT NULL,
+            strategy VARCHAR NOT NULL, seed BIGINT NOT NULL, params JSON NOT NULL,
+            rubric_version VARCHAR NOT NULL, population BIGINT NOT NULL, size BIGINT NOT NULL,
+            created_at TIMESTAMPTZ NOT NULL, published_at TIMESTAMPTZ)"""
+    )
+    # One row per item: a run (single) or two runs (pairwise, `left_run_id` is shown left).
+    # Gold items are outside the probability sample: their inclusion_probability is NULL.
+    con.execute(
+        """CREATE TABLE items (
+            item_id VARCHAR PRIMARY KEY, batch_id VARCHAR NOT NULL, queue VARCHAR NOT NULL,
+            position INTEGER NOT NULL, run_id VARCHAR, run_a VARCHAR, run_b VARCHAR, left_run_id VARCHAR,
+            stratum VARCHAR, inclusion_probability DOUBLE, is_gold BOOLEAN NOT NULL DEFAULT false,
+            gold_answer JSON, reviewers_needed INTEGER NOT NULL DEFAULT 1)"""
+    )
+
+
 class Warehouse:
     """A DuckDB warehouse at a path (created on first use) or in memory when path is None."""
 

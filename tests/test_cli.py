@@ -6,6 +6,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from reviewdesk.cli import app
+from reviewdesk.warehouse import MIGRATIONS
 
 runner = CliRunner()
 
@@ -25,7 +26,7 @@ def test_init_creates_data_dir_and_reports_migrations(tmp_path: Path):
     result = run("--data-dir", str(tmp_path / "d"), "init", "--json")
     assert result.exit_code == 0
     info = json.loads(result.stdout)
-    assert info["migrations"] == ["m001_runs_and_ingests"]
+    assert info["migrations"] == list(MIGRATIONS)
     assert (tmp_path / "d" / "warehouse.duckdb").exists()
     for sub in ("datasets", "models", "reports"):
         assert (tmp_path / "d" / sub).is_dir()
