@@ -66,10 +66,10 @@ def check_expression(expr: str, want: str | None = None) -> str:
     if depth:
         raise ExpressionError("has an unclosed '(': write one expression")
     try:
-        rows = _runs().execute(f"DESCRIBE SELECT ({expr}) AS x FROM runs").fetchall()
+        rows = _runs().execute(f"DESCRIBE SELECT ({expr}) AS __checked_expression FROM runs").fetchall()
     except duckdb.BinderException as e:
         detail = str(e).splitlines()[0].removeprefix("Binder Error: ")
-        raise ExpressionError(f"{detail} Columns of runs: {', '.join(run_columns())}") from None
+        raise ExpressionError(f"{detail.rstrip('.!')}. Columns of runs: {', '.join(run_columns())}") from None
     except duckdb.Error as e:
         raise ExpressionError(str(e).splitlines()[0]) from None
     kind = rows[0][1]

@@ -1,67 +1,18 @@
-"""The `reviewdesk` command line: a thin layer that parses options, calls the library and prints.
-
-Exit codes: 0 ok, 1 partial (some records rejected), 2 usage or configuration error.
-"""
+"""Commands for production logs: set up, demo data, ingest, quarantine, and the demo."""
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from reviewdesk import summary
-from reviewdesk.config import Settings
+from reviewdesk.cli.app import JsonOption, app, counted, handle_errors, open_warehouse, out, progress_bar, settings
 from reviewdesk.demo import generate_runs, write_runs
-from reviewdesk.errors import ReviewdeskError
 from reviewdesk.ingest import FORMATS, IngestReport, ingest
-from reviewdesk.warehouse import Warehouse
-
-app = typer.Typer(help="Human review of LLM outputs: ingest, sample, review, agree, promote.", no_args_is_help=True)
-out = Console()
-err = Console(stderr=True)
-
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")]
-
-
-def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn domain errors into one red line and their exit code: never a traceback."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except ReviewdeskError as e:
-            err.print(f"[red]Error:[/red] {e}")
-            raise typer.Exit(e.exit_code) from None
-
-    return wrapper
-
-
-def settings(ctx: typer.Context) -> Settings:
-    return ctx.obj
-
-
-def open_warehouse(ctx: typer.Context) -> Warehouse:
-    s = settings(ctx)
-    s.ensure_dirs()
-    return Warehouse(s.warehouse_path, memory_limit=s.memory_limit)
-
-
-@app.callback()
-def main(
-    ctx: typer.Context,
-    data_dir: Annotated[
-        Path | None, typer.Option("--data-dir", help="Data directory (default: $REVIEWDESK_DATA_DIR or ./data).")
-    ] = None,
-) -> None:
-    ctx.obj = Settings.load(data_dir)
 
 
 @app.command()
@@ -94,9 +45,9 @@ def demo_data(
     if fmt not in FORMATS:
         raise typer.BadParameter(f"use one of {', '.join(FORMATS)}", param_hint="--format")
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    with _progress(as_json) as progress:
+    with progress_bar(as_json) as progress:
         task = progress.add_task("Generating runs", total=runs)
-        written = write_runs(_counted(generate_runs(runs, seed), progress, task), out_path, fmt)
+        written = write_runs(counted(generate_runs(runs, seed), progress, task), out_path, fmt)
     if as_json:
         print(json.dumps({"path": str(out_path), "runs": written, "format": fmt, "seed": seed}))
     else:
@@ -112,7 +63,7 @@ def ingest_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """Ingest production logs into the warehouse; bad records go to quarantine with their reason."""
-    with open_warehouse(ctx) as wh, _progress(as_json) as progress:
+    with open_warehouse(ctx) as wh, progress_bar(as_json) as progress:
         task = progress.add_task("Ingesting", total=len(paths))
         reports = ingest(wh, paths, fmt, on_file=lambda _: progress.advance(task))
     totals = _totals(reports)
@@ -156,9 +107,9 @@ def demo(
     s.ensure_dirs()
     path = s.data_dir / "demo" / "runs.jsonl"
     path.parent.mkdir(parents=True, exist_ok=True)
-    with _progress(as_json) as progress:
+    with progress_bar(as_json) as progress:
         task = progress.add_task("Generating demo runs", total=runs)
-        write_runs(_counted(generate_runs(runs, seed), progress, task), path)
+        write_runs(counted(generate_runs(runs, seed), progress, task), path)
     with open_warehouse(ctx) as wh:
         reports = ingest(wh, [path])
         overview = summary.overview(wh)
@@ -169,20 +120,6 @@ def demo(
     _print_reports(reports, result["ingest"])
     _print_overview(overview)
     out.print("\nNext: [bold]reviewdesk quarantine[/bold] shows refused records; see README for the rest.")
-
-
-def _progress(quiet: bool) -> Progress:
-    return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=err, disable=quiet, transient=True,
-    )  # fmt: skip
-
-
-def _counted(items, progress: Progress, task, every: int = 1000):
-    for i, item in enumerate(items, 1):
-        if i % every == 0:
-            progress.update(task, completed=i)
-        yield item
 
 
 def _totals(reports: list[IngestReport]) -> dict:

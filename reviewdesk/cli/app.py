@@ -1,0 +1,73 @@
+"""The app object and what every command shares: options, error handling, stores, progress."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from reviewdesk.config import Settings
+from reviewdesk.errors import ReviewdeskError
+from reviewdesk.warehouse import Warehouse
+
+app = typer.Typer(help="Human review of LLM outputs: ingest, sample, review, agree, promote.", no_args_is_help=True)
+out = Console()
+err = Console(stderr=True)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")]
+
+
+def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn domain errors into one red line and their exit code: never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except ReviewdeskError as e:
+            err.print(f"[red]Error:[/red] {e}")
+            raise typer.Exit(e.exit_code) from None
+
+    return wrapper
+
+
+def settings(ctx: typer.Context) -> Settings:
+    return ctx.obj
+
+
+def open_warehouse(ctx: typer.Context) -> Warehouse:
+    s = settings(ctx)
+    s.ensure_dirs()
+    return Warehouse(s.warehouse_path, memory_limit=s.memory_limit)
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    data_dir: Annotated[
+        Path | None, typer.Option("--data-dir", help="Data directory (default: $REVIEWDESK_DATA_DIR or ./data).")
+    ] = None,
+    queues_dir: Annotated[
+        Path | None, typer.Option("--queues-dir", help="Queue files (default: $REVIEWDESK_QUEUES_DIR or ./queues).")
+    ] = None,
+) -> None:
+    ctx.obj = Settings.load(data_dir, queues_dir)
+
+
+def progress_bar(quiet: bool) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err, disable=quiet, transient=True,
+    )  # fmt: skip
+
+
+def counted(items, progress: Progress, task, every: int = 1000):
+    for i, item in enumerate(items, 1):
+        if i % every == 0:
+            progress.update(task, completed=i)
+        yield item
