@@ -1,13 +1,18 @@
-"""The ingest flow against a real Prefect test API, and prefect.yaml's entrypoints."""
+"""Flows against a real Prefect test API, and prefect.yaml kept in step with the code and queues."""
 
 from pathlib import Path
 
 import yaml
 
+from flows.collect import collect_submissions
 from flows.ingest import ingest_logs, ingest_path
+from flows.promote import promote_datasets
+from flows.sample import review_cycle
 from reviewdesk.demo import generate_runs, write_runs
+from reviewdesk.queues import load_queues
 
 ROOT = Path(__file__).resolve().parents[1]
+PREFECT = yaml.safe_load((ROOT / "prefect.yaml").read_text())
 
 
 def test_ingest_flow_loads_runs_and_is_idempotent(prefect_api, tmp_path: Path):
@@ -20,14 +25,33 @@ def test_ingest_flow_loads_runs_and_is_idempotent(prefect_api, tmp_path: Path):
     assert [(r["inserted"], r["duplicates"]) for r in second] == [(0, 50)]
 
 
-def test_ingest_task_retries_only_transient_failures():
+def test_review_cycle_samples_and_publishes_each_example_queue(prefect_api, tmp_path: Path):
+    logs, data_dir = tmp_path / "runs.jsonl", str(tmp_path / "d")
+    write_runs(generate_runs(1500, seed=4), logs)
+    ingest_logs([str(logs)], data_dir=data_dir)
+    quality = review_cycle("support-quality", size=40, seed=1, data_dir=data_dir, queues_dir=str(ROOT / "queues"))
+    assert quality["published"] == quality["items"] >= 40  # plus gold items
+    pairs = review_cycle("support-ab", size=10, seed=1, data_dir=data_dir, queues_dir=str(ROOT / "queues"))
+    assert pairs["published"] == pairs["items"] == 10
+    assert collect_submissions(data_dir=data_dir)["published"] == {
+        "support-quality": quality["items"], "support-ab": 10}  # fmt: skip
+    assert len(promote_datasets(data_dir=data_dir)["published_batches"]) == 2
+
+
+def test_io_tasks_retry():
     assert ingest_path.retries == 3
     assert ingest_path.retry_condition_fn is not None
 
 
 def test_prefect_yaml_entrypoints_exist():
-    config = yaml.safe_load((ROOT / "prefect.yaml").read_text())
-    for deployment in config["deployments"]:
+    for deployment in PREFECT["deployments"]:
         module, _, func = deployment["entrypoint"].partition(":")
         source = (ROOT / module).read_text()
         assert f"def {func}(" in source, deployment["entrypoint"]
+
+
+def test_every_example_queue_is_deployed_on_its_own_schedule():
+    cycles = {d["parameters"]["queue"]: d for d in PREFECT["deployments"] if d["entrypoint"].endswith(":review_cycle")}
+    for queue in load_queues(ROOT / "queues"):
+        assert queue.name in cycles, f"no deployment for queue {queue.name}"
+        assert [s["cron"] for s in cycles[queue.name]["schedules"]] == [queue.schedule]
