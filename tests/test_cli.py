@@ -8,6 +8,8 @@ from typer.testing import CliRunner
 from reviewdesk.cli import app
 from reviewdesk.warehouse import MIGRATIONS
 
+ROOT = Path(__file__).resolve().parents[1]
+
 runner = CliRunner()
 
 
@@ -16,7 +18,8 @@ def run(*args: str):
 
 
 def test_every_command_has_help():
-    for cmd in ([], ["init"], ["demo-data"], ["ingest"], ["quarantine"], ["demo"]):
+    for cmd in ([], ["init"], ["demo-data"], ["ingest"], ["quarantine"], ["demo"], ["queues"], ["sample"],
+                ["publish"], ["batches"], ["batches", "list"]):  # fmt: skip
         result = run(*cmd, "--help")
         assert result.exit_code == 0, cmd
         assert "Usage" in result.output
@@ -73,11 +76,43 @@ def test_unknown_format_is_a_usage_error(tmp_path: Path):
     assert "Unknown format" in result.output
 
 
-def test_demo_generates_ingests_and_summarises(tmp_path: Path):
-    result = run("--data-dir", str(tmp_path / "d"), "demo", "--runs", "300", "--json")
-    assert result.exit_code == 0
+def test_demo_generates_ingests_samples_and_publishes(tmp_path: Path):
+    args = ["--data-dir", str(tmp_path / "d"), "--queues-dir", str(ROOT / "queues"), "demo", "--runs", "1500", "--json"]
+    result = run(*args)
+    assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
-    assert summary["ingest"]["inserted"] == 300
-    assert summary["warehouse"]["runs"] == 300
+    assert summary["ingest"]["inserted"] == 1500
+    assert summary["warehouse"]["runs"] == 1500
     assert summary["warehouse"]["pair_inputs"] > 0
     assert len(summary["warehouse"]["models"]) >= 4
+    assert {b["queue"] for b in summary["batches"]} == {"support-quality", "support-ab"}
+    assert all(p["published"] > 0 for p in summary["published"])
+    again = json.loads(run(*args).stdout)  # same logs: duplicates; fresh runs for each queue
+    assert again["ingest"]["duplicates"] == 1500
+    assert all(p["published"] > 0 for p in again["published"])
+
+
+def test_sample_publish_and_batches_commands(tmp_path: Path):
+    base = ["--data-dir", str(tmp_path / "d"), "--queues-dir", str(ROOT / "queues")]
+    logs = tmp_path / "runs.jsonl"
+    run("demo-data", "--runs", "1000", "--out", str(logs))
+    run(*base, "ingest", str(logs))
+    drawn = run(*base, "sample", "support-quality", "--size", "30", "--seed", "5", "--json")
+    assert drawn.exit_code == 0, drawn.output
+    batch = json.loads(drawn.stdout)
+    assert {"batch_id", "queue", "strategy", "seed", "population", "items"} <= batch.keys()
+    assert batch["seed"] == 5 and batch["strategy"] == "stratified"
+    sampled = [i for i in batch["items"] if not i.get("is_gold")]
+    assert len(sampled) == 30
+    assert all({"item_id", "run_id", "inclusion_probability"} <= i.keys() for i in sampled)
+    first = json.loads(run(*base, "publish", batch["batch_id"], "--json").stdout)
+    second = json.loads(run(*base, "publish", batch["batch_id"], "--json").stdout)
+    assert first["published"] == len(batch["items"]) and second["published"] == 0 and second["already_published"]
+    listed = json.loads(run(*base, "batches", "list", "--json").stdout)
+    assert [b["batch_id"] for b in listed] == [batch["batch_id"]] and listed[0]["published_at"]
+    shown = json.loads(run(*base, "batches", "show", batch["batch_id"], "--json").stdout)
+    assert shown["items"] == batch["items"]
+    pairs = json.loads(run(*base, "sample", "support-ab", "--size", "5", "--json").stdout)
+    assert all({"item_id", "run_a", "run_b", "inclusion_probability"} <= i.keys() for i in pairs["items"])
+    unknown = run(*base, "publish", "b-nope")
+    assert unknown.exit_code == 2 and "Traceback" not in unknown.output

@@ -64,10 +64,3 @@ def progress_bar(quiet: bool) -> Progress:
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         console=err, disable=quiet, transient=True,
     )  # fmt: skip
-
-
-def counted(items, progress: Progress, task, every: int = 1000):
-    for i, item in enumerate(items, 1):
-        if i % every == 0:
-            progress.update(task, completed=i)
-        yield item

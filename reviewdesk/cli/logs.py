@@ -1,4 +1,4 @@
-"""Commands for production logs: set up, demo data, ingest, quarantine, and the demo."""
+"""Commands for production logs: set up, demo data, ingest and quarantine."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ import typer
 from rich.table import Table
 
 from reviewdesk import summary
-from reviewdesk.cli.app import JsonOption, app, counted, handle_errors, open_warehouse, out, progress_bar, settings
+from reviewdesk.cli.app import JsonOption, app, handle_errors, open_warehouse, out, progress_bar, settings
 from reviewdesk.demo import generate_runs, write_runs
 from reviewdesk.ingest import FORMATS, IngestReport, ingest
+from reviewdesk.pipeline import counted
 
 
 @app.command()
@@ -47,7 +48,8 @@ def demo_data(
     out_path.parent.mkdir(parents=True, exist_ok=True)
     with progress_bar(as_json) as progress:
         task = progress.add_task("Generating runs", total=runs)
-        written = write_runs(counted(generate_runs(runs, seed), progress, task), out_path, fmt)
+        ticks = counted(generate_runs(runs, seed), lambda done: progress.update(task, completed=done))
+        written = write_runs(ticks, out_path, fmt)
     if as_json:
         print(json.dumps({"path": str(out_path), "runs": written, "format": fmt, "seed": seed}))
     else:
@@ -66,12 +68,12 @@ def ingest_cmd(
     with open_warehouse(ctx) as wh, progress_bar(as_json) as progress:
         task = progress.add_task("Ingesting", total=len(paths))
         reports = ingest(wh, paths, fmt, on_file=lambda _: progress.advance(task))
-    totals = _totals(reports)
+    counts = totals(reports)
     if as_json:
-        print(json.dumps(totals))
+        print(json.dumps(counts))
     else:
-        _print_reports(reports, totals)
-    raise typer.Exit(1 if totals["rejected"] else 0)
+        print_reports(reports, counts)
+    raise typer.Exit(1 if counts["rejected"] else 0)
 
 
 @app.command()
@@ -94,35 +96,7 @@ def quarantine(
     out.print(table)
 
 
-@app.command()
-@handle_errors
-def demo(
-    ctx: typer.Context,
-    runs: Annotated[int, typer.Option("--runs", min=1, help="Number of demo runs.")] = 5000,
-    seed: Annotated[int, typer.Option("--seed")] = 7,
-    as_json: JsonOption = False,
-) -> None:
-    """Run the pipeline on the embedded demo: generate logs, ingest them, summarise the warehouse."""
-    s = settings(ctx)
-    s.ensure_dirs()
-    path = s.data_dir / "demo" / "runs.jsonl"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with progress_bar(as_json) as progress:
-        task = progress.add_task("Generating demo runs", total=runs)
-        write_runs(counted(generate_runs(runs, seed), progress, task), path)
-    with open_warehouse(ctx) as wh:
-        reports = ingest(wh, [path])
-        overview = summary.overview(wh)
-    result = {"ingest": _totals(reports), "warehouse": overview}
-    if as_json:
-        print(json.dumps(result, default=str))
-        return
-    _print_reports(reports, result["ingest"])
-    _print_overview(overview)
-    out.print("\nNext: [bold]reviewdesk quarantine[/bold] shows refused records; see README for the rest.")
-
-
-def _totals(reports: list[IngestReport]) -> dict:
+def totals(reports: list[IngestReport]) -> dict:
     keys = ("read", "inserted", "duplicates", "rejected")
     totals = {k: sum(getattr(r, k) for r in reports) for k in keys}
     totals["quarantine"] = {
@@ -134,7 +108,7 @@ def _totals(reports: list[IngestReport]) -> dict:
     return totals
 
 
-def _print_reports(reports: list[IngestReport], totals: dict) -> None:
+def print_reports(reports: list[IngestReport], totals: dict) -> None:
     table = Table("file", "format", "read", "inserted", "duplicates", "rejected", title="Ingest")
     for r in reports:
         table.add_row(
@@ -147,7 +121,7 @@ def _print_reports(reports: list[IngestReport], totals: dict) -> None:
                   "see them with [bold]reviewdesk quarantine[/bold].")  # fmt: skip
 
 
-def _print_overview(overview: dict) -> None:
+def print_overview(overview: dict) -> None:
     table = Table(
         "model", "runs", "errors", "thumbs down", "p50 latency ms", "cost usd", title="Warehouse runs by model"
     )

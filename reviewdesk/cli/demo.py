@@ -1,0 +1,41 @@
+"""The demo command: the whole loop on generated data, with a summary of every stage."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from reviewdesk.cli.app import JsonOption, app, handle_errors, out, progress_bar, settings
+from reviewdesk.cli.logs import print_overview, print_reports, totals
+from reviewdesk.pipeline import run_demo
+
+
+@app.command()
+@handle_errors
+def demo(
+    ctx: typer.Context,
+    runs: Annotated[int, typer.Option("--runs", min=1, help="Number of demo runs.")] = 5000,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the demo logs and of the batches.")] = 7,
+    as_json: JsonOption = False,
+) -> None:
+    """Run the pipeline on the embedded demo: generate logs, ingest, sample and publish each queue."""
+    with progress_bar(as_json) as progress:
+        task = progress.add_task("Generating demo runs", total=runs)
+        result = run_demo(settings(ctx), runs, seed, tick=lambda done: progress.update(task, completed=done))
+    ingested = totals(result.ingest)
+    published = [p.as_dict() for p in result.published]
+    if as_json:
+        batches = [{k: v for k, v in b.as_dict().items() if k != "items"} for b in result.batches]
+        print(json.dumps({"ingest": ingested, "warehouse": result.overview, "batches": batches,
+                          "published": published}, default=str))  # fmt: skip
+        return
+    print_reports(result.ingest, ingested)
+    print_overview(result.overview)
+    table = Table("queue", "batch", "strategy", "population", "items", "published", title="Batches for reviewers")
+    for b, p in zip(result.batches, result.published, strict=True):
+        table.add_row(b.queue, b.batch_id, b.strategy, f"{b.population:,}", f"{len(b.items):,}", f"{p['published']:,}")
+    out.print(table)
+    out.print("\nNext: [bold]reviewdesk batches list[/bold], [bold]reviewdesk queues show support-quality[/bold].")
