@@ -26,6 +26,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from reviewdesk.ingest.canonical import COLUMNS
+
 DEFAULT_START = datetime(2026, 11, 1, tzinfo=UTC)
 WINDOW = timedelta(days=14)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -245,30 +247,7 @@ ERRORS = (  # template, latency range in ms
     ("APIConnectionError: Connection error: [Errno 104] Connection reset by peer", 300, 2000),
 )
 POSITIVE = (0.0, 0.08, 0.25, 0.55, 0.8, 0.92)  # P(thumbs up | helpfulness)
-RUN_KEYS = (
-    "run_id",
-    "trace_id",
-    "parent_run_id",
-    "session_id",
-    "project",
-    "name",
-    "run_type",
-    "model",
-    "start_time",
-    "end_time",
-    "latency_ms",
-    "prompt_tokens",
-    "completion_tokens",
-    "total_tokens",
-    "cost_usd",
-    "status",
-    "error",
-    "inputs",
-    "outputs",
-    "tags",
-    "metadata",
-    "user_feedback",
-)
+RUN_KEYS = tuple(COLUMNS)  # the canonical run record, in order
 JSON_COLUMNS = ("inputs", "outputs", "tags", "metadata")
 _ARROW_TYPES = {
     "latency_ms": pa.float64(),
