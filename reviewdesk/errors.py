@@ -17,3 +17,11 @@ class WarehouseLocked(ReviewdeskError):
 
 class InputFileError(ReviewdeskError):
     """An input file is missing, unreadable or of an unknown format."""
+
+
+class NotFound(ReviewdeskError):
+    """A named thing (queue, batch, run, item) does not exist; the message says how to find the right one."""
+
+
+class EmptyPopulation(ReviewdeskError):
+    """A queue's sampling filter leaves nothing to draw; a scheduled flow may treat this as "nothing new"."""

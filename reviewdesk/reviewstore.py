@@ -1,0 +1,396 @@
+"""The review store: the only store the review app touches (see DESIGN.md, "Two stores").
+
+SQLite in WAL mode by default, reached through SQLAlchemy Core; a PostgreSQL URL works as well,
+so the code stays dialect-neutral: Core `Table` objects, `JSON` columns, and the one dialect
+difference that matters here, insert-or-ignore, chosen by dialect name.
+
+The schema is built by recorded migrations, as in the warehouse. A migration creates the tables it
+introduces from the `Table` objects below (`checkfirst`), so every migration must also be a no-op
+on a database that already has the newest shape: a later migration that adds a column checks
+that the column is missing first. Never rename a migration: its function name is its identity.
+
+SQLite writers take the write lock when their transaction begins (`BEGIN IMMEDIATE`, see
+`ReviewStore.write`), so a writer waits for another one (up to the busy timeout) instead of
+failing with "database is locked" when it would upgrade a read lock mid-transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Connection,
+    DateTime,
+    Float,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    func,
+    inspect,
+    select,
+    text,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.types import TypeDecorator
+
+from reviewdesk.errors import ConfigError
+from schemas.queue import QueueConfig
+
+BUSY_TIMEOUT_MS = 5000
+DIALECTS = ("sqlite", "postgresql")
+_WRITE = "reviewdesk_write"  # execution option: begin SQLite transactions IMMEDIATE
+
+
+class JSONText(str):
+    """A JSON document already serialized (e.g. built by DuckDB): JSON columns store it as it is."""
+
+
+def _json_dumps(value: Any) -> str:
+    return str(value) if isinstance(value, JSONText) else json.dumps(value, ensure_ascii=False)
+
+
+class Timestamp(TypeDecorator):
+    """A point in time, stored as UTC and always read back timezone-aware (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: pass an aware one, e.g. datetime.now(UTC)")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData()
+
+migrations = Table(
+    "migrations",
+    metadata,
+    Column("name", String, primary_key=True),
+    Column("applied_at", Timestamp, nullable=False),
+)
+
+queues = Table(
+    "queues",
+    metadata,
+    Column("name", String, primary_key=True),
+    Column("kind", String, nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("config", JSON, nullable=False),  # the whole QueueConfig, as its YAML says it
+    Column("rubric_version", String, nullable=False),  # the current one; items keep their own
+    Column("reservation_minutes", Integer, nullable=False),
+    Column("suggestions", String, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+)
+
+# One row per rubric version (a content hash): editing a rubric adds a row, old ones stay for
+# the items and labels tied to them.
+rubrics = Table(
+    "rubrics",
+    metadata,
+    Column("queue", String, ForeignKey("queues.name"), primary_key=True),
+    Column("version", String, primary_key=True),
+    Column("rubric", JSON, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+)
+
+batches = Table(
+    "batches",
+    metadata,
+    Column("batch_id", String, primary_key=True),
+    Column("queue", String, ForeignKey("queues.name"), nullable=False),
+    Column("rubric_version", String, nullable=False),
+    Column("strategy", String, nullable=False),
+    Column("seed", BigInteger, nullable=False),
+    Column("size", Integer, nullable=False),  # asked for
+    Column("item_count", Integer, nullable=False),  # drawn
+    Column("published_at", Timestamp, nullable=False),
+    ForeignKeyConstraint(["queue", "rubric_version"], ["rubrics.queue", "rubrics.version"]),
+)
+
+# `payload` holds all the app renders, so it never reads the warehouse:
+# {"runs": {run_id: {run_id, trace_id, ..., inputs, outputs, tags, metadata, user_feedback}}},
+# one run for a single item, two for a pairwise one (`left_run_id` is shown on the left).
+items = Table(
+    "items",
+    metadata,
+    Column("item_id", String, primary_key=True),
+    Column("batch_id", String, ForeignKey("batches.batch_id"), nullable=False),
+    Column("queue", String, ForeignKey("queues.name"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("kind", String, nullable=False),
+    Column("run_id", String),
+    Column("run_a", String),
+    Column("run_b", String),
+    Column("left_run_id", String),
+    Column("rubric_version", String, nullable=False),
+    Column("inclusion_probability", Float),  # NULL for gold items, which are outside the sample
+    Column("is_gold", Boolean, nullable=False, default=False),
+    Column("gold_answer", JSON(none_as_null=True)),  # never shown to reviewers
+    Column("reviewers_needed", Integer, nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("published_at", Timestamp, nullable=False),
+    Index("ix_items_queue_position", "queue", "position"),
+    Index("ix_items_batch_id", "batch_id"),
+)
+
+Migration = Callable[[Connection], None]
+MIGRATIONS: dict[str, Migration] = {}
+
+
+def migration(fn: Migration) -> Migration:
+    """Register a migration; its function name is its recorded identity, so never rename one."""
+    MIGRATIONS[fn.__name__] = fn
+    return fn
+
+
+@migration
+def m001_queues_rubrics_batches_items(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[queues, rubrics, batches, items], checkfirst=True)
+
+
+def _safe_url(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
+class ReviewStore:
+    """The review store at a SQLAlchemy URL; opening it creates (SQLite) and migrates it."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        try:
+            parsed = make_url(url)
+            if parsed.get_backend_name() not in DIALECTS:
+                raise ConfigError(
+                    f"The review store URL {_safe_url(url)} is {parsed.get_backend_name()}; "
+                    "use a sqlite:/// or postgresql:// URL (REVIEWDESK_REVIEW_STORE_URL)."
+                )
+            if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            self.engine = create_engine(parsed, json_serializer=_json_dumps)
+            if self.engine.dialect.name == "sqlite":
+                event.listen(self.engine, "connect", _sqlite_connect)
+                event.listen(self.engine, "begin", _sqlite_begin)
+            self.migrate()
+        except ConfigError:
+            raise
+        except (SQLAlchemyError, OSError, ImportError, ValueError) as e:
+            if hasattr(self, "engine"):
+                self.engine.dispose()
+            reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+            raise ConfigError(
+                f"Cannot open the review store {_safe_url(url)}: {reason}. Check the URL "
+                "(REVIEWDESK_REVIEW_STORE_URL or --data-dir), that its folder is writable, "
+                "or that the database server is up, then try again."
+            ) from e
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    # -- transactions -----------------------------------------------------------------------
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A write transaction: committed at the end of the block, rolled back on an error.
+
+        On SQLite it takes the write lock up front (BEGIN IMMEDIATE), waiting for other writers.
+        """
+        with self.engine.connect() as conn:
+            conn.execution_options(**{_WRITE: True})
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read transaction: one consistent snapshot for the block."""
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    # -- schema -----------------------------------------------------------------------------
+
+    def applied(self) -> list[str]:
+        """Names of migrations recorded in this store."""
+        with self.read() as conn:
+            return list(conn.scalars(select(migrations.c.name).order_by(migrations.c.applied_at, migrations.c.name)))
+
+    def pending(self) -> list[str]:
+        """Names of registered migrations not yet applied (read-only)."""
+        with self.read() as conn:
+            if not inspect(conn).has_table(migrations.name):
+                return list(MIGRATIONS)
+            done = set(conn.scalars(select(migrations.c.name)))
+        return [name for name in MIGRATIONS if name not in done]
+
+    def migrate(self) -> list[str]:
+        """Apply pending migrations in order, all in one transaction; return what was applied.
+
+        An up-to-date store is only read, so opening one never waits for the write lock.
+        """
+        if not self.pending():
+            return []
+        with self.write() as conn:  # check again under the lock: another process may have migrated
+            if self.dialect == "postgresql":  # serialise concurrent first opens
+                conn.execute(text("SELECT pg_advisory_xact_lock(74657601)"))
+            migrations.create(conn, checkfirst=True)
+            done = set(conn.scalars(select(migrations.c.name)))
+            todo = [name for name in MIGRATIONS if name not in done]
+            for name in todo:
+                MIGRATIONS[name](conn)
+                conn.execute(migrations.insert().values(name=name, applied_at=datetime.now(UTC)))
+        return todo
+
+    # -- writes -----------------------------------------------------------------------------
+
+    def insert_ignore(self, conn: Connection, table: Table, rows: list[Mapping[str, Any]]) -> None:
+        """Insert rows in one executemany; rows whose key already exists are left as they are."""
+        if not rows:
+            return
+        dialect = postgresql if self.dialect == "postgresql" else sqlite
+        conn.execute(dialect.insert(table).on_conflict_do_nothing(), rows)
+
+    def save_queue(self, conn: Connection, queue: QueueConfig, now: datetime | None = None) -> bool:
+        """Upsert the queue's row and record its rubric version; return whether anything changed.
+
+        An unchanged queue is left untouched (its `updated_at` too), so saving is idempotent.
+        """
+        now = now or datetime.now(UTC)
+        row = {
+            "name": queue.name,
+            "kind": queue.kind,
+            "description": queue.description,
+            "config": queue.model_dump(mode="json"),
+            "rubric_version": queue.rubric_version,
+            "reservation_minutes": queue.reservation_minutes,
+            "suggestions": queue.suggestions,
+        }
+        existing = conn.execute(select(queues).where(queues.c.name == queue.name)).mappings().first()
+        changed = False
+        if existing is None:
+            self.insert_ignore(conn, queues, [{**row, "updated_at": now}])
+            changed = True
+        elif any(_canonical(existing[k]) != _canonical(v) for k, v in row.items()):
+            conn.execute(queues.update().where(queues.c.name == queue.name).values(**row, updated_at=now))
+            changed = True
+        if self.rubric(queue.name, queue.rubric_version, conn) is None:
+            rubric = queue.rubric.model_dump(mode="json")
+            self.insert_ignore(conn, rubrics, [{"queue": queue.name, "version": queue.rubric_version,
+                                                "rubric": rubric, "created_at": now}])  # fmt: skip
+            changed = True
+        return changed
+
+    # -- reads: each opens its own read transaction, or runs in `conn` when given one ------------
+
+    @contextmanager
+    def _reading(self, conn: Connection | None) -> Iterator[Connection]:
+        if conn is not None:
+            yield conn
+        else:
+            with self.read() as own:
+                yield own
+
+    def queue(self, name: str, conn: Connection | None = None) -> dict | None:
+        """The queue's row (its `config` as a dict), or None if it was never published."""
+        with self._reading(conn) as c:
+            row = c.execute(select(queues).where(queues.c.name == name)).mappings().first()
+        return dict(row) if row else None
+
+    def rubric(self, queue: str, version: str, conn: Connection | None = None) -> dict | None:
+        """One rubric version of a queue (instructions and criteria), or None."""
+        with self._reading(conn) as c:
+            return c.scalar(select(rubrics.c.rubric).where(rubrics.c.queue == queue, rubrics.c.version == version))
+
+    def batch(self, batch_id: str, conn: Connection | None = None) -> dict | None:
+        """A published batch's row, or None."""
+        with self._reading(conn) as c:
+            row = c.execute(select(batches).where(batches.c.batch_id == batch_id)).mappings().first()
+        return dict(row) if row else None
+
+    def items(self, queue: str, batch_id: str | None = None, conn: Connection | None = None) -> list[dict]:
+        """The queue's items (or one batch's), oldest batch first, in sample order."""
+        query = select(items).where(items.c.queue == queue)
+        if batch_id is not None:
+            query = query.where(items.c.batch_id == batch_id)
+        query = query.order_by(items.c.published_at, items.c.batch_id, items.c.position, items.c.item_id)
+        with self._reading(conn) as c:
+            return [dict(r) for r in c.execute(query).mappings()]
+
+    def count_items(self, queue: str, batch_id: str | None = None, conn: Connection | None = None) -> int:
+        """How many items the queue (or one of its batches) has."""
+        query = select(func.count()).select_from(items).where(items.c.queue == queue)
+        if batch_id is not None:
+            query = query.where(items.c.batch_id == batch_id)
+        with self._reading(conn) as c:
+            return c.scalar(query) or 0
+
+    def published_counts(self, conn: Connection | None = None) -> dict[str, int]:
+        """Items published per queue, for every queue the store knows."""
+        query = (
+            select(queues.c.name, func.count(items.c.item_id))
+            .select_from(queues.outerjoin(items, items.c.queue == queues.c.name))
+            .group_by(queues.c.name)
+            .order_by(queues.c.name)
+        )
+        with self._reading(conn) as c:
+            return {name: n for name, n in c.execute(query)}
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> ReviewStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _canonical(value: Any) -> Any:
+    """Comparable form of a column value: JSON documents compare by content, not key order."""
+    return json.dumps(value, sort_keys=True) if isinstance(value, dict | list) else value
+
+
+def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.isolation_level = None  # SQLAlchemy emits BEGIN itself (see _sqlite_begin)
+    cur = dbapi_conn.cursor()
+    cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    cur.execute("PRAGMA journal_mode = WAL")
+    cur.execute("PRAGMA foreign_keys = ON")
+    cur.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")
+
+
+__all__ = ["MIGRATIONS", "JSONText", "ReviewStore", "batches", "items", "metadata", "migration", "queues", "rubrics"]
