@@ -19,7 +19,7 @@ test: $(BIN)/reviewdesk
 	$(BIN)/python -m pytest
 
 bench: $(BIN)/reviewdesk
-	$(BIN)/python bench/ingest_bench.py
+	for b in bench/*_bench.py; do $(BIN)/python $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -36,6 +36,6 @@ def demo(
     print_overview(result.overview)
     table = Table("queue", "batch", "strategy", "population", "items", "published", title="Batches for reviewers")
     for b, p in zip(result.batches, result.published, strict=True):
-        table.add_row(b.queue, b.batch_id, b.strategy, f"{b.population:,}", f"{len(b.items):,}", f"{p['published']:,}")
+        table.add_row(b.queue, b.batch_id, b.strategy, f"{b.population:,}", f"{len(b.items):,}", f"{p.published:,}")
     out.print(table)
     out.print("\nNext: [bold]reviewdesk batches list[/bold], [bold]reviewdesk queues show support-quality[/bold].")
