@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from prefect import flow, get_run_logger
 
+from reviewdesk.batches import list_batches
 from reviewdesk.config import Settings
-from reviewdesk.sampling import list_batches
 from reviewdesk.warehouse import Warehouse
 
 

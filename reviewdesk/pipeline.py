@@ -6,13 +6,14 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from reviewdesk import summary
+from reviewdesk.batches import Batch
 from reviewdesk.config import Settings
 from reviewdesk.demo import generate_runs, write_runs
 from reviewdesk.ingest import IngestReport, ingest
 from reviewdesk.publish import PublishReport, publish
 from reviewdesk.queues import load_queues
 from reviewdesk.reviewstore import ReviewStore
-from reviewdesk.sampling import Batch, draw_batch
+from reviewdesk.sampling import draw_batch
 from reviewdesk.warehouse import Warehouse
 
 

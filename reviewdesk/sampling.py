@@ -34,77 +34,26 @@ import json
 import math
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from fractions import Fraction
-from statistics import NormalDist
 from typing import Any
 
 import duckdb
 
-from reviewdesk.errors import ConfigError, EmptyPopulation, NotFound
+from reviewdesk.batches import Batch, load_batch, write_batch
+from reviewdesk.errors import ConfigError, EmptyPopulation
+from reviewdesk.estimates import Estimate, horvitz_thompson
 from reviewdesk.sqlcheck import check_expression
 from reviewdesk.warehouse import Warehouse
 from schemas.queue import QueueConfig
 
+# Estimates live in reviewdesk.estimates; they are re-exported because sampling and estimation go together.
+__all__ = ["Estimate", "allocate", "draw_batch", "horvitz_thompson", "inclusion_probabilities", "systematic_allocation"]
+
 HASH_RULE = "duckdb hash(unit_id || ':' || seed); bottom-k by hash is a simple random sample"
-ITEM_TYPES = {
-    "item_id": "VARCHAR", "position": "INTEGER", "run_id": "VARCHAR", "run_a": "VARCHAR", "run_b": "VARCHAR",
-    "left_run_id": "VARCHAR", "stratum": "VARCHAR", "inclusion_probability": "DOUBLE", "is_gold": "BOOLEAN",
-    "gold_answer": "JSON", "reviewers_needed": "INTEGER",
-}  # fmt: skip
-ITEM_COLUMNS = tuple(ITEM_TYPES)
 MAX_SEED = 2**63  # the batches.seed column is BIGINT
 HEAP_LIMIT = 100_000  # units kept in min_by heaps at once; larger draws sort each group instead
-ARROW_FROM = 20_000  # items from which a batch is written through Arrow
-
-
-@dataclass
-class Batch:
-    """What was drawn: the design (strategy, seed, parameters, population) and the items, by position."""
-
-    batch_id: str
-    queue: str
-    kind: str
-    strategy: str
-    seed: int
-    population: int
-    size: int
-    rubric_version: str
-    created_at: datetime
-    params: dict = field(default_factory=dict)
-    items: list[dict] = field(default_factory=list)
-
-    def as_dict(self) -> dict:
-        """The CLI's --json shape: the design, then each item with its inclusion probability."""
-        keys = ("item_id", "position")
-        keys += ("run_a", "run_b", "left_run_id") if self.kind == "pairwise" else ("run_id",)
-        keys += ("stratum", "inclusion_probability", "is_gold", "reviewers_needed")
-        return {
-            "batch_id": self.batch_id,
-            "queue": self.queue,
-            "kind": self.kind,
-            "strategy": self.strategy,
-            "seed": self.seed,
-            "population": self.population,
-            "size": self.size,
-            "rubric_version": self.rubric_version,
-            "created_at": self.created_at.isoformat(),
-            "params": self.params,
-            "items": [{k: item[k] for k in keys} for item in self.items],
-        }
-
-
-@dataclass
-class Estimate:
-    """A population proportion (or mean of values in [0, 1]) with its normal confidence interval."""
-
-    proportion: float
-    low: float
-    high: float
-    stderr: float
-    n: int
-    population: float
 
 
 @dataclass
@@ -157,103 +106,8 @@ def draw_batch(wh: Warehouse, queue: QueueConfig, size: int | None = None, seed:
         batch = _assemble(queue, seed, population, units, gold, params)
         if con.execute("SELECT 1 FROM batches WHERE batch_id = ?", [batch.batch_id]).fetchall():
             return load_batch(wh, batch.batch_id)
-        _write(con, batch)
+        write_batch(con, batch)
     return batch
-
-
-def load_batch(wh: Warehouse, batch_id: str) -> Batch:
-    """The recorded batch with its items in shown order; NotFound if there is no such batch."""
-    rows = wh.execute(
-        """SELECT batch_id, queue, kind, strategy, seed, population, size, rubric_version, created_at, params
-           FROM batches WHERE batch_id = ?""",
-        [batch_id],
-    )
-    if not rows:
-        raise NotFound(
-            f"No batch {batch_id!r} in the warehouse. List batches with `reviewdesk batches list`, "
-            "or draw one with `reviewdesk sample QUEUE`."
-        )
-    bid, queue, kind, strategy, seed, population, size, rubric, created_at, params = rows[0]
-    items = []
-    for row in wh.execute(f"SELECT {', '.join(ITEM_COLUMNS)} FROM items WHERE batch_id = ? ORDER BY position", [bid]):
-        item = dict(zip(ITEM_COLUMNS, row, strict=True))
-        item["gold_answer"] = None if item["gold_answer"] is None else json.loads(item["gold_answer"])
-        items.append(item)
-    return Batch(bid, queue, kind, strategy, seed, population, size, rubric, created_at, json.loads(params), items)
-
-
-def list_batches(wh: Warehouse, queue: str | None = None) -> list[dict]:
-    """Recorded batches, newest first, with their item counts and publication time."""
-    rows = wh.con.execute(
-        """SELECT b.batch_id, b.queue, b.kind, b.strategy, b.seed, b.population, b.size, b.rubric_version,
-                  count(i.item_id) AS items, count(i.item_id) FILTER (WHERE i.is_gold) AS gold_items,
-                  b.created_at, b.published_at
-           FROM batches b LEFT JOIN items i USING (batch_id)
-           WHERE $queue IS NULL OR b.queue = $queue
-           GROUP BY ALL ORDER BY b.created_at DESC, b.batch_id""",
-        {"queue": queue},
-    )
-    names = [d[0] for d in rows.description]
-    return [dict(zip(names, row, strict=True)) for row in rows.fetchall()]
-
-
-def horvitz_thompson(
-    values: Sequence[float],
-    probabilities: Sequence[float],
-    population: int | None = None,
-    confidence: float = 0.95,
-) -> Estimate:
-    """Estimate a population proportion from sampled values y_i in [0, 1] and their inclusion probabilities.
-
-    A plain mean of the labels would over-represent whatever the design oversampled; weighting
-    each label by 1/pi_i undoes that. With t = sum y_i/pi_i:
-
-    - known population N: p = t / N (Horvitz-Thompson), linearised values z_i = y_i / pi_i;
-    - otherwise N^ = sum 1/pi_i and p = t / N^ (the Hajek ratio), z_i = (y_i - p) / pi_i.
-
-    Variance: units with pi_i = 1 were certain to be drawn and add none. Over the m others,
-    the with-replacement (Hansen-Hurwitz) approximation v = m/(m-1) * sum (z_i - mean z)^2,
-    times the finite population correction (1 - m/N_rest), N_rest = N (or N^) minus the
-    certain units; Var(p) = v / N^2. For a simple random sample this is the textbook
-    (1 - n/N) p(1-p)/(n-1). The interval is p +- z_{(1+confidence)/2} * stderr, clipped to [0, 1];
-    like every Wald interval it is too narrow for tiny samples or p near 0 or 1.
-    """
-    y = [float(v) for v in values]
-    p = [float(v) for v in probabilities]
-    if len(y) != len(p):
-        raise ValueError(f"{len(y)} values but {len(p)} probabilities: give one probability per value")
-    if not y:
-        raise ValueError("no values: an estimate needs at least one sampled value")
-    if any(not 0.0 <= v <= 1.0 for v in y):
-        raise ValueError("values must lie in [0, 1] (a 0/1 label, or a score scaled to [0, 1])")
-    if any(not 0.0 < v <= 1.0 for v in p):
-        raise ValueError("inclusion probabilities must lie in (0, 1]; gold items have none and do not belong here")
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must be between 0 and 1, not {confidence}")
-    if population is not None and population < len(y):
-        raise ValueError(f"population {population} is smaller than the sample ({len(y)})")
-    total = sum(yi / pi for yi, pi in zip(y, p, strict=True))
-    n_hat = float(population) if population is not None else sum(1.0 / pi for pi in p)
-    prop = total / n_hat
-    if population is not None:
-        z = [yi / pi for yi, pi in zip(y, p, strict=True) if pi < 1.0]
-    else:
-        z = [(yi - prop) / pi for yi, pi in zip(y, p, strict=True) if pi < 1.0]
-    m = len(z)
-    if m == 0:
-        stderr = 0.0  # a census: nothing is estimated
-    elif m == 1:
-        stderr = math.inf  # one uncertain unit carries no information about its own spread
-    else:
-        mean = sum(z) / m
-        v = m / (m - 1) * sum((zi - mean) ** 2 for zi in z)
-        rest = n_hat - (len(y) - m)
-        fpc = max(0.0, 1.0 - m / rest) if rest > 0 else 0.0
-        stderr = math.sqrt(v * fpc) / n_hat
-    half = NormalDist().inv_cdf(0.5 + confidence / 2) * stderr
-    low = min(1.0, max(0.0, prop - half))
-    high = max(0.0, min(1.0, prop + half))
-    return Estimate(prop, low, high, stderr, len(y), n_hat)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -667,36 +521,3 @@ def _assemble(
         batch_id, queue.name, queue.kind, queue.sampling.strategy, seed, population, len(units),
         queue.rubric_version, datetime.now(UTC), params, items,
     )  # fmt: skip
-
-
-def _write(con: duckdb.DuckDBPyConnection, batch: Batch) -> None:
-    """The batch row and its items (one insert however large the batch)."""
-    con.execute(
-        """INSERT INTO batches (batch_id, queue, kind, strategy, seed, params, rubric_version, population, size,
-                                created_at, published_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)""",
-        [
-            batch.batch_id, batch.queue, batch.kind, batch.strategy, batch.seed, json.dumps(batch.params),
-            batch.rubric_version, batch.population, batch.size, batch.created_at,
-        ],
-    )  # fmt: skip
-    columns = {c: [item[c] for item in batch.items] for c in ITEM_COLUMNS}
-    columns["gold_answer"] = [None if g is None else json.dumps(g) for g in columns["gold_answer"]]
-    names = ", ".join(ITEM_COLUMNS)
-    if len(batch.items) <= ARROW_FROM:
-        # Columns as list parameters, zipped by unnest: one statement, and no pandas import (DuckDB's
-        # Arrow scan imports it: a third of a second, more than a usual batch takes to draw).
-        values = ", ".join(f"CAST(unnest(${c}::{t}[]) AS {t})" for c, t in ITEM_TYPES.items())
-        con.execute(
-            f"INSERT INTO items (batch_id, queue, {names}) SELECT $batch_id, $queue, {values}",
-            {"batch_id": batch.batch_id, "queue": batch.queue} | columns,
-        )
-        return
-    import pyarrow as pa  # large batches: list parameters convert value by value, Arrow in bulk
-
-    reviewdesk_new_items = pa.table(columns)  # noqa: F841 (DuckDB finds it by its name)
-    con.execute(
-        f"INSERT INTO items (batch_id, queue, {names}) SELECT ?, ?, "
-        + ", ".join(f"CAST({c} AS {t})" for c, t in ITEM_TYPES.items())
-        + " FROM reviewdesk_new_items",
-        [batch.batch_id, batch.queue],
-    )

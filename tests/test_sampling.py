@@ -15,7 +15,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from reviewdesk import batches as batches_module
 from reviewdesk import sampling as sampling_module
+from reviewdesk.batches import list_batches, load_batch
 from reviewdesk.demo import generate_runs, write_runs
 from reviewdesk.errors import ConfigError, EmptyPopulation, NotFound, ReviewdeskError
 from reviewdesk.ingest import ingest_file
@@ -24,8 +26,6 @@ from reviewdesk.sampling import (
     draw_batch,
     horvitz_thompson,
     inclusion_probabilities,
-    list_batches,
-    load_batch,
     systematic_allocation,
 )
 from reviewdesk.warehouse import Warehouse
@@ -441,7 +441,7 @@ def test_large_draws_sort_each_group_and_draw_the_same_batch(demo_template, tmp_
     with open_copy(demo_template, tmp_path / "heap.duckdb") as wh:
         small = draw_batch(wh, queue, seed=21)
     monkeypatch.setattr(sampling_module, "HEAP_LIMIT", 0)  # as if the batch were too large for heaps
-    monkeypatch.setattr(sampling_module, "ARROW_FROM", 0)  # and written through Arrow
+    monkeypatch.setattr(batches_module, "ARROW_FROM", 0)  # and written through Arrow
     with open_copy(demo_template, tmp_path / "sort.duckdb") as wh:
         large = draw_batch(wh, queue, seed=21)
         assert load_batch(wh, large.batch_id) == large

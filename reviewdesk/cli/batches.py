@@ -8,11 +8,12 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from reviewdesk.batches import list_batches, load_batch
 from reviewdesk.cli.app import JsonOption, app, handle_errors, open_warehouse, out, settings
 from reviewdesk.publish import publish
 from reviewdesk.queues import get_queue
 from reviewdesk.reviewstore import ReviewStore
-from reviewdesk.sampling import draw_batch, list_batches, load_batch
+from reviewdesk.sampling import draw_batch
 
 batches_app = typer.Typer(help="Sampled batches of review items.", no_args_is_help=True)
 app.add_typer(batches_app, name="batches")
