@@ -3,7 +3,9 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench clean
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: demo test lint bench clean system-deps
 
 $(BIN)/reviewdesk: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -14,7 +16,12 @@ $(BIN)/reviewdesk: pyproject.toml
 demo: $(BIN)/reviewdesk
 	$(BIN)/reviewdesk demo
 
-test: $(BIN)/reviewdesk
+# Debian packages the tests drive for real: a PostgreSQL server (the review store must work on it).
+system-deps:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+	  ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends postgresql >/dev/null)
+
+test: $(BIN)/reviewdesk system-deps
 	$(BIN)/ruff check reviewdesk schemas flows review_app tests bench
 	$(BIN)/python -m pytest
 

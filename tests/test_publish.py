@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-import os
 from datetime import datetime
 from pathlib import Path
 
@@ -259,10 +258,8 @@ def test_batch_referring_to_a_missing_run_is_refused_before_writing(wh: Warehous
     assert store.published_counts() == {}
 
 
-@pytest.mark.skipif(not os.environ.get("REVIEWDESK_TEST_POSTGRES_URL"), reason="set REVIEWDESK_TEST_POSTGRES_URL")
-def test_publish_to_postgres_is_complete_and_idempotent(wh: Warehouse):
-    url = os.environ["REVIEWDESK_TEST_POSTGRES_URL"]
-    with ReviewStore(url) as store:
+def test_publish_to_postgres_is_complete_and_idempotent(wh: Warehouse, postgres_url: str):
+    with ReviewStore(postgres_url) as store:
         with store.engine.begin() as conn:  # a clean schema: drop what an earlier run left
             conn.execute(text("DROP TABLE IF EXISTS items, batches, rubrics, queues, migrations CASCADE"))
         store.migrate()
