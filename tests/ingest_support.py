@@ -10,6 +10,13 @@ from reviewdesk.warehouse import Warehouse
 
 FIXTURES = Path(__file__).parent / "fixtures"
 BOM = b"\xef\xbb\xbf"
+# Lines 5-8 of native_bad.jsonl and langsmith_bad.jsonl hold the same wrong types, with these reasons.
+WRONG_TYPES = [
+    (5, "prompt_tokens: expected an integer, got many"),
+    (6, "start_time: expected an ISO 8601 timestamp, got yesterday"),
+    (7, "tags: expected a list of strings, got 42"),
+    (8, "metadata: expected an object, got array"),
+]
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from ingest_support import FIXTURES, checked_ingest, counts, line_bytes, quarantined, run
+from ingest_support import FIXTURES, WRONG_TYPES, checked_ingest, counts, line_bytes, quarantined, run
 
 from reviewdesk.warehouse import Warehouse
 
@@ -106,12 +106,7 @@ def test_langsmith_invalid_json_line_is_quarantined_with_the_parser_message(expo
 
 @pytest.mark.parametrize(
     ("line_no", "reason"),
-    [
-        (5, "prompt_tokens: expected an integer, got many"),
-        (6, "start_time: expected an ISO 8601 timestamp, got yesterday"),
-        (7, "tags: expected a list of strings, got 42"),
-        (8, "metadata: expected an object, got array"),
-    ],
+    WRONG_TYPES,
 )
 def test_langsmith_wrong_types_are_quarantined_naming_the_field(export, line_no: int, reason: str) -> None:
     assert export[2][f"line {line_no}"].reason == reason

@@ -13,7 +13,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from ingest_support import FIXTURES, checked_ingest, counts, line_bytes, quarantined, run
+from ingest_support import FIXTURES, WRONG_TYPES, checked_ingest, counts, line_bytes, quarantined, run
 
 from reviewdesk.errors import InputFileError
 from reviewdesk.ingest import csvfile, lines
@@ -87,12 +87,7 @@ def test_invalid_json_line_is_quarantined_with_the_parser_message(jsonl) -> None
 
 @pytest.mark.parametrize(
     ("line_no", "reason"),
-    [
-        (5, "prompt_tokens: expected an integer, got many"),
-        (6, "start_time: expected an ISO 8601 timestamp, got yesterday"),
-        (7, "tags: expected a list of strings, got 42"),
-        (8, "metadata: expected an object, got array"),
-    ],
+    WRONG_TYPES,
 )
 def test_wrong_types_are_quarantined_naming_the_field(jsonl, line_no: int, reason: str) -> None:
     assert jsonl[2][f"line {line_no}"].reason == reason
