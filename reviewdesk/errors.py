@@ -25,3 +25,15 @@ class NotFound(ReviewdeskError):
 
 class EmptyPopulation(ReviewdeskError):
     """A queue's sampling filter leaves nothing to draw; a scheduled flow may treat this as "nothing new"."""
+
+
+class AlreadyExists(ReviewdeskError):
+    """A thing with that name exists already (e.g. a user); the message says what to do instead."""
+
+
+class AccessDenied(ReviewdeskError):
+    """The user may not do this (role, disabled account, or a queue not assigned to them)."""
+
+
+class ReviewConflict(ReviewdeskError):
+    """A review cannot be taken or stored as asked (e.g. the item already has enough reviews)."""

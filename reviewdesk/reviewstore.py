@@ -11,12 +11,17 @@ that the column is missing first. Never rename a migration: its function name is
 
 SQLite writers take the write lock when their transaction begins (`BEGIN IMMEDIATE`, see
 `ReviewStore.write`), so a writer waits for another one (up to the busy timeout) instead of
-failing with "database is locked" when it would upgrade a read lock mid-transaction.
+failing with "database is locked" when it would upgrade a read lock mid-transaction. Before
+that, writers of one SQLite file queue on an `flock` of `<file>-writelock` (`_write_gate`), which
+wakes the next one as soon as the lock is free: SQLite's own busy handler polls with growing
+sleeps and can starve one of many busy writers past the busy timeout.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -39,19 +44,27 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     create_engine,
     event,
     func,
     inspect,
+    literal_column,
     select,
     text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.schema import CreateColumn, CreateIndex
 from sqlalchemy.types import TypeDecorator
 
 from reviewdesk.errors import ConfigError
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: writers rely on SQLite's busy timeout alone
+    fcntl = None  # type: ignore[assignment]
 from schemas.queue import QueueConfig
 
 BUSY_TIMEOUT_MS = 5000
@@ -156,8 +169,72 @@ items = Table(
     Column("reviewers_needed", Integer, nullable=False),
     Column("payload", JSON, nullable=False),
     Column("published_at", Timestamp, nullable=False),
+    # m002: review order (higher first, NULL counts as 0) and distinct reviewers who submitted,
+    # kept by `reviews.submit` so `next_item` never counts submissions over the whole queue.
+    Column("priority", Float),
+    Column("reviews_done", Integer, nullable=False, default=0, server_default=text("0")),
     Index("ix_items_queue_position", "queue", "position"),
     Index("ix_items_batch_id", "batch_id"),
+)
+# The order `next_item` walks a queue in; an expression index, so the walk needs no sort.
+ITEM_ORDER = (func.coalesce(items.c.priority, literal_column("0")).desc(), items.c.position, items.c.item_id)
+ix_items_review_order = Index("ix_items_review_order", items.c.queue, *ITEM_ORDER)
+
+# Accounts. `queues` NULL: the reviewer may review any queue whose `assignees` allow it.
+users = Table(
+    "users",
+    metadata,
+    Column("name", String, primary_key=True),
+    Column("role", String, nullable=False),  # reviewer | lead | admin
+    Column("queues", JSON(none_as_null=True)),
+    Column("password_hash", String, nullable=False),  # scrypt$n$r$p$salt$hash, never the password
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("failed_logins", Integer, nullable=False, default=0),
+    Column("locked_until", Timestamp),
+    Column("created_at", Timestamp, nullable=False),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("token", String, primary_key=True),
+    Column("user", String, ForeignKey("users.name"), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("last_seen", Timestamp, nullable=False),
+    Index("ix_sessions_user", "user"),
+)
+
+# An item held for one reviewer until `expires_at`; expired rows are ignored, then cleaned up.
+reservations = Table(
+    "reservations",
+    metadata,
+    Column("item_id", String, ForeignKey("items.item_id"), primary_key=True),
+    Column("reviewer", String, primary_key=True),
+    Column("reserved_at", Timestamp, nullable=False),
+    Column("expires_at", Timestamp, nullable=False),
+    Index("ix_reservations_reviewer", "reviewer", "expires_at"),
+    Index("ix_reservations_expires_at", "expires_at"),
+)
+
+# What a reviewer sent, exactly as sent. An edit is a new revision; no row is ever updated.
+submissions = Table(
+    "submissions",
+    metadata,
+    Column("submission_id", Integer, primary_key=True, autoincrement=True),
+    Column("item_id", String, ForeignKey("items.item_id"), nullable=False),
+    Column("reviewer", String, nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("answers", JSON, nullable=False),
+    Column("comment", Text),
+    Column("correction", Text),
+    Column("flags", JSON, nullable=False),
+    Column("suggestion_shown", Boolean, nullable=False),
+    Column("rubric_version", String, nullable=False),
+    Column("shown_at", Timestamp),
+    Column("submitted_at", Timestamp, nullable=False),
+    UniqueConstraint("item_id", "reviewer", "revision", name="uq_submissions_item_reviewer_revision"),
+    Index("ix_submissions_reviewer", "reviewer"),
+    sqlite_autoincrement=True,  # ids never reused: collect reads submissions after a watermark
 )
 
 Migration = Callable[[Connection], None]
@@ -173,6 +250,17 @@ def migration(fn: Migration) -> Migration:
 @migration
 def m001_queues_rubrics_batches_items(conn: Connection) -> None:
     metadata.create_all(conn, tables=[queues, rubrics, batches, items], checkfirst=True)
+
+
+@migration
+def m002_users_reservations_submissions(conn: Connection) -> None:
+    present = {c["name"] for c in inspect(conn).get_columns(items.name)}
+    for column in (items.c.priority, items.c.reviews_done):
+        if column.name not in present:
+            ddl = CreateColumn(column).compile(dialect=conn.dialect)
+            conn.execute(text(f"ALTER TABLE {items.name} ADD COLUMN {ddl}"))
+    conn.execute(CreateIndex(ix_items_review_order, if_not_exists=True))  # expressions are not reflected
+    metadata.create_all(conn, tables=[users, sessions, reservations, submissions], checkfirst=True)
 
 
 def _safe_url(url: str) -> str:
@@ -197,6 +285,9 @@ class ReviewStore:
             if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             self.engine = create_engine(parsed, json_serializer=_json_dumps)
+            self._lock_path: str | None = None
+            if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+                self._lock_path = str(Path(parsed.database).resolve()) + "-writelock"
             if self.engine.dialect.name == "sqlite":
                 event.listen(self.engine, "connect", _sqlite_connect)
                 event.listen(self.engine, "begin", _sqlite_begin)
@@ -224,8 +315,9 @@ class ReviewStore:
         """A write transaction: committed at the end of the block, rolled back on an error.
 
         On SQLite it takes the write lock up front (BEGIN IMMEDIATE), waiting for other writers.
+        A file database is first gated by `_write_gate`, so busy writers take turns fairly.
         """
-        with self.engine.connect() as conn:
+        with _write_gate(self._lock_path), self.engine.connect() as conn:
             conn.execution_options(**{_WRITE: True})
             with conn.begin():
                 yield conn
@@ -275,8 +367,19 @@ class ReviewStore:
         """Insert rows in one executemany; rows whose key already exists are left as they are."""
         if not rows:
             return
+        conn.execute(self.insert_ignore_stmt(table), rows)
+
+    def upsert_stmt(self, table: Table, row: Mapping[str, Any]) -> Any:
+        """An INSERT of `row` that, when its primary key exists, overwrites that row's other columns."""
         dialect = postgresql if self.dialect == "postgresql" else sqlite
-        conn.execute(dialect.insert(table).on_conflict_do_nothing(), rows)
+        stmt = dialect.insert(table).values(**row)
+        keys = [c.name for c in table.primary_key.columns]
+        return stmt.on_conflict_do_update(index_elements=keys, set_={k: stmt.excluded[k] for k in row if k not in keys})
+
+    def insert_ignore_stmt(self, table: Table) -> Any:
+        """An INSERT into `table` that skips a row conflicting with any unique key (rowcount 0)."""
+        dialect = postgresql if self.dialect == "postgresql" else sqlite
+        return dialect.insert(table).on_conflict_do_nothing()
 
     def save_queue(self, conn: Connection, queue: QueueConfig, now: datetime | None = None) -> bool:
         """Upsert the queue's row and record its rubric version; return whether anything changed.
@@ -380,6 +483,52 @@ def _canonical(value: Any) -> Any:
     return json.dumps(value, sort_keys=True) if isinstance(value, dict | list) else value
 
 
+class _Gate:
+    """One process's handle on a store's write gate: a thread lock plus an flock on a side file."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.pid = os.getpid()
+        self.lock = threading.RLock()
+        self.depth = 0
+        self.fd: int | None = None
+
+
+_GATES: dict[str, _Gate] = {}
+_GATES_LOCK = threading.Lock()
+
+
+@contextmanager
+def _write_gate(path: str | None) -> Iterator[None]:
+    """Serialise a SQLite file's writers in kernel order before they BEGIN IMMEDIATE.
+
+    SQLite's busy handler polls with growing sleeps, so under many busy writers (8 reviewer
+    processes in a loop) a sleeping one can lose every race for seconds and fail with "database
+    is locked". A blocking `flock` on `<database>-writelock` instead wakes a waiter as soon as the
+    lock is free. Threads of one process share one gate (an RLock: re-entering in one thread
+    passes, and SQLite's busy timeout applies as before). Where flock is missing it is a no-op.
+    """
+    if path is None or fcntl is None:
+        yield
+        return
+    with _GATES_LOCK:
+        gate = _GATES.get(path)
+        if gate is None or gate.pid != os.getpid():  # a forked child must not share the parent's lock
+            gate = _GATES[path] = _Gate(path)
+    with gate.lock:
+        if gate.depth == 0:
+            if gate.fd is None:
+                gate.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+            fcntl.flock(gate.fd, fcntl.LOCK_EX)
+        gate.depth += 1
+        try:
+            yield
+        finally:
+            gate.depth -= 1
+            if gate.depth == 0:
+                fcntl.flock(gate.fd, fcntl.LOCK_UN)
+
+
 def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
     dbapi_conn.isolation_level = None  # SQLAlchemy emits BEGIN itself (see _sqlite_begin)
     cur = dbapi_conn.cursor()
@@ -393,4 +542,18 @@ def _sqlite_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")
 
 
-__all__ = ["MIGRATIONS", "JSONText", "ReviewStore", "batches", "items", "metadata", "migration", "queues", "rubrics"]
+__all__ = [
+    "MIGRATIONS",
+    "JSONText",
+    "ReviewStore",
+    "batches",
+    "items",
+    "metadata",
+    "migration",
+    "queues",
+    "reservations",
+    "rubrics",
+    "sessions",
+    "submissions",
+    "users",
+]

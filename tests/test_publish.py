@@ -21,7 +21,7 @@ from sqlalchemy import text
 from reviewdesk import publish as publish_mod
 from reviewdesk.errors import ConfigError, NotFound, ReviewdeskError
 from reviewdesk.publish import RUN_FIELDS, publish, read_batch, read_items
-from reviewdesk.reviewstore import ReviewStore
+from reviewdesk.reviewstore import MIGRATIONS, ReviewStore, metadata
 from reviewdesk.warehouse import Warehouse
 
 
@@ -231,7 +231,7 @@ def test_concurrent_publishers_write_each_item_once_without_lock_errors(wh: Ware
     with ReviewStore(url) as store:
         assert store.count_items(queue.name) == n
         assert len({i["item_id"] for i in store.items(queue.name)}) == n
-        assert store.applied() == ["m001_queues_rubrics_batches_items"]
+        assert store.applied() == list(MIGRATIONS)
 
 
 def test_unknown_batch_is_not_found_with_exit_code_2(wh: Warehouse, store: ReviewStore):
@@ -261,7 +261,7 @@ def test_batch_referring_to_a_missing_run_is_refused_before_writing(wh: Warehous
 def test_publish_to_postgres_is_complete_and_idempotent(wh: Warehouse, postgres_url: str):
     with ReviewStore(postgres_url) as store:
         with store.engine.begin() as conn:  # a clean schema: drop what an earlier run left
-            conn.execute(text("DROP TABLE IF EXISTS items, batches, rubrics, queues, migrations CASCADE"))
+            conn.execute(text(f"DROP TABLE IF EXISTS {', '.join(metadata.tables)} CASCADE"))
         store.migrate()
         single, pairwise = load_queue("support-quality"), load_queue("support-ab")
         n = insert_single_batch(wh, single, "b1")

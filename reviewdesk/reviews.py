@@ -1,0 +1,422 @@
+"""Reviewing in the review store: reserve the next item, submit, revise, skip, and count progress.
+
+Each step checks access in a read transaction, then does its work in one short write transaction
+(`ReviewStore.write`: on SQLite, writers queue on the store's write gate and BEGIN IMMEDIATE, so
+they wait instead of failing). On PostgreSQL the item row is locked first (`SELECT ... FOR
+UPDATE`, `SKIP LOCKED` when looking for a free item) and its capacity read again in a fresh
+statement, so two reviewers racing for an item's last slot never both get it there either.
+
+An item has room for a reviewer while `reviews_done` (distinct reviewers who submitted, kept by
+`submit`) plus the live reservations of other reviewers is below `reviewers_needed`. Gold items
+are ordinary items here; their known answer never leaves the store through `next_item`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, bindparam, case, exists, func, select
+
+from reviewdesk.errors import AccessDenied, NotFound, ReviewConflict
+from reviewdesk.reviewstore import ITEM_ORDER, ReviewStore, items, queues, reservations, submissions, users
+from schemas.queue import QueueConfig
+
+PRIVILEGED = ("lead", "admin")  # may review any queue
+HIDDEN_ITEM_FIELDS = ("gold_answer", "is_gold")  # a reviewer must not tell gold items apart
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    """The stored submission: `duplicate` is True when it was stored before and nothing was added."""
+
+    submission_id: int
+    revision: int
+    duplicate: bool
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Counts for a queue; the `*_me` ones are None when no reviewer was given."""
+
+    items: int  # items in the queue
+    needed: int  # reviews needed over all items
+    done: int  # reviews done, counting at most `reviewers_needed` per item
+    complete: int  # items with all the reviews they need
+    done_by_me: int | None = None
+    left_for_me: int | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+# -- statements, built once (bound by name): next_item and submit run them under the write lock --
+
+_P = bindparam
+_QUEUE = select(queues).where(queues.c.name == _P("queue"))
+_USER = select(users).where(users.c.name == _P("reviewer"))
+_ITEM = select(items).where(items.c.item_id == _P("item_id"))
+_ITEM_QUEUE = select(items.c.queue).where(items.c.item_id == _P("item_id"))
+_ITEM_STATE = (  # what submit needs of an item, without parsing its payload under the write lock
+    select(items.c.item_id, items.c.queue, items.c.rubric_version, items.c.reviews_done, items.c.reviewers_needed)
+    .where(items.c.item_id == _P("item_id"))
+    .with_for_update()  # PostgreSQL: serialise submits of one item; SQLite ignores it
+)
+_MY_RESERVATION = select(reservations).where(
+    reservations.c.item_id == _P("item_id"), reservations.c.reviewer == _P("reviewer")
+)
+_LIVE_OTHERS = (
+    select(func.count())
+    .select_from(reservations)
+    .where(
+        reservations.c.item_id == _P("item_id"),
+        reservations.c.reviewer != _P("reviewer"),
+        reservations.c.expires_at > _P("now"),
+    )
+)
+_LATEST = (
+    select(submissions)
+    .where(submissions.c.item_id == _P("item_id"), submissions.c.reviewer == _P("reviewer"))
+    .order_by(submissions.c.revision.desc())
+    .limit(1)
+)
+_HELD = (  # the reviewer's live reservation in the queue, if any
+    select(items)
+    .join(reservations, items.c.item_id == reservations.c.item_id)
+    .where(reservations.c.reviewer == _P("reviewer"), reservations.c.expires_at > _P("now"))
+    .where(items.c.queue == _P("queue"))
+    .order_by(reservations.c.reserved_at, reservations.c.item_id)
+    .limit(1)
+)
+_RENEW = (  # UPDATE parameters must not be named like columns
+    reservations.update()
+    .where(reservations.c.item_id == _P("b_item_id"), reservations.c.reviewer == _P("b_reviewer"))
+    .values(expires_at=_P("b_expires_at"))
+)
+_EXPIRED = reservations.delete().where(reservations.c.expires_at <= _P("now"))
+_RELEASE = reservations.delete().where(
+    reservations.c.item_id == _P("item_id"), reservations.c.reviewer == _P("reviewer")
+)
+_COUNT_REVIEW = items.update().where(items.c.item_id == _P("b_item_id")).values(reviews_done=items.c.reviews_done + 1)
+_CANDIDATE = (  # the first item in review order with room for the reviewer
+    select(items)
+    .where(
+        items.c.queue == _P("queue"),
+        items.c.reviews_done < items.c.reviewers_needed,
+        ~exists().where(submissions.c.item_id == items.c.item_id, submissions.c.reviewer == _P("reviewer")),
+        items.c.reviews_done
+        + select(func.count())
+        .select_from(reservations)
+        .where(
+            reservations.c.item_id == items.c.item_id,
+            reservations.c.reviewer != _P("reviewer"),
+            reservations.c.expires_at > _P("now"),
+        )
+        .scalar_subquery()
+        < items.c.reviewers_needed,
+    )
+    .order_by(*ITEM_ORDER)
+    .limit(1)
+    .with_for_update(skip_locked=True, of=items)
+)
+GC_EVERY = 16  # delete expired reservations on about one next_item call in this many
+
+
+def _one(conn: Connection, stmt: Any, **params: Any) -> dict | None:
+    row = conn.execute(stmt, params).mappings().first()
+    return dict(row) if row else None
+
+
+def _queue_row(conn: Connection, name: str) -> dict:
+    row = _one(conn, _QUEUE, queue=name)
+    if row is None:
+        raise NotFound(f"No queue {name!r} in the review store: publish a batch of it first (`reviewdesk publish`).")
+    return row
+
+
+def _check_access(conn: Connection, queue: Mapping[str, Any], reviewer: str) -> None:
+    """Refuse unknown or disabled users, and reviewers the queue is not assigned to."""
+    user = _one(conn, _USER, reviewer=reviewer)
+    if user is None:
+        raise AccessDenied(f"No user {reviewer!r}: an admin adds reviewers with `accounts.add_user`.")
+    if user["disabled"]:
+        raise AccessDenied(f"User {reviewer!r} is disabled: ask an admin to enable the account.")
+    if user["role"] in PRIVILEGED:
+        return
+    assignees = (queue["config"] or {}).get("assignees") or []
+    allowed = (user["queues"] is None or queue["name"] in user["queues"]) and (not assignees or reviewer in assignees)
+    if not allowed:
+        raise AccessDenied(
+            f"Queue {queue['name']!r} is not assigned to {reviewer!r}: ask a lead to add you to its "
+            "assignees, or pick one of your queues."
+        )
+
+
+def _item_row(conn: Connection, item_id: str, lock: bool = False) -> dict:
+    """The item's row; with `lock`, only the columns a submission needs, row-locked on PostgreSQL."""
+    row = _one(conn, _ITEM_STATE if lock else _ITEM, item_id=item_id)
+    if row is None:
+        raise NotFound(f"No item {item_id!r} in the review store: it may belong to a batch not yet published.")
+    return row
+
+
+def _item_queue(conn: Connection, item_id: str) -> str:
+    queue = conn.scalar(_ITEM_QUEUE, {"item_id": item_id})
+    if queue is None:
+        raise NotFound(f"No item {item_id!r} in the review store: it may belong to a batch not yet published.")
+    return queue
+
+
+def _live_others(conn: Connection, item_id: str, reviewer: str, now: datetime) -> int:
+    return conn.scalar(_LIVE_OTHERS, {"item_id": item_id, "reviewer": reviewer, "now": now})
+
+
+def _latest(conn: Connection, item_id: str, reviewer: str) -> dict | None:
+    return _one(conn, _LATEST, item_id=item_id, reviewer=reviewer)
+
+
+def _shown(item: Mapping[str, Any], expires_at: datetime) -> dict:
+    out = {k: v for k, v in item.items() if k not in HIDDEN_ITEM_FIELDS}
+    out["reserved_until"] = expires_at
+    return out
+
+
+# -- reviewing ------------------------------------------------------------------------------------
+
+
+def next_item(store: ReviewStore, queue: str, reviewer: str, now: datetime | None = None) -> dict | None:
+    """Reserve and return the next item for `reviewer` in `queue`, or None when none is left for them.
+
+    The item is one they have not reviewed, that still needs reviewers and is not held to capacity
+    by live reservations; highest `priority` first (NULL counts as 0), then sample position. A
+    reviewer holding a live reservation in the queue gets that item again, its hold renewed. The
+    returned dict has the item's columns except its gold answer, plus `reserved_until`.
+    """
+    now = now or datetime.now(UTC)
+    with store.read() as conn:  # access is checked before taking the write lock, to keep that short
+        q = _queue_row(conn, queue)
+        _check_access(conn, q, reviewer)
+    expires_at = now + timedelta(minutes=q["reservation_minutes"])
+    recheck = store.dialect != "sqlite"  # SQLite writers are serialised; PostgreSQL ones are not
+    mine = {"reviewer": reviewer, "now": now, "queue": queue}
+    with store.write() as conn:
+        held = _one(conn, _HELD, **mine)
+        if held is not None:
+            conn.execute(_RENEW, {"b_item_id": held["item_id"], "b_reviewer": reviewer, "b_expires_at": expires_at})
+            return _shown(held, expires_at)
+        if random.randrange(GC_EVERY) == 0:  # expired rows are ignored anyway; this only tidies up
+            conn.execute(_EXPIRED, {"now": now})
+        skipped: list[str] = []
+        while True:
+            query = _CANDIDATE.where(items.c.item_id.not_in(skipped)) if skipped else _CANDIDATE
+            item = _one(conn, query, **mine)
+            if item is None:
+                return None
+            item_id = item["item_id"]
+            if recheck:  # a fresh statement under the row lock sees reservations committed since
+                item = _item_row(conn, item_id)
+                if item["reviews_done"] + _live_others(conn, item_id, reviewer, now) >= item["reviewers_needed"]:
+                    skipped.append(item_id)
+                    continue
+            row = {"item_id": item_id, "reviewer": reviewer, "reserved_at": now, "expires_at": expires_at}
+            conn.execute(store.upsert_stmt(reservations, row))  # replaces an expired hold of this reviewer
+            return _shown(item, expires_at)
+
+
+def release(store: ReviewStore, item_id: str, reviewer: str) -> bool:
+    """Skip: give the item back (the reviewer's reservation ends). Returns whether one was held."""
+    with store.write() as conn:
+        result = conn.execute(_RELEASE, {"item_id": item_id, "reviewer": reviewer})
+    return result.rowcount > 0
+
+
+def _submission_row(
+    item: Mapping[str, Any],
+    reviewer: str,
+    revision: int,
+    answers: Mapping[str, Any],
+    comment: str | None,
+    correction: str | None,
+    flags: Iterable[Mapping[str, Any]],
+    suggestion_shown: bool,
+    shown_at: datetime | None,
+    now: datetime,
+) -> dict:
+    return {
+        "item_id": item["item_id"],
+        "reviewer": reviewer,
+        "revision": revision,
+        "answers": dict(answers),
+        "comment": comment,
+        "correction": correction,
+        "flags": [dict(f) for f in flags],
+        "suggestion_shown": bool(suggestion_shown),
+        "rubric_version": item["rubric_version"],
+        "shown_at": shown_at,
+        "submitted_at": now,
+    }
+
+
+def submit(
+    store: ReviewStore,
+    item_id: str,
+    reviewer: str,
+    answers: Mapping[str, Any],
+    comment: str | None = None,
+    correction: str | None = None,
+    flags: Iterable[Mapping[str, Any]] = (),
+    suggestion_shown: bool = False,
+    shown_at: datetime | None = None,
+    now: datetime | None = None,
+) -> SubmitResult:
+    """Store a reviewer's first submission of an item, exactly as sent, and end their reservation.
+
+    A second submit of the same item by the same reviewer (two tabs, a double click) stores
+    nothing and returns the stored one with `duplicate=True`; use `revise` to change it. Without a
+    live reservation the item must still have room. `shown_at` defaults to when it was reserved.
+    Answers are not validated here (the collect stage does that).
+    """
+    now = now or datetime.now(UTC)
+    with store.read() as conn:  # an item's queue never changes: check access before the write lock
+        _check_access(conn, _queue_row(conn, _item_queue(conn, item_id)), reviewer)
+    with store.write() as conn:
+        item = _item_row(conn, item_id, lock=True)
+        mine = _one(conn, _MY_RESERVATION, item_id=item_id, reviewer=reviewer)
+        full = item["reviews_done"] >= item["reviewers_needed"]
+        if not full and (mine is None or mine["expires_at"] <= now):
+            full = item["reviews_done"] + _live_others(conn, item_id, reviewer, now) >= item["reviewers_needed"]
+        if full:
+            if (latest := _latest(conn, item_id, reviewer)) is not None:
+                return SubmitResult(latest["submission_id"], latest["revision"], duplicate=True)
+            raise ReviewConflict(
+                f"Item {item_id} already has enough reviews ({item['reviewers_needed']}), counting the reviewers "
+                "holding it: your answer was not stored; take the next item."
+            )
+        if shown_at is None and mine is not None:
+            shown_at = mine["reserved_at"]
+        row = _submission_row(item, reviewer, 1, answers, comment, correction, flags, suggestion_shown, shown_at, now)
+        inserted = conn.execute(store.insert_ignore_stmt(submissions), row)
+        if inserted.rowcount == 0:  # revision 1 exists: a double submit
+            latest = _latest(conn, item_id, reviewer)
+            return SubmitResult(latest["submission_id"], latest["revision"], duplicate=True)
+        submission_id = inserted.inserted_primary_key[0]
+        conn.execute(_COUNT_REVIEW, {"b_item_id": item_id})
+        if mine is not None:
+            conn.execute(_RELEASE, {"item_id": item_id, "reviewer": reviewer})
+    return SubmitResult(submission_id, 1, duplicate=False)
+
+
+def revise(
+    store: ReviewStore,
+    item_id: str,
+    reviewer: str,
+    answers: Mapping[str, Any],
+    comment: str | None = None,
+    correction: str | None = None,
+    flags: Iterable[Mapping[str, Any]] = (),
+    suggestion_shown: bool | None = None,
+    shown_at: datetime | None = None,
+    now: datetime | None = None,
+) -> SubmitResult:
+    """Store an edit of a submitted review as the next revision; earlier revisions stay as they were.
+
+    An edit identical to the latest revision (a double click) adds nothing: `duplicate=True`.
+    `suggestion_shown` defaults to the latest revision's.
+    """
+    now = now or datetime.now(UTC)
+    with store.write() as conn:
+        item = _item_row(conn, item_id, lock=True)
+        _check_access(conn, _queue_row(conn, item["queue"]), reviewer)
+        latest = _latest(conn, item_id, reviewer)
+        if latest is None:
+            raise NotFound(f"{reviewer!r} has not submitted item {item_id} yet: submit it first, then edit it.")
+        if suggestion_shown is None:
+            suggestion_shown = latest["suggestion_shown"]
+        row = _submission_row(
+            item, reviewer, latest["revision"] + 1, answers, comment, correction, flags, suggestion_shown, shown_at, now
+        )
+        same = ("answers", "comment", "correction", "flags")
+        if all(_canon(row[k]) == _canon(latest[k]) for k in same):
+            return SubmitResult(latest["submission_id"], latest["revision"], duplicate=True)
+        submission_id = conn.execute(submissions.insert().values(**row)).inserted_primary_key[0]
+    return SubmitResult(submission_id, row["revision"], duplicate=False)
+
+
+def item_submissions(store: ReviewStore, item_id: str, reviewer: str | None = None) -> list[dict]:
+    """Every stored submission of an item (or of one reviewer's), oldest first, all revisions."""
+    query = select(submissions).where(submissions.c.item_id == item_id)
+    if reviewer is not None:
+        query = query.where(submissions.c.reviewer == reviewer)
+    with store.read() as conn:
+        return [dict(r) for r in conn.execute(query.order_by(submissions.c.submission_id)).mappings()]
+
+
+def progress(store: ReviewStore, queue: str, reviewer: str | None = None) -> Progress:
+    """How far a queue is: reviews needed and done, complete items; and for `reviewer`, theirs."""
+    needed = items.c.reviewers_needed
+    done = case((items.c.reviews_done < needed, items.c.reviews_done), else_=needed)
+    full = case((items.c.reviews_done >= needed, 1), else_=0)
+    with store.read() as conn:
+        n, total, got, complete = conn.execute(
+            select(
+                func.count(),
+                func.coalesce(func.sum(needed), 0),
+                func.coalesce(func.sum(done), 0),
+                func.coalesce(func.sum(full), 0),
+            ).where(items.c.queue == queue)
+        ).one()
+        if reviewer is None:
+            return Progress(n, total, got, complete)
+        mine = conn.scalar(
+            select(func.count(func.distinct(submissions.c.item_id)))
+            .join(items, items.c.item_id == submissions.c.item_id)
+            .where(items.c.queue == queue, submissions.c.reviewer == reviewer)
+        )
+        reviewed = exists().where(submissions.c.item_id == items.c.item_id, submissions.c.reviewer == reviewer)
+        left = conn.scalar(
+            select(func.count()).where(and_(items.c.queue == queue, items.c.reviews_done < needed, ~reviewed))
+        )
+    return Progress(n, total, got, complete, mine, left)
+
+
+def suggestion_shown(
+    queue: QueueConfig | Mapping[str, Any], item_id: str, reviewer: str, answered: bool = False
+) -> bool:
+    """Whether model suggestions are shown for this item, under the queue's `suggestions` policy.
+
+    show / hide: always / never. after_answer: only once the reviewer has answered. randomized:
+    a fixed half of the items, decided by a hash of the item id (so the same for every reviewer
+    and every time); record the result with the submission.
+    """
+    policy = queue.suggestions if isinstance(queue, QueueConfig) else queue["suggestions"]
+    if policy == "show":
+        return True
+    if policy == "hide":
+        return False
+    if policy == "after_answer":
+        return answered
+    if policy == "randomized":
+        return hashlib.sha256(item_id.encode()).digest()[0] % 2 == 0
+    raise ValueError(f"unknown suggestions policy {policy!r}: use show, hide, after_answer or randomized")
+
+
+def _canon(value: Any) -> Any:
+    return json.dumps(value, sort_keys=True) if isinstance(value, dict | list) else value
+
+
+__all__ = [
+    "Progress",
+    "SubmitResult",
+    "item_submissions",
+    "next_item",
+    "progress",
+    "release",
+    "revise",
+    "submit",
+    "suggestion_shown",
+]

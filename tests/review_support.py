@@ -1,0 +1,93 @@
+"""Helpers for the accounts and reviews tests: queues and items written straight into a review store."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from publish_support import load_queue
+
+from reviewdesk.reviewstore import ReviewStore, batches, items
+from schemas.queue import QueueConfig
+
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+def seed_queue(
+    store: ReviewStore,
+    name: str = "support-quality",
+    n: int = 10,
+    reviewers_needed: int = 2,
+    gold: int = 0,
+    priorities: dict[int, float] | None = None,
+    batch_id: str | None = None,
+    **changes: object,
+) -> QueueConfig:
+    """Save queue `name` (with `changes`) and one batch of `n` items: positions 1..n, the first `gold` gold."""
+    queue = load_queue(name, **changes)
+    batch_id = batch_id or f"{queue.name}-b1"
+    priorities = priorities or {}
+    with store.write() as conn:
+        store.save_queue(conn, queue, T0)
+        store.insert_ignore(conn, batches, [{
+            "batch_id": batch_id, "queue": queue.name, "rubric_version": queue.rubric_version,
+            "strategy": "random", "seed": 1, "size": n, "item_count": n, "published_at": T0,
+        }])  # fmt: skip
+        rows = [
+            {
+                "item_id": f"{batch_id}-{pos:04d}",
+                "batch_id": batch_id,
+                "queue": queue.name,
+                "position": pos,
+                "kind": "single",
+                "run_id": f"run-{pos}",
+                "run_a": None,
+                "run_b": None,
+                "left_run_id": None,
+                "rubric_version": queue.rubric_version,
+                "inclusion_probability": None if pos <= gold else 0.5,
+                "is_gold": pos <= gold,
+                "gold_answer": {"correctness": "correct"} if pos <= gold else None,
+                "reviewers_needed": reviewers_needed,
+                "payload": {"runs": {f"run-{pos}": {"run_id": f"run-{pos}", "outputs": f"answer {pos}"}}},
+                "published_at": T0,
+                "priority": priorities.get(pos),
+            }
+            for pos in range(1, n + 1)
+        ]
+        store.insert_ignore(conn, items, rows)
+    return queue
+
+
+def review_in_process(url: str, queue: str, reviewer: str, barrier, results) -> None:
+    """Child process body: wait for the others, then take and submit items until none is left.
+
+    Every third round it also submits a random item without reserving it, to race for last slots.
+    Reports ("ok", [(item_id, duplicate)...], [refusals]) or ("error", message).
+    """
+    import random
+
+    from reviewdesk.errors import ReviewConflict
+    from reviewdesk.reviews import next_item, submit
+
+    rng = random.Random(reviewer)
+    done: list[tuple[str, bool]] = []
+    refused: list[str] = []
+    try:
+        with ReviewStore(url) as store:
+            ids = [i["item_id"] for i in store.items(queue)]
+            barrier.wait()
+            for round_ in range(10_000):
+                item = next_item(store, queue, reviewer)
+                if item is None:
+                    break
+                result = submit(store, item["item_id"], reviewer, {"correctness": "correct"})
+                done.append((item["item_id"], result.duplicate))
+                if round_ % 3 == 2:
+                    try:
+                        result = submit(store, rng.choice(ids), reviewer, {"correctness": "wrong"})
+                        done.append(("direct", result.duplicate))
+                    except ReviewConflict as e:
+                        refused.append(str(e))
+        results.put(("ok", done, refused))
+    except Exception as e:
+        results.put(("error", f"{type(e).__name__}: {e}", []))

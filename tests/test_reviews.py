@@ -1,0 +1,325 @@
+"""Reviewing: next item, reservations, submissions and revisions, access, progress, and a race of processes."""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from publish_support import demo_warehouse, insert_single_batch, load_queue
+from review_support import T0, review_in_process, seed_queue
+from sqlalchemy import event, func, inspect, select, text
+
+from reviewdesk import accounts
+from reviewdesk.errors import AccessDenied, NotFound, ReviewConflict
+from reviewdesk.publish import publish
+from reviewdesk.reviews import (
+    item_submissions,
+    next_item,
+    progress,
+    release,
+    revise,
+    submit,
+    suggestion_shown,
+)
+from reviewdesk.reviewstore import MIGRATIONS, ReviewStore, items, metadata, submissions
+
+PASSWORD = "correct horse battery"
+QUEUE = "support-quality"
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    with ReviewStore(f"sqlite:///{tmp_path / 'review.sqlite'}") as s:
+        for name in ("reviewer1", "reviewer2", "reviewer3"):
+            accounts.add_user(s, name, "reviewer", PASSWORD)
+        yield s
+
+
+def review_all(store: ReviewStore, reviewer: str, queue: str = QUEUE, now=T0) -> list[str]:
+    """Take and submit items until none is left for `reviewer`; the ids in the order received."""
+    got = []
+    while (item := next_item(store, queue, reviewer, now=now)) is not None:
+        got.append(item["item_id"])
+        assert not submit(store, item["item_id"], reviewer, {"correctness": "correct"}, now=now).duplicate
+    return got
+
+
+def test_schema_has_review_tables_constraints_and_indexes(store: ReviewStore):
+    insp = inspect(store.engine)
+    assert {"users", "sessions", "reservations", "submissions"} <= set(insp.get_table_names())
+    assert insp.get_pk_constraint("reservations")["constrained_columns"] == ["item_id", "reviewer"]
+    uniques = [u["column_names"] for u in insp.get_unique_constraints("submissions")]
+    assert ["item_id", "reviewer", "revision"] in uniques
+    assert {"priority", "reviews_done"} <= {c["name"] for c in insp.get_columns("items")}
+    seed_queue(store, n=3, priorities={2: 1.0})
+    seen = []
+    listen = lambda conn, cursor, statement, params, context, many: seen.append((statement, params))  # noqa: E731
+    event.listen(store.engine, "before_cursor_execute", listen)
+    assert next_item(store, QUEUE, "reviewer1")["item_id"].endswith("0002")
+    event.remove(store.engine, "before_cursor_execute", listen)
+    [(candidate, params)] = [(s, p) for s, p in seen if "reviews_done <" in s]
+    with store.read() as conn:
+        plan = " ".join(r[-1] for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {candidate}", params))
+    assert "ix_items_review_order" in plan and "TEMP B-TREE" not in plan  # walks the index, no sort
+
+
+def test_m002_upgrades_a_store_made_before_it(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'review.sqlite'}"
+    with ReviewStore(url) as store, store.write() as conn:  # roll the file back to its m001 shape
+        for table in ("sessions", "submissions", "reservations", "users"):
+            conn.execute(text(f"DROP TABLE {table}"))
+        conn.execute(text("DROP INDEX ix_items_review_order"))
+        conn.execute(text("ALTER TABLE items DROP COLUMN priority"))
+        conn.execute(text("ALTER TABLE items DROP COLUMN reviews_done"))
+        conn.execute(text("DELETE FROM migrations WHERE name = 'm002_users_reservations_submissions'"))
+    with ReviewStore(url) as store:
+        assert store.applied() == list(MIGRATIONS)
+        seed_queue(store, n=2, assignees=[])
+        accounts.add_user(store, "reviewer1", "reviewer", PASSWORD)
+        assert next_item(store, QUEUE, "reviewer1", now=T0)["item_id"] == "support-quality-b1-0001"
+
+
+def test_next_item_skips_items_already_reviewed_and_respects_reviewers_needed(store: ReviewStore):
+    seed_queue(store, n=3, reviewers_needed=2)
+    ids = ["support-quality-b1-0001", "support-quality-b1-0002", "support-quality-b1-0003"]
+    assert review_all(store, "reviewer1") == ids
+    assert review_all(store, "reviewer2") == ids
+    assert review_all(store, "reviewer3") == []  # every item has its two reviews
+    with store.read() as conn:
+        per_item = dict(conn.execute(select(submissions.c.item_id, func.count()).group_by(submissions.c.item_id)).all())
+    assert per_item == dict.fromkeys(ids, 2)
+    assert progress(store, QUEUE, "reviewer3").as_dict() == {
+        "items": 3, "needed": 6, "done": 6, "complete": 3, "done_by_me": 0, "left_for_me": 0,
+    }  # fmt: skip
+
+
+def test_reservations_hold_capacity_and_expire(store: ReviewStore):
+    seed_queue(store, n=2, reviewers_needed=1)  # reservation_minutes: 30
+    first = next_item(store, QUEUE, "reviewer1", now=T0)
+    assert first["item_id"].endswith("0001") and first["reserved_until"] == T0 + timedelta(minutes=30)
+    again = next_item(store, QUEUE, "reviewer1", now=T0 + timedelta(minutes=5))  # a reload: same item, renewed
+    assert again["item_id"] == first["item_id"] and again["reserved_until"] == T0 + timedelta(minutes=35)
+    assert next_item(store, QUEUE, "reviewer2", now=T0)["item_id"].endswith("0002")
+    assert next_item(store, QUEUE, "reviewer3", now=T0) is None  # both held
+    late = T0 + timedelta(minutes=36)  # reviewer1's hold has expired
+    assert next_item(store, QUEUE, "reviewer3", now=late)["item_id"] == first["item_id"]
+    with pytest.raises(ReviewConflict, match="already has enough reviews"):
+        submit(store, first["item_id"], "reviewer1", {"correctness": "correct"}, now=late)
+    assert not submit(store, first["item_id"], "reviewer3", {"correctness": "correct"}, now=late).duplicate
+
+
+def test_submitting_without_a_reservation_needs_room(store: ReviewStore):
+    seed_queue(store, n=1, reviewers_needed=1)
+    item_id = "support-quality-b1-0001"
+    assert submit(store, item_id, "reviewer1", {"correctness": "correct"}, now=T0).revision == 1
+    with pytest.raises(ReviewConflict, match="already has enough reviews"):
+        submit(store, item_id, "reviewer2", {"correctness": "wrong"}, now=T0)
+    with pytest.raises(NotFound, match="No item 'nope'"):
+        submit(store, "nope", "reviewer1", {"correctness": "correct"})
+    with pytest.raises(NotFound, match="No queue 'nope'"):
+        next_item(store, "nope", "reviewer1")
+
+
+def test_priority_orders_items_higher_first_then_position(store: ReviewStore):
+    seed_queue(store, n=6, reviewers_needed=1, priorities={5: 2.0, 3: 0.5, 2: -1.0})
+    order = [i[-1] for i in review_all(store, "reviewer1")]
+    assert order == ["5", "3", "1", "4", "6", "2"]
+
+
+def test_gold_items_are_served_without_their_answer(store: ReviewStore):
+    seed_queue(store, n=4, reviewers_needed=1, gold=2)
+    served = []
+    while (item := next_item(store, QUEUE, "reviewer1", now=T0)) is not None:
+        served.append(item)
+        submit(store, item["item_id"], "reviewer1", {"correctness": "correct"}, now=T0)
+    assert len(served) == 4  # gold items are interleaved like any other
+    for item in served:
+        assert "gold_answer" not in item and "is_gold" not in item
+        assert "correct" not in repr(item)
+
+
+def test_double_submit_stores_one_submission_and_says_so(store: ReviewStore):
+    seed_queue(store, n=2, reviewers_needed=2)
+    item = next_item(store, QUEUE, "reviewer1", now=T0)
+    flags = [{"reason": "pii"}]
+    shown = T0 + timedelta(seconds=1)
+    first = submit(store, item["item_id"], "reviewer1", {"correctness": "correct", "helpfulness": 4},
+                   comment="fine", correction="Better: ...", flags=flags, suggestion_shown=True,
+                   shown_at=shown, now=T0 + timedelta(minutes=2))  # fmt: skip
+    second = submit(store, item["item_id"], "reviewer1", {"correctness": "wrong"}, now=T0 + timedelta(minutes=2))
+    assert not first.duplicate and second.duplicate
+    assert (second.submission_id, second.revision) == (first.submission_id, 1)
+    [row] = item_submissions(store, item["item_id"])
+    assert row["answers"] == {"correctness": "correct", "helpfulness": 4}
+    assert (row["comment"], row["correction"], row["flags"]) == ("fine", "Better: ...", flags)
+    assert row["suggestion_shown"] is True and row["rubric_version"] == load_queue(QUEUE).rubric_version
+    assert (row["shown_at"], row["submitted_at"]) == (shown, T0 + timedelta(minutes=2))
+    with store.read() as conn:
+        assert conn.scalar(select(items.c.reviews_done).where(items.c.item_id == item["item_id"])) == 1
+
+
+def test_shown_at_defaults_to_the_reservation_time(store: ReviewStore):
+    seed_queue(store, n=1)
+    item = next_item(store, QUEUE, "reviewer1", now=T0)
+    submit(store, item["item_id"], "reviewer1", {"correctness": "correct"}, now=T0 + timedelta(minutes=3))
+    assert item_submissions(store, item["item_id"])[0]["shown_at"] == T0
+
+
+def test_revision_adds_a_row_and_keeps_the_previous(store: ReviewStore):
+    seed_queue(store, n=1)
+    item_id = "support-quality-b1-0001"
+    with pytest.raises(NotFound, match="submit it first"):
+        revise(store, item_id, "reviewer1", {"correctness": "wrong"})
+    submit(store, item_id, "reviewer1", {"correctness": "correct"}, suggestion_shown=True, now=T0)
+    edit = revise(store, item_id, "reviewer1", {"correctness": "wrong"}, comment="misread it", now=T0)
+    assert (edit.revision, edit.duplicate) == (2, False)
+    again = revise(store, item_id, "reviewer1", {"correctness": "wrong"}, comment="misread it", now=T0)
+    assert again == edit.__class__(edit.submission_id, 2, True)  # a double click adds nothing
+    rows = item_submissions(store, item_id, "reviewer1")
+    assert [(r["revision"], r["answers"]["correctness"]) for r in rows] == [(1, "correct"), (2, "wrong")]
+    assert rows[1]["suggestion_shown"] is True  # carried over
+    assert progress(store, QUEUE, "reviewer1").done_by_me == 1  # a revision is not another review
+
+
+def test_skip_releases_the_reservation(store: ReviewStore):
+    seed_queue(store, n=2, reviewers_needed=1)
+    held = next_item(store, QUEUE, "reviewer1", now=T0)
+    assert next_item(store, QUEUE, "reviewer2", now=T0)["item_id"] != held["item_id"]
+    assert release(store, held["item_id"], "reviewer1") is True
+    assert release(store, held["item_id"], "reviewer1") is False
+    assert next_item(store, QUEUE, "reviewer3", now=T0)["item_id"] == held["item_id"]
+
+
+def test_store_enforces_queue_assignment_and_roles(store: ReviewStore):
+    seed_queue(store, n=3)  # assignees: reviewer1..3
+    accounts.add_user(store, "zed", "reviewer", PASSWORD)  # not an assignee
+    accounts.add_user(store, "limited", "reviewer", PASSWORD, queues=["support-ab"])
+    accounts.add_user(store, "lead1", "lead", PASSWORD, queues=["support-ab"])
+    item_id = "support-quality-b1-0001"
+    for who in ("zed", "limited", "ghost"):
+        with pytest.raises(AccessDenied):
+            next_item(store, QUEUE, who)
+        with pytest.raises(AccessDenied):
+            submit(store, item_id, who, {"correctness": "correct"})
+    assert next_item(store, QUEUE, "lead1") is not None  # leads and admins review any queue
+    accounts.disable_user(store, "reviewer1")
+    with pytest.raises(AccessDenied, match="disabled"):
+        next_item(store, QUEUE, "reviewer1")
+
+    seed_queue(store, name="support-ab", n=2, assignees=[])  # no assignees: the user's own list decides
+    assert next_item(store, "support-ab", "limited") is not None
+    assert next_item(store, "support-ab", "zed") is not None
+    accounts.add_user(store, "other", "reviewer", PASSWORD, queues=["support-quality"])
+    with pytest.raises(AccessDenied, match="not assigned to 'other'"):
+        next_item(store, "support-ab", "other")
+
+
+def test_progress_counts_for_the_queue_and_the_reviewer(store: ReviewStore):
+    seed_queue(store, n=4, reviewers_needed=2)
+    for _ in range(3):
+        item = next_item(store, QUEUE, "reviewer1", now=T0)
+        submit(store, item["item_id"], "reviewer1", {}, now=T0)
+    item = next_item(store, QUEUE, "reviewer2", now=T0)
+    submit(store, item["item_id"], "reviewer2", {}, now=T0)
+    assert progress(store, QUEUE).as_dict() == {
+        "items": 4, "needed": 8, "done": 4, "complete": 1, "done_by_me": None, "left_for_me": None,
+    }  # fmt: skip
+    mine = progress(store, QUEUE, "reviewer1")
+    assert (mine.done_by_me, mine.left_for_me) == (3, 1)
+
+
+def test_suggestion_policies():
+    ids = [f"item-{i}" for i in range(400)]
+    show, hide = load_queue(QUEUE, suggestions="show"), load_queue(QUEUE, suggestions="hide")
+    assert all(suggestion_shown(show, i, "r") for i in ids)
+    assert not any(suggestion_shown(hide, i, "r") for i in ids)
+    after = load_queue(QUEUE, suggestions="after_answer")
+    assert not suggestion_shown(after, "item-1", "r") and suggestion_shown(after, "item-1", "r", answered=True)
+    randomized = load_queue(QUEUE, suggestions="randomized")
+    shown = [suggestion_shown(randomized, i, "r1") for i in ids]
+    assert 150 < sum(shown) < 250  # about half
+    assert shown == [suggestion_shown({"suggestions": "randomized"}, i, "r2") for i in ids]  # fixed per item
+
+
+def test_published_batch_is_reviewed_end_to_end(tmp_path: Path, store: ReviewStore):
+    queue = load_queue(QUEUE)
+    with demo_warehouse(tmp_path, runs=120) as wh:
+        insert_single_batch(wh, queue, "b-pub", n=6, gold=2)
+        publish(wh, store, queue, "b-pub")
+    first = next_item(store, QUEUE, "reviewer1")
+    assert first["item_id"] == "b-pub-0001" and first["payload"]["runs"][first["run_id"]]["outputs"]
+    assert "gold_answer" not in first
+    assert submit(store, first["item_id"], "reviewer1", {"correctness": "correct"}).revision == 1
+    assert progress(store, QUEUE, "reviewer1").as_dict() == {
+        "items": 6, "needed": 12, "done": 1, "complete": 0, "done_by_me": 1, "left_for_me": 5,
+    }  # fmt: skip
+
+
+def _check_race(store: ReviewStore, needed: int) -> None:
+    with store.read() as conn:
+        rows = conn.execute(select(submissions.c.item_id, submissions.c.reviewer)).all()
+        done = dict(conn.execute(select(items.c.item_id, items.c.reviews_done)).all())
+    per_item = Counter(item_id for item_id, _ in rows)
+    assert max(per_item.values()) <= needed, per_item
+    assert len(set(rows)) == len(rows), "a reviewer submitted an item twice"
+    assert done == {i: per_item.get(i, 0) for i in done}  # the counter matches the rows
+
+
+def test_racing_processes_never_overfill_an_item(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'review.sqlite'}"
+    reviewers = [f"r{i}" for i in range(8)]
+    with ReviewStore(url) as store:
+        seed_queue(store, n=12, reviewers_needed=3, assignees=[])
+        for name in reviewers:
+            with store.write() as conn:  # no scrypt: the race is about reviews
+                conn.exec_driver_sql(
+                    "INSERT INTO users (name, role, password_hash, disabled, failed_logins, created_at) "
+                    "VALUES (?, 'reviewer', 'scrypt$x', 0, 0, '2026-11-01 00:00:00')",
+                    (name,),
+                )
+    ctx = multiprocessing.get_context("spawn")
+    barrier, results = ctx.Barrier(len(reviewers)), ctx.Queue()
+    procs = [ctx.Process(target=review_in_process, args=(url, QUEUE, r, barrier, results)) for r in reviewers]
+    for p in procs:
+        p.start()
+    outcomes = [results.get(timeout=60) for _ in procs]
+    for p in procs:
+        p.join(timeout=10)
+    errors = [o[1] for o in outcomes if o[0] != "ok"]
+    assert errors == [], errors
+    assert not any("locked" in msg for o in outcomes for msg in o[2])
+    with ReviewStore(url) as store:
+        _check_race(store, needed=3)
+        assert progress(store, QUEUE).complete == 12  # and every slot was filled
+    assert all(not dup for o in outcomes for item_id, dup in o[1] if item_id != "direct")
+
+
+def test_postgres_race_for_the_last_slot(postgres_url: str):
+    with ReviewStore(postgres_url) as store:
+        with store.engine.begin() as conn:  # a clean schema: drop what an earlier run left
+            conn.execute(text(f"DROP TABLE IF EXISTS {', '.join(metadata.tables)} CASCADE"))
+        store.migrate()
+        seed_queue(store, n=5, reviewers_needed=2, assignees=[])
+        reviewers = [f"r{i}" for i in range(8)]
+        for name in reviewers:
+            accounts.add_user(store, name, "reviewer", PASSWORD)
+        failures: list[str] = []
+
+        def work(reviewer: str) -> None:
+            try:
+                review_all(store, reviewer, now=None)
+            except Exception as e:  # reported below
+                failures.append(f"{type(e).__name__}: {e}")
+
+        threads = [threading.Thread(target=work, args=(r,)) for r in reviewers]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        assert failures == []
+        _check_race(store, needed=2)
+        assert progress(store, QUEUE).complete == 5
