@@ -21,7 +21,7 @@ from reviewdesk.warehouse import Warehouse
 from schemas.runs import DOMAIN_COLUMNS, RunSchema
 
 RUN_COLUMNS = [*COLUMNS, "source_format"]
-WRITE_ROWS = 2 * 122_880  # two DuckDB row groups
+WRITE_ROWS = 4 * 122_880  # four DuckDB row groups
 DOMAIN_SCHEMA = RunSchema.to_schema().select_columns(DOMAIN_COLUMNS)
 
 
@@ -57,7 +57,7 @@ def _json_error(raw: str) -> str:
 class Stage:
     """Writes the records of one source, chunk by chunk, inside one transaction: all or nothing.
 
-    Each chunk is typed into a temp table and checked with pandera; every ~250k records, the
+    Each chunk is typed into a temp table and checked with pandera; every ~500k records, the
     clean new runs go to `runs` and the bad records to `quarantine`. Duplicates are found against
     `runs` itself, which holds the earlier writes of this transaction too.
     """
