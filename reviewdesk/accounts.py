@@ -120,7 +120,8 @@ def add_user(store: ReviewStore, name: str, role: str, password: str, queues: It
     with store.write() as conn:
         if _user_row(conn, name) is not None:
             raise AlreadyExists(
-                f"User {name!r} exists already: pick another name, or give them a new password with `set_password`."
+                f"User {name!r} exists already: pick another name, or give them a new password "
+                f"with `reviewdesk users set-password {name}`."
             )
         conn.execute(users.insert().values(**row))
     return _public(row)

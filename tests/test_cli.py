@@ -19,7 +19,7 @@ def run(*args: str):
 
 def test_every_command_has_help():
     for cmd in ([], ["init"], ["demo-data"], ["ingest"], ["quarantine"], ["demo"], ["queues"], ["sample"],
-                ["publish"], ["batches"], ["batches", "list"]):  # fmt: skip
+                ["publish"], ["batches"], ["batches", "list"], ["users"], ["users", "add"]):  # fmt: skip
         result = run(*cmd, "--help")
         assert result.exit_code == 0, cmd
         assert "Usage" in result.output
@@ -116,3 +116,25 @@ def test_sample_publish_and_batches_commands(tmp_path: Path):
     assert all({"item_id", "run_a", "run_b", "inclusion_probability"} <= i.keys() for i in pairs["items"])
     unknown = run(*base, "publish", "b-nope")
     assert unknown.exit_code == 2 and "Traceback" not in unknown.output
+
+
+def test_users_add_list_disable_and_set_password(tmp_path: Path, monkeypatch):
+    base = ["--data-dir", str(tmp_path / "d")]
+    monkeypatch.setenv("REVIEWDESK_PASSWORD", "correct-horse")
+    added = run(*base, "users", "add", "alice", "--role", "reviewer", "--queues", "support-quality", "--json")
+    assert added.exit_code == 0, added.output
+    assert json.loads(added.stdout)["queues"] == ["support-quality"]
+    assert run(*base, "users", "add", "alice").exit_code == 2  # exists already
+    bad_role = run(*base, "users", "add", "bob", "--role", "boss")
+    assert bad_role.exit_code == 2 and "reviewer, lead, admin" in bad_role.output
+    monkeypatch.delenv("REVIEWDESK_PASSWORD")
+    prompted = runner.invoke(app, [*base, "users", "add", "carol", "--role", "lead"], input="s3cret-pw\ns3cret-pw\n")
+    assert prompted.exit_code == 0, prompted.output
+    listed = json.loads(run(*base, "users", "list", "--json").stdout)
+    assert [(u["name"], u["role"]) for u in listed] == [("alice", "reviewer"), ("carol", "lead")]
+    assert all("hash" not in key for u in listed for key in u)
+    assert run(*base, "users", "disable", "alice").exit_code == 0
+    assert json.loads(run(*base, "users", "list", "--json").stdout)[0]["disabled"] is True
+    reset = runner.invoke(app, [*base, "users", "set-password", "carol"], input="n3w-password\nn3w-password\n")
+    assert reset.exit_code == 0, reset.output
+    assert run(*base, "users", "disable", "nobody").exit_code == 2
