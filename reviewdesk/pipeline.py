@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from reviewdesk import summary
+from reviewdesk.accounts import add_user, get_user
 from reviewdesk.batches import Batch
 from reviewdesk.config import Settings
 from reviewdesk.demo import generate_runs, write_runs
@@ -16,6 +17,15 @@ from reviewdesk.reviewstore import ReviewStore
 from reviewdesk.sampling import draw_batch
 from reviewdesk.warehouse import Warehouse
 
+DEMO_PASSWORD = "reviewdesk-demo"
+DEMO_USERS = {
+    "reviewer1": "reviewer",
+    "reviewer2": "reviewer",
+    "reviewer3": "reviewer",
+    "lead": "lead",
+    "admin": "admin",
+}  # fmt: skip  (the example queues assign reviewer1-3)
+
 
 @dataclass
 class DemoResult:
@@ -25,6 +35,15 @@ class DemoResult:
     overview: dict
     batches: list[Batch] = field(default_factory=list)
     published: list[PublishReport] = field(default_factory=list)
+    users: dict[str, str] = field(default_factory=dict)  # name -> role of the demo accounts
+
+
+def demo_users(store: ReviewStore) -> dict[str, str]:
+    """Create the demo accounts that do not exist yet (all with DEMO_PASSWORD); return them all."""
+    for name, role in DEMO_USERS.items():
+        if get_user(store, name) is None:
+            add_user(store, name, role, DEMO_PASSWORD)
+    return dict(DEMO_USERS)
 
 
 def counted(items: Iterable[dict], tick: Callable[[int], None] | None, every: int = 1000) -> Iterator[dict]:
@@ -38,7 +57,7 @@ def counted(items: Iterable[dict], tick: Callable[[int], None] | None, every: in
 def run_demo(
     settings: Settings, runs: int = 5000, seed: int = 7, tick: Callable[[int], None] | None = None
 ) -> DemoResult:
-    """Generate demo logs, ingest them, then sample and publish one batch of every queue.
+    """Generate demo logs, ingest them, sample and publish a batch of every queue, and add demo accounts.
 
     Rerunning it is safe: the logs are the same (same seed), so they ingest as duplicates, and each
     queue draws a fresh batch of runs not yet reviewed.
@@ -51,6 +70,7 @@ def run_demo(
     with Warehouse(settings.warehouse_path, memory_limit=settings.memory_limit) as wh:
         result = DemoResult(ingest(wh, [path]), summary.overview(wh))
         with ReviewStore(settings.review_url) as store:
+            result.users = demo_users(store)
             for queue in queues:
                 batch = draw_batch(wh, queue, seed=seed)
                 result.batches.append(batch)

@@ -5,7 +5,10 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from reviewdesk.accounts import authenticate
 from reviewdesk.cli import app
+from reviewdesk.pipeline import DEMO_PASSWORD
+from reviewdesk.reviewstore import ReviewStore
 from reviewdesk.warehouse import MIGRATIONS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -87,6 +90,10 @@ def test_demo_generates_ingests_samples_and_publishes(tmp_path: Path):
     assert len(summary["warehouse"]["models"]) >= 4
     assert {b["queue"] for b in summary["batches"]} == {"support-quality", "support-ab"}
     assert all(p["published"] > 0 for p in summary["published"])
+    assert summary["users"] == {"reviewer1": "reviewer", "reviewer2": "reviewer", "reviewer3": "reviewer",
+                                "lead": "lead", "admin": "admin"}  # fmt: skip
+    with ReviewStore(f"sqlite:///{tmp_path / 'd' / 'review.sqlite'}") as store:
+        assert authenticate(store, "reviewer1", DEMO_PASSWORD) is not None
     again = json.loads(run(*args).stdout)  # same logs: duplicates; fresh runs for each queue
     assert again["ingest"]["duplicates"] == 1500
     assert all(p["published"] > 0 for p in again["published"])

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from reviewdesk.cli.app import JsonOption, app, handle_errors, out, progress_bar, settings
 from reviewdesk.cli.logs import print_overview, print_reports, totals
-from reviewdesk.pipeline import run_demo
+from reviewdesk.pipeline import DEMO_PASSWORD, run_demo
 
 
 @app.command()
@@ -30,7 +30,7 @@ def demo(
     if as_json:
         batches = [{k: v for k, v in b.as_dict().items() if k != "items"} for b in result.batches]
         print(json.dumps({"ingest": ingested, "warehouse": result.overview, "batches": batches,
-                          "published": published}, default=str))  # fmt: skip
+                          "published": published, "users": result.users}, default=str))  # fmt: skip
         return
     print_reports(result.ingest, ingested)
     print_overview(result.overview)
@@ -38,4 +38,6 @@ def demo(
     for b, p in zip(result.batches, result.published, strict=True):
         table.add_row(b.queue, b.batch_id, b.strategy, f"{b.population:,}", f"{len(b.items):,}", f"{p.published:,}")
     out.print(table)
+    names = ", ".join(f"{name} ({role})" for name, role in result.users.items())
+    out.print(f"Demo accounts: {names}; password [bold]{DEMO_PASSWORD}[/bold].")
     out.print("\nNext: [bold]reviewdesk batches list[/bold], [bold]reviewdesk queues show support-quality[/bold].")
