@@ -18,6 +18,7 @@ class Settings(BaseSettings):
         default=None, description="SQLAlchemy URL of the review store; SQLite in the data dir by default."
     )
     queues_dir: Path = Field(default=Path("queues"), description="Folder of queue YAML files, one a queue.")
+    session_idle_minutes: float = Field(default=60, gt=0, description="Review-app sessions end after this idle time.")
     memory_limit: str = Field(default="1GB", description="DuckDB memory limit; larger work spills to disk.")
 
     @classmethod

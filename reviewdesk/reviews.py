@@ -384,6 +384,29 @@ def progress(store: ReviewStore, queue: str, reviewer: str | None = None) -> Pro
     return Progress(n, total, got, complete, mine, left)
 
 
+def my_queues(store: ReviewStore, reviewer: str) -> list[dict]:
+    """The published queues `reviewer` may review, with their instructions and progress."""
+    with store.read() as conn:
+        rows = [dict(r) for r in conn.execute(select(queues).order_by(queues.c.name)).mappings()]
+        allowed = []
+        for row in rows:
+            try:
+                _check_access(conn, row, reviewer)
+            except AccessDenied:
+                continue
+            allowed.append(row)
+    return [
+        {
+            "name": row["name"],
+            "kind": row["kind"],
+            "description": row["description"],
+            "instructions": (row["config"] or {}).get("rubric", {}).get("instructions", ""),
+            "progress": progress(store, row["name"], reviewer),
+        }
+        for row in allowed
+    ]
+
+
 def suggestion_shown(
     queue: QueueConfig | Mapping[str, Any], item_id: str, reviewer: str, answered: bool = False
 ) -> bool:

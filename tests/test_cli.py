@@ -22,7 +22,7 @@ def run(*args: str):
 
 def test_every_command_has_help():
     for cmd in ([], ["init"], ["demo-data"], ["ingest"], ["quarantine"], ["demo"], ["queues"], ["sample"],
-                ["publish"], ["batches"], ["batches", "list"], ["users"], ["users", "add"]):  # fmt: skip
+                ["publish"], ["batches"], ["batches", "list"], ["users"], ["users", "add"], ["app"]):  # fmt: skip
         result = run(*cmd, "--help")
         assert result.exit_code == 0, cmd
         assert "Usage" in result.output

@@ -1,0 +1,42 @@
+"""What every page shares: the review store connection and the logged-in user, checked per rerun."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from reviewdesk.accounts import check_session, logout
+from reviewdesk.config import Settings
+from reviewdesk.reviewstore import ReviewStore
+
+TOKEN = "session_token"
+
+
+@st.cache_resource
+def _store(url: str) -> ReviewStore:
+    """One store (engine and pool) per URL for all sessions of this server; SQLAlchemy is thread-safe."""
+    return ReviewStore(url)
+
+
+def settings() -> Settings:
+    return Settings.load()
+
+
+def store() -> ReviewStore:
+    return _store(settings().review_url)
+
+
+def current_user() -> dict | None:
+    """The user of this browser session, or None: checked against the store on every rerun."""
+    token = st.session_state.get(TOKEN)
+    if token is None:
+        return None
+    user = check_session(store(), token, settings().session_idle_minutes)
+    if user is None:
+        del st.session_state[TOKEN]
+    return user
+
+
+def end_session() -> None:
+    """Log out: the token dies in the store, not only in this browser."""
+    if (token := st.session_state.pop(TOKEN, None)) is not None:
+        logout(store(), token)

@@ -1,0 +1,25 @@
+"""My queues: what is left for me, what I have done, each queue's progress and its instructions."""
+
+import streamlit as st
+
+from review_app.session import current_user, store
+from reviewdesk.reviews import my_queues
+
+user = current_user()
+st.title("My queues")
+queues = my_queues(store(), user["name"])
+if not queues:
+    st.info("No queue is assigned to you yet. Ask a lead to add you to a queue's assignees.")
+for q in queues:
+    p = q["progress"]
+    with st.container(border=True):
+        st.subheader(f"{q['name']} ({q['kind']})")
+        if q["description"]:
+            st.caption(q["description"])
+        share = p.done / p.needed if p.needed else 1.0
+        st.progress(share, text=f"Queue: {p.done:,} of {p.needed:,} reviews done ({p.complete:,} items complete)")
+        left, done = st.columns(2)
+        left.metric("Left for me", f"{p.left_for_me:,}")
+        done.metric("Done by me", f"{p.done_by_me:,}")
+        with st.expander("Instructions"):
+            st.markdown(q["instructions"])
