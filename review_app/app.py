@@ -9,7 +9,7 @@ user = current_user()
 if user is None:
     pages = [st.Page("views/login.py", title="Log in")]
 else:
-    pages = [st.Page("views/my_queues.py", title="My queues", default=True)]
+    pages = [st.Page("views/my_queues.py", title="My queues", default=True), st.Page("views/review.py", title="Review")]
     with st.sidebar:
         st.caption(f"Logged in as **{user['name']}** ({user['role']})")
         if st.button("Log out"):

@@ -189,13 +189,16 @@ def _shown(item: Mapping[str, Any], expires_at: datetime) -> dict:
 # -- reviewing ------------------------------------------------------------------------------------
 
 
-def next_item(store: ReviewStore, queue: str, reviewer: str, now: datetime | None = None) -> dict | None:
+def next_item(
+    store: ReviewStore, queue: str, reviewer: str, now: datetime | None = None, exclude: Iterable[str] = ()
+) -> dict | None:
     """Reserve and return the next item for `reviewer` in `queue`, or None when none is left for them.
 
     The item is one they have not reviewed, that still needs reviewers and is not held to capacity
     by live reservations; highest `priority` first (NULL counts as 0), then sample position. A
     reviewer holding a live reservation in the queue gets that item again, its hold renewed. The
-    returned dict has the item's columns except its gold answer, plus `reserved_until`.
+    returned dict has the item's columns except its gold answer, plus `reserved_until`. `exclude`
+    holds items the reviewer skipped in this sitting, so Skip moves on instead of coming back.
     """
     now = now or datetime.now(UTC)
     with store.read() as conn:  # access is checked before taking the write lock, to keep that short
@@ -211,7 +214,7 @@ def next_item(store: ReviewStore, queue: str, reviewer: str, now: datetime | Non
             return _shown(held, expires_at)
         if random.randrange(GC_EVERY) == 0:  # expired rows are ignored anyway; this only tidies up
             conn.execute(_EXPIRED, {"now": now})
-        skipped: list[str] = []
+        skipped = list(exclude)
         while True:
             query = _CANDIDATE.where(items.c.item_id.not_in(skipped)) if skipped else _CANDIDATE
             item = _one(conn, query, **mine)

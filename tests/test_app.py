@@ -1,8 +1,10 @@
 """The review app through Streamlit's AppTest, on a demo data dir: login, roles, My queues."""
 
+import json
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 from streamlit.testing.v1 import AppTest
 
 from reviewdesk.accounts import add_user
@@ -80,3 +82,87 @@ def test_logout_ends_the_session_in_the_store(app: AppTest):
     at.session_state["session_token"] = token  # a stolen token is dead too
     at = at.run()
     assert [t.label for t in at.text_input] == ["Username", "Password"]
+
+
+def review_page(app: AppTest, name: str, queue: str = "support-quality") -> AppTest:
+    at = log_in(app, name, DEMO_PASSWORD)
+    at = at.switch_page("views/review.py").run()
+    if at.selectbox[0].value != queue:
+        at = at.selectbox[0].select(queue).run()
+    return at
+
+
+def stored(demo_dir: Path, reviewer: str) -> list[dict]:
+    with ReviewStore(f"sqlite:///{demo_dir / 'review.sqlite'}") as store, store.read() as conn:
+        query = text("SELECT item_id, answers, flags FROM submissions WHERE reviewer = :r")
+        rows = conn.execute(query, {"r": reviewer})
+        return [dict(r._mapping) for r in rows]
+
+
+def test_required_criteria_are_enforced_and_nothing_is_stored(app: AppTest, demo_dir: Path):
+    at = review_page(app, "reviewer3")
+    assert not at.exception
+    at = at.get("form_submit_button")[0].click().run()
+    assert "Answer the required criteria first: correctness, helpfulness." in [e.value for e in at.error]
+    assert stored(demo_dir, "reviewer3") == []
+
+
+def test_single_review_is_submitted_and_the_next_item_follows(app: AppTest, demo_dir: Path):
+    at = review_page(app, "reviewer1")
+    first = at.session_state["item"]["item_id"]
+    at.radio[0].set_value("incorrect")
+    at.get("segmented_control")[0].set_value(2)
+    at.text_area[1].input("Wrong order status.")  # text area 0 is the `notes` criterion
+    at = at.get("form_submit_button")[0].click().run()
+    assert not at.exception
+    rows = stored(demo_dir, "reviewer1")
+    assert [r["item_id"] for r in rows] == [first]
+    assert json.loads(rows[0]["answers"]) == {"correctness": "incorrect", "helpfulness": 2, "notes": None}
+    assert at.session_state["item"]["item_id"] != first
+
+
+def test_skip_releases_the_item_and_moves_on(app: AppTest, demo_dir: Path):
+    at = review_page(app, "lead")
+    first = at.session_state["item"]["item_id"]
+    at = next(b for b in at.button if b.label == "Skip").click().run()
+    assert at.session_state["item"]["item_id"] != first
+    assert stored(demo_dir, "lead") == []
+
+
+def test_pairwise_preference_is_stored_as_a_run_id(app: AppTest, demo_dir: Path):
+    at = review_page(app, "admin", queue="support-ab")
+    item = at.session_state["item"]
+    assert [s.value for s in at.subheader] == ["Answer A", "Answer B"]
+    at.radio[0].set_value("A better")
+    at = at.get("form_submit_button")[0].click().run()
+    assert not at.exception
+    answers = json.loads(stored(demo_dir, "admin")[0]["answers"])
+    assert answers["preference"] == item["left_run_id"]
+    assert "model" not in " ".join(j.value for j in at.get("json"))  # blind: no model names shown
+
+
+def test_run_content_is_shown_as_text_so_html_never_runs_and_nothing_is_fetched():
+    def page():
+        from review_app import render
+
+        render.run({
+            "inputs": {"messages": [{"role": "user", "content": "<script>alert('x')</script> hi"}]},
+            "outputs": {"messages": [{"role": "assistant", "content": [
+                {"type": "text", "text": "<img src=x onerror=alert(1)> ![pixel](https://tracker.example/p.png)"}]}]},
+            "model": "secret-model", "status": "success",
+        })  # fmt: skip
+
+    at = AppTest.from_function(page).run()
+    assert not at.exception
+    codes = [c.value for c in at.code]
+    assert "<script>alert('x')</script> hi" in codes
+    assert "<img src=x onerror=alert(1)> ![pixel](https://tracker.example/p.png)" in codes
+    rendered_markdown = " ".join(m.value for m in at.markdown)
+    assert "<script" not in rendered_markdown and "tracker.example" not in rendered_markdown
+    assert not at.get("html")
+    assert "secret-model" not in " ".join(j.value for j in at.get("json"))
+
+
+def test_no_view_renders_raw_html():
+    sources = " ".join(p.read_text() for p in (ROOT / "review_app").rglob("*.py"))
+    assert "unsafe_allow_html=True" not in sources and "st.html(" not in sources
