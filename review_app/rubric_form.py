@@ -23,8 +23,3 @@ def criterion(c: dict, key: str) -> Any:
     if kind == "boolean":
         return st.toggle(label, key=key, help=help_)
     return st.text_area(label, key=key, help=help_) or None
-
-
-def missing(criteria: list[dict], answers: dict[str, Any]) -> list[str]:
-    """Required criteria without an answer (booleans always have one)."""
-    return [c["key"] for c in criteria if c.get("required") and answers.get(c["key"]) in (None, "")]

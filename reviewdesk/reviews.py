@@ -387,6 +387,12 @@ def progress(store: ReviewStore, queue: str, reviewer: str | None = None) -> Pro
     return Progress(n, total, got, complete, mine, left)
 
 
+def missing_answers(criteria: Iterable[Mapping[str, Any]], answers: Mapping[str, Any]) -> list[str]:
+    """Keys of required criteria left unanswered (a boolean always has an answer): the form and the
+    collect stage refuse a submission for the same reasons."""
+    return [c["key"] for c in criteria if c.get("required") and answers.get(c["key"]) in (None, "")]
+
+
 def my_queues(store: ReviewStore, reviewer: str) -> list[dict]:
     """The published queues `reviewer` may review, with their instructions and progress."""
     with store.read() as conn:

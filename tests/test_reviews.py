@@ -18,6 +18,7 @@ from reviewdesk.errors import AccessDenied, NotFound, ReviewConflict
 from reviewdesk.publish import publish
 from reviewdesk.reviews import (
     item_submissions,
+    missing_answers,
     next_item,
     progress,
     release,
@@ -323,3 +324,13 @@ def test_postgres_race_for_the_last_slot(postgres_url: str):
         assert failures == []
         _check_race(store, needed=2)
         assert progress(store, QUEUE).complete == 5
+
+
+def test_missing_answers_names_required_criteria_left_empty() -> None:
+    criteria = [
+        {"key": "correctness", "required": True}, {"key": "helpfulness", "required": True},
+        {"key": "notes", "required": False}, {"key": "safe", "required": True},
+    ]  # fmt: skip
+    assert missing_answers(criteria, {"correctness": "correct", "helpfulness": None, "safe": False}) == ["helpfulness"]
+    assert missing_answers(criteria, {"correctness": "", "helpfulness": 3, "safe": True}) == ["correctness"]
+    assert missing_answers(criteria, {"correctness": "x", "helpfulness": 0, "safe": False}) == []

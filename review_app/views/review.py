@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 import streamlit as st
 
 from review_app import render
-from review_app.rubric_form import criterion, missing
+from review_app.rubric_form import criterion
 from review_app.session import current_user, store
-from reviewdesk.reviews import my_queues, next_item, release, submit, suggestion_shown
+from reviewdesk.reviews import missing_answers, my_queues, next_item, release, submit, suggestion_shown
 
 FLAGS = ["", "contains personal data (PII)", "broken run", "harmful content", "other"]
 SHORTCUTS = "**Ctrl+Enter** submit · **Ctrl+K** skip · **Tab** moves between criteria"
@@ -75,7 +75,7 @@ skip = st.button("Skip", shortcut="ctrl+k")
 
 if submitted:
     preference = [{"key": "preference", "required": True}] if item["kind"] == "pairwise" else []
-    if lacking := missing(preference + rubric["criteria"], answers):
+    if lacking := missing_answers(preference + rubric["criteria"], answers):
         st.error(f"Answer the required criteria first: {', '.join(lacking)}.")
     else:
         result = submit(
