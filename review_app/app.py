@@ -1,15 +1,32 @@
-"""The review app's router: pages by role, every page behind a login checked on the server."""
+"""The review app's router: pages by role, every page behind a login checked on the server.
+
+The navigation shows each user only the pages of their role; each page checks the role again
+(`session.require_role`), so a hidden page stays closed when opened some other way.
+"""
 
 import streamlit as st
 
 from review_app.session import current_user, end_session
+
+ANY = ("reviewer", "lead", "admin")
+# section -> (script, title, roles allowed)
+PAGES = {
+    "Review": [
+        ("views/my_queues.py", "My queues", ANY),
+        ("views/review.py", "Review", ANY),
+    ],
+}
 
 st.set_page_config(page_title="reviewdesk", layout="wide")
 user = current_user()
 if user is None:
     pages = [st.Page("views/login.py", title="Log in")]
 else:
-    pages = [st.Page("views/my_queues.py", title="My queues", default=True), st.Page("views/review.py", title="Review")]
+    pages = {
+        section: [st.Page(script, title=title) for script, title, roles in entries if user["role"] in roles]
+        for section, entries in PAGES.items()
+    }
+    pages = {section: entries for section, entries in pages.items() if entries}
     with st.sidebar:
         st.caption(f"Logged in as **{user['name']}** ({user['role']})")
         if st.button("Log out"):

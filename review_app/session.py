@@ -36,6 +36,19 @@ def current_user() -> dict | None:
     return user
 
 
+def require_role(*roles: str) -> dict:
+    """The logged-in user, if their role is one of `roles` (any role when none is given); otherwise
+    the page stops here. Every page calls this: the navigation only hides, this refuses."""
+    user = current_user()
+    if user is None:
+        st.error("Your session has ended. Log in again.")
+        st.stop()
+    if roles and user["role"] not in roles:
+        st.error(f"This page needs the {' or '.join(roles)} role. Ask an admin if you need it.")
+        st.stop()
+    return user
+
+
 def end_session() -> None:
     """Log out: the token dies in the store, not only in this browser."""
     if (token := st.session_state.pop(TOKEN, None)) is not None:

@@ -2,10 +2,10 @@
 
 import streamlit as st
 
-from review_app.session import current_user, store
+from review_app.session import require_role, store
 from reviewdesk.reviews import my_queues
 
-user = current_user()
+user = require_role()
 st.title("My queues")
 queues = my_queues(store(), user["name"])
 if not queues:

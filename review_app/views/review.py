@@ -9,13 +9,13 @@ import streamlit as st
 
 from review_app import render
 from review_app.rubric_form import criterion
-from review_app.session import current_user, store
+from review_app.session import require_role, store
 from reviewdesk.reviews import missing_answers, my_queues, next_item, release, submit, suggestion_shown
 
 FLAGS = ["", "contains personal data (PII)", "broken run", "harmful content", "other"]
 SHORTCUTS = "**Ctrl+Enter** submit · **Ctrl+K** skip · **Tab** moves between criteria"
 
-user = current_user()
+user = require_role()
 queues = {q["name"]: q for q in my_queues(store(), user["name"])}
 st.title("Review")
 if not queues:
