@@ -180,9 +180,14 @@ def _latest(conn: Connection, item_id: str, reviewer: str) -> dict | None:
     return _one(conn, _LATEST, item_id=item_id, reviewer=reviewer)
 
 
-def _shown(item: Mapping[str, Any], expires_at: datetime) -> dict:
+def _shown(item: Mapping[str, Any], expires_at: datetime, queue: Mapping[str, Any], reviewer: str) -> dict:
+    """The item as a reviewer may see it: no gold answer, and suggestions only where the policy shows them."""
     out = {k: v for k, v in item.items() if k not in HIDDEN_ITEM_FIELDS}
     out["reserved_until"] = expires_at
+    shown = bool(out.get("suggestions")) and suggestion_shown(queue["config"], item["item_id"], reviewer)
+    out["suggestion_shown"] = shown
+    if not shown:
+        out["suggestions"] = None
     return out
 
 
@@ -197,7 +202,8 @@ def next_item(
     The item is one they have not reviewed, that still needs reviewers and is not held to capacity
     by live reservations; highest `priority` first (NULL counts as 0), then sample position. A
     reviewer holding a live reservation in the queue gets that item again, its hold renewed. The
-    returned dict has the item's columns except its gold answer, plus `reserved_until`. `exclude`
+    returned dict has the item's columns except its gold answer, plus `reserved_until` and
+    `suggestion_shown` (its `suggestions` are None unless the queue's policy shows them now). `exclude`
     holds items the reviewer skipped in this sitting, so Skip moves on instead of coming back.
     """
     now = now or datetime.now(UTC)
@@ -211,7 +217,7 @@ def next_item(
         held = _one(conn, _HELD, **mine)
         if held is not None:
             conn.execute(_RENEW, {"b_item_id": held["item_id"], "b_reviewer": reviewer, "b_expires_at": expires_at})
-            return _shown(held, expires_at)
+            return _shown(held, expires_at, q, reviewer)
         if random.randrange(GC_EVERY) == 0:  # expired rows are ignored anyway; this only tidies up
             conn.execute(_EXPIRED, {"now": now})
         skipped = list(exclude)
@@ -228,7 +234,7 @@ def next_item(
                     continue
             row = {"item_id": item_id, "reviewer": reviewer, "reserved_at": now, "expires_at": expires_at}
             conn.execute(store.upsert_stmt(reservations, row))  # replaces an expired hold of this reviewer
-            return _shown(item, expires_at)
+            return _shown(item, expires_at, q, reviewer)
 
 
 def release(store: ReviewStore, item_id: str, reviewer: str) -> bool:
@@ -350,6 +356,14 @@ def revise(
     return SubmitResult(submission_id, row["revision"], duplicate=False)
 
 
+def revealed_suggestions(store: ReviewStore, item_id: str, reviewer: str) -> dict | None:
+    """An item's suggestions once `reviewer` has submitted it (the `after_answer` reveal), else None."""
+    with store.read() as conn:
+        if _latest(conn, item_id, reviewer) is None:
+            return None
+        return conn.scalar(select(items.c.suggestions).where(items.c.item_id == item_id))
+
+
 def item_submissions(store: ReviewStore, item_id: str, reviewer: str | None = None) -> list[dict]:
     """Every stored submission of an item (or of one reviewer's), oldest first, all revisions."""
     query = select(submissions).where(submissions.c.item_id == item_id)
@@ -448,6 +462,7 @@ __all__ = [
     "next_item",
     "progress",
     "release",
+    "revealed_suggestions",
     "revise",
     "submit",
     "suggestion_shown",

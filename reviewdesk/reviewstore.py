@@ -173,6 +173,9 @@ items = Table(
     # kept by `reviews.submit` so `next_item` never counts submissions over the whole queue.
     Column("priority", Float),
     Column("reviews_done", Integer, nullable=False, default=0, server_default=text("0")),
+    # m003: model pre-scores, {criterion: {value, confidence, model_version}}; shown per the
+    # queue's `suggestions` policy only (`reviews.next_item` withholds them otherwise).
+    Column("suggestions", JSON(none_as_null=True)),
     Index("ix_items_queue_position", "queue", "position"),
     Index("ix_items_batch_id", "batch_id"),
 )
@@ -252,15 +255,25 @@ def m001_queues_rubrics_batches_items(conn: Connection) -> None:
     metadata.create_all(conn, tables=[queues, rubrics, batches, items], checkfirst=True)
 
 
-@migration
-def m002_users_reservations_submissions(conn: Connection) -> None:
-    present = {c["name"] for c in inspect(conn).get_columns(items.name)}
-    for column in (items.c.priority, items.c.reviews_done):
+def _add_columns(conn: Connection, table: Table, *columns: Column) -> None:
+    """Add the columns a store made by an older version lacks (a new store has them from m001)."""
+    present = {c["name"] for c in inspect(conn).get_columns(table.name)}
+    for column in columns:
         if column.name not in present:
             ddl = CreateColumn(column).compile(dialect=conn.dialect)
-            conn.execute(text(f"ALTER TABLE {items.name} ADD COLUMN {ddl}"))
+            conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {ddl}"))
+
+
+@migration
+def m002_users_reservations_submissions(conn: Connection) -> None:
+    _add_columns(conn, items, items.c.priority, items.c.reviews_done)
     conn.execute(CreateIndex(ix_items_review_order, if_not_exists=True))  # expressions are not reflected
     metadata.create_all(conn, tables=[users, sessions, reservations, submissions], checkfirst=True)
+
+
+@migration
+def m003_item_suggestions(conn: Connection) -> None:
+    _add_columns(conn, items, items.c.suggestions)
 
 
 def _safe_url(url: str) -> str:

@@ -68,7 +68,7 @@ def test_schema_has_review_tables_constraints_and_indexes(store: ReviewStore):
     assert "ix_items_review_order" in plan and "TEMP B-TREE" not in plan  # walks the index, no sort
 
 
-def test_m002_upgrades_a_store_made_before_it(tmp_path: Path):
+def test_m002_and_m003_upgrade_a_store_made_before_them(tmp_path: Path):
     url = f"sqlite:///{tmp_path / 'review.sqlite'}"
     with ReviewStore(url) as store, store.write() as conn:  # roll the file back to its m001 shape
         for table in ("sessions", "submissions", "reservations", "users"):
@@ -76,7 +76,9 @@ def test_m002_upgrades_a_store_made_before_it(tmp_path: Path):
         conn.execute(text("DROP INDEX ix_items_review_order"))
         conn.execute(text("ALTER TABLE items DROP COLUMN priority"))
         conn.execute(text("ALTER TABLE items DROP COLUMN reviews_done"))
-        conn.execute(text("DELETE FROM migrations WHERE name = 'm002_users_reservations_submissions'"))
+        conn.execute(text("ALTER TABLE items DROP COLUMN suggestions"))
+        conn.execute(text("DELETE FROM migrations WHERE name IN ('m002_users_reservations_submissions', "
+                          "'m003_item_suggestions')"))
     with ReviewStore(url) as store:
         assert store.applied() == list(MIGRATIONS)
         seed_queue(store, n=2, assignees=[])
