@@ -407,8 +407,8 @@ def missing_answers(criteria: Iterable[Mapping[str, Any]], answers: Mapping[str,
     return [c["key"] for c in criteria if c.get("required") and answers.get(c["key"]) in (None, "")]
 
 
-def my_queues(store: ReviewStore, reviewer: str) -> list[dict]:
-    """The published queues `reviewer` may review, with their instructions and progress."""
+def allowed_queues(store: ReviewStore, reviewer: str) -> list[dict]:
+    """The published queues (their rows) `reviewer` may review, by name."""
     with store.read() as conn:
         rows = [dict(r) for r in conn.execute(select(queues).order_by(queues.c.name)).mappings()]
         allowed = []
@@ -418,6 +418,11 @@ def my_queues(store: ReviewStore, reviewer: str) -> list[dict]:
             except AccessDenied:
                 continue
             allowed.append(row)
+    return allowed
+
+
+def my_queues(store: ReviewStore, reviewer: str) -> list[dict]:
+    """The published queues `reviewer` may review, with their instructions and progress."""
     return [
         {
             "name": row["name"],
@@ -426,7 +431,7 @@ def my_queues(store: ReviewStore, reviewer: str) -> list[dict]:
             "instructions": (row["config"] or {}).get("rubric", {}).get("instructions", ""),
             "progress": progress(store, row["name"], reviewer),
         }
-        for row in allowed
+        for row in allowed_queues(store, reviewer)
     ]
 
 
@@ -457,6 +462,7 @@ def _canon(value: Any) -> Any:
 
 __all__ = [
     "Progress",
+    "allowed_queues",
     "SubmitResult",
     "item_submissions",
     "next_item",
