@@ -150,6 +150,14 @@ def disable_user(store: ReviewStore, name: str, disabled: bool = True) -> None:
             conn.execute(sessions.delete().where(sessions.c.user == name))
 
 
+def set_queues(store: ReviewStore, name: str, queues: Iterable[str] | None) -> None:
+    """Limit a user to these queues (None: any queue whose assignees allow them); access checks read it per request."""
+    chosen = _check_queues(queues)
+    with store.write() as conn:
+        _require_user(conn, name)
+        conn.execute(users.update().where(users.c.name == name).values(queues=chosen))
+
+
 def list_users(store: ReviewStore) -> list[dict]:
     """Every user, by name, without password hashes."""
     with store.read() as conn:
@@ -234,5 +242,6 @@ __all__ = [
     "list_users",
     "logout",
     "set_password",
+    "set_queues",
     "verify_password",
 ]

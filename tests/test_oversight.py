@@ -1,0 +1,127 @@
+"""Oversight for leads: per-reviewer progress and flagged reviews, with hand-computed answers; queue limits."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from review_support import T0, seed_queue
+from sqlalchemy import text
+
+from reviewdesk import accounts
+from reviewdesk.errors import ConfigError, NotFound
+from reviewdesk.oversight import FlaggedSubmission, ReviewerProgress, flagged_items, reviewer_progress
+from reviewdesk.reviews import my_queues, next_item, revise, submit
+from reviewdesk.reviewstore import ReviewStore, items, metadata
+
+PASSWORD = "correct horse battery"
+QUEUE, AB = "support-quality", "support-ab"
+OK = {"correctness": "correct"}
+
+
+def sec(n: float):
+    return T0 + timedelta(seconds=n)
+
+
+def item(pos: int, queue: str = QUEUE) -> str:
+    return f"{queue}-b1-{pos:04d}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path):
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'review.sqlite'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    with ReviewStore(url) as s:
+        if s.dialect == "postgresql":  # a clean schema: drop what an earlier test left
+            with s.engine.begin() as conn:
+                conn.execute(text(f"DROP TABLE IF EXISTS {', '.join(metadata.tables)} CASCADE"))
+            s.migrate()
+        for name in ("reviewer1", "reviewer2", "reviewer3"):
+            accounts.add_user(s, name, "reviewer", PASSWORD)
+        accounts.add_user(s, "lead", "lead", PASSWORD)
+        seed_queue(s, QUEUE, n=10, reviewers_needed=2)  # assignees: reviewer1-3
+        seed_queue(s, AB, n=3, reviewers_needed=2)
+        yield s
+
+
+def test_reviewer_progress_counts_items_revisions_median_and_live_holds(store: ReviewStore):
+    # reviewer1: first revisions took 60 s and 120 s (median 90); one has no shown time; one edit.
+    submit(store, item(1), "reviewer1", OK, shown_at=sec(0), now=sec(60))
+    submit(store, item(2), "reviewer1", OK, shown_at=sec(60), now=sec(180))
+    submit(store, item(3), "reviewer1", OK, now=sec(200))  # no reservation, no shown_at: not timed
+    revise(store, item(1), "reviewer1", {"correctness": "incorrect"}, shown_at=sec(250), now=sec(300))
+    # reviewer2: 30 s, 90 s and 45 s (median 45); then holds an item from 1000 s (expires at 2800 s).
+    submit(store, item(1), "reviewer2", OK, shown_at=sec(0), now=sec(30))
+    submit(store, item(4), "reviewer2", OK, shown_at=sec(30), now=sec(120))
+    submit(store, item(5), "reviewer2", OK, shown_at=sec(120), now=sec(165))
+    assert next_item(store, QUEUE, "reviewer2", now=sec(1000)) is not None
+    # reviewer3's hold has expired by 2400 s; lead holds one (not an assignee) but submitted nothing.
+    assert next_item(store, QUEUE, "reviewer3", now=sec(0)) is not None
+    assert next_item(store, QUEUE, "lead", now=sec(2000)) is not None
+    # work in the other queue does not count here
+    submit(store, item(1, AB), "reviewer3", OK, shown_at=sec(0), now=sec(10))
+    assert next_item(store, AB, "reviewer1", now=sec(2000)) is not None
+
+    assert reviewer_progress(store, QUEUE, now=sec(2400)) == [
+        ReviewerProgress("lead", 0, 0, None, None, 1),
+        ReviewerProgress("reviewer1", 3, 4, 90.0, sec(300), 0),
+        ReviewerProgress("reviewer2", 3, 3, 45.0, sec(165), 1),
+        ReviewerProgress("reviewer3", 0, 0, None, None, 0),
+    ]
+    assert reviewer_progress(store, AB, now=sec(2400)) == [
+        ReviewerProgress("reviewer1", 0, 0, None, None, 1),
+        ReviewerProgress("reviewer2", 0, 0, None, None, 0),
+        ReviewerProgress("reviewer3", 1, 1, 10.0, sec(10), 0),
+    ]
+
+
+def test_reviewer_progress_without_assignees_or_work_is_empty_and_unknown_queues_are_refused(store: ReviewStore):
+    seed_queue(store, QUEUE, n=2, batch_id="b2", assignees=[])  # republished without assignees
+    assert reviewer_progress(store, QUEUE) == []
+    with pytest.raises(NotFound, match="No queue 'nope'"):
+        reviewer_progress(store, "nope")
+
+
+def test_flagged_items_are_latest_revisions_with_flags_newest_first(store: ReviewStore):
+    with store.write() as conn:  # make one item pairwise, to see both of its runs
+        conn.execute(
+            items.update()
+            .where(items.c.item_id == item(1, AB))
+            .values(kind="pairwise", run_id=None, run_a="run-a", run_b="run-b", left_run_id="run-b")
+        )
+    pii, broken, other = {"reason": "contains personal data (PII)"}, {"reason": "broken run"}, {"reason": "other"}
+    submit(store, item(1), "reviewer1", OK, comment="Shows an email address.", flags=[pii], now=sec(60))
+    submit(store, item(1), "reviewer2", OK, comment="fine", now=sec(70))  # no flag
+    submit(store, item(2), "reviewer2", OK, flags=[broken, other], now=sec(120))
+    submit(store, item(3), "reviewer3", OK, flags=[pii], now=sec(30))
+    revise(store, item(3), "reviewer3", OK, flags=[], now=sec(200))  # flag taken back: not listed
+    submit(store, item(4), "reviewer1", OK, now=sec(10))
+    revise(store, item(4), "reviewer1", OK, comment="Rude.", flags=[{"reason": "harmful content"}], now=sec(300))
+    submit(store, item(1, AB), "reviewer1", OK, comment="<b>both</b> empty", flags=[other], now=sec(250))
+
+    expected = [
+        FlaggedSubmission(item(4), QUEUE, "reviewer1", ["harmful content"], "Rude.", sec(300), ["run-4"]),
+        FlaggedSubmission(item(1, AB), AB, "reviewer1", ["other"], "<b>both</b> empty", sec(250), ["run-a", "run-b"]),
+        FlaggedSubmission(item(2), QUEUE, "reviewer2", ["broken run", "other"], None, sec(120), ["run-2"]),
+        FlaggedSubmission(item(1), QUEUE, "reviewer1", [pii["reason"]], "Shows an email address.", sec(60), ["run-1"]),
+    ]
+    assert flagged_items(store) == expected
+    assert flagged_items(store, AB) == [expected[1]]
+    assert flagged_items(store, "nope") == []
+
+
+def test_set_queues_limits_a_reviewer_and_none_lifts_the_limit(store: ReviewStore):
+    assert [q["name"] for q in my_queues(store, "reviewer1")] == [AB, QUEUE]
+    accounts.set_queues(store, "reviewer1", [QUEUE, QUEUE])
+    assert accounts.get_user(store, "reviewer1")["queues"] == [QUEUE]
+    assert [q["name"] for q in my_queues(store, "reviewer1")] == [QUEUE]
+    accounts.set_queues(store, "reviewer1", None)
+    assert accounts.get_user(store, "reviewer1")["queues"] is None
+    assert [q["name"] for q in my_queues(store, "reviewer1")] == [AB, QUEUE]
+    with pytest.raises(NotFound, match="No user 'nobody'"):
+        accounts.set_queues(store, "nobody", [QUEUE])
+    with pytest.raises(ConfigError, match="must not be empty"):
+        accounts.set_queues(store, "reviewer1", [""])
