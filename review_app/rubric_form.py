@@ -1,25 +1,80 @@
-"""Rubric criteria as widgets: the type of each criterion picks its input, keyed by item."""
+"""Rubric criteria as widgets, and number keys that answer them without the mouse.
+
+Each criterion's type picks its widget. Keys 1-9 answer the *highlighted* criterion, the first
+choice criterion still unanswered, so a reviewer presses one digit per criterion and Ctrl+Enter.
+Widgets are keyed by item, so a new item starts blank and an edit starts from its stored answers.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import streamlit as st
 
+KEYS = "123456789"
+PREFERENCE = {  # the pairwise question, asked like a required categorical criterion
+    "key": "preference",
+    "label": "Which answer is better?",
+    "type": "categorical",
+    "options": ["A better", "B better", "Tie"],
+    "required": True,
+}
 
-def criterion(c: dict, key: str) -> Any:
-    """One criterion's widget; returns its value, None when a choice was not made."""
-    label = c["key"].replace("_", " ").capitalize() + (" *" if c.get("required") else "")
-    help_ = c.get("description") or None
+
+def _key(prefix: str, c: Mapping[str, Any]) -> str:
+    return f"{prefix}-{c['key']}"
+
+
+def _label(c: Mapping[str, Any]) -> str:
+    label = c.get("label") or c["key"].replace("_", " ").capitalize()
+    return label + (" *" if c.get("required") else "")
+
+
+def choices(c: Mapping[str, Any]) -> list | None:
+    """The options a key can pick, for choice criteria (categorical, ordinal, numeric with options)."""
+    return c.get("options") if c["type"] in ("categorical", "ordinal", "numeric") else None
+
+
+def highlighted(criteria: list[Mapping[str, Any]], prefix: str) -> Mapping[str, Any] | None:
+    """The criterion the number keys answer: the first choice criterion without an answer yet."""
+    return next((c for c in criteria if choices(c) and st.session_state.get(_key(prefix, c)) is None), None)
+
+
+def _choose(key: str, option: Any) -> None:
+    st.session_state[key] = option
+
+
+def quick_keys(criteria: list[Mapping[str, Any]], prefix: str) -> None:
+    """A row of buttons with shortcuts 1..n, one per option of the highlighted criterion."""
+    c = highlighted(criteria, prefix)
+    if c is None:
+        return
+    with st.container(horizontal=True, vertical_alignment="center"):
+        st.markdown(f"Keys answer **{_label(c)}**")
+        for shortcut, option in zip(KEYS, choices(c), strict=False):
+            st.button(str(option), key=f"{_key(prefix, c)}-key{shortcut}", shortcut=shortcut,
+                      on_click=_choose, args=(_key(prefix, c), option))  # fmt: skip
+
+
+def widget(c: Mapping[str, Any], prefix: str) -> Any:
+    """One criterion's widget; returns its value, None while a choice is not made."""
+    key, label, help_ = _key(prefix, c), _label(c), c.get("description") or None
     kind, options = c["type"], c.get("options")
     if kind == "categorical":
         return st.radio(label, options, index=None, key=key, help=help_, horizontal=True)
-    if kind == "ordinal":
+    if kind in ("ordinal", "numeric") and options:
         return st.segmented_control(label, options, key=key, help=help_)
     if kind == "numeric":
-        if options:
-            return st.segmented_control(label, options, key=key, help=help_)
         return st.slider(label, float(c["min"]), float(c["max"]), key=key, help=help_)
     if kind == "boolean":
         return st.toggle(label, key=key, help=help_)
     return st.text_area(label, key=key, help=help_) or None
+
+
+def form(criteria: list[Mapping[str, Any]], prefix: str, initial: Mapping[str, Any] | None = None) -> dict:
+    """Every criterion's widget, starting from `initial` answers; returns the answers by key."""
+    for c in criteria:
+        if initial and initial.get(c["key"]) is not None:
+            st.session_state.setdefault(_key(prefix, c), initial[c["key"]])
+    return {c["key"]: widget(c, prefix) for c in criteria}

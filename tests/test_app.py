@@ -92,6 +92,10 @@ def review_page(app: AppTest, name: str, queue: str = "support-quality") -> AppT
     return at
 
 
+def click(at: AppTest, label: str) -> AppTest:
+    return next(b for b in at.button if b.label == label).click().run()
+
+
 def stored(demo_dir: Path, reviewer: str) -> list[dict]:
     with ReviewStore(f"sqlite:///{demo_dir / 'review.sqlite'}") as store, store.read() as conn:
         query = text("SELECT item_id, answers, flags FROM submissions WHERE reviewer = :r")
@@ -102,7 +106,7 @@ def stored(demo_dir: Path, reviewer: str) -> list[dict]:
 def test_required_criteria_are_enforced_and_nothing_is_stored(app: AppTest, demo_dir: Path):
     at = review_page(app, "reviewer3")
     assert not at.exception
-    at = at.get("form_submit_button")[0].click().run()
+    at = click(at, "Submit")
     assert "Answer the required criteria first: correctness, helpfulness." in [e.value for e in at.error]
     assert stored(demo_dir, "reviewer3") == []
 
@@ -113,7 +117,7 @@ def test_single_review_is_submitted_and_the_next_item_follows(app: AppTest, demo
     at.radio[0].set_value("incorrect")
     at.get("segmented_control")[0].set_value(2)
     at.text_area[1].input("Wrong order status.")  # text area 0 is the `notes` criterion
-    at = at.get("form_submit_button")[0].click().run()
+    at = click(at, "Submit")
     assert not at.exception
     rows = stored(demo_dir, "reviewer1")
     assert [r["item_id"] for r in rows] == [first]
@@ -124,7 +128,7 @@ def test_single_review_is_submitted_and_the_next_item_follows(app: AppTest, demo
 def test_skip_releases_the_item_and_moves_on(app: AppTest, demo_dir: Path):
     at = review_page(app, "lead")
     first = at.session_state["item"]["item_id"]
-    at = next(b for b in at.button if b.label == "Skip").click().run()
+    at = click(at, "Skip")
     assert at.session_state["item"]["item_id"] != first
     assert stored(demo_dir, "lead") == []
 
@@ -134,7 +138,7 @@ def test_pairwise_preference_is_stored_as_a_run_id(app: AppTest, demo_dir: Path)
     item = at.session_state["item"]
     assert [s.value for s in at.subheader] == ["Answer A", "Answer B"]
     at.radio[0].set_value("A better")
-    at = at.get("form_submit_button")[0].click().run()
+    at = click(at, "Submit")
     assert not at.exception
     answers = json.loads(stored(demo_dir, "admin")[0]["answers"])
     assert answers["preference"] == item["left_run_id"]

@@ -1,4 +1,8 @@
-"""Review: one reserved item at a time, with the rubric; Submit saves and moves on, Skip releases."""
+"""Review: one reserved item at a time, with the rubric; Submit saves and moves on, Skip releases.
+
+Blind by construction: the page gets items through `reviews.next_item`, which never returns gold
+answers or other reviewers' work, and returns suggestions only where the queue's policy shows them.
+"""
 
 from __future__ import annotations
 
@@ -7,43 +11,100 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from review_app import render
-from review_app.rubric_form import criterion
+from review_app import render, rubric_form
 from review_app.session import require_role, store
-from reviewdesk.reviews import missing_answers, my_queues, next_item, release, submit, suggestion_shown
+from reviewdesk.errors import ReviewdeskError
+from reviewdesk.reviews import allowed_queues, missing_answers, next_item, release, revealed_suggestions, submit
 
 FLAGS = ["", "contains personal data (PII)", "broken run", "harmful content", "other"]
-SHORTCUTS = "**Ctrl+Enter** submit · **Ctrl+K** skip · **Tab** moves between criteria"
+SHORTCUTS = """
+| Keys | Does |
+|---|---|
+| **1** to **9** | answer the highlighted criterion (the first one still open) |
+| **Ctrl+Enter** | submit and go to the next item |
+| **Ctrl+K** | skip: give the item back and go to the next one |
+| **N** | next item, after a submitted answer is shown with the model's suggestion |
+| **Tab** / **Shift+Tab** | move between fields; arrows change a choice |
+"""
+
+def _reserve(queue: str, reviewer: str) -> dict | None:
+    """Hold the next item for this reviewer and remember when it was shown."""
+    item = next_item(store(), queue, reviewer, exclude=st.session_state.setdefault("skipped", set()))
+    st.session_state["item"] = item
+    st.session_state["shown_at"] = datetime.now(UTC)
+    return item
+
+
+@st.fragment(run_every=5)
+def countdown(until: datetime, minutes: int) -> None:
+    """Time left on the reservation, refreshed in place without rerunning the page."""
+    left = (until - datetime.now(UTC)).total_seconds()
+    if left <= 0:
+        st.warning("Your reservation has expired: submit now if you can, or the item may go to someone else.")
+        return
+    m, s = divmod(int(left), 60)
+    st.progress(min(1.0, left / (minutes * 60)), text=f"Reserved for you for {m}:{s:02d}")
+
+
+def suggestions(values: dict, title: str) -> None:
+    """A model's suggestions, one line per criterion, as plain text."""
+    lines = [f"{key}: {s.get('value')} ({s.get('confidence', 0):.0%} confident, model {s.get('model_version')})"
+             for key, s in values.items()]  # fmt: skip
+    st.info(f"{title}\n\n" + "\n\n".join(lines), icon=":material/smart_toy:")
+
+
+def reveal(last: dict) -> None:
+    """after_answer: the item just submitted, the reviewer's answers beside the model's suggestions."""
+    st.success("Saved. The model's suggestions for the item you just answered:")
+    mine, model = st.columns(2)
+    mine.json(last["answers"], expanded=True)
+    with model:
+        suggestions(last["suggestions"], "Model suggestions")
+    if st.button("Next item", type="primary", shortcut="N"):
+        del st.session_state["last"]
+        st.rerun()
+    st.stop()
+
 
 user = require_role()
-queues = {q["name"]: q for q in my_queues(store(), user["name"])}
-st.title("Review")
+queues = {q["name"]: q for q in allowed_queues(store(), user["name"])}
+title, help_ = st.columns([6, 1], vertical_alignment="bottom")
+title.title("Review")
+with help_.popover("?", help="Keyboard shortcuts"):
+    st.markdown(SHORTCUTS)
 if not queues:
     st.info("No queue is assigned to you yet. Ask a lead to add you to a queue's assignees.")
     st.stop()
 name = st.selectbox("Queue", list(queues), key="review_queue")
-config = store().queue(name)
+queue = queues[name]
 
-skipped = st.session_state.setdefault("skipped", set())
+if notice := st.session_state.pop("notice", None):
+    st.warning(notice)
+if (last := st.session_state.get("last")) and last["queue"] == name:
+    reveal(last)
+
 item = st.session_state.get("item")
 if item is None or item["queue"] != name:
-    item = next_item(store(), name, user["name"], exclude=skipped)
-    st.session_state["item"] = item
-    st.session_state["shown_at"] = datetime.now(UTC)
+    try:
+        item = _reserve(name, user["name"])
+    except ReviewdeskError as e:
+        st.error(str(e))
+        st.stop()
 if item is None:
     st.success("Nothing left for you in this queue. Thank you!")
-    if skipped and st.button("Show the items I skipped again"):
-        skipped.clear()
+    if st.session_state.get("skipped") and st.button("Show the items I skipped again"):
+        st.session_state["skipped"].clear()
         st.rerun()
     st.stop()
 
-left = max(0, int((item["reserved_until"] - datetime.now(UTC)).total_seconds() // 60))
-st.caption(f"Item {item['position']} · reserved for you for {left} more minutes · {SHORTCUTS}")
+st.caption(f"Item {item['position']} of batch {item['batch_id']}")
+countdown(item["reserved_until"], queue["reservation_minutes"])
 rubric = store().rubric(name, item["rubric_version"])
 with st.expander("Instructions"):
     st.markdown(rubric["instructions"])
 
 runs = item["payload"]["runs"]
+criteria = list(rubric["criteria"])
 if item["kind"] == "pairwise":
     shown = [item["left_run_id"], item["run_b"] if item["left_run_id"] == item["run_a"] else item["run_a"]]
     render.side(runs[shown[0]].get("inputs"), "Conversation")
@@ -51,44 +112,57 @@ if item["kind"] == "pairwise":
         with column:
             st.subheader(f"Answer {label}")
             render.run(runs[run_id], show_inputs=False)
+    criteria.insert(0, rubric_form.PREFERENCE)
 else:
     render.run(runs[item["run_id"]])
+if item["suggestions"]:
+    suggestions(item["suggestions"], "Model suggestions (a model's guess: check it)")
 
-show_suggestions = suggestion_shown(config["config"], item["item_id"], user["name"])
-with st.form(f"review-{item['item_id']}"):
-    answers = {}
-    if item["kind"] == "pairwise":
-        choice = st.radio("Which answer is better? *", ["A better", "B better", "Tie"], index=None, horizontal=True)
-        answers["preference"] = {"A better": shown[0], "B better": shown[1], "Tie": "tie"}.get(choice)
-    for c in rubric["criteria"]:
-        answers[c["key"]] = criterion(c, f"{item['item_id']}-{c['key']}")
-    comment = st.text_area("Comment")
-    correction = None
-    if item["kind"] == "single":
-        output = runs[item["run_id"]].get("outputs")
-        original = json.dumps(output, indent=2, ensure_ascii=False) if output is not None else ""
-        correction = st.text_area("Correction (an edited answer, saved as the reference)", value=original)
-        correction = None if correction == original else correction
-    flag = st.selectbox("Flag", FLAGS, format_func=lambda f: f or "no flag")
-    submitted = st.form_submit_button("Submit", type="primary", shortcut="ctrl+enter")
-skip = st.button("Skip", shortcut="ctrl+k")
+st.divider()
+prefix = item["item_id"]
+rubric_form.quick_keys(criteria, prefix)
+answers = rubric_form.form(criteria, prefix)
+comment = st.text_area("Comment", key=f"{prefix}-comment")
+correction = None
+if item["kind"] == "single":
+    output = runs[item["run_id"]].get("outputs")
+    original = json.dumps(output, indent=2, ensure_ascii=False) if output is not None else ""
+    correction = st.text_area("Correction (an edited answer, saved as the reference)", value=original,
+                              key=f"{prefix}-correction")  # fmt: skip
+    correction = None if correction == original else correction
+flag = st.selectbox("Flag", FLAGS, format_func=lambda f: f or "no flag", key=f"{prefix}-flag")
+with st.container(horizontal=True):
+    submitted = st.button("Submit", type="primary", shortcut="ctrl+enter")
+    skip = st.button("Skip", shortcut="ctrl+k")
 
 if submitted:
-    preference = [{"key": "preference", "required": True}] if item["kind"] == "pairwise" else []
-    if lacking := missing_answers(preference + rubric["criteria"], answers):
+    if lacking := missing_answers(criteria, answers):
         st.error(f"Answer the required criteria first: {', '.join(lacking)}.")
-    else:
+        st.stop()
+    if item["kind"] == "pairwise":
+        answers["preference"] = {"A better": shown[0], "B better": shown[1], "Tie": "tie"}[answers["preference"]]
+    try:
         result = submit(
             store(), item["item_id"], user["name"], answers, comment=comment or None, correction=correction,
-            flags=[{"reason": flag}] if flag else [], suggestion_shown=show_suggestions,
+            flags=[{"reason": flag}] if flag else [], suggestion_shown=item["suggestion_shown"],
             shown_at=st.session_state.get("shown_at"),
         )  # fmt: skip
+    except ReviewdeskError as e:
+        st.session_state["notice"] = str(e)
+    else:
         if result.duplicate:
-            st.toast("This item was already submitted (another tab?); your first answer is kept.")
-        st.session_state["item"] = None
-        st.rerun()
+            st.session_state["notice"] = (
+                f"Item {item['position']} was already submitted (from another tab, or a double click): your first "
+                "answer is kept. To change it, edit it under My submissions."
+            )
+        elif queue["suggestions"] == "after_answer" and (
+            revealed := revealed_suggestions(store(), item["item_id"], user["name"])
+        ):
+            st.session_state["last"] = {"queue": name, "answers": answers, "suggestions": revealed}
+    st.session_state["item"] = None
+    st.rerun()
 if skip:
     release(store(), item["item_id"], user["name"])
-    skipped.add(item["item_id"])
+    st.session_state.setdefault("skipped", set()).add(item["item_id"])
     st.session_state["item"] = None
     st.rerun()
