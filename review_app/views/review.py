@@ -27,6 +27,7 @@ SHORTCUTS = """
 | **Tab** / **Shift+Tab** | move between fields; arrows change a choice |
 """
 
+
 def _reserve(queue: str, reviewer: str) -> dict | None:
     """Hold the next item for this reviewer and remember when it was shown."""
     item = next_item(store(), queue, reviewer, exclude=st.session_state.setdefault("skipped", set()))
