@@ -1,0 +1,140 @@
+"""The review view through AppTest on a small seeded store: keys, suggestions, blindness, double submits."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from review_support import seed_queue
+from streamlit.testing.v1 import AppTest
+
+from reviewdesk import accounts
+from reviewdesk.config import Settings
+from reviewdesk.reviews import item_submissions, next_item, submit
+from reviewdesk.reviewstore import ReviewStore, items
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "review_app" / "app.py")
+PASSWORD = "correct horse battery"
+SUGGESTION = {"correctness": {"value": "incorrect", "confidence": 0.8, "model_version": "heuristic-1"}}
+
+
+def seeded(tmp_path: Path, policy: str = "show", reviewers_needed: int = 1) -> ReviewStore:
+    """A data dir whose store has reviewer1 and reviewer2, and 6 items suggesting `incorrect`."""
+    store = ReviewStore(Settings.load(tmp_path).review_url)
+    for name in ("reviewer1", "reviewer2"):
+        accounts.add_user(store, name, "reviewer", PASSWORD)
+    seed_queue(store, n=6, reviewers_needed=reviewers_needed, assignees=["reviewer1", "reviewer2"], suggestions=policy)
+    with store.write() as conn:
+        conn.execute(items.update().values(suggestions=SUGGESTION))
+    return store
+
+
+def open_review(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str = "reviewer1") -> AppTest:
+    monkeypatch.setenv("REVIEWDESK_DATA_DIR", str(tmp_path))
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    at.text_input[0].input(name)
+    at.text_input[1].input(PASSWORD)
+    at = at.button[0].click().run()
+    return at.switch_page("views/review.py").run()
+
+
+def click(at: AppTest, label: str) -> AppTest:
+    return next(b for b in at.button if b.label == label).click().run()
+
+
+def infos(at: AppTest) -> str:
+    return " ".join(i.value for i in at.info)
+
+
+def test_number_key_buttons_answer_the_highlighted_criterion_then_move_on(tmp_path, monkeypatch):
+    store = seeded(tmp_path)
+    at = open_review(tmp_path, monkeypatch)
+    assert "Keys answer **Correctness *" in " ".join(m.value for m in at.markdown)
+    keys = [b for b in at.button if b.proto.shortcut]
+    assert [(b.label, b.proto.shortcut) for b in keys if b.label != "Submit" and b.label != "Skip"] == [
+        ("correct", "1"), ("partially_correct", "2"), ("incorrect", "3"),
+    ]  # fmt: skip
+    at = click(at, "incorrect")
+    assert at.radio[0].value == "incorrect"
+    assert "Keys answer **Helpfulness *" in " ".join(m.value for m in at.markdown)
+    at = click(at, "4")
+    assert at.get("segmented_control")[0].value == 4
+    item_id = at.session_state["item"]["item_id"]
+    at = click(at, "Submit")
+    assert not at.exception
+    [stored] = item_submissions(store, item_id)
+    assert stored["answers"] == {"correctness": "incorrect", "helpfulness": 4, "notes": None}
+    assert stored["suggestion_shown"] is True
+
+
+def test_help_panel_lists_the_shortcuts_and_the_countdown_shows(tmp_path, monkeypatch):
+    seeded(tmp_path)
+    at = open_review(tmp_path, monkeypatch)
+    text = " ".join(m.value for m in at.markdown)
+    assert "**Ctrl+Enter** | submit" in text and "**Ctrl+K** | skip" in text and "**1** to **9**" in text
+    [countdown] = [p for p in at.get("progress") if "Reserved for you for" in p.proto.text]
+    assert countdown.proto.text in ("Reserved for you for 30:00", "Reserved for you for 29:59")
+
+
+@pytest.mark.parametrize(("policy", "visible"), [("show", True), ("hide", False), ("after_answer", False)])
+def test_suggestions_show_only_under_their_policy(tmp_path, monkeypatch, policy: str, visible: bool):
+    seeded(tmp_path, policy)
+    at = open_review(tmp_path, monkeypatch)
+    assert ("correctness: incorrect (80% confident, model heuristic-1)" in infos(at)) is visible
+
+
+def test_randomized_policy_shows_suggestions_exactly_where_it_records_them(tmp_path, monkeypatch):
+    store = seeded(tmp_path, "randomized")
+    at = open_review(tmp_path, monkeypatch)
+    seen = {}
+    while at.session_state["item"] is not None:
+        seen[at.session_state["item"]["item_id"]] = "heuristic-1" in infos(at)
+        at = click(click(click(at, "correct"), "3"), "Submit")
+    assert len(seen) == 6 and 0 < sum(seen.values()) < 6  # both arms occur among six items
+    recorded = {i: item_submissions(store, i)[0]["suggestion_shown"] for i in seen}
+    assert recorded == seen
+
+
+def test_after_answer_reveals_the_suggestion_after_submit_then_n_moves_on(tmp_path, monkeypatch):
+    store = seeded(tmp_path, "after_answer")
+    at = open_review(tmp_path, monkeypatch)
+    first = at.session_state["item"]["item_id"]
+    at = click(click(click(at, "correct"), "5"), "Submit")
+    assert "The model's suggestions for the item you just answered" in at.success[0].value
+    assert "correctness: incorrect" in infos(at)
+    assert item_submissions(store, first)[0]["suggestion_shown"] is False  # answered before seeing it
+    next_button = next(b for b in at.button if b.label == "Next item")
+    assert next_button.proto.shortcut.upper() == "N"
+    at = next_button.click().run()
+    assert at.session_state["item"]["item_id"] != first and not infos(at)
+
+
+def test_reviewer_never_sees_other_reviewers_answers_or_the_gold_answer(tmp_path, monkeypatch):
+    store = seeded(tmp_path, "hide", reviewers_needed=2)
+    with store.write() as conn:
+        conn.execute(items.update().values(is_gold=True, gold_answer={"correctness": "GOLD-ANSWER-XYZ"}))
+    item = next_item(store, "support-quality", "reviewer2")
+    submit(store, item["item_id"], "reviewer2", {"correctness": "OTHER-ANSWER-XYZ", "helpfulness": 1},
+           comment="OTHER-COMMENT-XYZ")  # fmt: skip
+    at = open_review(tmp_path, monkeypatch)
+    assert at.session_state["item"]["item_id"] == item["item_id"]  # the same item, still needing a review
+    page = json.dumps(at._tree.__repr__()) + " ".join(str(e.value) for e in at.get("json") + at.get("code"))
+    assert f"answer {item['position']}" in page  # the page text is all here: the run's output is
+    assert "XYZ" not in page
+    assert "gold_answer" not in at.session_state["item"] and "is_gold" not in at.session_state["item"]
+
+
+def test_double_submit_from_a_second_tab_stores_one_and_tells_the_second(tmp_path, monkeypatch):
+    store = seeded(tmp_path)
+    first_tab = open_review(tmp_path, monkeypatch)
+    second_tab = open_review(tmp_path, monkeypatch)
+    item_id = first_tab.session_state["item"]["item_id"]
+    assert second_tab.session_state["item"]["item_id"] == item_id  # the reviewer's held item, in both tabs
+    first_tab = click(click(click(first_tab, "correct"), "4"), "Submit")
+    second_tab = click(click(click(second_tab, "incorrect"), "1"), "Submit")
+    assert not second_tab.exception
+    assert "was already submitted (from another tab, or a double click)" in second_tab.warning[0].value
+    [stored] = item_submissions(store, item_id)
+    assert stored["answers"]["correctness"] == "correct"
