@@ -64,3 +64,23 @@ def run(payload: dict, show_inputs: bool = True) -> None:
         st.code(f"error: {payload.get('error')}", language=None, wrap_lines=True)
     with st.expander("Run details"):
         st.json({k: v for k, v in payload.items() if k not in ("inputs", "outputs", *HIDDEN)}, expanded=False)
+
+
+def sides(item: dict) -> list[str]:
+    """A pairwise item's run ids in screen order, left (A) first, as recorded at publish."""
+    right = item["run_b"] if item["left_run_id"] == item["run_a"] else item["run_a"]
+    return [item["left_run_id"], right]
+
+
+def item(item: dict) -> None:
+    """An item's runs: one run, or one conversation with the two answers side by side."""
+    runs = item["payload"]["runs"]
+    if item["kind"] != "pairwise":
+        run(runs[item["run_id"]])
+        return
+    shown = sides(item)
+    side(runs[shown[0]].get("inputs"), "Conversation")
+    for column, (label, run_id) in zip(st.columns(2), zip("AB", shown, strict=True), strict=True):
+        with column:
+            st.subheader(f"Answer {label}")
+            run(runs[run_id], show_inputs=False)

@@ -7,11 +7,15 @@ Widgets are keyed by item, so a new item starts blank and an edit starts from it
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
 import streamlit as st
 
+from review_app.render import sides
+
+FLAGS = ["", "contains personal data (PII)", "broken run", "harmful content", "other"]
 KEYS = "123456789"
 PREFERENCE = {  # the pairwise question, asked like a required categorical criterion
     "key": "preference",
@@ -78,3 +82,43 @@ def form(criteria: list[Mapping[str, Any]], prefix: str, initial: Mapping[str, A
         if initial and initial.get(c["key"]) is not None:
             st.session_state.setdefault(_key(prefix, c), initial[c["key"]])
     return {c["key"]: widget(c, prefix) for c in criteria}
+
+
+def criteria(item: Mapping[str, Any], rubric: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """What the reviewer answers for this item: the rubric, after the preference for a pairwise one."""
+    return ([PREFERENCE] if item["kind"] == "pairwise" else []) + list(rubric["criteria"])
+
+
+def stored(item: Mapping[str, Any], answers: dict) -> dict:
+    """Answers as stored: the pairwise preference as a run id ("tie" for a tie), never a screen side."""
+    if item["kind"] == "pairwise" and answers.get("preference") is not None:
+        a, b = sides(item)
+        answers = {**answers, "preference": {"A better": a, "B better": b, "Tie": "tie"}[answers["preference"]]}
+    return answers
+
+
+def shown(item: Mapping[str, Any], answers: Mapping[str, Any]) -> dict:
+    """Stored answers as the form shows them: the inverse of `stored`."""
+    if item["kind"] == "pairwise" and answers.get("preference") is not None:
+        a, b = sides(item)
+        answers = {**answers, "preference": {a: "A better", b: "B better"}.get(answers["preference"], "Tie")}
+    return dict(answers)
+
+
+def extras(item: Mapping[str, Any], prefix: str, initial: Mapping[str, Any] | None = None) -> dict:
+    """Comment, correction (an edited copy of a single run's output, kept only if changed) and flag."""
+    initial = initial or {}
+    out = {"comment": st.text_area("Comment", value=initial.get("comment") or "", key=f"{prefix}-comment") or None}
+    out["correction"] = None
+    if item["kind"] == "single":
+        output = item["payload"]["runs"][item["run_id"]].get("outputs")
+        original = json.dumps(output, indent=2, ensure_ascii=False) if output is not None else ""
+        edited = st.text_area("Correction (an edited answer, saved as the reference)",
+                              value=initial.get("correction") or original, key=f"{prefix}-correction")  # fmt: skip
+        out["correction"] = None if edited == original else edited
+    was = ((initial.get("flags") or [{}])[0]).get("reason", "")
+    options = FLAGS if was in FLAGS else [*FLAGS, was]  # keep a reason given outside this form
+    reason = st.selectbox("Flag", options, index=options.index(was), format_func=lambda f: f or "no flag",
+                          key=f"{prefix}-flag")  # fmt: skip
+    out["flags"] = [{"reason": reason}] if reason else []
+    return out

@@ -6,7 +6,6 @@ answers or other reviewers' work, and returns suggestions only where the queue's
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 
 import streamlit as st
@@ -16,7 +15,6 @@ from review_app.session import require_role, store
 from reviewdesk.errors import ReviewdeskError
 from reviewdesk.reviews import allowed_queues, missing_answers, next_item, release, revealed_suggestions, submit
 
-FLAGS = ["", "contains personal data (PII)", "broken run", "harmful content", "other"]
 SHORTCUTS = """
 | Keys | Does |
 |---|---|
@@ -104,18 +102,8 @@ rubric = store().rubric(name, item["rubric_version"])
 with st.expander("Instructions"):
     st.markdown(rubric["instructions"])
 
-runs = item["payload"]["runs"]
-criteria = list(rubric["criteria"])
-if item["kind"] == "pairwise":
-    shown = [item["left_run_id"], item["run_b"] if item["left_run_id"] == item["run_a"] else item["run_a"]]
-    render.side(runs[shown[0]].get("inputs"), "Conversation")
-    for column, (label, run_id) in zip(st.columns(2), zip("AB", shown, strict=True), strict=True):
-        with column:
-            st.subheader(f"Answer {label}")
-            render.run(runs[run_id], show_inputs=False)
-    criteria.insert(0, rubric_form.PREFERENCE)
-else:
-    render.run(runs[item["run_id"]])
+render.item(item)
+criteria = rubric_form.criteria(item, rubric)
 if item["suggestions"]:
     suggestions(item["suggestions"], "Model suggestions (a model's guess: check it)")
 
@@ -123,15 +111,7 @@ st.divider()
 prefix = item["item_id"]
 rubric_form.quick_keys(criteria, prefix)
 answers = rubric_form.form(criteria, prefix)
-comment = st.text_area("Comment", key=f"{prefix}-comment")
-correction = None
-if item["kind"] == "single":
-    output = runs[item["run_id"]].get("outputs")
-    original = json.dumps(output, indent=2, ensure_ascii=False) if output is not None else ""
-    correction = st.text_area("Correction (an edited answer, saved as the reference)", value=original,
-                              key=f"{prefix}-correction")  # fmt: skip
-    correction = None if correction == original else correction
-flag = st.selectbox("Flag", FLAGS, format_func=lambda f: f or "no flag", key=f"{prefix}-flag")
+extras = rubric_form.extras(item, prefix)
 with st.container(horizontal=True):
     submitted = st.button("Submit", type="primary", shortcut="ctrl+enter")
     skip = st.button("Skip", shortcut="ctrl+k")
@@ -140,14 +120,18 @@ if submitted:
     if lacking := missing_answers(criteria, answers):
         st.error(f"Answer the required criteria first: {', '.join(lacking)}.")
         st.stop()
-    if item["kind"] == "pairwise":
-        answers["preference"] = {"A better": shown[0], "B better": shown[1], "Tie": "tie"}[answers["preference"]]
+    answers = rubric_form.stored(item, answers)
     try:
+        shown_at = st.session_state.get("shown_at")
         result = submit(
-            store(), item["item_id"], user["name"], answers, comment=comment or None, correction=correction,
-            flags=[{"reason": flag}] if flag else [], suggestion_shown=item["suggestion_shown"],
-            shown_at=st.session_state.get("shown_at"),
-        )  # fmt: skip
+            store(),
+            item["item_id"],
+            user["name"],
+            answers,
+            **extras,
+            suggestion_shown=item["suggestion_shown"],
+            shown_at=shown_at,
+        )
     except ReviewdeskError as e:
         st.session_state["notice"] = str(e)
     else:
