@@ -1,0 +1,53 @@
+"""My submissions: look back at what I sent and edit it; an edit is stored as a new revision."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from review_app import render, rubric_form
+from review_app.session import require_role, store
+from reviewdesk.errors import ReviewdeskError
+from reviewdesk.history import my_submissions
+from reviewdesk.reviews import allowed_queues, missing_answers, revise
+
+user = require_role()
+st.title("My submissions")
+names = [q["name"] for q in allowed_queues(store(), user["name"])]
+if not names:
+    st.info("No queue is assigned to you yet. Ask a lead to add you to a queue's assignees.")
+    st.stop()
+queue = st.selectbox("Queue", names, key="history_queue")
+done = my_submissions(store(), user["name"], queue)
+if notice := st.session_state.pop("history_notice", None):
+    st.success(notice)
+if not done:
+    st.info("You have not submitted anything in this queue yet.")
+    st.stop()
+
+
+def _label(s: dict) -> str:
+    return f"Item {s['position']} · {s['submitted_at']:%Y-%m-%d %H:%M} UTC · revision {s['revision']}"
+
+
+chosen = st.selectbox(f"Your last {len(done)} items, newest first", done, format_func=_label)
+rubric = store().rubric(queue, chosen["rubric_version"])
+render.item(chosen)
+st.divider()
+criteria = rubric_form.criteria(chosen, rubric)
+prefix = f"edit-{chosen['submission_id']}"  # a new revision starts a fresh form from its own values
+answers = rubric_form.form(criteria, prefix, initial=rubric_form.shown(chosen, chosen["answers"]))
+extras = rubric_form.extras(chosen, prefix, initial=chosen)
+if st.button("Save as a new revision", type="primary", shortcut="ctrl+enter"):
+    if lacking := missing_answers(criteria, answers):
+        st.error(f"Answer the required criteria first: {', '.join(lacking)}.")
+        st.stop()
+    try:
+        result = revise(store(), chosen["item_id"], user["name"], rubric_form.stored(chosen, answers), **extras)
+    except ReviewdeskError as e:
+        st.error(str(e))
+        st.stop()
+    if result.duplicate:
+        st.info("Nothing changed: the stored answer is the same.")
+    else:
+        st.session_state["history_notice"] = f"Saved as revision {result.revision}; earlier revisions are kept."
+        st.rerun()
