@@ -14,6 +14,14 @@ PAGES = {
     "Review": [
         ("views/my_queues.py", "My queues", ANY),
         ("views/review.py", "Review", ANY),
+        ("views/my_submissions.py", "My submissions", ANY),
+    ],
+    "Lead": [  # the agreement dashboard (issue 5) goes here too
+        ("views/queue_progress.py", "Queue progress", ("lead", "admin")),
+        ("views/flagged.py", "Flagged items", ("lead", "admin")),
+    ],
+    "Admin": [
+        ("views/users.py", "Users", ("admin",)),
     ],
 }
 

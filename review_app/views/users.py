@@ -1,0 +1,102 @@
+"""Users, for admins: add accounts, disable or enable them, set passwords and limit their queues.
+
+Each change runs in its button's callback, before the page is drawn, so the table already shows
+it. A refused change (a short password, a taken name) comes back as a message, not a traceback.
+"""
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import pandas as pd
+import streamlit as st
+
+from review_app.session import require_role, store
+from reviewdesk.accounts import ROLES, add_user, disable_user, list_users, set_password, set_queues
+from reviewdesk.errors import ReviewdeskError
+
+NOTICE = "users_notice"
+ANY_QUEUE = "none chosen: every queue that names them as an assignee (or names none)"
+
+
+def _change(done: str, action: Callable[..., object], *args: object) -> bool:
+    """Run one account change and leave its outcome for the page to show."""
+    try:
+        action(store(), *args)
+    except ReviewdeskError as e:
+        st.session_state[NOTICE] = ("error", str(e))
+        return False
+    st.session_state[NOTICE] = ("success", done)
+    return True
+
+
+def _add() -> None:
+    s = st.session_state
+    name, role = s["new_name"].strip(), s["new_role"]
+    if _change(f"Added {name} ({role}).", add_user, name, role, s["new_password"], s["new_queues"] or None):
+        s["new_name"], s["new_queues"] = "", []
+    s["new_password"] = ""  # never left in the form
+
+
+def _set_disabled(name: str, disabled: bool) -> None:
+    done = f"Disabled {name}; their sessions are ended." if disabled else f"Enabled {name}."
+    _change(done, disable_user, name, disabled)
+
+
+def _set_password(name: str) -> None:
+    _change(f"Set a new password for {name}; their sessions are ended.", set_password, name, st.session_state["pw"])
+    st.session_state["pw"] = ""
+
+
+def _set_queues(name: str) -> None:
+    chosen = st.session_state[f"queues-{name}"] or None
+    _change(f"Saved the queues of {name}: {', '.join(chosen or ['any assigned'])}.", set_queues, name, chosen)
+
+
+def _state(user: dict, now: datetime) -> str:
+    if user["disabled"]:
+        return "disabled"
+    if user["locked_until"] is not None and user["locked_until"] > now:
+        return f"locked until {user['locked_until']:%H:%M} UTC"
+    return "active"
+
+
+me = require_role("admin")
+st.title("Users")
+if notice := st.session_state.pop(NOTICE, None):
+    kind, message = notice
+    (st.error if kind == "error" else st.success)(message)
+
+found = {u["name"]: u for u in list_users(store())}
+now = datetime.now(UTC)
+table = [{**u, "queues": ", ".join(u["queues"] or ["any assigned"]), "state": _state(u, now)} for u in found.values()]
+st.dataframe(pd.DataFrame(table, columns=["name", "role", "queues", "state"]), hide_index=True)
+published = list(store().published_counts())
+
+st.subheader("Add a user")
+with st.form("add_user"):
+    st.text_input("Name", key="new_name")
+    st.selectbox("Role", ROLES, key="new_role")
+    st.multiselect("Queues", published, key="new_queues", help=f"For reviewers; {ANY_QUEUE}.")
+    st.text_input("Password", type="password", key="new_password")
+    st.form_submit_button("Add user", on_click=_add)
+
+st.subheader("Change a user")
+target = st.selectbox("User", list(found), key="target")
+if target is not None:
+    user = found[target]
+    disabled = bool(user["disabled"])
+    st.button(
+        f"Enable {target}" if disabled else f"Disable {target}",
+        on_click=_set_disabled,
+        args=(target, not disabled),
+        disabled=target == me["name"],
+        help="You cannot disable your own account." if target == me["name"] else None,
+    )
+    with st.form("set_password"):
+        st.text_input("New password", type="password", key="pw")
+        st.form_submit_button("Set password", on_click=_set_password, args=(target,))
+    with st.form("set_queues"):
+        current = user["queues"] or []
+        options = sorted({*published, *current})
+        st.multiselect("Queues", options, default=current, key=f"queues-{target}", help=ANY_QUEUE)
+        st.form_submit_button("Save queues", on_click=_set_queues, args=(target,))
