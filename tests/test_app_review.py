@@ -9,6 +9,7 @@ import pytest
 from review_support import seed_queue
 from streamlit.testing.v1 import AppTest
 
+from review_app import rubric_form
 from reviewdesk import accounts
 from reviewdesk.config import Settings
 from reviewdesk.reviews import item_submissions, next_item, submit
@@ -138,3 +139,39 @@ def test_double_submit_from_a_second_tab_stores_one_and_tells_the_second(tmp_pat
     assert "was already submitted (from another tab, or a double click)" in second_tab.warning[0].value
     [stored] = item_submissions(store, item_id)
     assert stored["answers"]["correctness"] == "correct"
+
+
+def test_edit_after_submit_stores_a_new_revision_and_keeps_the_first(tmp_path, monkeypatch):
+    store = seeded(tmp_path)
+    at = open_review(tmp_path, monkeypatch)
+    item_id = at.session_state["item"]["item_id"]
+    at = click(click(click(at, "correct"), "4"), "Submit")
+    at = at.switch_page("views/my_submissions.py").run()
+    assert not at.exception
+    assert at.radio[0].value == "correct" and at.get("segmented_control")[0].value == 4  # starts from the stored
+    at.radio[0].set_value("incorrect")
+    at.text_area[1].input("Changed my mind.")  # 0 is the notes criterion, 1 the comment
+    at = click(at, "Save as a new revision")
+    assert not at.exception
+    assert "Saved as revision 2" in at.success[0].value
+    revisions = item_submissions(store, item_id)
+    assert [(r["revision"], r["answers"]["correctness"], r["comment"]) for r in revisions] == [
+        (1, "correct", None), (2, "incorrect", "Changed my mind."),
+    ]  # fmt: skip
+    at = click(at, "Save as a new revision")  # the same answer again: nothing is added
+    assert "Nothing changed" in at.info[0].value and len(item_submissions(store, item_id)) == 2
+
+
+def test_edit_page_lists_only_my_own_submissions(tmp_path, monkeypatch):
+    store = seeded(tmp_path)
+    item = next_item(store, "support-quality", "reviewer2")
+    submit(store, item["item_id"], "reviewer2", {"correctness": "correct", "helpfulness": 5})
+    at = open_review(tmp_path, monkeypatch).switch_page("views/my_submissions.py").run()
+    assert "You have not submitted anything in this queue yet." in infos(at)
+
+
+def test_pairwise_preference_maps_to_run_ids_and_back():
+    item = {"kind": "pairwise", "run_a": "run-1", "run_b": "run-2", "left_run_id": "run-2"}  # B's run shown left
+    for label, run_id in [("A better", "run-2"), ("B better", "run-1"), ("Tie", "tie")]:
+        assert rubric_form.stored(item, {"preference": label, "x": 1}) == {"preference": run_id, "x": 1}
+        assert rubric_form.shown(item, {"preference": run_id}) == {"preference": label}

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from reviewdesk.cli.app import JsonOption, app, handle_errors, out, progress_bar, settings
 from reviewdesk.cli.logs import print_overview, print_reports, totals
+from reviewdesk.cli.serve import AddressOption, PortOption, start_app
 from reviewdesk.pipeline import DEMO_PASSWORD, run_demo
 
 
@@ -19,9 +20,13 @@ def demo(
     ctx: typer.Context,
     runs: Annotated[int, typer.Option("--runs", min=1, help="Number of demo runs.")] = 5000,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the demo logs and of the batches.")] = 7,
+    serve: Annotated[bool, typer.Option("--serve/--no-serve", help="Start the review app at the end.")] = True,
+    port: PortOption = 8501,
+    address: AddressOption = "127.0.0.1",
     as_json: JsonOption = False,
 ) -> None:
-    """Run the pipeline on the embedded demo: generate logs, ingest, sample and publish each queue."""
+    """Run the pipeline on the embedded demo (generate logs, ingest, sample and publish each queue),
+    then start the review app so the demo accounts can review at once (not with --json)."""
     with progress_bar(as_json) as progress:
         task = progress.add_task("Generating demo runs", total=runs)
         result = run_demo(settings(ctx), runs, seed, tick=lambda done: progress.update(task, completed=done))
@@ -40,4 +45,9 @@ def demo(
     out.print(table)
     names = ", ".join(f"{name} ({role})" for name, role in result.users.items())
     out.print(f"Demo accounts: {names}; password [bold]{DEMO_PASSWORD}[/bold].")
-    out.print("\nNext: [bold]reviewdesk batches list[/bold], [bold]reviewdesk queues show support-quality[/bold].")
+    if not serve:
+        out.print("\nNext: [bold]reviewdesk app[/bold], [bold]reviewdesk batches list[/bold].")
+        return
+    first = next(name for name, role in result.users.items() if role == "reviewer")
+    out.print(f"\nOpen the app below and log in as [bold]{first}[/bold] / [bold]{DEMO_PASSWORD}[/bold] to review.")
+    raise typer.Exit(start_app(settings(ctx), port, address))
