@@ -25,6 +25,7 @@ from reviewdesk.reviewstore import ReviewStore, sessions, users
 ROLES = ("reviewer", "lead", "admin")
 MAX_FAILURES = 5
 LOCK_MINUTES = 5
+TOUCH_SECONDS = 30  # how stale `last_seen` may get: idle expiry is exact to within this
 MIN_PASSWORD = 8
 SCRYPT = {"n": 2**14, "r": 8, "p": 1}  # ~16 MB and a few tens of ms per hash
 USER_FIELDS = ("name", "role", "queues", "disabled", "failed_logins", "locked_until", "created_at")
@@ -207,20 +208,25 @@ def authenticate(store: ReviewStore, name: str, password: str, now: datetime | N
 def check_session(store: ReviewStore, token: str, idle_minutes: float, now: datetime | None = None) -> dict | None:
     """The session's user (without password hash) if it is live, and marks it as seen; else None.
 
-    A session idle for longer than `idle_minutes`, or whose user is disabled, ends here.
+    A session idle for longer than `idle_minutes`, or whose user is disabled, ends here. The app
+    checks on every rerun, so this only reads unless `last_seen` is over `TOUCH_SECONDS` old:
+    reruns do not queue for the write lock behind submissions.
     """
     now = now or datetime.now(UTC)
     if not token:
         return None
-    with store.write() as conn:
+    with store.read() as conn:
         session = conn.execute(select(sessions).where(sessions.c.token == token)).mappings().first()
-        if session is None:
-            return None
-        user = _user_row(conn, session["user"])
-        if user is None or user["disabled"] or now - session["last_seen"] > timedelta(minutes=idle_minutes):
+        user = _user_row(conn, session["user"]) if session is not None else None
+    if session is None:
+        return None
+    if user is None or user["disabled"] or now - session["last_seen"] > timedelta(minutes=idle_minutes):
+        with store.write() as conn:
             conn.execute(sessions.delete().where(sessions.c.token == token))
-            return None
-        conn.execute(sessions.update().where(sessions.c.token == token).values(last_seen=now))
+        return None
+    if now - session["last_seen"] > timedelta(seconds=TOUCH_SECONDS):
+        with store.write() as conn:
+            conn.execute(sessions.update().where(sessions.c.token == token).values(last_seen=now))
     return _public(user)
 
 

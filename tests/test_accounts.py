@@ -131,3 +131,19 @@ def test_disabling_a_user_ends_their_sessions(store: ReviewStore):
     assert accounts.check_session(store, session.token, idle_minutes=30) is None
     with store.read() as conn:
         assert conn.scalar(select(sessions.c.token).where(sessions.c.user == "alice")) is None
+
+
+def test_checking_a_session_writes_last_seen_only_when_it_is_stale(store: ReviewStore):
+    accounts.add_user(store, "alice", "reviewer", PASSWORD)
+    session = accounts.authenticate(store, "alice", PASSWORD, now=T0)
+
+    def last_seen():
+        with store.read() as conn:
+            return conn.scalar(select(sessions.c.last_seen).where(sessions.c.token == session.token))
+
+    soon = T0 + timedelta(seconds=accounts.TOUCH_SECONDS - 1)
+    assert accounts.check_session(store, session.token, idle_minutes=30, now=soon) is not None
+    assert last_seen() == T0  # a rerun a moment later only reads
+    later = T0 + timedelta(seconds=accounts.TOUCH_SECONDS + 1)
+    assert accounts.check_session(store, session.token, idle_minutes=30, now=later) is not None
+    assert last_seen() == later
