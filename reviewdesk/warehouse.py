@@ -92,6 +92,40 @@ def m002_batches_and_items(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+@migration
+def m003_collected_submissions_and_labels(con: duckdb.DuckDBPyConnection) -> None:
+    # Valid submissions as collected (comments, corrections, flags), one row per revision.
+    con.execute(
+        """CREATE TABLE submissions (
+            submission_id BIGINT PRIMARY KEY, item_id VARCHAR NOT NULL, queue VARCHAR NOT NULL,
+            reviewer VARCHAR NOT NULL, revision INTEGER NOT NULL, rubric_version VARCHAR NOT NULL,
+            answers JSON NOT NULL, comment VARCHAR, correction VARCHAR, flags JSON NOT NULL,
+            suggestion_shown BOOLEAN NOT NULL, shown_at TIMESTAMPTZ, submitted_at TIMESTAMPTZ NOT NULL,
+            collected_at TIMESTAMPTZ NOT NULL)"""
+    )
+    # The current label per item x reviewer x criterion: a later valid revision replaces it.
+    # `value` is the answer as text; `value_num` the number for numeric, ordinal-number and boolean answers.
+    con.execute(
+        """CREATE TABLE labels (
+            item_id VARCHAR NOT NULL, queue VARCHAR NOT NULL, reviewer VARCHAR NOT NULL, criterion VARCHAR NOT NULL,
+            value VARCHAR, value_num DOUBLE, submission_id BIGINT NOT NULL, revision INTEGER NOT NULL,
+            rubric_version VARCHAR NOT NULL, suggestion_shown BOOLEAN NOT NULL, submitted_at TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (item_id, reviewer, criterion))"""
+    )
+    con.execute(
+        """CREATE TABLE rejected_submissions (
+            submission_id BIGINT PRIMARY KEY, item_id VARCHAR NOT NULL, queue VARCHAR NOT NULL,
+            reviewer VARCHAR NOT NULL, revision INTEGER NOT NULL, rubric_version VARCHAR NOT NULL,
+            answers JSON, reasons VARCHAR[] NOT NULL, submitted_at TIMESTAMPTZ NOT NULL,
+            collected_at TIMESTAMPTZ NOT NULL)"""
+    )
+    # How far collect has read the review store's submissions (ids are never reused).
+    con.execute(
+        """CREATE TABLE collect_state (
+            source VARCHAR PRIMARY KEY, watermark BIGINT NOT NULL, updated_at TIMESTAMPTZ NOT NULL)"""
+    )
+
+
 class Warehouse:
     """A DuckDB warehouse at a path (created on first use) or in memory when path is None."""
 
