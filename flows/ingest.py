@@ -11,24 +11,13 @@ from __future__ import annotations
 
 from prefect import flow, task
 
+from flows.retries import transient
 from reviewdesk.config import Settings
-from reviewdesk.errors import WarehouseLocked
 from reviewdesk.ingest import ingest_file
 from reviewdesk.warehouse import Warehouse
 
 
-def _transient(task, task_run, state) -> bool:
-    """Retry only failures that can pass by themselves."""
-    try:
-        state.result()
-    except (WarehouseLocked, OSError):
-        return True
-    except Exception:
-        return False
-    return False
-
-
-@task(retries=3, retry_delay_seconds=5, retry_condition_fn=_transient)
+@task(retries=3, retry_delay_seconds=5, retry_condition_fn=transient)
 def ingest_path(path: str, fmt: str = "auto", data_dir: str | None = None) -> dict:
     """Ingest one file atomically and return its counts."""
     settings = Settings.load(data_dir)

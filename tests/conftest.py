@@ -1,4 +1,5 @@
-"""Shared fixtures: real DuckDB files in temp dirs, and one Prefect test API for the session."""
+"""Shared fixtures: real DuckDB files in temp dirs, one Prefect test API for the session, and for the
+end-to-end tests the review app under `streamlit run` with Debian's Chromium driving it."""
 
 from __future__ import annotations
 
@@ -8,11 +9,17 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
 from reviewdesk.warehouse import Warehouse
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(autouse=True)
@@ -89,3 +96,94 @@ def postgres_url():
     finally:
         subprocess.run([*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"], capture_output=True)
         shutil.rmtree(root, ignore_errors=True)
+
+
+class LiveApp(NamedTuple):
+    """The review app served by `streamlit run` on a demo data directory."""
+
+    url: str
+    data_dir: Path
+
+
+@pytest.fixture(scope="session")
+def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
+    """The demo (800 runs, seed 3: accounts with DEMO_PASSWORD, a published batch per queue) served
+    by `streamlit run` on a free loopback port, the way `reviewdesk app` starts it."""
+    from reviewdesk.cli.serve import APP
+    from reviewdesk.config import Settings
+    from reviewdesk.pipeline import run_demo
+
+    root = tmp_path_factory.mktemp("live-app")
+    settings = Settings.load(root / "data", ROOT / "queues")
+    run_demo(settings, runs=800, seed=3)
+    env = os.environ | {"REVIEWDESK_DATA_DIR": str(settings.data_dir), "REVIEWDESK_QUEUES_DIR": str(ROOT / "queues")}
+    if settings.review_store_url:
+        env["REVIEWDESK_REVIEW_STORE_URL"] = settings.review_store_url
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    # No file watcher: edits elsewhere in the working tree must not reload the app under test.
+    command = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true", "--server.address",
+               "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
+               "--server.fileWatcherType", "none"]  # fmt: skip
+    log = root / "streamlit.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                state = f"exited with {proc.returncode}" if proc.poll() is not None else "not healthy after 60 s"
+                pytest.fail(f"streamlit run {state}; its output:\n{log.read_text(errors='replace')}")
+            time.sleep(0.25)
+        yield LiveApp(url, settings.data_dir)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Debian's Chromium under Playwright (`playwright install` cannot download browsers here).
+
+    `make test` installs it; CI sets REQUIRE_BROWSER=1, so there a missing browser fails the test
+    instead of skipping it.
+    """
+    if not CHROMIUM.exists():
+        message = f"no browser at {CHROMIUM}: `make test` installs it (apt-get install chromium)"
+        if os.environ.get("REQUIRE_BROWSER") == "1" or os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def app_page(chromium, live_app: LiveApp):
+    """A fresh browser context (so a fresh Streamlit session) on the app's start page."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 1000})
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    page.goto(live_app.url)
+    yield page
+    context.close()

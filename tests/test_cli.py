@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 from reviewdesk.accounts import authenticate
 from reviewdesk.cli import app
 from reviewdesk.pipeline import DEMO_PASSWORD
+from reviewdesk.reviews import next_item, submit
 from reviewdesk.reviewstore import ReviewStore
 from reviewdesk.warehouse import MIGRATIONS
 
@@ -21,7 +22,7 @@ def run(*args: str):
 
 
 def test_every_command_has_help():
-    for cmd in ([], ["init"], ["demo-data"], ["ingest"], ["quarantine"], ["demo"], ["queues"], ["sample"],
+    for cmd in ([], ["init"], ["demo-data"], ["ingest"], ["quarantine"], ["demo"], ["queues"], ["sample"], ["collect"],
                 ["publish"], ["batches"], ["batches", "list"], ["users"], ["users", "add"], ["app"]):  # fmt: skip
         result = run(*cmd, "--help")
         assert result.exit_code == 0, cmd
@@ -145,3 +146,20 @@ def test_users_add_list_disable_and_set_password(tmp_path: Path, monkeypatch):
     reset = runner.invoke(app, [*base, "users", "set-password", "carol"], input="n3w-password\nn3w-password\n")
     assert reset.exit_code == 0, reset.output
     assert run(*base, "users", "disable", "nobody").exit_code == 2
+
+
+def test_collect_prints_counts_and_exits_1_when_some_submissions_are_rejected(tmp_path: Path):
+    data = tmp_path / "d"
+    assert (
+        run("--data-dir", str(data), "--queues-dir", str(ROOT / "queues"), "demo", "--runs", "800", "--json").exit_code
+        == 0
+    )
+    with ReviewStore(f"sqlite:///{data / 'review.sqlite'}") as store:
+        for answers in ({"correctness": "correct", "helpfulness": 4}, {"correctness": "perfect", "helpfulness": 4}):
+            item = next_item(store, "support-quality", "reviewer1")
+            submit(store, item["item_id"], "reviewer1", answers)
+    result = run("--data-dir", str(data), "collect", "--json")
+    assert result.exit_code == 1
+    assert json.loads(result.stdout) == {"read": 2, "loaded": 1, "rejected": 1, "labels": 2, "watermark": 2}
+    again = run("--data-dir", str(data), "collect")
+    assert again.exit_code == 0 and "Read 0 submissions" in again.output

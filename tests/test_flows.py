@@ -4,12 +4,17 @@ from pathlib import Path
 
 import yaml
 
-from flows.collect import collect_submissions
+from flows.collect import collect_submissions, collect_task
 from flows.ingest import ingest_logs, ingest_path
 from flows.promote import promote_datasets
+from flows.retries import transient
 from flows.sample import review_cycle
+from reviewdesk.accounts import add_user
+from reviewdesk.config import Settings
 from reviewdesk.demo import generate_runs, write_runs
 from reviewdesk.queues import load_queues
+from reviewdesk.reviews import next_item, submit
+from reviewdesk.reviewstore import ReviewStore
 
 ROOT = Path(__file__).resolve().parents[1]
 PREFECT = yaml.safe_load((ROOT / "prefect.yaml").read_text())
@@ -33,14 +38,21 @@ def test_review_cycle_samples_and_publishes_each_example_queue(prefect_api, tmp_
     assert quality["published"] == quality["items"] >= 40  # plus gold items
     pairs = review_cycle("support-ab", size=10, seed=1, data_dir=data_dir, queues_dir=str(ROOT / "queues"))
     assert pairs["published"] == pairs["items"] == 10
-    assert collect_submissions(data_dir=data_dir)["published"] == {
-        "support-quality": quality["items"], "support-ab": 10}  # fmt: skip
+    with ReviewStore(Settings.load(data_dir).review_url) as store:
+        add_user(store, "lead1", "lead", "correct horse battery")
+        for _ in range(2):
+            item = next_item(store, "support-quality", "lead1")
+            submit(store, item["item_id"], "lead1", {"correctness": "correct", "helpfulness": 5})
+    first = collect_submissions(data_dir=data_dir)
+    assert (first["read"], first["loaded"], first["labels"]) == (2, 2, 4)
+    assert collect_submissions(data_dir=data_dir)["read"] == 0  # nothing twice
     assert len(promote_datasets(data_dir=data_dir)["published_batches"]) == 2
 
 
 def test_io_tasks_retry():
-    assert ingest_path.retries == 3
-    assert ingest_path.retry_condition_fn is not None
+    for io_task in (ingest_path, collect_task):
+        assert io_task.retries == 3
+        assert io_task.retry_condition_fn is transient
 
 
 def test_prefect_yaml_entrypoints_exist():

@@ -1,0 +1,137 @@
+"""End to end in a real browser: Debian's Chromium, through Playwright, against `streamlit run`.
+
+A reviewer logs in, opens Review on the single queue and answers two items with the keyboard only
+(number keys for the highlighted criterion, Ctrl+Enter to submit); the review store must then hold
+exactly what was pressed. Fixtures (`live_app`, `chromium`, `app_page`) are in conftest.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from playwright.sync_api import Page, expect
+from sqlalchemy import select
+
+from reviewdesk.config import Settings
+from reviewdesk.pipeline import DEMO_PASSWORD
+from reviewdesk.reviewstore import ReviewStore, items, sessions, submissions, users
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[1]
+QUEUE = "support-quality"
+REVIEWER = "reviewer1"  # assigned to both demo queues; support-ab comes first, so the test picks the queue
+
+
+def log_in(page: Page, name: str, password: str) -> None:
+    page.get_by_role("textbox", name="Username").fill(name)
+    page.get_by_role("textbox", name="Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+
+
+def open_review(page: Page, name: str, queue: str = QUEUE) -> None:
+    """Log in, open Review from the sidebar and pick `queue` in the Queue select box."""
+    log_in(page, name, DEMO_PASSWORD)
+    expect(page.get_by_role("heading", name="My queues")).to_be_visible()
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Review").click()
+    expect(page.get_by_role("heading", name="Review")).to_be_visible()
+    page.get_by_test_id("stSelectbox").filter(has_text="Queue").click()
+    page.get_by_role("option", name=queue, exact=True).click()
+
+
+def quick_keys_row(page: Page):
+    """The "Keys answer <criterion>" line above the number-key buttons."""
+    return page.get_by_test_id("stMarkdownContainer").filter(has_text="Keys answer")
+
+
+def stored(data_dir: Path, reviewer: str) -> list[dict]:
+    """The reviewer's submissions, with each item's queue, straight from the review store."""
+    with ReviewStore(Settings.load(data_dir).review_url) as store, store.read() as conn:
+        query = (
+            select(submissions, items.c.queue)
+            .join(items, items.c.item_id == submissions.c.item_id)
+            .where(submissions.c.reviewer == reviewer)
+            .order_by(submissions.c.submission_id)
+        )
+        return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def test_reviewer_answers_two_items_with_the_keyboard(app_page: Page, live_app):
+    page = app_page
+    rubric = yaml.safe_load((ROOT / "queues" / f"{QUEUE}.yaml").read_text())["rubric"]
+    first_option = next(c for c in rubric["criteria"] if c["key"] == "correctness")["options"][0]
+
+    open_review(page, REVIEWER)
+    keys = quick_keys_row(page)
+    position = page.get_by_test_id("stCaptionContainer").filter(has_text="of batch")
+    comment = page.get_by_role("textbox", name="Comment")
+    heading = page.get_by_role("heading", name="Review")
+
+    # Item 1: a comment typed, then focus out of the text field; keys 1 and 4; Ctrl+Enter.
+    expect(keys).to_contain_text("Correctness")
+    first = position.inner_text()
+    comment.fill("e2e: first item")
+    heading.click()  # number keys are text inside a text field, shortcuts only outside one
+    page.keyboard.press("1")
+    expect(keys).to_contain_text("Helpfulness")  # each key reruns the app: wait for the row to move on
+    expect(page.get_by_role("radio", name=first_option, exact=True)).to_be_checked()
+    page.keyboard.press("4")
+    expect(keys).to_have_count(0)  # no choice criterion left open (notes is text, and optional)
+    page.keyboard.press("Control+Enter")
+    expect(position).not_to_have_text(first)
+
+    # Item 2: keys 1 and 2, then a comment, submitted with Ctrl+Enter from inside the comment field.
+    expect(keys).to_contain_text("Correctness")
+    expect(comment).to_have_value("")  # a new item starts blank
+    second = position.inner_text()
+    heading.click()
+    page.keyboard.press("1")
+    expect(keys).to_contain_text("Helpfulness")
+    page.keyboard.press("2")
+    expect(keys).to_have_count(0)
+    comment.click()
+    page.keyboard.type("e2e: second item")
+    page.keyboard.press("Control+Enter")
+    expect(position).not_to_have_text(second)
+    expect(page.get_by_text("Answer the required criteria first")).to_have_count(0)
+
+    rows = stored(live_app.data_dir, REVIEWER)
+    assert [(r["answers"]["correctness"], r["answers"]["helpfulness"], r["comment"]) for r in rows] == [
+        (first_option, 4, "e2e: first item"),
+        (first_option, 2, "e2e: second item"),
+    ]
+    assert len({r["item_id"] for r in rows}) == 2
+    assert {r["queue"] for r in rows} == {QUEUE}
+    assert [r["revision"] for r in rows] == [1, 1]
+    for r in rows:
+        assert r["shown_at"] is not None and r["submitted_at"] is not None
+        assert r["shown_at"] <= r["submitted_at"]
+        assert r["correction"] is None and r["flags"] == []  # untouched fields stay empty
+
+
+def test_wrong_password_shows_the_generic_error_and_opens_no_session(app_page: Page, live_app):
+    page = app_page
+    log_in(page, "reviewer2", "not-the-password")
+    expect(page.get_by_text("Wrong username or password")).to_be_visible()
+    expect(page.get_by_role("button", name="Log in")).to_be_visible()
+    expect(page.get_by_test_id("stSidebarNav")).to_have_count(0)  # nothing behind the login
+
+    with ReviewStore(Settings.load(live_app.data_dir).review_url) as store, store.read() as conn:
+        assert conn.execute(select(sessions).where(sessions.c.user == "reviewer2")).first() is None
+        assert conn.scalar(select(users.c.failed_logins).where(users.c.name == "reviewer2")) == 1
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="app bug: rubric_form.quick_keys renders f'Keys answer **{_label(c)}**', and the required marker "
+    "makes it '**Correctness ***', which Markdown does not bold: the reviewer sees the asterisks",
+)
+def test_the_highlighted_criterion_is_named_in_bold(app_page: Page, live_app):
+    page = app_page
+    open_review(page, "reviewer3")
+    keys = quick_keys_row(page)
+    expect(keys).to_contain_text("Correctness")
+    assert "**" not in keys.inner_text()
+    assert "Correctness" in keys.locator("strong").all_inner_texts()[0]
