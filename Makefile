@@ -16,10 +16,13 @@ $(BIN)/reviewdesk: pyproject.toml
 demo: $(BIN)/reviewdesk
 	$(BIN)/reviewdesk demo
 
-# Debian packages the tests drive for real: a PostgreSQL server (the review store must work on it).
+# Debian packages the tests drive for real: a PostgreSQL server (the review store must work on it),
+# and Chromium for the browser tests (`playwright install` cannot download browsers here).
 system-deps:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
 	  ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends postgresql >/dev/null)
+	@[ -x /usr/bin/chromium ] || \
+	  ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends chromium >/dev/null)
 
 test: $(BIN)/reviewdesk system-deps
 	$(BIN)/ruff check reviewdesk schemas flows review_app tests bench
