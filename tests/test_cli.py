@@ -22,7 +22,8 @@ def run(*args: str):
 
 
 def test_every_command_has_help():
-    for cmd in ([], ["init"], ["demo-data"], ["ingest"], ["quarantine"], ["demo"], ["queues"], ["sample"], ["collect"],
+    for cmd in ([], ["init"], ["demo-data"], ["ingest"], ["quarantine"], ["demo"], ["queues"], ["sample"],
+                ["collect"], ["simulate-reviews"],
                 ["publish"], ["batches"], ["batches", "list"], ["users"], ["users", "add"], ["app"]):  # fmt: skip
         result = run(*cmd, "--help")
         assert result.exit_code == 0, cmd
@@ -161,5 +162,7 @@ def test_collect_prints_counts_and_exits_1_when_some_submissions_are_rejected(tm
     result = run("--data-dir", str(data), "collect", "--json")
     assert result.exit_code == 1
     assert json.loads(result.stdout) == {"read": 2, "loaded": 1, "rejected": 1, "labels": 2, "watermark": 2}
+    simulated = run("--data-dir", str(data), "simulate-reviews", "support-quality", "--limit", "10", "--json")
+    assert simulated.exit_code == 0 and json.loads(simulated.stdout)["submitted"] == 10
     again = run("--data-dir", str(data), "collect")
-    assert again.exit_code == 0 and "Read 0 submissions" in again.output
+    assert again.exit_code == 0 and "Read 10 submissions: 10 loaded" in again.output

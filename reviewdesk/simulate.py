@@ -1,0 +1,146 @@
+"""Simulated reviewers: known-accuracy labels for the demo, load tests and checks of the method.
+
+Each simulated reviewer takes items through the same store API as the app (`next_item`, then
+`submit`) and answers every criterion the demo's ground truth (`metadata.demo_truth`) covers: the
+true value with probability `accuracy`, otherwise another option picked at random. A pairwise
+item's true preference is the run with the better verdict (correctness, then helpfulness), or a
+tie. Since each answer is right with a known probability, the agreement it implies is known too.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from reviewdesk.errors import ConfigError, NotFound
+from reviewdesk.reviews import next_item, submit
+from reviewdesk.reviewstore import ReviewStore
+from reviewdesk.warehouse import Warehouse
+
+CORRECTNESS_RANK = {"correct": 2, "partially_correct": 1, "incorrect": 0}
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    queue: str
+    reviewers: list[str]
+    submitted: int
+    answered_truly: int  # answers equal to the ground truth, over all criteria
+    answers: int
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def truths(wh: Warehouse, queue: str) -> dict[str, dict]:
+    """The demo ground truth of every run of the queue's items, by run id."""
+    rows = wh.execute(
+        """SELECT r.run_id, json_extract_string(r.metadata, '$.demo_truth') FROM runs r
+           WHERE r.run_id IN (SELECT unnest([run_id, run_a, run_b]) FROM items WHERE queue = ?)""",
+        [queue],
+    )
+    return {run_id: json.loads(t) for run_id, t in rows if t is not None}
+
+
+def preference(item: Mapping[str, Any], truth: Mapping[str, dict]) -> str | None:
+    """The better run of a pairwise item by its truth, "tie" if neither is, None if unknown."""
+    a, b = truth.get(item["run_a"]), truth.get(item["run_b"])
+    if a is None or b is None:
+        return None
+    rank = [(CORRECTNESS_RANK.get(t.get("correctness"), 0), t.get("helpfulness") or 0) for t in (a, b)]
+    return item["run_a"] if rank[0] > rank[1] else item["run_b"] if rank[1] > rank[0] else "tie"
+
+
+def _answer(rng: random.Random, true: Any, options: list, accuracy: float) -> Any:
+    """The true value with probability `accuracy`, otherwise another option at random."""
+    wrong = [o for o in options if o != true]
+    return true if rng.random() < accuracy or not wrong else rng.choice(wrong)
+
+
+def answers_for(
+    item: Mapping[str, Any],
+    criteria: list[Mapping[str, Any]],
+    truth: Mapping[str, dict],
+    rng: random.Random,
+    accuracy: float,
+) -> tuple[dict, int, int]:
+    """One simulated submission's answers, with how many were asked and answered truly."""
+    out: dict[str, Any] = {}
+    asked = right = 0
+    if item["kind"] == "pairwise":
+        true = preference(item, truth)
+        options = [item["run_a"], item["run_b"], "tie"]
+        out["preference"] = _answer(rng, true, options, accuracy) if true else rng.choice(options)
+        asked, right = 1, int(out["preference"] == true)
+        verdict: Mapping[str, Any] = {}
+    else:
+        verdict = truth.get(item["run_id"]) or {}
+    for c in criteria:
+        options = c.get("options") or ([True, False] if c["type"] == "boolean" else None)
+        if options is None:
+            continue  # free text and open numbers: the simulation leaves them unanswered
+        if c["key"] in verdict:
+            out[c["key"]] = _answer(rng, verdict[c["key"]], options, accuracy)
+            asked, right = asked + 1, right + int(out[c["key"]] == verdict[c["key"]])
+        elif c.get("required", True):
+            out[c["key"]] = rng.choice(options)
+    return out, asked, right
+
+
+def _reviewers(store: ReviewStore, queue: str, count: int) -> list[str]:
+    row = store.queue(queue)
+    if row is None:
+        raise NotFound(f"No queue {queue!r} in the review store: publish a batch of it first (`reviewdesk publish`).")
+    assignees = (row["config"] or {}).get("assignees") or []
+    if len(assignees) < count:
+        raise ConfigError(
+            f"Queue {queue!r} has {len(assignees)} assignees, fewer than {count} simulated reviewers: "
+            "simulate fewer reviewers, or list more assignees in its YAML and publish again."
+        )
+    return assignees[:count]
+
+
+def simulate_reviews(
+    store: ReviewStore,
+    wh: Warehouse,
+    queue: str,
+    reviewers: int,
+    accuracy: float,
+    seed: int = 0,
+    limit: int | None = None,
+    tick: Callable[[int], None] | None = None,
+) -> SimulationResult:
+    """Review `queue` as its first `reviewers` assignees in turn, until nothing is left or `limit`
+    submissions are made. Deterministic for a seed on the same published items."""
+    if not 0 <= accuracy <= 1:
+        raise ConfigError(f"accuracy {accuracy} is not a probability: give a value from 0 to 1.")
+    names = _reviewers(store, queue, reviewers)
+    truth = truths(wh, queue)
+    rng = random.Random(seed)
+    rubrics: dict[str, list] = {}
+    active, submitted, asked, right = list(names), 0, 0, 0
+    now = datetime.now(UTC)
+    while active and (limit is None or submitted < limit):
+        for name in list(active):
+            item = next_item(store, queue, name, now=now)
+            if item is None:
+                active.remove(name)
+                continue
+            if item["rubric_version"] not in rubrics:
+                rubrics[item["rubric_version"]] = store.rubric(queue, item["rubric_version"])["criteria"]
+            answers, n, k = answers_for(item, rubrics[item["rubric_version"]], truth, rng, accuracy)
+            shown_at = now - timedelta(seconds=rng.uniform(15, 150))  # a plausible time on the item
+            submit(store, item["item_id"], name, answers, shown_at=shown_at, now=now)
+            submitted, asked, right = submitted + 1, asked + n, right + k
+            if tick:
+                tick(submitted)
+            if limit is not None and submitted >= limit:
+                break
+    return SimulationResult(queue, names, submitted, right, asked)
+
+
+__all__ = ["SimulationResult", "answers_for", "preference", "simulate_reviews", "truths"]
