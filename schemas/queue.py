@@ -45,6 +45,15 @@ class Criterion(Strict):
     max: float | None = None
     required: bool = True
     description: str = ""
+    tolerance: Annotated[float | None, Field(ge=0)] = None  # see `spread_allowed`
+
+    @property
+    def spread_allowed(self) -> float:
+        """How far reviewers' answers may spread before the item goes to adjudication: option
+        steps for ordinal criteria (default 1), value units for numeric (default 0); none otherwise."""
+        if self.tolerance is not None:
+            return self.tolerance
+        return 1.0 if self.type == "ordinal" else 0.0
 
     @model_validator(mode="after")
     def _options_fit_type(self) -> Self:
@@ -62,7 +71,14 @@ class Criterion(Strict):
                 raise ValueError(f"criterion {self.key!r}: `min` must be below `max`")
         elif self.min is not None or self.max is not None:
             raise ValueError(f"criterion {self.key!r} is {self.type}: `min`/`max` apply to numeric criteria only")
+        if self.tolerance is not None and self.type not in ("ordinal", "numeric"):
+            raise ValueError(f"criterion {self.key!r} is {self.type}: `tolerance` applies to ordinal and numeric only")
         return self
+
+
+def _unset_additions(rubric: Rubric) -> dict:
+    """Fields added after rubrics were first published hash only when set, so old versions keep their hash."""
+    return {"criteria": {i: {"tolerance"} for i, c in enumerate(rubric.criteria) if c.tolerance is None}}
 
 
 class Rubric(Strict):
@@ -82,7 +98,8 @@ class Rubric(Strict):
     @property
     def version(self) -> str:
         """Content hash: editing the rubric makes a new version, and old labels keep theirs."""
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        canonical = json.dumps(self.model_dump(mode="json", exclude=_unset_additions(self)), sort_keys=True,
+                               separators=(",", ":"))  # fmt: skip
         return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
 
