@@ -17,7 +17,6 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
-from numbers import Real
 from typing import Any
 
 import pandas as pd
@@ -25,6 +24,7 @@ import pandera.pandas as pa
 from sqlalchemy import select
 
 from reviewdesk.reviewstore import ReviewStore, items, submissions
+from reviewdesk.values import as_number, as_text
 from reviewdesk.warehouse import Warehouse
 from schemas.answers import META, answer_keys, answers_schema
 
@@ -99,18 +99,6 @@ def validate(rows: list[dict], rubric: Mapping[str, Any], kind: str) -> dict[int
     return reasons
 
 
-def _as_text(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return value if isinstance(value, str) else json.dumps(value)
-
-
-def _as_number(value: Any) -> float | None:
-    return float(value) if isinstance(value, Real) else None  # bool is Real: true = 1.0
-
-
 def _label_rows(valid: Iterable[dict]) -> list[dict]:
     """One row per answered criterion of each item x reviewer's latest valid revision."""
     latest: dict[tuple[str, str], dict] = {}
@@ -119,7 +107,7 @@ def _label_rows(valid: Iterable[dict]) -> list[dict]:
     return [
         {
             "item_id": r["item_id"], "queue": r["queue"], "reviewer": r["reviewer"], "criterion": key,
-            "value": _as_text(value), "value_num": _as_number(value), "submission_id": r["submission_id"],
+            "value": as_text(value), "value_num": as_number(value), "submission_id": r["submission_id"],
             "revision": r["revision"], "rubric_version": r["rubric_version"],
             "suggestion_shown": r["suggestion_shown"], "submitted_at": r["submitted_at"],
         }

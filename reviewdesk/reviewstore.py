@@ -240,6 +240,22 @@ submissions = Table(
     sqlite_autoincrement=True,  # ids never reused: collect reads submissions after a watermark
 )
 
+# A disputed item x criterion waiting for a lead (`decided_at` NULL), or the lead's final answer.
+adjudications = Table(
+    "adjudications",
+    metadata,
+    Column("item_id", String, ForeignKey("items.item_id"), primary_key=True),
+    Column("criterion", String, primary_key=True),
+    Column("queue", String, ForeignKey("queues.name"), nullable=False),
+    Column("why", Text, nullable=False),  # the disagreement that opened it
+    Column("opened_at", Timestamp, nullable=False),
+    Column("value", JSON(none_as_null=True)),
+    Column("reason", Text),
+    Column("decided_by", String),
+    Column("decided_at", Timestamp),
+    Index("ix_adjudications_queue", "queue", "decided_at"),
+)
+
 Migration = Callable[[Connection], None]
 MIGRATIONS: dict[str, Migration] = {}
 
@@ -274,6 +290,11 @@ def m002_users_reservations_submissions(conn: Connection) -> None:
 @migration
 def m003_item_suggestions(conn: Connection) -> None:
     _add_columns(conn, items, items.c.suggestions)
+
+
+@migration
+def m005_adjudications(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[adjudications], checkfirst=True)
 
 
 def _safe_url(url: str) -> str:

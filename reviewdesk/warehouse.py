@@ -126,6 +126,18 @@ def m003_collected_submissions_and_labels(con: duckdb.DuckDBPyConnection) -> Non
     )
 
 
+@migration
+def m004_consensus(con: duckdb.DuckDBPyConnection) -> None:
+    # The resolved value per item x criterion (see reviewdesk.consensus); rebuilt per queue by resolve.
+    con.execute(
+        """CREATE TABLE consensus (
+            item_id VARCHAR NOT NULL, queue VARCHAR NOT NULL, criterion VARCHAR NOT NULL,
+            value VARCHAR, value_num DOUBLE, method VARCHAR NOT NULL, confidence DOUBLE NOT NULL,
+            reviewers INTEGER NOT NULL, agreeing INTEGER NOT NULL, resolved_at TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (item_id, criterion))"""
+    )
+
+
 class Warehouse:
     """A DuckDB warehouse at a path (created on first use) or in memory when path is None."""
 

@@ -2,36 +2,25 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
+from demo_support import build_demo, demo_copy
 
-from reviewdesk.config import Settings
 from reviewdesk.errors import ConfigError
-from reviewdesk.pipeline import run_demo
 from reviewdesk.reviews import item_submissions, progress
-from reviewdesk.reviewstore import ReviewStore
 from reviewdesk.simulate import CORRECTNESS_RANK, preference, simulate_reviews, truths
-from reviewdesk.warehouse import Warehouse
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
 def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    data = tmp_path_factory.mktemp("sim") / "data"
-    run_demo(Settings.load(data, ROOT / "queues"), runs=1500, seed=5)
-    return data
+    return build_demo(tmp_path_factory.mktemp("sim") / "data")
 
 
 @pytest.fixture
 def stores(demo_template: Path, tmp_path: Path):
-    data = tmp_path / "data"
-    shutil.copytree(demo_template, data)
-    settings = Settings.load(data, ROOT / "queues")
-    with ReviewStore(settings.review_url) as store, Warehouse(settings.warehouse_path) as wh:
-        yield store, wh
+    with demo_copy(demo_template, tmp_path / "data") as both:
+        yield both
 
 
 @pytest.mark.parametrize("accuracy", [1.0, 0.0])
@@ -48,10 +37,7 @@ def test_partial_accuracy_is_met_on_average_and_a_seed_repeats_itself(stores, de
     result = simulate_reviews(store, wh, "support-quality", reviewers=3, accuracy=0.7, seed=2)
     share = result.answered_truly / result.answers
     assert abs(share - 0.7) < 0.06, share  # a few hundred answers: within about 3 standard errors
-    other = tmp_path / "again"
-    shutil.copytree(demo_template, other)
-    settings = Settings.load(other, ROOT / "queues")
-    with ReviewStore(settings.review_url) as s2, Warehouse(settings.warehouse_path) as w2:
+    with demo_copy(demo_template, tmp_path / "again") as (s2, w2):
         assert simulate_reviews(s2, w2, "support-quality", reviewers=3, accuracy=0.7, seed=2) == result
 
 
