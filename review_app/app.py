@@ -19,6 +19,7 @@ PAGES = {
     "Lead": [  # the agreement dashboard (issue 5) goes here too
         ("views/queue_progress.py", "Queue progress", ("lead", "admin")),
         ("views/flagged.py", "Flagged items", ("lead", "admin")),
+        ("views/adjudication.py", "Adjudication", ("lead", "admin")),
     ],
     "Admin": [
         ("views/users.py", "Users", ("admin",)),
