@@ -1,4 +1,4 @@
-"""Prefect flow: collect reviewers' submissions from the review store into warehouse.labels.
+"""Prefect flow: collect submissions into warehouse.labels, then resolve consensus and disputes.
 
 Requires: REVIEWDESK_DATA_DIR (optional), REVIEWDESK_REVIEW_STORE_URL (optional).
 """
@@ -10,21 +10,24 @@ from prefect import flow, get_run_logger, task
 from flows.retries import transient
 from reviewdesk.collect import collect
 from reviewdesk.config import Settings
+from reviewdesk.resolve import resolve_queue
 from reviewdesk.reviewstore import ReviewStore
 from reviewdesk.warehouse import Warehouse
 
 
 @task(retries=3, retry_delay_seconds=10, retry_condition_fn=transient)
 def collect_task(data_dir: str | None) -> dict:
-    """One collect run; it is safe to retry, since each chunk commits with its watermark."""
+    """Collect, then resolve every queue; safe to retry: chunks commit with their watermark, resolve rebuilds."""
     settings = Settings.load(data_dir)
     with Warehouse(settings.warehouse_path, settings.memory_limit) as wh, ReviewStore(settings.review_url) as store:
-        return collect(store, wh).as_dict()
+        collected = collect(store, wh).as_dict()
+        resolved = [resolve_queue(store, wh, name).as_dict() for name in store.published_counts()]
+    return {**collected, "resolved": resolved}
 
 
 @flow(name="collect-submissions")
 def collect_submissions(data_dir: str | None = None) -> dict:
-    """Collect new submissions: validated labels in, rejected ones kept with their reasons."""
+    """Collect new submissions (rejected ones kept with reasons) and resolve consensus and disputes."""
     result = collect_task(data_dir)
     get_run_logger().info("collected: %s", result)
     return result

@@ -23,7 +23,7 @@ def run(*args: str):
 
 def test_every_command_has_help():
     for cmd in ([], ["init"], ["demo-data"], ["ingest"], ["quarantine"], ["demo"], ["queues"], ["sample"],
-                ["collect"], ["simulate-reviews"],
+                ["collect"], ["simulate-reviews"], ["consensus"],
                 ["publish"], ["batches"], ["batches", "list"], ["users"], ["users", "add"], ["app"]):  # fmt: skip
         result = run(*cmd, "--help")
         assert result.exit_code == 0, cmd
@@ -166,3 +166,6 @@ def test_collect_prints_counts_and_exits_1_when_some_submissions_are_rejected(tm
     assert simulated.exit_code == 0 and json.loads(simulated.stdout)["submitted"] == 10
     again = run("--data-dir", str(data), "collect")
     assert again.exit_code == 0 and "Read 10 submissions: 10 loaded" in again.output
+    resolved = run("--data-dir", str(data), "consensus", "--json")
+    assert resolved.exit_code == 0
+    assert {r["queue"] for r in json.loads(resolved.stdout)} == {"support-quality", "support-ab"}

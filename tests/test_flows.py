@@ -45,6 +45,7 @@ def test_review_cycle_samples_and_publishes_each_example_queue(prefect_api, tmp_
             submit(store, item["item_id"], "lead1", {"correctness": "correct", "helpfulness": 5})
     first = collect_submissions(data_dir=data_dir)
     assert (first["read"], first["loaded"], first["labels"]) == (2, 2, 4)
+    assert {r["queue"] for r in first["resolved"]} == {"support-quality", "support-ab"}
     assert collect_submissions(data_dir=data_dir)["read"] == 0  # nothing twice
     assert len(promote_datasets(data_dir=data_dir)["published_batches"]) == 2
 
