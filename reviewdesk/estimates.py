@@ -77,3 +77,62 @@ def horvitz_thompson(
     low = min(1.0, max(0.0, prop - half))
     high = max(0.0, min(1.0, prop + half))
     return Estimate(prop, low, high, stderr, len(y), n_hat)
+
+
+@dataclass(frozen=True)
+class OutcomeEstimate:
+    """The estimated share of production runs with one outcome, from one batch's consensus labels."""
+
+    queue: str
+    batch_id: str
+    criterion: str
+    outcome: str
+    estimate: Estimate
+    population: int  # the batch's sampling frame: production runs (or pairs) it was drawn from
+    resolved: int  # sampled items with a consensus value, behind the estimate
+    sampled: int  # sampled items in the batch (those without consensus are left out)
+
+    def as_dict(self) -> dict:
+        e = self.estimate
+        return {"queue": self.queue, "batch_id": self.batch_id, "criterion": self.criterion, "outcome": self.outcome,
+                "share": e.proportion, "low": e.low, "high": e.high, "stderr": e.stderr, "population": self.population,
+                "resolved": self.resolved, "sampled": self.sampled}  # fmt: skip
+
+    def sentence(self) -> str:
+        """E.g. "incorrect: 7.9% ± 1.8% of 12,000 runs (batch b-1, 180 of 200 items resolved)"."""
+        e = self.estimate
+        return (f"{self.outcome}: {e.proportion:.1%} ± {(e.high - e.low) / 2:.1%} of {self.population:,} runs "
+                f"(batch {self.batch_id}, {self.resolved} of {self.sampled} items resolved)")  # fmt: skip
+
+
+def outcome_estimates(wh, queue: str, criteria: Sequence[str] | None = None) -> list[OutcomeEstimate]:
+    """Per batch, criterion and outcome of a queue's categorical consensus: its share of the batch's
+    population, from the sampled, non-gold items each weighted by 1/pi (the Hajek form of
+    Horvitz-Thompson, which stays unbiased when some sampled items have no consensus yet, as long
+    as those are missing at random; `resolved` against `sampled` says how many are).
+    """
+    rows = wh.execute(
+        """SELECT i.batch_id, b.population, c.criterion, c.value, i.inclusion_probability
+           FROM consensus c JOIN items i USING (item_id) JOIN batches b ON b.batch_id = i.batch_id
+           WHERE c.queue = ? AND NOT i.is_gold AND i.inclusion_probability IS NOT NULL AND c.value_num IS NULL
+             AND c.criterion <> 'preference' 
+           ORDER BY i.batch_id, c.criterion, c.value""",
+        [queue],
+    )
+    sampled = dict(wh.execute(
+        "SELECT batch_id, count(*) FROM items WHERE queue = ? AND NOT is_gold GROUP BY batch_id", [queue]
+    ))  # fmt: skip
+    groups: dict[tuple[str, str], list[tuple[str, float, int]]] = {}
+    for batch_id, population, criterion, value, pi in rows:
+        if criteria is None or criterion in criteria:
+            groups.setdefault((batch_id, criterion), []).append((value, pi, population))
+    out = []
+    for (batch_id, criterion), labelled in groups.items():
+        probabilities = [pi for _, pi, _ in labelled]
+        for outcome in sorted({v for v, _, _ in labelled}):
+            values = [1.0 if v == outcome else 0.0 for v, _, _ in labelled]
+            est = horvitz_thompson(values, probabilities)
+            population = labelled[0][2]
+            out.append(OutcomeEstimate(queue, batch_id, criterion, outcome, est, population, len(labelled),
+                                       sampled[batch_id]))  # fmt: skip
+    return out
