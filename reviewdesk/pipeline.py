@@ -8,13 +8,17 @@ from dataclasses import dataclass, field
 from reviewdesk import summary
 from reviewdesk.accounts import add_user, get_user
 from reviewdesk.batches import Batch
+from reviewdesk.collect import CollectResult, collect
 from reviewdesk.config import Settings
 from reviewdesk.demo import generate_runs, write_runs
 from reviewdesk.ingest import IngestReport, ingest
 from reviewdesk.publish import PublishReport, publish
 from reviewdesk.queues import load_queues
+from reviewdesk.resolve import ResolveResult, resolve_queue
+from reviewdesk.reviews import progress
 from reviewdesk.reviewstore import ReviewStore
 from reviewdesk.sampling import draw_batch
+from reviewdesk.simulate import SimulationResult, simulate_reviews
 from reviewdesk.warehouse import Warehouse
 
 DEMO_PASSWORD = "reviewdesk-demo"
@@ -36,6 +40,9 @@ class DemoResult:
     batches: list[Batch] = field(default_factory=list)
     published: list[PublishReport] = field(default_factory=list)
     users: dict[str, str] = field(default_factory=dict)  # name -> role of the demo accounts
+    simulated: list[SimulationResult] = field(default_factory=list)
+    collected: CollectResult | None = None
+    resolved: list[ResolveResult] = field(default_factory=list)
 
 
 def demo_users(store: ReviewStore) -> dict[str, str]:
@@ -54,10 +61,32 @@ def counted(items: Iterable[dict], tick: Callable[[int], None] | None, every: in
         yield item
 
 
+SIMULATED_SHARE = 0.75  # of the reviews a queue still needs; the rest is left for people in the app
+SIMULATED_ACCURACY = 0.85
+SIMULATED_REVIEWERS = 3  # the example queues' assignees, reviewer1-3
+
+
+def close_loop(store: ReviewStore, wh: Warehouse, result: DemoResult, seed: int) -> None:
+    """Simulated reviewers do most of what each queue needs, then collect and resolve every queue."""
+    for batch in result.batches:
+        left = progress(store, batch.queue)
+        limit = max(1, int(SIMULATED_SHARE * (left.needed - left.done)))
+        result.simulated.append(
+            simulate_reviews(store, wh, batch.queue, SIMULATED_REVIEWERS, SIMULATED_ACCURACY, seed, limit=limit)
+        )
+    result.collected = collect(store, wh)
+    result.resolved = [resolve_queue(store, wh, name) for name in store.published_counts()]
+
+
 def run_demo(
-    settings: Settings, runs: int = 5000, seed: int = 7, tick: Callable[[int], None] | None = None
+    settings: Settings,
+    runs: int = 5000,
+    seed: int = 7,
+    tick: Callable[[int], None] | None = None,
+    simulate: bool = True,
 ) -> DemoResult:
-    """Generate demo logs, ingest them, sample and publish a batch of every queue, and add demo accounts.
+    """Generate demo logs, ingest them, sample and publish a batch of every queue, add demo accounts,
+    and (with `simulate`) close the loop: simulated reviews, collect, consensus.
 
     Rerunning it is safe: the logs are the same (same seed), so they ingest as duplicates, and each
     queue draws a fresh batch of runs not yet reviewed.
@@ -75,4 +104,6 @@ def run_demo(
                 batch = draw_batch(wh, queue, seed=seed)
                 result.batches.append(batch)
                 result.published.append(publish(wh, store, queue, batch.batch_id))
+            if simulate:
+                close_loop(store, wh, result, seed)
     return result

@@ -115,7 +115,7 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
 
     root = tmp_path_factory.mktemp("live-app")
     settings = Settings.load(root / "data", ROOT / "queues")
-    run_demo(settings, runs=800, seed=3)
+    run_demo(settings, runs=800, seed=3, simulate=False)
     env = os.environ | {"REVIEWDESK_DATA_DIR": str(settings.data_dir), "REVIEWDESK_QUEUES_DIR": str(ROOT / "queues")}
     if settings.review_store_url:
         env["REVIEWDESK_REVIEW_STORE_URL"] = settings.review_store_url

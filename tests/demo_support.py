@@ -16,8 +16,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def build_demo(data: Path, runs: int = 1500, seed: int = 5) -> Path:
-    """Demo logs ingested, a batch of each example queue published, demo accounts: the template."""
-    run_demo(Settings.load(data, ROOT / "queues"), runs=runs, seed=seed)
+    """Demo logs ingested, a batch of each example queue published, demo accounts, no reviews yet."""
+    run_demo(Settings.load(data, ROOT / "queues"), runs=runs, seed=seed, simulate=False)
     return data
 
 

@@ -21,7 +21,7 @@ APP = str(ROOT / "review_app" / "app.py")
 def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data = tmp_path_factory.mktemp("app") / "data"
     settings = Settings.load(data, ROOT / "queues")
-    run_demo(settings, runs=800, seed=3)
+    run_demo(settings, runs=800, seed=3, simulate=False)
     with ReviewStore(settings.review_url) as store:
         add_user(store, "outsider", "reviewer", "outsider-pw", queues=["some-other-queue"])
         item = next_item(store, "support-quality", "reviewer2")

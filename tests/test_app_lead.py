@@ -28,7 +28,7 @@ def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     120 s) and edited one, reviewer2 did 1 (45 s), reviewer3 holds one; in support-ab reviewer2 flagged one."""
     data = tmp_path_factory.mktemp("lead") / "data"
     settings = Settings.load(data, ROOT / "queues")
-    run_demo(settings, runs=800, seed=3)
+    run_demo(settings, runs=800, seed=3, simulate=False)
     now = datetime.now(UTC)
     with ReviewStore(settings.review_url) as store:
         add_user(store, "dave", "reviewer", "dave-password")

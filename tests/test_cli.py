@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 from reviewdesk.accounts import authenticate
 from reviewdesk.cli import app
 from reviewdesk.pipeline import DEMO_PASSWORD
-from reviewdesk.reviews import next_item, submit
+from reviewdesk.reviews import next_item, progress, submit
 from reviewdesk.reviewstore import ReviewStore
 from reviewdesk.warehouse import MIGRATIONS
 
@@ -94,8 +94,13 @@ def test_demo_generates_ingests_samples_and_publishes(tmp_path: Path):
     assert all(p["published"] > 0 for p in summary["published"])
     assert summary["users"] == {"reviewer1": "reviewer", "reviewer2": "reviewer", "reviewer3": "reviewer",
                                 "lead": "lead", "admin": "admin"}  # fmt: skip
+    simulated = sum(s["submitted"] for s in summary["simulated"])  # the loop is closed: reviews, labels, consensus
+    assert simulated > 0 and summary["collected"]["read"] == simulated
+    assert {r["queue"] for r in summary["consensus"]} == {"support-quality", "support-ab"}
+    assert all(r["items"] > 0 and r["methods"] for r in summary["consensus"])
     with ReviewStore(f"sqlite:///{tmp_path / 'd' / 'review.sqlite'}") as store:
         assert authenticate(store, "reviewer1", DEMO_PASSWORD) is not None
+        assert progress(store, "support-quality", "reviewer1").left_for_me > 0  # some left for a person
     again = json.loads(run(*args).stdout)  # same logs: duplicates; fresh runs for each queue
     assert again["ingest"]["duplicates"] == 1500
     assert all(p["published"] > 0 for p in again["published"])
@@ -151,10 +156,8 @@ def test_users_add_list_disable_and_set_password(tmp_path: Path, monkeypatch):
 
 def test_collect_prints_counts_and_exits_1_when_some_submissions_are_rejected(tmp_path: Path):
     data = tmp_path / "d"
-    assert (
-        run("--data-dir", str(data), "--queues-dir", str(ROOT / "queues"), "demo", "--runs", "800", "--json").exit_code
-        == 0
-    )
+    args = ["--data-dir", str(data), "--queues-dir", str(ROOT / "queues"), "demo", "--runs", "800", "--no-simulate"]
+    assert run(*args, "--json").exit_code == 0
     with ReviewStore(f"sqlite:///{data / 'review.sqlite'}") as store:
         for answers in ({"correctness": "correct", "helpfulness": 4}, {"correctness": "perfect", "helpfulness": 4}):
             item = next_item(store, "support-quality", "reviewer1")

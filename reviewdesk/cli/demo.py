@@ -11,7 +11,25 @@ from rich.table import Table
 from reviewdesk.cli.app import JsonOption, app, handle_errors, out, progress_bar, settings
 from reviewdesk.cli.logs import print_overview, print_reports, totals
 from reviewdesk.cli.serve import AddressOption, PortOption, start_app
-from reviewdesk.pipeline import DEMO_PASSWORD, run_demo
+from reviewdesk.consensus import METHODS
+from reviewdesk.pipeline import DEMO_PASSWORD, DemoResult, run_demo
+
+
+def print_loop(result: DemoResult) -> None:
+    """Simulated reviews, collect and consensus: what closed the loop."""
+    if result.collected is None:
+        return
+    table = Table("queue", "simulated", "true", "judged", "consensus by method", "disputes",
+                  title="Simulated reviewers, collected and resolved")  # fmt: skip
+    resolved = {r.queue: r for r in result.resolved}
+    for sim in result.simulated:
+        r = resolved[sim.queue]
+        share = f"{sim.answered_truly / sim.answers:.0%}" if sim.answers else "-"
+        methods = ", ".join(f"{m} {r.methods[m]:,}" for m in METHODS if r.methods.get(m))
+        table.add_row(sim.queue, f"{sim.submitted:,}", share, f"{r.items:,}", methods, f"{r.backlog:,}")
+    out.print(table)
+    c = result.collected
+    out.print(f"Collected {c.read:,} submissions: {c.loaded:,} loaded as {c.labels:,} labels, {c.rejected:,} rejected.")
 
 
 @app.command()
@@ -20,6 +38,9 @@ def demo(
     ctx: typer.Context,
     runs: Annotated[int, typer.Option("--runs", min=1, help="Number of demo runs.")] = 5000,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the demo logs and of the batches.")] = 7,
+    simulate: Annotated[
+        bool, typer.Option("--simulate/--no-simulate", help="Close the loop: simulated reviews, collect, consensus.")
+    ] = True,
     serve: Annotated[bool, typer.Option("--serve/--no-serve", help="Start the review app at the end.")] = True,
     port: PortOption = 8501,
     address: AddressOption = "127.0.0.1",
@@ -29,13 +50,17 @@ def demo(
     then start the review app so the demo accounts can review at once (not with --json)."""
     with progress_bar(as_json) as progress:
         task = progress.add_task("Generating demo runs", total=runs)
-        result = run_demo(settings(ctx), runs, seed, tick=lambda done: progress.update(task, completed=done))
+        result = run_demo(settings(ctx), runs, seed, tick=lambda done: progress.update(task, completed=done),
+                          simulate=simulate)  # fmt: skip
     ingested = totals(result.ingest)
     published = [p.as_dict() for p in result.published]
     if as_json:
         batches = [{k: v for k, v in b.as_dict().items() if k != "items"} for b in result.batches]
         print(json.dumps({"ingest": ingested, "warehouse": result.overview, "batches": batches,
-                          "published": published, "users": result.users}, default=str))  # fmt: skip
+                          "published": published, "users": result.users,
+                          "simulated": [s.as_dict() for s in result.simulated],
+                          "collected": result.collected.as_dict() if result.collected else None,
+                          "consensus": [r.as_dict() for r in result.resolved]}, default=str))  # fmt: skip
         return
     print_reports(result.ingest, ingested)
     print_overview(result.overview)
@@ -43,6 +68,7 @@ def demo(
     for b, p in zip(result.batches, result.published, strict=True):
         table.add_row(b.queue, b.batch_id, b.strategy, f"{b.population:,}", f"{len(b.items):,}", f"{p.published:,}")
     out.print(table)
+    print_loop(result)
     names = ", ".join(f"{name} ({role})" for name, role in result.users.items())
     out.print(f"Demo accounts: {names}; password [bold]{DEMO_PASSWORD}[/bold].")
     if not serve:
