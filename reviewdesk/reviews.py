@@ -5,6 +5,8 @@ Each step checks access in a read transaction, then does its work in one short w
 they wait instead of failing). On PostgreSQL the item row is locked first (`SELECT ... FOR
 UPDATE`, `SKIP LOCKED` when looking for a free item) and its capacity read again in a fresh
 statement, so two reviewers racing for an item's last slot never both get it there either.
+The app's Submit is `submit_and_next`: the submit and the next reservation in one write
+transaction, so a reviewer takes the SQLite write lock once per item instead of twice.
 
 An item has room for a reviewer while `reviews_done` (distinct reviewers who submitted, kept by
 `submit`) plus the live reservations of other reviewers is below `reviewers_needed`. Gold items
@@ -24,7 +26,16 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, case, exists, func, select
 
 from reviewdesk.errors import AccessDenied, NotFound, ReviewConflict
-from reviewdesk.reviewstore import ITEM_ORDER, ReviewStore, items, queues, reservations, submissions, users
+from reviewdesk.reviewstore import (
+    ITEM_OPEN,
+    ITEM_ORDER,
+    ReviewStore,
+    items,
+    queues,
+    reservations,
+    submissions,
+    users,
+)
 from schemas.queue import QueueConfig
 
 PRIVILEGED = ("lead", "admin")  # may review any queue
@@ -107,7 +118,7 @@ _CANDIDATE = (  # the first item in review order with room for the reviewer
     select(items)
     .where(
         items.c.queue == _P("queue"),
-        items.c.reviews_done < items.c.reviewers_needed,
+        ITEM_OPEN,  # the exact term of the partial index ix_items_open_order, so the walk uses it
         ~exists().where(submissions.c.item_id == items.c.item_id, submissions.c.reviewer == _P("reviewer")),
         items.c.reviews_done
         + select(func.count())
@@ -210,31 +221,38 @@ def next_item(
     with store.read() as conn:  # access is checked before taking the write lock, to keep that short
         q = _queue_row(conn, queue)
         _check_access(conn, q, reviewer)
+    with store.write() as conn:
+        return _reserve_next(store, conn, q, reviewer, now, exclude)
+
+
+def _reserve_next(
+    store: ReviewStore, conn: Connection, q: Mapping[str, Any], reviewer: str, now: datetime, exclude: Iterable[str]
+) -> dict | None:
+    """`next_item`'s work in the write transaction `conn`, access to queue row `q` already checked."""
     expires_at = now + timedelta(minutes=q["reservation_minutes"])
     recheck = store.dialect != "sqlite"  # SQLite writers are serialised; PostgreSQL ones are not
-    mine = {"reviewer": reviewer, "now": now, "queue": queue}
-    with store.write() as conn:
-        held = _one(conn, _HELD, **mine)
-        if held is not None:
-            conn.execute(_RENEW, {"b_item_id": held["item_id"], "b_reviewer": reviewer, "b_expires_at": expires_at})
-            return _shown(held, expires_at, q, reviewer)
-        if random.randrange(GC_EVERY) == 0:  # expired rows are ignored anyway; this only tidies up
-            conn.execute(_EXPIRED, {"now": now})
-        skipped = list(exclude)
-        while True:
-            query = _CANDIDATE.where(items.c.item_id.not_in(skipped)) if skipped else _CANDIDATE
-            item = _one(conn, query, **mine)
-            if item is None:
-                return None
-            item_id = item["item_id"]
-            if recheck:  # a fresh statement under the row lock sees reservations committed since
-                item = _item_row(conn, item_id)
-                if item["reviews_done"] + _live_others(conn, item_id, reviewer, now) >= item["reviewers_needed"]:
-                    skipped.append(item_id)
-                    continue
-            row = {"item_id": item_id, "reviewer": reviewer, "reserved_at": now, "expires_at": expires_at}
-            conn.execute(store.upsert_stmt(reservations, row))  # replaces an expired hold of this reviewer
-            return _shown(item, expires_at, q, reviewer)
+    mine = {"reviewer": reviewer, "now": now, "queue": q["name"]}
+    held = _one(conn, _HELD, **mine)
+    if held is not None:
+        conn.execute(_RENEW, {"b_item_id": held["item_id"], "b_reviewer": reviewer, "b_expires_at": expires_at})
+        return _shown(held, expires_at, q, reviewer)
+    if random.randrange(GC_EVERY) == 0:  # expired rows are ignored anyway; this only tidies up
+        conn.execute(_EXPIRED, {"now": now})
+    skipped = list(exclude)
+    while True:
+        query = _CANDIDATE.where(items.c.item_id.not_in(skipped)) if skipped else _CANDIDATE
+        item = _one(conn, query, **mine)
+        if item is None:
+            return None
+        item_id = item["item_id"]
+        if recheck:  # a fresh statement under the row lock sees reservations committed since
+            item = _item_row(conn, item_id)
+            if item["reviews_done"] + _live_others(conn, item_id, reviewer, now) >= item["reviewers_needed"]:
+                skipped.append(item_id)
+                continue
+        row = {"item_id": item_id, "reviewer": reviewer, "reserved_at": now, "expires_at": expires_at}
+        conn.execute(store.replace_stmt(reservations, ("reserved_at", "expires_at")), row)  # an expired hold too
+        return _shown(item, expires_at, q, reviewer)
 
 
 def release(store: ReviewStore, item_id: str, reviewer: str) -> bool:
@@ -294,29 +312,81 @@ def submit(
     with store.read() as conn:  # an item's queue never changes: check access before the write lock
         _check_access(conn, _queue_row(conn, _item_queue(conn, item_id)), reviewer)
     with store.write() as conn:
-        item = _item_row(conn, item_id, lock=True)
-        mine = _one(conn, _MY_RESERVATION, item_id=item_id, reviewer=reviewer)
-        full = item["reviews_done"] >= item["reviewers_needed"]
-        if not full and (mine is None or mine["expires_at"] <= now):
-            full = item["reviews_done"] + _live_others(conn, item_id, reviewer, now) >= item["reviewers_needed"]
-        if full:
-            if (latest := _latest(conn, item_id, reviewer)) is not None:
-                return SubmitResult(latest["submission_id"], latest["revision"], duplicate=True)
-            raise ReviewConflict(
-                f"Item {item_id} already has enough reviews ({item['reviewers_needed']}), counting the reviewers "
-                "holding it: your answer was not stored; take the next item."
-            )
-        if shown_at is None and mine is not None:
-            shown_at = mine["reserved_at"]
-        row = _submission_row(item, reviewer, 1, answers, comment, correction, flags, suggestion_shown, shown_at, now)
-        inserted = conn.execute(store.insert_ignore_stmt(submissions), row)
-        if inserted.rowcount == 0:  # revision 1 exists: a double submit
-            latest = _latest(conn, item_id, reviewer)
+        return _store_submission(
+            store, conn, item_id, reviewer, answers, comment, correction, flags, suggestion_shown, shown_at, now
+        )
+
+
+def submit_and_next(
+    store: ReviewStore,
+    item_id: str,
+    reviewer: str,
+    answers: Mapping[str, Any],
+    comment: str | None = None,
+    correction: str | None = None,
+    flags: Iterable[Mapping[str, Any]] = (),
+    suggestion_shown: bool = False,
+    shown_at: datetime | None = None,
+    now: datetime | None = None,
+    exclude: Iterable[str] = (),
+) -> tuple[SubmitResult, dict | None]:
+    """`submit`, then `next_item` in the item's queue, in one write transaction: the app's Submit.
+
+    Returns the submit's result and the next item reserved for `reviewer` (None when none is left
+    for them), exactly as the two calls would, with the same checks and guarantees; it only takes
+    the write lock once instead of twice. A refused submit (`ReviewConflict`, `AccessDenied`,
+    `NotFound`) raises before anything is stored or reserved: call `next_item` to move on. After a
+    duplicate submit the reviewer gets their live hold again (the item the first submit moved to).
+    `exclude` is as for `next_item`.
+    """
+    now = now or datetime.now(UTC)
+    with store.read() as conn:  # an item's queue never changes: check access before the write lock
+        q = _queue_row(conn, _item_queue(conn, item_id))
+        _check_access(conn, q, reviewer)
+    with store.write() as conn:
+        result = _store_submission(
+            store, conn, item_id, reviewer, answers, comment, correction, flags, suggestion_shown, shown_at, now
+        )
+        return result, _reserve_next(store, conn, q, reviewer, now, exclude)
+
+
+def _store_submission(
+    store: ReviewStore,
+    conn: Connection,
+    item_id: str,
+    reviewer: str,
+    answers: Mapping[str, Any],
+    comment: str | None,
+    correction: str | None,
+    flags: Iterable[Mapping[str, Any]],
+    suggestion_shown: bool,
+    shown_at: datetime | None,
+    now: datetime,
+) -> SubmitResult:
+    """`submit`'s work in the write transaction `conn`, access already checked."""
+    item = _item_row(conn, item_id, lock=True)
+    mine = _one(conn, _MY_RESERVATION, item_id=item_id, reviewer=reviewer)
+    full = item["reviews_done"] >= item["reviewers_needed"]
+    if not full and (mine is None or mine["expires_at"] <= now):
+        full = item["reviews_done"] + _live_others(conn, item_id, reviewer, now) >= item["reviewers_needed"]
+    if full:
+        if (latest := _latest(conn, item_id, reviewer)) is not None:
             return SubmitResult(latest["submission_id"], latest["revision"], duplicate=True)
-        submission_id = inserted.inserted_primary_key[0]
-        conn.execute(_COUNT_REVIEW, {"b_item_id": item_id})
-        if mine is not None:
-            conn.execute(_RELEASE, {"item_id": item_id, "reviewer": reviewer})
+        raise ReviewConflict(
+            f"Item {item_id} already has enough reviews ({item['reviewers_needed']}), counting the reviewers "
+            "holding it: your answer was not stored; take the next item."
+        )
+    if shown_at is None and mine is not None:
+        shown_at = mine["reserved_at"]
+    row = _submission_row(item, reviewer, 1, answers, comment, correction, flags, suggestion_shown, shown_at, now)
+    inserted = conn.execute(store.insert_ignore_stmt(submissions), row)
+    if inserted.rowcount == 0:  # revision 1 exists: a double submit
+        latest = _latest(conn, item_id, reviewer)
+        return SubmitResult(latest["submission_id"], latest["revision"], duplicate=True)
+    submission_id = inserted.inserted_primary_key[0]
+    conn.execute(_COUNT_REVIEW, {"b_item_id": item_id})
+    if mine is not None:
+        conn.execute(_RELEASE, {"item_id": item_id, "reviewer": reviewer})
     return SubmitResult(submission_id, 1, duplicate=False)
 
 
@@ -462,8 +532,8 @@ def _canon(value: Any) -> Any:
 
 __all__ = [
     "Progress",
-    "allowed_queues",
     "SubmitResult",
+    "allowed_queues",
     "item_submissions",
     "next_item",
     "progress",
@@ -471,5 +541,6 @@ __all__ = [
     "revealed_suggestions",
     "revise",
     "submit",
+    "submit_and_next",
     "suggestion_shown",
 ]

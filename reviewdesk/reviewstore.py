@@ -181,7 +181,14 @@ items = Table(
 )
 # The order `next_item` walks a queue in; an expression index, so the walk needs no sort.
 ITEM_ORDER = (func.coalesce(items.c.priority, literal_column("0")).desc(), items.c.position, items.c.item_id)
-ix_items_review_order = Index("ix_items_review_order", items.c.queue, *ITEM_ORDER)
+ix_items_review_order = Index("ix_items_review_order", items.c.queue, *ITEM_ORDER)  # m002; m006 drops it
+# m006: the same walk over the items that still need reviews only (a partial index). An item leaves
+# it once it has all its reviews, so `next_item` never steps over the finished part of a queue, and
+# its cost stays flat as the queue fills up (with the full index it grew with every finished item).
+ITEM_OPEN = items.c.reviews_done < items.c.reviewers_needed
+ix_items_open_order = Index(
+    "ix_items_open_order", items.c.queue, *ITEM_ORDER, sqlite_where=ITEM_OPEN, postgresql_where=ITEM_OPEN
+)
 
 # Accounts. `queues` NULL: the reviewer may review any queue whose `assignees` allow it.
 users = Table(
@@ -256,6 +263,17 @@ adjudications = Table(
     Index("ix_adjudications_queue", "queue", "decided_at"),
 )
 
+# Quality reports computed by the flows from the warehouse, kept here for the app's dashboard.
+quality_reports = Table(
+    "quality_reports",
+    metadata,
+    Column("report_id", Integer, primary_key=True, autoincrement=True),
+    Column("queue", String, ForeignKey("queues.name"), nullable=False),
+    Column("computed_at", Timestamp, nullable=False),
+    Column("report", JSON, nullable=False),
+    Index("ix_quality_reports_queue", "queue", "computed_at"),
+)
+
 Migration = Callable[[Connection], None]
 MIGRATIONS: dict[str, Migration] = {}
 
@@ -297,6 +315,17 @@ def m005_adjudications(conn: Connection) -> None:
     metadata.create_all(conn, tables=[adjudications], checkfirst=True)
 
 
+@migration
+def m006_open_items_index(conn: Connection) -> None:
+    conn.execute(CreateIndex(ix_items_open_order, if_not_exists=True))
+    conn.execute(text(f"DROP INDEX IF EXISTS {ix_items_review_order.name}"))  # only the walk used it
+
+
+@migration
+def m006_quality_reports(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[quality_reports], checkfirst=True)
+
+
 def _safe_url(url: str) -> str:
     try:
         return make_url(url).render_as_string(hide_password=True)
@@ -309,6 +338,7 @@ class ReviewStore:
 
     def __init__(self, url: str) -> None:
         self.url = url
+        self._statements: dict[tuple, Any] = {}  # built once: see replace_stmt
         try:
             parsed = make_url(url)
             if parsed.get_backend_name() not in DIALECTS:
@@ -410,10 +440,25 @@ class ReviewStore:
         keys = [c.name for c in table.primary_key.columns]
         return stmt.on_conflict_do_update(index_elements=keys, set_={k: stmt.excluded[k] for k in row if k not in keys})
 
+    def replace_stmt(self, table: Table, columns: tuple[str, ...]) -> Any:
+        """An INSERT taking its row as execute parameters that, when the row's primary key exists,
+        overwrites `columns` of that row instead. Built once per table and columns (hot paths run it
+        under the write lock, where building a statement anew costs more than running it)."""
+        key = ("replace", table.name, columns)
+        if (stmt := self._statements.get(key)) is None:
+            insert = (postgresql if self.dialect == "postgresql" else sqlite).insert(table)
+            keys = list(table.primary_key.columns)
+            stmt = insert.on_conflict_do_update(index_elements=keys, set_={c: insert.excluded[c] for c in columns})
+            self._statements[key] = stmt
+        return stmt
+
     def insert_ignore_stmt(self, table: Table) -> Any:
         """An INSERT into `table` that skips a row conflicting with any unique key (rowcount 0)."""
-        dialect = postgresql if self.dialect == "postgresql" else sqlite
-        return dialect.insert(table).on_conflict_do_nothing()
+        key = ("insert_ignore", table.name)
+        if (stmt := self._statements.get(key)) is None:
+            dialect = postgresql if self.dialect == "postgresql" else sqlite
+            stmt = self._statements[key] = dialect.insert(table).on_conflict_do_nothing()
+        return stmt
 
     def save_queue(self, conn: Connection, queue: QueueConfig, now: datetime | None = None) -> bool:
         """Upsert the queue's row and record its rubric version; return whether anything changed.

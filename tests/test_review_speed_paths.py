@@ -1,0 +1,269 @@
+"""The review store's fast paths: submit_and_next (one write transaction for Submit), the open-items
+index that keeps next_item's walk flat, and statements built once; with races of processes."""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from review_support import T0, seed_queue
+from sqlalchemy import func, select, text
+
+from reviewdesk import accounts
+from reviewdesk.errors import AccessDenied, NotFound, ReviewConflict
+from reviewdesk.reviews import item_submissions, next_item, progress, submit, submit_and_next
+from reviewdesk.reviewstore import MIGRATIONS, ReviewStore, items, metadata, reservations, submissions
+
+PASSWORD = "correct horse battery"
+QUEUE = "support-quality"
+ANSWER = {"correctness": "correct"}
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    with ReviewStore(f"sqlite:///{tmp_path / 'review.sqlite'}") as s:
+        for name in ("reviewer1", "reviewer2", "reviewer3"):
+            accounts.add_user(s, name, "reviewer", PASSWORD)
+        yield s
+
+
+def _check_race(store: ReviewStore, needed: int) -> None:
+    with store.read() as conn:
+        rows = conn.execute(select(submissions.c.item_id, submissions.c.reviewer)).all()
+        done = dict(conn.execute(select(items.c.item_id, items.c.reviews_done)).all())
+    per_item = Counter(item_id for item_id, _ in rows)
+    assert max(per_item.values()) <= needed, per_item
+    assert len(set(rows)) == len(rows), "a reviewer submitted an item twice"
+    assert done == {i: per_item.get(i, 0) for i in done}  # the counter matches the rows
+
+
+def _holds(store: ReviewStore) -> list[tuple[str, str]]:
+    with store.read() as conn:
+        return sorted(conn.execute(select(reservations.c.item_id, reservations.c.reviewer)).all())
+
+
+def _add_reviewers(store: ReviewStore, names: list[str]) -> None:
+    """Reviewer accounts without scrypt: the races are about reviews."""
+    with store.write() as conn:
+        for name in names:
+            conn.exec_driver_sql(
+                "INSERT INTO users (name, role, password_hash, disabled, failed_logins, created_at) "
+                "VALUES (?, 'reviewer', 'scrypt$x', 0, 0, '2026-11-01 00:00:00')",
+                (name,),
+            )
+
+
+def test_submit_and_next_stores_the_submission_and_reserves_the_next_item(store: ReviewStore):
+    seed_queue(store, n=3, reviewers_needed=1)
+    first = next_item(store, QUEUE, "reviewer1", now=T0)
+    later = T0 + timedelta(minutes=2)
+    result, second = submit_and_next(store, first["item_id"], "reviewer1", ANSWER, comment="ok", now=later)
+    assert (result.revision, result.duplicate) == (1, False)
+    [row] = item_submissions(store, first["item_id"])
+    assert (row["submission_id"], row["answers"], row["comment"]) == (result.submission_id, ANSWER, "ok")
+    assert (row["shown_at"], row["submitted_at"]) == (T0, later)  # shown_at: when it was reserved
+    assert second["item_id"].endswith("0002") and second["reserved_until"] == later + timedelta(minutes=30)
+    assert "gold_answer" not in second and "is_gold" not in second and "suggestion_shown" in second
+    assert _holds(store) == [(second["item_id"], "reviewer1")]  # the first hold ended, the next began
+    assert next_item(store, QUEUE, "reviewer2", now=later)["item_id"].endswith("0003")  # 0001 done, 0002 held
+    _, third = submit_and_next(store, second["item_id"], "reviewer1", ANSWER, now=later)
+    assert third is None  # 0003 is held by reviewer2 to capacity
+    assert progress(store, QUEUE).done == 2
+
+
+def test_submit_and_next_serves_the_same_order_as_the_two_calls(tmp_path: Path, store: ReviewStore):
+    seed_queue(store, n=6, reviewers_needed=2, priorities={5: 2.0, 3: 0.5, 2: -1.0})
+    with ReviewStore(f"sqlite:///{tmp_path / 'other.sqlite'}") as other:
+        seed_queue(other, n=6, reviewers_needed=2, priorities={5: 2.0, 3: 0.5, 2: -1.0})
+        _add_reviewers(other, ["reviewer1", "reviewer2"])
+        for reviewer in ("reviewer1", "reviewer2"):
+            combined, separate = [], []
+            item = next_item(store, QUEUE, reviewer, now=T0)
+            while item is not None:
+                combined.append(item["item_id"])
+                item = submit_and_next(store, item["item_id"], reviewer, ANSWER, now=T0)[1]
+            while (item := next_item(other, QUEUE, reviewer, now=T0)) is not None:
+                separate.append(item["item_id"])
+                submit(other, item["item_id"], reviewer, ANSWER, now=T0)
+            assert combined == separate and len(combined) == 6
+    assert progress(store, QUEUE).complete == 6 and _holds(store) == []
+
+
+def test_submit_and_next_twice_is_a_duplicate_and_returns_the_same_next_item(store: ReviewStore):
+    seed_queue(store, n=3, reviewers_needed=2)
+    item = next_item(store, QUEUE, "reviewer1", now=T0)
+    first, nxt = submit_and_next(store, item["item_id"], "reviewer1", ANSWER, now=T0)
+    again, nxt_again = submit_and_next(store, item["item_id"], "reviewer1", {"correctness": "wrong"}, now=T0)
+    assert not first.duplicate and again.duplicate and again.submission_id == first.submission_id
+    assert nxt_again["item_id"] == nxt["item_id"]  # the hold the first one took, renewed
+    assert [r["answers"] for r in item_submissions(store, item["item_id"])] == [ANSWER]
+    with store.read() as conn:
+        assert conn.scalar(select(items.c.reviews_done).where(items.c.item_id == item["item_id"])) == 1
+
+
+def test_a_refused_submit_stores_and_reserves_nothing(store: ReviewStore):
+    seed_queue(store, n=2, reviewers_needed=1)
+    item_id = "support-quality-b1-0001"
+    held = next_item(store, QUEUE, "reviewer1", now=T0)
+    assert held["item_id"] == item_id
+    with pytest.raises(ReviewConflict, match="already has enough reviews"):  # reviewer1 holds its only slot
+        submit_and_next(store, item_id, "reviewer2", ANSWER, now=T0)
+    assert _holds(store) == [(item_id, "reviewer1")] and item_submissions(store, item_id) == []
+    accounts.add_user(store, "zed", "reviewer", PASSWORD)  # not an assignee of the queue
+    with pytest.raises(AccessDenied):
+        submit_and_next(store, item_id, "zed", ANSWER, now=T0)
+    with pytest.raises(NotFound, match="No item 'nope'"):
+        submit_and_next(store, "nope", "reviewer1", ANSWER, now=T0)
+    assert _holds(store) == [(item_id, "reviewer1")]
+
+
+def test_submit_and_next_honours_exclude_and_expired_holds(store: ReviewStore):
+    seed_queue(store, n=4, reviewers_needed=1)
+    first = next_item(store, QUEUE, "reviewer1", now=T0)
+    _, nxt = submit_and_next(store, first["item_id"], "reviewer1", ANSWER, now=T0, exclude=["support-quality-b1-0002"])
+    assert nxt["item_id"].endswith("0003")  # 0002 was skipped in this sitting
+    late = T0 + timedelta(minutes=31)  # reviewer1's hold on 0003 has expired: reviewer2 may take it
+    assert next_item(store, QUEUE, "reviewer2", now=late)["item_id"].endswith("0002")
+    _, taken = submit_and_next(store, "support-quality-b1-0002", "reviewer2", ANSWER, now=late)
+    assert taken["item_id"].endswith("0003")
+    with pytest.raises(ReviewConflict):  # reviewer1 came back too late: reviewer2 holds its only slot
+        submit_and_next(store, nxt["item_id"], "reviewer1", ANSWER, now=late)
+
+
+def test_finished_items_leave_the_open_items_index(store: ReviewStore):
+    seed_queue(store, n=5, reviewers_needed=1)
+    item = next_item(store, QUEUE, "reviewer1", now=T0)
+    for _ in range(3):
+        item = submit_and_next(store, item["item_id"], "reviewer1", ANSWER, now=T0)[1]
+    with store.read() as conn:  # the partial index holds only the items still needing reviews
+        in_index = conn.exec_driver_sql(
+            "SELECT count(*) FROM items INDEXED BY ix_items_open_order "
+            "WHERE queue = ? AND reviews_done < reviewers_needed",
+            (QUEUE,),
+        ).scalar()
+        names = set(conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'index'").scalars())
+    assert in_index == 2
+    assert "ix_items_open_order" in names and "ix_items_review_order" not in names  # m006 replaced it
+
+
+def test_m006_adds_the_open_items_index_to_an_older_store(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'review.sqlite'}"
+    with ReviewStore(url) as store, store.write() as conn:  # roll the file back to its m005 shape
+        conn.execute(text("DROP INDEX ix_items_open_order"))
+        conn.execute(text("CREATE INDEX ix_items_review_order ON items (queue, coalesce(priority, 0) DESC, "
+                          "position, item_id)"))  # fmt: skip
+        conn.execute(text("DELETE FROM migrations WHERE name = 'm006_open_items_index'"))
+    with ReviewStore(url) as store:
+        assert sorted(store.applied()) == sorted(MIGRATIONS)
+        with store.read() as conn:
+            names = set(conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'index'").scalars())
+        assert "ix_items_open_order" in names and "ix_items_review_order" not in names
+
+
+def test_replace_stmt_is_built_once_and_overwrites_only_its_columns(store: ReviewStore):
+    seed_queue(store, n=1)
+    stmt = store.replace_stmt(reservations, ("expires_at",))
+    assert store.replace_stmt(reservations, ("expires_at",)) is stmt
+    assert store.insert_ignore_stmt(reservations) is store.insert_ignore_stmt(reservations)
+    row = {"item_id": "support-quality-b1-0001", "reviewer": "reviewer1", "reserved_at": T0, "expires_at": T0}
+    later = T0 + timedelta(hours=1)
+    with store.write() as conn:
+        conn.execute(stmt, row)
+        conn.execute(stmt, {**row, "reserved_at": later, "expires_at": later})
+    with store.read() as conn:
+        got = conn.execute(select(reservations.c.reserved_at, reservations.c.expires_at)).all()
+    assert got == [(T0, later)]
+
+
+def submit_and_next_in_process(url: str, queue: str, reviewer: str, barrier, results) -> None:
+    """Child process body: take an item, then submit_and_next until none is left; every third round
+    also submit a random item without reserving it, to race for last slots."""
+    import random
+
+    from reviewdesk.reviews import next_item, submit, submit_and_next
+
+    rng = random.Random(reviewer)
+    done: list[tuple[str, bool]] = []
+    try:
+        with ReviewStore(url) as store:
+            ids = [i["item_id"] for i in store.items(queue)]
+            barrier.wait()
+            item = next_item(store, queue, reviewer)
+            round_ = 0
+            while item is not None:
+                result, nxt = submit_and_next(store, item["item_id"], reviewer, {"correctness": "correct"})
+                done.append((item["item_id"], result.duplicate))
+                item, round_ = nxt, round_ + 1
+                if round_ % 3 == 0:  # any item but the one held (submitting that is the next round's job)
+                    try:
+                        direct = submit(store, rng.choice([i for i in ids if item is None or i != item["item_id"]]),
+                                        reviewer, {"correctness": "wrong"})  # fmt: skip
+                    except ReviewConflict:
+                        continue
+                    done.append(("direct", direct.duplicate))
+        results.put(("ok", done))
+    except Exception as e:
+        results.put(("error", f"{type(e).__name__}: {e}"))
+
+
+def test_racing_processes_with_submit_and_next_never_overfill_an_item(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'review.sqlite'}"
+    reviewers = [f"r{i}" for i in range(8)]
+    with ReviewStore(url) as store:
+        seed_queue(store, n=40, reviewers_needed=3, assignees=[])
+        _add_reviewers(store, reviewers)
+    ctx = multiprocessing.get_context("spawn")
+    barrier, results = ctx.Barrier(len(reviewers)), ctx.Queue()
+    procs = [ctx.Process(target=submit_and_next_in_process, args=(url, QUEUE, r, barrier, results)) for r in reviewers]
+    for p in procs:
+        p.start()
+    outcomes = [results.get(timeout=120) for _ in procs]
+    for p in procs:
+        p.join(timeout=10)
+    assert [o[1] for o in outcomes if o[0] != "ok"] == []
+    with ReviewStore(url) as store:
+        _check_race(store, needed=3)  # no item over capacity, no reviewer twice, counters match the rows
+        assert progress(store, QUEUE).complete == 40  # and every slot was filled
+        assert _holds(store) == []  # every hold ended with its submission
+    assert not any(dup for o in outcomes for item_id, dup in o[1] if item_id != "direct")
+
+
+def test_postgres_submit_and_next_race(postgres_url: str):
+    with ReviewStore(postgres_url) as store:
+        with store.engine.begin() as conn:  # a clean schema: drop what an earlier run left
+            conn.execute(text(f"DROP TABLE IF EXISTS {', '.join(metadata.tables)} CASCADE"))
+        store.migrate()
+        seed_queue(store, n=12, reviewers_needed=3, assignees=[])
+        reviewers = [f"r{i}" for i in range(8)]
+        for name in reviewers:
+            accounts.add_user(store, name, "reviewer", PASSWORD)
+        failures: list[str] = []
+
+        def work(reviewer: str) -> None:
+            try:
+                item = next_item(store, QUEUE, reviewer)
+                while item is not None:
+                    result, item_after = submit_and_next(store, item["item_id"], reviewer, ANSWER)
+                    assert not result.duplicate
+                    item = item_after
+            except Exception as e:  # reported below
+                failures.append(f"{type(e).__name__}: {e}")
+
+        threads = [threading.Thread(target=work, args=(r,)) for r in reviewers]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        assert failures == []
+        _check_race(store, needed=3)
+        assert progress(store, QUEUE).complete == 12
+        with store.read() as conn:
+            assert conn.scalar(select(func.count()).select_from(reservations)) == 0
+            rows = conn.exec_driver_sql("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'items'")
+            indexes = dict(rows.all())
+        assert "WHERE (reviews_done < reviewers_needed)" in indexes["ix_items_open_order"]
+        assert "ix_items_review_order" not in indexes
