@@ -181,8 +181,8 @@ items = Table(
 )
 # The order `next_item` walks a queue in; an expression index, so the walk needs no sort.
 ITEM_ORDER = (func.coalesce(items.c.priority, literal_column("0")).desc(), items.c.position, items.c.item_id)
-ix_items_review_order = Index("ix_items_review_order", items.c.queue, *ITEM_ORDER)  # m002; m006 drops it
-# m006: the same walk over the items that still need reviews only (a partial index). An item leaves
+ix_items_review_order = Index("ix_items_review_order", items.c.queue, *ITEM_ORDER)  # m002; m007 drops it
+# m007: the same walk over the items that still need reviews only (a partial index). An item leaves
 # it once it has all its reviews, so `next_item` never steps over the finished part of a queue, and
 # its cost stays flat as the queue fills up (with the full index it grew with every finished item).
 ITEM_OPEN = items.c.reviews_done < items.c.reviewers_needed
@@ -316,14 +316,14 @@ def m005_adjudications(conn: Connection) -> None:
 
 
 @migration
-def m006_open_items_index(conn: Connection) -> None:
-    conn.execute(CreateIndex(ix_items_open_order, if_not_exists=True))
-    conn.execute(text(f"DROP INDEX IF EXISTS {ix_items_review_order.name}"))  # only the walk used it
+def m006_quality_reports(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[quality_reports], checkfirst=True)
 
 
 @migration
-def m006_quality_reports(conn: Connection) -> None:
-    metadata.create_all(conn, tables=[quality_reports], checkfirst=True)
+def m007_open_items_index(conn: Connection) -> None:  # first named m006_open_items_index: idempotent, reruns
+    conn.execute(CreateIndex(ix_items_open_order, if_not_exists=True))
+    conn.execute(text(f"DROP INDEX IF EXISTS {ix_items_review_order.name}"))  # only the walk used it
 
 
 def _safe_url(url: str) -> str:

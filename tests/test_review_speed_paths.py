@@ -147,16 +147,16 @@ def test_finished_items_leave_the_open_items_index(store: ReviewStore):
         ).scalar()
         names = set(conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'index'").scalars())
     assert in_index == 2
-    assert "ix_items_open_order" in names and "ix_items_review_order" not in names  # m006 replaced it
+    assert "ix_items_open_order" in names and "ix_items_review_order" not in names  # m007 replaced it
 
 
-def test_m006_adds_the_open_items_index_to_an_older_store(tmp_path: Path):
+def test_m007_adds_the_open_items_index_to_an_older_store(tmp_path: Path):
     url = f"sqlite:///{tmp_path / 'review.sqlite'}"
     with ReviewStore(url) as store, store.write() as conn:  # roll the file back to its m005 shape
         conn.execute(text("DROP INDEX ix_items_open_order"))
         conn.execute(text("CREATE INDEX ix_items_review_order ON items (queue, coalesce(priority, 0) DESC, "
                           "position, item_id)"))  # fmt: skip
-        conn.execute(text("DELETE FROM migrations WHERE name = 'm006_open_items_index'"))
+        conn.execute(text("DELETE FROM migrations WHERE name = 'm007_open_items_index'"))
     with ReviewStore(url) as store:
         assert sorted(store.applied()) == sorted(MIGRATIONS)
         with store.read() as conn:

@@ -74,12 +74,12 @@ def test_m002_and_m003_upgrade_a_store_made_before_them(tmp_path: Path):
     with ReviewStore(url) as store, store.write() as conn:  # roll the file back to its m001 shape
         for table in ("sessions", "submissions", "reservations", "users"):
             conn.execute(text(f"DROP TABLE {table}"))
-        conn.execute(text("DROP INDEX ix_items_open_order"))  # m006's (it replaced m002's ix_items_review_order)
+        conn.execute(text("DROP INDEX ix_items_open_order"))  # m007's (it replaced m002's ix_items_review_order)
         conn.execute(text("ALTER TABLE items DROP COLUMN priority"))
         conn.execute(text("ALTER TABLE items DROP COLUMN reviews_done"))
         conn.execute(text("ALTER TABLE items DROP COLUMN suggestions"))
         conn.execute(text("DELETE FROM migrations WHERE name IN ('m002_users_reservations_submissions', "
-                          "'m003_item_suggestions', 'm006_open_items_index')"))
+                          "'m003_item_suggestions', 'm007_open_items_index')"))
     with ReviewStore(url) as store:
         assert sorted(store.applied()) == sorted(MIGRATIONS)  # m005 stayed applied, so the order differs
         seed_queue(store, n=2, assignees=[])
