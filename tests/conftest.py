@@ -3,6 +3,7 @@ end-to-end tests the review app under `streamlit run` with Debian's Chromium dri
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -178,12 +179,41 @@ def chromium():
         browser.close()
 
 
+class AppPage:
+    """A browser page on the live app, and the app's script runs as Streamlit reports them on the
+    page's websocket. Every key or click reruns the app, and a key pressed while a run is in flight
+    can be lost or applied twice; `with app.rerun(): action` returns once the run it caused is over."""
+
+    def __init__(self, page) -> None:
+        self.page = page
+        self.runs = 0  # full-page runs finished (fragment runs, like the countdown's, do not count)
+        page.on("websocket", lambda ws: ws.on("framereceived", self._frame))
+
+    def _frame(self, payload: str | bytes) -> None:
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        if isinstance(payload, bytes):
+            msg = ForwardMsg.FromString(payload)
+            if msg.WhichOneof("type") == "script_finished" and msg.script_finished == ForwardMsg.FINISHED_SUCCESSFULLY:
+                self.runs += 1
+
+    @contextlib.contextmanager
+    def rerun(self, timeout: float = 20) -> Iterator[None]:
+        before, deadline = self.runs, time.monotonic() + timeout
+        yield
+        while self.runs == before:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the app did not finish a run within {timeout} s")
+            self.page.wait_for_timeout(20)  # lets Playwright deliver the websocket frames
+
+
 @pytest.fixture
-def app_page(chromium, live_app: LiveApp):
-    """A fresh browser context (so a fresh Streamlit session) on the app's start page."""
+def app_page(chromium, live_app: LiveApp) -> Iterator[AppPage]:
+    """A fresh browser context (so a fresh Streamlit session) on the app's start page, first run done."""
     context = chromium.new_context(viewport={"width": 1280, "height": 1000})
     context.set_default_timeout(20_000)
-    page = context.new_page()
-    page.goto(live_app.url)
-    yield page
+    app = AppPage(context.new_page())
+    with app.rerun():
+        app.page.goto(live_app.url)
+    yield app
     context.close()

@@ -2,7 +2,9 @@
 
 A reviewer logs in, opens Review on the single queue and answers two items with the keyboard only
 (number keys for the highlighted criterion, Ctrl+Enter to submit); the review store must then hold
-exactly what was pressed. Fixtures (`live_app`, `chromium`, `app_page`) are in conftest.py.
+exactly what was pressed. Each key waits for the rerun that the previous one caused to finish
+(`app.rerun()`): pressed earlier, a key can be lost, or answer the previous criterion as well.
+Fixtures (`live_app`, `chromium`, `app_page`) are in conftest.py.
 """
 
 from __future__ import annotations
@@ -25,20 +27,31 @@ QUEUE = "support-quality"
 REVIEWER = "reviewer1"  # assigned to both demo queues; support-ab comes first, so the test picks the queue
 
 
-def log_in(page: Page, name: str, password: str) -> None:
+def log_in(app, name: str, password: str) -> None:
+    page = app.page
     page.get_by_role("textbox", name="Username").fill(name)
     page.get_by_role("textbox", name="Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
+    with app.rerun():
+        page.get_by_role("button", name="Log in").click()
 
 
-def open_review(page: Page, name: str, queue: str = QUEUE) -> None:
+def open_review(app, name: str, queue: str = QUEUE) -> None:
     """Log in, open Review from the sidebar and pick `queue` in the Queue select box."""
-    log_in(page, name, DEMO_PASSWORD)
+    page = app.page
+    log_in(app, name, DEMO_PASSWORD)
     expect(page.get_by_role("heading", name="My queues")).to_be_visible()
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Review").click()
+    with app.rerun():
+        page.get_by_test_id("stSidebarNav").get_by_role("link", name="Review").click()
     expect(page.get_by_role("heading", name="Review")).to_be_visible()
     page.get_by_test_id("stSelectbox").filter(has_text="Queue").click()
-    page.get_by_role("option", name=queue, exact=True).click()
+    with app.rerun():
+        page.get_by_role("option", name=queue, exact=True).click()
+
+
+def press(app, key: str) -> None:
+    """One shortcut key, outside any text field, and the app's rerun it causes."""
+    with app.rerun():
+        app.page.keyboard.press(key)
 
 
 def quick_keys_row(page: Page):
@@ -58,12 +71,11 @@ def stored(data_dir: Path, reviewer: str) -> list[dict]:
         return [dict(r) for r in conn.execute(query).mappings()]
 
 
-def test_reviewer_answers_two_items_with_the_keyboard(app_page: Page, live_app):
-    page = app_page
+def test_reviewer_answers_two_items_with_the_keyboard(app_page, live_app):
+    app, page = app_page, app_page.page
     rubric = yaml.safe_load((ROOT / "queues" / f"{QUEUE}.yaml").read_text())["rubric"]
     first_option = next(c for c in rubric["criteria"] if c["key"] == "correctness")["options"][0]
-
-    open_review(page, REVIEWER)
+    open_review(app, REVIEWER)
     keys = quick_keys_row(page)
     position = page.get_by_test_id("stCaptionContainer").filter(has_text="of batch")
     comment = page.get_by_role("textbox", name="Comment")
@@ -73,13 +85,14 @@ def test_reviewer_answers_two_items_with_the_keyboard(app_page: Page, live_app):
     expect(keys).to_contain_text("Correctness")
     first = position.inner_text()
     comment.fill("e2e: first item")
-    heading.click()  # number keys are text inside a text field, shortcuts only outside one
-    page.keyboard.press("1")
-    expect(keys).to_contain_text("Helpfulness")  # each key reruns the app: wait for the row to move on
+    with app.rerun():  # leaving the field applies the comment: a rerun
+        heading.click()  # number keys are text inside a text field, shortcuts only outside one
+    press(app, "1")
+    expect(keys).to_contain_text("Helpfulness")
     expect(page.get_by_role("radio", name=first_option, exact=True)).to_be_checked()
-    page.keyboard.press("4")
+    press(app, "4")
     expect(keys).to_have_count(0)  # no choice criterion left open (notes is text, and optional)
-    page.keyboard.press("Control+Enter")
+    press(app, "Control+Enter")
     expect(position).not_to_have_text(first)
 
     # Item 2: keys 1 and 2, then a comment, submitted with Ctrl+Enter from inside the comment field.
@@ -87,13 +100,13 @@ def test_reviewer_answers_two_items_with_the_keyboard(app_page: Page, live_app):
     expect(comment).to_have_value("")  # a new item starts blank
     second = position.inner_text()
     heading.click()
-    page.keyboard.press("1")
+    press(app, "1")
     expect(keys).to_contain_text("Helpfulness")
-    page.keyboard.press("2")
+    press(app, "2")
     expect(keys).to_have_count(0)
     comment.click()
     page.keyboard.type("e2e: second item")
-    page.keyboard.press("Control+Enter")
+    press(app, "Control+Enter")
     expect(position).not_to_have_text(second)
     expect(page.get_by_text("Answer the required criteria first")).to_have_count(0)
 
@@ -111,9 +124,9 @@ def test_reviewer_answers_two_items_with_the_keyboard(app_page: Page, live_app):
         assert r["correction"] is None and r["flags"] == []  # untouched fields stay empty
 
 
-def test_wrong_password_shows_the_generic_error_and_opens_no_session(app_page: Page, live_app):
-    page = app_page
-    log_in(page, "reviewer2", "not-the-password")
+def test_wrong_password_shows_the_generic_error_and_opens_no_session(app_page, live_app):
+    page = app_page.page
+    log_in(app_page, "reviewer2", "not-the-password")
     expect(page.get_by_text("Wrong username or password")).to_be_visible()
     expect(page.get_by_role("button", name="Log in")).to_be_visible()
     expect(page.get_by_test_id("stSidebarNav")).to_have_count(0)  # nothing behind the login
@@ -128,10 +141,9 @@ def test_wrong_password_shows_the_generic_error_and_opens_no_session(app_page: P
     reason="app bug: rubric_form.quick_keys renders f'Keys answer **{_label(c)}**', and the required marker "
     "makes it '**Correctness ***', which Markdown does not bold: the reviewer sees the asterisks",
 )
-def test_the_highlighted_criterion_is_named_in_bold(app_page: Page, live_app):
-    page = app_page
-    open_review(page, "reviewer3")
-    keys = quick_keys_row(page)
+def test_the_highlighted_criterion_is_named_in_bold(app_page, live_app):
+    open_review(app_page, "reviewer3")
+    keys = quick_keys_row(app_page.page)
     expect(keys).to_contain_text("Correctness")
     assert "**" not in keys.inner_text()
     assert "Correctness" in keys.locator("strong").all_inner_texts()[0]
