@@ -13,7 +13,14 @@ import streamlit as st
 from review_app import render, rubric_form
 from review_app.session import require_role, store
 from reviewdesk.errors import ReviewdeskError
-from reviewdesk.reviews import allowed_queues, missing_answers, next_item, release, revealed_suggestions, submit
+from reviewdesk.reviews import (
+    allowed_queues,
+    missing_answers,
+    next_item,
+    release,
+    revealed_suggestions,
+    submit_and_next,
+)
 
 SHORTCUTS = """
 | Keys | Does |
@@ -61,6 +68,7 @@ def reveal(last: dict) -> None:
         suggestions(last["suggestions"], "Model suggestions")
     if st.button("Next item", type="primary", shortcut="N"):
         del st.session_state["last"]
+        st.session_state["shown_at"] = datetime.now(UTC)  # the next item is shown from now
         st.rerun()
     st.stop()
 
@@ -121,19 +129,14 @@ if submitted:
         st.error(f"Answer the required criteria first: {', '.join(lacking)}.")
         st.stop()
     answers = rubric_form.stored(item, answers)
-    try:
-        shown_at = st.session_state.get("shown_at")
-        result = submit(
-            store(),
-            item["item_id"],
-            user["name"],
-            answers,
-            **extras,
-            suggestion_shown=item["suggestion_shown"],
-            shown_at=shown_at,
-        )
+    try:  # one write transaction: store this answer and reserve the next item
+        result, upcoming = submit_and_next(
+            store(), item["item_id"], user["name"], answers, **extras, suggestion_shown=item["suggestion_shown"],
+            shown_at=st.session_state.get("shown_at"), exclude=st.session_state.setdefault("skipped", set()),
+        )  # fmt: skip
     except ReviewdeskError as e:
         st.session_state["notice"] = str(e)
+        upcoming = None
     else:
         if result.duplicate:
             st.session_state["notice"] = (
@@ -144,7 +147,8 @@ if submitted:
             revealed := revealed_suggestions(store(), item["item_id"], user["name"])
         ):
             st.session_state["last"] = {"queue": name, "answers": answers, "suggestions": revealed}
-    st.session_state["item"] = None
+    st.session_state["item"] = upcoming
+    st.session_state["shown_at"] = datetime.now(UTC)
     st.rerun()
 if skip:
     release(store(), item["item_id"], user["name"])
