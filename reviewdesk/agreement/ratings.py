@@ -84,6 +84,7 @@ class Ratings:
 
     @property
     def n_labels(self) -> int:
+        """Ratings given (missing ones dropped)."""
         return int(self.code.size)
 
     @property

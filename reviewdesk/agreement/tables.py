@@ -76,9 +76,11 @@ class ItemTables:
         return max(len(self.counts), self.n_values**2 * max(len(self.pairs), 1))
 
     def percent_agreement(self, w: np.ndarray) -> np.ndarray:
+        """P-bar for each weight row: the item-weighted mean share of agreeing rater pairs."""
         return (w @ self.agree) / w.sum(axis=1)
 
     def alpha(self, w: np.ndarray) -> np.ndarray:
+        """Krippendorff's alpha for each weight row, from the summed coincidence matrix."""
         o = _sums(self.coinc, w).reshape(-1, self.n_values, self.n_values)
         return alpha_from_coincidences(o, self.level, self.points)
 
