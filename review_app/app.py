@@ -16,8 +16,9 @@ PAGES = {
         ("views/review.py", "Review", ANY),
         ("views/my_submissions.py", "My submissions", ANY),
     ],
-    "Lead": [  # the agreement dashboard (issue 5) goes here too
+    "Lead": [
         ("views/queue_progress.py", "Queue progress", ("lead", "admin")),
+        ("views/agreement.py", "Agreement", ("lead", "admin")),
         ("views/flagged.py", "Flagged items", ("lead", "admin")),
         ("views/adjudication.py", "Adjudication", ("lead", "admin")),
     ],

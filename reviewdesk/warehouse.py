@@ -138,6 +138,17 @@ def m004_consensus(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+@migration
+def m005_agreement(con: duckdb.DuckDBPyConnection) -> None:
+    # The latest agreement figures per queue (batch_id NULL: over all its labels), rebuilt by each report.
+    con.execute(
+        """CREATE TABLE agreement (
+            queue VARCHAR NOT NULL, batch_id VARCHAR, criterion VARCHAR NOT NULL, coefficient VARCHAR NOT NULL,
+            value DOUBLE, ci_low DOUBLE, ci_high DOUBLE, n_items BIGINT, n_raters BIGINT,
+            computed_at TIMESTAMPTZ NOT NULL)"""
+    )
+
+
 class Warehouse:
     """A DuckDB warehouse at a path (created on first use) or in memory when path is None."""
 

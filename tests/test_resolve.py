@@ -10,6 +10,8 @@ from demo_support import build_demo, demo_copy
 from reviewdesk.adjudication import backlog, case, decide
 from reviewdesk.collect import collect
 from reviewdesk.errors import AccessDenied, ConfigError, ReviewConflict
+from reviewdesk.quality import queue_quality
+from reviewdesk.reports import markdown
 from reviewdesk.resolve import resolve_queue
 from reviewdesk.reviews import next_item, submit
 from reviewdesk.simulate import simulate_reviews
@@ -111,3 +113,16 @@ def test_simulated_queue_resolves_with_gold_and_consensus_beats_single_reviewers
         "SELECT count(*) FROM consensus c JOIN items i USING (item_id) WHERE c.method = 'gold' AND NOT i.is_gold"
     )
     assert gold_items == 0
+
+
+def test_pairwise_queue_report_measures_preference_agreement_and_position_bias(stores, tmp_path):
+    store, wh = stores
+    simulate_reviews(store, wh, "support-ab", reviewers=3, accuracy=0.9, seed=2)
+    collect(store, wh)
+    resolve_queue(store, wh, "support-ab")
+    report = queue_quality(store, wh, "support-ab", resamples=200, seed=1)
+    preference = report["criteria"]["preference"]
+    assert preference["n_raters"] == 3 and preference["krippendorff_alpha"] > 0.5  # 90% accurate reviewers agree
+    bias = preference["preference"]
+    assert bias["n_decisions"] > 0 and 0 < bias["left_rate"] < 1 and bias["left_rate_ci"][0] < bias["left_rate"]
+    assert "## Position bias (pairwise)" in markdown(report)
