@@ -507,9 +507,10 @@ def test_cli_errors_exit_2_with_what_to_do(tmp_path: Path, content: str | None, 
     assert message in " ".join(result.output.split()) and "Traceback" not in result.output
 
 
-def test_cli_queue_mode_waits_for_collected_labels(tmp_path: Path):
-    result = cli("support-quality")
-    assert result.exit_code == 2 and "reviewdesk collect" in result.output
+def test_cli_needs_a_queue_or_a_label_file_and_not_both(tmp_path: Path):
+    empty = ["--data-dir", str(tmp_path / "d")]
+    result = runner.invoke(app, [*empty, "agreement", "support-quality"])
+    assert result.exit_code == 2 and "publish a batch of it first" in " ".join(result.output.split())
     assert cli().exit_code == 2 and "--labels" in cli().output
     both = cli("support-quality", "--labels", str(tmp_path / "x.csv"))
     assert both.exit_code == 2 and "not both" in both.output

@@ -172,3 +172,16 @@ def test_collect_prints_counts_and_exits_1_when_some_submissions_are_rejected(tm
     resolved = run("--data-dir", str(data), "consensus", "--json")
     assert resolved.exit_code == 0
     assert {r["queue"] for r in json.loads(resolved.stdout)} == {"support-quality", "support-ab"}
+
+
+def test_agreement_queue_mode_saves_the_report_and_writes_markdown(tmp_path: Path):
+    data = tmp_path / "d"
+    assert run("--data-dir", str(data), "--queues-dir", str(ROOT / "queues"), "demo", "--runs", "1500",
+               "--no-serve", "--json").exit_code == 0  # fmt: skip
+    result = run("--data-dir", str(data), "agreement", "support-ab", "--resamples", "100", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["queue"] == "support-ab" and report["criteria"]["preference"]["n_raters"] == 3
+    assert Path(report["report_path"]).read_text().startswith("# Quality report: support-ab")
+    text = run("--data-dir", str(data), "agreement", "support-quality", "--resamples", "100")
+    assert text.exit_code == 0 and "Agreement in support-quality" in text.output and "Report:" in text.output

@@ -1,4 +1,4 @@
-"""The agreement command: every agreement figure for a label file (and, later, a queue's collected labels)."""
+"""The agreement command: every agreement figure for a label file, or a queue's quality report."""
 
 from __future__ import annotations
 
@@ -9,9 +9,12 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from reviewdesk import reports
 from reviewdesk.agreement import AgreementSummary, read_labels, summarize
-from reviewdesk.cli.app import JsonOption, app, handle_errors, out
+from reviewdesk.cli.app import JsonOption, app, handle_errors, open_warehouse, out, settings
 from reviewdesk.errors import ConfigError
+from reviewdesk.quality import queue_quality, save
+from reviewdesk.reviewstore import ReviewStore
 
 SHOWN = 20  # rows of the per-rater and per-pair tables before "--json gives them all"
 
@@ -19,6 +22,7 @@ SHOWN = 20  # rows of the per-rater and per-pair tables before "--json gives the
 @app.command("agreement")
 @handle_errors
 def agreement_cmd(
+    ctx: typer.Context,
     queue: Annotated[
         str | None, typer.Argument(help="Queue whose collected labels to measure (needs `reviewdesk collect`).")
     ] = None,
@@ -41,10 +45,8 @@ def agreement_cmd(
     if queue is not None and labels is not None:
         raise ConfigError("Give a queue or --labels FILE.csv, not both.")
     if queue is not None:
-        raise ConfigError(
-            f"Queue mode needs the queue's collected labels (`reviewdesk collect`), which are not available yet; "
-            f"for now export {queue}'s labels as item,rater,value and use --labels FILE.csv."
-        )
+        queue_report(ctx, queue, resamples, seed, as_json)
+        return
     if labels is None:
         raise ConfigError("Give --labels FILE.csv (columns item,rater,value), or a queue name.")
     scale = [o.strip() for o in options.split(",")] if options else None
@@ -92,3 +94,31 @@ def show(s: AgreementSummary, source: str) -> None:
     out.print(pairs)
     if len(s.raters) > SHOWN or len(s.pairs) > SHOWN:
         out.print(f"Showing the first {SHOWN} raters and pairs; --json gives them all, with confusion matrices.")
+
+
+def queue_report(ctx: typer.Context, queue: str, resamples: int, seed: int, as_json: bool) -> None:
+    """A queue's quality report from its collected labels: saved for the dashboard and written as Markdown."""
+    s = settings(ctx)
+    with open_warehouse(ctx) as wh, ReviewStore(s.review_url) as store:
+        report = queue_quality(store, wh, queue, resamples, seed)
+        save(store, wh, report)
+    path = reports.write(report, s.reports_dir)
+    if as_json:
+        print(json.dumps({**report, "report_path": str(path)}, default=str))
+        return
+    table = Table("criterion", "items", "raters", "agreement", "alpha [95% CI]", "kappa", title=f"Agreement in {queue}")
+    for key, c in report["criteria"].items():
+        if "note" in c:
+            table.add_row(key, "-", "-", "-", "-", c["note"])
+            continue
+        ci = c["alpha_ci"]
+        alpha = _num(c["krippendorff_alpha"]) + (f" [{_num(ci[0])}, {_num(ci[1])}]" if ci else "")
+        kappa = c.get("cohen_kappa", c.get("mean_pairwise_cohen_kappa"))
+        table.add_row(key, f"{c['n_pairable_items']:,}", str(c["n_raters"]), _num(c["percent_agreement"]), alpha,
+                      _num(kappa))  # fmt: skip
+    out.print(table)
+    for c in report["calibration"]:
+        out.print(f"To calibrate: {c['reviewer']} on {c['criterion']}: {'; '.join(c['reasons'])}")
+    for e in report["estimates"]:
+        out.print(f"Production: {e['criterion']} = {e['sentence']}")
+    out.print(f"Open adjudication cases: {report['backlog']:,}. Report: [bold]{path}[/bold]")
