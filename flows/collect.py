@@ -10,6 +10,7 @@ from prefect import flow, get_run_logger, task
 from flows.retries import transient
 from reviewdesk.collect import collect
 from reviewdesk.config import Settings
+from reviewdesk.quality import refresh
 from reviewdesk.resolve import resolve_queue
 from reviewdesk.reviewstore import ReviewStore
 from reviewdesk.warehouse import Warehouse
@@ -17,12 +18,15 @@ from reviewdesk.warehouse import Warehouse
 
 @task(retries=3, retry_delay_seconds=10, retry_condition_fn=transient)
 def collect_task(data_dir: str | None) -> dict:
-    """Collect, then resolve every queue; safe to retry: chunks commit with their watermark, resolve rebuilds."""
+    """Collect, then resolve and report every queue; safe to retry: chunks commit with their watermark,
+    resolve and reports rebuild."""
     settings = Settings.load(data_dir)
     with Warehouse(settings.warehouse_path, settings.memory_limit) as wh, ReviewStore(settings.review_url) as store:
         collected = collect(store, wh).as_dict()
-        resolved = [resolve_queue(store, wh, name).as_dict() for name in store.published_counts()]
-    return {**collected, "resolved": resolved}
+        queues = list(store.published_counts())
+        resolved = [resolve_queue(store, wh, name).as_dict() for name in queues]
+        written = [str(refresh(store, wh, name, settings.reports_dir)[1]) for name in queues]
+    return {**collected, "resolved": resolved, "reports": written}
 
 
 @flow(name="collect-submissions")

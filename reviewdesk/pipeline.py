@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from reviewdesk import summary
 from reviewdesk.accounts import add_user, get_user
@@ -13,6 +14,7 @@ from reviewdesk.config import Settings
 from reviewdesk.demo import generate_runs, write_runs
 from reviewdesk.ingest import IngestReport, ingest
 from reviewdesk.publish import PublishReport, publish
+from reviewdesk.quality import refresh
 from reviewdesk.queues import load_queues
 from reviewdesk.resolve import ResolveResult, resolve_queue
 from reviewdesk.reviews import progress
@@ -43,6 +45,7 @@ class DemoResult:
     simulated: list[SimulationResult] = field(default_factory=list)
     collected: CollectResult | None = None
     resolved: list[ResolveResult] = field(default_factory=list)
+    reports: list[Path] = field(default_factory=list)  # quality reports written
 
 
 def demo_users(store: ReviewStore) -> dict[str, str]:
@@ -66,8 +69,8 @@ SIMULATED_ACCURACY = 0.85
 SIMULATED_REVIEWERS = 3  # the example queues' assignees, reviewer1-3
 
 
-def close_loop(store: ReviewStore, wh: Warehouse, result: DemoResult, seed: int) -> None:
-    """Simulated reviewers do most of what each queue needs, then collect and resolve every queue."""
+def close_loop(store: ReviewStore, wh: Warehouse, result: DemoResult, seed: int, reports_dir: Path) -> None:
+    """Simulated reviewers do most of what each queue needs, then collect, resolve and report every queue."""
     for batch in result.batches:
         left = progress(store, batch.queue)
         limit = max(1, int(SIMULATED_SHARE * (left.needed - left.done)))
@@ -76,6 +79,7 @@ def close_loop(store: ReviewStore, wh: Warehouse, result: DemoResult, seed: int)
         )
     result.collected = collect(store, wh)
     result.resolved = [resolve_queue(store, wh, name) for name in store.published_counts()]
+    result.reports = [refresh(store, wh, r.queue, reports_dir, seed=seed)[1] for r in result.resolved]
 
 
 def run_demo(
@@ -105,5 +109,5 @@ def run_demo(
                 result.batches.append(batch)
                 result.published.append(publish(wh, store, queue, batch.batch_id))
             if simulate:
-                close_loop(store, wh, result, seed)
+                close_loop(store, wh, result, seed, settings.reports_dir)
     return result

@@ -11,11 +11,13 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from sqlalchemy import func, select
 
+from reviewdesk import reports
 from reviewdesk.adjudication import backlog
 from reviewdesk.agreement import summarize
 from reviewdesk.consensus import PREFERENCE
@@ -135,6 +137,15 @@ def save(store: ReviewStore, wh: Warehouse, report: Mapping[str, Any]) -> None:
         conn.execute(quality_reports.insert().values(queue=report["queue"], computed_at=at, report=dict(report)))
 
 
+def refresh(
+    store: ReviewStore, wh: Warehouse, queue: str, reports_dir: Path, resamples: int = 1000, seed: int = 0
+) -> tuple[dict[str, Any], Path]:
+    """Compute, save and write a queue's report: what the CLI, the collect flow and the demo run."""
+    report = queue_quality(store, wh, queue, resamples, seed)
+    save(store, wh, report)
+    return report, reports.write(report, reports_dir)
+
+
 def latest(store: ReviewStore, queue: str | None = None) -> list[dict]:
     """The newest saved report of each queue (or of one), for the dashboard."""
     newest = select(quality_reports.c.queue, func.max(quality_reports.c.computed_at).label("at")).group_by(
@@ -150,4 +161,4 @@ def latest(store: ReviewStore, queue: str | None = None) -> list[dict]:
         return [r for (r,) in conn.execute(query.order_by(quality_reports.c.queue))]
 
 
-__all__ = ["CALIBRATION", "latest", "queue_quality", "save"]
+__all__ = ["CALIBRATION", "latest", "queue_quality", "refresh", "save"]

@@ -98,6 +98,7 @@ def test_demo_generates_ingests_samples_and_publishes(tmp_path: Path):
     assert simulated > 0 and summary["collected"]["read"] == simulated
     assert {r["queue"] for r in summary["consensus"]} == {"support-quality", "support-ab"}
     assert all(r["items"] > 0 and r["methods"] for r in summary["consensus"])
+    assert [Path(p).name.split("-2")[0] for p in summary["reports"]] == ["support-ab", "support-quality"]
     with ReviewStore(f"sqlite:///{tmp_path / 'd' / 'review.sqlite'}") as store:
         assert authenticate(store, "reviewer1", DEMO_PASSWORD) is not None
         assert progress(store, "support-quality", "reviewer1").left_for_me > 0  # some left for a person

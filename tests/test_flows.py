@@ -46,6 +46,7 @@ def test_review_cycle_samples_and_publishes_each_example_queue(prefect_api, tmp_
     first = collect_submissions(data_dir=data_dir)
     assert (first["read"], first["loaded"], first["labels"]) == (2, 2, 4)
     assert {r["queue"] for r in first["resolved"]} == {"support-quality", "support-ab"}
+    assert all(Path(path).is_file() for path in first["reports"]) and len(first["reports"]) == 2
     assert collect_submissions(data_dir=data_dir)["read"] == 0  # nothing twice
     assert len(promote_datasets(data_dir=data_dir)["published_batches"]) == 2
 

@@ -9,11 +9,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from reviewdesk import reports
 from reviewdesk.agreement import AgreementSummary, read_labels, summarize
 from reviewdesk.cli.app import JsonOption, app, handle_errors, open_warehouse, out, settings
 from reviewdesk.errors import ConfigError
-from reviewdesk.quality import queue_quality, save
+from reviewdesk.quality import refresh
 from reviewdesk.reviewstore import ReviewStore
 
 SHOWN = 20  # rows of the per-rater and per-pair tables before "--json gives them all"
@@ -100,9 +99,7 @@ def queue_report(ctx: typer.Context, queue: str, resamples: int, seed: int, as_j
     """A queue's quality report from its collected labels: saved for the dashboard and written as Markdown."""
     s = settings(ctx)
     with open_warehouse(ctx) as wh, ReviewStore(s.review_url) as store:
-        report = queue_quality(store, wh, queue, resamples, seed)
-        save(store, wh, report)
-    path = reports.write(report, s.reports_dir)
+        report, path = refresh(store, wh, queue, s.reports_dir, resamples, seed)
     if as_json:
         print(json.dumps({**report, "report_path": str(path)}, default=str))
         return

@@ -30,6 +30,8 @@ def print_loop(result: DemoResult) -> None:
     out.print(table)
     c = result.collected
     out.print(f"Collected {c.read:,} submissions: {c.loaded:,} loaded as {c.labels:,} labels, {c.rejected:,} rejected.")
+    for path in result.reports:
+        out.print(f"Quality report: [bold]{path}[/bold] (and on the app's Agreement page, for leads)")
 
 
 @app.command()
@@ -60,7 +62,8 @@ def demo(
                           "published": published, "users": result.users,
                           "simulated": [s.as_dict() for s in result.simulated],
                           "collected": result.collected.as_dict() if result.collected else None,
-                          "consensus": [r.as_dict() for r in result.resolved]}, default=str))  # fmt: skip
+                          "consensus": [r.as_dict() for r in result.resolved],
+                          "reports": [str(p) for p in result.reports]}, default=str))  # fmt: skip
         return
     print_reports(result.ingest, ingested)
     print_overview(result.overview)
