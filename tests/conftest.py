@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
+from demo_support import build_demo, demo_copy
 
 from reviewdesk.warehouse import Warehouse
 
@@ -217,3 +218,16 @@ def app_page(chromium, live_app: LiveApp) -> Iterator[AppPage]:
         app.page.goto(live_app.url)
     yield app
     context.close()
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A demo data dir with published queues and no reviews, built once (see demo_support)."""
+    return build_demo(tmp_path_factory.mktemp("demo-template") / "data")
+
+
+@pytest.fixture
+def demo_stores(demo_template: Path, tmp_path: Path):
+    """Both stores of a fresh copy of the demo template, for tests that review, collect and resolve."""
+    with demo_copy(demo_template, tmp_path / "data") as both:
+        yield both

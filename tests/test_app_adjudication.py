@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from demo_support import build_demo, demo_copy
+from demo_support import demo_copy
 from streamlit.testing.v1 import AppTest
 from test_resolve import two_reviews
 
@@ -18,15 +18,10 @@ ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "review_app" / "app.py")
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_demo(tmp_path_factory.mktemp("adjudicate") / "data", runs=800)
-
-
 @pytest.fixture
-def disputed(template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def disputed(demo_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """A data dir where one item has two reviews that disagree on correctness only."""
-    with demo_copy(template, tmp_path / "data") as (store, wh):
+    with demo_copy(demo_template, tmp_path / "data") as (store, wh):
         item = two_reviews(store, {"correctness": "correct", "helpfulness": 4},
                            {"correctness": "incorrect", "helpfulness": 4})  # fmt: skip
         collect(store, wh)

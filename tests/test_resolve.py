@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from demo_support import build_demo, demo_copy
 
 from reviewdesk.adjudication import backlog, case, decide
 from reviewdesk.collect import collect
@@ -17,17 +14,6 @@ from reviewdesk.reviews import next_item, submit
 from reviewdesk.simulate import simulate_reviews
 
 QUEUE = "support-quality"
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_demo(tmp_path_factory.mktemp("resolve") / "data")
-
-
-@pytest.fixture
-def stores(template: Path, tmp_path: Path):
-    with demo_copy(template, tmp_path / "data") as both:
-        yield both
 
 
 def consensus(wh, item_id: str) -> dict:
@@ -51,8 +37,8 @@ def two_reviews(store, first: dict, second: dict) -> str:
     return item["item_id"]
 
 
-def test_agreeing_reviewers_make_a_unanimous_consensus_and_open_nothing(stores):
-    store, wh = stores
+def test_agreeing_reviewers_make_a_unanimous_consensus_and_open_nothing(demo_stores):
+    store, wh = demo_stores
     same = {"correctness": "correct", "helpfulness": 4}
     item = two_reviews(store, same, dict(same))
     collect(store, wh)
@@ -63,8 +49,8 @@ def test_agreeing_reviewers_make_a_unanimous_consensus_and_open_nothing(stores):
     assert result.opened == 0 and backlog(store, QUEUE) == []
 
 
-def test_a_dispute_waits_for_a_lead_whose_decision_becomes_the_consensus(stores):
-    store, wh = stores
+def test_a_dispute_waits_for_a_lead_whose_decision_becomes_the_consensus(demo_stores):
+    store, wh = demo_stores
     item = two_reviews(store, {"correctness": "correct", "helpfulness": 4},
                        {"correctness": "incorrect", "helpfulness": 2})  # fmt: skip
     collect(store, wh)
@@ -85,8 +71,8 @@ def test_a_dispute_waits_for_a_lead_whose_decision_becomes_the_consensus(stores)
     assert consensus(wh, item) == {"correctness": ("incorrect", "adjudicated", 1.0)}
 
 
-def test_only_leads_decide_with_a_reason_and_only_once(stores):
-    store, wh = stores
+def test_only_leads_decide_with_a_reason_and_only_once(demo_stores):
+    store, wh = demo_stores
     item = two_reviews(store, {"correctness": "correct", "helpfulness": 4},
                        {"correctness": "incorrect", "helpfulness": 4})  # fmt: skip
     collect(store, wh)
@@ -102,8 +88,8 @@ def test_only_leads_decide_with_a_reason_and_only_once(stores):
         decide(store, item, "correctness", "incorrect", "Changed my mind.", "admin")
 
 
-def test_simulated_queue_resolves_with_gold_and_consensus_beats_single_reviewers(stores):
-    store, wh = stores
+def test_simulated_queue_resolves_with_gold_and_consensus_beats_single_reviewers(demo_stores):
+    store, wh = demo_stores
     simulate_reviews(store, wh, QUEUE, reviewers=3, accuracy=0.8, seed=11)
     collect(store, wh)
     result = resolve_queue(store, wh, QUEUE)
@@ -115,8 +101,8 @@ def test_simulated_queue_resolves_with_gold_and_consensus_beats_single_reviewers
     assert gold_items == 0
 
 
-def test_pairwise_queue_report_measures_preference_agreement_and_position_bias(stores, tmp_path):
-    store, wh = stores
+def test_pairwise_queue_report_measures_preference_agreement_and_position_bias(demo_stores, tmp_path):
+    store, wh = demo_stores
     simulate_reviews(store, wh, "support-ab", reviewers=3, accuracy=0.9, seed=2)
     collect(store, wh)
     resolve_queue(store, wh, "support-ab")

@@ -5,35 +5,24 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from demo_support import build_demo, demo_copy
+from demo_support import demo_copy
 
 from reviewdesk.errors import ConfigError
 from reviewdesk.reviews import item_submissions, progress
 from reviewdesk.simulate import CORRECTNESS_RANK, preference, simulate_reviews, truths
 
 
-@pytest.fixture(scope="module")
-def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_demo(tmp_path_factory.mktemp("sim") / "data")
-
-
-@pytest.fixture
-def stores(demo_template: Path, tmp_path: Path):
-    with demo_copy(demo_template, tmp_path / "data") as both:
-        yield both
-
-
 @pytest.mark.parametrize("accuracy", [1.0, 0.0])
-def test_accuracy_one_answers_the_truth_and_zero_never_does(stores, accuracy: float):
-    store, wh = stores
+def test_accuracy_one_answers_the_truth_and_zero_never_does(demo_stores, accuracy: float):
+    store, wh = demo_stores
     result = simulate_reviews(store, wh, "support-quality", reviewers=3, accuracy=accuracy, seed=1)
     assert result.submitted == progress(store, "support-quality").needed  # every review the queue needs
     assert result.answers > 2 * result.submitted * 0.9  # correctness and helpfulness on almost every item
     assert result.answered_truly == (result.answers if accuracy == 1.0 else 0)
 
 
-def test_partial_accuracy_is_met_on_average_and_a_seed_repeats_itself(stores, demo_template: Path, tmp_path: Path):
-    store, wh = stores
+def test_partial_accuracy_is_met_on_average_and_a_seed_repeats_itself(demo_stores, demo_template: Path, tmp_path: Path):
+    store, wh = demo_stores
     result = simulate_reviews(store, wh, "support-quality", reviewers=3, accuracy=0.7, seed=2)
     share = result.answered_truly / result.answers
     assert abs(share - 0.7) < 0.06, share  # a few hundred answers: within about 3 standard errors
@@ -41,8 +30,8 @@ def test_partial_accuracy_is_met_on_average_and_a_seed_repeats_itself(stores, de
         assert simulate_reviews(s2, w2, "support-quality", reviewers=3, accuracy=0.7, seed=2) == result
 
 
-def test_pairwise_answers_name_runs_and_follow_the_better_verdict(stores):
-    store, wh = stores
+def test_pairwise_answers_name_runs_and_follow_the_better_verdict(demo_stores):
+    store, wh = demo_stores
     result = simulate_reviews(store, wh, "support-ab", reviewers=3, accuracy=1.0, seed=3)
     assert result.submitted > 0 and result.answered_truly == result.answers
     truth = truths(wh, "support-ab")
@@ -55,8 +44,8 @@ def test_pairwise_answers_name_runs_and_follow_the_better_verdict(stores):
         assert stored["answers"]["preference"] == expected == preference(item, truth)
 
 
-def test_limit_leaves_the_rest_for_people(stores):
-    store, wh = stores
+def test_limit_leaves_the_rest_for_people(demo_stores):
+    store, wh = demo_stores
     result = simulate_reviews(store, wh, "support-quality", reviewers=2, accuracy=0.9, seed=4, limit=25)
     assert result.submitted == 25 and result.reviewers == ["reviewer1", "reviewer2"]
     assert progress(store, "support-quality", "reviewer3").left_for_me > 0
@@ -66,7 +55,7 @@ def test_limit_leaves_the_rest_for_people(stores):
     (4, 0.9, "has 3 assignees, fewer than 4 simulated reviewers"),
     (2, 1.5, "is not a probability"),
 ])  # fmt: skip
-def test_bad_parameters_say_what_to_do(stores, reviewers: int, accuracy: float, message: str):
-    store, wh = stores
+def test_bad_parameters_say_what_to_do(demo_stores, reviewers: int, accuracy: float, message: str):
+    store, wh = demo_stores
     with pytest.raises(ConfigError, match=message):
         simulate_reviews(store, wh, "support-quality", reviewers=reviewers, accuracy=accuracy)
