@@ -30,9 +30,13 @@ def _key(prefix: str, c: Mapping[str, Any]) -> str:
     return f"{prefix}-{c['key']}"
 
 
+def _name(c: Mapping[str, Any]) -> str:
+    return c.get("label") or c["key"].replace("_", " ").capitalize()
+
+
 def _label(c: Mapping[str, Any]) -> str:
-    label = c.get("label") or c["key"].replace("_", " ").capitalize()
-    return label + (" *" if c.get("required") else "")
+    """The widget label: the name, marked when an answer is required."""
+    return _name(c) + (" *" if c.get("required") else "")
 
 
 def choices(c: Mapping[str, Any]) -> list | None:
@@ -55,7 +59,7 @@ def quick_keys(criteria: list[Mapping[str, Any]], prefix: str) -> None:
     if c is None:
         return
     with st.container(horizontal=True, vertical_alignment="center"):
-        st.markdown(f"Keys answer **{_label(c)}**")
+        st.markdown(f"Keys answer **{_name(c)}**")
         for shortcut, option in zip(KEYS, choices(c), strict=False):
             st.button(str(option), key=f"{_key(prefix, c)}-key{shortcut}", shortcut=shortcut,
                       on_click=_choose, args=(_key(prefix, c), option))  # fmt: skip

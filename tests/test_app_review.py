@@ -52,14 +52,14 @@ def infos(at: AppTest) -> str:
 def test_number_key_buttons_answer_the_highlighted_criterion_then_move_on(tmp_path, monkeypatch):
     store = seeded(tmp_path)
     at = open_review(tmp_path, monkeypatch)
-    assert "Keys answer **Correctness *" in " ".join(m.value for m in at.markdown)
+    assert "Keys answer **Correctness**" in " ".join(m.value for m in at.markdown)
     keys = [b for b in at.button if b.proto.shortcut]
     assert [(b.label, b.proto.shortcut) for b in keys if b.label != "Submit" and b.label != "Skip"] == [
         ("correct", "1"), ("partially_correct", "2"), ("incorrect", "3"),
     ]  # fmt: skip
     at = click(at, "incorrect")
     assert at.radio[0].value == "incorrect"
-    assert "Keys answer **Helpfulness *" in " ".join(m.value for m in at.markdown)
+    assert "Keys answer **Helpfulness**" in " ".join(m.value for m in at.markdown)
     at = click(at, "4")
     assert at.get("segmented_control")[0].value == 4
     item_id = at.session_state["item"]["item_id"]
