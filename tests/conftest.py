@@ -181,9 +181,11 @@ def chromium():
 
 
 class AppPage:
-    """A browser page on the live app, and the app's script runs as Streamlit reports them on the
-    page's websocket. Every key or click reruns the app, and a key pressed while a run is in flight
-    can be lost or applied twice; `with app.rerun(): action` returns once the run it caused is over."""
+    """A browser page on the live app. Every key or click reruns the app, and a key pressed before
+    the page has settled from the previous rerun can be lost or applied twice (a bug of the review
+    view's number keys), so `with app.rerun(): action` returns only once the run that the action
+    caused has finished on the server (Streamlit's script_finished message on the page's websocket)
+    and in the page (script state notRunning, no stale elements left, two frames painted)."""
 
     def __init__(self, page) -> None:
         self.page = page
@@ -206,6 +208,11 @@ class AppPage:
             if time.monotonic() > deadline:
                 raise AssertionError(f"the app did not finish a run within {timeout} s")
             self.page.wait_for_timeout(20)  # lets Playwright deliver the websocket frames
+        from playwright.sync_api import expect
+
+        expect(self.page.get_by_test_id("stApp")).to_have_attribute("data-test-script-state", "notRunning")
+        expect(self.page.locator("[data-stale='true']")).to_have_count(0)
+        self.page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
 
 
 @pytest.fixture
