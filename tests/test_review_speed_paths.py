@@ -267,3 +267,31 @@ def test_postgres_submit_and_next_race(postgres_url: str):
             indexes = dict(rows.all())
         assert "WHERE (reviews_done < reviewers_needed)" in indexes["ix_items_open_order"]
         assert "ix_items_review_order" not in indexes
+
+
+def test_writes_are_synced_after_the_write_lock_is_released(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from reviewdesk import reviewstore
+
+    with ReviewStore(f"sqlite:///{tmp_path / 'review.sqlite'}") as store:
+        with store.engine.connect() as conn:  # WAL: SQLite does not fsync each commit, write() does
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+        synced: list[tuple[str, int]] = []
+        gate = lambda: reviewstore._GATES[store._lock_path]  # noqa: E731
+
+        def sync(path: str) -> None:
+            synced.append((path, gate().depth))  # the gate's depth: 0 once released
+            real_sync(path)
+
+        real_sync = reviewstore._sync_wal
+        monkeypatch.setattr(reviewstore, "_sync_wal", sync)
+        seed_queue(store, n=1)
+        assert synced == [(str((tmp_path / "review.sqlite").resolve()) + "-wal", 0)]
+        with pytest.raises(RuntimeError), store.write() as conn:  # a rolled-back write has nothing to sync
+            conn.execute(reservations.delete())
+            raise RuntimeError("boom")
+        assert len(synced) == 1
+        with store.read() as conn:  # reads never sync
+            conn.execute(select(func.count()).select_from(items)).scalar()
+        assert len(synced) == 1
+    with ReviewStore(f"sqlite:///{tmp_path / 'review.sqlite'}") as store:
+        assert len(store.items(QUEUE)) == 1
