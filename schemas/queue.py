@@ -15,6 +15,7 @@ from cronsim import CronSim, CronSimError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from reviewdesk.sqlcheck import ExpressionError, check_expression
+from schemas.promotion import Promotion
 
 NAME = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 KEY = r"^[a-z][a-z0-9_]{0,62}$"
@@ -168,6 +169,7 @@ class QueueConfig(Strict):
     suggestions: Literal["show", "hide", "after_answer", "randomized"] = "hide"
     assignees: list[str] = []
     schedule: str | None = None
+    promotion: Promotion | None = None  # datasets fed by this queue (schemas/promotion.py)
 
     @field_validator("gold_source")
     @classmethod
@@ -192,6 +194,8 @@ class QueueConfig(Strict):
             raise ValueError("`pairing` is for kind: pairwise; remove it or set kind: pairwise")
         if self.gold_fraction > 0 and self.gold_source is None:
             raise ValueError("gold_fraction > 0 needs `gold_source`: SQL giving each run's known answers")
+        if self.promotion is not None:
+            self.promotion.check(self.kind, {c.key: c for c in self.rubric.criteria})
         return self
 
     @property

@@ -160,7 +160,7 @@ def test_a_failed_transaction_leaves_the_warehouse_as_it_was(stores, monkeypatch
 def test_each_submission_is_checked_against_the_rubric_version_of_its_item(stores):
     store, wh = stores
     criteria = [{"key": "correctness", "type": "categorical", "options": ["correct", "incorrect"]}]
-    new = seed_queue(store, n=1, batch_id="b2", reviewers_needed=1, assignees=[],
+    new = seed_queue(store, n=1, batch_id="b2", reviewers_needed=1, assignees=[], promotion=None,
                      rubric={"instructions": "Only correctness now.", "criteria": criteria})  # fmt: skip
     item = next_item(store, "support-quality", "reviewer1", now=T0)
     assert item["item_id"] == "b2-0001" and item["rubric_version"] == new.rubric_version

@@ -1,0 +1,155 @@
+"""Promotion rules: which consensus outcomes of a queue become examples of which dataset.
+
+Declared in a queue's YAML under `promotion:` and checked against its rubric when the file is
+loaded (a rule naming a criterion or option the rubric lacks fails at once, with its field). The
+rubric is hashed on its own, so adding or editing rules never changes the rubric version.
+"""
+
+from __future__ import annotations
+
+import string
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+NAME = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+KINDS = ("regression", "sft", "preference", "classification")
+TRUSTED = ("gold", "adjudicated", "unanimous", "majority")  # = reviewdesk.consensus.TRUSTED
+RUN_URL_FIELDS = {"run_id", "trace_id"}
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Condition(Strict):
+    """One test on an item's consensus value: `equals`, `in`, or a `min`/`max` bound (ordinal: by option order)."""
+
+    criterion: str
+    equals: str | int | float | bool | None = None
+    in_: Annotated[list[str | int | float | bool] | None, Field(alias="in")] = None
+    min: str | int | float | None = None
+    max: str | int | float | None = None
+
+    @model_validator(mode="after")
+    def _one_test(self) -> Self:
+        tests = [self.equals is not None, self.in_ is not None, self.min is not None or self.max is not None]
+        if sum(tests) != 1:
+            raise ValueError(
+                f"condition on {self.criterion!r}: give exactly one of `equals`, `in`, or `min`/`max`, "
+                "e.g. {criterion: helpfulness, min: 4}"
+            )
+        return self
+
+    @property
+    def values(self) -> list[Any] | None:
+        """The accepted values of an `equals`/`in` test; None for a bound."""
+        return [self.equals] if self.equals is not None else self.in_
+
+
+class DatasetRule(Strict):
+    """One dataset fed by the queue: its kind, and which items go in."""
+
+    name: Annotated[str, Field(pattern=NAME, description="the dataset's folder under data/datasets/")]
+    kind: Literal["regression", "sft", "preference", "classification"]
+    description: str = ""
+    when: list[Condition] = Field(default=[], description="all must hold, each on a trusted consensus value")
+    criteria: list[str] | None = Field(default=None, description="classification: the criteria labelled")
+    methods: list[Literal["gold", "adjudicated", "unanimous", "majority"]] = Field(
+        default=list(TRUSTED), min_length=1, description="consensus methods trusted for promotion"
+    )
+    test_fraction: float = Field(default=0.1, ge=0, lt=1, description="share of inputs in the test split")
+
+    @model_validator(mode="after")
+    def _fits_kind(self) -> Self:
+        if self.kind in ("regression", "sft") and not self.when:
+            example = (
+                "{criterion: correctness, equals: incorrect}"
+                if self.kind == "regression"
+                else ("{criterion: correctness, equals: correct}")
+            )
+            raise ValueError(f"dataset {self.name!r} ({self.kind}) needs `when`, e.g. [{example}]")
+        if self.criteria is not None and self.kind != "classification":
+            raise ValueError(f"dataset {self.name!r}: `criteria` applies to kind classification only")
+        return self
+
+
+class AgreementGate(Strict):
+    """Promote a dataset only while the queue's agreement on each criterion it uses reaches `min`."""
+
+    coefficient: str = "krippendorff_alpha"
+    min: dict[str, Annotated[float, Field(ge=-1, le=1)]] = Field(min_length=1)
+
+
+class ProductIssues(Strict):
+    """What goes to the flagged report for product owners."""
+
+    flags: bool = True  # items a reviewer flagged
+    adjudication_reasons: list[str] = ["policy"]  # words in a lead's reason that mark a policy problem
+
+
+class Promotion(Strict):
+    """A queue's promotion rules (see the README, "Datasets")."""
+
+    datasets: list[DatasetRule] = []
+    agreement_gate: AgreementGate | None = None
+    product_issues: ProductIssues = ProductIssues()
+    run_url: str | None = Field(default=None, description="link to a run, with {run_id} and/or {trace_id}")
+
+    @field_validator("datasets")
+    @classmethod
+    def _unique(cls, rules: list[DatasetRule]) -> list[DatasetRule]:
+        names = [r.name for r in rules]
+        if dupes := sorted({n for n in names if names.count(n) > 1}):
+            raise ValueError(f"dataset names must be unique in a queue; repeated: {', '.join(dupes)}")
+        return rules
+
+    @field_validator("run_url")
+    @classmethod
+    def _template(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        fields = {f for _, f, _, _ in string.Formatter().parse(v) if f is not None}
+        if not fields or not fields <= RUN_URL_FIELDS:
+            raise ValueError(f"{v!r}: use {{run_id}} and/or {{trace_id}} and no other fields")
+        return v
+
+    def check(self, kind: str, criteria: dict[str, Any]) -> None:
+        """Check the rules against the queue's kind and rubric (criterion key -> Criterion)."""
+        gradable = {k: c for k, c in criteria.items() if c.type != "text"}
+        labelled = [*(["preference"] if kind == "pairwise" else []), *gradable]  # what consensus holds
+        for rule in self.datasets:
+            where = f"promotion: dataset {rule.name!r}"
+            if rule.kind == "preference" and kind != "pairwise":
+                raise ValueError(f"{where}: kind preference needs a pairwise queue")
+            if rule.kind in ("regression", "sft") and kind != "single":
+                raise ValueError(f"{where}: kind {rule.kind} needs a single queue (one run an item)")
+            for cond in rule.when:
+                _check_condition(where, cond, gradable)
+            for key in rule.criteria or ():
+                if key not in labelled:
+                    raise ValueError(f"{where}: criteria lists {key!r}; choose from {', '.join(labelled)}")
+        for key in self.agreement_gate.min if self.agreement_gate else ():
+            if key not in labelled:
+                raise ValueError(f"agreement_gate.min: no criterion {key!r}; choose from {', '.join(labelled)}")
+
+
+def _check_condition(where: str, cond: Condition, gradable: dict[str, Any]) -> None:
+    c = gradable.get(cond.criterion)
+    if c is None:
+        raise ValueError(f"{where}: `when` names {cond.criterion!r}; choose from {', '.join(gradable)}")
+    options = list(c.options or ([True, False] if c.type == "boolean" else []))
+    if cond.values is not None and options and c.type != "numeric":
+        for v in cond.values:
+            if v not in options:
+                raise ValueError(f"{where}: {c.key} cannot be {v!r}; its options are {options}")
+    for bound in (cond.min, cond.max):
+        if bound is None:
+            continue
+        if c.type not in ("ordinal", "numeric"):
+            raise ValueError(f"{where}: `min`/`max` apply to ordinal and numeric criteria, not {c.type} {c.key!r}")
+        if c.type == "ordinal" and bound not in options:
+            raise ValueError(f"{where}: {c.key} bound {bound!r} is not one of its options {options}")
+
+
+__all__ = ["KINDS", "TRUSTED", "AgreementGate", "Condition", "DatasetRule", "ProductIssues", "Promotion"]
