@@ -5,8 +5,8 @@ realistic traffic without real customer data. This module fabricates it: multi-t
 orders, refunds, shipping, accounts and billing, answered by several models and prompt versions
 of different quality, with tool calls, errors, user feedback and A/B pairs (one input answered by
 two models). Every flaw is injected on purpose, so ``metadata["demo_truth"]`` holds the verdict a
-careful reviewer should reach. Runs are written natively or as LangSmith / OpenTelemetry exports
-so that every importer can be exercised.
+careful reviewer should reach (for a flawed answer, also the good one as `reference`). Runs are
+written natively or as LangSmith / OpenTelemetry exports so that every importer can be exercised.
 """
 
 from __future__ import annotations
@@ -488,6 +488,8 @@ def _answer(rng: Random, chat: _Chat, model: str) -> tuple[list[dict], dict, dic
     else:
         text, verdict = _mangle(rng, good, ctx), ("partially_correct", 2)
     truth = {"correctness": verdict[0], "helpfulness": verdict[1], "failure_mode": failure}
+    if verdict[0] != "correct":
+        truth["reference"] = good  # what a careful reviewer would write as the correction
     final = {"role": "assistant", "content": text}
     if chat.topic not in TOOL_TOPICS or failure == "refusal" or rng.random() >= TOOL_RATE:
         return [final], truth, None

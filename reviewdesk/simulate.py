@@ -5,6 +5,10 @@ Each simulated reviewer takes items through the same store API as the app (`next
 true value with probability `accuracy`, otherwise another option picked at random. A pairwise
 item's true preference is the run with the better verdict (correctness, then helpfulness), or a
 tie. Since each answer is right with a known probability, the agreement it implies is known too.
+
+Like careful reviewers, they also correct and flag (`extras`): a reviewer who rightly calls an
+answer incorrect writes the good answer (`demo_truth.reference`) as the correction with
+probability CORRECTION_RATE, and flags an off-policy answer with probability FLAG_RATE.
 """
 
 from __future__ import annotations
@@ -22,6 +26,9 @@ from reviewdesk.reviewstore import ReviewStore
 from reviewdesk.warehouse import Warehouse
 
 CORRECTNESS_RANK = {"correct": 2, "partially_correct": 1, "incorrect": 0}
+CORRECTION_RATE = 0.8
+FLAG_RATE = 0.5
+POLICY_FLAG = "off-policy answer"
 
 
 @dataclass(frozen=True)
@@ -91,6 +98,20 @@ def answers_for(
     return out, asked, right
 
 
+def extras(
+    item: Mapping[str, Any], answers: Mapping[str, Any], truth: Mapping[str, dict], seed: int, reviewer: str
+) -> tuple[str | None, list[dict]]:
+    """The correction and flags a reviewer adds to a single item they rightly call incorrect. Drawn
+    from a generator of their own (seed, item, reviewer), so the answers are the same with or without."""
+    verdict = truth.get(item.get("run_id")) or {}
+    if item["kind"] == "pairwise" or not answers.get("correctness") == verdict.get("correctness") == "incorrect":
+        return None, []
+    rng = random.Random(f"{seed}:{item['item_id']}:{reviewer}")
+    correction = verdict.get("reference") if rng.random() < CORRECTION_RATE else None
+    flagged = verdict.get("failure_mode") == "off_policy" and rng.random() < FLAG_RATE
+    return correction, [{"reason": POLICY_FLAG}] if flagged else []
+
+
 def _reviewers(store: ReviewStore, queue: str, count: int) -> list[str]:
     row = store.queue(queue)
     if row is None:
@@ -134,7 +155,8 @@ def simulate_reviews(
                 rubrics[item["rubric_version"]] = store.rubric(queue, item["rubric_version"])["criteria"]
             answers, n, k = answers_for(item, rubrics[item["rubric_version"]], truth, rng, accuracy)
             shown_at = now - timedelta(seconds=rng.uniform(15, 150))  # a plausible time on the item
-            submit(store, item["item_id"], name, answers, shown_at=shown_at, now=now)
+            fix, flags = extras(item, answers, truth, seed, name)
+            submit(store, item["item_id"], name, answers, correction=fix, flags=flags, shown_at=shown_at, now=now)
             submitted, asked, right = submitted + 1, asked + n, right + k
             if tick:
                 tick(submitted)
@@ -143,4 +165,4 @@ def simulate_reviews(
     return SimulationResult(queue, names, submitted, right, asked)
 
 
-__all__ = ["SimulationResult", "answers_for", "preference", "simulate_reviews", "truths"]
+__all__ = ["SimulationResult", "answers_for", "extras", "preference", "simulate_reviews", "truths"]

@@ -149,6 +149,19 @@ def m005_agreement(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+@migration
+def m006_dataset_versions(con: duckdb.DuckDBPyConnection) -> None:
+    # One row per dataset version written under data/datasets/<name>/v<N>/ (see reviewdesk.dataset_versions);
+    # manifest_sha256 vouches for the manifest, which holds the file hashes and the lineage.
+    con.execute(
+        """CREATE TABLE dataset_versions (
+            name VARCHAR NOT NULL, version INTEGER NOT NULL, kind VARCHAR NOT NULL, content_hash VARCHAR NOT NULL,
+            manifest_sha256 VARCHAR NOT NULL, rows BIGINT NOT NULL, train_rows BIGINT NOT NULL,
+            test_rows BIGINT NOT NULL, parent_version INTEGER, queues VARCHAR[] NOT NULL, path VARCHAR NOT NULL,
+            created_at TIMESTAMPTZ NOT NULL, PRIMARY KEY (name, version))"""
+    )
+
+
 class Warehouse:
     """A DuckDB warehouse at a path (created on first use) or in memory when path is None."""
 
