@@ -13,6 +13,7 @@ from reviewdesk.collect import CollectResult, collect
 from reviewdesk.config import Settings
 from reviewdesk.demo import generate_runs, write_runs
 from reviewdesk.ingest import IngestReport, ingest
+from reviewdesk.promotion import PromotionResult, promote
 from reviewdesk.publish import PublishReport, publish
 from reviewdesk.quality import refresh
 from reviewdesk.queues import load_queues
@@ -46,6 +47,7 @@ class DemoResult:
     collected: CollectResult | None = None
     resolved: list[ResolveResult] = field(default_factory=list)
     reports: list[Path] = field(default_factory=list)  # quality reports written
+    promoted: list[PromotionResult] = field(default_factory=list)  # dataset versions and flagged reports
 
 
 def demo_users(store: ReviewStore) -> dict[str, str]:
@@ -90,7 +92,8 @@ def run_demo(
     simulate: bool = True,
 ) -> DemoResult:
     """Generate demo logs, ingest them, sample and publish a batch of every queue, add demo accounts,
-    and (with `simulate`) close the loop: simulated reviews, collect, consensus.
+    and (with `simulate`) close the loop: simulated reviews, collect, consensus, quality reports, and
+    promotion of every queue with promotion rules into dataset versions.
 
     Rerunning it is safe: the logs are the same (same seed), so they ingest as duplicates, and each
     queue draws a fresh batch of runs not yet reviewed.
@@ -110,4 +113,5 @@ def run_demo(
                 result.published.append(publish(wh, store, queue, batch.batch_id))
             if simulate:
                 close_loop(store, wh, result, seed, settings.reports_dir)
+                result.promoted = [promote(store, wh, q, settings.data_dir) for q in queues if q.promotion]
     return result

@@ -23,7 +23,8 @@ def run(*args: str):
 
 def test_every_command_has_help():
     for cmd in ([], ["init"], ["demo-data"], ["ingest"], ["quarantine"], ["demo"], ["queues"], ["sample"],
-                ["collect"], ["simulate-reviews"], ["consensus"],
+                ["collect"], ["simulate-reviews"], ["consensus"], ["promote"], ["datasets"], ["datasets", "list"],
+                ["datasets", "show"], ["datasets", "diff"], ["datasets", "export"],
                 ["publish"], ["batches"], ["batches", "list"], ["users"], ["users", "add"], ["app"]):  # fmt: skip
         result = run(*cmd, "--help")
         assert result.exit_code == 0, cmd
@@ -99,6 +100,9 @@ def test_demo_generates_ingests_samples_and_publishes(tmp_path: Path):
     assert {r["queue"] for r in summary["consensus"]} == {"support-quality", "support-ab"}
     assert all(r["items"] > 0 and r["methods"] for r in summary["consensus"])
     assert [Path(p).name.split("-2")[0] for p in summary["reports"]] == ["support-ab", "support-quality"]
+    created = {d["kind"]: d for p in summary["datasets"] for d in p["datasets"] if d["status"] == "created"}
+    assert set(created) == {"regression", "sft", "preference", "classification"}  # one dataset of each kind
+    assert all(Path(d["path"], "data.parquet").is_file() and d["rows"] > 0 for d in created.values())
     with ReviewStore(f"sqlite:///{tmp_path / 'd' / 'review.sqlite'}") as store:
         assert authenticate(store, "reviewer1", DEMO_PASSWORD) is not None
         assert progress(store, "support-quality", "reviewer1").left_for_me > 0  # some left for a person

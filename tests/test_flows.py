@@ -6,7 +6,7 @@ import yaml
 
 from flows.collect import collect_submissions, collect_task
 from flows.ingest import ingest_logs, ingest_path
-from flows.promote import promote_datasets
+from flows.promote import promote_datasets, promote_task
 from flows.retries import transient
 from flows.sample import review_cycle
 from reviewdesk.accounts import add_user
@@ -48,11 +48,16 @@ def test_review_cycle_samples_and_publishes_each_example_queue(prefect_api, tmp_
     assert {r["queue"] for r in first["resolved"]} == {"support-quality", "support-ab"}
     assert all(Path(path).is_file() for path in first["reports"]) and len(first["reports"]) == 2
     assert collect_submissions(data_dir=data_dir)["read"] == 0  # nothing twice
-    assert len(promote_datasets(data_dir=data_dir)["published_batches"]) == 2
+    promoted = promote_datasets(data_dir=data_dir, queues_dir=str(ROOT / "queues"))
+    assert [r["queue"] for r in promoted["promoted"]] == ["support-ab", "support-quality"]
+    assert promoted["created"] == []  # two reviews by one person: nothing to measure agreement on
+    assert set(promoted["blocked"]) == {"support-regression", "support-sft", "support-judge"}
+    assert all("no krippendorff_alpha for 'correctness'" in why for why in promoted["blocked"].values())
+    assert all(Path(r["flagged"]["markdown"]).is_file() for r in promoted["promoted"])
 
 
 def test_io_tasks_retry():
-    for io_task in (ingest_path, collect_task):
+    for io_task in (ingest_path, collect_task, promote_task):
         assert io_task.retries == 3
         assert io_task.retry_condition_fn is transient
 

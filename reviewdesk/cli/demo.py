@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from reviewdesk.cli.app import JsonOption, app, handle_errors, out, progress_bar, settings
+from reviewdesk.cli.datasets import print_promotions
 from reviewdesk.cli.logs import print_overview, print_reports, totals
 from reviewdesk.cli.serve import AddressOption, PortOption, start_app
 from reviewdesk.consensus import METHODS
@@ -63,7 +64,8 @@ def demo(
                           "simulated": [s.as_dict() for s in result.simulated],
                           "collected": result.collected.as_dict() if result.collected else None,
                           "consensus": [r.as_dict() for r in result.resolved],
-                          "reports": [str(p) for p in result.reports]}, default=str))  # fmt: skip
+                          "reports": [str(p) for p in result.reports],
+                          "datasets": [p.as_dict() for p in result.promoted]}, default=str))  # fmt: skip
         return
     print_reports(result.ingest, ingested)
     print_overview(result.overview)
@@ -72,6 +74,9 @@ def demo(
         table.add_row(b.queue, b.batch_id, b.strategy, f"{b.population:,}", f"{len(b.items):,}", f"{p.published:,}")
     out.print(table)
     print_loop(result)
+    if result.promoted:
+        print_promotions(result.promoted)
+        out.print(f"Every dataset: [bold]reviewdesk datasets list[/bold] (files under {settings(ctx).datasets_dir}).")
     names = ", ".join(f"{name} ({role})" for name, role in result.users.items())
     out.print(f"Demo accounts: {names}; password [bold]{DEMO_PASSWORD}[/bold].")
     if not serve:
