@@ -49,20 +49,27 @@ def highlighted(criteria: list[Mapping[str, Any]], prefix: str) -> Mapping[str, 
     return next((c for c in criteria if choices(c) and st.session_state.get(_key(prefix, c)) is None), None)
 
 
-def _choose(key: str, option: Any) -> None:
-    st.session_state[key] = option
+def _press(criteria: list[Mapping[str, Any]], prefix: str, n: int) -> None:
+    """Key n answers the criterion highlighted when the key is handled, not when its button was drawn:
+    a second key pressed before the page has redrawn must answer the next criterion, not the last."""
+    c = highlighted(criteria, prefix)
+    if c is not None and n < len(options := choices(c)):
+        st.session_state[_key(prefix, c)] = options[n]
 
 
 def quick_keys(criteria: list[Mapping[str, Any]], prefix: str) -> None:
-    """A row of buttons with shortcuts 1..n, one per option of the highlighted criterion."""
+    """A row of buttons with shortcuts 1..n, labelled with the options of the highlighted criterion.
+
+    Each digit's button keeps one identity for the whole item, so a shortcut is never bound to two
+    buttons at once while the page redraws."""
     c = highlighted(criteria, prefix)
     if c is None:
         return
     with st.container(horizontal=True, vertical_alignment="center"):
         st.markdown(f"Keys answer **{_name(c)}**")
-        for shortcut, option in zip(KEYS, choices(c), strict=False):
-            st.button(str(option), key=f"{_key(prefix, c)}-key{shortcut}", shortcut=shortcut,
-                      on_click=_choose, args=(_key(prefix, c), option))  # fmt: skip
+        for n, (shortcut, option) in enumerate(zip(KEYS, choices(c), strict=False)):
+            st.button(str(option), key=f"{prefix}-key{shortcut}", shortcut=shortcut, on_click=_press,
+                      args=(criteria, prefix, n))  # fmt: skip
 
 
 def widget(c: Mapping[str, Any], prefix: str) -> Any:

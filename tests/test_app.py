@@ -170,3 +170,14 @@ def test_run_content_is_shown_as_text_so_html_never_runs_and_nothing_is_fetched(
 def test_no_view_renders_raw_html():
     sources = " ".join(p.read_text() for p in (ROOT / "review_app").rglob("*.py"))
     assert "unsafe_allow_html=True" not in sources and "st.html(" not in sources
+
+
+def test_choosing_another_queue_gives_the_held_item_back(app: AppTest, demo_dir: Path):
+    at = log_in(app, "reviewer3", DEMO_PASSWORD).switch_page("views/review.py").run()
+    assert at.selectbox[0].value == "support-ab"
+    held = at.session_state["item"]["item_id"]
+    at = at.selectbox[0].select("support-quality").run()
+    assert at.session_state["item"]["queue"] == "support-quality"
+    with ReviewStore(f"sqlite:///{demo_dir / 'review.sqlite'}") as store, store.read() as conn:
+        mine = conn.execute(text("SELECT item_id FROM reservations WHERE reviewer = 'reviewer3'")).scalars().all()
+    assert held not in mine and len(mine) == 1

@@ -175,3 +175,14 @@ def test_pairwise_preference_maps_to_run_ids_and_back():
     for label, run_id in [("A better", "run-2"), ("B better", "run-1"), ("Tie", "tie")]:
         assert rubric_form.stored(item, {"preference": label, "x": 1}) == {"preference": run_id, "x": 1}
         assert rubric_form.shown(item, {"preference": run_id}) == {"preference": label}
+
+
+def test_a_key_pressed_before_the_page_redraws_answers_the_next_criterion(tmp_path, monkeypatch):
+    seeded(tmp_path)
+    at = open_review(tmp_path, monkeypatch)
+    key_1 = next(b for b in at.button if b.proto.shortcut == "1")  # drawn while correctness was highlighted
+    at = key_1.click().run()
+    assert at.radio[0].value == "correct"
+    at = key_1.click().run()  # the same digit again, from the page as it was before the redraw
+    assert at.radio[0].value == "correct"  # not overwritten
+    assert at.get("segmented_control")[0].value == 1  # the next criterion got it

@@ -91,7 +91,10 @@ if (last := st.session_state.get("last")) and last["queue"] == name:
     reveal(last)
 
 item = st.session_state.get("item")
-if item is None or item["queue"] != name:
+if item is not None and item["queue"] != name:  # another queue chosen: give the held item back
+    release(store(), item["item_id"], user["name"])
+    item = None
+if item is None:
     try:
         item = _reserve(name, user["name"])
     except ReviewdeskError as e:
