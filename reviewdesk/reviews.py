@@ -4,7 +4,9 @@ Each step checks access in a read transaction, then does its work in one short w
 (`ReviewStore.write`: on SQLite, writers queue on the store's write gate and BEGIN IMMEDIATE, so
 they wait instead of failing). On PostgreSQL the item row is locked first (`SELECT ... FOR
 UPDATE`, `SKIP LOCKED` when looking for a free item) and its capacity read again in a fresh
-statement, so two reviewers racing for an item's last slot never both get it there either.
+statement, so two reviewers racing for an item's last slot never both get it there either; when
+every item with room is held by other transactions for a moment, `next_item` tries again shortly
+rather than report that nothing is left.
 The app's Submit is `submit_and_next`: the submit and the next reservation in one write
 transaction, so a reviewer takes the SQLite write lock once per item instead of twice.
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
@@ -114,7 +117,7 @@ _RELEASE = reservations.delete().where(
     reservations.c.item_id == _P("item_id"), reservations.c.reviewer == _P("reviewer")
 )
 _COUNT_REVIEW = items.update().where(items.c.item_id == _P("b_item_id")).values(reviews_done=items.c.reviews_done + 1)
-_CANDIDATE = (  # the first item in review order with room for the reviewer
+_OPEN_FOR = (  # the first item in review order with room for the reviewer
     select(items)
     .where(
         items.c.queue == _P("queue"),
@@ -133,8 +136,9 @@ _CANDIDATE = (  # the first item in review order with room for the reviewer
     )
     .order_by(*ITEM_ORDER)
     .limit(1)
-    .with_for_update(skip_locked=True, of=items)
 )
+_CANDIDATE = _OPEN_FOR.with_for_update(skip_locked=True, of=items)  # PostgreSQL: passes rows others hold
+_ROOM_LEFT = _OPEN_FOR.with_only_columns(items.c.item_id)  # the same, rows others hold included
 GC_EVERY = 16  # delete expired reservations on about one next_item call in this many
 
 
@@ -221,14 +225,45 @@ def next_item(
     with store.read() as conn:  # access is checked before taking the write lock, to keep that short
         q = _queue_row(conn, queue)
         _check_access(conn, q, reviewer)
-    with store.write() as conn:
-        return _reserve_next(store, conn, q, reviewer, now, exclude)
+    return _reserve_next_retrying(store, q, reviewer, now, exclude)
+
+
+class _Busy:
+    """`_reserve_next` found no free item, but others' transactions hold rows of items with room."""
+
+
+_BUSY = _Busy()
+BUSY_RETRY_SECONDS = 2.0  # PostgreSQL: how long next_item retries while items with room are row-locked
+
+
+def _reserve_next_retrying(
+    store: ReviewStore, q: Mapping[str, Any], reviewer: str, now: datetime, exclude: Iterable[str]
+) -> dict | None:
+    """`_reserve_next` in its own write transactions, again while the answer is `_BUSY`.
+
+    On PostgreSQL `SKIP LOCKED` passes over items that other transactions hold for a moment (a
+    reviewer submitting one, another reserving it), so with none left unlocked there may still be
+    room for this reviewer once they commit: try again shortly, holding no lock meanwhile.
+    """
+    exclude = list(exclude)
+    deadline = time.monotonic() + BUSY_RETRY_SECONDS
+    while True:
+        with store.write() as conn:
+            got = _reserve_next(store, conn, q, reviewer, now, exclude)
+        if not isinstance(got, _Busy):
+            return got
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(random.uniform(0.002, 0.01))
 
 
 def _reserve_next(
     store: ReviewStore, conn: Connection, q: Mapping[str, Any], reviewer: str, now: datetime, exclude: Iterable[str]
-) -> dict | None:
-    """`next_item`'s work in the write transaction `conn`, access to queue row `q` already checked."""
+) -> dict | _Busy | None:
+    """`next_item`'s work in the write transaction `conn`, access to queue row `q` already checked.
+
+    `_BUSY` (PostgreSQL only) when no item could be locked but some locked by others have room.
+    """
     expires_at = now + timedelta(minutes=q["reservation_minutes"])
     recheck = store.dialect != "sqlite"  # SQLite writers are serialised; PostgreSQL ones are not
     mine = {"reviewer": reviewer, "now": now, "queue": q["name"]}
@@ -243,6 +278,9 @@ def _reserve_next(
         query = _CANDIDATE.where(items.c.item_id.not_in(skipped)) if skipped else _CANDIDATE
         item = _one(conn, query, **mine)
         if item is None:
+            peek = _ROOM_LEFT.where(items.c.item_id.not_in(skipped)) if skipped else _ROOM_LEFT
+            if recheck and conn.execute(peek, mine).first() is not None:
+                return _BUSY
             return None
         item_id = item["item_id"]
         if recheck:  # a fresh statement under the row lock sees reservations committed since
@@ -347,7 +385,10 @@ def submit_and_next(
         result = _store_submission(
             store, conn, item_id, reviewer, answers, comment, correction, flags, suggestion_shown, shown_at, now
         )
-        return result, _reserve_next(store, conn, q, reviewer, now, exclude)
+        got = _reserve_next(store, conn, q, reviewer, now, exclude)
+    if isinstance(got, _Busy):  # PostgreSQL: retry once this transaction no longer holds the submitted item
+        got = _reserve_next_retrying(store, q, reviewer, now, exclude)
+    return result, got
 
 
 def _store_submission(

@@ -295,3 +295,38 @@ def test_writes_are_synced_after_the_write_lock_is_released(tmp_path: Path, monk
         assert len(synced) == 1
     with ReviewStore(f"sqlite:///{tmp_path / 'review.sqlite'}") as store:
         assert len(store.items(QUEUE)) == 1
+
+
+def test_postgres_next_item_waits_for_items_others_hold_for_a_moment(postgres_url: str, monkeypatch):
+    """SKIP LOCKED passes over a row another transaction holds; with room left there, next_item tries
+    again shortly instead of saying that nothing is left."""
+    from reviewdesk import reviews
+
+    with ReviewStore(postgres_url) as store:
+        with store.engine.begin() as conn:
+            conn.execute(text(f"DROP TABLE IF EXISTS {', '.join(metadata.tables)} CASCADE"))
+        store.migrate()
+        seed_queue(store, n=1, reviewers_needed=1, assignees=[])
+        accounts.add_user(store, "r1", "reviewer", PASSWORD)
+        item_id = "support-quality-b1-0001"
+        locked, release = threading.Event(), threading.Event()
+
+        def hold() -> None:  # another transaction holds the item's row (as a submit would), then lets go
+            with store.engine.begin() as conn:
+                conn.execute(select(items.c.item_id).where(items.c.item_id == item_id).with_for_update())
+                locked.set()
+                release.wait(10)
+
+        for patience, expected in ((0.2, None), (5.0, item_id)):
+            monkeypatch.setattr(reviews, "BUSY_RETRY_SECONDS", patience)
+            locked.clear()
+            release.clear()
+            holder = threading.Thread(target=hold)
+            holder.start()
+            assert locked.wait(10)
+            if expected is not None:
+                threading.Timer(0.3, release.set).start()
+            got = next_item(store, QUEUE, "r1")
+            release.set()
+            holder.join(10)
+            assert (got and got["item_id"]) == expected
