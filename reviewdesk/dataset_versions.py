@@ -114,20 +114,17 @@ def seal(draft: Draft) -> Draft:
 
 
 def _sources(lineage: Sequence[Mapping[str, Any]]) -> dict[str, list[str]]:
-    def distinct(key: str) -> list[str]:
-        found: set[str] = set()
-        for entry in lineage:
-            value = entry.get(key)
-            found.update(v for v in (value if isinstance(value, list) else [value]) if v is not None)
-        return sorted(found)
-
-    return {
-        "queues": distinct("queue"),
-        "batch_ids": distinct("batch_id"),
-        "rubric_versions": distinct("rubric_version"),
-        "models": distinct("models"),
-        "prompt_versions": distinct("prompt_versions"),
-    }
+    """What the examples came from: queues, batches, rubric versions, models and prompt versions."""
+    single = {"queue": set(), "batch_id": set(), "rubric_version": set()}
+    lists = {"models": set(), "prompt_versions": set()}
+    for entry in lineage:
+        for key, found in single.items():
+            found.add(entry[key])
+        for key, found in lists.items():
+            found.update(entry[key])
+    named = {"queues": single["queue"], "batch_ids": single["batch_id"], "rubric_versions": single["rubric_version"],
+             **lists}  # fmt: skip
+    return {k: sorted(x for x in found if x is not None) for k, found in named.items()}
 
 
 def changes(old: Sequence[Mapping[str, Any]], new: Sequence[Mapping[str, Any]]) -> dict[str, int]:

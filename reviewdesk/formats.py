@@ -84,8 +84,9 @@ def normalize(text: str) -> str:
 
 
 def input_key(messages: Sequence[Mapping[str, str]]) -> str:
-    """The normalized input as one string: what deduplication and the split compare."""
-    return json.dumps([[m["role"], normalize(m["content"])] for m in messages], ensure_ascii=False)
+    """The normalized input as one string: what deduplication and the split compare. Fields are joined
+    by ASCII unit and record separators, which `normalize` never leaves in (str.split takes them as spaces)."""
+    return "\x1e".join(f"{m['role']}\x1f{normalize(m['content'])}" for m in messages)
 
 
 def digest(text: str) -> str:

@@ -13,11 +13,14 @@ A promotion also writes the queue's flagged report (`reviewdesk.flagged`) for pr
 
 from __future__ import annotations
 
+import gc
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 
@@ -114,6 +117,7 @@ def gather(store: ReviewStore, wh: Warehouse, queue: QueueConfig, corrections: b
     fixes = _corrections(wh, name) if corrections else {}
     decided = _adjudications(store, name)
     rubrics: dict[str, dict[str, Criterion]] = {}
+    read: dict[tuple[str, str, str], Any] = {}
     items = []
     for item_id, batch_id, version, run_id, run_a, run_b in rows:
         if version not in rubrics:
@@ -125,7 +129,9 @@ def gather(store: ReviewStore, wh: Warehouse, queue: QueueConfig, corrections: b
         values = {}
         for key, text, method, confidence in consensus[item_id]:
             if key in criteria:
-                values[key] = Consensus(typed(text, criteria[key]), text, method, confidence)
+                if (version, key, text) not in read:  # a few distinct answers, read back once each
+                    read[version, key, text] = typed(text, criteria[key])
+                values[key] = Consensus(read[version, key, text], text, method, confidence)
         items.append(
             Item(
                 name,
@@ -306,9 +312,7 @@ def promote_rule(
             reason=f"no example from {len(items)} resolved items ({why})",
         )
     change = (
-        changes(parent["lineage"], draft.lineage)
-        if parent
-        else {"added": len(draft.rows), "removed": 0, "changed": 0}
+        changes(parent["lineage"], draft.lineage) if parent else {"added": len(draft.rows), "removed": 0, "changed": 0}
     )
     meta = write_version(wh, data_dir, draft, parent, change, now)
     return DatasetResult(
@@ -320,6 +324,19 @@ def promote_rule(
         skipped=dict(skipped),
         path=str(datasets.path(rule.name, meta["version"], data_dir)),
     )
+
+
+@contextmanager
+def _no_gc_pauses() -> Iterator[None]:
+    """Hold off the cyclic garbage collector while promotion builds ~10 objects per example: it would
+    otherwise rescan them all again and again (about half the time on 100,000 items). Nothing here makes cycles."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def promote(
@@ -341,8 +358,9 @@ def promote(
                 f"Queue {queue.name!r} has no dataset {dataset!r} in its promotion rules (its datasets: "
                 f"{known}); add one under `promotion.datasets` in its YAML."
             )
-    items = gather(store, wh, queue, corrections=any(r.kind == "regression" for r in rules)) if rules else []
-    results = [promote_rule(wh, data_dir, queue, rule, items, now) for rule in rules]
+    with _no_gc_pauses():
+        items = gather(store, wh, queue, corrections=any(r.kind == "regression" for r in rules)) if rules else []
+        results = [promote_rule(wh, data_dir, queue, rule, items, now) for rule in rules]
     flagged = write_flagged(store, wh, queue, Settings.load(data_dir).reports_dir, now)
     return PromotionResult(queue.name, results, flagged)
 
