@@ -35,9 +35,10 @@ class Batch:
     created_at: datetime
     params: dict = field(default_factory=dict)
     items: list[dict] = field(default_factory=list)
+    suggestions: dict[str, dict] = field(default_factory=dict)  # item -> its pre-scores (reviewdesk.prescore)
 
     def as_dict(self) -> dict:
-        """The CLI's --json shape: the design, then each item with its inclusion probability."""
+        """The CLI's --json shape: the design, then each item with its inclusion probability and suggestions."""
         keys = ("item_id", "position")
         keys += ("run_a", "run_b", "left_run_id") if self.kind == "pairwise" else ("run_id",)
         keys += ("stratum", "inclusion_probability", "is_gold", "reviewers_needed")
@@ -52,7 +53,10 @@ class Batch:
             "rubric_version": self.rubric_version,
             "created_at": self.created_at.isoformat(),
             "params": self.params,
-            "items": [{k: item[k] for k in keys} for item in self.items],
+            "items": [
+                {**{k: item[k] for k in keys}, "suggestions": self.suggestions.get(item["item_id"])}
+                for item in self.items
+            ],
         }
 
 
@@ -74,7 +78,21 @@ def load_batch(wh: Warehouse, batch_id: str) -> Batch:
         item = dict(zip(ITEM_COLUMNS, row, strict=True))
         item["gold_answer"] = None if item["gold_answer"] is None else json.loads(item["gold_answer"])
         items.append(item)
-    return Batch(bid, queue, kind, strategy, seed, population, size, rubric, created_at, json.loads(params), items)
+    return Batch(bid, queue, kind, strategy, seed, population, size, rubric, created_at, json.loads(params), items,
+                 item_suggestions(wh, bid))  # fmt: skip
+
+
+def item_suggestions(wh: Warehouse, batch_id: str) -> dict[str, dict]:
+    """The batch's suggestions (see reviewdesk.prescore): item -> criterion -> {value, confidence, model_version}."""
+    out: dict[str, dict] = {}
+    for item_id, key, value, confidence, version in wh.execute(
+        "SELECT item_id, criterion, value, confidence, model_version FROM suggestions WHERE batch_id = ? "
+        "ORDER BY item_id, criterion",
+        [batch_id],
+    ):
+        out.setdefault(item_id, {})[key] = {"value": json.loads(value), "confidence": confidence,
+                                            "model_version": version}  # fmt: skip
+    return out
 
 
 def list_batches(wh: Warehouse, queue: str | None = None) -> list[dict]:

@@ -7,7 +7,8 @@ store, writes nothing and completes the mark.
 
 Each item carries a `payload` with all the app renders (the run's, or both runs' fields), so
 the app never reads the warehouse. Metadata keys in `HIDDEN_METADATA` are left out: reviewers
-must not see a known answer (review is blind).
+must not see a known answer (review is blind). Items carry the batch's suggestions from the
+prescore step, if any, and a review `priority` by the queue's setting (`reviewdesk.priority`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
 from reviewdesk.errors import ConfigError, NotFound
+from reviewdesk.priority import item_priority, least_confidence
 from reviewdesk.reviewstore import JSONText, ReviewStore, batches, items
 from reviewdesk.warehouse import Warehouse
 from schemas.queue import QueueConfig
@@ -53,8 +55,12 @@ ITEMS_SQL = f"""
     SELECT i.item_id, i.position, i.run_id, i.run_a, i.run_b, i.left_run_id, i.inclusion_probability,
            i.is_gold, i.gold_answer::VARCHAR, i.reviewers_needed,
            json_object('runs', CASE WHEN i.run_b IS NULL THEN json_object(ra.run_id, {_run_json("ra")})
-                                    ELSE json_object(ra.run_id, {_run_json("ra")}, rb.run_id, {_run_json("rb")}) END)
+                                    ELSE json_object(ra.run_id, {_run_json("ra")}, rb.run_id, {_run_json("rb")}) END),
+           s.suggestions
     FROM items i
+    LEFT JOIN (SELECT item_id, json_group_object(criterion, json_object('value', value, 'confidence', confidence,
+                                                 'model_version', model_version))::VARCHAR AS suggestions
+               FROM suggestions WHERE batch_id = ? GROUP BY item_id) s ON s.item_id = i.item_id
     JOIN runs ra ON ra.run_id = coalesce(i.run_id, i.run_a)
     LEFT JOIN runs rb ON rb.run_id = i.run_b
     WHERE i.batch_id = ?
@@ -71,7 +77,7 @@ MISSING_RUN_SQL = """
 """
 ITEM_FIELDS = (
     "item_id", "position", "run_id", "run_a", "run_b", "left_run_id",
-    "inclusion_probability", "is_gold", "gold_answer", "reviewers_needed", "payload",
+    "inclusion_probability", "is_gold", "gold_answer", "reviewers_needed", "payload", "suggestions",
 )  # fmt: skip
 
 
@@ -152,7 +158,7 @@ def read_items(wh: Warehouse, batch: BatchInfo, chunk: int = CHUNK) -> Iterator[
     The join to `runs` and the payloads are made inside DuckDB; only the batch's rows reach
     Python, and its JSON columns arrive as `JSONText`, stored without being parsed again.
     """
-    result = wh.con.execute(ITEMS_SQL, [batch.batch_id])
+    result = wh.con.execute(ITEMS_SQL, [batch.batch_id, batch.batch_id])
     common = {"batch_id": batch.batch_id, "queue": batch.queue, "kind": batch.kind,
               "rubric_version": batch.rubric_version}  # fmt: skip
     while rows := result.fetchmany(chunk):
@@ -160,8 +166,9 @@ def read_items(wh: Warehouse, batch: BatchInfo, chunk: int = CHUNK) -> Iterator[
         for row in rows:
             item = dict(zip(ITEM_FIELDS, row, strict=True))
             item["payload"] = JSONText(item["payload"])
-            if item["gold_answer"] is not None:
-                item["gold_answer"] = JSONText(item["gold_answer"])
+            for key in ("gold_answer", "suggestions"):
+                if item[key] is not None:
+                    item[key] = JSONText(item[key])
             item["is_gold"] = bool(item["is_gold"])
             item.update(common)
             out.append(item)
@@ -195,9 +202,16 @@ def write_batch(
         before = store.count_items(batch.queue, batch.batch_id, conn)
         if before < batch.item_count:
             for rows in chunks:
-                store.insert_ignore(conn, items, [{**r, "published_at": published_at} for r in rows])
+                store.insert_ignore(conn, items, [{**r, "published_at": published_at,
+                                                   "priority": _priority(queue, r, published_at)} for r in rows])
         published = store.count_items(batch.queue, batch.batch_id, conn) - before
     return PublishReport(batch.batch_id, batch.queue, batch.item_count, published, existed and published == 0)
+
+
+def _priority(queue: QueueConfig, row: dict, published_at: datetime) -> float:
+    """The item's review priority under the queue's `priority` setting (suggestions parsed only when needed)."""
+    suggestions = json.loads(row["suggestions"]) if queue.priority == "uncertainty" and row["suggestions"] else None
+    return item_priority(queue.priority, row["item_id"], published_at, least_confidence(suggestions))
 
 
 def mark_published(wh: Warehouse, batch_id: str, published_at: datetime) -> None:

@@ -162,6 +162,32 @@ def m006_dataset_versions(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+@migration
+def m010_suggestions(con: duckdb.DuckDBPyConnection) -> None:
+    # A scorer's pre-score per item x criterion (see reviewdesk.prescore): `value` as JSON, so an ordinal
+    # 4 stays a number; replaced when a batch is pre-scored again, except for items already under review.
+    con.execute(
+        """CREATE TABLE suggestions (
+            item_id VARCHAR NOT NULL, batch_id VARCHAR NOT NULL, queue VARCHAR NOT NULL, criterion VARCHAR NOT NULL,
+            value JSON NOT NULL, confidence DOUBLE NOT NULL, model_version VARCHAR NOT NULL, scorer VARCHAR NOT NULL,
+            scored_at TIMESTAMPTZ NOT NULL, PRIMARY KEY (item_id, criterion))"""
+    )
+
+
+@migration
+def m011_models(con: duckdb.DuckDBPyConnection) -> None:
+    # The model registry (see reviewdesk.models): one row per trained version under data/models/<queue>/
+    # <criterion>/v<N>/; `fingerprint` is the training set's, so retraining on the same labels is a no-op.
+    con.execute(
+        """CREATE TABLE models (
+            queue VARCHAR NOT NULL, criterion VARCHAR NOT NULL, version INTEGER NOT NULL,
+            model_version VARCHAR NOT NULL, path VARCHAR NOT NULL, sha256 VARCHAR NOT NULL,
+            fingerprint VARCHAR NOT NULL, n_train BIGINT NOT NULL,
+            label_distribution JSON NOT NULL, metrics JSON NOT NULL, beats_baseline BOOLEAN NOT NULL,
+            train_seconds DOUBLE NOT NULL, trained_at TIMESTAMPTZ NOT NULL, PRIMARY KEY (queue, criterion, version))"""
+    )
+
+
 class Warehouse:
     """A DuckDB warehouse at a path (created on first use) or in memory when path is None."""
 

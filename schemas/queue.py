@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from reviewdesk.sqlcheck import ExpressionError, check_expression
 from schemas.promotion import Promotion
+from schemas.scoring import Prescore
 
 NAME = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 KEY = r"^[a-z][a-z0-9_]{0,62}$"
@@ -167,6 +168,10 @@ class QueueConfig(Strict):
     )
     reservation_minutes: int = Field(default=30, ge=1, le=24 * 60)
     suggestions: Literal["show", "hide", "after_answer", "randomized"] = "hide"
+    # Review order (never which runs are sampled): lowest model confidence first, a seeded shuffle, or
+    # first published first. See reviewdesk.priority.
+    priority: Literal["uncertainty", "random", "oldest"] = "oldest"
+    prescore: Prescore = Prescore()  # which scorer suggests answers (schemas/scoring.py)
     assignees: list[str] = []
     schedule: str | None = None
     promotion: Promotion | None = None  # datasets fed by this queue (schemas/promotion.py)
@@ -196,6 +201,7 @@ class QueueConfig(Strict):
             raise ValueError("gold_fraction > 0 needs `gold_source`: SQL giving each run's known answers")
         if self.promotion is not None:
             self.promotion.check(self.kind, {c.key: c for c in self.rubric.criteria})
+        self.prescore.check({c.key: c for c in self.rubric.criteria})
         return self
 
     @property
