@@ -1,5 +1,6 @@
 """A queue's quality report: agreement per criterion (overall and per batch), reviewers to calibrate,
-position bias, production estimates, consensus and the adjudication backlog.
+position bias, production estimates, consensus, the adjudication backlog, and human vs model
+(suggestions against consensus, their calibration, the anchoring effect: `reviewdesk.human_vs_model`).
 
 Computed from the warehouse by the CLI and the collect flow, then kept in three places: flat rows
 in `warehouse.agreement` (for SQL), a JSON snapshot in the review store (the app's dashboard reads
@@ -23,6 +24,7 @@ from reviewdesk.agreement import summarize
 from reviewdesk.consensus import PREFERENCE
 from reviewdesk.errors import NotFound, ReviewdeskError
 from reviewdesk.estimates import outcome_estimates
+from reviewdesk.human_vs_model import human_vs_model
 from reviewdesk.reviewstore import ReviewStore, quality_reports
 from reviewdesk.values import typed
 from reviewdesk.warehouse import Warehouse
@@ -113,6 +115,7 @@ def queue_quality(
         "estimates": [e.as_dict() | {"sentence": e.sentence()} for e in outcome_estimates(wh, queue)],
         "consensus": methods,
         "backlog": len(backlog(store, queue)),
+        "model": human_vs_model(wh, queue, criteria, row["suggestions"], resamples, seed),
     }
 
 

@@ -71,10 +71,47 @@ def markdown(report: Mapping[str, Any]) -> str:
             )
     out += ["", "## Production estimates", ""]
     out += [f"- {e['criterion']} = {e['sentence']}" for e in report["estimates"]] or ["No resolved sampled items yet."]
+    out += human_vs_model(report.get("model"))
     consensus = ", ".join(f"{m} {n:,}" for m, n in sorted(report["consensus"].items())) or "none yet"
     out += ["", "## Consensus and adjudication", "", f"- Consensus values by method: {consensus}.",
             f"- Open adjudication cases: {report['backlog']:,}."]  # fmt: skip
     return "\n".join(out) + "\n"
+
+
+def _ci(ci: list | None, spec: str = ".3f") -> str:
+    return f" [{_num(ci[0], spec)}, {_num(ci[1], spec)}]" if ci else ""
+
+
+def human_vs_model(model: Mapping[str, Any] | None) -> list[str]:
+    """The human-vs-model section: suggestions against consensus, calibration, anchoring."""
+    if model is None:
+        return []
+    out = ["", "## Human vs model", ""]
+    if not model["criteria"]:
+        return [*out, model.get("note") or "No suggestions with a consensus value yet."]
+    rows = [[key, f"{m['n_items']:,}", _num(m["accuracy"], ".1%"), _num(m["kappa"]) + _ci(m["kappa_ci"]),
+             _num(m["ece"]), _num(m["brier"]), ", ".join(f"{v} ({n:,})" for v, n in m["model_versions"].items())]
+            for key, m in model["criteria"].items()]  # fmt: skip
+    out += _table(["criterion", "items", "accuracy", "Cohen's kappa [95% CI]", "ECE", "Brier", "model versions"], rows)
+    out += ["", "Reliability (share of suggestions equal to the consensus, by confidence):", ""]
+    rows = [[key, b["bin"], f"{b['n']:,}", _num(b["mean_confidence"], ".2f"), _num(b["accuracy"], ".2f")]
+            for key, m in model["criteria"].items() for b in m["reliability"]]  # fmt: skip
+    out += _table(["criterion", "confidence", "suggestions", "mean confidence", "right"], rows)
+    anchoring = model.get("anchoring")
+    if anchoring:
+        out += ["", "### Anchoring (suggestions shown to a random half of the items)", ""]
+        for key, a in [*anchoring["criteria"].items(), ("all criteria", anchoring["all"])]:
+            if a["effect"] is None:
+                out.append(f"- {key}: {a.get('note', 'not measurable')}.")
+                continue
+            out.append(
+                f"- {key}: reviewers agree with the suggestion in {_num(a['shown_agree'], '.1%')} of "
+                f"{a['shown_labels']:,} labels when it is shown and {_num(a['hidden_agree'], '.1%')} of "
+                f"{a['hidden_labels']:,} when hidden: {a['effect'] * 100:+.1f} points"
+                f"{_ci([x * 100 for x in a['effect_ci']] if a['effect_ci'] else None, '+.1f')}; as if they "
+                f"copied {_num(a['copy_rate'], '.0%')}{_ci(a['copy_rate_ci'], '.0%')} of the suggestions shown."
+            )
+    return out
 
 
 def write(report: Mapping[str, Any], reports_dir: Path) -> Path:
@@ -86,4 +123,4 @@ def write(report: Mapping[str, Any], reports_dir: Path) -> Path:
     return path
 
 
-__all__ = ["markdown", "write"]
+__all__ = ["human_vs_model", "markdown", "write"]

@@ -74,8 +74,15 @@ def answers_for(
     truth: Mapping[str, dict],
     rng: random.Random,
     accuracy: float,
+    anchoring: float = 0.0,
+    anchor_rng: random.Random | None = None,
 ) -> tuple[dict, int, int]:
-    """One simulated submission's answers, with how many were asked and answered truly."""
+    """One simulated submission's answers, with how many were asked and answered truly.
+
+    With `anchoring`, a suggestion the item shows is copied with that probability instead (decided by
+    `anchor_rng`, so `rng` draws the same answers with or without): a known bias to measure.
+    """
+    shown = (item.get("suggestions") or {}) if item.get("suggestion_shown") else {}
     out: dict[str, Any] = {}
     asked = right = 0
     if item["kind"] == "pairwise":
@@ -92,6 +99,8 @@ def answers_for(
             continue  # free text and open numbers: the simulation leaves them unanswered
         if c["key"] in verdict:
             out[c["key"]] = _answer(rng, verdict[c["key"]], options, accuracy)
+            if anchoring and c["key"] in shown and (anchor_rng or rng).random() < anchoring:
+                out[c["key"]] = shown[c["key"]]["value"]
             asked, right = asked + 1, right + int(out[c["key"]] == verdict[c["key"]])
         elif c.get("required", True):
             out[c["key"]] = rng.choice(options)
@@ -134,11 +143,15 @@ def simulate_reviews(
     seed: int = 0,
     limit: int | None = None,
     tick: Callable[[int], None] | None = None,
+    anchoring: float = 0.0,
 ) -> SimulationResult:
     """Review `queue` as its first `reviewers` assignees in turn, until nothing is left or `limit`
-    submissions are made. Deterministic for a seed on the same published items."""
-    if not 0 <= accuracy <= 1:
-        raise ConfigError(f"accuracy {accuracy} is not a probability: give a value from 0 to 1.")
+    submissions are made. Deterministic for a seed on the same published items. With `anchoring`,
+    a reviewer shown a suggestion copies it with that probability (see `answers_for`)."""
+    for what, p in (("accuracy", accuracy), ("anchoring", anchoring)):
+        if not 0 <= p <= 1:
+            raise ConfigError(f"{what} {p} is not a probability: give a value from 0 to 1.")
+    anchor_rng = random.Random(f"{seed}:anchoring")
     names = _reviewers(store, queue, reviewers)
     truth = truths(wh, queue)
     rng = random.Random(seed)
@@ -153,10 +166,12 @@ def simulate_reviews(
                 continue
             if item["rubric_version"] not in rubrics:
                 rubrics[item["rubric_version"]] = store.rubric(queue, item["rubric_version"])["criteria"]
-            answers, n, k = answers_for(item, rubrics[item["rubric_version"]], truth, rng, accuracy)
+            answers, n, k = answers_for(item, rubrics[item["rubric_version"]], truth, rng, accuracy, anchoring,
+                                        anchor_rng)  # fmt: skip
             shown_at = now - timedelta(seconds=rng.uniform(15, 150))  # a plausible time on the item
             fix, flags = extras(item, answers, truth, seed, name)
-            submit(store, item["item_id"], name, answers, correction=fix, flags=flags, shown_at=shown_at, now=now)
+            submit(store, item["item_id"], name, answers, correction=fix, flags=flags,
+                   suggestion_shown=item["suggestion_shown"], shown_at=shown_at, now=now)  # fmt: skip
             submitted, asked, right = submitted + 1, asked + n, right + k
             if tick:
                 tick(submitted)

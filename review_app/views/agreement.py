@@ -73,6 +73,40 @@ for s in measured.values():
                   help=f"of {p['n_decisions']:,} decided comparisons; 95% CI {ci[0]} to {ci[1]}; 50% is no bias. "
                   f"Ties: {p['tie_share']:.1%}.")  # fmt: skip
 
+model = report.get("model")  # reports saved before pre-scoring existed have none
+if model:
+    st.subheader("Human vs model")
+    if not model["criteria"]:
+        st.caption(model.get("note") or "No suggestion has a consensus value to compare with yet.")
+    else:
+        for column, (key, m) in zip(st.columns(len(model["criteria"])), model["criteria"].items(), strict=True):
+            ci = m["kappa_ci"]
+            column.metric(f"{key}: model vs consensus kappa", "-" if m["kappa"] is None else f"{m['kappa']:.2f}",
+                          help=f"{m['accuracy']:.0%} of {m['n_items']:,} suggestions equal the consensus"
+                          + (f"; 95% CI {ci[0]:.2f} to {ci[1]:.2f}" if ci else "") + f"; ECE {m['ece']:.3f}; "
+                          + ", ".join(f"{v} ({n:,})" for v, n in m["model_versions"].items()))  # fmt: skip
+        bins = pd.DataFrame([{**b, "criterion": key} for key, m in model["criteria"].items() for b in m["reliability"]])
+        diagonal = alt.Chart(pd.DataFrame({"x": [0.0, 1.0]})).mark_line(color="gray", strokeDash=[4, 4])
+        curve = alt.Chart(bins).mark_line(point=True).encode(
+            x=alt.X("mean_confidence:Q", scale=alt.Scale(domain=[0, 1]), title="model confidence"),
+            y=alt.Y("accuracy:Q", scale=alt.Scale(domain=[0, 1]), title="share equal to the consensus"),
+            color="criterion:N", tooltip=["criterion", "bin", "n", "mean_confidence", "accuracy"],
+        )  # fmt: skip
+        st.caption("Reliability: a calibrated model's points lie on the dashed diagonal.")
+        st.altair_chart(diagonal.encode(x="x:Q", y="x:Q") + curve, width="stretch")
+    anchoring = (model.get("anchoring") or {}).get("all")
+    if anchoring and anchoring["effect"] is not None:
+        ci, copy = anchoring["effect_ci"], anchoring["copy_rate_ci"]
+        copied = "-" if anchoring["copy_rate"] is None else f"{anchoring['copy_rate']:.0%}"
+        why = (f"{anchoring['shown_agree']:.1%} of {anchoring['shown_labels']:,} labels agree when shown, "
+               f"{anchoring['hidden_agree']:.1%} of {anchoring['hidden_labels']:,} when hidden"
+               + (f" (95% CI {ci[0]:+.1%} to {ci[1]:+.1%})" if ci else "") + f". As if reviewers copied {copied} of "
+               "the suggestions shown" + (f" (95% CI {copy[0]:.0%} to {copy[1]:.0%})." if copy else "."))  # fmt: skip
+        st.metric("Anchoring: agreement with the suggestion, shown minus hidden", f"{anchoring['effect']:+.1%}",
+                  help=why)
+    elif anchoring:
+        st.caption(f"Anchoring: {anchoring['note']}.")
+
 st.subheader("Production estimates")
 estimates = pd.DataFrame(report["estimates"])
 if estimates.empty:
