@@ -13,6 +13,8 @@ from reviewdesk.collect import CollectResult, collect
 from reviewdesk.config import Settings
 from reviewdesk.demo import generate_runs, write_runs
 from reviewdesk.ingest import IngestReport, ingest
+from reviewdesk.models import TrainResult, train_queue, wants_models
+from reviewdesk.prescore import PrescoreReport, prescore_batch
 from reviewdesk.promotion import PromotionResult, promote
 from reviewdesk.publish import PublishReport, publish
 from reviewdesk.quality import refresh
@@ -21,6 +23,7 @@ from reviewdesk.resolve import ResolveResult, resolve_queue
 from reviewdesk.reviews import progress
 from reviewdesk.reviewstore import ReviewStore
 from reviewdesk.sampling import draw_batch
+from reviewdesk.scoring import get_scorer
 from reviewdesk.simulate import SimulationResult, simulate_reviews
 from reviewdesk.warehouse import Warehouse
 
@@ -48,6 +51,8 @@ class DemoResult:
     resolved: list[ResolveResult] = field(default_factory=list)
     reports: list[Path] = field(default_factory=list)  # quality reports written
     promoted: list[PromotionResult] = field(default_factory=list)  # dataset versions and flagged reports
+    prescored: list[PrescoreReport] = field(default_factory=list)  # suggestions per batch, before publishing
+    trained: list[TrainResult] = field(default_factory=list)  # models per criterion, on the new consensus
 
 
 def demo_users(store: ReviewStore) -> dict[str, str]:
@@ -92,8 +97,10 @@ def run_demo(
     simulate: bool = True,
 ) -> DemoResult:
     """Generate demo logs, ingest them, sample and publish a batch of every queue, add demo accounts,
-    and (with `simulate`) close the loop: simulated reviews, collect, consensus, quality reports, and
-    promotion of every queue with promotion rules into dataset versions.
+    and (with `simulate`) close the loop: simulated reviews, collect, consensus, quality reports, models
+    trained on the consensus (they pre-score the next run's batches), and promotion of every queue with
+    promotion rules into dataset versions. Batches are pre-scored before publishing (never by the HTTP
+    judge: a queue that asks for it is scored by the heuristic here).
 
     Rerunning it is safe: the logs are the same (same seed), so they ingest as duplicates, and each
     queue draws a fresh batch of runs not yet reviewed.
@@ -110,8 +117,13 @@ def run_demo(
             for queue in queues:
                 batch = draw_batch(wh, queue, seed=seed)
                 result.batches.append(batch)
+                name = "heuristic" if queue.prescore.scorer == "http_judge" else None  # the demo calls no endpoint
+                scorer = get_scorer(name, queue, wh, settings.models_dir)  # models of an earlier run, else rules
+                result.prescored.append(prescore_batch(wh, queue, batch.batch_id, scorer))
                 result.published.append(publish(wh, store, queue, batch.batch_id))
             if simulate:
                 close_loop(store, wh, result, seed, settings.reports_dir)
+                trained = [train_queue(wh, q, settings.models_dir, seed=seed) for q in queues if wants_models(q)]
+                result.trained = [r for results in trained for r in results]
                 result.promoted = [promote(store, wh, q, settings.data_dir) for q in queues if q.promotion]
     return result

@@ -33,6 +33,10 @@ def print_loop(result: DemoResult) -> None:
     out.print(f"Collected {c.read:,} submissions: {c.loaded:,} loaded as {c.labels:,} labels, {c.rejected:,} rejected.")
     for path in result.reports:
         out.print(f"Quality report: [bold]{path}[/bold] (and on the app's Agreement page, for leads)")
+    for t in result.trained:
+        m = (t.model or {}).get("metrics", {})
+        fit = f" (CV accuracy {m['cv']['accuracy']:.2f} vs majority {m['baseline']['accuracy']:.2f})" if m else ""
+        out.print(f"Model for {t.queue}/{t.criterion}: {t.status}{fit}; {t.serving} suggests it next time.")
 
 
 @app.command()
@@ -65,7 +69,9 @@ def demo(
                           "collected": result.collected.as_dict() if result.collected else None,
                           "consensus": [r.as_dict() for r in result.resolved],
                           "reports": [str(p) for p in result.reports],
-                          "datasets": [p.as_dict() for p in result.promoted]}, default=str))  # fmt: skip
+                          "datasets": [p.as_dict() for p in result.promoted],
+                          "prescored": [p.as_dict() for p in result.prescored],
+                          "models": [t.as_dict() for t in result.trained]}, default=str))  # fmt: skip
         return
     print_reports(result.ingest, ingested)
     print_overview(result.overview)
