@@ -89,7 +89,7 @@ def list_cmd(
 @batches_app.command("show")
 @handle_errors
 def show(ctx: typer.Context, batch_id: str, as_json: JsonOption = False) -> None:
-    """Show a batch: how it was drawn and its items with their inclusion probabilities."""
+    """Show a batch: how it was drawn and its items with their inclusion probabilities and suggestions."""
     with open_warehouse(ctx) as wh:
         batch = load_batch(wh, batch_id)
     if as_json:
@@ -99,11 +99,14 @@ def show(ctx: typer.Context, batch_id: str, as_json: JsonOption = False) -> None
         f"[bold]{batch.batch_id}[/bold] of {batch.queue}: {batch.strategy}, seed {batch.seed}, "
         f"population {batch.population:,}, {batch.size:,} items, drawn {batch.created_at:%Y-%m-%d %H:%M}"
     )
-    table = Table("item", "runs", "inclusion probability", "gold")
+    table = Table("item", "runs", "inclusion probability", "gold", "suggestions")
     for item in batch.items[:50]:
         runs = item.get("run_id") or f"{item.get('run_a')} vs {item.get('run_b')}"
         p = item.get("inclusion_probability")
-        table.add_row(item["item_id"], runs, "-" if p is None else f"{p:.4f}", "yes" if item.get("is_gold") else "")
+        shown = batch.suggestions.get(item["item_id"], {}).items()
+        suggested = ", ".join(f"{k}={v['value']} ({v['confidence']:.0%})" for k, v in shown)
+        table.add_row(item["item_id"], runs, "-" if p is None else f"{p:.4f}", "yes" if item.get("is_gold") else "",
+                      suggested)  # fmt: skip
     out.print(table)
     if len(batch.items) > 50:
         out.print(f"... and {len(batch.items) - 50:,} more; --json gives them all.")
