@@ -43,14 +43,14 @@ def train_cmd(
     if as_json:
         print(json.dumps({"queue": queue, "criteria": [r.as_dict() for r in results]}, default=str))
         return
-    table = Table("criterion", "status", "version", "labels", "CV accuracy", "majority baseline", "macro-F1",
-                  "suggested by", title=f"Models of {queue}")  # fmt: skip
+    table = Table("criterion", "status", "v", "labels", "CV acc.", "baseline", "suggested by",
+                  title=f"Models of {queue}")  # fmt: skip
     for r in results:
         m = r.model or {}
         cv, base = m.get("metrics", {}).get("cv", {}), m.get("metrics", {}).get("baseline", {})
         by = "heuristic" if r.serving == "heuristic" else f"model v{m['version']}"
-        table.add_row(r.criterion, r.status, f"v{m['version']}" if m else "-", f"{m['n_train']:,}" if m else "-",
-                      _num(cv.get("accuracy")), _num(base.get("accuracy")), _num(cv.get("macro_f1")), by)  # fmt: skip
+        table.add_row(r.criterion, r.status, str(m.get("version", "-")), f"{m['n_train']:,}" if m else "-",
+                      _num(cv.get("accuracy")), _num(base.get("accuracy")), by)  # fmt: skip
     out.print(table)
     for r in results:
         if r.reason:
@@ -76,14 +76,13 @@ def list_cmd(
         out.print("No models yet: `reviewdesk models train QUEUE` once a queue has consensus labels.")
         return
     latest = {(m["queue"], m["criterion"]): m["version"] for m in found}
-    table = Table("model", "trained", "labels", "CV accuracy", "baseline", "macro-F1", "log loss", "serves",
-                  title="Models (--json adds Brier score, label distribution and training time)")  # fmt: skip
+    table = Table("queue", "criterion", "v", "labels", "CV acc.", "baseline", "serves",
+                  title="Models (--json adds macro-F1, Brier, log loss, labels and training time)")  # fmt: skip
     for m in found:
         cv, base = m["metrics"]["cv"], m["metrics"]["baseline"]
         serves = "yes" if latest[m["queue"], m["criterion"]] == m["version"] and m["beats_baseline"] else ""
-        table.add_row(f"{m['queue']}/{m['criterion']}/v{m['version']}", f"{m['trained_at']:%Y-%m-%d}",
-                      f"{m['n_train']:,}", _num(cv["accuracy"]), _num(base["accuracy"]), _num(cv["macro_f1"]),
-                      _num(cv["log_loss"]), serves)  # fmt: skip
+        table.add_row(m["queue"], m["criterion"], str(m["version"]), f"{m['n_train']:,}", _num(cv["accuracy"]),
+                      _num(base["accuracy"]), serves)  # fmt: skip
     out.print(table)
 
 
