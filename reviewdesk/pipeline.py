@@ -100,7 +100,8 @@ def run_demo(
     and (with `simulate`) close the loop: simulated reviews, collect, consensus, quality reports, models
     trained on the consensus (they pre-score the next run's batches), and promotion of every queue with
     promotion rules into dataset versions. Batches are pre-scored before publishing (never by the HTTP
-    judge: a queue that asks for it is scored by the heuristic here).
+    judge: a queue that asks for it is scored by the heuristic here), pairwise ones by the pairwise
+    heuristic (a suggested preference, kept even where the queue hides suggestions from reviewers).
 
     Rerunning it is safe: the logs are the same (same seed), so they ingest as duplicates, and each
     queue draws a fresh batch of runs not yet reviewed.

@@ -7,6 +7,10 @@ and the flow can score spans concurrently; `save_suggestions` then writes everyt
 (DuckDB has one writer). Scoring again replaces a batch's suggestions, except on items a reviewer
 has already taken or reviewed: those keep what was shown, so "suggestion shown" stays true to it.
 Publishing carries the warehouse's suggestions to the store (`reviewdesk.publish`).
+
+Pairwise batches are scored the same way, a span at a time, by a pair scorer (`score_pair_span`:
+both runs of each item, for the `preference` criterion; see `reviewdesk.scoring.PairwiseHeuristic`).
+Items left without a suggestion are counted in the report's `unscored`, with the scorer's reason.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from reviewdesk.features import RUN_SELECT, runs_frame
 from reviewdesk.priority import item_priority
 from reviewdesk.publish import read_batch
 from reviewdesk.reviewstore import JSONText, ReviewStore, items, reservations
-from reviewdesk.scoring import Scorer
+from reviewdesk.scoring import PairScorer, Scorer, Suggestion
 from reviewdesk.warehouse import Warehouse
 from schemas.queue import QueueConfig
 from schemas.suggestions import SuggestionRows
@@ -36,6 +40,7 @@ COLUMNS = ["item_id", "criterion", "value", "confidence", "model_version"]
 DTYPES = {"item_id": str, "criterion": str, "value": str, "confidence": float, "model_version": str}
 SPAN_SQL = f"""SELECT i.item_id, {RUN_SELECT} FROM items i JOIN runs r ON r.run_id = i.run_id
                WHERE i.batch_id = ? AND i.position BETWEEN ? AND ? ORDER BY i.position"""
+PAIR_SQL = {side: SPAN_SQL.replace("r.run_id = i.run_id", f"r.run_id = i.run_{side}") for side in "ab"}
 
 
 SpanScore = Callable[[Any, tuple[int, int]], pd.DataFrame]  # (DuckDB connection, span) -> suggestions
@@ -57,6 +62,7 @@ class PrescoreReport:
     versions: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     note: str = ""
+    unscored: dict[str, int] = field(default_factory=dict)  # reason -> items scored now that got no suggestion
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -86,9 +92,23 @@ def score_span(con: Any, scorer: Scorer, batch_id: str, span: tuple[int, int]) -
     """
     rows = con.execute(SPAN_SQL, [batch_id, *span]).fetchall()
     scored = scorer.score(runs_frame([r[1:] for r in rows])) if rows else []
+    return _frame([r[0] for r in rows], scored)
+
+
+def score_pair_span(con: Any, scorer: PairScorer, batch_id: str, span: tuple[int, int]) -> pd.DataFrame:
+    """Suggestions for the pairwise items of one span (both runs of each read side by side), as `score_span`."""
+    a, b = (con.execute(PAIR_SQL[side], [batch_id, *span]).fetchall() for side in "ab")
+    if [r[0] for r in a] != [r[0] for r in b]:
+        lost = sorted({r[0] for r in a} ^ {r[0] for r in b})
+        raise ValueError(f"Items {', '.join(lost[:5])} of batch {batch_id} name a run the warehouse lacks.")
+    scored = scorer.score_pairs(runs_frame([r[1:] for r in a]), runs_frame([r[1:] for r in b])) if a else []
+    return _frame([r[0] for r in a], scored)
+
+
+def _frame(item_ids: list[str], scored: list[dict[str, Suggestion]]) -> pd.DataFrame:
     out = [
-        (row[0], key, json.dumps(s.value), float(s.confidence), s.model_version)
-        for row, suggestions in zip(rows, scored, strict=True)
+        (item_id, key, json.dumps(s.value), float(s.confidence), s.model_version)
+        for item_id, suggestions in zip(item_ids, scored, strict=True)
         for key, s in suggestions.items()
     ]
     return pd.DataFrame(out, columns=COLUMNS).astype(DTYPES)  # typed even when empty
@@ -98,7 +118,7 @@ def prescore_batch(
     wh: Warehouse,
     queue: QueueConfig,
     batch_id: str,
-    scorer: Scorer | None,
+    scorer: Scorer | PairScorer | None,
     store: ReviewStore | None = None,
     chunk: int = CHUNK,
     now: datetime | None = None,
@@ -116,11 +136,17 @@ def prescore_batch(
     if scorer is None:
         report.note = "the scorer is `none`: no suggestions"
         return report
-    if queue.kind != "single":
-        report.note = "pairwise items are not pre-scored: scorers judge one run"
+    pairwise = queue.kind == "pairwise"
+    if pairwise and not hasattr(scorer, "score_pairs"):
+        report.note = f"pairwise items are not pre-scored by {scorer.name}: it judges one run at a time"
+        return report
+    if not pairwise and not hasattr(scorer, "score"):
+        report.note = f"single items are not pre-scored by {scorer.name}: it judges pairs of runs"
         return report
 
     def score(con: Any, span: tuple[int, int]) -> pd.DataFrame:
+        if pairwise:
+            return score_pair_span(con, scorer, batch_id, span)
         return score_span(con, scorer, batch_id, span)
 
     def in_turn(score: SpanScore, todo: list[tuple[int, int]]) -> Iterator[pd.DataFrame]:
@@ -132,6 +158,8 @@ def prescore_batch(
     frames = (run_spans or in_turn)(score, spans(wh, batch_id, chunk))
     report = save_suggestions(wh, queue, batch_id, scorer.name, frames, store, report, now)
     report.versions, report.warnings = scorer.versions(), list(scorer.warnings)
+    if pairwise and (missing := report.items - report.scored - report.kept) > 0:
+        report.unscored = {scorer.no_suggestion: missing}
     return report
 
 
@@ -239,6 +267,7 @@ __all__ = [
     "prescore_batch",
     "push_to_store",
     "save_suggestions",
+    "score_pair_span",
     "score_span",
     "spans",
 ]

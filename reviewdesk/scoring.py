@@ -12,6 +12,14 @@ each run, `{criterion: Suggestion}`; a criterion it cannot judge is left out. Th
 - `http_judge`: an OpenAI-compatible chat endpoint (see `reviewdesk.judge`), falling back to the
   heuristic for a run it cannot answer.
 
+Pairwise queues are scored a pair at a time (`PairScorer.score_pairs`), for the `preference`
+criterion only (the run id the scorer prefers), by `PairwiseHeuristic`: the single-run rules above
+rate each run of the pair, and the run they hold clearly less likely bad is preferred (see its
+docstring). No trained model serves pairs (models are trained for single queues only) and the HTTP
+judge has no pairwise prompt, so every scorer name gives the pairwise heuristic for a pairwise
+queue; `http_judge` says so with a warning. The rubric's own criteria of a pairwise queue (margin,
+reason) get no suggestion: rules that rate one run say nothing about how much better the other is.
+
 `get_scorer(name, queue, wh, models_dir)` builds the one a queue (or the CLI's --scorer) asks for.
 """
 
@@ -34,6 +42,9 @@ from schemas.scoring import HeuristicValues
 
 SCORABLE = ("categorical", "ordinal", "boolean")  # criteria with a fixed set of answers
 HEURISTIC_VERSION = "heuristic-1"  # bump when a rule or confidence below changes
+PAIRWISE_VERSION = f"pairwise-{HEURISTIC_VERSION}"  # bump the prefix when PairwiseHeuristic's combination changes
+PREFERENCE = "preference"  # the pairwise criterion: a run id of the item, or "tie"
+NOT_SEPARATED = "the rules do not separate the two runs (the same rule, or none, fires on both)"
 REFUSAL = re.compile(
     r"\b(?:i'?m sorry,? (?:but )?i can(?:no|')?t|i can(?:no|')?t (?:help|assist)|i(?:'m| am) (?:not able|unable) to|"
     r"unfortunately,? i(?:'m| am) not able|as an ai\b)",
@@ -53,6 +64,10 @@ RULES = (
 
 class ModelFallbackWarning(UserWarning):
     """A trained model could not be used (missing or corrupt file); the heuristic serves its criterion."""
+
+
+class PairwiseFallbackWarning(ModelFallbackWarning):
+    """The scorer asked for cannot judge pairs (the HTTP judge); the pairwise heuristic serves instead."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +91,22 @@ class Scorer(Protocol):
 
     def score(self, runs: pd.DataFrame) -> list[dict[str, Suggestion]]:
         """One dict per run, in order: criterion -> suggestion (criteria it cannot judge left out)."""
+        ...
+
+    def versions(self) -> dict[str, str]:
+        """The model version serving each criterion."""
+        ...
+
+
+class PairScorer(Protocol):
+    """Anything that suggests a preference for pairs of runs; `no_suggestion` says why a pair may get none."""
+
+    name: str
+    warnings: list[str]
+    no_suggestion: str
+
+    def score_pairs(self, a: pd.DataFrame, b: pd.DataFrame) -> list[dict[str, Suggestion]]:
+        """One dict per pair (row i of `a` against row i of `b`): {"preference": suggestion} or {}."""
         ...
 
     def versions(self) -> dict[str, str]:
@@ -160,6 +191,56 @@ class HeuristicScorer:
         return dict.fromkeys(self.values, HEURISTIC_VERSION)
 
 
+def bad_probability(runs: pd.DataFrame) -> np.ndarray:
+    """Per run, how likely the heuristic holds it bad: the confidence of the first "bad" rule that fires,
+    1 minus that of a "good" rule (thumbs-up), and 0.5 (no idea either way) when none fires."""
+    by_rule = np.array([c if verdict == "bad" else 1 - c for _, verdict, c in RULES] + [0.5])
+    return by_rule[_signals(runs)]  # -1 (no rule) picks the last entry
+
+
+@dataclass
+class PairwiseHeuristic:
+    """The heuristic's rules on both runs of a pair: a suggested `preference`, with no labels needed.
+
+    Each run gets the probability p that it is bad (`bad_probability`: e.g. 0.9 for an error status,
+    0.5 when no rule fires). Taking the two as independent, run b is the better one when a is bad and
+    b is not, and the other way round; the suggestion is the run more likely better, with confidence
+
+        P(b better | exactly one of them is bad) = p_a (1 - p_b) / (p_a (1 - p_b) + p_b (1 - p_a)),
+
+    so an error status against a run no rule fires on prefers the latter at 0.9, a refusal at 0.75,
+    a thumbs-down at 0.6, and a thumbs-up against nothing prefers the thumbs-up at 0.55: the rule's
+    own confidence. Two different failures (an error against a thumbs-down) still prefer the milder.
+
+    When the same rule fires on both runs, or none on either, the rules cannot separate them and the
+    pair gets **no suggestion** (`no_suggestion` says so), not "tie": equal signals are not evidence
+    that the answers are equally good (two unrated answers usually differ in ways rules cannot see),
+    and the rubric asks for Tie only when a reviewer truly cannot prefer one. With no suggestion such
+    pairs count as the most uncertain under `priority: uncertainty`, so they come first.
+    """
+
+    name: str = "heuristic"
+    warnings: list[str] = field(default_factory=list)
+    no_suggestion: str = NOT_SEPARATED
+
+    def score_pairs(self, a: pd.DataFrame, b: pd.DataFrame) -> list[dict[str, Suggestion]]:
+        if len(a) != len(b):
+            raise ValueError(f"score_pairs needs as many runs on each side: {len(a)} against {len(b)}")
+        pa, pb = bad_probability(a), bad_probability(b)
+        a_better, b_better = pb * (1 - pa), pa * (1 - pb)
+        out: list[dict[str, Suggestion]] = []
+        for run_a, run_b, x, y in zip(a["run_id"], b["run_id"], a_better, b_better, strict=True):
+            if np.isclose(x, y):
+                out.append({})
+                continue
+            value, confidence = (run_a, x / (x + y)) if x > y else (run_b, y / (x + y))
+            out.append({PREFERENCE: Suggestion(value, round(float(confidence), 4), PAIRWISE_VERSION)})
+        return out
+
+    def versions(self) -> dict[str, str]:
+        return {PREFERENCE: PAIRWISE_VERSION}
+
+
 @dataclass
 class LoadedModel:
     """A trained model ready to predict: its features, classifier and the typed value of each class."""
@@ -203,11 +284,22 @@ class SklearnScorer:
         return self.fallback.versions() | {k: m.model_version for k, m in self.models.items()}
 
 
-def get_scorer(name: str | None, queue: QueueConfig, wh: Any, models_dir: Path) -> Scorer | None:
-    """The scorer `name` (default: the queue's `prescore.scorer`) for `queue`; None for `none`."""
+def get_scorer(name: str | None, queue: QueueConfig, wh: Any, models_dir: Path) -> Scorer | PairScorer | None:
+    """The scorer `name` (default: the queue's `prescore.scorer`) for `queue`; None for `none`.
+
+    A pairwise queue gets the `PairwiseHeuristic` whatever the name (see the module docstring).
+    """
     name = name or queue.prescore.scorer
     if name == "none":
         return None
+    if queue.kind == "pairwise" and name in ("heuristic", "sklearn", "http_judge"):
+        if name == "http_judge":
+            _judge_config(queue)
+            note = (f"The HTTP judge has no pairwise prompt: queue {queue.name!r}'s pairs are pre-scored by the "
+                    "heuristic rules instead.")  # fmt: skip
+            warnings.warn(note, PairwiseFallbackWarning, stacklevel=2)
+            return PairwiseHeuristic(warnings=[note])
+        return PairwiseHeuristic()  # sklearn too: models are trained for single queues only
     heuristic = HeuristicScorer.for_queue(queue)
     if name == "heuristic":
         return heuristic
@@ -219,15 +311,20 @@ def get_scorer(name: str | None, queue: QueueConfig, wh: Any, models_dir: Path) 
             warnings.warn(note, ModelFallbackWarning, stacklevel=2)
         return SklearnScorer(loaded, heuristic, warnings=list(notes))
     if name == "http_judge":
-        if queue.prescore.judge is None:
-            raise ConfigError(
-                f"Queue {queue.name!r} has no judge endpoint: add `prescore: {{judge: {{url: ..., model: ...}}}}` "
-                f"to its YAML, or pick another scorer (--scorer sklearn or heuristic)."
-            )
         from reviewdesk.judge import HttpJudge
 
-        return HttpJudge(queue.prescore.judge, queue.rubric.instructions, scorable(queue), heuristic)
+        return HttpJudge(_judge_config(queue), queue.rubric.instructions, scorable(queue), heuristic)
     raise ConfigError(f"Unknown scorer {name!r}: use sklearn, heuristic, http_judge or none.")
+
+
+def _judge_config(queue: QueueConfig) -> Any:
+    """The queue's judge endpoint; a ConfigError with the fix when it has none."""
+    if queue.prescore.judge is None:
+        raise ConfigError(
+            f"Queue {queue.name!r} has no judge endpoint: add `prescore: {{judge: {{url: ..., model: ...}}}}` "
+            f"to its YAML, or pick another scorer (--scorer sklearn or heuristic)."
+        )
+    return queue.prescore.judge
 
 
 def suggestions_json(row: Mapping[str, Suggestion]) -> dict[str, dict] | None:
@@ -237,13 +334,20 @@ def suggestions_json(row: Mapping[str, Suggestion]) -> dict[str, dict] | None:
 
 __all__ = [
     "HEURISTIC_VERSION",
+    "NOT_SEPARATED",
+    "PAIRWISE_VERSION",
+    "PREFERENCE",
     "SCORABLE",
     "HeuristicScorer",
     "LoadedModel",
     "ModelFallbackWarning",
+    "PairScorer",
+    "PairwiseFallbackWarning",
+    "PairwiseHeuristic",
     "Scorer",
     "SklearnScorer",
     "Suggestion",
+    "bad_probability",
     "get_scorer",
     "heuristic_values",
     "options",

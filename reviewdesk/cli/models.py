@@ -117,6 +117,8 @@ def prescore_cmd(
     versions = ", ".join(f"{k}: {v}" for k, v in report.versions.items()) or "no criterion it can judge"
     out.print(f"Pre-scored batch {batch_id} with {report.scorer}: {report.scored:,} of {report.items:,} items got "
               f"suggestions ({versions}).")  # fmt: skip
+    for reason, n in report.unscored.items():
+        out.print(f"{n:,} items got none: {reason}.")
     if report.kept or report.pushed:
         out.print(f"Review store: {report.pushed:,} published items updated; {report.kept:,} already taken or reviewed "
                   "kept the suggestions they were shown.")  # fmt: skip
