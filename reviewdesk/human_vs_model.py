@@ -3,7 +3,9 @@ calibrated, and whether showing a suggestion pulls reviewers towards it (the anc
 
 - Agreement, per criterion: accuracy (the suggestion equals the consensus value) and Cohen's kappa
   between the two, with a bootstrap CI over items (the agreement library's; linear weights on
-  ordinal scales), over every item with both a suggestion and a consensus value.
+  ordinal scales), over every item with both a suggestion and a consensus value. A pairwise
+  `preference` (a run id or "tie") is coded by the item's runs as run_a / run_b / tie first, so
+  kappa compares which side of the pair each chose, not run ids that differ on every item.
 - Calibration: a reliability table (10 bins of confidence: the mean confidence and the share right
   in each), its expected calibration error (ECE), and the Brier score of the suggested value.
 - Anchoring, under the `randomized` suggestion policy (a fixed half of the items shows suggestions,
@@ -23,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from reviewdesk.agreement import summarize
+from reviewdesk.consensus import PREFERENCE
 from reviewdesk.errors import ReviewdeskError
 from reviewdesk.values import as_text, typed
 from reviewdesk.warehouse import Warehouse
@@ -34,11 +37,12 @@ LEVELS = {"categorical": "nominal", "boolean": "nominal", "ordinal": "ordinal"}
 
 
 def _pairs(wh: Warehouse, queue: str) -> pd.DataFrame:
-    """Each item x criterion with both a suggestion and a consensus value."""
+    """Each item x criterion with both a suggestion and a consensus value (and the item's two runs, if pairwise)."""
     return wh.con.execute(
         """SELECT s.item_id, s.criterion, s.value::VARCHAR AS suggested, s.confidence, s.model_version,
-                  c.value AS consensus
+                  c.value AS consensus, i.run_a, i.run_b
            FROM suggestions s JOIN consensus c ON c.item_id = s.item_id AND c.criterion = s.criterion
+           LEFT JOIN items i ON i.item_id = s.item_id
            WHERE s.queue = ? AND c.value IS NOT NULL ORDER BY s.item_id""",
         [queue],
     ).df()
@@ -71,9 +75,19 @@ def reliability(confidence: np.ndarray, right: np.ndarray, bins: int = BINS) -> 
     return rows, float(ece)
 
 
+def _sides(values: list[Any], rows: pd.DataFrame) -> list[str]:
+    """Pairwise preferences (run ids or "tie") as run_a / run_b / tie of their items."""
+    return [
+        "run_a" if v == a else "run_b" if v == b else "tie"
+        for v, a, b in zip(values, rows["run_a"], rows["run_b"], strict=True)
+    ]
+
+
 def _agreement(rows: pd.DataFrame, c: Criterion, resamples: int, seed: int) -> dict[str, Any]:
     suggested = [typed(as_text(json.loads(v)), c) for v in rows["suggested"]]
     consensus = [typed(v, c) for v in rows["consensus"]]
+    if c.key == PREFERENCE.key:
+        suggested, consensus = _sides(suggested, rows), _sides(consensus, rows)
     right = np.array([as_text(a) == as_text(b) for a, b in zip(suggested, consensus, strict=True)])
     confidence = rows["confidence"].to_numpy(float)
     table, ece = reliability(confidence, right)

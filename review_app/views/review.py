@@ -52,10 +52,17 @@ def countdown(until: datetime, minutes: int) -> None:
     st.progress(min(1.0, left / (minutes * 60)), text=f"Reserved for you for {m}:{s:02d}")
 
 
-def suggestions(values: dict, title: str) -> None:
-    """A model's suggestions, one line per criterion, as plain text."""
-    lines = [f"{key}: {s.get('value')} ({s.get('confidence', 0):.0%} confident, model {s.get('model_version')})"
-             for key, s in values.items()]  # fmt: skip
+def shown_value(key: str, value: object, shown: list[str] | None) -> object:
+    """A suggested value in screen terms: a pairwise preference (a run id) as the side it is shown on."""
+    if key != "preference" or shown is None:
+        return value
+    return {shown[0]: "Answer A", shown[1]: "Answer B", "tie": "Tie"}.get(value, "neither answer on screen")
+
+
+def suggestions(values: dict, title: str, shown: list[str] | None = None) -> None:
+    """A model's suggestions, one line per criterion, as plain text; `shown`: a pair's run ids, left first."""
+    lines = [f"{key}: {shown_value(key, s.get('value'), shown)} ({s.get('confidence', 0):.0%} confident, "
+             f"model {s.get('model_version')})" for key, s in values.items()]  # fmt: skip
     st.info(f"{title}\n\n" + "\n\n".join(lines), icon=":material/smart_toy:")
 
 
@@ -65,7 +72,7 @@ def reveal(last: dict) -> None:
     mine, model = st.columns(2)
     mine.json(last["answers"], expanded=True)
     with model:
-        suggestions(last["suggestions"], "Model suggestions")
+        suggestions(last["suggestions"], "Model suggestions", last.get("shown"))
     if st.button("Next item", type="primary", shortcut="N"):
         del st.session_state["last"]
         st.session_state["shown_at"] = datetime.now(UTC)  # the next item is shown from now
@@ -114,9 +121,10 @@ with st.expander("Instructions"):
     st.markdown(rubric["instructions"])
 
 render.item(item)
+shown = render.sides(item) if item["kind"] == "pairwise" else None  # run ids, left (A) first
 criteria = rubric_form.criteria(item, rubric)
 if item["suggestions"]:
-    suggestions(item["suggestions"], "Model suggestions (a model's guess: check it)")
+    suggestions(item["suggestions"], "Model suggestions (a model's guess: check it)", shown)
 
 st.divider()
 prefix = item["item_id"]
@@ -149,7 +157,8 @@ if submitted:
         elif queue["suggestions"] == "after_answer" and (
             revealed := revealed_suggestions(store(), item["item_id"], user["name"])
         ):
-            st.session_state["last"] = {"queue": name, "answers": answers, "suggestions": revealed}
+            st.session_state["last"] = {"queue": name, "answers": rubric_form.shown(item, answers),  # A/B, not ids
+                                        "suggestions": revealed, "shown": shown}  # fmt: skip
     st.session_state["item"] = upcoming
     st.session_state["shown_at"] = datetime.now(UTC)
     st.rerun()
