@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from publish_support import load_queue
+from sqlalchemy import text
 
-from reviewdesk.reviewstore import ReviewStore, batches, items
+from reviewdesk.reviewstore import ReviewStore, batches, items, metadata
 from schemas.queue import QueueConfig
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -91,3 +92,10 @@ def review_in_process(url: str, queue: str, reviewer: str, barrier, results) -> 
         results.put(("ok", done, refused))
     except Exception as e:
         results.put(("error", f"{type(e).__name__}: {e}", []))
+
+
+def reset_postgres(store: ReviewStore) -> None:
+    """A clean, migrated schema in the shared test cluster: drop what an earlier test left."""
+    with store.engine.begin() as conn:
+        conn.execute(text(f"DROP TABLE IF EXISTS {', '.join(metadata.tables)} CASCADE"))
+    store.migrate()

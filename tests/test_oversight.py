@@ -6,14 +6,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from review_support import T0, seed_queue
-from sqlalchemy import text
+from review_support import T0, reset_postgres, seed_queue
 
 from reviewdesk import accounts
 from reviewdesk.errors import ConfigError, NotFound
 from reviewdesk.oversight import FlaggedSubmission, ReviewerProgress, flagged_items, reviewer_progress
 from reviewdesk.reviews import my_queues, next_item, revise, submit
-from reviewdesk.reviewstore import ReviewStore, items, metadata
+from reviewdesk.reviewstore import ReviewStore, items
 
 PASSWORD = "correct horse battery"
 QUEUE, AB = "support-quality", "support-ab"
@@ -35,10 +34,8 @@ def store(request: pytest.FixtureRequest, tmp_path: Path):
     else:
         url = request.getfixturevalue("postgres_url")
     with ReviewStore(url) as s:
-        if s.dialect == "postgresql":  # a clean schema: drop what an earlier test left
-            with s.engine.begin() as conn:
-                conn.execute(text(f"DROP TABLE IF EXISTS {', '.join(metadata.tables)} CASCADE"))
-            s.migrate()
+        if s.dialect == "postgresql":
+            reset_postgres(s)
         for name in ("reviewer1", "reviewer2", "reviewer3"):
             accounts.add_user(s, name, "reviewer", PASSWORD)
         accounts.add_user(s, "lead", "lead", PASSWORD)

@@ -16,12 +16,13 @@ from publish_support import (
     store_contents,
     write_in_process,
 )
+from review_support import reset_postgres
 from sqlalchemy import text
 
 from reviewdesk import publish as publish_mod
 from reviewdesk.errors import ConfigError, NotFound, ReviewdeskError
 from reviewdesk.publish import RUN_FIELDS, publish, read_batch, read_items
-from reviewdesk.reviewstore import MIGRATIONS, ReviewStore, metadata
+from reviewdesk.reviewstore import MIGRATIONS, ReviewStore
 from reviewdesk.warehouse import Warehouse
 
 
@@ -260,9 +261,7 @@ def test_batch_referring_to_a_missing_run_is_refused_before_writing(wh: Warehous
 
 def test_publish_to_postgres_is_complete_and_idempotent(wh: Warehouse, postgres_url: str):
     with ReviewStore(postgres_url) as store:
-        with store.engine.begin() as conn:  # a clean schema: drop what an earlier run left
-            conn.execute(text(f"DROP TABLE IF EXISTS {', '.join(metadata.tables)} CASCADE"))
-        store.migrate()
+        reset_postgres(store)
         single, pairwise = load_queue("support-quality"), load_queue("support-ab")
         n = insert_single_batch(wh, single, "b1")
         m = insert_pairwise_batch(wh, pairwise, "p1")

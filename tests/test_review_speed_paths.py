@@ -10,13 +10,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from review_support import T0, seed_queue
+from review_support import T0, reset_postgres, seed_queue
 from sqlalchemy import func, select, text
 
 from reviewdesk import accounts
 from reviewdesk.errors import AccessDenied, NotFound, ReviewConflict
 from reviewdesk.reviews import item_submissions, next_item, progress, submit, submit_and_next
-from reviewdesk.reviewstore import MIGRATIONS, ReviewStore, items, metadata, reservations, submissions
+from reviewdesk.reviewstore import MIGRATIONS, ReviewStore, items, reservations, submissions
 
 PASSWORD = "correct horse battery"
 QUEUE = "support-quality"
@@ -234,9 +234,7 @@ def test_racing_processes_with_submit_and_next_never_overfill_an_item(tmp_path: 
 
 def test_postgres_submit_and_next_race(postgres_url: str):
     with ReviewStore(postgres_url) as store:
-        with store.engine.begin() as conn:  # a clean schema: drop what an earlier run left
-            conn.execute(text(f"DROP TABLE IF EXISTS {', '.join(metadata.tables)} CASCADE"))
-        store.migrate()
+        reset_postgres(store)
         seed_queue(store, n=12, reviewers_needed=3, assignees=[])
         reviewers = [f"r{i}" for i in range(8)]
         for name in reviewers:
@@ -303,9 +301,7 @@ def test_postgres_next_item_waits_for_items_others_hold_for_a_moment(postgres_ur
     from reviewdesk import reviews
 
     with ReviewStore(postgres_url) as store:
-        with store.engine.begin() as conn:
-            conn.execute(text(f"DROP TABLE IF EXISTS {', '.join(metadata.tables)} CASCADE"))
-        store.migrate()
+        reset_postgres(store)
         seed_queue(store, n=1, reviewers_needed=1, assignees=[])
         accounts.add_user(store, "r1", "reviewer", PASSWORD)
         item_id = "support-quality-b1-0001"

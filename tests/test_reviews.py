@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from publish_support import demo_warehouse, insert_single_batch, load_queue
-from review_support import T0, review_in_process, seed_queue
+from review_support import T0, reset_postgres, review_in_process, seed_queue
 from sqlalchemy import event, func, inspect, select, text
 
 from reviewdesk import accounts
@@ -26,7 +26,7 @@ from reviewdesk.reviews import (
     submit,
     suggestion_shown,
 )
-from reviewdesk.reviewstore import MIGRATIONS, ReviewStore, items, metadata, submissions
+from reviewdesk.reviewstore import MIGRATIONS, ReviewStore, items, submissions
 
 PASSWORD = "correct horse battery"
 QUEUE = "support-quality"
@@ -78,8 +78,12 @@ def test_m002_and_m003_upgrade_a_store_made_before_them(tmp_path: Path):
         conn.execute(text("ALTER TABLE items DROP COLUMN priority"))
         conn.execute(text("ALTER TABLE items DROP COLUMN reviews_done"))
         conn.execute(text("ALTER TABLE items DROP COLUMN suggestions"))
-        conn.execute(text("DELETE FROM migrations WHERE name IN ('m002_users_reservations_submissions', "
-                          "'m003_item_suggestions', 'm007_open_items_index')"))
+        conn.execute(
+            text(
+                "DELETE FROM migrations WHERE name IN ('m002_users_reservations_submissions', "
+                "'m003_item_suggestions', 'm007_open_items_index')"
+            )
+        )
     with ReviewStore(url) as store:
         assert sorted(store.applied()) == sorted(MIGRATIONS)  # m005 stayed applied, so the order differs
         seed_queue(store, n=2, assignees=[])
@@ -304,9 +308,7 @@ def test_racing_processes_never_overfill_an_item(tmp_path: Path):
 
 def test_postgres_race_for_the_last_slot(postgres_url: str):
     with ReviewStore(postgres_url) as store:
-        with store.engine.begin() as conn:  # a clean schema: drop what an earlier run left
-            conn.execute(text(f"DROP TABLE IF EXISTS {', '.join(metadata.tables)} CASCADE"))
-        store.migrate()
+        reset_postgres(store)
         seed_queue(store, n=5, reviewers_needed=2, assignees=[])
         reviewers = [f"r{i}" for i in range(8)]
         for name in reviewers:
