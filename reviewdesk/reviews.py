@@ -81,8 +81,15 @@ _ITEM_STATE = (  # what submit needs of an item, without parsing its payload und
     .where(items.c.item_id == _P("item_id"))
     .with_for_update()  # PostgreSQL: serialise submits of one item; SQLite ignores it
 )
-_MY_RESERVATION = select(reservations).where(
-    reservations.c.item_id == _P("item_id"), reservations.c.reviewer == _P("reviewer")
+_SUBMIT_STATE = (  # _ITEM_STATE plus the reviewer's reservation of the item (NULLs without one), one statement
+    select(*_ITEM_STATE.selected_columns, reservations.c.reserved_at, reservations.c.expires_at)
+    .select_from(
+        items.outerjoin(
+            reservations, and_(reservations.c.item_id == items.c.item_id, reservations.c.reviewer == _P("reviewer"))
+        )
+    )
+    .where(items.c.item_id == _P("item_id"))
+    .with_for_update(of=items)  # PostgreSQL locks the item row only (not the outer join's nullable side)
 )
 _LIVE_OTHERS = (
     select(func.count())
@@ -377,7 +384,7 @@ def submit_and_next(
     duplicate submit the reviewer gets their live hold again (the item the first submit moved to).
     `exclude` is as for `next_item`.
     """
-    now = now or datetime.now(UTC)
+    now, exclude = now or datetime.now(UTC), list(exclude)
     with store.read() as conn:  # an item's queue never changes: check access before the write lock
         q = _queue_row(conn, _item_queue(conn, item_id))
         _check_access(conn, q, reviewer)
@@ -405,8 +412,10 @@ def _store_submission(
     now: datetime,
 ) -> SubmitResult:
     """`submit`'s work in the write transaction `conn`, access already checked."""
-    item = _item_row(conn, item_id, lock=True)
-    mine = _one(conn, _MY_RESERVATION, item_id=item_id, reviewer=reviewer)
+    item = _one(conn, _SUBMIT_STATE, item_id=item_id, reviewer=reviewer)
+    if item is None:
+        raise NotFound(f"No item {item_id!r} in the review store: it may belong to a batch not yet published.")
+    mine = item if item["reserved_at"] is not None else None  # the reviewer's reservation of it
     full = item["reviews_done"] >= item["reviewers_needed"]
     if not full and (mine is None or mine["expires_at"] <= now):
         full = item["reviews_done"] + _live_others(conn, item_id, reviewer, now) >= item["reviewers_needed"]
