@@ -93,7 +93,8 @@ def main() -> None:
 
         ctx = multiprocessing.get_context("spawn")
         barrier, results = ctx.Barrier(args.load + 1), ctx.Queue()
-        procs = [ctx.Process(target=reviewer, args=(settings.review_url, n, 3600, barrier, results)) for n in names]
+        load_args = (3600, False, 0.0, barrier, results)  # closed loop: submit_and_next, no think time
+        procs = [ctx.Process(target=reviewer, args=(settings.review_url, n, *load_args)) for n in names]
         for p in procs:
             p.start()
         if procs:

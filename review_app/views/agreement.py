@@ -40,10 +40,14 @@ if by_batch.empty:
     st.caption("No batch has two or more reviews on the same items yet.")
 else:
     by_batch[["low", "high"]] = pd.DataFrame(by_batch["alpha_ci"].tolist(), index=by_batch.index)
-    base = alt.Chart(by_batch).encode(x=alt.X("created_at:T", title="batch drawn"), color="criterion:N")
+    by_batch["batch"] = by_batch["created_at"].str[:16].str.replace("T", " ") + " " + by_batch["batch_id"].str[:10]
+    order = by_batch.sort_values("created_at")["batch"].unique().tolist()  # oldest first, one tick per batch
+    base = alt.Chart(by_batch).encode(
+        x=alt.X("batch:N", sort=order, title="batch (drawn at, UTC)"), color="criterion:N"
+    )
     chart = base.mark_line(point=True).encode(
         y=alt.Y("alpha:Q", title="Krippendorff's alpha"), tooltip=["batch_id", "criterion", "alpha", "n_items"]
-    ) + base.mark_errorbar().encode(y="low:Q", y2="high:Q")
+    ) + base.mark_errorbar().encode(y=alt.Y("low:Q", title="Krippendorff's alpha"), y2="high:Q")
     st.altair_chart(chart, width="stretch")
 
 st.subheader("Reviewer pairs")
@@ -102,15 +106,16 @@ if model:
                f"{anchoring['hidden_agree']:.1%} of {anchoring['hidden_labels']:,} when hidden"
                + (f" (95% CI {ci[0]:+.1%} to {ci[1]:+.1%})" if ci else "") + f". As if reviewers copied {copied} of "
                "the suggestions shown" + (f" (95% CI {copy[0]:.0%} to {copy[1]:.0%})." if copy else "."))  # fmt: skip
-        st.metric("Anchoring: agreement with the suggestion, shown minus hidden", f"{anchoring['effect']:+.1%}",
-                  help=why)
+        st.metric(
+            "Anchoring: agreement with the suggestion, shown minus hidden", f"{anchoring['effect']:+.1%}", help=why
+        )
     elif anchoring:
         st.caption(f"Anchoring: {anchoring['note']}.")
 
 st.subheader("Production estimates")
 estimates = pd.DataFrame(report["estimates"])
 if estimates.empty:
-    st.caption("No resolved sampled items yet.")
+    st.caption("Nothing to estimate yet: no categorical criterion of this queue has resolved sampled items.")
 else:
     bars = alt.Chart(estimates).encode(y=alt.Y("outcome:N", title=None), color="criterion:N")
     st.altair_chart(
