@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 
 from publish_support import load_queue
 from sqlalchemy import text
 
+from reviewdesk import accounts
 from reviewdesk.reviewstore import ReviewStore, batches, items, metadata
 from schemas.queue import QueueConfig
 
@@ -99,3 +101,25 @@ def reset_postgres(store: ReviewStore) -> None:
     with store.engine.begin() as conn:
         conn.execute(text(f"DROP TABLE IF EXISTS {', '.join(metadata.tables)} CASCADE"))
     store.migrate()
+
+
+def race_in_threads(store: ReviewStore, work, count: int = 8, password: str = "correct horse battery") -> list[str]:
+    """`count` reviewer accounts, each running `work(reviewer)` in its own thread at once; the
+    failures they raised, as "Type: message" (an empty list when none did)."""
+    reviewers = [f"r{i}" for i in range(count)]
+    for name in reviewers:
+        accounts.add_user(store, name, "reviewer", password)
+    failures: list[str] = []
+
+    def run(reviewer: str) -> None:
+        try:
+            work(reviewer)
+        except Exception as e:  # reported to the test
+            failures.append(f"{type(e).__name__}: {e}")
+
+    threads = [threading.Thread(target=run, args=(r,)) for r in reviewers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return failures

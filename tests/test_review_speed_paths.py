@@ -10,7 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from review_support import T0, reset_postgres, seed_queue
+from review_support import T0, race_in_threads, reset_postgres, seed_queue
 from sqlalchemy import func, select, text
 
 from reviewdesk import accounts
@@ -236,27 +236,14 @@ def test_postgres_submit_and_next_race(postgres_url: str):
     with ReviewStore(postgres_url) as store:
         reset_postgres(store)
         seed_queue(store, n=12, reviewers_needed=3, assignees=[])
-        reviewers = [f"r{i}" for i in range(8)]
-        for name in reviewers:
-            accounts.add_user(store, name, "reviewer", PASSWORD)
-        failures: list[str] = []
 
         def work(reviewer: str) -> None:
-            try:
-                item = next_item(store, QUEUE, reviewer)
-                while item is not None:
-                    result, item_after = submit_and_next(store, item["item_id"], reviewer, ANSWER)
-                    assert not result.duplicate
-                    item = item_after
-            except Exception as e:  # reported below
-                failures.append(f"{type(e).__name__}: {e}")
+            item = next_item(store, QUEUE, reviewer)
+            while item is not None:
+                result, item = submit_and_next(store, item["item_id"], reviewer, ANSWER)
+                assert not result.duplicate
 
-        threads = [threading.Thread(target=work, args=(r,)) for r in reviewers]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=60)
-        assert failures == []
+        assert race_in_threads(store, work) == []
         _check_race(store, needed=3)
         assert progress(store, QUEUE).complete == 12
         with store.read() as conn:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import multiprocessing
-import threading
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from publish_support import demo_warehouse, insert_single_batch, load_queue
-from review_support import T0, reset_postgres, review_in_process, seed_queue
+from review_support import T0, race_in_threads, reset_postgres, review_in_process, seed_queue
 from sqlalchemy import event, func, inspect, select, text
 
 from reviewdesk import accounts
@@ -310,23 +309,7 @@ def test_postgres_race_for_the_last_slot(postgres_url: str):
     with ReviewStore(postgres_url) as store:
         reset_postgres(store)
         seed_queue(store, n=5, reviewers_needed=2, assignees=[])
-        reviewers = [f"r{i}" for i in range(8)]
-        for name in reviewers:
-            accounts.add_user(store, name, "reviewer", PASSWORD)
-        failures: list[str] = []
-
-        def work(reviewer: str) -> None:
-            try:
-                review_all(store, reviewer, now=None)
-            except Exception as e:  # reported below
-                failures.append(f"{type(e).__name__}: {e}")
-
-        threads = [threading.Thread(target=work, args=(r,)) for r in reviewers]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=60)
-        assert failures == []
+        assert race_in_threads(store, lambda reviewer: review_all(store, reviewer, now=None)) == []
         _check_race(store, needed=2)
         assert progress(store, QUEUE).complete == 5
 
