@@ -22,9 +22,9 @@ import yaml
 from review_bench import QUEUE, build, reviewer
 from streamlit.testing.v1 import AppTest
 
-from reviewdesk.accounts import add_user
 from reviewdesk.config import Settings
-from reviewdesk.reviewstore import ReviewStore
+from reviewdesk.review.accounts import add_user
+from reviewdesk.stores.reviewstore import ReviewStore
 from schemas.queue import QueueConfig
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -19,9 +19,9 @@ from pathlib import Path
 import yaml
 from review_bench import QUEUE, build
 
-from reviewdesk.collect import collect
-from reviewdesk.reviewstore import JSONText, ReviewStore, submissions
-from reviewdesk.warehouse import Warehouse
+from reviewdesk.labels.collection import collect
+from reviewdesk.stores.reviewstore import JSONText, ReviewStore, submissions
+from reviewdesk.stores.warehouse import Warehouse
 from schemas.queue import QueueConfig
 
 ROOT = Path(__file__).resolve().parent.parent

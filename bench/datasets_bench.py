@@ -1,7 +1,7 @@
 """Datasets benchmark: promote 100,000 consensus items into a version, load it, export it.
 
 Targets (issue: datasets): promote 100,000 consensus items into a new version in under 15 s;
-`reviewdesk.datasets.load()` of a 100,000-row version in under 1 s; `datasets export` of
+`reviewdesk.datasets.read.load()` of a 100,000-row version in under 1 s; `datasets export` of
 100,000 rows in under 10 s (Label Studio 1.23 takes 142 s for a 100,000-task project).
 
 Setup (not timed): demo runs ingested, 100,000 items with distinct inputs, each with unanimous
@@ -24,12 +24,12 @@ import duckdb
 import pyarrow.parquet as pq
 
 from reviewdesk import datasets
-from reviewdesk.demo import generate_runs, write_runs
+from reviewdesk.datasets.promotion import promote
+from reviewdesk.demo.logs import generate_runs, write_runs
 from reviewdesk.ingest import ingest
-from reviewdesk.promotion import promote
 from reviewdesk.queues import get_queue
-from reviewdesk.reviewstore import ReviewStore
-from reviewdesk.warehouse import Warehouse
+from reviewdesk.stores.reviewstore import ReviewStore
+from reviewdesk.stores.warehouse import Warehouse
 
 ROOT = Path(__file__).resolve().parent.parent
 QUEUE = "support-quality"

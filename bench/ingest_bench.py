@@ -17,14 +17,14 @@ from pathlib import Path
 
 import duckdb
 
-from reviewdesk.demo import generate_runs, write_runs
+from reviewdesk.demo.logs import generate_runs, write_runs
 
 HERE = Path(__file__).resolve().parent
 
 CHILD = """
 import json, sys, time
 from reviewdesk.ingest import ingest_file
-from reviewdesk.warehouse import Warehouse
+from reviewdesk.stores.warehouse import Warehouse
 with Warehouse(sys.argv[1]) as wh:
     times = []
     for _ in range(2):

@@ -4,7 +4,7 @@ Target (issue: pre-scoring): training and pre-scoring together under 60 s on a 2
 pre-scoring must not load the warehouse into memory (it reads 10,000 runs at a time: the peak
 resident memory it adds is printed beside the size of the runs it scores).
 
-Set-up, not timed: demo runs (`reviewdesk.demo`, cached in bench/out/), ingested into a temporary
+Set-up, not timed: demo runs (`reviewdesk.demo.logs`, cached in bench/out/), ingested into a temporary
 warehouse; a training batch whose consensus labels are the demo truth with 10% of them replaced at
 random (as reviewers' mistakes would); a second batch of other runs to pre-score.
 Run with `.venv/bin/python bench/prescore_bench.py [--train N] [--score N]`.
@@ -21,12 +21,12 @@ from pathlib import Path
 import psutil
 import yaml
 
-from reviewdesk.demo import generate_runs, write_runs
+from reviewdesk.demo.logs import generate_runs, write_runs
 from reviewdesk.ingest import ingest
-from reviewdesk.models import train_queue
-from reviewdesk.prescore import prescore_batch
-from reviewdesk.scoring import get_scorer
-from reviewdesk.warehouse import Warehouse
+from reviewdesk.prescore.heuristic import get_scorer
+from reviewdesk.prescore.run import prescore_batch
+from reviewdesk.prescore.trained import train_queue
+from reviewdesk.stores.warehouse import Warehouse
 from schemas.queue import QueueConfig
 
 ROOT = Path(__file__).resolve().parent.parent

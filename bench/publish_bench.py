@@ -14,9 +14,9 @@ from pathlib import Path
 
 import yaml
 
-from reviewdesk.publish import publish
-from reviewdesk.reviewstore import ReviewStore
-from reviewdesk.warehouse import Warehouse
+from reviewdesk.review.publication import publish
+from reviewdesk.stores.reviewstore import ReviewStore
+from reviewdesk.stores.warehouse import Warehouse
 from schemas.queue import QueueConfig
 
 ROOT = Path(__file__).resolve().parent.parent

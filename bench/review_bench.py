@@ -30,8 +30,8 @@ from pathlib import Path
 
 import yaml
 
-from reviewdesk.reviews import next_item, progress, submit, submit_and_next
-from reviewdesk.reviewstore import JSONText, ReviewStore, batches, items, users
+from reviewdesk.review.reviews import next_item, progress, submit, submit_and_next
+from reviewdesk.stores.reviewstore import JSONText, ReviewStore, batches, items, users
 from schemas.queue import QueueConfig
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import duckdb
 
-from reviewdesk.warehouse import Warehouse
+from reviewdesk.stores.warehouse import Warehouse
 
 MODELS = "['gpt-4o-mini', 'gpt-4.1', 'claude-3-5-haiku', 'llama-3.1-70b']"
 
@@ -41,8 +41,8 @@ FROM (SELECT i, md5(i::VARCHAR) AS h FROM range(?) t(i))
 
 CHILD = """
 import json, resource, sys, time
-from reviewdesk.sampling import draw_batch
-from reviewdesk.warehouse import Warehouse
+from reviewdesk.sample.designs import draw_batch
+from reviewdesk.stores.warehouse import Warehouse
 from schemas.queue import QueueConfig
 sampling = json.loads(sys.argv[2])
 queue = QueueConfig(name="bench", rubric={"instructions": "x", "criteria": [{"key": "ok", "type": "boolean"}]},

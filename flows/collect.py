@@ -8,12 +8,12 @@ from __future__ import annotations
 from prefect import flow, get_run_logger, task
 
 from flows.retries import transient
-from reviewdesk.collect import collect
 from reviewdesk.config import Settings
-from reviewdesk.quality import refresh
-from reviewdesk.resolve import resolve_queue
-from reviewdesk.reviewstore import ReviewStore
-from reviewdesk.warehouse import Warehouse
+from reviewdesk.labels.collection import collect
+from reviewdesk.labels.resolve import resolve_queue
+from reviewdesk.quality.report import refresh
+from reviewdesk.stores.reviewstore import ReviewStore
+from reviewdesk.stores.warehouse import Warehouse
 
 
 @task(retries=3, retry_delay_seconds=10, retry_condition_fn=transient)

@@ -14,7 +14,7 @@ from prefect import flow, task
 from flows.retries import transient
 from reviewdesk.config import Settings
 from reviewdesk.ingest import ingest_file
-from reviewdesk.warehouse import Warehouse
+from reviewdesk.stores.warehouse import Warehouse
 
 
 @task(retries=3, retry_delay_seconds=5, retry_condition_fn=transient)

@@ -13,10 +13,10 @@ from prefect import flow, get_run_logger, task
 
 from flows.retries import transient
 from reviewdesk.config import Settings
-from reviewdesk.promotion import promote
+from reviewdesk.datasets.promotion import promote
 from reviewdesk.queues import get_queue, load_queues
-from reviewdesk.reviewstore import ReviewStore
-from reviewdesk.warehouse import Warehouse
+from reviewdesk.stores.reviewstore import ReviewStore
+from reviewdesk.stores.warehouse import Warehouse
 
 
 @task(retries=3, retry_delay_seconds=10, retry_condition_fn=transient)

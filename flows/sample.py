@@ -1,6 +1,6 @@
 """Prefect flow: one review cycle of a queue: sample a batch, pre-score it, publish it to reviewers.
 
-A thin shell over `reviewdesk.sampling`, `reviewdesk.prescore` and `reviewdesk.publish`. Sampling
+A thin shell over `reviewdesk.sample.designs`, `reviewdesk.prescore.run` and `reviewdesk.review.publication`. Sampling
 writes the warehouse (DuckDB, one writer), so the deployment runs with concurrency 1. Pre-scoring
 maps spans of the batch's items over concurrent tasks (each reads its span through its own DuckDB
 cursor), then writes all suggestions in one place. Publishing is idempotent, so a retried or re-run
@@ -20,13 +20,13 @@ from prefect import flow, get_run_logger, task, unmapped
 from prefect.cache_policies import NO_CACHE
 
 from reviewdesk.config import Settings
-from reviewdesk.prescore import CHUNK, SpanScore, prescore_batch
-from reviewdesk.publish import publish
+from reviewdesk.prescore.heuristic import get_scorer
+from reviewdesk.prescore.run import CHUNK, SpanScore, prescore_batch
 from reviewdesk.queues import get_queue
-from reviewdesk.reviewstore import ReviewStore
-from reviewdesk.sampling import draw_batch
-from reviewdesk.scoring import get_scorer
-from reviewdesk.warehouse import Warehouse
+from reviewdesk.review.publication import publish
+from reviewdesk.sample.designs import draw_batch
+from reviewdesk.stores.reviewstore import ReviewStore
+from reviewdesk.stores.warehouse import Warehouse
 from schemas.queue import QueueConfig
 
 

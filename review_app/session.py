@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from reviewdesk.accounts import check_session, logout
 from reviewdesk.config import Settings
-from reviewdesk.reviewstore import ReviewStore
+from reviewdesk.review.accounts import check_session, logout
+from reviewdesk.stores.reviewstore import ReviewStore
 
 TOKEN = "session_token"
 

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 NAME = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 KINDS = ("regression", "sft", "preference", "classification")
-TRUSTED = ("gold", "adjudicated", "unanimous", "majority")  # = reviewdesk.consensus.TRUSTED
+TRUSTED = ("gold", "adjudicated", "unanimous", "majority")  # = reviewdesk.labels.consensus.TRUSTED
 RUN_URL_FIELDS = {"run_id", "trace_id"}
 
 

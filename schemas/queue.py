@@ -14,7 +14,7 @@ from typing import Annotated, Literal, Self
 from cronsim import CronSim, CronSimError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from reviewdesk.sqlcheck import ExpressionError, check_expression
+from reviewdesk.stores.sqlcheck import ExpressionError, check_expression
 from schemas.promotion import Promotion
 from schemas.scoring import Prescore
 
@@ -169,7 +169,7 @@ class QueueConfig(Strict):
     reservation_minutes: int = Field(default=30, ge=1, le=24 * 60)
     suggestions: Literal["show", "hide", "after_answer", "randomized"] = "hide"
     # Review order (never which runs are sampled): lowest model confidence first, a seeded shuffle, or
-    # first published first. See reviewdesk.priority.
+    # first published first. See reviewdesk.prescore.priority.
     priority: Literal["uncertainty", "random", "oldest"] = "oldest"
     prescore: Prescore = Prescore()  # which scorer suggests answers (schemas/scoring.py)
     assignees: list[str] = []

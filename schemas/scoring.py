@@ -46,7 +46,7 @@ class HeuristicValues(Strict):
 
 
 class Prescore(Strict):
-    """How a queue's items are pre-scored (see reviewdesk.scoring)."""
+    """How a queue's items are pre-scored (see reviewdesk.prescore.heuristic)."""
 
     scorer: Scorer = Field(
         default="sklearn",

@@ -19,7 +19,7 @@ from typing import NamedTuple
 import pytest
 from demo_support import build_demo, demo_copy
 
-from reviewdesk.warehouse import Warehouse
+from reviewdesk.stores.warehouse import Warehouse
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -113,7 +113,7 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
     by `streamlit run` on a free loopback port, the way `reviewdesk app` starts it."""
     from reviewdesk.cli.serve import APP
     from reviewdesk.config import Settings
-    from reviewdesk.pipeline import run_demo
+    from reviewdesk.demo.run import run_demo
 
     root = tmp_path_factory.mktemp("live-app")
     settings = Settings.load(root / "data", ROOT / "queues")

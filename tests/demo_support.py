@@ -8,9 +8,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from reviewdesk.config import Settings
-from reviewdesk.pipeline import run_demo
-from reviewdesk.reviewstore import ReviewStore
-from reviewdesk.warehouse import Warehouse
+from reviewdesk.demo.run import run_demo
+from reviewdesk.stores.reviewstore import ReviewStore
+from reviewdesk.stores.warehouse import Warehouse
 
 ROOT = Path(__file__).resolve().parents[1]
 

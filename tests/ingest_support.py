@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reviewdesk.ingest import IngestReport, ingest_file
-from reviewdesk.warehouse import Warehouse
+from reviewdesk.stores.warehouse import Warehouse
 
 FIXTURES = Path(__file__).parent / "fixtures"
 BOM = b"\xef\xbb\xbf"

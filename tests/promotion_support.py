@@ -8,14 +8,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from reviewdesk.collect import collect
 from reviewdesk.config import Settings
-from reviewdesk.quality import queue_quality, save
+from reviewdesk.demo.simulate import simulate_reviews
+from reviewdesk.labels.collection import collect
+from reviewdesk.labels.resolve import resolve_queue
+from reviewdesk.quality.report import queue_quality, save
 from reviewdesk.queues import get_queue
-from reviewdesk.resolve import resolve_queue
-from reviewdesk.reviewstore import ReviewStore
-from reviewdesk.simulate import simulate_reviews
-from reviewdesk.warehouse import Warehouse
+from reviewdesk.stores.reviewstore import ReviewStore
+from reviewdesk.stores.warehouse import Warehouse
 from schemas.queue import QueueConfig
 
 ROOT = Path(__file__).resolve().parents[1]

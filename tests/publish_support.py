@@ -10,10 +10,10 @@ from pathlib import Path
 import yaml
 from sqlalchemy import select
 
-from reviewdesk.demo import generate_runs, write_runs
+from reviewdesk.demo.logs import generate_runs, write_runs
 from reviewdesk.ingest import ingest_file
-from reviewdesk.reviewstore import ReviewStore, metadata
-from reviewdesk.warehouse import Warehouse
+from reviewdesk.stores.reviewstore import ReviewStore, metadata
+from reviewdesk.stores.warehouse import Warehouse
 from schemas.queue import QueueConfig
 
 QUEUES = Path(__file__).resolve().parent.parent / "queues"
@@ -83,7 +83,7 @@ def store_contents(store: ReviewStore) -> dict[str, list[tuple]]:
 
 def write_in_process(url: str, queue: QueueConfig, batch, chunks, barrier, results) -> None:
     """Child process body: wait for the others, then write the same pre-read batch to the store."""
-    from reviewdesk.publish import write_batch
+    from reviewdesk.review.publication import write_batch
 
     try:
         with ReviewStore(url) as store:

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from publish_support import load_queue
 from sqlalchemy import text
 
-from reviewdesk import accounts
-from reviewdesk.reviewstore import ReviewStore, batches, items, metadata
+from reviewdesk.review import accounts
+from reviewdesk.stores.reviewstore import ReviewStore, batches, items, metadata
 from schemas.queue import QueueConfig
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -70,7 +70,7 @@ def review_in_process(url: str, queue: str, reviewer: str, barrier, results) -> 
     import random
 
     from reviewdesk.errors import ReviewConflict
-    from reviewdesk.reviews import next_item, submit
+    from reviewdesk.review.reviews import next_item, submit
 
     rng = random.Random(reviewer)
     done: list[tuple[str, bool]] = []

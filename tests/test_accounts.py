@@ -9,9 +9,9 @@ import pytest
 from review_support import T0
 from sqlalchemy import select
 
-from reviewdesk import accounts
 from reviewdesk.errors import AlreadyExists, ConfigError, NotFound, ReviewdeskError
-from reviewdesk.reviewstore import ReviewStore, sessions, users
+from reviewdesk.review import accounts
+from reviewdesk.stores.reviewstore import ReviewStore, sessions, users
 
 PASSWORD = "correct horse battery"
 

@@ -7,11 +7,11 @@ import pytest
 from sqlalchemy import text
 from streamlit.testing.v1 import AppTest
 
-from reviewdesk.accounts import add_user
 from reviewdesk.config import Settings
-from reviewdesk.pipeline import DEMO_PASSWORD, run_demo
-from reviewdesk.reviews import next_item, submit
-from reviewdesk.reviewstore import ReviewStore
+from reviewdesk.demo.run import DEMO_PASSWORD, run_demo
+from reviewdesk.review.accounts import add_user
+from reviewdesk.review.reviews import next_item, submit
+from reviewdesk.stores.reviewstore import ReviewStore
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "review_app" / "app.py")

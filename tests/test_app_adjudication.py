@@ -9,10 +9,10 @@ from demo_support import demo_copy
 from streamlit.testing.v1 import AppTest
 from test_resolve import two_reviews
 
-from reviewdesk.adjudication import backlog, decisions
-from reviewdesk.collect import collect
-from reviewdesk.pipeline import DEMO_PASSWORD
-from reviewdesk.resolve import resolve_queue
+from reviewdesk.demo.run import DEMO_PASSWORD
+from reviewdesk.labels.adjudication import backlog, decisions
+from reviewdesk.labels.collection import collect
+from reviewdesk.labels.resolve import resolve_queue
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "review_app" / "app.py")

@@ -7,11 +7,11 @@ import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from reviewdesk.accounts import add_user, authenticate, get_user
 from reviewdesk.config import Settings
-from reviewdesk.pipeline import DEMO_PASSWORD, run_demo
-from reviewdesk.reviews import next_item, progress, revise, submit
-from reviewdesk.reviewstore import ReviewStore
+from reviewdesk.demo.run import DEMO_PASSWORD, run_demo
+from reviewdesk.review.accounts import add_user, authenticate, get_user
+from reviewdesk.review.reviews import next_item, progress, revise, submit
+from reviewdesk.stores.reviewstore import ReviewStore
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "review_app" / "app.py"

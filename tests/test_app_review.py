@@ -10,10 +10,10 @@ from review_support import seed_queue
 from streamlit.testing.v1 import AppTest
 
 from review_app import rubric_form
-from reviewdesk import accounts
 from reviewdesk.config import Settings
-from reviewdesk.reviews import item_submissions, next_item, submit
-from reviewdesk.reviewstore import ReviewStore, items
+from reviewdesk.review import accounts
+from reviewdesk.review.reviews import item_submissions, next_item, submit
+from reviewdesk.stores.reviewstore import ReviewStore, items
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "review_app" / "app.py")

@@ -5,12 +5,12 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from reviewdesk.accounts import authenticate
 from reviewdesk.cli import app
-from reviewdesk.pipeline import DEMO_PASSWORD
-from reviewdesk.reviews import next_item, progress, submit
-from reviewdesk.reviewstore import ReviewStore
-from reviewdesk.warehouse import MIGRATIONS
+from reviewdesk.demo.run import DEMO_PASSWORD
+from reviewdesk.review.accounts import authenticate
+from reviewdesk.review.reviews import next_item, progress, submit
+from reviewdesk.stores.reviewstore import ReviewStore
+from reviewdesk.stores.warehouse import MIGRATIONS
 
 ROOT = Path(__file__).resolve().parents[1]
 

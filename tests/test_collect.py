@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from review_support import T0, seed_queue
 
-from reviewdesk import accounts
-from reviewdesk import collect as collect_module
-from reviewdesk.collect import collect, validate, watermark
-from reviewdesk.reviews import next_item, revise, submit
-from reviewdesk.reviewstore import ReviewStore
-from reviewdesk.warehouse import Warehouse
+from reviewdesk.labels import collection as collect_module
+from reviewdesk.labels.collection import collect, validate, watermark
+from reviewdesk.review import accounts
+from reviewdesk.review.reviews import next_item, revise, submit
+from reviewdesk.stores.reviewstore import ReviewStore
+from reviewdesk.stores.warehouse import Warehouse
 
 RUBRIC = {
     "criteria": [

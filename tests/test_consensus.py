@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from reviewdesk.consensus import PREFERENCE, resolve, resolve_item
+from reviewdesk.labels.consensus import PREFERENCE, resolve, resolve_item
 from schemas.queue import Criterion
 
 CORRECTNESS = Criterion(key="correctness", type="categorical", options=["correct", "partially_correct", "incorrect"])

@@ -46,7 +46,7 @@ def test_promote_json_then_again_changes_nothing(data: Path):
 
 
 def test_a_blocked_promotion_exits_1_and_says_why(data: Path):
-    from reviewdesk.warehouse import Warehouse
+    from reviewdesk.stores.warehouse import Warehouse
 
     with Warehouse(data / "warehouse.duckdb") as wh:
         wh.execute("UPDATE agreement SET value = 0.1 WHERE queue = ? AND criterion = 'correctness'", [QUALITY])

@@ -12,8 +12,8 @@ from datetime import datetime
 import pandas as pd
 import pytest
 
-from reviewdesk import demo
-from reviewdesk.demo import RUN_KEYS, generate_runs, write_runs
+from reviewdesk.demo import logs as demo
+from reviewdesk.demo.logs import RUN_KEYS, generate_runs, write_runs
 
 HEX32, HEX16 = re.compile(r"[0-9a-f]{32}"), re.compile(r"[0-9a-f]{16}")
 

@@ -11,10 +11,10 @@ import time
 import urllib.request
 from pathlib import Path
 
-from reviewdesk.accounts import authenticate
-from reviewdesk.pipeline import DEMO_PASSWORD
-from reviewdesk.reviews import next_item
-from reviewdesk.reviewstore import ReviewStore
+from reviewdesk.demo.run import DEMO_PASSWORD
+from reviewdesk.review.accounts import authenticate
+from reviewdesk.review.reviews import next_item
+from reviewdesk.stores.reviewstore import ReviewStore
 
 ROOT = Path(__file__).resolve().parents[1]
 

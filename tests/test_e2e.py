@@ -18,8 +18,8 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from reviewdesk.config import Settings
-from reviewdesk.pipeline import DEMO_PASSWORD
-from reviewdesk.reviewstore import ReviewStore, items, sessions, submissions, users
+from reviewdesk.demo.run import DEMO_PASSWORD
+from reviewdesk.stores.reviewstore import ReviewStore, items, sessions, submissions, users
 
 pytestmark = pytest.mark.e2e
 

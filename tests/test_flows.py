@@ -9,12 +9,12 @@ from flows.ingest import ingest_logs, ingest_path
 from flows.promote import promote_datasets, promote_task
 from flows.retries import transient
 from flows.sample import review_cycle
-from reviewdesk.accounts import add_user
 from reviewdesk.config import Settings
-from reviewdesk.demo import generate_runs, write_runs
+from reviewdesk.demo.logs import generate_runs, write_runs
 from reviewdesk.queues import load_queues
-from reviewdesk.reviews import next_item, submit
-from reviewdesk.reviewstore import ReviewStore
+from reviewdesk.review.accounts import add_user
+from reviewdesk.review.reviews import next_item, submit
+from reviewdesk.stores.reviewstore import ReviewStore
 
 ROOT = Path(__file__).resolve().parents[1]
 PREFECT = yaml.safe_load((ROOT / "prefect.yaml").read_text())

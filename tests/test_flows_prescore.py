@@ -8,18 +8,18 @@ from pathlib import Path
 from flows.retries import transient
 from flows.sample import review_cycle
 from flows.train import retrain_models, train
-from reviewdesk.collect import collect
 from reviewdesk.config import Settings
-from reviewdesk.demo import generate_runs, write_runs
+from reviewdesk.demo.logs import generate_runs, write_runs
+from reviewdesk.demo.run import demo_users
+from reviewdesk.demo.simulate import simulate_reviews
 from reviewdesk.ingest import ingest
-from reviewdesk.pipeline import demo_users
-from reviewdesk.prescore import prescore_batch
+from reviewdesk.labels.collection import collect
+from reviewdesk.labels.resolve import resolve_queue
+from reviewdesk.prescore.heuristic import HeuristicScorer
+from reviewdesk.prescore.run import prescore_batch
 from reviewdesk.queues import get_queue
-from reviewdesk.resolve import resolve_queue
-from reviewdesk.reviewstore import ReviewStore
-from reviewdesk.scoring import HeuristicScorer
-from reviewdesk.simulate import simulate_reviews
-from reviewdesk.warehouse import Warehouse
+from reviewdesk.stores.reviewstore import ReviewStore
+from reviewdesk.stores.warehouse import Warehouse
 
 ROOT = Path(__file__).resolve().parents[1]
 QUEUES = str(ROOT / "queues")

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from reviewdesk import datasets
-from reviewdesk.examples import Consensus, Item, Run
-from reviewdesk.formats import answer_text, example_id, input_key, input_messages, normalize, split_of
-from reviewdesk.promotion import promote_rule
+from reviewdesk.datasets.examples import Consensus, Item, Run
+from reviewdesk.datasets.formats import answer_text, example_id, input_key, input_messages, normalize, split_of
+from reviewdesk.datasets.promotion import promote_rule
 from reviewdesk.queues import get_queue
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -14,21 +14,21 @@ import yaml
 from sklearn.metrics import cohen_kappa_score
 from streamlit.testing.v1 import AppTest
 
-from reviewdesk.accounts import authenticate
-from reviewdesk.collect import collect
 from reviewdesk.config import Settings
+from reviewdesk.demo.run import DEMO_PASSWORD, run_demo
+from reviewdesk.demo.simulate import simulate_reviews
 from reviewdesk.errors import ConfigError
-from reviewdesk.human_vs_model import anchoring_effect, human_vs_model, reliability
-from reviewdesk.pipeline import DEMO_PASSWORD, run_demo
-from reviewdesk.prescore import prescore_batch
-from reviewdesk.quality import queue_quality, save
+from reviewdesk.labels.collection import collect
+from reviewdesk.labels.resolve import resolve_queue
+from reviewdesk.prescore.heuristic import Suggestion
+from reviewdesk.prescore.run import prescore_batch
+from reviewdesk.quality.markdown import markdown
+from reviewdesk.quality.report import queue_quality, save
+from reviewdesk.quality.suggestions import anchoring_effect, human_vs_model, reliability
 from reviewdesk.queues import get_queue
-from reviewdesk.reports import markdown
-from reviewdesk.resolve import resolve_queue
-from reviewdesk.reviewstore import ReviewStore
-from reviewdesk.scoring import Suggestion
-from reviewdesk.simulate import simulate_reviews
-from reviewdesk.warehouse import Warehouse
+from reviewdesk.review.accounts import authenticate
+from reviewdesk.stores.reviewstore import ReviewStore
+from reviewdesk.stores.warehouse import Warehouse
 from schemas.queue import Criterion
 
 ROOT = Path(__file__).resolve().parents[1]

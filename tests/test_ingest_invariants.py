@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from ingest_support import FIXTURES, checked_ingest, counts, line_bytes, quarantined, table_counts
 
-from reviewdesk import demo
+from reviewdesk.demo import logs as demo
 from reviewdesk.errors import ConfigError, InputFileError
 from reviewdesk.ingest import csvfile, detect_format, ingest, ingest_file, lines, otel
 from reviewdesk.ingest import stage as stage_module
 from reviewdesk.ingest.stage import Stage
-from reviewdesk.warehouse import Warehouse
+from reviewdesk.stores.warehouse import Warehouse
 
 # fixture, format, (read, inserted, duplicates, rejected) computed by hand (see each format's test module)
 CASES = [

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from ingest_support import FIXTURES, WRONG_TYPES, checked_ingest, counts, line_bytes, quarantined, run
 
-from reviewdesk.warehouse import Warehouse
+from reviewdesk.stores.warehouse import Warehouse
 
 EXPORT = FIXTURES / "langsmith_bad.jsonl"
 

@@ -17,7 +17,7 @@ from ingest_support import FIXTURES, WRONG_TYPES, checked_ingest, counts, line_b
 
 from reviewdesk.errors import InputFileError
 from reviewdesk.ingest import csvfile, lines
-from reviewdesk.warehouse import Warehouse
+from reviewdesk.stores.warehouse import Warehouse
 
 JSONL = FIXTURES / "native_bad.jsonl"
 CSV = FIXTURES / "native_bad.csv"

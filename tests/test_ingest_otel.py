@@ -16,7 +16,7 @@ import pytest
 from ingest_support import FIXTURES, checked_ingest, counts, line_bytes, quarantined, run
 
 from reviewdesk.ingest import otel
-from reviewdesk.warehouse import Warehouse
+from reviewdesk.stores.warehouse import Warehouse
 
 SPANS = FIXTURES / "otel_bad.jsonl"
 PRETTY = FIXTURES / "otel_pretty.json"

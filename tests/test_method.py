@@ -11,15 +11,15 @@ import pytest
 import yaml
 from streamlit.testing.v1 import AppTest
 
-from reviewdesk.collect import collect
 from reviewdesk.config import Settings
-from reviewdesk.pipeline import DEMO_PASSWORD, run_demo
-from reviewdesk.quality import latest, queue_quality, save
-from reviewdesk.reports import write
-from reviewdesk.resolve import resolve_queue
-from reviewdesk.reviewstore import ReviewStore
-from reviewdesk.simulate import simulate_reviews, truths
-from reviewdesk.warehouse import Warehouse
+from reviewdesk.demo.run import DEMO_PASSWORD, run_demo
+from reviewdesk.demo.simulate import simulate_reviews, truths
+from reviewdesk.labels.collection import collect
+from reviewdesk.labels.resolve import resolve_queue
+from reviewdesk.quality.markdown import write
+from reviewdesk.quality.report import latest, queue_quality, save
+from reviewdesk.stores.reviewstore import ReviewStore
+from reviewdesk.stores.warehouse import Warehouse
 
 ROOT = Path(__file__).resolve().parents[1]
 ACCURACY = 0.8

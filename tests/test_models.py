@@ -13,20 +13,20 @@ from pathlib import Path
 import joblib
 import pytest
 
-from reviewdesk.collect import collect
 from reviewdesk.config import Settings
+from reviewdesk.demo.run import run_demo
+from reviewdesk.demo.simulate import simulate_reviews
 from reviewdesk.errors import ConfigError
-from reviewdesk.models import MIN_LABELS, list_models, load_model, serving, train_queue
-from reviewdesk.pipeline import run_demo
-from reviewdesk.prescore import prescore_batch
-from reviewdesk.publish import publish
+from reviewdesk.labels.collection import collect
+from reviewdesk.labels.resolve import resolve_queue
+from reviewdesk.prescore.heuristic import HEURISTIC_VERSION, ModelFallbackWarning, get_scorer
+from reviewdesk.prescore.run import prescore_batch
+from reviewdesk.prescore.trained import MIN_LABELS, list_models, load_model, serving, train_queue
 from reviewdesk.queues import get_queue
-from reviewdesk.resolve import resolve_queue
-from reviewdesk.reviewstore import ReviewStore
-from reviewdesk.sampling import draw_batch
-from reviewdesk.scoring import HEURISTIC_VERSION, ModelFallbackWarning, get_scorer
-from reviewdesk.simulate import simulate_reviews
-from reviewdesk.warehouse import Warehouse
+from reviewdesk.review.publication import publish
+from reviewdesk.sample.designs import draw_batch
+from reviewdesk.stores.reviewstore import ReviewStore
+from reviewdesk.stores.warehouse import Warehouse
 
 ROOT = Path(__file__).resolve().parents[1]
 QUEUE = "support-quality"

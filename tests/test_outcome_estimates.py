@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from reviewdesk.estimates import outcome_estimates
-from reviewdesk.warehouse import Warehouse
+from reviewdesk.sample.estimates import outcome_estimates
+from reviewdesk.stores.warehouse import Warehouse
 
 
 def seed(wh: Warehouse) -> None:

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from review_support import T0, reset_postgres, seed_queue
 
-from reviewdesk import accounts
 from reviewdesk.errors import ConfigError, NotFound
-from reviewdesk.oversight import FlaggedSubmission, ReviewerProgress, flagged_items, reviewer_progress
-from reviewdesk.reviews import my_queues, next_item, revise, submit
-from reviewdesk.reviewstore import ReviewStore, items
+from reviewdesk.review import accounts
+from reviewdesk.review.oversight import FlaggedSubmission, ReviewerProgress, flagged_items, reviewer_progress
+from reviewdesk.review.reviews import my_queues, next_item, revise, submit
+from reviewdesk.stores.reviewstore import ReviewStore, items
 
 PASSWORD = "correct horse battery"
 QUEUE, AB = "support-quality", "support-ab"

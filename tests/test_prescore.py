@@ -12,16 +12,16 @@ import pytest
 from pandera.errors import SchemaError
 from publish_support import demo_warehouse, insert_pairwise_batch, insert_single_batch, load_queue
 
-from reviewdesk import accounts
-from reviewdesk.batches import load_batch
 from reviewdesk.errors import ConfigError
-from reviewdesk.prescore import prescore_batch, spans
-from reviewdesk.priority import item_priority
-from reviewdesk.publish import publish
-from reviewdesk.reviews import next_item, submit
-from reviewdesk.reviewstore import ReviewStore
-from reviewdesk.scoring import HeuristicScorer, Suggestion
-from reviewdesk.warehouse import Warehouse
+from reviewdesk.prescore.heuristic import HeuristicScorer, Suggestion
+from reviewdesk.prescore.priority import item_priority
+from reviewdesk.prescore.run import prescore_batch, spans
+from reviewdesk.review import accounts
+from reviewdesk.review.publication import publish
+from reviewdesk.review.reviews import next_item, submit
+from reviewdesk.sample.batches import load_batch
+from reviewdesk.stores.reviewstore import ReviewStore
+from reviewdesk.stores.warehouse import Warehouse
 
 N = 30
 

@@ -15,16 +15,10 @@ from review_support import seed_queue
 from sklearn.metrics import cohen_kappa_score
 from streamlit.testing.v1 import AppTest
 
-from reviewdesk import accounts
 from reviewdesk.config import Settings
 from reviewdesk.errors import ConfigError
-from reviewdesk.features import RUN_FIELDS, RUN_SELECT, runs_frame
-from reviewdesk.human_vs_model import human_vs_model
-from reviewdesk.prescore import prescore_batch
-from reviewdesk.publish import publish
-from reviewdesk.reviews import next_item, submit
-from reviewdesk.reviewstore import ReviewStore, items
-from reviewdesk.scoring import (
+from reviewdesk.prescore.features import RUN_FIELDS, RUN_SELECT, runs_frame
+from reviewdesk.prescore.heuristic import (
     NOT_SEPARATED,
     PAIRWISE_VERSION,
     RULES,
@@ -33,7 +27,13 @@ from reviewdesk.scoring import (
     _signals,
     get_scorer,
 )
-from reviewdesk.warehouse import Warehouse
+from reviewdesk.prescore.run import prescore_batch
+from reviewdesk.quality.suggestions import human_vs_model
+from reviewdesk.review import accounts
+from reviewdesk.review.publication import publish
+from reviewdesk.review.reviews import next_item, submit
+from reviewdesk.stores.reviewstore import ReviewStore, items
+from reviewdesk.stores.warehouse import Warehouse
 from schemas.queue import QueueConfig
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -175,7 +175,7 @@ def test_human_vs_model_measures_the_preference_by_side_of_the_pair(ab_warehouse
         )
         ab_warehouse.execute("INSERT INTO consensus VALUES (?, 'support-ab', 'preference', ?, NULL, 'majority', "
                              "0.6, 3, 2, now())", [item_id, value[c](a, b)])  # fmt: skip
-    from reviewdesk.consensus import PREFERENCE
+    from reviewdesk.labels.consensus import PREFERENCE
 
     out = human_vs_model(ab_warehouse, "support-ab", [PREFERENCE], "hide", resamples=100, seed=0)
     m = out["criteria"]["preference"]

@@ -13,13 +13,13 @@ import pytest
 from promotion_support import AB, QUALITY, build_reviewed, close, reviewed_copy
 
 from reviewdesk import datasets
-from reviewdesk.adjudication import decide, open_cases
-from reviewdesk.consensus import TRUSTED
-from reviewdesk.datasets import DatasetTampered
-from reviewdesk.formats import COLUMNS, input_messages
-from reviewdesk.promotion import promote
-from reviewdesk.reviews import next_item, submit
-from reviewdesk.simulate import simulate_reviews, truths
+from reviewdesk.datasets.formats import COLUMNS, input_messages
+from reviewdesk.datasets.promotion import promote
+from reviewdesk.datasets.read import DatasetTampered
+from reviewdesk.demo.simulate import simulate_reviews, truths
+from reviewdesk.labels.adjudication import decide, open_cases
+from reviewdesk.labels.consensus import TRUSTED
+from reviewdesk.review.reviews import next_item, submit
 
 KINDS = {
     "support-regression": "regression",

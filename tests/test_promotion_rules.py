@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from reviewdesk.consensus import TRUSTED
+from reviewdesk.labels.consensus import TRUSTED
 from reviewdesk.queues import QueueFileError, load_queue_file, load_queues
 from schemas import promotion
 

@@ -19,11 +19,11 @@ from publish_support import (
 from review_support import reset_postgres
 from sqlalchemy import text
 
-from reviewdesk import publish as publish_mod
 from reviewdesk.errors import ConfigError, NotFound, ReviewdeskError
-from reviewdesk.publish import RUN_FIELDS, publish, read_batch, read_items
-from reviewdesk.reviewstore import MIGRATIONS, ReviewStore
-from reviewdesk.warehouse import Warehouse
+from reviewdesk.review import publication as publish_mod
+from reviewdesk.review.publication import RUN_FIELDS, publish, read_batch, read_items
+from reviewdesk.stores.reviewstore import MIGRATIONS, ReviewStore
+from reviewdesk.stores.warehouse import Warehouse
 
 
 @pytest.fixture

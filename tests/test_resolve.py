@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from reviewdesk.adjudication import backlog, case, decide
-from reviewdesk.collect import collect
+from reviewdesk.demo.simulate import simulate_reviews
 from reviewdesk.errors import AccessDenied, ConfigError, ReviewConflict
-from reviewdesk.quality import queue_quality
-from reviewdesk.reports import markdown
-from reviewdesk.resolve import resolve_queue
-from reviewdesk.reviews import next_item, submit
-from reviewdesk.simulate import simulate_reviews
+from reviewdesk.labels.adjudication import backlog, case, decide
+from reviewdesk.labels.collection import collect
+from reviewdesk.labels.resolve import resolve_queue
+from reviewdesk.quality.markdown import markdown
+from reviewdesk.quality.report import queue_quality
+from reviewdesk.review.reviews import next_item, submit
 
 QUEUE = "support-quality"
 

@@ -13,10 +13,10 @@ import pytest
 from review_support import T0, race_in_threads, reset_postgres, seed_queue
 from sqlalchemy import func, select, text
 
-from reviewdesk import accounts
 from reviewdesk.errors import AccessDenied, NotFound, ReviewConflict
-from reviewdesk.reviews import item_submissions, next_item, progress, submit, submit_and_next
-from reviewdesk.reviewstore import MIGRATIONS, ReviewStore, items, reservations, submissions
+from reviewdesk.review import accounts
+from reviewdesk.review.reviews import item_submissions, next_item, progress, submit, submit_and_next
+from reviewdesk.stores.reviewstore import MIGRATIONS, ReviewStore, items, reservations, submissions
 
 PASSWORD = "correct horse battery"
 QUEUE = "support-quality"
@@ -184,7 +184,7 @@ def submit_and_next_in_process(url: str, queue: str, reviewer: str, barrier, res
     also submit a random item without reserving it, to race for last slots."""
     import random
 
-    from reviewdesk.reviews import next_item, submit, submit_and_next
+    from reviewdesk.review.reviews import next_item, submit, submit_and_next
 
     rng = random.Random(reviewer)
     done: list[tuple[str, bool]] = []
@@ -255,8 +255,7 @@ def test_postgres_submit_and_next_race(postgres_url: str):
 
 
 def test_writes_are_synced_after_the_write_lock_is_released(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    from reviewdesk import reviewstore
-
+    from reviewdesk.stores import reviewstore
     with ReviewStore(f"sqlite:///{tmp_path / 'review.sqlite'}") as store:
         with store.engine.connect() as conn:  # WAL: SQLite does not fsync each commit, write() does
             assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
@@ -285,8 +284,7 @@ def test_writes_are_synced_after_the_write_lock_is_released(tmp_path: Path, monk
 def test_postgres_next_item_waits_for_items_others_hold_for_a_moment(postgres_url: str, monkeypatch):
     """SKIP LOCKED passes over a row another transaction holds; with room left there, next_item tries
     again shortly instead of saying that nothing is left."""
-    from reviewdesk import reviews
-
+    from reviewdesk.review import reviews
     with ReviewStore(postgres_url) as store:
         reset_postgres(store)
         seed_queue(store, n=1, reviewers_needed=1, assignees=[])

@@ -12,10 +12,10 @@ from publish_support import demo_warehouse, insert_single_batch, load_queue
 from review_support import T0, race_in_threads, reset_postgres, review_in_process, seed_queue
 from sqlalchemy import event, func, inspect, select, text
 
-from reviewdesk import accounts
 from reviewdesk.errors import AccessDenied, NotFound, ReviewConflict
-from reviewdesk.publish import publish
-from reviewdesk.reviews import (
+from reviewdesk.review import accounts
+from reviewdesk.review.publication import publish
+from reviewdesk.review.reviews import (
     item_submissions,
     missing_answers,
     next_item,
@@ -25,7 +25,7 @@ from reviewdesk.reviews import (
     submit,
     suggestion_shown,
 )
-from reviewdesk.reviewstore import MIGRATIONS, ReviewStore, items, submissions
+from reviewdesk.stores.reviewstore import MIGRATIONS, ReviewStore, items, submissions
 
 PASSWORD = "correct horse battery"
 QUEUE = "support-quality"

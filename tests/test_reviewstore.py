@@ -10,7 +10,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.exc import SAWarning
 
 from reviewdesk.errors import ConfigError, ReviewdeskError
-from reviewdesk.reviewstore import MIGRATIONS, JSONText, ReviewStore, rubrics
+from reviewdesk.stores.reviewstore import MIGRATIONS, JSONText, ReviewStore, rubrics
 
 
 def sqlite_url(path: Path) -> str:

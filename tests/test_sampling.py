@@ -15,20 +15,20 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from reviewdesk import batches as batches_module
-from reviewdesk import sampling as sampling_module
-from reviewdesk.batches import list_batches, load_batch
-from reviewdesk.demo import generate_runs, write_runs
+from reviewdesk.demo.logs import generate_runs, write_runs
 from reviewdesk.errors import ConfigError, EmptyPopulation, NotFound, ReviewdeskError
 from reviewdesk.ingest import ingest_file
-from reviewdesk.sampling import (
+from reviewdesk.sample import batches as batches_module
+from reviewdesk.sample import designs as sampling_module
+from reviewdesk.sample.batches import list_batches, load_batch
+from reviewdesk.sample.designs import (
     allocate,
     draw_batch,
     horvitz_thompson,
     inclusion_probabilities,
     systematic_allocation,
 )
-from reviewdesk.warehouse import Warehouse
+from reviewdesk.stores.warehouse import Warehouse
 from schemas.queue import QueueConfig
 
 SUPPORT_LLM = "project = 'support' AND run_type = 'llm' AND status = 'success'"

@@ -9,9 +9,16 @@ import yaml
 from pydantic import ValidationError
 
 from reviewdesk.errors import ConfigError
-from reviewdesk.features import RUN_FIELDS, runs_frame
-from reviewdesk.scoring import HEURISTIC_VERSION, RULES, HeuristicScorer, get_scorer, heuristic_values, scorable
-from reviewdesk.warehouse import Warehouse
+from reviewdesk.prescore.features import RUN_FIELDS, runs_frame
+from reviewdesk.prescore.heuristic import (
+    HEURISTIC_VERSION,
+    RULES,
+    HeuristicScorer,
+    get_scorer,
+    heuristic_values,
+    scorable,
+)
+from reviewdesk.stores.warehouse import Warehouse
 from schemas.queue import Criterion, QueueConfig
 
 ROOT = Path(__file__).resolve().parents[1]

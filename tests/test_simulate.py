@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from demo_support import demo_copy
 
+from reviewdesk.demo.simulate import CORRECTNESS_RANK, preference, simulate_reviews, truths
 from reviewdesk.errors import ConfigError
-from reviewdesk.reviews import item_submissions, progress
-from reviewdesk.simulate import CORRECTNESS_RANK, preference, simulate_reviews, truths
+from reviewdesk.review.reviews import item_submissions, progress
 
 
 @pytest.mark.parametrize("accuracy", [1.0, 0.0])

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from review_support import T0, seed_queue
 
-from reviewdesk import accounts
-from reviewdesk.reviews import item_submissions, next_item, revealed_suggestions, submit, suggestion_shown
-from reviewdesk.reviewstore import ReviewStore, items
+from reviewdesk.review import accounts
+from reviewdesk.review.reviews import item_submissions, next_item, revealed_suggestions, submit, suggestion_shown
+from reviewdesk.stores.reviewstore import ReviewStore, items
 
 SUGGESTION = {"correctness": {"value": "incorrect", "confidence": 0.8, "model_version": "heuristic-1"}}
 

@@ -3,10 +3,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from reviewdesk import warehouse as wmod
 from reviewdesk.config import Settings
 from reviewdesk.errors import WarehouseLocked
-from reviewdesk.warehouse import MIGRATIONS, Warehouse
+from reviewdesk.stores import warehouse as wmod
+from reviewdesk.stores.warehouse import MIGRATIONS, Warehouse
 
 
 def test_new_data_dir_is_created_and_migrated(tmp_path: Path):
@@ -66,7 +66,7 @@ def test_second_process_gets_a_clear_lock_error(tmp_path: Path):
     Warehouse(path).close()
     holder = duckdb.connect(str(path))
     try:
-        code = f"from reviewdesk.warehouse import Warehouse; Warehouse({str(path)!r})"
+        code = f"from reviewdesk.stores.warehouse import Warehouse; Warehouse({str(path)!r})"
         proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
         assert proc.returncode != 0
         assert "WarehouseLocked" in proc.stderr and "another process" in proc.stderr

@@ -9,8 +9,8 @@ import streamlit as st
 
 from review_app import render, rubric_form
 from review_app.session import require_role, store
-from reviewdesk.adjudication import backlog, case, decide
 from reviewdesk.errors import ReviewdeskError
+from reviewdesk.labels.adjudication import backlog, case, decide
 
 lead = require_role("lead", "admin")
 st.title("Adjudication")

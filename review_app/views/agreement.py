@@ -7,8 +7,8 @@ import pandas as pd
 import streamlit as st
 
 from review_app.session import require_role, store
-from reviewdesk.adjudication import backlog
-from reviewdesk.quality import latest
+from reviewdesk.labels.adjudication import backlog
+from reviewdesk.quality.report import latest
 
 require_role("lead", "admin")
 st.title("Agreement")

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from review_app.session import require_role, store
-from reviewdesk.oversight import flagged_items
+from reviewdesk.review.oversight import flagged_items
 
 COLUMNS = {
     "submitted_at": st.column_config.DatetimeColumn("Submitted (UTC)", format="YYYY-MM-DD HH:mm"),

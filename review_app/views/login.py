@@ -3,7 +3,7 @@
 import streamlit as st
 
 from review_app.session import TOKEN, store
-from reviewdesk.accounts import authenticate
+from reviewdesk.review.accounts import authenticate
 
 st.title("reviewdesk")
 with st.form("login"):

@@ -7,8 +7,8 @@ import streamlit as st
 from review_app import render, rubric_form
 from review_app.session import require_role, store
 from reviewdesk.errors import ReviewdeskError
-from reviewdesk.history import my_submissions
-from reviewdesk.reviews import allowed_queues, missing_answers, revise
+from reviewdesk.review.history import my_submissions
+from reviewdesk.review.reviews import allowed_queues, missing_answers, revise
 
 user = require_role()
 st.title("My submissions")

@@ -13,7 +13,7 @@ import streamlit as st
 from review_app import render, rubric_form
 from review_app.session import require_role, store
 from reviewdesk.errors import ReviewdeskError
-from reviewdesk.reviews import (
+from reviewdesk.review.reviews import (
     allowed_queues,
     missing_answers,
     next_item,

@@ -11,8 +11,8 @@ import pandas as pd
 import streamlit as st
 
 from review_app.session import require_role, store
-from reviewdesk.accounts import ROLES, add_user, disable_user, list_users, set_password, set_queues
 from reviewdesk.errors import ReviewdeskError
+from reviewdesk.review.accounts import ROLES, add_user, disable_user, list_users, set_password, set_queues
 
 NOTICE = "users_notice"
 ANY_QUEUE = "none chosen: every queue that names them as an assignee (or names none)"

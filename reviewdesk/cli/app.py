@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from reviewdesk.config import Settings
 from reviewdesk.errors import ReviewdeskError
-from reviewdesk.warehouse import Warehouse
+from reviewdesk.stores.warehouse import Warehouse
 
 app = typer.Typer(help="Human review of LLM outputs: ingest, sample, review, agree, promote.", no_args_is_help=True)
 out = Console()

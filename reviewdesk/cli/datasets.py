@@ -10,12 +10,12 @@ from rich.table import Column, Table
 
 from reviewdesk import datasets
 from reviewdesk.cli.app import JsonOption, app, handle_errors, open_warehouse, out, progress_bar, settings
-from reviewdesk.dataset_versions import indexed
+from reviewdesk.datasets.promotion import DatasetResult, PromotionResult, promote
+from reviewdesk.datasets.versioning import indexed
 from reviewdesk.errors import WarehouseLocked
-from reviewdesk.promotion import DatasetResult, PromotionResult, promote
 from reviewdesk.queues import get_queue, load_queues
-from reviewdesk.reviewstore import ReviewStore
-from reviewdesk.warehouse import Warehouse
+from reviewdesk.stores.reviewstore import ReviewStore
+from reviewdesk.stores.warehouse import Warehouse
 
 datasets_app = typer.Typer(help="Versioned datasets promoted from reviewed items.", no_args_is_help=True)
 app.add_typer(datasets_app, name="datasets")
@@ -59,7 +59,7 @@ def print_promotions(results: list[PromotionResult]) -> None:
     for d in made:
         out.print(f"New: {d.dataset} v{d.version} in {d.path}")
     if made:
-        out.print('Load one with [bold]reviewdesk.datasets.load("NAME")[/bold] or `reviewdesk datasets export`.')
+        out.print('Load one with [bold]reviewdesk.datasets.read.load("NAME")[/bold] or `reviewdesk datasets export`.')
 
 
 @app.command("promote")

@@ -10,10 +10,10 @@ from rich.table import Table
 
 from reviewdesk.cli.app import JsonOption, app, handle_errors, out, progress_bar, settings
 from reviewdesk.cli.datasets import print_promotions
-from reviewdesk.cli.logs import print_overview, print_reports, totals
+from reviewdesk.cli.ingest import print_overview, print_reports, totals
 from reviewdesk.cli.serve import AddressOption, PortOption, start_app
-from reviewdesk.consensus import METHODS
-from reviewdesk.pipeline import DEMO_PASSWORD, DemoResult, run_demo
+from reviewdesk.demo.run import DEMO_PASSWORD, DemoResult, run_demo
+from reviewdesk.labels.consensus import METHODS
 
 
 def print_loop(result: DemoResult) -> None:

@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from reviewdesk.cli.app import JsonOption, app, handle_errors, open_warehouse, out, progress_bar, settings
-from reviewdesk.reviewstore import ReviewStore
-from reviewdesk.simulate import simulate_reviews
+from reviewdesk.demo.simulate import simulate_reviews
+from reviewdesk.stores.reviewstore import ReviewStore
 
 
 @app.command("simulate-reviews")

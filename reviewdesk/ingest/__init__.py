@@ -13,7 +13,7 @@ from reviewdesk.errors import ConfigError, InputFileError
 from reviewdesk.ingest import langsmith, native, otel
 from reviewdesk.ingest.detect import FORMATS, detect_format
 from reviewdesk.ingest.stage import IngestReport, Stage
-from reviewdesk.warehouse import Warehouse
+from reviewdesk.stores.warehouse import Warehouse
 
 __all__ = ["FORMATS", "IngestReport", "detect_format", "ingest", "ingest_file"]
 

@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from reviewdesk.ingest.canonical import COLUMNS, INVALID_JSON, staged_select
 from reviewdesk.ingest.lines import Reject
-from reviewdesk.warehouse import Warehouse
+from reviewdesk.stores.warehouse import Warehouse
 from schemas.runs import DOMAIN_COLUMNS, RunSchema
 
 RUN_COLUMNS = [*COLUMNS, "source_format"]

@@ -1,0 +1,133 @@
+"""Commands for production logs: set up, demo data, ingest and quarantine."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from reviewdesk.cli.app import JsonOption, app, handle_errors, open_warehouse, out, progress_bar, settings
+from reviewdesk.demo.logs import generate_runs, write_runs
+from reviewdesk.demo.run import counted
+from reviewdesk.ingest import FORMATS, IngestReport, ingest
+from reviewdesk.ingest import overview as summary
+
+
+@app.command()
+@handle_errors
+def init(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """Create the data directory and bring the warehouse schema up to date."""
+    with open_warehouse(ctx) as wh:
+        applied = wh.migrate()
+        migrations = wh.applied()
+    s = settings(ctx)
+    info = {"data_dir": str(s.data_dir), "warehouse": str(s.warehouse_path), "migrations": migrations,
+            "applied_now": applied}  # fmt: skip
+    if as_json:
+        print(json.dumps(info))
+    else:
+        out.print(f"Data directory [bold]{s.data_dir}[/bold] ready; warehouse at {s.warehouse_path}.")
+        out.print(f"Migrations applied now: {len(applied)}; in total: {len(migrations)}.")
+
+
+@app.command("demo-data")
+@handle_errors
+def demo_data(
+    out_path: Annotated[Path, typer.Option("--out", help="File to write (.jsonl, .parquet or .csv).")],
+    runs: Annotated[int, typer.Option("--runs", min=1, help="Number of runs.")] = 1000,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives the same file.")] = 0,
+    fmt: Annotated[str, typer.Option("--format", help="native, langsmith or otel.")] = "native",
+    as_json: JsonOption = False,
+) -> None:
+    """Write realistic synthetic production logs of a customer-support assistant."""
+    if fmt not in FORMATS:
+        raise typer.BadParameter(f"use one of {', '.join(FORMATS)}", param_hint="--format")
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    with progress_bar(as_json) as progress:
+        task = progress.add_task("Generating runs", total=runs)
+        ticks = counted(generate_runs(runs, seed), lambda done: progress.update(task, completed=done))
+        written = write_runs(ticks, out_path, fmt)
+    if as_json:
+        print(json.dumps({"path": str(out_path), "runs": written, "format": fmt, "seed": seed}))
+    else:
+        out.print(f"Wrote {written:,} runs ({fmt}) to {out_path}.")
+
+
+@app.command("ingest")
+@handle_errors
+def ingest_cmd(
+    ctx: typer.Context,
+    paths: Annotated[list[Path], typer.Argument(help="Log files to ingest.")],
+    fmt: Annotated[str, typer.Option("--format", help="auto, native, langsmith or otel.")] = "auto",
+    as_json: JsonOption = False,
+) -> None:
+    """Ingest production logs into the warehouse; bad records go to quarantine with their reason."""
+    with open_warehouse(ctx) as wh, progress_bar(as_json) as progress:
+        task = progress.add_task("Ingesting", total=len(paths))
+        reports = ingest(wh, paths, fmt, on_file=lambda _: progress.advance(task))
+    counts = totals(reports)
+    if as_json:
+        print(json.dumps(counts))
+    else:
+        print_reports(reports, counts)
+    raise typer.Exit(1 if counts["rejected"] else 0)
+
+
+@app.command()
+@handle_errors
+def quarantine(
+    ctx: typer.Context,
+    ingest_id: Annotated[str | None, typer.Option("--ingest", help="Only this ingest's records.")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many records.")] = 20,
+    as_json: JsonOption = False,
+) -> None:
+    """Show quarantined records: where they were, why they were refused, and their raw text."""
+    with open_warehouse(ctx) as wh:
+        rows = summary.quarantined(wh, ingest_id, limit)
+    if as_json:
+        print(json.dumps(rows, default=str))
+        return
+    table = Table("ingest", "source", "where", "reason", "raw")
+    for r in rows:
+        table.add_row(r["ingest_id"], r["source"], r["locator"], r["reason"], r["raw"][:80])
+    out.print(table)
+
+
+def totals(reports: list[IngestReport]) -> dict:
+    keys = ("read", "inserted", "duplicates", "rejected")
+    totals = {k: sum(getattr(r, k) for r in reports) for k in keys}
+    totals["quarantine"] = {
+        "table": "quarantine",
+        "ingest_ids": [r.ingest_id for r in reports if r.rejected],
+        "show": "reviewdesk quarantine --ingest ID",
+    }
+    totals["files"] = [r.as_dict() for r in reports]
+    return totals
+
+
+def print_reports(reports: list[IngestReport], totals: dict) -> None:
+    table = Table("file", "format", "read", "inserted", "duplicates", "rejected", title="Ingest")
+    for r in reports:
+        table.add_row(
+            r.source, r.source_format, *(f"{getattr(r, k):,}" for k in ("read", "inserted", "duplicates", "rejected"))
+        )
+    out.print(table)
+    if totals["rejected"]:
+        ids = " ".join(totals["quarantine"]["ingest_ids"])
+        out.print(f"[yellow]{totals['rejected']:,} records quarantined[/yellow] (ingest {ids}): "
+                  "see them with [bold]reviewdesk quarantine[/bold].")  # fmt: skip
+
+
+def print_overview(overview: dict) -> None:
+    table = Table(
+        "model", "runs", "errors", "thumbs down", "p50 latency ms", "cost usd", title="Warehouse runs by model"
+    )
+    for m in overview["models"]:
+        table.add_row(m["model"] or "(none: tool runs)", f"{m['runs']:,}", f"{m['errors']:,}", f"{m['thumbs_down']:,}",
+                      f"{m['p50_latency_ms']:,.0f}", f"{m['cost_usd']:.2f}")  # fmt: skip
+    out.print(table)
+    out.print(f"{overview['runs']:,} runs in total, {overview['pair_inputs']:,} inputs answered by two models "
+              f"(pairwise candidates), {overview['quarantined']:,} records in quarantine.")  # fmt: skip

@@ -1,0 +1,121 @@
+"""The agreement command: every agreement figure for a label file, or a queue's quality report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from reviewdesk.agreement import AgreementSummary, read_labels, summarize
+from reviewdesk.cli.app import JsonOption, app, handle_errors, open_warehouse, out, settings
+from reviewdesk.errors import ConfigError
+from reviewdesk.quality.report import refresh
+from reviewdesk.stores.reviewstore import ReviewStore
+
+SHOWN = 20  # rows of the per-rater and per-pair tables before "--json gives them all"
+
+
+@app.command("agreement")
+@handle_errors
+def agreement_cmd(
+    ctx: typer.Context,
+    queue: Annotated[
+        str | None, typer.Argument(help="Queue whose collected labels to measure (needs `reviewdesk collect`).")
+    ] = None,
+    labels: Annotated[
+        Path | None, typer.Option("--labels", help="CSV with columns item,rater,value; an empty value is missing.")
+    ] = None,
+    level: Annotated[str, typer.Option("--level", help="nominal, ordinal, interval or ratio.")] = "nominal",
+    options: Annotated[
+        str | None, typer.Option("--options", help="The scale in order, comma-separated (ordinal text values).")
+    ] = None,
+    kappa_weights: Annotated[
+        str | None,
+        typer.Option("--kappa-weights", help="unweighted, linear or quadratic (default: by level)."),
+    ] = None,
+    resamples: Annotated[int, typer.Option("--resamples", help="Bootstrap resamples for the CIs (0: none).")] = 1000,
+    seed: Annotated[int, typer.Option("--seed", help="Same seed and labels, same CIs.")] = 0,
+    as_json: JsonOption = False,
+) -> None:
+    """Percent agreement, Krippendorff's alpha, Fleiss' and Cohen's kappa with bootstrap CIs, per rater and pair."""
+    if queue is not None and labels is not None:
+        raise ConfigError("Give a queue or --labels FILE.csv, not both.")
+    if queue is not None:
+        queue_report(ctx, queue, resamples, seed, as_json)
+        return
+    if labels is None:
+        raise ConfigError("Give --labels FILE.csv (columns item,rater,value), or a queue name.")
+    scale = [o.strip() for o in options.split(",")] if options else None
+    summary = summarize(
+        read_labels(labels), level, scale, resamples=resamples, seed=seed,
+        kappa_weights=kappa_weights,  # type: ignore[arg-type]  (checked by summarize)
+    )  # fmt: skip
+    if as_json:
+        print(json.dumps(summary.as_dict()))
+    else:
+        show(summary, str(labels))
+
+
+def _num(x: float | None) -> str:
+    return "-" if x is None else f"{x:.3f}"
+
+
+def show(s: AgreementSummary, source: str) -> None:
+    """Print the summary as tables: the figures, then per rater and per pair."""
+    out.print(
+        f"[bold]{source}[/bold]: {s.n_labels:,} labels, {s.n_items:,} items ({s.n_pairable_items:,} with two or "
+        f"more ratings), {s.n_raters} raters; level {s.level}"
+    )
+    ci_head = f"{s.confidence:.0%} CI" if s.resamples else "CI"
+    figures = Table("figure", "value", ci_head, "items", "raters", "note", title="Agreement")
+    names = {
+        "percent_agreement": "percent agreement",
+        "krippendorff_alpha": f"Krippendorff's alpha ({s.level})",
+        "fleiss_kappa": "Fleiss' kappa",
+        "cohen_kappa": f"Cohen's kappa ({s.kappa_weights})",
+        "mean_pairwise_cohen_kappa": f"mean pairwise Cohen's kappa ({s.kappa_weights})",
+    }
+    for c in (s.percent_agreement, s.krippendorff_alpha, s.fleiss_kappa, s.kappa):
+        ci = f"{c.ci[0]:.3f} - {c.ci[1]:.3f}" if c.ci else "-"
+        figures.add_row(names[c.name], _num(c.value), ci, f"{c.n_items:,}", str(c.n_raters), c.note or "")
+    out.print(figures)
+    raters = Table("rater", "items", "compared", "agreement with others", "mean kappa", title="Per rater")
+    for r in s.raters[:SHOWN]:
+        raters.add_row(str(r.rater), f"{r.n_items:,}", f"{r.n_compared:,}", _num(r.agreement), _num(r.mean_kappa))
+    out.print(raters)
+    pairs = Table("rater a", "rater b", "items", "agreement", "kappa", ci_head, title="Per rater pair")
+    for p in s.pairs[:SHOWN]:
+        ci = f"{p.kappa_ci[0]:.3f} - {p.kappa_ci[1]:.3f}" if p.kappa_ci else "-"
+        pairs.add_row(str(p.rater_a), str(p.rater_b), f"{p.n_items:,}", _num(p.agreement), _num(p.kappa), ci)
+    out.print(pairs)
+    if len(s.raters) > SHOWN or len(s.pairs) > SHOWN:
+        out.print(f"Showing the first {SHOWN} raters and pairs; --json gives them all, with confusion matrices.")
+
+
+def queue_report(ctx: typer.Context, queue: str, resamples: int, seed: int, as_json: bool) -> None:
+    """A queue's quality report from its collected labels: saved for the dashboard and written as Markdown."""
+    s = settings(ctx)
+    with open_warehouse(ctx) as wh, ReviewStore(s.review_url) as store:
+        report, path = refresh(store, wh, queue, s.reports_dir, resamples, seed)
+    if as_json:
+        print(json.dumps({**report, "report_path": str(path)}, default=str))
+        return
+    table = Table("criterion", "items", "raters", "agreement", "alpha [95% CI]", "kappa", title=f"Agreement in {queue}")
+    for key, c in report["criteria"].items():
+        if "note" in c:
+            table.add_row(key, "-", "-", "-", "-", c["note"])
+            continue
+        ci = c["alpha_ci"]
+        alpha = _num(c["krippendorff_alpha"]) + (f" [{_num(ci[0])}, {_num(ci[1])}]" if ci else "")
+        kappa = c.get("cohen_kappa", c.get("mean_pairwise_cohen_kappa"))
+        table.add_row(key, f"{c['n_pairable_items']:,}", str(c["n_raters"]), _num(c["percent_agreement"]), alpha,
+                      _num(kappa))  # fmt: skip
+    out.print(table)
+    for c in report["calibration"]:
+        out.print(f"To calibrate: {c['reviewer']} on {c['criterion']}: {'; '.join(c['reasons'])}")
+    for e in report["estimates"]:
+        out.print(f"Production: {e['criterion']} = {e['sentence']}")
+    out.print(f"Open adjudication cases: {report['backlog']:,}. Report: [bold]{path}[/bold]")

@@ -1,0 +1,83 @@
+"""Commands for review-app accounts: add, list, disable, set a password."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from reviewdesk.cli.app import JsonOption, app, handle_errors, out, settings
+from reviewdesk.review.accounts import ROLES, add_user, disable_user, list_users, set_password
+from reviewdesk.stores.reviewstore import ReviewStore
+
+users_app = typer.Typer(help="Accounts of the review app (reviewer, lead, admin).", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+
+def _password(name: str) -> str:
+    """From REVIEWDESK_PASSWORD (scripts, CI), or asked twice without echo."""
+    return os.environ.get("REVIEWDESK_PASSWORD") or typer.prompt(
+        f"Password for {name}", hide_input=True, confirmation_prompt=True
+    )
+
+
+def _store(ctx: typer.Context) -> ReviewStore:
+    s = settings(ctx)
+    s.ensure_dirs()
+    return ReviewStore(s.review_url)
+
+
+@users_app.command("add")
+@handle_errors
+def add(
+    ctx: typer.Context,
+    name: str,
+    role: Annotated[str, typer.Option("--role", help=f"One of {', '.join(ROLES)}.")] = "reviewer",
+    queues: Annotated[str | None, typer.Option("--queues", help="Comma-separated queues (default: all).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Add an account; the password comes from $REVIEWDESK_PASSWORD or a prompt."""
+    chosen = [q.strip() for q in queues.split(",") if q.strip()] if queues else None
+    with _store(ctx) as store:
+        user = add_user(store, name, role, _password(name), chosen)
+    if as_json:
+        print(json.dumps(user, default=str))
+    else:
+        out.print(f"Added {user['name']} ({user['role']}), queues: {', '.join(user['queues'] or ['all'])}.")
+
+
+@users_app.command("list")
+@handle_errors
+def list_cmd(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """List accounts with their role, queues and state (never their password hash)."""
+    with _store(ctx) as store:
+        found = list_users(store)
+    if as_json:
+        print(json.dumps(found, default=str))
+        return
+    table = Table("name", "role", "queues", "state", title="Users")
+    for u in found:
+        state = "disabled" if u["disabled"] else f"locked until {u['locked_until']:%H:%M}" if u["locked_until"] else ""
+        table.add_row(u["name"], u["role"], ", ".join(u["queues"] or ["all"]), state or "active")
+    out.print(table)
+
+
+@users_app.command("disable")
+@handle_errors
+def disable(ctx: typer.Context, name: str) -> None:
+    """Disable an account and end its sessions."""
+    with _store(ctx) as store:
+        disable_user(store, name)
+    out.print(f"Disabled {name}; their sessions are ended.")
+
+
+@users_app.command("set-password")
+@handle_errors
+def set_password_cmd(ctx: typer.Context, name: str) -> None:
+    """Give an account a new password (from $REVIEWDESK_PASSWORD or a prompt); unlocks it."""
+    with _store(ctx) as store:
+        set_password(store, name, _password(name))
+    out.print(f"New password set for {name}; the account is unlocked and old sessions are ended.")

@@ -1,0 +1,112 @@
+"""Commands for batches: sample a queue, publish a batch to reviewers, list and show batches."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from reviewdesk.cli.app import JsonOption, app, handle_errors, open_warehouse, out, settings
+from reviewdesk.queues import get_queue
+from reviewdesk.review.publication import publish
+from reviewdesk.sample.batches import list_batches, load_batch
+from reviewdesk.sample.designs import draw_batch
+from reviewdesk.stores.reviewstore import ReviewStore
+
+batches_app = typer.Typer(help="Sampled batches of review items.", no_args_is_help=True)
+app.add_typer(batches_app, name="batches")
+
+
+@app.command("sample")
+@handle_errors
+def sample_cmd(
+    ctx: typer.Context,
+    queue: Annotated[str, typer.Argument(help="Queue name (a file in the queues folder).")],
+    size: Annotated[int | None, typer.Option("--size", min=1, help="Items (default: the queue's size).")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Same seed and data, same batch.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Draw a batch for a queue, recording each item's inclusion probability."""
+    config = get_queue(queue, settings(ctx).queues_dir)
+    with open_warehouse(ctx) as wh:
+        batch = draw_batch(wh, config, size=size, seed=seed)
+    if as_json:
+        print(json.dumps(batch.as_dict(), default=str))
+        return
+    gold = sum(1 for i in batch.items if i.get("is_gold"))
+    out.print(
+        f"Batch [bold]{batch.batch_id}[/bold] of {config.name}: {batch.size:,} items drawn ({batch.strategy}, "
+        f"seed {batch.seed}) from a population of {batch.population:,}, plus {gold} gold items."
+    )
+    out.print(f"Next: [bold]reviewdesk publish {batch.batch_id}[/bold] sends it to reviewers.")
+
+
+@app.command("publish")
+@handle_errors
+def publish_cmd(
+    ctx: typer.Context,
+    batch_id: Annotated[str, typer.Argument(help="Batch to publish (see `reviewdesk batches list`).")],
+    as_json: JsonOption = False,
+) -> None:
+    """Publish a batch to the review store; publishing it again changes nothing."""
+    s = settings(ctx)
+    with open_warehouse(ctx) as wh:
+        queue = get_queue(load_batch(wh, batch_id).queue, s.queues_dir)
+        with ReviewStore(s.review_url) as store:
+            report = publish(wh, store, queue, batch_id)
+    if as_json:
+        print(json.dumps(report.as_dict(), default=str))
+    elif report.already_published:
+        out.print(f"Batch {batch_id} was already published ({report.items:,} items); nothing changed.")
+    else:
+        out.print(f"Published {report.published:,} items of batch {batch_id} to queue {queue.name}.")
+
+
+@batches_app.command("list")
+@handle_errors
+def list_cmd(
+    ctx: typer.Context,
+    queue: Annotated[str | None, typer.Option("--queue", help="Only this queue's batches.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List batches, newest first."""
+    with open_warehouse(ctx) as wh:
+        found = list_batches(wh, queue)
+    if as_json:
+        print(json.dumps(found, default=str))
+        return
+    table = Table("batch", "queue", "strategy", "seed", "population", "items", "created", "published", title="Batches")
+    for b in found:
+        table.add_row(
+            b["batch_id"], b["queue"], b["strategy"], str(b["seed"]), f"{b['population']:,}", f"{b['items']:,}",
+            f"{b['created_at']:%Y-%m-%d %H:%M}", f"{b['published_at']:%Y-%m-%d %H:%M}" if b["published_at"] else "-",
+        )  # fmt: skip
+    out.print(table)
+
+
+@batches_app.command("show")
+@handle_errors
+def show(ctx: typer.Context, batch_id: str, as_json: JsonOption = False) -> None:
+    """Show a batch: how it was drawn and its items with their inclusion probabilities and suggestions."""
+    with open_warehouse(ctx) as wh:
+        batch = load_batch(wh, batch_id)
+    if as_json:
+        print(json.dumps(batch.as_dict(), default=str))
+        return
+    out.print(
+        f"[bold]{batch.batch_id}[/bold] of {batch.queue}: {batch.strategy}, seed {batch.seed}, "
+        f"population {batch.population:,}, {batch.size:,} items, drawn {batch.created_at:%Y-%m-%d %H:%M}"
+    )
+    table = Table("item", "runs", "inclusion probability", "gold", "suggestions")
+    for item in batch.items[:50]:
+        runs = item.get("run_id") or f"{item.get('run_a')} vs {item.get('run_b')}"
+        p = item.get("inclusion_probability")
+        shown = batch.suggestions.get(item["item_id"], {}).items()
+        suggested = ", ".join(f"{k}={v['value']} ({v['confidence']:.0%})" for k, v in shown)
+        table.add_row(item["item_id"], runs, "-" if p is None else f"{p:.4f}", "yes" if item.get("is_gold") else "",
+                      suggested)  # fmt: skip
+    out.print(table)
+    if len(batch.items) > 50:
+        out.print(f"... and {len(batch.items) - 50:,} more; --json gives them all.")

@@ -1,0 +1,229 @@
+"""Product issues for product owners: items reviewers flagged, and items a lead adjudicated as policy problems.
+
+Written by every promotion to `data/reports/flagged-<queue>.csv` and `.md` (the current list,
+replaced each time): one row per flag or decision, with the runs (ids, trace ids and, when the
+queue's `promotion.run_url` is set, links), the question and answer, and the item's consensus.
+A flag removed in a later revision no longer counts. Which decisions count is the queue's
+`promotion.product_issues.adjudication_reasons`: words looked for in the lead's reason.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from reviewdesk.datasets.formats import answer_text, input_messages
+from reviewdesk.review.oversight import flagged_items
+from reviewdesk.stores.reviewstore import ReviewStore, adjudications, items
+from reviewdesk.stores.warehouse import Warehouse
+from schemas.promotion import ProductIssues
+from schemas.queue import QueueConfig
+
+COLUMNS = [
+    "queue",
+    "item_id",
+    "source",
+    "by",
+    "reasons",
+    "comment",
+    "consensus",
+    "run_ids",
+    "trace_ids",
+    "models",
+    "links",
+    "question",
+    "answers",
+    "at",
+]
+EXCERPT = 300  # characters of a question or answer in the report
+
+
+@dataclass(frozen=True)
+class FlaggedReport:
+    queue: str
+    issues: int
+    csv: str
+    markdown: str
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _excerpt(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= EXCERPT else text[: EXCERPT - 1] + "…"
+
+
+def _policy_decisions(store: ReviewStore, queue: str, words: Sequence[str]) -> list[dict[str, Any]]:
+    a = adjudications.c
+    query = (
+        select(
+            a.item_id,
+            a.criterion,
+            a.value,
+            a.reason,
+            a.decided_by,
+            a.decided_at,
+            items.c.run_id,
+            items.c.run_a,
+            items.c.run_b,
+        )
+        .join(items, items.c.item_id == a.item_id)
+        .where(a.queue == queue, a.decided_at.is_not(None))
+        .order_by(a.decided_at.desc(), a.item_id)
+    )
+    lowered = [w.casefold() for w in words]
+    out = []
+    with store.read() as conn:
+        for r in conn.execute(query).mappings():
+            if any(w in (r["reason"] or "").casefold() for w in lowered):
+                out.append(
+                    {
+                        "item_id": r["item_id"],
+                        "source": "adjudication",
+                        "by": r["decided_by"],
+                        "reasons": [f"{r['criterion']} = {r['value']}: {r['reason']}"],
+                        "comment": None,
+                        "run_ids": [x for x in (r["run_id"], r["run_a"], r["run_b"]) if x],
+                        "at": r["decided_at"],
+                    }
+                )
+    return out
+
+
+def issues(store: ReviewStore, wh: Warehouse, queue: QueueConfig) -> list[dict[str, Any]]:
+    """The queue's product issues, newest first, as rows with the COLUMNS keys."""
+    rules = queue.promotion.product_issues if queue.promotion else ProductIssues()
+    found = []
+    if rules.flags:
+        found += [
+            {
+                "item_id": f.item_id,
+                "source": "reviewer flag",
+                "by": f.reviewer,
+                "reasons": f.reasons,
+                "comment": f.comment,
+                "run_ids": f.run_ids,
+                "at": f.submitted_at,
+            }
+            for f in flagged_items(store, queue.name)
+        ]
+    if rules.adjudication_reasons:
+        found += _policy_decisions(store, queue.name, rules.adjudication_reasons)
+    if not found:
+        return []
+    run_ids = sorted({r for f in found for r in f["run_ids"]})
+    runs = {
+        r[0]: r[1:]
+        for r in wh.execute(
+            "SELECT run_id, trace_id, model, inputs::VARCHAR, outputs::VARCHAR FROM runs "
+            "WHERE run_id IN (SELECT unnest(?))",
+            [run_ids],
+        )
+    }
+    consensus: dict[str, list[str]] = {}
+    for item_id, criterion, value, method in wh.execute(
+        "SELECT item_id, criterion, value, method FROM consensus WHERE queue = ? AND item_id IN (SELECT unnest(?)) "
+        "ORDER BY item_id, criterion",
+        [queue.name, sorted({f["item_id"] for f in found})],
+    ):
+        consensus.setdefault(item_id, []).append(f"{criterion} = {value} ({method})")
+    url = queue.promotion.run_url if queue.promotion else None
+    out = []
+    for f in sorted(found, key=lambda f: (f["at"], f["item_id"]), reverse=True):
+        known = [runs.get(r, (None, None, None, None)) for r in f["run_ids"]]
+        messages = input_messages(known[0][2]) if known and known[0][2] else []
+        question = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
+        links = [
+            url.format(run_id=r, trace_id=k[0] or "") if url else "" for r, k in zip(f["run_ids"], known, strict=True)
+        ]
+        out.append(
+            {
+                **f,
+                "queue": queue.name,
+                "consensus": consensus.get(f["item_id"], []),
+                "trace_ids": [k[0] for k in known],
+                "models": [k[1] for k in known],
+                "links": links,
+                "question": _excerpt(question),
+                "answers": [_excerpt(answer_text(k[3])) for k in known],
+            }
+        )
+    return out
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return " | ".join(str(v) for v in value)
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def to_csv(rows: Sequence[Mapping[str, Any]]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    writer.writerows([_cell(r[c]) for c in COLUMNS] for r in rows)
+    return buf.getvalue()
+
+
+def to_markdown(queue: str, rows: Sequence[Mapping[str, Any]], now: datetime) -> str:
+    lines = [
+        f"# Product issues: {queue}",
+        "",
+        f"{len(rows)} review{'' if len(rows) == 1 else 's'} flagged, or adjudicated as a policy problem, as of "
+        f"{now:%Y-%m-%d %H:%M} UTC; newest first.",
+        "",
+    ]
+    if not rows:
+        return "\n".join([*lines, "Nothing flagged.", ""])
+    for r in rows:
+        runs = [
+            f"[{run}]({link})" if link else f"`{run}`" + (f" (trace `{trace}`)" if trace else "")
+            for run, trace, link in zip(r["run_ids"], r["trace_ids"], r["links"], strict=True)
+        ]
+        lines += [
+            f"## {r['item_id']}: {'; '.join(r['reasons']) or 'flagged'}",
+            "",
+            f"- **{r['source']}** by {r['by']} at {_cell(r['at'])}",
+            f"- runs: {', '.join(runs)}" + (f" ({', '.join(m for m in r['models'] if m)})" if any(r["models"]) else ""),
+            f"- consensus: {', '.join(r['consensus']) or 'not resolved yet'}",
+        ]
+        if r["comment"]:
+            lines.append(f"- comment: {r['comment']}")
+        lines += ["", f"> **Customer:** {r['question']}"]
+        lines += [
+            f"> **Answer{' ' + 'AB'[i] if len(r['answers']) > 1 else ''}:** {a}" for i, a in enumerate(r["answers"])
+        ]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _replace(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def write_flagged(
+    store: ReviewStore, wh: Warehouse, queue: QueueConfig, reports_dir: Path, now: datetime
+) -> FlaggedReport:
+    """Write the queue's product-issues report as CSV and Markdown; return where, and how many issues."""
+    rows = issues(store, wh, queue)
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    csv_path, md_path = reports_dir / f"flagged-{queue.name}.csv", reports_dir / f"flagged-{queue.name}.md"
+    _replace(csv_path, to_csv(rows))
+    _replace(md_path, to_markdown(queue.name, rows, now))
+    return FlaggedReport(queue.name, len(rows), str(csv_path), str(md_path))
+
+
+__all__ = ["COLUMNS", "FlaggedReport", "issues", "to_csv", "to_markdown", "write_flagged"]

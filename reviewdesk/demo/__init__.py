@@ -1,0 +1,1 @@
+"""reviewdesk.demo (front door to come with the stage-packages redesign)."""

@@ -1,0 +1,183 @@
+"""Simulated reviewers: known-accuracy labels for the demo, load tests and checks of the method.
+
+Each simulated reviewer takes items through the same store API as the app (`next_item`, then
+`submit`) and answers every criterion the demo's ground truth (`metadata.demo_truth`) covers: the
+true value with probability `accuracy`, otherwise another option picked at random. A pairwise
+item's true preference is the run with the better verdict (correctness, then helpfulness), or a
+tie. Since each answer is right with a known probability, the agreement it implies is known too.
+
+Like careful reviewers, they also correct and flag (`extras`): a reviewer who rightly calls an
+answer incorrect writes the good answer (`demo_truth.reference`) as the correction with
+probability CORRECTION_RATE, and flags an off-policy answer with probability FLAG_RATE.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from reviewdesk.errors import ConfigError, NotFound
+from reviewdesk.review.reviews import next_item, submit
+from reviewdesk.stores.reviewstore import ReviewStore
+from reviewdesk.stores.warehouse import Warehouse
+
+CORRECTNESS_RANK = {"correct": 2, "partially_correct": 1, "incorrect": 0}
+CORRECTION_RATE = 0.8
+FLAG_RATE = 0.5
+POLICY_FLAG = "off-policy answer"
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    queue: str
+    reviewers: list[str]
+    submitted: int
+    answered_truly: int  # answers equal to the ground truth, over all criteria
+    answers: int
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def truths(wh: Warehouse, queue: str) -> dict[str, dict]:
+    """The demo ground truth of every run of the queue's items, by run id."""
+    rows = wh.execute(
+        """SELECT r.run_id, json_extract_string(r.metadata, '$.demo_truth') FROM runs r
+           WHERE r.run_id IN (SELECT unnest([run_id, run_a, run_b]) FROM items WHERE queue = ?)""",
+        [queue],
+    )
+    return {run_id: json.loads(t) for run_id, t in rows if t is not None}
+
+
+def preference(item: Mapping[str, Any], truth: Mapping[str, dict]) -> str | None:
+    """The better run of a pairwise item by its truth, "tie" if neither is, None if unknown."""
+    a, b = truth.get(item["run_a"]), truth.get(item["run_b"])
+    if a is None or b is None:
+        return None
+    rank = [(CORRECTNESS_RANK.get(t.get("correctness"), 0), t.get("helpfulness") or 0) for t in (a, b)]
+    return item["run_a"] if rank[0] > rank[1] else item["run_b"] if rank[1] > rank[0] else "tie"
+
+
+def _answer(rng: random.Random, true: Any, options: list, accuracy: float) -> Any:
+    """The true value with probability `accuracy`, otherwise another option at random."""
+    wrong = [o for o in options if o != true]
+    return true if rng.random() < accuracy or not wrong else rng.choice(wrong)
+
+
+def answers_for(
+    item: Mapping[str, Any],
+    criteria: list[Mapping[str, Any]],
+    truth: Mapping[str, dict],
+    rng: random.Random,
+    accuracy: float,
+    anchoring: float = 0.0,
+    anchor_rng: random.Random | None = None,
+) -> tuple[dict, int, int]:
+    """One simulated submission's answers, with how many were asked and answered truly.
+
+    With `anchoring`, a suggestion the item shows is copied with that probability instead (decided by
+    `anchor_rng`, so `rng` draws the same answers with or without): a known bias to measure.
+    """
+    shown = (item.get("suggestions") or {}) if item.get("suggestion_shown") else {}
+    out: dict[str, Any] = {}
+    asked = right = 0
+    if item["kind"] == "pairwise":
+        true = preference(item, truth)
+        options = [item["run_a"], item["run_b"], "tie"]
+        out["preference"] = _answer(rng, true, options, accuracy) if true else rng.choice(options)
+        asked, right = 1, int(out["preference"] == true)
+        verdict: Mapping[str, Any] = {}
+    else:
+        verdict = truth.get(item["run_id"]) or {}
+    for c in criteria:
+        options = c.get("options") or ([True, False] if c["type"] == "boolean" else None)
+        if options is None:
+            continue  # free text and open numbers: the simulation leaves them unanswered
+        if c["key"] in verdict:
+            out[c["key"]] = _answer(rng, verdict[c["key"]], options, accuracy)
+            if anchoring and c["key"] in shown and (anchor_rng or rng).random() < anchoring:
+                out[c["key"]] = shown[c["key"]]["value"]
+            asked, right = asked + 1, right + int(out[c["key"]] == verdict[c["key"]])
+        elif c.get("required", True):
+            out[c["key"]] = rng.choice(options)
+    return out, asked, right
+
+
+def extras(
+    item: Mapping[str, Any], answers: Mapping[str, Any], truth: Mapping[str, dict], seed: int, reviewer: str
+) -> tuple[str | None, list[dict]]:
+    """The correction and flags a reviewer adds to a single item they rightly call incorrect. Drawn
+    from a generator of their own (seed, item, reviewer), so the answers are the same with or without."""
+    verdict = truth.get(item.get("run_id")) or {}
+    if item["kind"] == "pairwise" or not answers.get("correctness") == verdict.get("correctness") == "incorrect":
+        return None, []
+    rng = random.Random(f"{seed}:{item['item_id']}:{reviewer}")
+    correction = verdict.get("reference") if rng.random() < CORRECTION_RATE else None
+    flagged = verdict.get("failure_mode") == "off_policy" and rng.random() < FLAG_RATE
+    return correction, [{"reason": POLICY_FLAG}] if flagged else []
+
+
+def _reviewers(store: ReviewStore, queue: str, count: int) -> list[str]:
+    row = store.queue(queue)
+    if row is None:
+        raise NotFound(f"No queue {queue!r} in the review store: publish a batch of it first (`reviewdesk publish`).")
+    assignees = (row["config"] or {}).get("assignees") or []
+    if len(assignees) < count:
+        raise ConfigError(
+            f"Queue {queue!r} has {len(assignees)} assignees, fewer than {count} simulated reviewers: "
+            "simulate fewer reviewers, or list more assignees in its YAML and publish again."
+        )
+    return assignees[:count]
+
+
+def simulate_reviews(
+    store: ReviewStore,
+    wh: Warehouse,
+    queue: str,
+    reviewers: int,
+    accuracy: float,
+    seed: int = 0,
+    limit: int | None = None,
+    tick: Callable[[int], None] | None = None,
+    anchoring: float = 0.0,
+) -> SimulationResult:
+    """Review `queue` as its first `reviewers` assignees in turn, until nothing is left or `limit`
+    submissions are made. Deterministic for a seed on the same published items. With `anchoring`,
+    a reviewer shown a suggestion copies it with that probability (see `answers_for`)."""
+    for what, p in (("accuracy", accuracy), ("anchoring", anchoring)):
+        if not 0 <= p <= 1:
+            raise ConfigError(f"{what} {p} is not a probability: give a value from 0 to 1.")
+    anchor_rng = random.Random(f"{seed}:anchoring")
+    names = _reviewers(store, queue, reviewers)
+    truth = truths(wh, queue)
+    rng = random.Random(seed)
+    rubrics: dict[str, list] = {}
+    active, submitted, asked, right = list(names), 0, 0, 0
+    now = datetime.now(UTC)
+    while active and (limit is None or submitted < limit):
+        for name in list(active):
+            item = next_item(store, queue, name, now=now)
+            if item is None:
+                active.remove(name)
+                continue
+            if item["rubric_version"] not in rubrics:
+                rubrics[item["rubric_version"]] = store.rubric(queue, item["rubric_version"])["criteria"]
+            answers, n, k = answers_for(item, rubrics[item["rubric_version"]], truth, rng, accuracy, anchoring,
+                                        anchor_rng)  # fmt: skip
+            shown_at = now - timedelta(seconds=rng.uniform(15, 150))  # a plausible time on the item
+            fix, flags = extras(item, answers, truth, seed, name)
+            submit(store, item["item_id"], name, answers, correction=fix, flags=flags,
+                   suggestion_shown=item["suggestion_shown"], shown_at=shown_at, now=now)  # fmt: skip
+            submitted, asked, right = submitted + 1, asked + n, right + k
+            if tick:
+                tick(submitted)
+            if limit is not None and submitted >= limit:
+                break
+    return SimulationResult(queue, names, submitted, right, asked)
+
+
+__all__ = ["SimulationResult", "answers_for", "extras", "preference", "simulate_reviews", "truths"]

@@ -1,0 +1,1 @@
+"""reviewdesk.labels (front door to come with the stage-packages redesign)."""

@@ -1,0 +1,189 @@
+"""Collect: read new submissions from the review store, validate them, load labels into the warehouse.
+
+Submissions are read after a watermark (their ids are never reused) in chunks. Each chunk's
+labels, rejections and the advanced watermark are written in ONE warehouse transaction, so a
+crash loses nothing and a rerun duplicates nothing: what was not committed is read again.
+
+Each submission is checked (pandera, `schemas.answers`) against the rubric version it was made
+under. A valid one becomes one label per answered criterion, replacing that reviewer's labels of
+the item from an earlier revision; an invalid one is kept in `rejected_submissions` with every
+reason. On PostgreSQL, ids are handed out before commit, so a lower id can appear after a higher
+one: there, only submissions older than `SETTLE` are read, long after any write has committed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+import pandera.pandas as pa
+from sqlalchemy import select
+
+from reviewdesk.stores.reviewstore import ReviewStore, items, submissions
+from reviewdesk.stores.values import as_number, as_text
+from reviewdesk.stores.warehouse import Warehouse
+from schemas.answers import META, answer_keys, answers_schema
+
+SOURCE = "review_store"
+CHUNK = 20_000
+SETTLE = {"sqlite": timedelta(0), "postgresql": timedelta(seconds=30)}  # writers commit in id order on SQLite
+
+
+@dataclass(frozen=True)
+class CollectResult:
+    """What one collect run did: `read == loaded + rejected` always."""
+
+    read: int
+    loaded: int  # valid submissions
+    rejected: int
+    labels: int  # label rows written
+    watermark: int  # the last submission id read
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def watermark(wh: Warehouse) -> int:
+    """The id of the last submission collected (0 before the first run)."""
+    return wh.scalar("SELECT watermark FROM collect_state WHERE source = ?", [SOURCE]) or 0
+
+
+def _read(store: ReviewStore, after: int, until: datetime, limit: int) -> list[dict]:
+    query = (
+        select(submissions, items.c.queue, items.c.kind, items.c.run_a, items.c.run_b)
+        .join(items, items.c.item_id == submissions.c.item_id)
+        .where(submissions.c.submission_id > after, submissions.c.submitted_at <= until)
+        .order_by(submissions.c.submission_id)
+        .limit(limit)
+    )
+    with store.read() as conn:
+        return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def _reason(row: pd.Series) -> str:
+    if row["schema_context"] == "DataFrameSchema":
+        return str(row["check"])
+    if row["check"] == "not_nullable":
+        return f"{row['column']}: required, but not answered"
+    return f"{row['column']}: {row['failure_case']!r} {row['check']}"
+
+
+def validate(rows: list[dict], rubric: Mapping[str, Any], kind: str) -> dict[int, list[str]]:
+    """Reasons per submission id for those that break the rubric; valid ones are absent."""
+    keys = answer_keys(rubric, kind)
+    reasons: dict[int, list[str]] = {}
+    for r in rows:
+        if not isinstance(r["answers"], dict):
+            reasons[r["submission_id"]] = ["answers must be an object of criterion: value"]
+        elif unknown := sorted(set(r["answers"]) - set(keys)):
+            reasons[r["submission_id"]] = [f"{k}: not a criterion of rubric {r['rubric_version']}" for k in unknown]
+    checked = [r for r in rows if isinstance(r["answers"], dict)]
+    if not checked:
+        return reasons
+    frame = pd.DataFrame(
+        [[r["answers"].get(k) for k in keys] + [r[m] for m in META] for r in checked],
+        columns=[*keys, *META],
+        index=[r["submission_id"] for r in checked],
+        dtype=object,
+    )
+    try:
+        answers_schema(rubric, kind).validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as e:
+        cases = e.failure_cases
+        for sid, reason in dict.fromkeys(zip(cases["index"], cases.apply(_reason, axis=1), strict=True)):
+            reasons.setdefault(int(sid), []).append(reason)
+    return reasons
+
+
+def _label_rows(valid: Iterable[dict]) -> list[dict]:
+    """One row per answered criterion of each item x reviewer's latest valid revision."""
+    latest: dict[tuple[str, str], dict] = {}
+    for r in valid:  # in id order, so a later revision wins
+        latest[(r["item_id"], r["reviewer"])] = r
+    return [
+        {
+            "item_id": r["item_id"], "queue": r["queue"], "reviewer": r["reviewer"], "criterion": key,
+            "value": as_text(value), "value_num": as_number(value), "submission_id": r["submission_id"],
+            "revision": r["revision"], "rubric_version": r["rubric_version"],
+            "suggestion_shown": r["suggestion_shown"], "submitted_at": r["submitted_at"],
+        }
+        for r in latest.values()
+        for key, value in r["answers"].items()
+        if value is not None
+    ]  # fmt: skip
+
+
+SUBMISSION_COLUMNS = ["submission_id", "item_id", "queue", "reviewer", "revision", "rubric_version", "answers",
+                      "comment", "correction", "flags", "suggestion_shown", "shown_at", "submitted_at"]  # fmt: skip
+LABEL_COLUMNS = ["item_id", "queue", "reviewer", "criterion", "value", "value_num", "submission_id", "revision",
+                 "rubric_version", "suggestion_shown", "submitted_at"]  # fmt: skip
+REJECTED_COLUMNS = ["submission_id", "item_id", "queue", "reviewer", "revision", "rubric_version", "answers",
+                    "reasons", "submitted_at"]  # fmt: skip
+
+
+def _frame(rows: list[dict], columns: list[str], json_columns: tuple[str, ...] = ()) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=columns)
+    for c in json_columns:
+        frame[c] = [json.dumps(v) for v in frame[c]]
+    return frame
+
+
+def _load(wh: Warehouse, rows: list[dict], reasons: dict[int, list[str]], now: datetime) -> int:
+    """Write one chunk and its watermark in one transaction; returns the label rows written."""
+    valid = [r for r in rows if r["submission_id"] not in reasons]
+    rejected = [{**r, "reasons": reasons[r["submission_id"]]} for r in rows if r["submission_id"] in reasons]
+    new_submissions = _frame(valid, SUBMISSION_COLUMNS, ("answers", "flags"))
+    new_labels = _frame(_label_rows(valid), LABEL_COLUMNS)
+    new_rejected = _frame(rejected, REJECTED_COLUMNS, ("answers",))
+    with wh.transaction() as con:
+        con.register("new_submissions", new_submissions)
+        con.register("new_labels", new_labels)
+        con.register("new_rejected", new_rejected)
+        con.execute(f"INSERT INTO submissions SELECT {', '.join(SUBMISSION_COLUMNS)}, ? FROM new_submissions", [now])
+        con.execute(  # every stored label is older than this chunk: a new revision replaces them all
+            """DELETE FROM labels USING new_submissions n
+               WHERE labels.item_id = n.item_id AND labels.reviewer = n.reviewer"""
+        )
+        con.execute(f"INSERT INTO labels SELECT {', '.join(LABEL_COLUMNS)} FROM new_labels")
+        con.execute(
+            f"INSERT INTO rejected_submissions SELECT {', '.join(REJECTED_COLUMNS)}, ? FROM new_rejected", [now]
+        )
+        con.execute("INSERT OR REPLACE INTO collect_state VALUES (?, ?, ?)", [SOURCE, rows[-1]["submission_id"], now])
+        for name in ("new_submissions", "new_labels", "new_rejected"):
+            con.unregister(name)
+    return len(new_labels)
+
+
+def collect(
+    store: ReviewStore,
+    wh: Warehouse,
+    now: datetime | None = None,
+    chunk: int = CHUNK,
+    tick: Callable[[int], None] | None = None,
+) -> CollectResult:
+    """Collect every submission after the watermark; `tick(read so far)` reports progress."""
+    now = now or datetime.now(UTC)
+    until = now - SETTLE.get(store.dialect, SETTLE["postgresql"])
+    read = rejected = labels = 0
+    rubrics: dict[tuple[str, str], dict] = {}
+    while rows := _read(store, watermark(wh), until, chunk):
+        reasons: dict[int, list[str]] = {}
+        groups: dict[tuple[str, str, str], list[dict]] = {}
+        for r in rows:
+            groups.setdefault((r["queue"], r["rubric_version"], r["kind"]), []).append(r)
+        for (queue, version, kind), group in groups.items():
+            if (queue, version) not in rubrics:
+                rubrics[(queue, version)] = store.rubric(queue, version)
+            reasons |= validate(group, rubrics[(queue, version)], kind)
+        labels += _load(wh, rows, reasons, now)
+        read, rejected = read + len(rows), rejected + len(reasons)
+        if tick:
+            tick(read)
+    return CollectResult(read, read - rejected, rejected, labels, watermark(wh))
+
+
+__all__ = ["CollectResult", "collect", "validate", "watermark"]

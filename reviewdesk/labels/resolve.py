@@ -1,0 +1,99 @@
+"""Resolve a queue: consensus for every fully reviewed item, and disputes sent to adjudication.
+
+Reads the queue's labels (warehouse), its items' gold answers, and the leads' decisions (review
+store); writes `warehouse.consensus` for the queue in one transaction (a rebuild, so a new label
+or decision is always reflected) and opens an adjudication case per disputed required criterion.
+An item is judged once it has labels from as many reviewers as it needs; gold items at once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+
+import pandas as pd
+
+from reviewdesk.errors import NotFound
+from reviewdesk.labels.adjudication import backlog, decisions, open_cases
+from reviewdesk.labels.consensus import PREFERENCE, resolve_item
+from reviewdesk.stores.reviewstore import ReviewStore
+from reviewdesk.stores.values import as_number, as_text, typed
+from reviewdesk.stores.warehouse import Warehouse
+from schemas.queue import Criterion
+
+CONSENSUS_COLUMNS = ["item_id", "queue", "criterion", "value", "value_num", "method", "confidence", "reviewers",
+                     "agreeing", "resolved_at"]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ResolveResult:
+    queue: str
+    items: int  # items judged (all reviews in, or gold)
+    methods: dict[str, int] = field(default_factory=dict)  # consensus rows per method
+    opened: int = 0  # adjudication cases opened now
+    backlog: int = 0  # cases open after this run
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _criteria(store: ReviewStore, queue: str, versions: set[str], pairwise: bool) -> dict[str, list[Criterion]]:
+    """Per rubric version, its criteria (after the preference, for a pairwise queue)."""
+    out = {}
+    for version in versions:
+        rubric = store.rubric(queue, version)
+        if rubric is None:
+            raise NotFound(f"Rubric {version} of {queue!r} is not in the review store: publish its batch again.")
+        out[version] = ([PREFERENCE] if pairwise else []) + [Criterion(**c) for c in rubric["criteria"]]
+    return out
+
+
+def _labels(wh: Warehouse, queue: str) -> pd.DataFrame:
+    return wh.con.execute(
+        """SELECT l.item_id, l.criterion, l.value, l.rubric_version, l.reviewer,
+                  i.is_gold, i.gold_answer::VARCHAR AS gold_answer, i.reviewers_needed, b.kind
+           FROM labels l JOIN items i USING (item_id) JOIN batches b ON b.batch_id = i.batch_id
+           WHERE l.queue = ? ORDER BY l.item_id, l.reviewer, l.criterion""",
+        [queue],
+    ).df()
+
+
+def resolve_queue(store: ReviewStore, wh: Warehouse, queue: str, now: datetime | None = None) -> ResolveResult:
+    """Rebuild the queue's consensus and open cases for its new disputes."""
+    now = now or datetime.now(UTC)
+    labels = _labels(wh, queue)
+    criteria = _criteria(store, queue, set(labels["rubric_version"]), bool((labels["kind"] == "pairwise").any()))
+    decided = decisions(store, queue)
+    rows, cases, judged = [], [], 0
+    for item_id, group in labels.groupby("item_id", sort=True):
+        first = group.iloc[0]
+        if not first["is_gold"] and group["reviewer"].nunique() < first["reviewers_needed"]:
+            continue  # still being reviewed
+        judged += 1
+        item_criteria = criteria[first["rubric_version"]]
+        by_key = {c.key: c for c in item_criteria}
+        answers = defaultdict(list)
+        for key, value in zip(group["criterion"], group["value"], strict=True):
+            if key in by_key:
+                answers[key].append(typed(value, by_key[key]))
+        gold = json.loads(first["gold_answer"]) if first["is_gold"] and first["gold_answer"] else None
+        for key, r in resolve_item(answers, item_criteria, gold, decided.get(item_id)).items():
+            if r.value is not None:
+                rows.append([item_id, queue, key, as_text(r.value), as_number(r.value), r.method, r.confidence,
+                             r.reviewers, r.agreeing, now])  # fmt: skip
+            if r.disagreement:
+                cases.append({"item_id": item_id, "criterion": key, "queue": queue, "why": r.disagreement})
+    frame = pd.DataFrame(rows, columns=CONSENSUS_COLUMNS)
+    with wh.transaction() as con:
+        con.register("new_consensus", frame)
+        con.execute("DELETE FROM consensus WHERE queue = ?", [queue])
+        con.execute("INSERT INTO consensus SELECT * FROM new_consensus")
+        con.unregister("new_consensus")
+    opened = open_cases(store, cases, now)
+    methods = frame["method"].value_counts().sort_index().to_dict()
+    return ResolveResult(queue, judged, {k: int(v) for k, v in methods.items()}, opened, len(backlog(store, queue)))
+
+
+__all__ = ["ResolveResult", "resolve_queue"]

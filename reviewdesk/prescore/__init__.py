@@ -1,0 +1,1 @@
+"""reviewdesk.prescore (front door to come with the stage-packages redesign)."""

@@ -1,0 +1,1 @@
+"""reviewdesk.quality (front door to come with the stage-packages redesign)."""

@@ -1,0 +1,167 @@
+"""A queue's quality report: agreement per criterion (overall and per batch), reviewers to calibrate,
+position bias, production estimates, consensus, the adjudication backlog, and human vs model
+(suggestions against consensus, their calibration, the anchoring effect: `reviewdesk.quality.suggestions`).
+
+Computed from the warehouse by the CLI and the collect flow, then kept in three places: flat rows
+in `warehouse.agreement` (for SQL), a JSON snapshot in the review store (the app's dashboard reads
+only that store), and a Markdown file in `data/reports/` (see `reviewdesk.quality.markdown`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import func, select
+
+from reviewdesk.agreement import summarize
+from reviewdesk.errors import NotFound, ReviewdeskError
+from reviewdesk.labels.adjudication import backlog
+from reviewdesk.labels.consensus import PREFERENCE
+from reviewdesk.quality import markdown as reports
+from reviewdesk.quality.suggestions import human_vs_model
+from reviewdesk.sample.estimates import outcome_estimates
+from reviewdesk.stores.reviewstore import ReviewStore, quality_reports
+from reviewdesk.stores.values import typed
+from reviewdesk.stores.warehouse import Warehouse
+from schemas.queue import Criterion
+
+LEVELS = {"categorical": "nominal", "boolean": "nominal", "ordinal": "ordinal", "numeric": "interval"}
+# Who is listed for calibration: enough evidence, and below these.
+CALIBRATION = {"min_items": 10, "min_kappa": 0.4, "min_gold": 5, "min_gold_accuracy": 0.7}
+
+
+def _labels(wh: Warehouse, queue: str) -> pd.DataFrame:
+    return wh.con.execute(
+        """SELECT l.item_id AS item, l.reviewer AS rater, l.criterion, l.value, i.batch_id, b.created_at,
+                  i.is_gold, i.gold_answer::VARCHAR AS gold_answer, i.left_run_id
+           FROM labels l JOIN items i USING (item_id) JOIN batches b ON b.batch_id = i.batch_id
+           WHERE l.queue = ? ORDER BY l.item_id, l.reviewer""",
+        [queue],
+    ).df()
+
+
+def _measure(rows: pd.DataFrame, c: Criterion, resamples: int, seed: int) -> dict[str, Any]:
+    """One criterion's summary as a dict, or {"note": why it cannot be measured}."""
+    frame = pd.DataFrame({"item": rows["item"], "rater": rows["rater"],
+                          "value": [typed(v, c) for v in rows["value"]]})  # fmt: skip
+    gold = {}
+    for item, answer in zip(rows["item"], rows["gold_answer"], strict=True):
+        if isinstance(answer, str) and c.key in (known := json.loads(answer)):
+            gold[item] = known[c.key]
+    left = dict(zip(rows["item"], rows["left_run_id"], strict=True)) if c.key == PREFERENCE.key else None
+    options = c.options if c.type == "ordinal" else None
+    try:
+        s = summarize(frame, LEVELS[c.type], options, gold or None, resamples, seed, left=left)
+    except ReviewdeskError as e:
+        return {"note": str(e), "n_labels": len(frame)}
+    return s.as_dict()
+
+
+def _calibration(criteria: Mapping[str, dict]) -> list[dict]:
+    """Reviewers whose agreement with the others or whose gold accuracy is low, per criterion."""
+    out = []
+    for key, summary in criteria.items():
+        for r in summary.get("raters", []):
+            reasons = []
+            kappa = r["mean_kappa"]
+            if r["n_items"] >= CALIBRATION["min_items"] and kappa is not None and kappa < CALIBRATION["min_kappa"]:
+                reasons.append(f"kappa with the others {kappa:.2f} < {CALIBRATION['min_kappa']}")
+            accuracy = r["gold_accuracy"]
+            if r["gold_ratings"] >= CALIBRATION["min_gold"] and accuracy < CALIBRATION["min_gold_accuracy"]:
+                reasons.append(f"gold accuracy {accuracy:.0%} < {CALIBRATION['min_gold_accuracy']:.0%}")
+            if reasons:
+                out.append({"reviewer": r["rater"], "criterion": key, "reasons": reasons})
+    return out
+
+
+def queue_quality(
+    store: ReviewStore, wh: Warehouse, queue: str, resamples: int = 1000, seed: int = 0, now: datetime | None = None
+) -> dict[str, Any]:
+    """The queue's report as a JSON-ready dict (see the module docstring)."""
+    row = store.queue(queue)
+    if row is None:
+        raise NotFound(f"No queue {queue!r} in the review store: publish a batch of it first (`reviewdesk publish`).")
+    criteria = [Criterion(**c) for c in row["config"]["rubric"]["criteria"] if c["type"] != "text"]
+    if row["kind"] == "pairwise":
+        criteria.insert(0, PREFERENCE)
+    labels = _labels(wh, queue)
+    overall, by_batch = {}, []
+    for c in criteria:
+        rows = labels[labels["criterion"] == c.key]
+        if rows.empty:
+            continue
+        overall[c.key] = _measure(rows, c, resamples, seed)
+        for (batch_id, created_at), part in rows.groupby(["batch_id", "created_at"], sort=True):
+            s = _measure(part, c, resamples, seed)
+            if "note" not in s:
+                kappa = s["cohen_kappa"] if "cohen_kappa" in s else s.get("mean_pairwise_cohen_kappa")
+                by_batch.append({"batch_id": batch_id, "created_at": created_at.isoformat(), "criterion": c.key,
+                                 "alpha": s["krippendorff_alpha"], "alpha_ci": s["alpha_ci"], "kappa": kappa,
+                                 "n_items": s["n_pairable_items"]})  # fmt: skip
+    methods = dict(wh.execute("SELECT method, count(*) FROM consensus WHERE queue = ? GROUP BY ALL", [queue]))
+    return {
+        "queue": queue,
+        "kind": row["kind"],
+        "computed_at": (now or datetime.now(UTC)).isoformat(),
+        "labels": len(labels),
+        "criteria": overall,
+        "by_batch": by_batch,
+        "calibration": _calibration(overall),
+        "estimates": [e.as_dict() | {"sentence": e.sentence()} for e in outcome_estimates(wh, queue)],
+        "consensus": methods,
+        "backlog": len(backlog(store, queue)),
+        "model": human_vs_model(wh, queue, criteria, row["suggestions"], resamples, seed),
+    }
+
+
+def save(store: ReviewStore, wh: Warehouse, report: Mapping[str, Any]) -> None:
+    """Keep a report: flat figure rows in the warehouse, the snapshot for the app in the review store."""
+    at = datetime.fromisoformat(report["computed_at"])
+    rows = []
+    for key, s in report["criteria"].items():
+        for name, figure in s.get("figures", {}).items():
+            ci = figure.get("ci") or [None, None]
+            rows.append([report["queue"], None, key, name, figure.get("value"), ci[0], ci[1], figure.get("n_items"),
+                         figure.get("n_raters"), at])  # fmt: skip
+    for b in report["by_batch"]:
+        ci = b["alpha_ci"] or [None, None]
+        rows.append([report["queue"], b["batch_id"], b["criterion"], "krippendorff_alpha", b["alpha"], ci[0], ci[1],
+                     b["n_items"], None, at])  # fmt: skip
+    with wh.transaction() as con:
+        con.execute("DELETE FROM agreement WHERE queue = ?", [report["queue"]])
+        if rows:
+            con.executemany("INSERT INTO agreement VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    with store.write() as conn:
+        conn.execute(quality_reports.insert().values(queue=report["queue"], computed_at=at, report=dict(report)))
+
+
+def refresh(
+    store: ReviewStore, wh: Warehouse, queue: str, reports_dir: Path, resamples: int = 1000, seed: int = 0
+) -> tuple[dict[str, Any], Path]:
+    """Compute, save and write a queue's report: what the CLI, the collect flow and the demo run."""
+    report = queue_quality(store, wh, queue, resamples, seed)
+    save(store, wh, report)
+    return report, reports.write(report, reports_dir)
+
+
+def latest(store: ReviewStore, queue: str | None = None) -> list[dict]:
+    """The newest saved report of each queue (or of one), for the dashboard."""
+    newest = select(quality_reports.c.queue, func.max(quality_reports.c.computed_at).label("at")).group_by(
+        quality_reports.c.queue
+    )
+    if queue is not None:
+        newest = newest.where(quality_reports.c.queue == queue)
+    newest = newest.subquery()
+    query = select(quality_reports.c.report).join(
+        newest, (newest.c.queue == quality_reports.c.queue) & (newest.c.at == quality_reports.c.computed_at)
+    )
+    with store.read() as conn:
+        return [r for (r,) in conn.execute(query.order_by(quality_reports.c.queue))]
+
+
+__all__ = ["CALIBRATION", "latest", "queue_quality", "refresh", "save"]

@@ -1,0 +1,1 @@
+"""reviewdesk.review (front door to come with the stage-packages redesign)."""

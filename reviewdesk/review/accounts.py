@@ -1,0 +1,253 @@
+"""Accounts and sessions of the review app, kept in the review store.
+
+Passwords are stored only as salted scrypt hashes (stdlib `hashlib.scrypt`, a random salt per
+user). A failed login gives one generic answer (None), whatever the reason: unknown user, wrong
+password, disabled or locked account. Five consecutive failures lock the account for five
+minutes. A session ends after `idle_minutes` without activity, on logout, or when its user is
+disabled or gets a new password.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from reviewdesk.errors import AlreadyExists, ConfigError, NotFound
+from reviewdesk.stores.reviewstore import ReviewStore, sessions, users
+
+ROLES = ("reviewer", "lead", "admin")
+MAX_FAILURES = 5
+LOCK_MINUTES = 5
+TOUCH_SECONDS = 30  # how stale `last_seen` may get: idle expiry is exact to within this
+MIN_PASSWORD = 8
+SCRYPT = {"n": 2**14, "r": 8, "p": 1}  # ~16 MB and a few tens of ms per hash
+USER_FIELDS = ("name", "role", "queues", "disabled", "failed_logins", "locked_until", "created_at")
+
+
+@dataclass(frozen=True)
+class Session:
+    """A logged-in user: keep `token` (e.g. in the app's session state) and check it per request."""
+
+    token: str
+    user: str
+    role: str
+    queues: list[str] | None
+    created_at: datetime
+
+
+def hash_password(password: str) -> str:
+    """A salted scrypt hash, as `scrypt$n$r$p$salt$hash` (base64): never the password itself."""
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, dklen=32, **SCRYPT)
+    b64 = base64.b64encode
+    return f"scrypt${SCRYPT['n']}${SCRYPT['r']}${SCRYPT['p']}${b64(salt).decode()}${b64(digest).decode()}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    """Whether `password` matches a hash made by `hash_password` (constant-time comparison)."""
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        expected = base64.b64decode(digest)
+        got = hashlib.scrypt(
+            password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p), dklen=len(expected)
+        )
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(got, expected)
+
+
+_DUMMY_HASH = hash_password(secrets.token_urlsafe(16))  # unknown users cost the same time as known ones
+
+
+def _check_password(password: str) -> None:
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
+        raise ConfigError(f"Passwords need at least {MIN_PASSWORD} characters: choose a longer one.")
+
+
+def _check_queues(queues: Iterable[str] | None) -> list[str] | None:
+    if queues is None:
+        return None
+    if isinstance(queues, str):
+        queues = [queues]
+    out = sorted({str(q) for q in queues})
+    if not all(out):
+        raise ConfigError("Queue names must not be empty: list the queues the user may review, or none for all.")
+    return out
+
+
+def _user_row(conn, name: str) -> dict | None:
+    row = conn.execute(select(users).where(users.c.name == name)).mappings().first()
+    return dict(row) if row else None
+
+
+def _public(row: dict) -> dict:
+    return {k: row[k] for k in USER_FIELDS}
+
+
+def _require_user(conn, name: str) -> dict:
+    row = _user_row(conn, name)
+    if row is None:
+        raise NotFound(f"No user {name!r}. List users with `list_users`, or add one with `add_user`.")
+    return row
+
+
+def add_user(store: ReviewStore, name: str, role: str, password: str, queues: Iterable[str] | None = None) -> dict:
+    """Add a user; `queues` limits a reviewer to those queues (None: as the queues' assignees say)."""
+    name = (name or "").strip()
+    if not name:
+        raise ConfigError("A user needs a name: give a non-empty one, e.g. 'alice'.")
+    if role not in ROLES:
+        raise ConfigError(f"Unknown role {role!r}: use one of {', '.join(ROLES)}.")
+    _check_password(password)
+    row = {
+        "name": name,
+        "role": role,
+        "queues": _check_queues(queues),
+        "password_hash": hash_password(password),  # hashed outside the write lock
+        "disabled": False,
+        "failed_logins": 0,
+        "locked_until": None,
+        "created_at": datetime.now(UTC),
+    }
+    with store.write() as conn:
+        if _user_row(conn, name) is not None:
+            raise AlreadyExists(
+                f"User {name!r} exists already: pick another name, or give them a new password "
+                f"with `reviewdesk users set-password {name}`."
+            )
+        conn.execute(users.insert().values(**row))
+    return _public(row)
+
+
+def set_password(store: ReviewStore, name: str, password: str) -> None:
+    """Give a user a new password; it also unlocks the account and ends the user's sessions."""
+    _check_password(password)
+    new_hash = hash_password(password)
+    with store.write() as conn:
+        _require_user(conn, name)
+        conn.execute(
+            users.update()
+            .where(users.c.name == name)
+            .values(password_hash=new_hash, failed_logins=0, locked_until=None)
+        )
+        conn.execute(sessions.delete().where(sessions.c.user == name))
+
+
+def disable_user(store: ReviewStore, name: str, disabled: bool = True) -> None:
+    """Disable a user (ending their sessions), or enable them again with `disabled=False`."""
+    with store.write() as conn:
+        _require_user(conn, name)
+        conn.execute(users.update().where(users.c.name == name).values(disabled=disabled))
+        if disabled:
+            conn.execute(sessions.delete().where(sessions.c.user == name))
+
+
+def set_queues(store: ReviewStore, name: str, queues: Iterable[str] | None) -> None:
+    """Limit a user to these queues (None: any queue whose assignees allow them); access checks read it per request."""
+    chosen = _check_queues(queues)
+    with store.write() as conn:
+        _require_user(conn, name)
+        conn.execute(users.update().where(users.c.name == name).values(queues=chosen))
+
+
+def list_users(store: ReviewStore) -> list[dict]:
+    """Every user, by name, without password hashes."""
+    with store.read() as conn:
+        return [_public(dict(r)) for r in conn.execute(select(users).order_by(users.c.name)).mappings()]
+
+
+def get_user(store: ReviewStore, name: str) -> dict | None:
+    """One user without the password hash, or None."""
+    with store.read() as conn:
+        row = _user_row(conn, name)
+    return _public(row) if row else None
+
+
+def authenticate(store: ReviewStore, name: str, password: str, now: datetime | None = None) -> Session | None:
+    """A new session if the name and password are right and the account usable; otherwise None.
+
+    None is the only failure answer, so a caller cannot tell an unknown user from a wrong
+    password. Each wrong password counts; the fifth in a row locks the account for five minutes.
+    """
+    now = now or datetime.now(UTC)
+    with store.read() as conn:
+        row = _user_row(conn, name)
+    if row is None:
+        verify_password(password, _DUMMY_HASH)
+        return None
+    ok = verify_password(password, row["password_hash"])  # outside the write lock
+    with store.write() as conn:
+        row = _user_row(conn, name)
+        if row is None:
+            return None
+        locked = row["locked_until"] is not None and row["locked_until"] > now
+        if locked or row["disabled"]:
+            return None
+        if not ok:
+            failures = row["failed_logins"] + 1
+            values: dict = {"failed_logins": failures}
+            if failures >= MAX_FAILURES:
+                values = {"failed_logins": 0, "locked_until": now + timedelta(minutes=LOCK_MINUTES)}
+            conn.execute(users.update().where(users.c.name == name).values(**values))
+            return None
+        conn.execute(users.update().where(users.c.name == name).values(failed_logins=0, locked_until=None))
+        token = secrets.token_urlsafe(32)
+        conn.execute(sessions.insert().values(token=token, user=name, created_at=now, last_seen=now))
+    return Session(token, row["name"], row["role"], row["queues"], now)
+
+
+def check_session(store: ReviewStore, token: str, idle_minutes: float, now: datetime | None = None) -> dict | None:
+    """The session's user (without password hash) if it is live, and marks it as seen; else None.
+
+    A session idle for longer than `idle_minutes`, or whose user is disabled, ends here. The app
+    checks on every rerun, so this only reads unless `last_seen` is over `TOUCH_SECONDS` old:
+    reruns do not queue for the write lock behind submissions.
+    """
+    now = now or datetime.now(UTC)
+    if not token:
+        return None
+    with store.read() as conn:
+        session = conn.execute(select(sessions).where(sessions.c.token == token)).mappings().first()
+        user = _user_row(conn, session["user"]) if session is not None else None
+    if session is None:
+        return None
+    if user is None or user["disabled"] or now - session["last_seen"] > timedelta(minutes=idle_minutes):
+        with store.write() as conn:
+            conn.execute(sessions.delete().where(sessions.c.token == token))
+        return None
+    if now - session["last_seen"] > timedelta(seconds=TOUCH_SECONDS):
+        with store.write() as conn:
+            conn.execute(sessions.update().where(sessions.c.token == token).values(last_seen=now))
+    return _public(user)
+
+
+def logout(store: ReviewStore, token: str) -> None:
+    """End a session; ending an unknown or already ended one is fine."""
+    with store.write() as conn:
+        conn.execute(sessions.delete().where(sessions.c.token == token))
+
+
+__all__ = [
+    "ROLES",
+    "Session",
+    "add_user",
+    "authenticate",
+    "check_session",
+    "disable_user",
+    "get_user",
+    "hash_password",
+    "list_users",
+    "logout",
+    "set_password",
+    "set_queues",
+    "verify_password",
+]

@@ -1,0 +1,129 @@
+"""What a lead watches: how each reviewer is doing in a queue, and which reviews were flagged.
+
+Counts come from SQL; the median time per item is taken in Python from the fetched durations,
+because timestamp arithmetic differs between SQLite and PostgreSQL. Both functions only read.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import and_, exists, func, select
+
+from reviewdesk.errors import NotFound
+from reviewdesk.stores.reviewstore import ReviewStore, items, reservations, submissions
+
+
+@dataclass(frozen=True)
+class ReviewerProgress:
+    """One reviewer's work in a queue; `median_seconds` is None when no first revision has a shown time."""
+
+    reviewer: str
+    items_done: int  # distinct items submitted
+    revisions: int  # stored submissions, every revision counted
+    median_seconds: float | None  # of submitted_at - shown_at, first revisions only
+    last_submitted_at: datetime | None
+    reserved: int  # items held right now
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class FlaggedSubmission:
+    """A reviewer's latest revision of an item that carries flags, with what a lead needs to follow up."""
+
+    item_id: str
+    queue: str
+    reviewer: str
+    reasons: list[str]
+    comment: str | None
+    submitted_at: datetime
+    run_ids: list[str]  # one run, or both runs of a pairwise item
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def reviewer_progress(store: ReviewStore, queue: str, now: datetime | None = None) -> list[ReviewerProgress]:
+    """Per reviewer of `queue`, by name: who submitted, who holds items, and assignees yet to start."""
+    now = now or datetime.now(UTC)
+    in_queue = items.c.queue == queue
+    s = submissions.c
+    counts = (
+        select(s.reviewer, func.count(func.distinct(s.item_id)), func.count(), func.max(s.submitted_at))
+        .join(items, items.c.item_id == s.item_id)
+        .where(in_queue)
+        .group_by(s.reviewer)
+    )
+    timed = (
+        select(s.reviewer, s.shown_at, s.submitted_at)
+        .join(items, items.c.item_id == s.item_id)
+        .where(in_queue, s.revision == 1, s.shown_at.is_not(None))
+    )
+    held = (
+        select(reservations.c.reviewer, func.count())
+        .join(items, items.c.item_id == reservations.c.item_id)
+        .where(in_queue, reservations.c.expires_at > now)
+        .group_by(reservations.c.reviewer)
+    )
+    with store.read() as conn:
+        row = store.queue(queue, conn)
+        if row is None:
+            raise NotFound(
+                f"No queue {queue!r} in the review store: publish a batch of it first (`reviewdesk publish`)."
+            )
+        done = {name: (n, revisions, last) for name, n, revisions, last in conn.execute(counts)}
+        durations: dict[str, list[float]] = {}
+        for name, shown_at, submitted_at in conn.execute(timed):
+            durations.setdefault(name, []).append((submitted_at - shown_at).total_seconds())
+        reserved = dict(conn.execute(held).all())
+    names = set(done) | set(reserved) | set((row["config"] or {}).get("assignees") or [])
+    out = []
+    for name in sorted(names):
+        n, revisions, last = done.get(name, (0, 0, None))
+        median = statistics.median(durations[name]) if name in durations else None
+        out.append(ReviewerProgress(name, n, revisions, median, last, reserved.get(name, 0)))
+    return out
+
+
+def flagged_items(store: ReviewStore, queue: str | None = None) -> list[FlaggedSubmission]:
+    """Latest revisions (per item and reviewer) with a non-empty `flags` list, newest first.
+
+    A flag removed in a later revision no longer counts: only the latest revision is looked at.
+    """
+    s = submissions.c
+    later = submissions.alias("later")
+    query = (
+        select(s.item_id, items.c.queue, s.reviewer, s.flags, s.comment, s.submitted_at)
+        .add_columns(items.c.run_id, items.c.run_a, items.c.run_b)
+        .join(items, items.c.item_id == s.item_id)
+        .where(
+            ~exists().where(
+                and_(later.c.item_id == s.item_id, later.c.reviewer == s.reviewer, later.c.revision > s.revision)
+            ),
+            func.json_array_length(s.flags) > 0,  # the same function in SQLite and PostgreSQL
+        )
+        .order_by(s.submitted_at.desc(), s.submission_id.desc())
+    )
+    if queue is not None:
+        query = query.where(items.c.queue == queue)
+    with store.read() as conn:
+        rows = conn.execute(query).mappings().all()
+    return [
+        FlaggedSubmission(
+            item_id=r["item_id"],
+            queue=r["queue"],
+            reviewer=r["reviewer"],
+            reasons=[str(f["reason"]) for f in r["flags"] if isinstance(f, dict) and f.get("reason")],
+            comment=r["comment"],
+            submitted_at=r["submitted_at"],
+            run_ids=[run for run in (r["run_id"], r["run_a"], r["run_b"]) if run],
+        )
+        for r in rows
+    ]
+
+
+__all__ = ["FlaggedSubmission", "ReviewerProgress", "flagged_items", "reviewer_progress"]

@@ -1,0 +1,1 @@
+"""reviewdesk.sample (front door to come with the stage-packages redesign)."""

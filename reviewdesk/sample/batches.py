@@ -1,0 +1,143 @@
+"""Batches as the warehouse records them: the design of each draw and its items, read back and listed."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import duckdb
+
+from reviewdesk.errors import NotFound
+from reviewdesk.stores.warehouse import Warehouse
+
+ITEM_TYPES = {
+    "item_id": "VARCHAR", "position": "INTEGER", "run_id": "VARCHAR", "run_a": "VARCHAR", "run_b": "VARCHAR",
+    "left_run_id": "VARCHAR", "stratum": "VARCHAR", "inclusion_probability": "DOUBLE", "is_gold": "BOOLEAN",
+    "gold_answer": "JSON", "reviewers_needed": "INTEGER",
+}  # fmt: skip
+ITEM_COLUMNS = tuple(ITEM_TYPES)
+ARROW_FROM = 20_000  # items from which a batch is written through Arrow
+
+
+@dataclass
+class Batch:
+    """What was drawn: the design (strategy, seed, parameters, population) and the items, by position."""
+
+    batch_id: str
+    queue: str
+    kind: str
+    strategy: str
+    seed: int
+    population: int
+    size: int
+    rubric_version: str
+    created_at: datetime
+    params: dict = field(default_factory=dict)
+    items: list[dict] = field(default_factory=list)
+    suggestions: dict[str, dict] = field(default_factory=dict)  # item -> its pre-scores (reviewdesk.prescore.run)
+
+    def as_dict(self) -> dict:
+        """The CLI's --json shape: the design, then each item with its inclusion probability and suggestions."""
+        keys = ("item_id", "position")
+        keys += ("run_a", "run_b", "left_run_id") if self.kind == "pairwise" else ("run_id",)
+        keys += ("stratum", "inclusion_probability", "is_gold", "reviewers_needed")
+        return {
+            "batch_id": self.batch_id,
+            "queue": self.queue,
+            "kind": self.kind,
+            "strategy": self.strategy,
+            "seed": self.seed,
+            "population": self.population,
+            "size": self.size,
+            "rubric_version": self.rubric_version,
+            "created_at": self.created_at.isoformat(),
+            "params": self.params,
+            "items": [
+                {**{k: item[k] for k in keys}, "suggestions": self.suggestions.get(item["item_id"])}
+                for item in self.items
+            ],
+        }
+
+
+def load_batch(wh: Warehouse, batch_id: str) -> Batch:
+    """The recorded batch with its items in shown order; NotFound if there is no such batch."""
+    rows = wh.execute(
+        """SELECT batch_id, queue, kind, strategy, seed, population, size, rubric_version, created_at, params
+           FROM batches WHERE batch_id = ?""",
+        [batch_id],
+    )
+    if not rows:
+        raise NotFound(
+            f"No batch {batch_id!r} in the warehouse. List batches with `reviewdesk batches list`, "
+            "or draw one with `reviewdesk sample QUEUE`."
+        )
+    bid, queue, kind, strategy, seed, population, size, rubric, created_at, params = rows[0]
+    items = []
+    for row in wh.execute(f"SELECT {', '.join(ITEM_COLUMNS)} FROM items WHERE batch_id = ? ORDER BY position", [bid]):
+        item = dict(zip(ITEM_COLUMNS, row, strict=True))
+        item["gold_answer"] = None if item["gold_answer"] is None else json.loads(item["gold_answer"])
+        items.append(item)
+    return Batch(bid, queue, kind, strategy, seed, population, size, rubric, created_at, json.loads(params), items,
+                 item_suggestions(wh, bid))  # fmt: skip
+
+
+def item_suggestions(wh: Warehouse, batch_id: str) -> dict[str, dict]:
+    """The batch's suggestions (reviewdesk.prescore.run): item -> criterion -> {value, confidence, model_version}."""
+    out: dict[str, dict] = {}
+    for item_id, key, value, confidence, version in wh.execute(
+        "SELECT item_id, criterion, value, confidence, model_version FROM suggestions WHERE batch_id = ? "
+        "ORDER BY item_id, criterion",
+        [batch_id],
+    ):
+        out.setdefault(item_id, {})[key] = {"value": json.loads(value), "confidence": confidence,
+                                            "model_version": version}  # fmt: skip
+    return out
+
+
+def list_batches(wh: Warehouse, queue: str | None = None) -> list[dict]:
+    """Recorded batches, newest first, with their item counts and publication time."""
+    rows = wh.con.execute(
+        """SELECT b.batch_id, b.queue, b.kind, b.strategy, b.seed, b.population, b.size, b.rubric_version,
+                  count(i.item_id) AS items, count(i.item_id) FILTER (WHERE i.is_gold) AS gold_items,
+                  b.created_at, b.published_at
+           FROM batches b LEFT JOIN items i USING (batch_id)
+           WHERE $queue IS NULL OR b.queue = $queue
+           GROUP BY ALL ORDER BY b.created_at DESC, b.batch_id""",
+        {"queue": queue},
+    )
+    names = [d[0] for d in rows.description]
+    return [dict(zip(names, row, strict=True)) for row in rows.fetchall()]
+
+
+def write_batch(con: duckdb.DuckDBPyConnection, batch: Batch) -> None:
+    """The batch row and its items (one insert however large the batch)."""
+    con.execute(
+        """INSERT INTO batches (batch_id, queue, kind, strategy, seed, params, rubric_version, population, size,
+                                created_at, published_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)""",
+        [
+            batch.batch_id, batch.queue, batch.kind, batch.strategy, batch.seed, json.dumps(batch.params),
+            batch.rubric_version, batch.population, batch.size, batch.created_at,
+        ],
+    )  # fmt: skip
+    columns = {c: [item[c] for item in batch.items] for c in ITEM_COLUMNS}
+    columns["gold_answer"] = [None if g is None else json.dumps(g) for g in columns["gold_answer"]]
+    names = ", ".join(ITEM_COLUMNS)
+    if len(batch.items) <= ARROW_FROM:
+        # Columns as list parameters, zipped by unnest: one statement, and no pandas import (DuckDB's
+        # Arrow scan imports it: a third of a second, more than a usual batch takes to draw).
+        values = ", ".join(f"CAST(unnest(${c}::{t}[]) AS {t})" for c, t in ITEM_TYPES.items())
+        con.execute(
+            f"INSERT INTO items (batch_id, queue, {names}) SELECT $batch_id, $queue, {values}",
+            {"batch_id": batch.batch_id, "queue": batch.queue} | columns,
+        )
+        return
+    import pyarrow as pa  # large batches: list parameters convert value by value, Arrow in bulk
+
+    reviewdesk_new_items = pa.table(columns)  # noqa: F841 (DuckDB finds it by its name)
+    con.execute(
+        f"INSERT INTO items (batch_id, queue, {names}) SELECT ?, ?, "
+        + ", ".join(f"CAST({c} AS {t})" for c, t in ITEM_TYPES.items())
+        + " FROM reviewdesk_new_items",
+        [batch.batch_id, batch.queue],
+    )

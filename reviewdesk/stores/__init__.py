@@ -1,0 +1,1 @@
+"""reviewdesk.stores (front door to come with the stage-packages redesign)."""
