@@ -1,4 +1,32 @@
-"""Dataset versions: promotion writes them, `load` and friends read them."""
+"""Datasets: trusted consensus promoted into immutable, content-hashed versions, and the one-call API
+ML engineers load them with.
 
-from reviewdesk.datasets.read import *  # noqa: F403
-from reviewdesk.datasets.read import __all__  # noqa: F401
+    from reviewdesk import datasets
+    train = datasets.load("support-sft", split="train")     # pandas, the latest version
+    v2 = datasets.load("support-sft", version=2)             # a fixed version, for reproducible runs
+    datasets.path("support-sft", 2)                          # .../data/datasets/support-sft/v2
+    datasets.lineage("support-sft", 2)                       # per example: runs, item, batch, reviewers
+    datasets.diff("support-sft", 1, 2)                       # examples added, removed and changed
+
+Reading never opens the warehouse (a notebook may load a dataset while a flow holds DuckDB), and
+every read checks the version's hashes. Writing is `promote(wh, store, queue, ...)`, which the
+`promote-datasets` flow and `reviewdesk promote` call.
+
+Modules: read (the consumer API), promotion (rules applied to a queue's consensus), examples (one
+item's consensus as rows of each kind), formats (chat messages, example ids, the split), versioning
+(sealing and writing version folders), flagged (the product-issue report).
+"""
+
+from reviewdesk.lazy import front_door
+
+__all__, __getattr__, __dir__ = front_door(
+    __name__,
+    {
+        "read": [
+            "DatasetDiff", "DatasetTampered", "datasets_dir", "diff", "export", "lineage", "list_datasets", "load",
+            "manifest", "names", "path", "read_manifest", "read_table", "summary", "verify", "versions",
+        ],
+        "promotion": ["DatasetResult", "PromotionResult", "promote"],
+        "flagged": ["FlaggedReport", "write_flagged"],
+    },
+)  # fmt: skip

@@ -24,11 +24,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from reviewdesk import datasets
 from reviewdesk.config import Settings
+from reviewdesk.datasets import read
 from reviewdesk.datasets.examples import BUILDERS, Candidate, Consensus, Correction, Item, Run, used_criteria
 from reviewdesk.datasets.flagged import FlaggedReport, write_flagged
-from reviewdesk.datasets.versioning import Draft, adopt, changes, seal, write_version
+from reviewdesk.datasets.versioning import CandidateVersion, adopt, changes, seal, write_version
 from reviewdesk.errors import ConfigError, NotFound
 from reviewdesk.labels.consensus import PREFERENCE
 from reviewdesk.stores.reviewstore import ReviewStore, adjudications
@@ -222,9 +222,9 @@ def gate_check(wh: Warehouse, queue: str, gate: AgreementGate | None, keys: Sequ
 def _parent(wh: Warehouse, data_dir: Path, rule: DatasetRule, queue: str) -> tuple[dict | None, list[Candidate]]:
     """The latest version's manifest (None if the dataset is new), and the examples other queues gave it."""
     adopt(wh, data_dir, rule.name)
-    if not datasets.versions(rule.name, data_dir):
+    if not read.versions(rule.name, data_dir):
         return None, []
-    meta = datasets.manifest(rule.name, None, data_dir)
+    meta = read.manifest(rule.name, None, data_dir)
     if meta["kind"] != rule.kind:
         raise ConfigError(
             f"Dataset {rule.name!r} is a {meta['kind']} dataset, but the rule makes {rule.kind}: "
@@ -232,7 +232,7 @@ def _parent(wh: Warehouse, data_dir: Path, rule: DatasetRule, queue: str) -> tup
         )
     if all(e["queue"] == queue for e in meta["lineage"]):
         return meta, []
-    rows = datasets.read_table(rule.name, meta["version"], None, data_dir).to_pylist()
+    rows = read.read_table(rule.name, meta["version"], None, data_dir).to_pylist()
     return meta, [
         Candidate(r["id"], r, dict(e), (0, 0.0, e["queue"], e["item_id"]))
         for r, e in zip(rows, meta["lineage"], strict=True)
@@ -276,7 +276,7 @@ def promote_rule(
     if duplicates:
         skipped["duplicate input"] = duplicates
     draft = seal(
-        Draft(
+        CandidateVersion(
             rule.name,
             rule.kind,
             rule.description,
@@ -300,7 +300,7 @@ def promote_rule(
             version=latest,
             rows=parent["rows"],
             skipped=dict(skipped),
-            path=str(datasets.path(rule.name, latest, data_dir)),
+            path=str(read.path(rule.name, latest, data_dir)),
         )
     if not draft.rows and parent is None:
         why = ", ".join(f"{n} {reason}" for reason, n in skipped.most_common()) or "none met the rule"
@@ -322,7 +322,7 @@ def promote_rule(
         rows=meta["rows"],
         **change,
         skipped=dict(skipped),
-        path=str(datasets.path(rule.name, meta["version"], data_dir)),
+        path=str(read.path(rule.name, meta["version"], data_dir)),
     )
 
 

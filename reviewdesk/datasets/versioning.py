@@ -60,7 +60,7 @@ TYPES: dict[str, pa.DataType | None] = {
 
 
 @dataclass
-class Draft:
+class CandidateVersion:
     """A candidate version: rows sorted by id with their lineage, and what produced them."""
 
     name: str
@@ -97,7 +97,7 @@ def arrow_table(kind: str, rows: Sequence[Mapping[str, Any]]) -> pa.Table:
     return pa.table(arrays)
 
 
-def seal(draft: Draft) -> Draft:
+def seal(draft: CandidateVersion) -> CandidateVersion:
     """Fix the draft's Arrow table, its data.jsonl lines, each lineage entry's row hash and the content
     hash. Lines come from the rows as Parquet gives them back (inferred columns are read from the table)."""
     draft.table = arrow_table(draft.kind, draft.rows)
@@ -139,7 +139,7 @@ def changes(old: Sequence[Mapping[str, Any]], new: Sequence[Mapping[str, Any]]) 
 
 
 def build_manifest(
-    draft: Draft,
+    draft: CandidateVersion,
     version: int,
     parent: Mapping[str, Any] | None,
     change: Mapping[str, int],
@@ -219,7 +219,7 @@ def adopt(wh: Warehouse, data_dir: Path, name: str) -> list[int]:
 def write_version(
     wh: Warehouse,
     data_dir: Path,
-    draft: Draft,
+    draft: CandidateVersion,
     parent: Mapping[str, Any] | None,
     change: Mapping[str, int],
     now: datetime | None = None,
@@ -254,4 +254,4 @@ def write_version(
     return meta
 
 
-__all__ = ["Draft", "adopt", "arrow_table", "changes", "indexed", "seal", "write_version"]
+__all__ = ["CandidateVersion", "adopt", "arrow_table", "changes", "indexed", "seal", "write_version"]
