@@ -11,8 +11,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-HEADLINE = ("percent_agreement", "krippendorff_alpha", "fleiss_kappa", "cohen_kappa", "mean_pairwise_cohen_kappa")
-
 
 def _num(value: Any, spec: str = ".3f") -> str:
     return "-" if value is None else format(value, spec)
