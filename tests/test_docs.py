@@ -43,3 +43,21 @@ def test_every_cli_command_is_documented_and_every_documented_one_exists():
     commands, documented = cli_commands(), readme_commands()
     assert commands <= documented, f"undocumented: {commands - documented}"
     assert documented <= commands, f"documented but missing: {documented - commands}"
+
+
+def names_something(dotted: str) -> bool:
+    """Whether `a.b.c` is a module or package of this repository, or a name defined at the top of one."""
+    parts = dotted.replace("/", ".").removesuffix(".py").split(".")
+    for cut in range(len(parts), 0, -1):
+        base = ROOT.joinpath(*parts[:cut])
+        source = base.with_suffix(".py") if base.with_suffix(".py").is_file() else base / "__init__.py"
+        if source.is_file():
+            rest = parts[cut:]
+            return not rest or (len(rest) == 1 and re.search(rf"^(def |class )?{rest[0]}\b", source.read_text(), re.M))
+    return False
+
+
+def test_every_module_path_the_readme_names_exists():
+    named = set(re.findall(r"\b((?:reviewdesk|schemas|flows|review_app)(?:[./][a-z_]+)+)", README))
+    missing = sorted(n for n in named if not names_something(n))
+    assert not missing, f"the README names modules or functions that do not exist: {missing}"
