@@ -19,9 +19,12 @@ from reviewdesk.demo.simulate import simulate_reviews
 from reviewdesk.errors import ConfigError
 from reviewdesk.labels.collection import collect
 from reviewdesk.labels.resolve import resolve_queue
-from reviewdesk.prescore.heuristic import HEURISTIC_VERSION, ModelFallbackWarning, get_scorer
+from reviewdesk.prescore.contracts import ModelFallbackWarning
+from reviewdesk.prescore.factory import get_scorer
+from reviewdesk.prescore.heuristic import HEURISTIC_VERSION
 from reviewdesk.prescore.run import prescore_batch
-from reviewdesk.prescore.trained import MIN_LABELS, list_models, load_model, serving, train_queue
+from reviewdesk.prescore.trained import list_models, load_model, serving
+from reviewdesk.prescore.training import MIN_LABELS, train_queue
 from reviewdesk.queues import get_queue
 from reviewdesk.review.publication import publish
 from reviewdesk.sample.designs import draw_batch
