@@ -20,8 +20,10 @@ if TYPE_CHECKING:
     from sklearn.compose import ColumnTransformer
     from sklearn.pipeline import Pipeline
 
-# Bump when the features change: a model trained on other features must be retrained.
-FEATURES_VERSION = "features-1"
+# Bump when the features change, or when a name pickled into model files (`numbers`, this module) moves:
+# a model trained on other features, or one that no longer loads, must be retrained (see prescore.trained).
+# features-2: this module moved from reviewdesk.features to reviewdesk.prescore.features.
+FEATURES_VERSION = "features-2"
 
 
 def _text(column: str) -> str:

@@ -6,6 +6,15 @@ fingerprint). Versions are written by `reviewdesk.prescore.training`. A model se
 cross-validated accuracy beat the majority-class baseline's; otherwise the heuristic does. A model
 file that is missing, or whose bytes differ from the recorded SHA-256, or that does not load, falls
 back to the heuristic with a warning that says how to retrain.
+
+Why `FEATURES_VERSION` (`reviewdesk.prescore.features`) must be bumped when a pickled name moves: a
+model file is a pickle, which names the module path of every function and class in it, ours included
+(`features.numbers`, under the feature pipeline's FunctionTransformer). Move or rename one and every
+model saved before no longer loads. The training-set fingerprint includes FEATURES_VERSION, so the
+bump is what makes the next `reviewdesk models train` (or the nightly retrain) train a new version
+instead of answering "unchanged" for labels it already trained on; until then the old version falls
+back to the heuristic with a warning. (Moving the flat modules into `reviewdesk.prescore` made
+`reviewdesk.features.numbers` unloadable: hence features-2.)
 """
 
 from __future__ import annotations
