@@ -23,9 +23,9 @@ import yaml
 
 from reviewdesk.demo.logs import generate_runs, write_runs
 from reviewdesk.ingest import ingest
-from reviewdesk.prescore.heuristic import get_scorer
+from reviewdesk.prescore.factory import get_scorer
 from reviewdesk.prescore.run import prescore_batch
-from reviewdesk.prescore.trained import train_queue
+from reviewdesk.prescore.training import train_queue
 from reviewdesk.stores.warehouse import Warehouse
 from schemas.queue import QueueConfig
 

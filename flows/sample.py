@@ -20,7 +20,7 @@ from prefect import flow, get_run_logger, task, unmapped
 from prefect.cache_policies import NO_CACHE
 
 from reviewdesk.config import Settings
-from reviewdesk.prescore.heuristic import get_scorer
+from reviewdesk.prescore.factory import get_scorer
 from reviewdesk.prescore.run import CHUNK, SpanScore, prescore_batch
 from reviewdesk.queues import get_queue
 from reviewdesk.review.publication import publish

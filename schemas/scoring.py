@@ -11,8 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-SCORERS = ("sklearn", "heuristic", "http_judge", "none")
-Scorer = Literal["sklearn", "heuristic", "http_judge", "none"]
+ScorerName = Literal["sklearn", "heuristic", "http_judge", "none"]
 Value = str | int | float | bool
 
 
@@ -46,9 +45,9 @@ class HeuristicValues(Strict):
 
 
 class Prescore(Strict):
-    """How a queue's items are pre-scored (see reviewdesk.prescore.heuristic)."""
+    """How a queue's items are pre-scored (see reviewdesk.prescore.factory)."""
 
-    scorer: Scorer = Field(
+    scorer: ScorerName = Field(
         default="sklearn",
         description="sklearn: trained models where they beat the majority baseline, else the heuristic; "
         "heuristic: rules only; http_judge: the `judge` endpoint; none: no suggestions",
@@ -71,4 +70,4 @@ class Prescore(Strict):
                     raise ValueError(f"prescore.heuristic.{key}: {v!r} is not one of the options {options}")
 
 
-__all__ = ["SCORERS", "HeuristicValues", "Judge", "Prescore", "Scorer"]
+__all__ = ["HeuristicValues", "Judge", "Prescore", "ScorerName"]

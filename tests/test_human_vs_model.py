@@ -20,7 +20,7 @@ from reviewdesk.demo.simulate import simulate_reviews
 from reviewdesk.errors import ConfigError
 from reviewdesk.labels.collection import collect
 from reviewdesk.labels.resolve import resolve_queue
-from reviewdesk.prescore.heuristic import Suggestion
+from reviewdesk.prescore.contracts import Suggestion
 from reviewdesk.prescore.run import prescore_batch
 from reviewdesk.quality.markdown import markdown
 from reviewdesk.quality.report import queue_quality, save

@@ -14,8 +14,9 @@ import pytest
 import yaml
 
 from reviewdesk.errors import ConfigError
+from reviewdesk.prescore.contracts import scorable
 from reviewdesk.prescore.features import RUN_FIELDS, runs_frame
-from reviewdesk.prescore.heuristic import HEURISTIC_VERSION, HeuristicScorer, scorable
+from reviewdesk.prescore.heuristic import HEURISTIC_VERSION, HeuristicScorer
 from reviewdesk.prescore.judge import HttpJudge
 from schemas.queue import QueueConfig
 from schemas.scoring import Judge

@@ -1,12 +1,14 @@
 """The model registry on demo data with simulated consensus labels: a trained model beats the majority
-baseline on the demo truth by a margin; versions, metrics and files; no-op retraining; and a missing or
-corrupt model file falls back to the heuristic with a warning."""
+baseline on the demo truth by a margin; versions, metrics and files; no-op retraining; a missing or
+corrupt model file falls back to the heuristic with a warning; and a model saved before the stage packages
+(tests/fixtures/model-before-stage-packages.joblib) falls back likewise until a retrain replaces it."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import shutil
+import warnings
 from collections import Counter
 from pathlib import Path
 
@@ -19,9 +21,12 @@ from reviewdesk.demo.simulate import simulate_reviews
 from reviewdesk.errors import ConfigError
 from reviewdesk.labels.collection import collect
 from reviewdesk.labels.resolve import resolve_queue
-from reviewdesk.prescore.heuristic import HEURISTIC_VERSION, ModelFallbackWarning, get_scorer
+from reviewdesk.prescore.contracts import ModelFallbackWarning
+from reviewdesk.prescore.factory import get_scorer
+from reviewdesk.prescore.heuristic import HEURISTIC_VERSION
 from reviewdesk.prescore.run import prescore_batch
-from reviewdesk.prescore.trained import MIN_LABELS, list_models, load_model, serving, train_queue
+from reviewdesk.prescore.trained import list_models, load_model, serving
+from reviewdesk.prescore.training import MIN_LABELS, _fingerprints, train_queue, trainable
 from reviewdesk.queues import get_queue
 from reviewdesk.review.publication import publish
 from reviewdesk.sample.designs import draw_batch
@@ -30,6 +35,7 @@ from reviewdesk.stores.warehouse import Warehouse
 
 ROOT = Path(__file__).resolve().parents[1]
 QUEUE = "support-quality"
+OLD_MODEL = ROOT / "tests" / "fixtures" / "model-before-stage-packages.joblib"  # pickles reviewdesk.features.numbers
 MARGIN = 0.12  # over the majority-class baseline, in accuracy against the demo truth
 
 
@@ -140,6 +146,45 @@ def test_a_corrupt_model_file_falls_back_to_the_heuristic_with_a_warning(trained
     forged = record | {"sha256": hashlib.sha256(garbage.read_bytes()).hexdigest()}
     with pytest.raises(ValueError, match="does not hold a reviewdesk model"):
         load_model(forged, models)
+
+
+def test_a_model_saved_before_the_stage_packages_falls_back_until_a_retrain_replaces_it(
+    trained, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    settings, queue, _, held_out, _ = trained
+    shutil.copy(settings.warehouse_path, tmp_path / "w.duckdb")
+    models = tmp_path / "models"
+    shutil.copytree(settings.models_dir, models)
+    shutil.copy(OLD_MODEL, models / QUEUE / "correctness" / "v1" / "model.joblib")
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        # The registry as the pre-move code left it: fingerprints under features-1, the old file's digest.
+        with monkeypatch.context() as m:
+            m.setattr("reviewdesk.prescore.training.FEATURES_VERSION", "features-1")
+            for key, (fingerprint, _) in _fingerprints(wh, queue, trainable(queue)).items():
+                wh.execute("UPDATE models SET fingerprint = ? WHERE queue = ? AND criterion = ?",
+                           [fingerprint, QUEUE, key])  # fmt: skip
+            wh.execute("UPDATE models SET sha256 = ? WHERE queue = ? AND criterion = 'correctness'",
+                       [hashlib.sha256(OLD_MODEL.read_bytes()).hexdigest(), QUEUE])  # fmt: skip
+            # Without the FEATURES_VERSION bump a retrain would keep the model that no longer loads.
+            assert [r.status for r in train_queue(wh, queue, models)] == ["unchanged", "unchanged"]
+        note = (r"sklearn:support-quality/correctness/v1 cannot be used \(ModuleNotFoundError: No module named "
+                r"'reviewdesk\.features'\); the heuristic suggests correctness instead\. "
+                r"Retrain with `reviewdesk models train support-quality`\.")  # fmt: skip
+        with pytest.warns(ModelFallbackWarning, match=note):
+            scorer = get_scorer("sklearn", queue, wh, models)
+        fell_back = prescore_batch(wh, queue, held_out, scorer)
+        helpfulness_v1 = f"sklearn:{QUEUE}/helpfulness/v1"  # loads: trained by the fixture, after the move
+        assert fell_back.versions == {"correctness": HEURISTIC_VERSION, "helpfulness": helpfulness_v1}
+        assert len(fell_back.warnings) == 1 and fell_back.scored == fell_back.items
+
+        results = train_queue(wh, queue, models)  # features-2 now: the labels' fingerprints changed
+        new = {"correctness": f"sklearn:{QUEUE}/correctness/v2", "helpfulness": f"sklearn:{QUEUE}/helpfulness/v2"}
+        assert {r.criterion: (r.status, r.serving) for r in results} == {k: ("trained", v) for k, v in new.items()}
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", ModelFallbackWarning)
+            report = prescore_batch(wh, queue, held_out, get_scorer("sklearn", queue, wh, models))
+        assert report.warnings == [] and report.scored == report.items
+        assert report.versions == new
 
 
 def test_a_model_that_does_not_beat_the_baseline_never_serves(trained, tmp_path: Path):

@@ -13,7 +13,8 @@ from pandera.errors import SchemaError
 from publish_support import demo_warehouse, insert_pairwise_batch, insert_single_batch, load_queue
 
 from reviewdesk.errors import ConfigError
-from reviewdesk.prescore.heuristic import HeuristicScorer, Suggestion
+from reviewdesk.prescore.contracts import Suggestion
+from reviewdesk.prescore.heuristic import HeuristicScorer
 from reviewdesk.prescore.priority import item_priority
 from reviewdesk.prescore.run import prescore_batch, spans
 from reviewdesk.review import accounts

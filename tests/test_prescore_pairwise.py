@@ -17,16 +17,10 @@ from streamlit.testing.v1 import AppTest
 
 from reviewdesk.config import Settings
 from reviewdesk.errors import ConfigError
+from reviewdesk.prescore.contracts import PairwiseFallbackWarning
+from reviewdesk.prescore.factory import get_scorer
 from reviewdesk.prescore.features import RUN_FIELDS, RUN_SELECT, runs_frame
-from reviewdesk.prescore.heuristic import (
-    NOT_SEPARATED,
-    PAIRWISE_VERSION,
-    RULES,
-    PairwiseFallbackWarning,
-    PairwiseHeuristic,
-    _signals,
-    get_scorer,
-)
+from reviewdesk.prescore.heuristic import NOT_SEPARATED, PAIRWISE_VERSION, RULES, PairwiseHeuristic, _signals
 from reviewdesk.prescore.run import prescore_batch
 from reviewdesk.quality.suggestions import human_vs_model
 from reviewdesk.review import accounts

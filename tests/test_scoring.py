@@ -9,15 +9,10 @@ import yaml
 from pydantic import ValidationError
 
 from reviewdesk.errors import ConfigError
+from reviewdesk.prescore.contracts import scorable
+from reviewdesk.prescore.factory import get_scorer
 from reviewdesk.prescore.features import RUN_FIELDS, runs_frame
-from reviewdesk.prescore.heuristic import (
-    HEURISTIC_VERSION,
-    RULES,
-    HeuristicScorer,
-    get_scorer,
-    heuristic_values,
-    scorable,
-)
+from reviewdesk.prescore.heuristic import HEURISTIC_VERSION, RULES, HeuristicScorer, heuristic_values
 from reviewdesk.stores.warehouse import Warehouse
 from schemas.queue import Criterion, QueueConfig
 

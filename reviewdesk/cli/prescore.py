@@ -10,9 +10,11 @@ import typer
 from rich.table import Table
 
 from reviewdesk.cli.app import JsonOption, app, err, handle_errors, open_warehouse, out, progress_bar, settings
-from reviewdesk.prescore.heuristic import ModelFallbackWarning, get_scorer
+from reviewdesk.prescore.contracts import ModelFallbackWarning
+from reviewdesk.prescore.factory import get_scorer
 from reviewdesk.prescore.run import batch_queue, prescore_batch
-from reviewdesk.prescore.trained import MIN_LABELS, list_models, train_queue
+from reviewdesk.prescore.trained import list_models
+from reviewdesk.prescore.training import MIN_LABELS, train_queue
 from reviewdesk.queues import get_queue
 from reviewdesk.stores.reviewstore import ReviewStore
 

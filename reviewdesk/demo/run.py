@@ -14,9 +14,9 @@ from reviewdesk.ingest import IngestReport, ingest
 from reviewdesk.ingest import overview as summary
 from reviewdesk.labels.collection import CollectResult, collect
 from reviewdesk.labels.resolve import ResolveResult, resolve_queue
-from reviewdesk.prescore.heuristic import get_scorer
+from reviewdesk.prescore.factory import get_scorer
 from reviewdesk.prescore.run import PrescoreReport, prescore_batch
-from reviewdesk.prescore.trained import TrainResult, train_queue, wants_models
+from reviewdesk.prescore.training import TrainResult, train_queue, wants_models
 from reviewdesk.quality.report import refresh
 from reviewdesk.queues import load_queues
 from reviewdesk.review.accounts import add_user, get_user

@@ -5,23 +5,25 @@ Runs are read a chunk at a time and reduced in SQL to the fields scoring needs (
 output message, status, latency, tokens, user feedback), so pre-scoring a batch never holds more
 than one chunk of runs in memory. Texts are hashed (HashingVectorizer, then TF-IDF weights): the
 pipeline keeps no vocabulary, so it is small on disk, and fitting it learns only IDF weights, which
-use no labels.
+use no labels. scikit-learn is imported only when the pipeline is built (training), so the rules need none.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from sklearn.compose import ColumnTransformer
-from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
-from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
-# Bump when the features change: a model trained on other features must be retrained.
-FEATURES_VERSION = "features-1"
+if TYPE_CHECKING:
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import Pipeline
+
+# Bump when the features change, or when a name pickled into model files (`numbers`, this module) moves:
+# a model trained on other features, or one that no longer loads, must be retrained (see prescore.trained).
+# features-2: this module moved from reviewdesk.features to reviewdesk.prescore.features.
+FEATURES_VERSION = "features-2"
 
 
 def _text(column: str) -> str:
@@ -56,13 +58,6 @@ def runs_frame(rows: Sequence[Sequence[Any]] | Sequence[dict]) -> pd.DataFrame:
     return pd.DataFrame(list(rows), columns=list(RUN_FIELDS))
 
 
-def iter_runs(con: Any, sql: str, params: Any, chunk: int) -> Iterator[pd.DataFrame]:
-    """A query's run rows (selected with RUN_SELECT), `chunk` at a time."""
-    result = con.execute(sql, params)
-    while rows := result.fetchmany(chunk):
-        yield runs_frame(rows)
-
-
 def numbers(frame: pd.DataFrame) -> np.ndarray:
     """Numeric run features: log latency and tokens, thumbs up/down and whether any, output length, error."""
     out = np.empty((len(frame), 7))
@@ -77,6 +72,9 @@ def numbers(frame: pd.DataFrame) -> np.ndarray:
 
 
 def _hashed(n_features: int) -> Pipeline:
+    from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
+    from sklearn.pipeline import make_pipeline
+
     return make_pipeline(
         HashingVectorizer(n_features=n_features, ngram_range=(1, 2), alternate_sign=False, norm=None),
         TfidfTransformer(sublinear_tf=True),
@@ -85,6 +83,10 @@ def _hashed(n_features: int) -> Pipeline:
 
 def feature_pipeline() -> ColumnTransformer:
     """Unfitted: hashed TF-IDF of the output (2^17) and input (2^16) texts, scaled numbers, one-hot status and model."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+
     return ColumnTransformer(
         [
             ("output", _hashed(2**17), "output_text"),
@@ -104,4 +106,4 @@ def prepared(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-__all__ = ["FEATURES_VERSION", "RUN_FIELDS", "RUN_SELECT", "feature_pipeline", "iter_runs", "prepared", "runs_frame"]
+__all__ = ["FEATURES_VERSION", "RUN_FIELDS", "RUN_SELECT", "feature_pipeline", "prepared", "runs_frame"]

@@ -26,7 +26,7 @@ from typing import Any
 import pandas as pd
 
 from reviewdesk.errors import ConfigError
-from reviewdesk.prescore.heuristic import HeuristicScorer, Suggestion, options
+from reviewdesk.prescore.contracts import Scorer, Suggestion, options
 from schemas.queue import Criterion
 from schemas.scoring import Judge
 
@@ -58,12 +58,12 @@ def _matching(value: Any, c: Criterion) -> Any:
 
 @dataclass
 class HttpJudge:
-    """A chat endpoint as a scorer, with the heuristic for the runs it cannot answer."""
+    """A chat endpoint as a scorer, with a fallback (the heuristic) for the runs it cannot answer."""
 
     config: Judge
     instructions: str
     criteria: list[Criterion]
-    fallback: HeuristicScorer
+    fallback: Scorer
     backoff_seconds: float = BACKOFF_SECONDS
     sleep: Callable[[float], None] = time.sleep
     name: str = "http_judge"

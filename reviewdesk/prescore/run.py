@@ -25,8 +25,8 @@ import pandas as pd
 from sqlalchemy import bindparam, exists, select
 
 from reviewdesk.errors import ConfigError, NotFound
+from reviewdesk.prescore.contracts import PairScorer, Scorer, Suggestion
 from reviewdesk.prescore.features import RUN_SELECT, runs_frame
-from reviewdesk.prescore.heuristic import PairScorer, Scorer, Suggestion
 from reviewdesk.prescore.priority import item_priority
 from reviewdesk.review.publication import read_batch
 from reviewdesk.stores.reviewstore import JSONText, ReviewStore, items, reservations
