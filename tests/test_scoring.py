@@ -19,7 +19,8 @@ from reviewdesk.prescore.heuristic import (
     scorable,
 )
 from reviewdesk.stores.warehouse import Warehouse
-from schemas.queue import Criterion, QueueConfig
+from schemas.queue import QueueConfig
+from schemas.rubric import Criterion
 
 ROOT = Path(__file__).resolve().parents[1]
 
