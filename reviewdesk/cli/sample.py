@@ -53,7 +53,7 @@ def publish_cmd(
     """Publish a batch to the review store; publishing it again changes nothing."""
     s = settings(ctx)
     with open_warehouse(ctx) as wh:
-        queue = get_queue(load_batch(wh, batch_id).queue, s.queues_dir)
+        queue = get_queue(load_batch(wh, batch_id, items=False).queue, s.queues_dir)
         with ReviewStore(s.review_url) as store:
             report = publish(wh, store, queue, batch_id)
     if as_json:

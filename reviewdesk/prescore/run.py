@@ -28,7 +28,7 @@ from reviewdesk.errors import ConfigError, NotFound
 from reviewdesk.prescore.features import RUN_SELECT, runs_frame
 from reviewdesk.prescore.heuristic import PairScorer, Scorer, Suggestion
 from reviewdesk.prescore.priority import item_priority
-from reviewdesk.review.publication import read_batch
+from reviewdesk.sample.batches import batch_for_queue
 from reviewdesk.stores.reviewstore import JSONText, ReviewStore, items, reservations
 from reviewdesk.stores.warehouse import Warehouse
 from schemas.queue import QueueConfig
@@ -131,7 +131,7 @@ def prescore_batch(
     spans concurrently (the flow maps them over Prefect tasks): it must call `score(con, span)` once per
     span, each with a DuckDB connection of its own thread (`wh.con.cursor()`), and yield the frames.
     """
-    batch = read_batch(wh, queue, batch_id)
+    batch = batch_for_queue(wh, queue, batch_id)
     report = PrescoreReport(batch_id, queue.name, scorer.name if scorer else None, batch.item_count)
     if scorer is None:
         report.note = "the scorer is `none`: no suggestions"
