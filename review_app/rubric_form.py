@@ -14,15 +14,15 @@ from typing import Any
 import streamlit as st
 
 from review_app.render import sides
+from schemas.rubric import PREFERENCE, PREFERENCE_CRITERION, TIE
 
 FLAGS = ["", "contains personal data (PII)", "broken run", "harmful content", "other"]
 KEYS = "123456789"
-PREFERENCE = {  # the pairwise question, asked like a required categorical criterion
-    "key": "preference",
+A_BETTER, B_BETTER, TIE_SHOWN = "A better", "B better", "Tie"  # the pairwise answers as the screen names them
+PREFERENCE_QUESTION = {  # the pairwise question as the form asks it: screen sides in place of run ids
+    **PREFERENCE_CRITERION.model_dump(include={"key", "type", "required"}),
     "label": "Which answer is better?",
-    "type": "categorical",
-    "options": ["A better", "B better", "Tie"],
-    "required": True,
+    "options": [A_BETTER, B_BETTER, TIE_SHOWN],
 }
 
 
@@ -97,22 +97,22 @@ def form(criteria: list[Mapping[str, Any]], prefix: str, initial: Mapping[str, A
 
 def criteria(item: Mapping[str, Any], rubric: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     """What the reviewer answers for this item: the rubric, after the preference for a pairwise one."""
-    return ([PREFERENCE] if item["kind"] == "pairwise" else []) + list(rubric["criteria"])
+    return ([PREFERENCE_QUESTION] if item["kind"] == "pairwise" else []) + list(rubric["criteria"])
 
 
 def stored(item: Mapping[str, Any], answers: dict) -> dict:
     """Answers as stored: the pairwise preference as a run id ("tie" for a tie), never a screen side."""
-    if item["kind"] == "pairwise" and answers.get("preference") is not None:
+    if item["kind"] == "pairwise" and answers.get(PREFERENCE) is not None:
         a, b = sides(item)
-        answers = {**answers, "preference": {"A better": a, "B better": b, "Tie": "tie"}[answers["preference"]]}
+        answers = {**answers, PREFERENCE: {A_BETTER: a, B_BETTER: b, TIE_SHOWN: TIE}[answers[PREFERENCE]]}
     return answers
 
 
 def shown(item: Mapping[str, Any], answers: Mapping[str, Any]) -> dict:
     """Stored answers as the form shows them: the inverse of `stored`."""
-    if item["kind"] == "pairwise" and answers.get("preference") is not None:
+    if item["kind"] == "pairwise" and answers.get(PREFERENCE) is not None:
         a, b = sides(item)
-        answers = {**answers, "preference": {a: "A better", b: "B better"}.get(answers["preference"], "Tie")}
+        answers = {**answers, PREFERENCE: {a: A_BETTER, b: B_BETTER}.get(answers[PREFERENCE], TIE_SHOWN)}
     return dict(answers)
 
 

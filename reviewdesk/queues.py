@@ -1,13 +1,19 @@
-"""Queue definitions: load and check the YAML files in the queues folder, one file a queue."""
+"""Queue definitions: load and check the YAML files in the queues folder, one file a queue.
+
+pydantic checks what schemas/queue.py declares; then every field marked `SqlExpression` is
+checked against the `runs` columns (reviewdesk.stores.sqlcheck). That second step needs DuckDB,
+which is why it lives here and not in schemas/.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from reviewdesk.errors import ConfigError
+from schemas.base import SqlExpression
 from schemas.queue import QueueConfig
 
 
@@ -29,6 +35,30 @@ def _problems(e: ValidationError) -> list[str]:
     return lines
 
 
+def sql_problems(model: BaseModel, loc: tuple[str | int, ...] = ()) -> list[str]:
+    """One line per SQL field of `model` (and the models inside it) that is not a usable expression over runs:
+    the field path, the expression, then what is wrong and how to fix it."""
+    from reviewdesk.stores.sqlcheck import ExpressionError, check_expression  # DuckDB: only once there is SQL
+
+    lines = []
+    for name, info in type(model).model_fields.items():
+        value, where = getattr(model, name), (*loc, name)
+        marks = [m for m in info.metadata if isinstance(m, SqlExpression)]
+        if marks and value is not None:
+            for expr in value if isinstance(value, list) else [value]:
+                try:
+                    check_expression(expr, marks[0].want)
+                except ExpressionError as e:
+                    lines.append(f"{'.'.join(map(str, where))}: {expr!r} {e}")
+        elif isinstance(value, BaseModel):
+            lines += sql_problems(value, where)
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                if isinstance(v, BaseModel):
+                    lines += sql_problems(v, (*where, i))
+    return lines
+
+
 def load_queue_file(path: Path) -> QueueConfig:
     """Parse and validate one queue file; its `name` must match the file name."""
     if not path.is_file():
@@ -42,7 +72,11 @@ def load_queue_file(path: Path) -> QueueConfig:
     try:
         queue = QueueConfig.model_validate(data)
     except ValidationError as e:
-        raise QueueFileError(f"{path} is not a valid queue:\n  " + "\n  ".join(_problems(e))) from None
+        problems = _problems(e)
+    else:
+        problems = sql_problems(queue)
+    if problems:
+        raise QueueFileError(f"{path} is not a valid queue:\n  " + "\n  ".join(problems))
     if queue.name != path.stem:
         raise QueueFileError(f"{path}: name {queue.name!r} differs from the file name; rename one to match")
     return queue

@@ -17,8 +17,8 @@ from typing import Any
 import pandas as pd
 import pandera.pandas as pa
 
-PREFERENCE = "preference"
-TIE = "tie"
+from schemas.rubric import PREFERENCE, TIE
+
 META = ("run_a", "run_b")  # columns the pairwise check reads beside the answers
 
 _TYPES: dict[str, tuple[str, Any]] = {
@@ -80,4 +80,4 @@ def answers_schema(rubric: Mapping[str, Any], kind: str) -> pa.DataFrameSchema:
     return _schema(json.dumps(rubric, sort_keys=True), kind)
 
 
-__all__ = ["PREFERENCE", "TIE", "answer_keys", "answers_schema"]
+__all__ = ["META", "answer_keys", "answers_schema"]

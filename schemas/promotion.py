@@ -8,22 +8,25 @@ rubric is hashed on its own, so adding or editing rules never changes the rubric
 from __future__ import annotations
 
 import string
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Literal, Self, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
+
+from schemas.base import Strict, require_unique
+from schemas.rubric import PREFERENCE, Criterion
 
 NAME = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 KINDS = ("regression", "sft", "preference", "classification")
-TRUSTED = ("gold", "adjudicated", "unanimous", "majority")  # = reviewdesk.labels.consensus.TRUSTED
+# The consensus methods promotion may trust (reviewdesk.labels.consensus lists every method).
+Trusted = Literal["gold", "adjudicated", "unanimous", "majority"]
+TRUSTED: tuple[str, ...] = get_args(Trusted)
 RUN_URL_FIELDS = {"run_id", "trace_id"}
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
 class Condition(Strict):
     """One test on an item's consensus value: `equals`, `in`, or a `min`/`max` bound (ordinal: by option order)."""
+
+    model_config = ConfigDict(populate_by_name=True)  # `in` is a Python keyword: the field is `in_`, aliased
 
     criterion: str
     equals: str | int | float | bool | None = None
@@ -55,7 +58,7 @@ class DatasetRule(Strict):
     description: str = ""
     when: list[Condition] = Field(default=[], description="all must hold, each on a trusted consensus value")
     criteria: list[str] | None = Field(default=None, description="classification: the criteria labelled")
-    methods: list[Literal["gold", "adjudicated", "unanimous", "majority"]] = Field(
+    methods: list[Trusted] = Field(
         default=list(TRUSTED), min_length=1, description="consensus methods trusted for promotion"
     )
     test_fraction: float = Field(default=0.1, ge=0, lt=1, description="share of inputs in the test split")
@@ -99,9 +102,7 @@ class Promotion(Strict):
     @field_validator("datasets")
     @classmethod
     def _unique(cls, rules: list[DatasetRule]) -> list[DatasetRule]:
-        names = [r.name for r in rules]
-        if dupes := sorted({n for n in names if names.count(n) > 1}):
-            raise ValueError(f"dataset names must be unique in a queue; repeated: {', '.join(dupes)}")
+        require_unique((r.name for r in rules), "dataset names must be unique in a queue")
         return rules
 
     @field_validator("run_url")
@@ -114,10 +115,10 @@ class Promotion(Strict):
             raise ValueError(f"{v!r}: use {{run_id}} and/or {{trace_id}} and no other fields")
         return v
 
-    def check(self, kind: str, criteria: dict[str, Any]) -> None:
+    def check(self, kind: str, criteria: dict[str, Criterion]) -> None:
         """Check the rules against the queue's kind and rubric (criterion key -> Criterion)."""
         gradable = {k: c for k, c in criteria.items() if c.type != "text"}
-        labelled = [*(["preference"] if kind == "pairwise" else []), *gradable]  # what consensus holds
+        labelled = [*([PREFERENCE] if kind == "pairwise" else []), *gradable]  # what consensus holds
         for rule in self.datasets:
             where = f"promotion: dataset {rule.name!r}"
             if rule.kind == "preference" and kind != "pairwise":
@@ -134,7 +135,7 @@ class Promotion(Strict):
                 raise ValueError(f"agreement_gate.min: no criterion {key!r}; choose from {', '.join(labelled)}")
 
 
-def _check_condition(where: str, cond: Condition, gradable: dict[str, Any]) -> None:
+def _check_condition(where: str, cond: Condition, gradable: dict[str, Criterion]) -> None:
     c = gradable.get(cond.criterion)
     if c is None:
         raise ValueError(f"{where}: `when` names {cond.criterion!r}; choose from {', '.join(gradable)}")
@@ -152,4 +153,4 @@ def _check_condition(where: str, cond: Condition, gradable: dict[str, Any]) -> N
             raise ValueError(f"{where}: {c.key} bound {bound!r} is not one of its options {options}")
 
 
-__all__ = ["KINDS", "TRUSTED", "AgreementGate", "Condition", "DatasetRule", "ProductIssues", "Promotion"]
+__all__ = ["KINDS", "TRUSTED", "AgreementGate", "Condition", "DatasetRule", "ProductIssues", "Promotion", "Trusted"]

@@ -1,137 +1,45 @@
-"""Queue and rubric configuration: what the YAML files in queues/ may say, checked field by field.
+"""Queue configuration: what the YAML files in queues/ may say, checked field by field.
 
 Every error names its field (pydantic's location) and says what to write instead. SQL fragments
-are checked against the `runs` columns here, so a bad queue fails at load time, not mid-flow.
+are marked `SqlExpression` here and checked against the `runs` columns by `reviewdesk.queues`
+when a file is loaded, so a bad queue fails at load time, not mid-flow, and declaring a queue
+needs no database engine.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from datetime import datetime
 from typing import Annotated, Literal, Self
 
 from cronsim import CronSim, CronSimError
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from reviewdesk.stores.sqlcheck import ExpressionError, check_expression
+from schemas.base import SqlExpression, Strict
 from schemas.promotion import Promotion
+from schemas.rubric import Rubric
 from schemas.scoring import Prescore
 
 NAME = r"^[a-z0-9][a-z0-9_-]{0,62}$"
-KEY = r"^[a-z][a-z0-9_]{0,62}$"
-NEEDS_OPTIONS = ("categorical", "ordinal")
-
-
-class Strict(BaseModel):
-    """Unknown keys are errors: a typo must not silently fall back to a default."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _sql(expr: str, want: str | None = None) -> str:
-    try:
-        check_expression(expr, want)
-    except ExpressionError as e:
-        raise ValueError(f"{expr!r} {e}") from None
-    return expr
-
-
-class Criterion(Strict):
-    """One question of the rubric."""
-
-    key: Annotated[str, Field(pattern=KEY, description="snake_case identifier, unique in the rubric")]
-    type: Literal["categorical", "ordinal", "numeric", "boolean", "text"]
-    options: list[str | int | float] | None = None
-    min: float | None = None
-    max: float | None = None
-    required: bool = True
-    description: str = ""
-    tolerance: Annotated[float | None, Field(ge=0)] = None  # see `spread_allowed`
-
-    @property
-    def spread_allowed(self) -> float:
-        """How far reviewers' answers may spread before the item goes to adjudication: option
-        steps for ordinal criteria (default 1), value units for numeric (default 0); none otherwise."""
-        if self.tolerance is not None:
-            return self.tolerance
-        return 1.0 if self.type == "ordinal" else 0.0
-
-    @model_validator(mode="after")
-    def _options_fit_type(self) -> Self:
-        if self.type in NEEDS_OPTIONS:
-            if not self.options or len(self.options) < 2:
-                raise ValueError(f"criterion {self.key!r} is {self.type}: list at least two `options`")
-            if len(set(map(str, self.options))) != len(self.options):
-                raise ValueError(f"criterion {self.key!r} has duplicate options: make each option unique")
-        elif self.options is not None and self.type != "numeric":
-            raise ValueError(f"criterion {self.key!r} is {self.type}: remove `options`, it takes none")
-        if self.type == "numeric":
-            if self.options is None and (self.min is None or self.max is None):
-                raise ValueError(f"criterion {self.key!r} is numeric: give `min` and `max`, or `options`")
-            if self.min is not None and self.max is not None and self.min >= self.max:
-                raise ValueError(f"criterion {self.key!r}: `min` must be below `max`")
-        elif self.min is not None or self.max is not None:
-            raise ValueError(f"criterion {self.key!r} is {self.type}: `min`/`max` apply to numeric criteria only")
-        if self.tolerance is not None and self.type not in ("ordinal", "numeric"):
-            raise ValueError(f"criterion {self.key!r} is {self.type}: `tolerance` applies to ordinal and numeric only")
-        return self
-
-
-def _unset_additions(rubric: Rubric) -> dict:
-    """Fields added after rubrics were first published hash only when set, so old versions keep their hash."""
-    return {"criteria": {i: {"tolerance"} for i, c in enumerate(rubric.criteria) if c.tolerance is None}}
-
-
-class Rubric(Strict):
-    """Instructions plus criteria; its content hash is its version."""
-
-    instructions: str = Field(min_length=1)
-    criteria: list[Criterion] = Field(min_length=1)
-
-    @field_validator("criteria")
-    @classmethod
-    def _unique_keys(cls, criteria: list[Criterion]) -> list[Criterion]:
-        keys = [c.key for c in criteria]
-        if dupes := sorted({k for k in keys if keys.count(k) > 1}):
-            raise ValueError(f"criterion keys must be unique; repeated: {', '.join(dupes)}")
-        return criteria
-
-    @property
-    def version(self) -> str:
-        """Content hash: editing the rubric makes a new version, and old labels keep theirs."""
-        canonical = json.dumps(self.model_dump(mode="json", exclude=_unset_additions(self)), sort_keys=True,
-                               separators=(",", ":"))  # fmt: skip
-        return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
 
 class Weight(Strict):
     """Oversample runs matching `when` by `weight` (weights of several matches multiply)."""
 
-    when: str
+    when: Annotated[str, SqlExpression("BOOLEAN")]
     weight: float = Field(gt=0)
-
-    _when = field_validator("when")(lambda v: _sql(v, "BOOLEAN"))
 
 
 class Sampling(Strict):
     """Which runs a batch is drawn from, and how."""
 
-    filter: str = "TRUE"
+    filter: Annotated[str, SqlExpression("BOOLEAN")] = "TRUE"
     strategy: Literal["random", "stratified", "weighted"] = "random"
-    stratify_by: list[str] = []
+    stratify_by: Annotated[list[str], SqlExpression()] = []
     allocation: Literal["proportional", "equal"] = "proportional"
     weights: list[Weight] = []
     size: int = Field(gt=0, le=1_000_000)
     exclude_reviewed: bool = True
     seed: int | None = None
-
-    _filter = field_validator("filter")(lambda v: _sql(v, "BOOLEAN"))
-
-    @field_validator("stratify_by")
-    @classmethod
-    def _strata(cls, exprs: list[str]) -> list[str]:
-        return [_sql(e) for e in exprs]
 
     @model_validator(mode="after")
     def _strategy_has_its_parameters(self) -> Self:
@@ -145,10 +53,8 @@ class Sampling(Strict):
 class Pairing(Strict):
     """Pairwise queues: runs with the same `key` that differ in `compare` make a pair."""
 
-    key: str = "md5(inputs::VARCHAR)"
-    compare: str = "model"
-
-    _exprs = field_validator("key", "compare")(lambda v: _sql(v))
+    key: Annotated[str, SqlExpression()] = "md5(inputs::VARCHAR)"
+    compare: Annotated[str, SqlExpression()] = "model"
 
 
 class QueueConfig(Strict):
@@ -163,7 +69,7 @@ class QueueConfig(Strict):
     reviewers_per_item: int = Field(default=1, ge=1, le=20)
     overlap_fraction: float = Field(default=0.0, ge=0, le=1)
     gold_fraction: float = Field(default=0.0, ge=0, lt=1)
-    gold_source: str | None = Field(
+    gold_source: Annotated[str | None, SqlExpression()] = Field(
         default=None, description="SQL over runs giving a JSON object of known answers per criterion, or NULL"
     )
     reservation_minutes: int = Field(default=30, ge=1, le=24 * 60)
@@ -175,11 +81,6 @@ class QueueConfig(Strict):
     assignees: list[str] = []
     schedule: str | None = None
     promotion: Promotion | None = None  # datasets fed by this queue (schemas/promotion.py)
-
-    @field_validator("gold_source")
-    @classmethod
-    def _gold(cls, v: str | None) -> str | None:
-        return None if v is None else _sql(v)
 
     @field_validator("schedule")
     @classmethod

@@ -83,12 +83,12 @@ def store_contents(store: ReviewStore) -> dict[str, list[tuple]]:
 
 def write_in_process(url: str, queue: QueueConfig, batch, chunks, barrier, results) -> None:
     """Child process body: wait for the others, then write the same pre-read batch to the store."""
-    from reviewdesk.review.publication import write_batch
+    from reviewdesk.review.publication import write_to_store
 
     try:
         with ReviewStore(url) as store:
             barrier.wait()
-            report = write_batch(store, queue, batch, chunks)
+            report = write_to_store(store, queue, batch, chunks)
         results.put(("ok", report.published))
     except Exception as e:
         results.put(("error", f"{type(e).__name__}: {e}"))

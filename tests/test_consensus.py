@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from reviewdesk.labels.consensus import PREFERENCE, resolve, resolve_item
-from schemas.queue import Criterion
+from reviewdesk.labels.consensus import resolve, resolve_item
+from schemas.rubric import PREFERENCE_CRITERION, Criterion
 
 CORRECTNESS = Criterion(key="correctness", type="categorical", options=["correct", "partially_correct", "incorrect"])
 HELPFULNESS = Criterion(key="helpfulness", type="ordinal", options=[1, 2, 3, 4, 5])
@@ -52,7 +52,7 @@ def test_an_optional_criterion_never_waits_for_a_lead():
 
 def test_gold_then_adjudication_then_reviewers():
     answers = {"correctness": ["correct", "incorrect"], "helpfulness": [4, 4], "preference": ["run-1", "run-1"]}
-    got = resolve_item(answers, [CORRECTNESS, HELPFULNESS, PREFERENCE], gold={"helpfulness": 2},
+    got = resolve_item(answers, [CORRECTNESS, HELPFULNESS, PREFERENCE_CRITERION], gold={"helpfulness": 2},
                        adjudicated={"correctness": "incorrect"})  # fmt: skip
     assert {k: (r.value, r.method, r.confidence, r.agreeing) for k, r in got.items()} == {
         "correctness": ("incorrect", "adjudicated", 1.0, 1),

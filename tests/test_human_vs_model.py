@@ -29,7 +29,7 @@ from reviewdesk.queues import get_queue
 from reviewdesk.review.accounts import authenticate
 from reviewdesk.stores.reviewstore import ReviewStore
 from reviewdesk.stores.warehouse import Warehouse
-from schemas.queue import Criterion
+from schemas.rubric import Criterion
 
 ROOT = Path(__file__).resolve().parents[1]
 QUEUE = "support-quality"

@@ -169,9 +169,9 @@ def test_human_vs_model_measures_the_preference_by_side_of_the_pair(ab_warehouse
         )
         ab_warehouse.execute("INSERT INTO consensus VALUES (?, 'support-ab', 'preference', ?, NULL, 'majority', "
                              "0.6, 3, 2, now())", [item_id, value[c](a, b)])  # fmt: skip
-    from reviewdesk.labels.consensus import PREFERENCE
+    from schemas.rubric import PREFERENCE_CRITERION
 
-    out = human_vs_model(ab_warehouse, "support-ab", [PREFERENCE], "hide", resamples=100, seed=0)
+    out = human_vs_model(ab_warehouse, "support-ab", [PREFERENCE_CRITERION], "hide", resamples=100, seed=0)
     m = out["criteria"]["preference"]
     right = sum(s == c for s, c in zip(suggested, consensus, strict=True))
     assert (m["n_items"], m["accuracy"]) == (12, pytest.approx(right / 12))

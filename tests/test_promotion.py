@@ -18,8 +18,8 @@ from reviewdesk.datasets.promotion import promote
 from reviewdesk.datasets.read import DatasetTampered
 from reviewdesk.demo.simulate import simulate_reviews, truths
 from reviewdesk.labels.adjudication import decide, open_cases
-from reviewdesk.labels.consensus import TRUSTED
 from reviewdesk.review.reviews import next_item, submit
+from schemas.promotion import TRUSTED
 
 KINDS = {
     "support-regression": "regression",

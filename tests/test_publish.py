@@ -21,7 +21,8 @@ from sqlalchemy import text
 
 from reviewdesk.errors import ConfigError, NotFound, ReviewdeskError
 from reviewdesk.review import publication as publish_mod
-from reviewdesk.review.publication import RUN_FIELDS, publish, read_batch, read_items
+from reviewdesk.review.publication import SHOWN_RUN_FIELDS, publish, read_items
+from reviewdesk.sample.batches import batch_for_queue
 from reviewdesk.stores.reviewstore import MIGRATIONS, ReviewStore
 from reviewdesk.stores.warehouse import Warehouse
 
@@ -39,20 +40,20 @@ def store(tmp_path: Path):
 
 
 def warehouse_runs(wh: Warehouse) -> dict[str, dict]:
-    cols = ", ".join(RUN_FIELDS)
-    return {r[0]: dict(zip(RUN_FIELDS, r, strict=True)) for r in wh.execute(f"SELECT {cols} FROM runs")}
+    cols = ", ".join(SHOWN_RUN_FIELDS)
+    return {r[0]: dict(zip(SHOWN_RUN_FIELDS, r, strict=True)) for r in wh.execute(f"SELECT {cols} FROM runs")}
 
 
 def assert_payload_matches_run(shown: dict, run: dict) -> None:
     """A payload run equals its warehouse run, field by field, except the hidden demo_truth."""
-    assert list(shown) == list(RUN_FIELDS)
+    assert list(shown) == list(SHOWN_RUN_FIELDS)
     for field in ("inputs", "outputs"):
         assert shown[field] == json.loads(run[field])
     metadata = json.loads(run["metadata"])
     assert "demo_truth" in metadata and "demo_truth" not in shown["metadata"]
     assert shown["metadata"] == {k: v for k, v in metadata.items() if k != "demo_truth"}
     assert datetime.fromisoformat(shown["start_time"]) == run["start_time"]
-    for field in set(RUN_FIELDS) - {"inputs", "outputs", "metadata", "start_time"}:
+    for field in set(SHOWN_RUN_FIELDS) - {"inputs", "outputs", "metadata", "start_time"}:
         assert shown[field] == run[field], field
 
 
@@ -216,7 +217,7 @@ def test_concurrent_publishers_write_each_item_once_without_lock_errors(wh: Ware
     """
     queue = load_queue("support-quality")
     n = insert_single_batch(wh, queue, "b1", n=150)
-    batch = read_batch(wh, queue, "b1")
+    batch = batch_for_queue(wh, queue, "b1")
     chunks = list(read_items(wh, batch, chunk=25))
     url = f"sqlite:///{tmp_path / 'shared' / 'review.sqlite'}"
     ctx = multiprocessing.get_context("spawn")

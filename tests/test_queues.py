@@ -1,6 +1,8 @@
 """Queue files: the examples load, and every kind of bad file is refused with its field, fix and exit 2."""
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -118,3 +120,18 @@ def test_queues_list_and_show_json():
     assert json.loads(shown.stdout)["sampling"]["stratify_by"] == ["model"]
     missing = runner.invoke(app, ["--queues-dir", str(ROOT / "queues"), "queues", "show", "nope"])
     assert missing.exit_code == 2 and "No queue 'nope'" in missing.output
+
+
+def test_every_bad_sql_field_is_reported_at_once_with_its_path(tmp_path: Path):
+    data = changed(**{"sampling.filter": "modle = 1", "sampling.stratify_by": ["model", "x"],
+                      "gold_source": "random()"})  # fmt: skip
+    with pytest.raises(QueueFileError) as e:
+        load_queue_file(write(tmp_path, data))
+    lines = str(e.value).splitlines()[1:]
+    assert [line.split(":")[0].strip() for line in lines] == ["sampling.filter", "sampling.stratify_by", "gold_source"]
+    assert "sampling.stratify_by: 'x' Referenced column \"x\" not found" in str(e.value)
+
+
+def test_declaring_a_queue_needs_no_database_engine():
+    code = "import sys, schemas.queue; print(sorted({m.split('.')[0] for m in sys.modules} & {'reviewdesk', 'duckdb'}))"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "[]\n"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import shutil
 from collections import Counter
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -20,14 +21,10 @@ from reviewdesk.errors import ConfigError, EmptyPopulation, NotFound, Reviewdesk
 from reviewdesk.ingest import ingest_file
 from reviewdesk.sample import batches as batches_module
 from reviewdesk.sample import designs as sampling_module
+from reviewdesk.sample.allocation import allocate, inclusion_probabilities, systematic_allocation
 from reviewdesk.sample.batches import list_batches, load_batch
-from reviewdesk.sample.designs import (
-    allocate,
-    draw_batch,
-    horvitz_thompson,
-    inclusion_probabilities,
-    systematic_allocation,
-)
+from reviewdesk.sample.designs import draw_batch
+from reviewdesk.sample.estimates import horvitz_thompson
 from reviewdesk.stores.warehouse import Warehouse
 from schemas.queue import QueueConfig
 
@@ -496,6 +493,15 @@ def test_load_batch_round_trips_what_draw_batch_returned(demo):
     queue = make_queue({"filter": SUPPORT_LLM, "size": 12}, kind="pairwise")
     batch = draw_batch(demo, queue, seed=4)
     assert load_batch(demo, batch.batch_id) == batch
+
+
+def test_load_batch_without_items_reads_its_row_and_counts_its_items(demo):
+    queue = make_queue({"filter": SUPPORT_LLM, "size": 20}, gold_fraction=0.1, gold_source="metadata")
+    batch = draw_batch(demo, queue, seed=5)
+    row = load_batch(demo, batch.batch_id, items=False)
+    assert (row.items, row.suggestions, row.published_at) == ([], {}, None)
+    assert row.item_count == batch.item_count == len(batch.items) == 22
+    assert replace(row, items=batch.items) == batch
 
 
 # ---------------------------------------------------------------------------------------------

@@ -14,7 +14,8 @@ from reviewdesk.prescore.factory import get_scorer
 from reviewdesk.prescore.features import RUN_FIELDS, runs_frame
 from reviewdesk.prescore.heuristic import HEURISTIC_VERSION, RULES, HeuristicScorer, heuristic_values
 from reviewdesk.stores.warehouse import Warehouse
-from schemas.queue import Criterion, QueueConfig
+from schemas.queue import QueueConfig
+from schemas.rubric import Criterion
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -17,8 +17,8 @@ import pandas as pd
 
 from reviewdesk.agreement.bootstrap import percentile_ci, resample_counts
 from reviewdesk.agreement.ratings import COLUMNS, LabelsError, Ratings, value_key
+from schemas.rubric import TIE
 
-TIE = "tie"
 SIDES: tuple[str, str, str] = ("left", "right", "tie")
 
 

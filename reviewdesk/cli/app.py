@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -15,11 +16,15 @@ from reviewdesk.config import Settings
 from reviewdesk.errors import ReviewdeskError
 from reviewdesk.stores.warehouse import Warehouse
 
+if TYPE_CHECKING:
+    from rich.table import Table
+
 app = typer.Typer(help="Human review of LLM outputs: ingest, sample, review, agree, promote.", no_args_is_help=True)
 out = Console()
 err = Console(stderr=True)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")]
+QueueFilter = Annotated[str | None, typer.Option("--queue", help="Only those of this queue.")]
 
 
 def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -64,3 +69,18 @@ def progress_bar(quiet: bool) -> Progress:
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         console=err, disable=quiet, transient=True,
     )  # fmt: skip
+
+
+def print_listing(
+    ctx: typer.Context, read: Callable[[Warehouse], list[dict]], as_json: bool, table: Callable[[list[dict]], Table],
+    empty: str = "",
+) -> None:
+    """The rows `read` from the warehouse: one JSON array under --json, else `empty` if there are none, else `table`."""
+    with open_warehouse(ctx) as wh:
+        rows = read(wh)
+    if as_json:
+        print(json.dumps(rows, default=str))
+    elif empty and not rows:
+        out.print(empty)
+    else:
+        out.print(table(rows))

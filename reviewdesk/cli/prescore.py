@@ -9,13 +9,25 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from reviewdesk.cli.app import JsonOption, app, err, handle_errors, open_warehouse, out, progress_bar, settings
+from reviewdesk.cli.app import (
+    JsonOption,
+    QueueFilter,
+    app,
+    err,
+    handle_errors,
+    open_warehouse,
+    out,
+    print_listing,
+    progress_bar,
+    settings,
+)
 from reviewdesk.prescore.contracts import ModelFallbackWarning
 from reviewdesk.prescore.factory import get_scorer
-from reviewdesk.prescore.run import batch_queue, prescore_batch
+from reviewdesk.prescore.run import prescore_batch
 from reviewdesk.prescore.trained import list_models
 from reviewdesk.prescore.training import MIN_LABELS, train_queue
 from reviewdesk.queues import get_queue
+from reviewdesk.sample.batches import load_batch
 from reviewdesk.stores.reviewstore import ReviewStore
 
 models_app = typer.Typer(help="Pre-scoring models: train one per criterion, list the registry.", no_args_is_help=True)
@@ -63,20 +75,13 @@ def train_cmd(
 
 @models_app.command("list")
 @handle_errors
-def list_cmd(
-    ctx: typer.Context,
-    queue: Annotated[str | None, typer.Option("--queue", help="Only this queue's models.")] = None,
-    as_json: JsonOption = False,
-) -> None:
+def list_cmd(ctx: typer.Context, queue: QueueFilter = None, as_json: JsonOption = False) -> None:
     """List every trained model version with its training size and cross-validated metrics."""
-    with open_warehouse(ctx) as wh:
-        found = list_models(wh, queue)
-    if as_json:
-        print(json.dumps(found, default=str))
-        return
-    if not found:
-        out.print("No models yet: `reviewdesk models train QUEUE` once a queue has consensus labels.")
-        return
+    print_listing(ctx, lambda wh: list_models(wh, queue), as_json, _model_table,
+                  "No models yet: `reviewdesk models train QUEUE` once a queue has consensus labels.")  # fmt: skip
+
+
+def _model_table(found: list[dict]) -> Table:
     latest = {(m["queue"], m["criterion"]): m["version"] for m in found}
     table = Table("queue", "criterion", "v", "labels", "CV acc.", "baseline", "serves",
                   title="Models (--json adds macro-F1, Brier, log loss, labels and training time)")  # fmt: skip
@@ -85,7 +90,7 @@ def list_cmd(
         serves = "yes" if latest[m["queue"], m["criterion"]] == m["version"] and m["beats_baseline"] else ""
         table.add_row(m["queue"], m["criterion"], str(m["version"]), f"{m['n_train']:,}", _num(cv["accuracy"]),
                       _num(base["accuracy"]), serves)  # fmt: skip
-    out.print(table)
+    return table
 
 
 @app.command("prescore")
@@ -102,7 +107,7 @@ def prescore_cmd(
     """Suggest answers for every item of a batch; a published batch's untouched items get them in the app too."""
     s = settings(ctx)
     with open_warehouse(ctx) as wh, ReviewStore(s.review_url) as store, progress_bar(as_json) as bar:
-        config = get_queue(batch_queue(wh, batch_id), s.queues_dir)
+        config = get_queue(load_batch(wh, batch_id, items=False).queue, s.queues_dir)
         with warnings.catch_warnings():  # the report lists them; print each once
             warnings.simplefilter("ignore", ModelFallbackWarning)
             chosen = get_scorer(scorer, config, wh, s.models_dir)

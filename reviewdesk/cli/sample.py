@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from reviewdesk.cli.app import JsonOption, app, handle_errors, open_warehouse, out, settings
+from reviewdesk.cli.app import JsonOption, QueueFilter, app, handle_errors, open_warehouse, out, print_listing, settings
 from reviewdesk.queues import get_queue
 from reviewdesk.review.publication import publish
 from reviewdesk.sample.batches import list_batches, load_batch
@@ -17,6 +17,7 @@ from reviewdesk.stores.reviewstore import ReviewStore
 
 batches_app = typer.Typer(help="Sampled batches of review items.", no_args_is_help=True)
 app.add_typer(batches_app, name="batches")
+BatchArgument = Annotated[str, typer.Argument(help="The batch's id (see `reviewdesk batches list`).")]
 
 
 @app.command("sample")
@@ -45,15 +46,11 @@ def sample_cmd(
 
 @app.command("publish")
 @handle_errors
-def publish_cmd(
-    ctx: typer.Context,
-    batch_id: Annotated[str, typer.Argument(help="Batch to publish (see `reviewdesk batches list`).")],
-    as_json: JsonOption = False,
-) -> None:
+def publish_cmd(ctx: typer.Context, batch_id: BatchArgument, as_json: JsonOption = False) -> None:
     """Publish a batch to the review store; publishing it again changes nothing."""
     s = settings(ctx)
     with open_warehouse(ctx) as wh:
-        queue = get_queue(load_batch(wh, batch_id).queue, s.queues_dir)
+        queue = get_queue(load_batch(wh, batch_id, items=False).queue, s.queues_dir)
         with ReviewStore(s.review_url) as store:
             report = publish(wh, store, queue, batch_id)
     if as_json:
@@ -66,29 +63,24 @@ def publish_cmd(
 
 @batches_app.command("list")
 @handle_errors
-def list_cmd(
-    ctx: typer.Context,
-    queue: Annotated[str | None, typer.Option("--queue", help="Only this queue's batches.")] = None,
-    as_json: JsonOption = False,
-) -> None:
+def list_cmd(ctx: typer.Context, queue: QueueFilter = None, as_json: JsonOption = False) -> None:
     """List batches, newest first."""
-    with open_warehouse(ctx) as wh:
-        found = list_batches(wh, queue)
-    if as_json:
-        print(json.dumps(found, default=str))
-        return
+    print_listing(ctx, lambda wh: list_batches(wh, queue), as_json, _batch_table)
+
+
+def _batch_table(found: list[dict]) -> Table:
     table = Table("batch", "queue", "strategy", "seed", "population", "items", "created", "published", title="Batches")
     for b in found:
         table.add_row(
             b["batch_id"], b["queue"], b["strategy"], str(b["seed"]), f"{b['population']:,}", f"{b['items']:,}",
             f"{b['created_at']:%Y-%m-%d %H:%M}", f"{b['published_at']:%Y-%m-%d %H:%M}" if b["published_at"] else "-",
         )  # fmt: skip
-    out.print(table)
+    return table
 
 
 @batches_app.command("show")
 @handle_errors
-def show(ctx: typer.Context, batch_id: str, as_json: JsonOption = False) -> None:
+def show(ctx: typer.Context, batch_id: BatchArgument, as_json: JsonOption = False) -> None:
     """Show a batch: how it was drawn and its items with their inclusion probabilities and suggestions."""
     with open_warehouse(ctx) as wh:
         batch = load_batch(wh, batch_id)

@@ -16,7 +16,7 @@ from typing import Any
 
 from reviewdesk.datasets.formats import answer_text, example_id, input_key, input_messages, normalize, render, split_of
 from schemas.promotion import TRUSTED, Condition, DatasetRule
-from schemas.queue import Criterion
+from schemas.rubric import Criterion
 
 
 @dataclass(frozen=True)

@@ -30,12 +30,12 @@ from reviewdesk.datasets.examples import BUILDERS, Candidate, Consensus, Correct
 from reviewdesk.datasets.flagged import FlaggedReport, write_flagged
 from reviewdesk.datasets.versioning import CandidateVersion, adopt, changes, seal, write_version
 from reviewdesk.errors import ConfigError, NotFound
-from reviewdesk.labels.consensus import PREFERENCE
 from reviewdesk.stores.reviewstore import ReviewStore, adjudications
 from reviewdesk.stores.values import typed
 from reviewdesk.stores.warehouse import Warehouse
 from schemas.promotion import AgreementGate, DatasetRule
-from schemas.queue import Criterion, QueueConfig
+from schemas.queue import QueueConfig
+from schemas.rubric import PREFERENCE_CRITERION, Criterion
 
 PROMPT_VERSION = "json_extract_string(metadata, '$.prompt_version')"  # where runs keep their prompt version
 
@@ -80,7 +80,7 @@ def _criteria(store: ReviewStore, queue: QueueConfig, version: str) -> dict[str,
     if rubric is None and version != queue.rubric_version:
         raise NotFound(f"Rubric {version} of {queue.name!r} is not in the review store: publish its batch again.")
     criteria = [Criterion(**c) for c in rubric["criteria"]] if rubric else list(queue.rubric.criteria)
-    return {c.key: c for c in ([PREFERENCE] if queue.kind == "pairwise" else []) + criteria}
+    return {c.key: c for c in ([PREFERENCE_CRITERION] if queue.kind == "pairwise" else []) + criteria}
 
 
 def gather(store: ReviewStore, wh: Warehouse, queue: QueueConfig, corrections: bool = True) -> list[Item]:

@@ -20,13 +20,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from schemas.queue import Criterion
+from schemas.promotion import TRUSTED
+from schemas.rubric import Criterion
 
-METHODS = ("gold", "adjudicated", "unanimous", "majority", "median", "single")
-TRUSTED = ("gold", "adjudicated", "unanimous", "majority")  # what promotion may use
-# A pairwise item's preference, resolved like a required categorical answer (its options, the
-# item's run ids, differ per item and are not needed to count votes).
-PREFERENCE = Criterion(key="preference", type="categorical", options=["run_a", "run_b", "tie"])
+METHODS = (*TRUSTED, "median", "single")  # strongest first; promotion trusts the first four (schemas.promotion)
 
 
 @dataclass(frozen=True)
@@ -107,4 +104,4 @@ def resolve_item(
     return out
 
 
-__all__ = ["METHODS", "PREFERENCE", "TRUSTED", "Resolution", "decided", "resolve", "resolve_item"]
+__all__ = ["METHODS", "Resolution", "decided", "resolve", "resolve_item"]

@@ -17,11 +17,11 @@ import pandas as pd
 
 from reviewdesk.errors import NotFound
 from reviewdesk.labels.adjudication import backlog, decisions, open_cases
-from reviewdesk.labels.consensus import PREFERENCE, resolve_item
+from reviewdesk.labels.consensus import resolve_item
 from reviewdesk.stores.reviewstore import ReviewStore
 from reviewdesk.stores.values import as_number, as_text, typed
 from reviewdesk.stores.warehouse import Warehouse
-from schemas.queue import Criterion
+from schemas.rubric import PREFERENCE_CRITERION, Criterion
 
 CONSENSUS_COLUMNS = ["item_id", "queue", "criterion", "value", "value_num", "method", "confidence", "reviewers",
                      "agreeing", "resolved_at"]  # fmt: skip
@@ -46,7 +46,7 @@ def _criteria(store: ReviewStore, queue: str, versions: set[str], pairwise: bool
         rubric = store.rubric(queue, version)
         if rubric is None:
             raise NotFound(f"Rubric {version} of {queue!r} is not in the review store: publish its batch again.")
-        out[version] = ([PREFERENCE] if pairwise else []) + [Criterion(**c) for c in rubric["criteria"]]
+        out[version] = ([PREFERENCE_CRITERION] if pairwise else []) + [Criterion(**c) for c in rubric["criteria"]]
     return out
 
 

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     import pandas as pd
 
-    from schemas.queue import Criterion, QueueConfig
+    from schemas.queue import QueueConfig
+    from schemas.rubric import Criterion
 
 SCORABLE = ("categorical", "ordinal", "boolean")  # criteria with a fixed set of answers
 

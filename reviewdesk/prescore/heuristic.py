@@ -22,12 +22,12 @@ import pandas as pd
 
 from reviewdesk.prescore.contracts import Suggestion, scorable
 from reviewdesk.prescore.features import prepared
-from schemas.queue import Criterion, QueueConfig
+from schemas.queue import QueueConfig
+from schemas.rubric import PREFERENCE, Criterion
 from schemas.scoring import HeuristicValues
 
 HEURISTIC_VERSION = "heuristic-1"  # bump when a rule or confidence below changes
 PAIRWISE_VERSION = f"pairwise-{HEURISTIC_VERSION}"  # bump the prefix when PairwiseHeuristic's combination changes
-PREFERENCE = "preference"  # the pairwise criterion: a run id of the item, or "tie"
 NOT_SEPARATED = "the rules do not separate the two runs (the same rule, or none, fires on both)"
 REFUSAL = re.compile(
     r"\b(?:i'?m sorry,? (?:but )?i can(?:no|')?t|i can(?:no|')?t (?:help|assist)|i(?:'m| am) (?:not able|unable) to|"
@@ -167,7 +167,6 @@ __all__ = [
     "HEURISTIC_VERSION",
     "NOT_SEPARATED",
     "PAIRWISE_VERSION",
-    "PREFERENCE",
     "RULES",
     "HeuristicScorer",
     "PairwiseHeuristic",

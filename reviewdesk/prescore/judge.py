@@ -27,7 +27,7 @@ import pandas as pd
 
 from reviewdesk.errors import ConfigError
 from reviewdesk.prescore.contracts import Scorer, Suggestion, options
-from schemas.queue import Criterion
+from schemas.rubric import Criterion
 from schemas.scoring import Judge
 
 DEFAULT_CONFIDENCE = 0.5  # when the judge gives none

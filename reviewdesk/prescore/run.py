@@ -24,11 +24,11 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import bindparam, exists, select
 
-from reviewdesk.errors import ConfigError, NotFound
+from reviewdesk.errors import ConfigError
 from reviewdesk.prescore.contracts import PairScorer, Scorer, Suggestion
 from reviewdesk.prescore.features import RUN_SELECT, runs_frame
 from reviewdesk.prescore.priority import item_priority
-from reviewdesk.review.publication import read_batch
+from reviewdesk.sample.batches import batch_for_queue
 from reviewdesk.stores.reviewstore import JSONText, ReviewStore, items, reservations
 from reviewdesk.stores.warehouse import Warehouse
 from schemas.queue import QueueConfig
@@ -66,17 +66,6 @@ class PrescoreReport:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def batch_queue(wh: Warehouse, batch_id: str) -> str:
-    """The queue a batch was drawn for; NotFound with the way to find one if there is no such batch."""
-    queue = wh.scalar("SELECT queue FROM batches WHERE batch_id = ?", [batch_id])
-    if queue is None:
-        raise NotFound(
-            f"No batch {batch_id!r} in the warehouse. List batches with `reviewdesk batches list`, "
-            "or draw one with `reviewdesk sample QUEUE`."
-        )
-    return queue
 
 
 def spans(wh: Warehouse, batch_id: str, chunk: int = CHUNK) -> list[tuple[int, int]]:
@@ -131,7 +120,7 @@ def prescore_batch(
     spans concurrently (the flow maps them over Prefect tasks): it must call `score(con, span)` once per
     span, each with a DuckDB connection of its own thread (`wh.con.cursor()`), and yield the frames.
     """
-    batch = read_batch(wh, queue, batch_id)
+    batch = batch_for_queue(wh, queue, batch_id)
     report = PrescoreReport(batch_id, queue.name, scorer.name if scorer else None, batch.item_count)
     if scorer is None:
         report.note = "the scorer is `none`: no suggestions"
@@ -263,7 +252,6 @@ def push_to_store(wh: Warehouse, store: ReviewStore, queue: QueueConfig, batch_i
 __all__ = [
     "CHUNK",
     "PrescoreReport",
-    "batch_queue",
     "prescore_batch",
     "push_to_store",
     "save_suggestions",

@@ -41,7 +41,8 @@ from reviewdesk.prescore.features import FEATURES_VERSION, RUN_SELECT, feature_p
 from reviewdesk.prescore.trained import MODEL_COLUMNS, file_sha256, latest_models
 from reviewdesk.stores.values import typed
 from reviewdesk.stores.warehouse import Warehouse
-from schemas.queue import Criterion, QueueConfig
+from schemas.queue import QueueConfig
+from schemas.rubric import Criterion
 
 MIN_LABELS = 30
 MIN_CLASS_LABELS = 6

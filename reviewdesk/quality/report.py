@@ -21,14 +21,13 @@ from sqlalchemy import func, select
 from reviewdesk.agreement import summarize
 from reviewdesk.errors import NotFound, ReviewdeskError
 from reviewdesk.labels.adjudication import backlog
-from reviewdesk.labels.consensus import PREFERENCE
 from reviewdesk.quality import markdown as reports
 from reviewdesk.quality.suggestions import human_vs_model
 from reviewdesk.sample.estimates import outcome_estimates
 from reviewdesk.stores.reviewstore import ReviewStore, quality_reports
 from reviewdesk.stores.values import typed
 from reviewdesk.stores.warehouse import Warehouse
-from schemas.queue import Criterion
+from schemas.rubric import PREFERENCE, PREFERENCE_CRITERION, Criterion
 
 LEVELS = {"categorical": "nominal", "boolean": "nominal", "ordinal": "ordinal", "numeric": "interval"}
 # Who is listed for calibration: enough evidence, and below these.
@@ -53,7 +52,7 @@ def _measure(rows: pd.DataFrame, c: Criterion, resamples: int, seed: int) -> dic
     for item, answer in zip(rows["item"], rows["gold_answer"], strict=True):
         if isinstance(answer, str) and c.key in (known := json.loads(answer)):
             gold[item] = known[c.key]
-    left = dict(zip(rows["item"], rows["left_run_id"], strict=True)) if c.key == PREFERENCE.key else None
+    left = dict(zip(rows["item"], rows["left_run_id"], strict=True)) if c.key == PREFERENCE else None
     options = c.options if c.type == "ordinal" else None
     try:
         s = summarize(frame, LEVELS[c.type], options, gold or None, resamples, seed, left=left)
@@ -88,7 +87,7 @@ def queue_quality(
         raise NotFound(f"No queue {queue!r} in the review store: publish a batch of it first (`reviewdesk publish`).")
     criteria = [Criterion(**c) for c in row["config"]["rubric"]["criteria"] if c["type"] != "text"]
     if row["kind"] == "pairwise":
-        criteria.insert(0, PREFERENCE)
+        criteria.insert(0, PREFERENCE_CRITERION)
     labels = _labels(wh, queue)
     overall, by_batch = {}, []
     for c in criteria:

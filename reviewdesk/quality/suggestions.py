@@ -26,10 +26,9 @@ import pandas as pd
 
 from reviewdesk.agreement import summarize
 from reviewdesk.errors import ReviewdeskError
-from reviewdesk.labels.consensus import PREFERENCE
 from reviewdesk.stores.values import as_text, typed
 from reviewdesk.stores.warehouse import Warehouse
-from schemas.queue import Criterion
+from schemas.rubric import PREFERENCE, Criterion
 
 BINS = 10
 MIN_ANCHORING_LABELS = 10  # per group (shown, hidden) before an anchoring effect is reported
@@ -86,7 +85,7 @@ def _sides(values: list[Any], rows: pd.DataFrame) -> list[str]:
 def _agreement(rows: pd.DataFrame, c: Criterion, resamples: int, seed: int) -> dict[str, Any]:
     suggested = [typed(as_text(json.loads(v)), c) for v in rows["suggested"]]
     consensus = [typed(v, c) for v in rows["consensus"]]
-    if c.key == PREFERENCE.key:
+    if c.key == PREFERENCE:
         suggested, consensus = _sides(suggested, rows), _sides(consensus, rows)
     right = np.array([as_text(a) == as_text(b) for a, b in zip(suggested, consensus, strict=True)])
     confidence = rows["confidence"].to_numpy(float)

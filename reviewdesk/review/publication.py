@@ -18,16 +18,17 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
-from reviewdesk.errors import ConfigError, NotFound
+from reviewdesk.errors import ConfigError
 from reviewdesk.prescore.priority import item_priority, least_confidence
+from reviewdesk.sample.batches import Batch, batch_for_queue
 from reviewdesk.stores.reviewstore import JSONText, ReviewStore, batches, items
 from reviewdesk.stores.warehouse import Warehouse
 from schemas.queue import QueueConfig
 
 CHUNK = 10_000  # items read from DuckDB and written to the store at a time
 HIDDEN_METADATA = ("demo_truth",)
-# The run fields an item's payload carries, in this order.
-RUN_FIELDS = (
+# The run fields an item's payload carries for reviewers to see, in this order.
+SHOWN_RUN_FIELDS = (
     "run_id", "trace_id", "session_id", "project", "name", "run_type", "model", "start_time", "latency_ms",
     "prompt_tokens", "completion_tokens", "total_tokens", "cost_usd", "status", "error",
     "inputs", "outputs", "tags", "metadata", "user_feedback",
@@ -38,7 +39,7 @@ def _run_json(r: str) -> str:
     """SQL for one run's payload object; `start_time` as ISO 8601 UTC, hidden metadata keys removed."""
     hidden = json.dumps(dict.fromkeys(HIDDEN_METADATA))
     fields = []
-    for f in RUN_FIELDS:
+    for f in SHOWN_RUN_FIELDS:
         if f == "start_time":
             expr = f"strftime({r}.start_time AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%f+00:00')"
         elif f == "metadata":  # a JSON merge patch with null values deletes those keys
@@ -66,34 +67,10 @@ ITEMS_SQL = f"""
     WHERE i.batch_id = ?
     ORDER BY i.position, i.item_id
 """
-# The first reference of the batch's items to a run that is not in the warehouse, if any.
-MISSING_RUN_SQL = """
-    WITH refs AS (
-        SELECT item_id, coalesce(run_id, run_a) AS ref FROM items WHERE batch_id = $batch
-        UNION ALL
-        SELECT item_id, run_b FROM items WHERE batch_id = $batch AND run_b IS NOT NULL)
-    SELECT item_id, coalesce(ref, '(none)') FROM refs ANTI JOIN runs ON runs.run_id = refs.ref
-    ORDER BY item_id LIMIT 1
-"""
 ITEM_FIELDS = (
     "item_id", "position", "run_id", "run_a", "run_b", "left_run_id",
     "inclusion_probability", "is_gold", "gold_answer", "reviewers_needed", "payload", "suggestions",
 )  # fmt: skip
-
-
-@dataclass(frozen=True)
-class BatchInfo:
-    """A batch as the warehouse records it, with its number of items."""
-
-    batch_id: str
-    queue: str
-    kind: str
-    strategy: str
-    seed: int
-    rubric_version: str
-    size: int
-    item_count: int
-    published_at: datetime | None
 
 
 @dataclass
@@ -112,47 +89,14 @@ class PublishReport:
 
 def publish(wh: Warehouse, store: ReviewStore, queue: QueueConfig, batch_id: str) -> PublishReport:
     """Publish a batch of `queue` to the review store; publishing it again changes nothing."""
-    batch = read_batch(wh, queue, batch_id)
-    report = write_batch(store, queue, batch, read_items(wh, batch))
+    batch = batch_for_queue(wh, queue, batch_id)
+    report = write_to_store(store, queue, batch, read_items(wh, batch))
     published_at = store.batch(batch_id)["published_at"]
     mark_published(wh, batch_id, published_at)
     return report
 
 
-def read_batch(wh: Warehouse, queue: QueueConfig, batch_id: str) -> BatchInfo:
-    """The batch's warehouse row; a clear error if it does not exist, is another queue's or lacks runs."""
-    row = wh.execute(
-        """SELECT b.batch_id, b.queue, b.kind, b.strategy, b.seed, b.rubric_version, b.size,
-                  (SELECT count(*) FROM items i WHERE i.batch_id = b.batch_id), b.published_at
-           FROM batches b WHERE b.batch_id = ?""",
-        [batch_id],
-    )
-    if not row:
-        raise NotFound(
-            f"No batch {batch_id!r} in the warehouse. List batches with `reviewdesk batches list`, "
-            f"or draw one with `reviewdesk sample {queue.name}`."
-        )
-    batch = BatchInfo(*row[0])
-    if batch.queue != queue.name:
-        raise ConfigError(
-            f"Batch {batch_id} belongs to queue {batch.queue!r}, not {queue.name!r}: "
-            f"publish it with queue {batch.queue!r}, or pick a batch of {queue.name!r} (`reviewdesk batches list`)."
-        )
-    if batch.kind != queue.kind:
-        raise ConfigError(
-            f"Batch {batch_id} was drawn as a {batch.kind} batch, but queue {queue.name!r} is now {queue.kind}: "
-            f"draw a new batch with `reviewdesk sample {queue.name}`."
-        )
-    if missing := wh.execute(MISSING_RUN_SQL, {"batch": batch_id}):
-        item_id, run_id = missing[0]
-        raise NotFound(
-            f"Item {item_id} of batch {batch_id} refers to run {run_id}, which is not in the warehouse, so the "
-            f"batch cannot be published. Draw a new batch with `reviewdesk sample {queue.name}`."
-        )
-    return batch
-
-
-def read_items(wh: Warehouse, batch: BatchInfo, chunk: int = CHUNK) -> Iterator[list[dict]]:
+def read_items(wh: Warehouse, batch: Batch, chunk: int = CHUNK) -> Iterator[list[dict]]:
     """The batch's items as review-store rows (without `published_at`), `chunk` at a time.
 
     The join to `runs` and the payloads are made inside DuckDB; only the batch's rows reach
@@ -175,9 +119,7 @@ def read_items(wh: Warehouse, batch: BatchInfo, chunk: int = CHUNK) -> Iterator[
         yield out
 
 
-def write_batch(
-    store: ReviewStore, queue: QueueConfig, batch: BatchInfo, chunks: Iterable[list[dict]]
-) -> PublishReport:
+def write_to_store(store: ReviewStore, queue: QueueConfig, batch: Batch, chunks: Iterable[list[dict]]) -> PublishReport:
     """Write the queue, its rubric version, the batch and its items in one store transaction.
 
     Rows already there are kept as they are. `chunks` is not read at all when the store already

@@ -1,4 +1,8 @@
-"""Batches as the warehouse records them: the design of each draw and its items, read back and listed."""
+"""Batches as the warehouse records them: the design of each draw and its items, written, read back and listed.
+
+This is the one reader of recorded batches: the CLI shows them, and prescore and publish read a
+batch through `batch_for_queue`, which also checks that the batch still fits its queue.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,9 @@ from datetime import datetime
 
 import duckdb
 
-from reviewdesk.errors import NotFound
+from reviewdesk.errors import ConfigError, NotFound
 from reviewdesk.stores.warehouse import Warehouse
+from schemas.queue import QueueConfig
 
 ITEM_TYPES = {
     "item_id": "VARCHAR", "position": "INTEGER", "run_id": "VARCHAR", "run_a": "VARCHAR", "run_b": "VARCHAR",
@@ -18,6 +23,19 @@ ITEM_TYPES = {
 }  # fmt: skip
 ITEM_COLUMNS = tuple(ITEM_TYPES)
 ARROW_FROM = 20_000  # items from which a batch is written through Arrow
+RECORD_SQL = """
+    SELECT batch_id, queue, kind, strategy, seed, population, size, rubric_version, created_at, params,
+           (SELECT count(*) FROM items i WHERE i.batch_id = b.batch_id), published_at
+    FROM batches b WHERE batch_id = ?"""
+# The first reference of the batch's items to a run that is not in the warehouse, if any.
+MISSING_RUN_SQL = """
+    WITH refs AS (
+        SELECT item_id, coalesce(run_id, run_a) AS ref FROM items WHERE batch_id = $batch
+        UNION ALL
+        SELECT item_id, run_b FROM items WHERE batch_id = $batch AND run_b IS NOT NULL)
+    SELECT item_id, coalesce(ref, '(none)') FROM refs ANTI JOIN runs ON runs.run_id = refs.ref
+    ORDER BY item_id LIMIT 1
+"""
 
 
 @dataclass
@@ -36,6 +54,8 @@ class Batch:
     params: dict = field(default_factory=dict)
     items: list[dict] = field(default_factory=list)
     suggestions: dict[str, dict] = field(default_factory=dict)  # item -> its pre-scores (reviewdesk.prescore.run)
+    item_count: int = 0  # items including gold ones; counted even when `items` was not read
+    published_at: datetime | None = None  # when it reached the review store (reviewdesk.review.publication)
 
     def as_dict(self) -> dict:
         """The CLI's --json shape: the design, then each item with its inclusion probability and suggestions."""
@@ -60,26 +80,54 @@ class Batch:
         }
 
 
-def load_batch(wh: Warehouse, batch_id: str) -> Batch:
-    """The recorded batch with its items in shown order; NotFound if there is no such batch."""
-    rows = wh.execute(
-        """SELECT batch_id, queue, kind, strategy, seed, population, size, rubric_version, created_at, params
-           FROM batches WHERE batch_id = ?""",
-        [batch_id],
-    )
+def _record(wh: Warehouse, batch_id: str, queue: str = "QUEUE") -> Batch:
+    """The batch's row, without its items; NotFound (saying how to draw one for `queue`) if there is none."""
+    rows = wh.execute(RECORD_SQL, [batch_id])
     if not rows:
         raise NotFound(
             f"No batch {batch_id!r} in the warehouse. List batches with `reviewdesk batches list`, "
-            "or draw one with `reviewdesk sample QUEUE`."
+            f"or draw one with `reviewdesk sample {queue}`."
         )
-    bid, queue, kind, strategy, seed, population, size, rubric, created_at, params = rows[0]
-    items = []
-    for row in wh.execute(f"SELECT {', '.join(ITEM_COLUMNS)} FROM items WHERE batch_id = ? ORDER BY position", [bid]):
+    *design, params, item_count, published_at = rows[0]
+    return Batch(*design, json.loads(params), item_count=item_count, published_at=published_at)
+
+
+def load_batch(wh: Warehouse, batch_id: str, items: bool = True) -> Batch:
+    """The recorded batch with its items in shown order and their suggestions (only its row if `items` is false);
+    NotFound if there is no such batch."""
+    batch = _record(wh, batch_id)
+    if not items:
+        return batch
+    rows = wh.execute(f"SELECT {', '.join(ITEM_COLUMNS)} FROM items WHERE batch_id = ? ORDER BY position", [batch_id])
+    for row in rows:
         item = dict(zip(ITEM_COLUMNS, row, strict=True))
         item["gold_answer"] = None if item["gold_answer"] is None else json.loads(item["gold_answer"])
-        items.append(item)
-    return Batch(bid, queue, kind, strategy, seed, population, size, rubric, created_at, json.loads(params), items,
-                 item_suggestions(wh, bid))  # fmt: skip
+        batch.items.append(item)
+    batch.suggestions = item_suggestions(wh, batch_id)
+    return batch
+
+
+def batch_for_queue(wh: Warehouse, queue: QueueConfig, batch_id: str) -> Batch:
+    """The batch's row (without its items) for work under `queue`: a clear error if it does not exist, is
+    another queue's, was drawn as another kind, or names a run the warehouse lacks."""
+    batch = _record(wh, batch_id, queue.name)
+    if batch.queue != queue.name:
+        raise ConfigError(
+            f"Batch {batch_id} belongs to queue {batch.queue!r}, not {queue.name!r}: "
+            f"publish it with queue {batch.queue!r}, or pick a batch of {queue.name!r} (`reviewdesk batches list`)."
+        )
+    if batch.kind != queue.kind:
+        raise ConfigError(
+            f"Batch {batch_id} was drawn as a {batch.kind} batch, but queue {queue.name!r} is now {queue.kind}: "
+            f"draw a new batch with `reviewdesk sample {queue.name}`."
+        )
+    if missing := wh.execute(MISSING_RUN_SQL, {"batch": batch_id}):
+        item_id, run_id = missing[0]
+        raise NotFound(
+            f"Item {item_id} of batch {batch_id} refers to run {run_id}, which is not in the warehouse, so the "
+            f"batch cannot be published. Draw a new batch with `reviewdesk sample {queue.name}`."
+        )
+    return batch
 
 
 def item_suggestions(wh: Warehouse, batch_id: str) -> dict[str, dict]:
@@ -110,8 +158,8 @@ def list_batches(wh: Warehouse, queue: str | None = None) -> list[dict]:
     return [dict(zip(names, row, strict=True)) for row in rows.fetchall()]
 
 
-def write_batch(con: duckdb.DuckDBPyConnection, batch: Batch) -> None:
-    """The batch row and its items (one insert however large the batch)."""
+def write_to_warehouse(con: duckdb.DuckDBPyConnection, batch: Batch) -> None:
+    """Insert the batch's row and its items into the warehouse (one insert however large the batch)."""
     con.execute(
         """INSERT INTO batches (batch_id, queue, kind, strategy, seed, params, rubric_version, population, size,
                                 created_at, published_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)""",

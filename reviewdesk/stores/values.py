@@ -10,7 +10,7 @@ import json
 from numbers import Real
 from typing import Any
 
-from schemas.queue import Criterion
+from schemas.rubric import Criterion
 
 
 def as_text(value: Any) -> str | None:

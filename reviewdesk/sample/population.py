@@ -1,0 +1,130 @@
+"""A queue's population as SQL: one row per unit (a run, or a pair of runs) with its seeded hash.
+
+Whatever the design, a batch is drawn from this one relation. Each unit gets the key
+`hash(unit_id || ':' || seed)` (DuckDB's 64-bit string hash, the same in every process; the seed
+is part of the hashed string, because `hash(id, seed)` only XORs the seed in and would give
+strongly dependent samples for different seeds), and the units with the smallest keys are a
+simple random sample ("bottom-k"). The few decisions taken in Python use SHA-256 of the seed and
+the unit (`digest`, `uniform`).
+
+Pairwise queues sample pairs: a unit is a `pairing.key` value whose population runs show at
+least two `pairing.compare` values; strata and weights of a pair are those of its run_a.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from schemas.queue import QueueConfig
+
+HASH_RULE = "duckdb hash(unit_id || ':' || seed); bottom-k by hash is a simple random sample"
+
+
+@dataclass
+class Unit:
+    """One sampled unit before it becomes an item: a run, or a pair of runs."""
+
+    uid: str
+    run_id: str | None
+    run_a: str | None
+    run_b: str | None
+    pi: float | None
+    stratum: str | None = None
+    gold_answer: str | None = None
+
+
+def _lit(text: str) -> str:
+    """A SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def digest(*parts: object) -> str:
+    """SHA-256 (hex) of the parts: the seeded decisions taken in Python."""
+    return hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()
+
+
+def uniform(seed: int, purpose: str) -> float:
+    """A seeded uniform number in [0, 1), from 53 bits of SHA-256."""
+    return (int(digest(seed, purpose)[:14], 16) >> 3) / 2.0**53
+
+
+class Population:
+    """SQL for a queue's population: one row per unit (a run, or a pair), with its seeded hash."""
+
+    def __init__(self, queue: QueueConfig, seed: int) -> None:
+        self.queue, self.seed = queue, seed
+        s = queue.sampling
+        self.where = f"({s.filter})"
+        if s.exclude_reviewed:
+            self.where += (
+                " AND run_id NOT IN (SELECT r FROM (SELECT unnest([run_id, run_a, run_b]) AS r FROM items"
+                f" WHERE queue = {_lit(queue.name)}) WHERE r IS NOT NULL)"
+            )
+
+    @property
+    def pairwise(self) -> bool:
+        """Whether a unit is a pair of runs."""
+        return self.queue.kind == "pairwise"
+
+    def hash(self, uid: str, purpose: str = "") -> str:
+        """SQL for the seeded hash of `uid` (a SQL expression); `purpose` gives an order independent of the sample's."""
+        return f"hash({uid} || {_lit(f':{purpose}{self.seed}')})"
+
+    def units(self, extra: dict[str, str] | None = None) -> str:
+        """SELECT __uid, __h (UBIGINT), __run / __a, __b, and `extra` expressions (over runs) by name."""
+        cols = "".join(f", ({expr}) AS {name}" for name, expr in (extra or {}).items())
+        if not self.pairwise:
+            h = self.hash("run_id")
+            return f"SELECT run_id AS __uid, {h} AS __h, run_id AS __run{cols} FROM runs WHERE {self.where}"
+        p = self.queue.pairing
+        assert p is not None
+        # Per key: the run with the smallest seeded hash, then the smallest-hash run of another
+        # compare value. Runs with a NULL key or compare value cannot be paired.
+        return f"""
+            WITH __cand AS (
+                SELECT run_id AS __r, CAST(({p.key}) AS VARCHAR) AS __k, CAST(({p.compare}) AS VARCHAR) AS __c,
+                       {self.hash("run_id")} AS __rh
+                FROM runs WHERE {self.where} AND ({p.key}) IS NOT NULL AND ({p.compare}) IS NOT NULL),
+            __first AS (
+                SELECT __k, arg_min({{'r': __r, 'c': __c}}, __rh) AS __f FROM __cand
+                GROUP BY __k HAVING count(DISTINCT __c) >= 2),
+            __second AS (
+                SELECT f.__k, arg_min(c.__r, c.__rh) AS __r2 FROM __cand c JOIN __first f
+                ON c.__k = f.__k AND c.__c <> f.__f.c GROUP BY f.__k),
+            __pairs AS (
+                SELECT least(f.__f.r, s.__r2) AS __a, greatest(f.__f.r, s.__r2) AS __b
+                FROM __first f JOIN __second s USING (__k))
+            SELECT __a || ' ' || __b AS __uid, {self.hash("__a || ' ' || __b")} AS __h, __a, __b{cols}
+            FROM __pairs JOIN runs ON runs.run_id = __pairs.__a"""
+
+    def payload(self, **extra: str) -> str:
+        """What a drawn unit brings back: its id, runs and hash (to sort by, in Python), plus `extra`."""
+        fields = {"u": "__uid", "h": "__h"} | ({"a": "__a", "b": "__b"} if self.pairwise else {"r": "__run"}) | extra
+        return "{" + ", ".join(f"'{k}': {v}" for k, v in fields.items()) + "}"
+
+    def unit(self, row: dict, pi: float | None, stratum: str | None = None) -> Unit:
+        """The drawn unit of a `payload` row, with its inclusion probability."""
+        if self.pairwise:
+            return Unit(row["u"], None, row["a"], row["b"], pi, stratum)
+        return Unit(row["u"], row["r"], None, None, pi, stratum)
+
+    def empty_message(self) -> str:
+        """Why there is nothing to sample, and what to do about it."""
+        s, q = self.queue.sampling, self.queue
+        unreviewed = " that are not yet in one of its batches" if s.exclude_reviewed else ""
+        what = f"no runs match the filter of queue {q.name!r} ({s.filter}){unreviewed}"
+        if self.pairwise and q.pairing is not None:
+            what = (
+                f"no pairs for queue {q.name!r}: among runs matching its filter ({s.filter}){unreviewed}, "
+                f"no {q.pairing.key} value has runs with two different {q.pairing.compare} values"
+            )
+        return f"Nothing to sample: {what}; ingest runs or loosen sampling.filter."
+
+
+def bottom(rows: list[dict] | None, k: int) -> list[dict]:
+    """The k rows with the smallest hash (ties by unit id), in that order."""
+    return sorted(rows or [], key=lambda r: (r["h"], r["u"]))[:k]
+
+
+__all__ = ["HASH_RULE", "Population", "Unit", "bottom", "digest", "uniform"]

@@ -1,0 +1,95 @@
+"""Rubrics: versioned instructions plus criteria, and the pairwise question every A/B item asks first.
+
+A rubric's content hash is its version, so labels stay tied to the exact questions they answered.
+The pairwise question (`PREFERENCE`) is not written in a rubric: every pairwise item asks it
+before the rubric's criteria. Its answer is stored as the chosen run's id, or `TIE`; consensus
+resolves it like a required categorical criterion (`PREFERENCE_CRITERION`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Annotated, Literal, Self
+
+from pydantic import Field, field_validator, model_validator
+
+from schemas.base import Strict, require_unique
+
+KEY = r"^[a-z][a-z0-9_]{0,62}$"
+NEEDS_OPTIONS = ("categorical", "ordinal")
+PREFERENCE = "preference"  # the pairwise question's key: its answer is a run id of the item, or TIE
+TIE = "tie"
+
+
+class Criterion(Strict):
+    """One question of the rubric."""
+
+    key: Annotated[str, Field(pattern=KEY, description="snake_case identifier, unique in the rubric")]
+    type: Literal["categorical", "ordinal", "numeric", "boolean", "text"]
+    options: list[str | int | float] | None = None
+    min: float | None = None
+    max: float | None = None
+    required: bool = True
+    description: str = ""
+    tolerance: Annotated[float | None, Field(ge=0)] = None  # see `spread_allowed`
+
+    @property
+    def spread_allowed(self) -> float:
+        """How far reviewers' answers may spread before the item goes to adjudication: option
+        steps for ordinal criteria (default 1), value units for numeric (default 0); none otherwise."""
+        if self.tolerance is not None:
+            return self.tolerance
+        return 1.0 if self.type == "ordinal" else 0.0
+
+    @model_validator(mode="after")
+    def _options_fit_type(self) -> Self:
+        if self.type in NEEDS_OPTIONS:
+            if not self.options or len(self.options) < 2:
+                raise ValueError(f"criterion {self.key!r} is {self.type}: list at least two `options`")
+            if len(set(map(str, self.options))) != len(self.options):
+                raise ValueError(f"criterion {self.key!r} has duplicate options: make each option unique")
+        elif self.options is not None and self.type != "numeric":
+            raise ValueError(f"criterion {self.key!r} is {self.type}: remove `options`, it takes none")
+        if self.type == "numeric":
+            if self.options is None and (self.min is None or self.max is None):
+                raise ValueError(f"criterion {self.key!r} is numeric: give `min` and `max`, or `options`")
+            if self.min is not None and self.max is not None and self.min >= self.max:
+                raise ValueError(f"criterion {self.key!r}: `min` must be below `max`")
+        elif self.min is not None or self.max is not None:
+            raise ValueError(f"criterion {self.key!r} is {self.type}: `min`/`max` apply to numeric criteria only")
+        if self.tolerance is not None and self.type not in ("ordinal", "numeric"):
+            raise ValueError(f"criterion {self.key!r} is {self.type}: `tolerance` applies to ordinal and numeric only")
+        return self
+
+
+def _unset_additions(rubric: Rubric) -> dict:
+    """Fields added after rubrics were first published hash only when set, so old versions keep their hash."""
+    return {"criteria": {i: {"tolerance"} for i, c in enumerate(rubric.criteria) if c.tolerance is None}}
+
+
+class Rubric(Strict):
+    """Instructions plus criteria; its content hash is its version."""
+
+    instructions: str = Field(min_length=1)
+    criteria: list[Criterion] = Field(min_length=1)
+
+    @field_validator("criteria")
+    @classmethod
+    def _unique_keys(cls, criteria: list[Criterion]) -> list[Criterion]:
+        require_unique((c.key for c in criteria), "criterion keys must be unique")
+        return criteria
+
+    @property
+    def version(self) -> str:
+        """Content hash: editing the rubric makes a new version, and old labels keep theirs."""
+        canonical = json.dumps(self.model_dump(mode="json", exclude=_unset_additions(self)), sort_keys=True,
+                               separators=(",", ":"))  # fmt: skip
+        return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+
+
+# The pairwise question as consensus resolves it: a required categorical answer. Its real options
+# (the item's two run ids, or TIE) differ per item and are not needed to count votes.
+PREFERENCE_CRITERION = Criterion(key=PREFERENCE, type="categorical", options=["run_a", "run_b", TIE])
+
+__all__ = ["KEY", "PREFERENCE", "PREFERENCE_CRITERION", "TIE", "Criterion", "Rubric"]
