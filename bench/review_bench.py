@@ -31,7 +31,8 @@ from pathlib import Path
 import yaml
 
 from reviewdesk.review.reviews import next_item, progress, submit, submit_and_next
-from reviewdesk.stores.reviewstore import JSONText, ReviewStore, batches, items, users
+from reviewdesk.stores.review_schema import batches, items, users
+from reviewdesk.stores.reviewstore import JSONText, ReviewStore
 from schemas.queue import QueueConfig
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,7 +9,8 @@ from publish_support import load_queue
 from sqlalchemy import text
 
 from reviewdesk.review import accounts
-from reviewdesk.stores.reviewstore import ReviewStore, batches, items, metadata
+from reviewdesk.stores.review_schema import batches, items, metadata
+from reviewdesk.stores.reviewstore import ReviewStore
 from schemas.queue import QueueConfig
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)

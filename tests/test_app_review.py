@@ -13,7 +13,8 @@ from review_app import rubric_form
 from reviewdesk.config import Settings
 from reviewdesk.review import accounts
 from reviewdesk.review.reviews import item_submissions, next_item, submit
-from reviewdesk.stores.reviewstore import ReviewStore, items
+from reviewdesk.stores.review_schema import items
+from reviewdesk.stores.reviewstore import ReviewStore
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "review_app" / "app.py")

@@ -12,7 +12,8 @@ from reviewdesk.errors import ConfigError, NotFound
 from reviewdesk.review import accounts
 from reviewdesk.review.oversight import FlaggedSubmission, ReviewerProgress, flagged_items, reviewer_progress
 from reviewdesk.review.reviews import my_queues, next_item, revise, submit
-from reviewdesk.stores.reviewstore import ReviewStore, items
+from reviewdesk.stores.review_schema import items
+from reviewdesk.stores.reviewstore import ReviewStore
 
 PASSWORD = "correct horse battery"
 QUEUE, AB = "support-quality", "support-ab"

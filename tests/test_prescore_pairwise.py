@@ -32,7 +32,8 @@ from reviewdesk.quality.suggestions import human_vs_model
 from reviewdesk.review import accounts
 from reviewdesk.review.publication import publish
 from reviewdesk.review.reviews import next_item, submit
-from reviewdesk.stores.reviewstore import ReviewStore, items
+from reviewdesk.stores.review_schema import items
+from reviewdesk.stores.reviewstore import ReviewStore
 from reviewdesk.stores.warehouse import Warehouse
 from schemas.queue import QueueConfig
 

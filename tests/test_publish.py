@@ -22,7 +22,8 @@ from sqlalchemy import text
 from reviewdesk.errors import ConfigError, NotFound, ReviewdeskError
 from reviewdesk.review import publication as publish_mod
 from reviewdesk.review.publication import RUN_FIELDS, publish, read_batch, read_items
-from reviewdesk.stores.reviewstore import MIGRATIONS, ReviewStore
+from reviewdesk.stores.review_schema import MIGRATIONS
+from reviewdesk.stores.reviewstore import ReviewStore
 from reviewdesk.stores.warehouse import Warehouse
 
 

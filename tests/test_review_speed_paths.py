@@ -16,7 +16,8 @@ from sqlalchemy import func, select, text
 from reviewdesk.errors import AccessDenied, NotFound, ReviewConflict
 from reviewdesk.review import accounts
 from reviewdesk.review.reviews import item_submissions, next_item, progress, submit, submit_and_next
-from reviewdesk.stores.reviewstore import MIGRATIONS, ReviewStore, items, reservations, submissions
+from reviewdesk.stores.review_schema import MIGRATIONS, items, reservations, submissions
+from reviewdesk.stores.reviewstore import ReviewStore
 
 PASSWORD = "correct horse battery"
 QUEUE = "support-quality"
@@ -255,19 +256,19 @@ def test_postgres_submit_and_next_race(postgres_url: str):
 
 
 def test_writes_are_synced_after_the_write_lock_is_released(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    from reviewdesk.stores import reviewstore
+    from reviewdesk.stores import reviewstore, sqlite_writes
     with ReviewStore(f"sqlite:///{tmp_path / 'review.sqlite'}") as store:
         with store.engine.connect() as conn:  # WAL: SQLite does not fsync each commit, write() does
             assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
         synced: list[tuple[str, int]] = []
-        gate = lambda: reviewstore._GATES[store._lock_path]  # noqa: E731
+        gate = lambda: sqlite_writes._GATES[store._lock_path]  # noqa: E731
 
         def sync(path: str) -> None:
             synced.append((path, gate().depth))  # the gate's depth: 0 once released
             real_sync(path)
 
-        real_sync = reviewstore._sync_wal
-        monkeypatch.setattr(reviewstore, "_sync_wal", sync)
+        real_sync = reviewstore.sync_wal
+        monkeypatch.setattr(reviewstore, "sync_wal", sync)
         seed_queue(store, n=1)
         assert synced == [(str((tmp_path / "review.sqlite").resolve()) + "-wal", 0)]
         with pytest.raises(RuntimeError), store.write() as conn:  # a rolled-back write has nothing to sync

@@ -25,7 +25,8 @@ from reviewdesk.review.reviews import (
     submit,
     suggestion_shown,
 )
-from reviewdesk.stores.reviewstore import MIGRATIONS, ReviewStore, items, submissions
+from reviewdesk.stores.review_schema import MIGRATIONS, items, submissions
+from reviewdesk.stores.reviewstore import ReviewStore
 
 PASSWORD = "correct horse battery"
 QUEUE = "support-quality"

@@ -9,7 +9,8 @@ from review_support import T0, seed_queue
 
 from reviewdesk.review import accounts
 from reviewdesk.review.reviews import item_submissions, next_item, revealed_suggestions, submit, suggestion_shown
-from reviewdesk.stores.reviewstore import ReviewStore, items
+from reviewdesk.stores.review_schema import items
+from reviewdesk.stores.reviewstore import ReviewStore
 
 SUGGESTION = {"correctness": {"value": "incorrect", "confidence": 0.8, "model_version": "heuristic-1"}}
 

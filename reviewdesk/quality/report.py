@@ -25,7 +25,8 @@ from reviewdesk.labels.consensus import PREFERENCE
 from reviewdesk.quality import markdown as reports
 from reviewdesk.quality.suggestions import human_vs_model
 from reviewdesk.sample.estimates import outcome_estimates
-from reviewdesk.stores.reviewstore import ReviewStore, quality_reports
+from reviewdesk.stores.review_schema import quality_reports
+from reviewdesk.stores.reviewstore import ReviewStore
 from reviewdesk.stores.values import typed
 from reviewdesk.stores.warehouse import Warehouse
 from schemas.queue import Criterion

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from sqlalchemy import and_, exists, select
 
-from reviewdesk.stores.reviewstore import ReviewStore, items, submissions
+from reviewdesk.stores.review_schema import items, submissions
+from reviewdesk.stores.reviewstore import ReviewStore
 
 _later = submissions.alias("later")
 LATEST = ~exists().where(

@@ -13,7 +13,8 @@ from datetime import UTC, datetime
 from sqlalchemy import and_, exists, func, select
 
 from reviewdesk.errors import NotFound
-from reviewdesk.stores.reviewstore import ReviewStore, items, reservations, submissions
+from reviewdesk.stores.review_schema import items, reservations, submissions
+from reviewdesk.stores.reviewstore import ReviewStore
 
 
 @dataclass(frozen=True)

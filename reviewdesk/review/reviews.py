@@ -18,7 +18,6 @@ are ordinary items here; their known answer never leaves the store through `next
 from __future__ import annotations
 
 import hashlib
-import json
 import random
 import time
 from collections.abc import Iterable, Mapping
@@ -29,16 +28,8 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, case, exists, func, select
 
 from reviewdesk.errors import AccessDenied, NotFound, ReviewConflict
-from reviewdesk.stores.reviewstore import (
-    ITEM_OPEN,
-    ITEM_ORDER,
-    ReviewStore,
-    items,
-    queues,
-    reservations,
-    submissions,
-    users,
-)
+from reviewdesk.stores.review_schema import ITEM_OPEN, ITEM_ORDER, items, queues, reservations, submissions, users
+from reviewdesk.stores.reviewstore import ReviewStore, canonical
 from schemas.queue import QueueConfig
 
 PRIVILEGED = ("lead", "admin")  # may review any queue
@@ -470,7 +461,7 @@ def revise(
             item, reviewer, latest["revision"] + 1, answers, comment, correction, flags, suggestion_shown, shown_at, now
         )
         same = ("answers", "comment", "correction", "flags")
-        if all(_canon(row[k]) == _canon(latest[k]) for k in same):
+        if all(canonical(row[k]) == canonical(latest[k]) for k in same):
             return SubmitResult(latest["submission_id"], latest["revision"], duplicate=True)
         submission_id = conn.execute(submissions.insert().values(**row)).inserted_primary_key[0]
     return SubmitResult(submission_id, row["revision"], duplicate=False)
@@ -574,10 +565,6 @@ def suggestion_shown(
     if policy == "randomized":
         return hashlib.sha256(item_id.encode()).digest()[0] % 2 == 0
     raise ValueError(f"unknown suggestions policy {policy!r}: use show, hide, after_answer or randomized")
-
-
-def _canon(value: Any) -> Any:
-    return json.dumps(value, sort_keys=True) if isinstance(value, dict | list) else value
 
 
 __all__ = [
