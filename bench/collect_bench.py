@@ -20,7 +20,8 @@ import yaml
 from review_bench import QUEUE, build
 
 from reviewdesk.labels.collection import collect
-from reviewdesk.stores.reviewstore import JSONText, ReviewStore, submissions
+from reviewdesk.stores.review_schema import submissions
+from reviewdesk.stores.reviewstore import JSONText, ReviewStore
 from reviewdesk.stores.warehouse import Warehouse
 from schemas.queue import QueueConfig
 

@@ -30,8 +30,12 @@ from pathlib import Path
 
 import yaml
 
-from reviewdesk.review.reviews import next_item, progress, submit, submit_and_next
-from reviewdesk.stores.reviewstore import JSONText, ReviewStore, batches, items, users
+from reviewdesk.review.drafts import Draft
+from reviewdesk.review.oversight import progress
+from reviewdesk.review.reservations import next_item
+from reviewdesk.review.submissions import submit, submit_and_next
+from reviewdesk.stores.review_schema import batches, items, users
+from reviewdesk.stores.reviewstore import JSONText, ReviewStore
 from schemas.queue import QueueConfig
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -91,11 +95,11 @@ def reviewer(url: str, name: str, seconds: float, separate: bool, interval: floa
                     item = next_item(store, QUEUE, name)
                     if item is None:
                         break
-                    submit(store, item["item_id"], name, ANSWERS)
+                    submit(store, item["item_id"], name, Draft(ANSWERS))
                 else:
                     if item is None:
                         break
-                    item = submit_and_next(store, item["item_id"], name, ANSWERS)[1]
+                    item = submit_and_next(store, item["item_id"], name, Draft(ANSWERS))[1]
                 done = time.perf_counter()
                 latencies.append(done - t)
                 due = due + rng.expovariate(1 / interval) if interval else done

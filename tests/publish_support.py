@@ -12,7 +12,8 @@ from sqlalchemy import select
 
 from reviewdesk.demo.logs import generate_runs, write_runs
 from reviewdesk.ingest import ingest_file
-from reviewdesk.stores.reviewstore import ReviewStore, metadata
+from reviewdesk.stores.review_schema import metadata
+from reviewdesk.stores.reviewstore import ReviewStore
 from reviewdesk.stores.warehouse import Warehouse
 from schemas.queue import QueueConfig
 

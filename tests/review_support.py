@@ -2,17 +2,33 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 
 from publish_support import load_queue
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from reviewdesk.review import accounts
-from reviewdesk.stores.reviewstore import ReviewStore, batches, items, metadata
+from reviewdesk.stores.review_schema import batches, items, metadata, submissions
+from reviewdesk.stores.reviewstore import ReviewStore
 from schemas.queue import QueueConfig
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+PASSWORD = "correct horse battery"
+
+
+@contextmanager
+def store_with_reviewers(tmp_path: Path) -> Iterator[ReviewStore]:
+    """A new SQLite review store in `tmp_path` with three reviewer accounts, reviewer1..reviewer3."""
+    with ReviewStore(f"sqlite:///{tmp_path / 'review.sqlite'}") as s:
+        for name in ("reviewer1", "reviewer2", "reviewer3"):
+            accounts.add_user(s, name, "reviewer", PASSWORD)
+        yield s
 
 
 def seed_queue(
@@ -70,7 +86,9 @@ def review_in_process(url: str, queue: str, reviewer: str, barrier, results) -> 
     import random
 
     from reviewdesk.errors import ReviewConflict
-    from reviewdesk.review.reviews import next_item, submit
+    from reviewdesk.review.drafts import Draft
+    from reviewdesk.review.reservations import next_item
+    from reviewdesk.review.submissions import submit
 
     rng = random.Random(reviewer)
     done: list[tuple[str, bool]] = []
@@ -83,17 +101,56 @@ def review_in_process(url: str, queue: str, reviewer: str, barrier, results) -> 
                 item = next_item(store, queue, reviewer)
                 if item is None:
                     break
-                result = submit(store, item["item_id"], reviewer, {"correctness": "correct"})
+                result = submit(store, item["item_id"], reviewer, Draft({"correctness": "correct"}))
                 done.append((item["item_id"], result.duplicate))
                 if round_ % 3 == 2:
                     try:
-                        result = submit(store, rng.choice(ids), reviewer, {"correctness": "wrong"})
+                        result = submit(store, rng.choice(ids), reviewer, Draft({"correctness": "wrong"}))
                         done.append(("direct", result.duplicate))
                     except ReviewConflict as e:
                         refused.append(str(e))
         results.put(("ok", done, refused))
     except Exception as e:
         results.put(("error", f"{type(e).__name__}: {e}", []))
+
+
+def add_reviewers(store: ReviewStore, names: list[str]) -> None:
+    """Reviewer accounts without scrypt: the races are about reviews."""
+    with store.write() as conn:
+        for name in names:
+            conn.exec_driver_sql(
+                "INSERT INTO users (name, role, password_hash, disabled, failed_logins, created_at) "
+                "VALUES (?, 'reviewer', 'scrypt$x', 0, 0, '2026-11-01 00:00:00')",
+                (name,),
+            )
+
+
+def race_in_processes(url: str, queue: str, target, count: int = 8, timeout: float = 60) -> list[tuple]:
+    """`count` reviewer accounts (r0, r1, ...), each running `target(url, queue, reviewer, barrier,
+    results)` in its own spawned process at once; what each put on `results`."""
+    reviewers = [f"r{i}" for i in range(count)]
+    with ReviewStore(url) as store:
+        add_reviewers(store, reviewers)
+    ctx = multiprocessing.get_context("spawn")
+    barrier, results = ctx.Barrier(len(reviewers)), ctx.Queue()
+    procs = [ctx.Process(target=target, args=(url, queue, r, barrier, results)) for r in reviewers]
+    for p in procs:
+        p.start()
+    outcomes = [results.get(timeout=timeout) for _ in procs]
+    for p in procs:
+        p.join(timeout=10)
+    return outcomes
+
+
+def check_race(store: ReviewStore, needed: int) -> None:
+    """After a race: no item over `needed` reviews, no reviewer twice, and counters matching the rows."""
+    with store.read() as conn:
+        rows = conn.execute(select(submissions.c.item_id, submissions.c.reviewer)).all()
+        done = dict(conn.execute(select(items.c.item_id, items.c.reviews_done)).all())
+    per_item = Counter(item_id for item_id, _ in rows)
+    assert max(per_item.values()) <= needed, per_item
+    assert len(set(rows)) == len(rows), "a reviewer submitted an item twice"
+    assert done == {i: per_item.get(i, 0) for i in done}  # the counter matches the rows
 
 
 def reset_postgres(store: ReviewStore) -> None:
@@ -103,7 +160,7 @@ def reset_postgres(store: ReviewStore) -> None:
     store.migrate()
 
 
-def race_in_threads(store: ReviewStore, work, count: int = 8, password: str = "correct horse battery") -> list[str]:
+def race_in_threads(store: ReviewStore, work, count: int = 8, password: str = PASSWORD) -> list[str]:
     """`count` reviewer accounts, each running `work(reviewer)` in its own thread at once; the
     failures they raised, as "Type: message" (an empty list when none did)."""
     reviewers = [f"r{i}" for i in range(count)]

@@ -11,7 +11,8 @@ from sqlalchemy import select
 
 from reviewdesk.errors import AlreadyExists, ConfigError, NotFound, ReviewdeskError
 from reviewdesk.review import accounts
-from reviewdesk.stores.reviewstore import ReviewStore, sessions, users
+from reviewdesk.stores.review_schema import sessions, users
+from reviewdesk.stores.reviewstore import ReviewStore
 
 PASSWORD = "correct horse battery"
 

@@ -10,7 +10,9 @@ from streamlit.testing.v1 import AppTest
 from reviewdesk.config import Settings
 from reviewdesk.demo.run import DEMO_PASSWORD, run_demo
 from reviewdesk.review.accounts import add_user
-from reviewdesk.review.reviews import next_item, submit
+from reviewdesk.review.drafts import Draft
+from reviewdesk.review.reservations import next_item
+from reviewdesk.review.submissions import submit
 from reviewdesk.stores.reviewstore import ReviewStore
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,7 +27,7 @@ def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with ReviewStore(settings.review_url) as store:
         add_user(store, "outsider", "reviewer", "outsider-pw", queues=["some-other-queue"])
         item = next_item(store, "support-quality", "reviewer2")
-        submit(store, item["item_id"], "reviewer2", {"correctness": "correct", "helpfulness": 4})
+        submit(store, item["item_id"], "reviewer2", Draft({"correctness": "correct", "helpfulness": 4}))
     return data
 
 

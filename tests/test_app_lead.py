@@ -10,7 +10,10 @@ from streamlit.testing.v1 import AppTest
 from reviewdesk.config import Settings
 from reviewdesk.demo.run import DEMO_PASSWORD, run_demo
 from reviewdesk.review.accounts import add_user, authenticate, get_user
-from reviewdesk.review.reviews import next_item, progress, revise, submit
+from reviewdesk.review.drafts import Draft
+from reviewdesk.review.oversight import progress
+from reviewdesk.review.reservations import next_item
+from reviewdesk.review.submissions import revise, submit
 from reviewdesk.stores.reviewstore import ReviewStore
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,15 +37,17 @@ def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         add_user(store, "dave", "reviewer", "dave-password")
         add_user(store, "frank", "reviewer", "frank-password")
         first = next_item(store, QUEUE, "reviewer1")["item_id"]
-        submit(store, first, "reviewer1", {"correctness": "correct"}, shown_at=now - timedelta(seconds=60), now=now)
+        ok = {"correctness": "correct"}
+        submit(store, first, "reviewer1", Draft(ok, shown_at=now - timedelta(seconds=60)), now=now)
         second = next_item(store, QUEUE, "reviewer1")["item_id"]
-        submit(store, second, "reviewer1", {"correctness": "correct"}, shown_at=now, now=now + timedelta(seconds=120))
-        revise(store, first, "reviewer1", {"correctness": "incorrect"}, now=now + timedelta(seconds=130))
+        submit(store, second, "reviewer1", Draft(ok, shown_at=now), now=now + timedelta(seconds=120))
+        revise(store, first, "reviewer1", Draft({"correctness": "incorrect"}), now=now + timedelta(seconds=130))
         third = next_item(store, QUEUE, "reviewer2")["item_id"]
-        submit(store, third, "reviewer2", {"correctness": "correct"}, shown_at=now, now=now + timedelta(seconds=45))
+        submit(store, third, "reviewer2", Draft(ok, shown_at=now), now=now + timedelta(seconds=45))
         assert next_item(store, QUEUE, "reviewer3") is not None
         flagged = next_item(store, AB, "reviewer2")
-        submit(store, flagged["item_id"], "reviewer2", {"preference": "tie"}, comment=COMMENT, flags=[{"reason": PII}])
+        tie = Draft({"preference": "tie"}, comment=COMMENT, flags=[{"reason": PII}])
+        submit(store, flagged["item_id"], "reviewer2", tie)
     return data
 
 

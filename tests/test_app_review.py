@@ -12,8 +12,11 @@ from streamlit.testing.v1 import AppTest
 from review_app import rubric_form
 from reviewdesk.config import Settings
 from reviewdesk.review import accounts
-from reviewdesk.review.reviews import item_submissions, next_item, submit
-from reviewdesk.stores.reviewstore import ReviewStore, items
+from reviewdesk.review.drafts import Draft
+from reviewdesk.review.reservations import next_item
+from reviewdesk.review.submissions import item_submissions, submit
+from reviewdesk.stores.review_schema import items
+from reviewdesk.stores.reviewstore import ReviewStore
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "review_app" / "app.py")
@@ -117,8 +120,8 @@ def test_reviewer_never_sees_other_reviewers_answers_or_the_gold_answer(tmp_path
     with store.write() as conn:
         conn.execute(items.update().values(is_gold=True, gold_answer={"correctness": "GOLD-ANSWER-XYZ"}))
     item = next_item(store, "support-quality", "reviewer2")
-    submit(store, item["item_id"], "reviewer2", {"correctness": "OTHER-ANSWER-XYZ", "helpfulness": 1},
-           comment="OTHER-COMMENT-XYZ")  # fmt: skip
+    other = Draft({"correctness": "OTHER-ANSWER-XYZ", "helpfulness": 1}, comment="OTHER-COMMENT-XYZ")
+    submit(store, item["item_id"], "reviewer2", other)
     at = open_review(tmp_path, monkeypatch)
     assert at.session_state["item"]["item_id"] == item["item_id"]  # the same item, still needing a review
     page = json.dumps(at._tree.__repr__()) + " ".join(str(e.value) for e in at.get("json") + at.get("code"))
@@ -165,7 +168,7 @@ def test_edit_after_submit_stores_a_new_revision_and_keeps_the_first(tmp_path, m
 def test_edit_page_lists_only_my_own_submissions(tmp_path, monkeypatch):
     store = seeded(tmp_path)
     item = next_item(store, "support-quality", "reviewer2")
-    submit(store, item["item_id"], "reviewer2", {"correctness": "correct", "helpfulness": 5})
+    submit(store, item["item_id"], "reviewer2", Draft({"correctness": "correct", "helpfulness": 5}))
     at = open_review(tmp_path, monkeypatch).switch_page("views/my_submissions.py").run()
     assert "You have not submitted anything in this queue yet." in infos(at)
 

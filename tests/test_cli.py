@@ -8,7 +8,10 @@ from typer.testing import CliRunner
 from reviewdesk.cli import app
 from reviewdesk.demo.run import DEMO_PASSWORD
 from reviewdesk.review.accounts import authenticate
-from reviewdesk.review.reviews import next_item, progress, submit
+from reviewdesk.review.drafts import Draft
+from reviewdesk.review.oversight import progress
+from reviewdesk.review.reservations import next_item
+from reviewdesk.review.submissions import submit
 from reviewdesk.stores.reviewstore import ReviewStore
 from reviewdesk.stores.warehouse import MIGRATIONS
 
@@ -166,7 +169,7 @@ def test_collect_prints_counts_and_exits_1_when_some_submissions_are_rejected(tm
     with ReviewStore(f"sqlite:///{data / 'review.sqlite'}") as store:
         for answers in ({"correctness": "correct", "helpfulness": 4}, {"correctness": "perfect", "helpfulness": 4}):
             item = next_item(store, "support-quality", "reviewer1")
-            submit(store, item["item_id"], "reviewer1", answers)
+            submit(store, item["item_id"], "reviewer1", Draft(answers))
     result = run("--data-dir", str(data), "collect", "--json")
     assert result.exit_code == 1
     assert json.loads(result.stdout) == {"read": 2, "loaded": 1, "rejected": 1, "labels": 2, "watermark": 2}

@@ -11,7 +11,9 @@ from review_support import T0, seed_queue
 from reviewdesk.labels import collection as collect_module
 from reviewdesk.labels.collection import collect, validate, watermark
 from reviewdesk.review import accounts
-from reviewdesk.review.reviews import next_item, revise, submit
+from reviewdesk.review.drafts import Draft
+from reviewdesk.review.reservations import next_item
+from reviewdesk.review.submissions import revise, submit
 from reviewdesk.stores.reviewstore import ReviewStore
 from reviewdesk.stores.warehouse import Warehouse
 
@@ -79,7 +81,7 @@ def stores(tmp_path: Path):
 
 def review(store: ReviewStore, reviewer: str, answers: dict, **extra) -> str:
     item = next_item(store, "support-quality", reviewer, now=T0)
-    submit(store, item["item_id"], reviewer, answers, now=T0, **extra)
+    submit(store, item["item_id"], reviewer, Draft(answers, **extra), now=T0)
     return item["item_id"]
 
 
@@ -112,8 +114,8 @@ def test_a_new_revision_replaces_the_reviewers_labels_of_the_item(stores):
     store, wh = stores
     a = review(store, "reviewer1", {"correctness": "correct", "helpfulness": 4, "notes": "first"})
     collect(store, wh, now=T0 + timedelta(minutes=1))
-    revise(store, a, "reviewer1", {"correctness": "incorrect", "helpfulness": 2}, now=T0 + timedelta(minutes=2))
-    revise(store, a, "reviewer1", {"correctness": "bad", "helpfulness": 2}, now=T0 + timedelta(minutes=3))
+    revise(store, a, "reviewer1", Draft({"correctness": "incorrect", "helpfulness": 2}), now=T0 + timedelta(minutes=2))
+    revise(store, a, "reviewer1", Draft({"correctness": "bad", "helpfulness": 2}), now=T0 + timedelta(minutes=3))
     result = collect(store, wh, now=T0 + timedelta(minutes=4))
     assert (result.loaded, result.rejected) == (1, 1)  # the invalid third revision leaves the second in force
     assert wh.execute("SELECT criterion, value, revision FROM labels ORDER BY criterion") == [
@@ -164,7 +166,7 @@ def test_each_submission_is_checked_against_the_rubric_version_of_its_item(store
                      rubric={"instructions": "Only correctness now.", "criteria": criteria})  # fmt: skip
     item = next_item(store, "support-quality", "reviewer1", now=T0)
     assert item["item_id"] == "b2-0001" and item["rubric_version"] == new.rubric_version
-    submit(store, "b2-0001", "reviewer1", {"correctness": "incorrect"}, now=T0)  # complete under the new rubric
+    submit(store, "b2-0001", "reviewer1", Draft({"correctness": "incorrect"}), now=T0)  # complete under the new rubric
     review(store, "reviewer1", {"correctness": "correct"})  # a first-batch item: its rubric wants helpfulness
     result = collect(store, wh, now=T0 + timedelta(minutes=1))
     assert (result.loaded, result.rejected) == (1, 1)

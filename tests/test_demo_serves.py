@@ -13,7 +13,7 @@ from pathlib import Path
 
 from reviewdesk.demo.run import DEMO_PASSWORD
 from reviewdesk.review.accounts import authenticate
-from reviewdesk.review.reviews import next_item
+from reviewdesk.review.reservations import next_item
 from reviewdesk.stores.reviewstore import ReviewStore
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -19,7 +19,8 @@ from sqlalchemy import select
 
 from reviewdesk.config import Settings
 from reviewdesk.demo.run import DEMO_PASSWORD
-from reviewdesk.stores.reviewstore import ReviewStore, items, sessions, submissions, users
+from reviewdesk.stores.review_schema import items, sessions, submissions, users
+from reviewdesk.stores.reviewstore import ReviewStore
 
 pytestmark = pytest.mark.e2e
 

@@ -13,7 +13,9 @@ from reviewdesk.config import Settings
 from reviewdesk.demo.logs import generate_runs, write_runs
 from reviewdesk.queues import load_queues
 from reviewdesk.review.accounts import add_user
-from reviewdesk.review.reviews import next_item, submit
+from reviewdesk.review.drafts import Draft
+from reviewdesk.review.reservations import next_item
+from reviewdesk.review.submissions import submit
 from reviewdesk.stores.reviewstore import ReviewStore
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,7 +44,7 @@ def test_review_cycle_samples_and_publishes_each_example_queue(prefect_api, tmp_
         add_user(store, "lead1", "lead", "correct horse battery")
         for _ in range(2):
             item = next_item(store, "support-quality", "lead1")
-            submit(store, item["item_id"], "lead1", {"correctness": "correct", "helpfulness": 5})
+            submit(store, item["item_id"], "lead1", Draft({"correctness": "correct", "helpfulness": 5}))
     first = collect_submissions(data_dir=data_dir)
     assert (first["read"], first["loaded"], first["labels"]) == (2, 2, 4)
     assert {r["queue"] for r in first["resolved"]} == {"support-quality", "support-ab"}

@@ -17,7 +17,8 @@ from reviewdesk.demo.simulate import simulate_reviews, truths
 from reviewdesk.labels.collection import collect
 from reviewdesk.labels.resolve import resolve_queue
 from reviewdesk.quality.markdown import write
-from reviewdesk.quality.report import latest, queue_quality, save
+from reviewdesk.quality.report import queue_quality, save
+from reviewdesk.quality.snapshot import latest
 from reviewdesk.stores.reviewstore import ReviewStore
 from reviewdesk.stores.warehouse import Warehouse
 

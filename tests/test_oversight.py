@@ -10,9 +10,13 @@ from review_support import T0, reset_postgres, seed_queue
 
 from reviewdesk.errors import ConfigError, NotFound
 from reviewdesk.review import accounts
+from reviewdesk.review.access import my_queues
+from reviewdesk.review.drafts import Draft
 from reviewdesk.review.oversight import FlaggedSubmission, ReviewerProgress, flagged_items, reviewer_progress
-from reviewdesk.review.reviews import my_queues, next_item, revise, submit
-from reviewdesk.stores.reviewstore import ReviewStore, items
+from reviewdesk.review.reservations import next_item
+from reviewdesk.review.submissions import revise, submit
+from reviewdesk.stores.review_schema import items
+from reviewdesk.stores.reviewstore import ReviewStore
 
 PASSWORD = "correct horse battery"
 QUEUE, AB = "support-quality", "support-ab"
@@ -46,20 +50,20 @@ def store(request: pytest.FixtureRequest, tmp_path: Path):
 
 def test_reviewer_progress_counts_items_revisions_median_and_live_holds(store: ReviewStore):
     # reviewer1: first revisions took 60 s and 120 s (median 90); one has no shown time; one edit.
-    submit(store, item(1), "reviewer1", OK, shown_at=sec(0), now=sec(60))
-    submit(store, item(2), "reviewer1", OK, shown_at=sec(60), now=sec(180))
-    submit(store, item(3), "reviewer1", OK, now=sec(200))  # no reservation, no shown_at: not timed
-    revise(store, item(1), "reviewer1", {"correctness": "incorrect"}, shown_at=sec(250), now=sec(300))
+    submit(store, item(1), "reviewer1", Draft(OK, shown_at=sec(0)), now=sec(60))
+    submit(store, item(2), "reviewer1", Draft(OK, shown_at=sec(60)), now=sec(180))
+    submit(store, item(3), "reviewer1", Draft(OK), now=sec(200))  # no reservation, no shown_at: not timed
+    revise(store, item(1), "reviewer1", Draft({"correctness": "incorrect"}, shown_at=sec(250)), now=sec(300))
     # reviewer2: 30 s, 90 s and 45 s (median 45); then holds an item from 1000 s (expires at 2800 s).
-    submit(store, item(1), "reviewer2", OK, shown_at=sec(0), now=sec(30))
-    submit(store, item(4), "reviewer2", OK, shown_at=sec(30), now=sec(120))
-    submit(store, item(5), "reviewer2", OK, shown_at=sec(120), now=sec(165))
+    submit(store, item(1), "reviewer2", Draft(OK, shown_at=sec(0)), now=sec(30))
+    submit(store, item(4), "reviewer2", Draft(OK, shown_at=sec(30)), now=sec(120))
+    submit(store, item(5), "reviewer2", Draft(OK, shown_at=sec(120)), now=sec(165))
     assert next_item(store, QUEUE, "reviewer2", now=sec(1000)) is not None
     # reviewer3's hold has expired by 2400 s; lead holds one (not an assignee) but submitted nothing.
     assert next_item(store, QUEUE, "reviewer3", now=sec(0)) is not None
     assert next_item(store, QUEUE, "lead", now=sec(2000)) is not None
     # work in the other queue does not count here
-    submit(store, item(1, AB), "reviewer3", OK, shown_at=sec(0), now=sec(10))
+    submit(store, item(1, AB), "reviewer3", Draft(OK, shown_at=sec(0)), now=sec(10))
     assert next_item(store, AB, "reviewer1", now=sec(2000)) is not None
 
     assert reviewer_progress(store, QUEUE, now=sec(2400)) == [
@@ -90,14 +94,14 @@ def test_flagged_items_are_latest_revisions_with_flags_newest_first(store: Revie
             .values(kind="pairwise", run_id=None, run_a="run-a", run_b="run-b", left_run_id="run-b")
         )
     pii, broken, other = {"reason": "contains personal data (PII)"}, {"reason": "broken run"}, {"reason": "other"}
-    submit(store, item(1), "reviewer1", OK, comment="Shows an email address.", flags=[pii], now=sec(60))
-    submit(store, item(1), "reviewer2", OK, comment="fine", now=sec(70))  # no flag
-    submit(store, item(2), "reviewer2", OK, flags=[broken, other], now=sec(120))
-    submit(store, item(3), "reviewer3", OK, flags=[pii], now=sec(30))
-    revise(store, item(3), "reviewer3", OK, flags=[], now=sec(200))  # flag taken back: not listed
-    submit(store, item(4), "reviewer1", OK, now=sec(10))
-    revise(store, item(4), "reviewer1", OK, comment="Rude.", flags=[{"reason": "harmful content"}], now=sec(300))
-    submit(store, item(1, AB), "reviewer1", OK, comment="<b>both</b> empty", flags=[other], now=sec(250))
+    submit(store, item(1), "reviewer1", Draft(OK, comment="Shows an email address.", flags=[pii]), now=sec(60))
+    submit(store, item(1), "reviewer2", Draft(OK, comment="fine"), now=sec(70))  # no flag
+    submit(store, item(2), "reviewer2", Draft(OK, flags=[broken, other]), now=sec(120))
+    submit(store, item(3), "reviewer3", Draft(OK, flags=[pii]), now=sec(30))
+    revise(store, item(3), "reviewer3", Draft(OK, flags=[]), now=sec(200))  # flag taken back: not listed
+    submit(store, item(4), "reviewer1", Draft(OK), now=sec(10))
+    revise(store, item(4), "reviewer1", Draft(OK, comment="Rude.", flags=[{"reason": "harmful content"}]), now=sec(300))
+    submit(store, item(1, AB), "reviewer1", Draft(OK, comment="<b>both</b> empty", flags=[other]), now=sec(250))
 
     expected = [
         FlaggedSubmission(item(4), QUEUE, "reviewer1", ["harmful content"], "Rude.", sec(300), ["run-4"]),

@@ -18,8 +18,10 @@ from reviewdesk.prescore.heuristic import HeuristicScorer
 from reviewdesk.prescore.priority import item_priority
 from reviewdesk.prescore.run import prescore_batch, spans
 from reviewdesk.review import accounts
+from reviewdesk.review.drafts import Draft
 from reviewdesk.review.publication import publish
-from reviewdesk.review.reviews import next_item, submit
+from reviewdesk.review.reservations import next_item
+from reviewdesk.review.submissions import submit
 from reviewdesk.sample.batches import load_batch
 from reviewdesk.stores.reviewstore import ReviewStore
 from reviewdesk.stores.warehouse import Warehouse
@@ -87,7 +89,7 @@ def review_order(store: ReviewStore, queue: str = "support-quality") -> list[dic
     taken = []
     while (item := next_item(store, queue, "reviewer1")) is not None:
         taken.append(item)
-        submit(store, item["item_id"], "reviewer1", {"correctness": "correct"})
+        submit(store, item["item_id"], "reviewer1", Draft({"correctness": "correct"}))
     return taken
 
 
@@ -173,7 +175,7 @@ def test_prescoring_a_published_batch_leaves_items_under_review_as_they_were(wh:
     prescore_batch(wh, queue, "b1", Fixed())
     publish(wh, store, queue, "b1")
     reviewed = next_item(store, queue.name, "reviewer1")
-    submit(store, reviewed["item_id"], "reviewer1", {"correctness": "correct"})
+    submit(store, reviewed["item_id"], "reviewer1", Draft({"correctness": "correct"}))
     held = next_item(store, queue.name, "reviewer1")  # reserved, on screen right now
     with pytest.raises(ConfigError, match="is published: pre-scoring it again must update the review store"):
         prescore_batch(wh, queue, "b1", Fixed("fixed-2"))

@@ -24,9 +24,12 @@ from reviewdesk.prescore.heuristic import NOT_SEPARATED, PAIRWISE_VERSION, RULES
 from reviewdesk.prescore.run import prescore_batch
 from reviewdesk.quality.suggestions import human_vs_model
 from reviewdesk.review import accounts
+from reviewdesk.review.drafts import Draft
 from reviewdesk.review.publication import publish
-from reviewdesk.review.reviews import next_item, submit
-from reviewdesk.stores.reviewstore import ReviewStore, items
+from reviewdesk.review.reservations import next_item
+from reviewdesk.review.submissions import submit
+from reviewdesk.stores.review_schema import items
+from reviewdesk.stores.reviewstore import ReviewStore
 from reviewdesk.stores.warehouse import Warehouse
 from schemas.queue import QueueConfig
 
@@ -148,7 +151,7 @@ def test_uncertainty_priority_reviews_unsuggested_pairs_first_then_the_least_con
         order = []
         while (item := next_item(store, queue.name, "reviewer1")) is not None:
             order.append((item["suggestions"] or {}).get("preference", {}).get("confidence"))
-            submit(store, item["item_id"], "reviewer1", {"preference": "tie"})
+            submit(store, item["item_id"], "reviewer1", Draft({"preference": "tie"}))
     unscored = order.count(None)
     assert len(order) == n and unscored == n - report.scored
     assert order[:unscored] == [None] * unscored and order[unscored:] == sorted(order[unscored:])

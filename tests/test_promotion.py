@@ -18,7 +18,9 @@ from reviewdesk.datasets.promotion import promote
 from reviewdesk.datasets.read import DatasetTampered
 from reviewdesk.demo.simulate import simulate_reviews, truths
 from reviewdesk.labels.adjudication import decide, open_cases
-from reviewdesk.review.reviews import next_item, submit
+from reviewdesk.review.drafts import Draft
+from reviewdesk.review.reservations import next_item
+from reviewdesk.review.submissions import submit
 from schemas.promotion import TRUSTED
 
 KINDS = {
@@ -209,14 +211,12 @@ def test_simulated_reviewers_correct_and_flag_only_answers_they_rightly_call_inc
 
 def test_flags_and_policy_decisions_reach_the_flagged_report_with_run_links(r):
     item = next_item(r.store, QUALITY, "reviewer1")  # one the simulation left open
-    submit(
-        r.store,
-        item["item_id"],
-        "reviewer1",
+    flagged = Draft(
         {"correctness": "incorrect", "helpfulness": 1},
         comment="Shows the customer's full card number",
         flags=[{"reason": "contains personal data (PII)"}],
     )
+    submit(r.store, item["item_id"], "reviewer1", flagged)
     decided = r.wh.execute("SELECT item_id, run_id FROM items WHERE queue = ? AND NOT is_gold LIMIT 1", [QUALITY])[0]
     open_cases(r.store, [{"item_id": decided[0], "criterion": "correctness", "queue": QUALITY, "why": "test"}])
     decide(r.store, decided[0], "correctness", "incorrect", "Policy: promised a refund outside the 30 days", "lead")

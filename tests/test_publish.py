@@ -23,7 +23,8 @@ from reviewdesk.errors import ConfigError, NotFound, ReviewdeskError
 from reviewdesk.review import publication as publish_mod
 from reviewdesk.review.publication import SHOWN_RUN_FIELDS, publish, read_items
 from reviewdesk.sample.batches import batch_for_queue
-from reviewdesk.stores.reviewstore import MIGRATIONS, ReviewStore
+from reviewdesk.stores.review_schema import MIGRATIONS
+from reviewdesk.stores.reviewstore import ReviewStore
 from reviewdesk.stores.warehouse import Warehouse
 
 

@@ -11,7 +11,9 @@ from reviewdesk.labels.collection import collect
 from reviewdesk.labels.resolve import resolve_queue
 from reviewdesk.quality.markdown import markdown
 from reviewdesk.quality.report import queue_quality
-from reviewdesk.review.reviews import next_item, submit
+from reviewdesk.review.drafts import Draft
+from reviewdesk.review.reservations import next_item
+from reviewdesk.review.submissions import submit
 
 QUEUE = "support-quality"
 
@@ -27,13 +29,13 @@ def two_reviews(store, first: dict, second: dict) -> str:
         item = next_item(store, QUEUE, "reviewer1")
         if item["reviewers_needed"] == 2:
             break
-        submit(store, item["item_id"], "reviewer1", {"correctness": "correct", "helpfulness": 3})
-    submit(store, item["item_id"], "reviewer1", first)
+        submit(store, item["item_id"], "reviewer1", Draft({"correctness": "correct", "helpfulness": 3}))
+    submit(store, item["item_id"], "reviewer1", Draft(first))
     other = next_item(store, QUEUE, "reviewer2")
     while other["item_id"] != item["item_id"]:
-        submit(store, other["item_id"], "reviewer2", {"correctness": "correct", "helpfulness": 3})
+        submit(store, other["item_id"], "reviewer2", Draft({"correctness": "correct", "helpfulness": 3}))
         other = next_item(store, QUEUE, "reviewer2")
-    submit(store, item["item_id"], "reviewer2", second)
+    submit(store, item["item_id"], "reviewer2", Draft(second))
     return item["item_id"]
 
 

@@ -3,42 +3,41 @@ index that keeps next_item's walk flat, and statements built once; with races of
 
 from __future__ import annotations
 
-import multiprocessing
 import threading
-from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from review_support import T0, race_in_threads, reset_postgres, seed_queue
+from review_support import (
+    PASSWORD,
+    T0,
+    add_reviewers,
+    check_race,
+    race_in_processes,
+    race_in_threads,
+    reset_postgres,
+    seed_queue,
+    store_with_reviewers,
+)
 from sqlalchemy import func, select, text
 
 from reviewdesk.errors import AccessDenied, NotFound, ReviewConflict
 from reviewdesk.review import accounts
-from reviewdesk.review.reviews import item_submissions, next_item, progress, submit, submit_and_next
-from reviewdesk.stores.reviewstore import MIGRATIONS, ReviewStore, items, reservations, submissions
+from reviewdesk.review.drafts import Draft
+from reviewdesk.review.oversight import progress
+from reviewdesk.review.reservations import next_item
+from reviewdesk.review.submissions import item_submissions, submit, submit_and_next
+from reviewdesk.stores.review_schema import MIGRATIONS, items, reservations
+from reviewdesk.stores.reviewstore import ReviewStore
 
-PASSWORD = "correct horse battery"
 QUEUE = "support-quality"
 ANSWER = {"correctness": "correct"}
 
 
 @pytest.fixture
 def store(tmp_path: Path):
-    with ReviewStore(f"sqlite:///{tmp_path / 'review.sqlite'}") as s:
-        for name in ("reviewer1", "reviewer2", "reviewer3"):
-            accounts.add_user(s, name, "reviewer", PASSWORD)
+    with store_with_reviewers(tmp_path) as s:
         yield s
-
-
-def _check_race(store: ReviewStore, needed: int) -> None:
-    with store.read() as conn:
-        rows = conn.execute(select(submissions.c.item_id, submissions.c.reviewer)).all()
-        done = dict(conn.execute(select(items.c.item_id, items.c.reviews_done)).all())
-    per_item = Counter(item_id for item_id, _ in rows)
-    assert max(per_item.values()) <= needed, per_item
-    assert len(set(rows)) == len(rows), "a reviewer submitted an item twice"
-    assert done == {i: per_item.get(i, 0) for i in done}  # the counter matches the rows
 
 
 def _holds(store: ReviewStore) -> list[tuple[str, str]]:
@@ -46,22 +45,11 @@ def _holds(store: ReviewStore) -> list[tuple[str, str]]:
         return sorted(conn.execute(select(reservations.c.item_id, reservations.c.reviewer)).all())
 
 
-def _add_reviewers(store: ReviewStore, names: list[str]) -> None:
-    """Reviewer accounts without scrypt: the races are about reviews."""
-    with store.write() as conn:
-        for name in names:
-            conn.exec_driver_sql(
-                "INSERT INTO users (name, role, password_hash, disabled, failed_logins, created_at) "
-                "VALUES (?, 'reviewer', 'scrypt$x', 0, 0, '2026-11-01 00:00:00')",
-                (name,),
-            )
-
-
 def test_submit_and_next_stores_the_submission_and_reserves_the_next_item(store: ReviewStore):
     seed_queue(store, n=3, reviewers_needed=1)
     first = next_item(store, QUEUE, "reviewer1", now=T0)
     later = T0 + timedelta(minutes=2)
-    result, second = submit_and_next(store, first["item_id"], "reviewer1", ANSWER, comment="ok", now=later)
+    result, second = submit_and_next(store, first["item_id"], "reviewer1", Draft(ANSWER, comment="ok"), now=later)
     assert (result.revision, result.duplicate) == (1, False)
     [row] = item_submissions(store, first["item_id"])
     assert (row["submission_id"], row["answers"], row["comment"]) == (result.submission_id, ANSWER, "ok")
@@ -70,7 +58,7 @@ def test_submit_and_next_stores_the_submission_and_reserves_the_next_item(store:
     assert "gold_answer" not in second and "is_gold" not in second and "suggestion_shown" in second
     assert _holds(store) == [(second["item_id"], "reviewer1")]  # the first hold ended, the next began
     assert next_item(store, QUEUE, "reviewer2", now=later)["item_id"].endswith("0003")  # 0001 done, 0002 held
-    _, third = submit_and_next(store, second["item_id"], "reviewer1", ANSWER, now=later)
+    _, third = submit_and_next(store, second["item_id"], "reviewer1", Draft(ANSWER), now=later)
     assert third is None  # 0003 is held by reviewer2 to capacity
     assert progress(store, QUEUE).done == 2
 
@@ -79,16 +67,16 @@ def test_submit_and_next_serves_the_same_order_as_the_two_calls(tmp_path: Path, 
     seed_queue(store, n=6, reviewers_needed=2, priorities={5: 2.0, 3: 0.5, 2: -1.0})
     with ReviewStore(f"sqlite:///{tmp_path / 'other.sqlite'}") as other:
         seed_queue(other, n=6, reviewers_needed=2, priorities={5: 2.0, 3: 0.5, 2: -1.0})
-        _add_reviewers(other, ["reviewer1", "reviewer2"])
+        add_reviewers(other, ["reviewer1", "reviewer2"])
         for reviewer in ("reviewer1", "reviewer2"):
             combined, separate = [], []
             item = next_item(store, QUEUE, reviewer, now=T0)
             while item is not None:
                 combined.append(item["item_id"])
-                item = submit_and_next(store, item["item_id"], reviewer, ANSWER, now=T0)[1]
+                item = submit_and_next(store, item["item_id"], reviewer, Draft(ANSWER), now=T0)[1]
             while (item := next_item(other, QUEUE, reviewer, now=T0)) is not None:
                 separate.append(item["item_id"])
-                submit(other, item["item_id"], reviewer, ANSWER, now=T0)
+                submit(other, item["item_id"], reviewer, Draft(ANSWER), now=T0)
             assert combined == separate and len(combined) == 6
     assert progress(store, QUEUE).complete == 6 and _holds(store) == []
 
@@ -96,8 +84,8 @@ def test_submit_and_next_serves_the_same_order_as_the_two_calls(tmp_path: Path, 
 def test_submit_and_next_twice_is_a_duplicate_and_returns_the_same_next_item(store: ReviewStore):
     seed_queue(store, n=3, reviewers_needed=2)
     item = next_item(store, QUEUE, "reviewer1", now=T0)
-    first, nxt = submit_and_next(store, item["item_id"], "reviewer1", ANSWER, now=T0)
-    again, nxt_again = submit_and_next(store, item["item_id"], "reviewer1", {"correctness": "wrong"}, now=T0)
+    first, nxt = submit_and_next(store, item["item_id"], "reviewer1", Draft(ANSWER), now=T0)
+    again, nxt_again = submit_and_next(store, item["item_id"], "reviewer1", Draft({"correctness": "wrong"}), now=T0)
     assert not first.duplicate and again.duplicate and again.submission_id == first.submission_id
     assert nxt_again["item_id"] == nxt["item_id"]  # the hold the first one took, renewed
     assert [r["answers"] for r in item_submissions(store, item["item_id"])] == [ANSWER]
@@ -111,34 +99,35 @@ def test_a_refused_submit_stores_and_reserves_nothing(store: ReviewStore):
     held = next_item(store, QUEUE, "reviewer1", now=T0)
     assert held["item_id"] == item_id
     with pytest.raises(ReviewConflict, match="already has enough reviews"):  # reviewer1 holds its only slot
-        submit_and_next(store, item_id, "reviewer2", ANSWER, now=T0)
+        submit_and_next(store, item_id, "reviewer2", Draft(ANSWER), now=T0)
     assert _holds(store) == [(item_id, "reviewer1")] and item_submissions(store, item_id) == []
     accounts.add_user(store, "zed", "reviewer", PASSWORD)  # not an assignee of the queue
     with pytest.raises(AccessDenied):
-        submit_and_next(store, item_id, "zed", ANSWER, now=T0)
+        submit_and_next(store, item_id, "zed", Draft(ANSWER), now=T0)
     with pytest.raises(NotFound, match="No item 'nope'"):
-        submit_and_next(store, "nope", "reviewer1", ANSWER, now=T0)
+        submit_and_next(store, "nope", "reviewer1", Draft(ANSWER), now=T0)
     assert _holds(store) == [(item_id, "reviewer1")]
 
 
 def test_submit_and_next_honours_exclude_and_expired_holds(store: ReviewStore):
     seed_queue(store, n=4, reviewers_needed=1)
     first = next_item(store, QUEUE, "reviewer1", now=T0)
-    _, nxt = submit_and_next(store, first["item_id"], "reviewer1", ANSWER, now=T0, exclude=["support-quality-b1-0002"])
+    skip = ["support-quality-b1-0002"]
+    _, nxt = submit_and_next(store, first["item_id"], "reviewer1", Draft(ANSWER), now=T0, exclude=skip)
     assert nxt["item_id"].endswith("0003")  # 0002 was skipped in this sitting
     late = T0 + timedelta(minutes=31)  # reviewer1's hold on 0003 has expired: reviewer2 may take it
     assert next_item(store, QUEUE, "reviewer2", now=late)["item_id"].endswith("0002")
-    _, taken = submit_and_next(store, "support-quality-b1-0002", "reviewer2", ANSWER, now=late)
+    _, taken = submit_and_next(store, "support-quality-b1-0002", "reviewer2", Draft(ANSWER), now=late)
     assert taken["item_id"].endswith("0003")
     with pytest.raises(ReviewConflict):  # reviewer1 came back too late: reviewer2 holds its only slot
-        submit_and_next(store, nxt["item_id"], "reviewer1", ANSWER, now=late)
+        submit_and_next(store, nxt["item_id"], "reviewer1", Draft(ANSWER), now=late)
 
 
 def test_finished_items_leave_the_open_items_index(store: ReviewStore):
     seed_queue(store, n=5, reviewers_needed=1)
     item = next_item(store, QUEUE, "reviewer1", now=T0)
     for _ in range(3):
-        item = submit_and_next(store, item["item_id"], "reviewer1", ANSWER, now=T0)[1]
+        item = submit_and_next(store, item["item_id"], "reviewer1", Draft(ANSWER), now=T0)[1]
     with store.read() as conn:  # the partial index holds only the items still needing reviews
         in_index = conn.exec_driver_sql(
             "SELECT count(*) FROM items INDEXED BY ix_items_open_order "
@@ -184,7 +173,8 @@ def submit_and_next_in_process(url: str, queue: str, reviewer: str, barrier, res
     also submit a random item without reserving it, to race for last slots."""
     import random
 
-    from reviewdesk.review.reviews import next_item, submit, submit_and_next
+    from reviewdesk.review.reservations import next_item
+    from reviewdesk.review.submissions import submit, submit_and_next
 
     rng = random.Random(reviewer)
     done: list[tuple[str, bool]] = []
@@ -195,13 +185,13 @@ def submit_and_next_in_process(url: str, queue: str, reviewer: str, barrier, res
             item = next_item(store, queue, reviewer)
             round_ = 0
             while item is not None:
-                result, nxt = submit_and_next(store, item["item_id"], reviewer, {"correctness": "correct"})
+                result, nxt = submit_and_next(store, item["item_id"], reviewer, Draft({"correctness": "correct"}))
                 done.append((item["item_id"], result.duplicate))
                 item, round_ = nxt, round_ + 1
                 if round_ % 3 == 0:  # any item but the one held (submitting that is the next round's job)
                     try:
                         direct = submit(store, rng.choice([i for i in ids if item is None or i != item["item_id"]]),
-                                        reviewer, {"correctness": "wrong"})  # fmt: skip
+                                        reviewer, Draft({"correctness": "wrong"}))  # fmt: skip
                     except ReviewConflict:
                         continue
                     done.append(("direct", direct.duplicate))
@@ -212,21 +202,12 @@ def submit_and_next_in_process(url: str, queue: str, reviewer: str, barrier, res
 
 def test_racing_processes_with_submit_and_next_never_overfill_an_item(tmp_path: Path):
     url = f"sqlite:///{tmp_path / 'review.sqlite'}"
-    reviewers = [f"r{i}" for i in range(8)]
     with ReviewStore(url) as store:
         seed_queue(store, n=40, reviewers_needed=3, assignees=[])
-        _add_reviewers(store, reviewers)
-    ctx = multiprocessing.get_context("spawn")
-    barrier, results = ctx.Barrier(len(reviewers)), ctx.Queue()
-    procs = [ctx.Process(target=submit_and_next_in_process, args=(url, QUEUE, r, barrier, results)) for r in reviewers]
-    for p in procs:
-        p.start()
-    outcomes = [results.get(timeout=120) for _ in procs]
-    for p in procs:
-        p.join(timeout=10)
+    outcomes = race_in_processes(url, QUEUE, submit_and_next_in_process, timeout=120)
     assert [o[1] for o in outcomes if o[0] != "ok"] == []
     with ReviewStore(url) as store:
-        _check_race(store, needed=3)  # no item over capacity, no reviewer twice, counters match the rows
+        check_race(store, needed=3)  # no item over capacity, no reviewer twice, counters match the rows
         assert progress(store, QUEUE).complete == 40  # and every slot was filled
         assert _holds(store) == []  # every hold ended with its submission
     assert not any(dup for o in outcomes for item_id, dup in o[1] if item_id != "direct")
@@ -240,11 +221,11 @@ def test_postgres_submit_and_next_race(postgres_url: str):
         def work(reviewer: str) -> None:
             item = next_item(store, QUEUE, reviewer)
             while item is not None:
-                result, item = submit_and_next(store, item["item_id"], reviewer, ANSWER)
+                result, item = submit_and_next(store, item["item_id"], reviewer, Draft(ANSWER))
                 assert not result.duplicate
 
         assert race_in_threads(store, work) == []
-        _check_race(store, needed=3)
+        check_race(store, needed=3)
         assert progress(store, QUEUE).complete == 12
         with store.read() as conn:
             assert conn.scalar(select(func.count()).select_from(reservations)) == 0
@@ -255,19 +236,19 @@ def test_postgres_submit_and_next_race(postgres_url: str):
 
 
 def test_writes_are_synced_after_the_write_lock_is_released(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    from reviewdesk.stores import reviewstore
+    from reviewdesk.stores import reviewstore, sqlite_writes
     with ReviewStore(f"sqlite:///{tmp_path / 'review.sqlite'}") as store:
         with store.engine.connect() as conn:  # WAL: SQLite does not fsync each commit, write() does
             assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
         synced: list[tuple[str, int]] = []
-        gate = lambda: reviewstore._GATES[store._lock_path]  # noqa: E731
+        gate = lambda: sqlite_writes._GATES[store._lock_path]  # noqa: E731
 
         def sync(path: str) -> None:
             synced.append((path, gate().depth))  # the gate's depth: 0 once released
             real_sync(path)
 
-        real_sync = reviewstore._sync_wal
-        monkeypatch.setattr(reviewstore, "_sync_wal", sync)
+        real_sync = reviewstore.sync_wal
+        monkeypatch.setattr(reviewstore, "sync_wal", sync)
         seed_queue(store, n=1)
         assert synced == [(str((tmp_path / "review.sqlite").resolve()) + "-wal", 0)]
         with pytest.raises(RuntimeError), store.write() as conn:  # a rolled-back write has nothing to sync
@@ -284,7 +265,7 @@ def test_writes_are_synced_after_the_write_lock_is_released(tmp_path: Path, monk
 def test_postgres_next_item_waits_for_items_others_hold_for_a_moment(postgres_url: str, monkeypatch):
     """SKIP LOCKED passes over a row another transaction holds; with room left there, next_item tries
     again shortly instead of saying that nothing is left."""
-    from reviewdesk.review import reviews
+    from reviewdesk.review import reservations as reserving
     with ReviewStore(postgres_url) as store:
         reset_postgres(store)
         seed_queue(store, n=1, reviewers_needed=1, assignees=[])
@@ -299,7 +280,7 @@ def test_postgres_next_item_waits_for_items_others_hold_for_a_moment(postgres_ur
                 release.wait(10)
 
         for patience, expected in ((0.2, None), (5.0, item_id)):
-            monkeypatch.setattr(reviews, "BUSY_RETRY_SECONDS", patience)
+            monkeypatch.setattr(reserving, "BUSY_RETRY_SECONDS", patience)
             locked.clear()
             release.clear()
             holder = threading.Thread(target=hold)

@@ -2,40 +2,41 @@
 
 from __future__ import annotations
 
-import multiprocessing
-from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from publish_support import demo_warehouse, insert_single_batch, load_queue
-from review_support import T0, race_in_threads, reset_postgres, review_in_process, seed_queue
+from review_support import (
+    PASSWORD,
+    T0,
+    check_race,
+    race_in_processes,
+    race_in_threads,
+    reset_postgres,
+    review_in_process,
+    seed_queue,
+    store_with_reviewers,
+)
 from sqlalchemy import event, func, inspect, select, text
 
 from reviewdesk.errors import AccessDenied, NotFound, ReviewConflict
 from reviewdesk.review import accounts
+from reviewdesk.review.drafts import Draft, missing_answers
+from reviewdesk.review.oversight import progress
 from reviewdesk.review.publication import publish
-from reviewdesk.review.reviews import (
-    item_submissions,
-    missing_answers,
-    next_item,
-    progress,
-    release,
-    revise,
-    submit,
-    suggestion_shown,
-)
-from reviewdesk.stores.reviewstore import MIGRATIONS, ReviewStore, items, submissions
+from reviewdesk.review.reservations import next_item, release
+from reviewdesk.review.submissions import item_submissions, revise, submit
+from reviewdesk.review.suggestions import suggestion_shown
+from reviewdesk.stores.review_schema import MIGRATIONS, items, submissions
+from reviewdesk.stores.reviewstore import ReviewStore
 
-PASSWORD = "correct horse battery"
 QUEUE = "support-quality"
 
 
 @pytest.fixture
 def store(tmp_path: Path):
-    with ReviewStore(f"sqlite:///{tmp_path / 'review.sqlite'}") as s:
-        for name in ("reviewer1", "reviewer2", "reviewer3"):
-            accounts.add_user(s, name, "reviewer", PASSWORD)
+    with store_with_reviewers(tmp_path) as s:
         yield s
 
 
@@ -44,7 +45,7 @@ def review_all(store: ReviewStore, reviewer: str, queue: str = QUEUE, now=T0) ->
     got = []
     while (item := next_item(store, queue, reviewer, now=now)) is not None:
         got.append(item["item_id"])
-        assert not submit(store, item["item_id"], reviewer, {"correctness": "correct"}, now=now).duplicate
+        assert not submit(store, item["item_id"], reviewer, Draft({"correctness": "correct"}), now=now).duplicate
     return got
 
 
@@ -115,18 +116,18 @@ def test_reservations_hold_capacity_and_expire(store: ReviewStore):
     late = T0 + timedelta(minutes=36)  # reviewer1's hold has expired
     assert next_item(store, QUEUE, "reviewer3", now=late)["item_id"] == first["item_id"]
     with pytest.raises(ReviewConflict, match="already has enough reviews"):
-        submit(store, first["item_id"], "reviewer1", {"correctness": "correct"}, now=late)
-    assert not submit(store, first["item_id"], "reviewer3", {"correctness": "correct"}, now=late).duplicate
+        submit(store, first["item_id"], "reviewer1", Draft({"correctness": "correct"}), now=late)
+    assert not submit(store, first["item_id"], "reviewer3", Draft({"correctness": "correct"}), now=late).duplicate
 
 
 def test_submitting_without_a_reservation_needs_room(store: ReviewStore):
     seed_queue(store, n=1, reviewers_needed=1)
     item_id = "support-quality-b1-0001"
-    assert submit(store, item_id, "reviewer1", {"correctness": "correct"}, now=T0).revision == 1
+    assert submit(store, item_id, "reviewer1", Draft({"correctness": "correct"}), now=T0).revision == 1
     with pytest.raises(ReviewConflict, match="already has enough reviews"):
-        submit(store, item_id, "reviewer2", {"correctness": "wrong"}, now=T0)
+        submit(store, item_id, "reviewer2", Draft({"correctness": "wrong"}), now=T0)
     with pytest.raises(NotFound, match="No item 'nope'"):
-        submit(store, "nope", "reviewer1", {"correctness": "correct"})
+        submit(store, "nope", "reviewer1", Draft({"correctness": "correct"}))
     with pytest.raises(NotFound, match="No queue 'nope'"):
         next_item(store, "nope", "reviewer1")
 
@@ -142,7 +143,7 @@ def test_gold_items_are_served_without_their_answer(store: ReviewStore):
     served = []
     while (item := next_item(store, QUEUE, "reviewer1", now=T0)) is not None:
         served.append(item)
-        submit(store, item["item_id"], "reviewer1", {"correctness": "correct"}, now=T0)
+        submit(store, item["item_id"], "reviewer1", Draft({"correctness": "correct"}), now=T0)
     assert len(served) == 4  # gold items are interleaved like any other
     for item in served:
         assert "gold_answer" not in item and "is_gold" not in item
@@ -154,10 +155,10 @@ def test_double_submit_stores_one_submission_and_says_so(store: ReviewStore):
     item = next_item(store, QUEUE, "reviewer1", now=T0)
     flags = [{"reason": "pii"}]
     shown = T0 + timedelta(seconds=1)
-    first = submit(store, item["item_id"], "reviewer1", {"correctness": "correct", "helpfulness": 4},
-                   comment="fine", correction="Better: ...", flags=flags, suggestion_shown=True,
-                   shown_at=shown, now=T0 + timedelta(minutes=2))  # fmt: skip
-    second = submit(store, item["item_id"], "reviewer1", {"correctness": "wrong"}, now=T0 + timedelta(minutes=2))
+    draft = Draft({"correctness": "correct", "helpfulness": 4}, comment="fine", correction="Better: ...", flags=flags,
+                  suggestion_shown=True, shown_at=shown)  # fmt: skip
+    first = submit(store, item["item_id"], "reviewer1", draft, now=T0 + timedelta(minutes=2))
+    second = submit(store, item["item_id"], "reviewer1", Draft({"correctness": "wrong"}), now=T0 + timedelta(minutes=2))
     assert not first.duplicate and second.duplicate
     assert (second.submission_id, second.revision) == (first.submission_id, 1)
     [row] = item_submissions(store, item["item_id"])
@@ -172,7 +173,7 @@ def test_double_submit_stores_one_submission_and_says_so(store: ReviewStore):
 def test_shown_at_defaults_to_the_reservation_time(store: ReviewStore):
     seed_queue(store, n=1)
     item = next_item(store, QUEUE, "reviewer1", now=T0)
-    submit(store, item["item_id"], "reviewer1", {"correctness": "correct"}, now=T0 + timedelta(minutes=3))
+    submit(store, item["item_id"], "reviewer1", Draft({"correctness": "correct"}), now=T0 + timedelta(minutes=3))
     assert item_submissions(store, item["item_id"])[0]["shown_at"] == T0
 
 
@@ -180,11 +181,11 @@ def test_revision_adds_a_row_and_keeps_the_previous(store: ReviewStore):
     seed_queue(store, n=1)
     item_id = "support-quality-b1-0001"
     with pytest.raises(NotFound, match="submit it first"):
-        revise(store, item_id, "reviewer1", {"correctness": "wrong"})
-    submit(store, item_id, "reviewer1", {"correctness": "correct"}, suggestion_shown=True, now=T0)
-    edit = revise(store, item_id, "reviewer1", {"correctness": "wrong"}, comment="misread it", now=T0)
+        revise(store, item_id, "reviewer1", Draft({"correctness": "wrong"}))
+    submit(store, item_id, "reviewer1", Draft({"correctness": "correct"}, suggestion_shown=True), now=T0)
+    edit = revise(store, item_id, "reviewer1", Draft({"correctness": "wrong"}, comment="misread it"), now=T0)
     assert (edit.revision, edit.duplicate) == (2, False)
-    again = revise(store, item_id, "reviewer1", {"correctness": "wrong"}, comment="misread it", now=T0)
+    again = revise(store, item_id, "reviewer1", Draft({"correctness": "wrong"}, comment="misread it"), now=T0)
     assert again == edit.__class__(edit.submission_id, 2, True)  # a double click adds nothing
     rows = item_submissions(store, item_id, "reviewer1")
     assert [(r["revision"], r["answers"]["correctness"]) for r in rows] == [(1, "correct"), (2, "wrong")]
@@ -211,7 +212,7 @@ def test_store_enforces_queue_assignment_and_roles(store: ReviewStore):
         with pytest.raises(AccessDenied):
             next_item(store, QUEUE, who)
         with pytest.raises(AccessDenied):
-            submit(store, item_id, who, {"correctness": "correct"})
+            submit(store, item_id, who, Draft({"correctness": "correct"}))
     assert next_item(store, QUEUE, "lead1") is not None  # leads and admins review any queue
     accounts.disable_user(store, "reviewer1")
     with pytest.raises(AccessDenied, match="disabled"):
@@ -229,9 +230,9 @@ def test_progress_counts_for_the_queue_and_the_reviewer(store: ReviewStore):
     seed_queue(store, n=4, reviewers_needed=2)
     for _ in range(3):
         item = next_item(store, QUEUE, "reviewer1", now=T0)
-        submit(store, item["item_id"], "reviewer1", {}, now=T0)
+        submit(store, item["item_id"], "reviewer1", Draft({}), now=T0)
     item = next_item(store, QUEUE, "reviewer2", now=T0)
-    submit(store, item["item_id"], "reviewer2", {}, now=T0)
+    submit(store, item["item_id"], "reviewer2", Draft({}), now=T0)
     assert progress(store, QUEUE).as_dict() == {
         "items": 4, "needed": 8, "done": 4, "complete": 1, "done_by_me": None, "left_for_me": None,
     }  # fmt: skip
@@ -260,47 +261,22 @@ def test_published_batch_is_reviewed_end_to_end(tmp_path: Path, store: ReviewSto
     first = next_item(store, QUEUE, "reviewer1")
     assert first["item_id"] == "b-pub-0001" and first["payload"]["runs"][first["run_id"]]["outputs"]
     assert "gold_answer" not in first
-    assert submit(store, first["item_id"], "reviewer1", {"correctness": "correct"}).revision == 1
+    assert submit(store, first["item_id"], "reviewer1", Draft({"correctness": "correct"})).revision == 1
     assert progress(store, QUEUE, "reviewer1").as_dict() == {
         "items": 6, "needed": 12, "done": 1, "complete": 0, "done_by_me": 1, "left_for_me": 5,
     }  # fmt: skip
 
 
-def _check_race(store: ReviewStore, needed: int) -> None:
-    with store.read() as conn:
-        rows = conn.execute(select(submissions.c.item_id, submissions.c.reviewer)).all()
-        done = dict(conn.execute(select(items.c.item_id, items.c.reviews_done)).all())
-    per_item = Counter(item_id for item_id, _ in rows)
-    assert max(per_item.values()) <= needed, per_item
-    assert len(set(rows)) == len(rows), "a reviewer submitted an item twice"
-    assert done == {i: per_item.get(i, 0) for i in done}  # the counter matches the rows
-
-
 def test_racing_processes_never_overfill_an_item(tmp_path: Path):
     url = f"sqlite:///{tmp_path / 'review.sqlite'}"
-    reviewers = [f"r{i}" for i in range(8)]
     with ReviewStore(url) as store:
         seed_queue(store, n=12, reviewers_needed=3, assignees=[])
-        for name in reviewers:
-            with store.write() as conn:  # no scrypt: the race is about reviews
-                conn.exec_driver_sql(
-                    "INSERT INTO users (name, role, password_hash, disabled, failed_logins, created_at) "
-                    "VALUES (?, 'reviewer', 'scrypt$x', 0, 0, '2026-11-01 00:00:00')",
-                    (name,),
-                )
-    ctx = multiprocessing.get_context("spawn")
-    barrier, results = ctx.Barrier(len(reviewers)), ctx.Queue()
-    procs = [ctx.Process(target=review_in_process, args=(url, QUEUE, r, barrier, results)) for r in reviewers]
-    for p in procs:
-        p.start()
-    outcomes = [results.get(timeout=60) for _ in procs]
-    for p in procs:
-        p.join(timeout=10)
+    outcomes = race_in_processes(url, QUEUE, review_in_process)
     errors = [o[1] for o in outcomes if o[0] != "ok"]
     assert errors == [], errors
     assert not any("locked" in msg for o in outcomes for msg in o[2])
     with ReviewStore(url) as store:
-        _check_race(store, needed=3)
+        check_race(store, needed=3)
         assert progress(store, QUEUE).complete == 12  # and every slot was filled
     assert all(not dup for o in outcomes for item_id, dup in o[1] if item_id != "direct")
 
@@ -310,7 +286,7 @@ def test_postgres_race_for_the_last_slot(postgres_url: str):
         reset_postgres(store)
         seed_queue(store, n=5, reviewers_needed=2, assignees=[])
         assert race_in_threads(store, lambda reviewer: review_all(store, reviewer, now=None)) == []
-        _check_race(store, needed=2)
+        check_race(store, needed=2)
         assert progress(store, QUEUE).complete == 5
 
 

@@ -9,7 +9,8 @@ from demo_support import demo_copy
 
 from reviewdesk.demo.simulate import CORRECTNESS_RANK, preference, simulate_reviews, truths
 from reviewdesk.errors import ConfigError
-from reviewdesk.review.reviews import item_submissions, progress
+from reviewdesk.review.oversight import progress
+from reviewdesk.review.submissions import item_submissions
 
 
 @pytest.mark.parametrize("accuracy", [1.0, 0.0])

@@ -8,8 +8,12 @@ import pytest
 from review_support import T0, seed_queue
 
 from reviewdesk.review import accounts
-from reviewdesk.review.reviews import item_submissions, next_item, revealed_suggestions, submit, suggestion_shown
-from reviewdesk.stores.reviewstore import ReviewStore, items
+from reviewdesk.review.drafts import Draft
+from reviewdesk.review.reservations import next_item
+from reviewdesk.review.submissions import item_submissions, submit
+from reviewdesk.review.suggestions import revealed_suggestions, suggestion_shown
+from reviewdesk.stores.review_schema import items
+from reviewdesk.stores.reviewstore import ReviewStore
 
 SUGGESTION = {"correctness": {"value": "incorrect", "confidence": 0.8, "model_version": "heuristic-1"}}
 
@@ -31,8 +35,8 @@ def take_all(store: ReviewStore) -> list[dict]:
     got = []
     while (item := next_item(store, "support-quality", "reviewer1", now=T0)) is not None:
         got.append(item)
-        submit(store, item["item_id"], "reviewer1", {"correctness": "correct"},
-               suggestion_shown=item["suggestion_shown"], now=T0)  # fmt: skip
+        draft = Draft({"correctness": "correct"}, suggestion_shown=item["suggestion_shown"])
+        submit(store, item["item_id"], "reviewer1", draft, now=T0)
     return got
 
 
@@ -67,5 +71,5 @@ def test_after_answer_reveals_suggestions_only_after_submit(store: ReviewStore):
     item = next_item(store, "support-quality", "reviewer1", now=T0)
     assert item["suggestions"] is None
     assert revealed_suggestions(store, item["item_id"], "reviewer1") is None
-    submit(store, item["item_id"], "reviewer1", {"correctness": "correct"}, now=T0)
+    submit(store, item["item_id"], "reviewer1", Draft({"correctness": "correct"}), now=T0)
     assert revealed_suggestions(store, item["item_id"], "reviewer1") == SUGGESTION

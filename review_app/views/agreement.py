@@ -8,7 +8,7 @@ import streamlit as st
 
 from review_app.session import require_role, store
 from reviewdesk.labels.adjudication import backlog
-from reviewdesk.quality.report import latest
+from reviewdesk.quality.snapshot import latest
 
 require_role("lead", "admin")
 st.title("Agreement")

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from review_app.session import require_role, store
-from reviewdesk.review.reviews import my_queues
+from reviewdesk.review.access import my_queues
 
 user = require_role()
 st.title("My queues")

@@ -7,8 +7,9 @@ import streamlit as st
 from review_app import render, rubric_form
 from review_app.session import require_role, store
 from reviewdesk.errors import ReviewdeskError
-from reviewdesk.review.history import my_submissions
-from reviewdesk.review.reviews import allowed_queues, missing_answers, revise
+from reviewdesk.review.access import allowed_queues
+from reviewdesk.review.drafts import Draft, missing_answers
+from reviewdesk.review.submissions import my_submissions, revise
 
 user = require_role()
 st.title("My submissions")
@@ -42,7 +43,7 @@ if st.button("Save as a new revision", type="primary", shortcut="ctrl+enter"):
         st.error(f"Answer the required criteria first: {', '.join(lacking)}.")
         st.stop()
     try:
-        result = revise(store(), chosen["item_id"], user["name"], rubric_form.stored(chosen, answers), **extras)
+        result = revise(store(), chosen["item_id"], user["name"], Draft(rubric_form.stored(chosen, answers), **extras))
     except ReviewdeskError as e:
         st.error(str(e))
         st.stop()

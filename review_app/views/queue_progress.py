@@ -5,8 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from review_app.session import require_role, store
-from reviewdesk.review.oversight import reviewer_progress
-from reviewdesk.review.reviews import progress
+from reviewdesk.review.oversight import progress, reviewer_progress
 
 COLUMNS = {
     "reviewer": st.column_config.TextColumn("Reviewer"),

@@ -1,7 +1,7 @@
 """Review: one reserved item at a time, with the rubric; Submit saves and moves on, Skip releases.
 
-Blind by construction: the page gets items through `reviews.next_item`, which never returns gold
-answers or other reviewers' work, and returns suggestions only where the queue's policy shows them.
+Blind by construction: the page gets items through `reservations.next_item`, which never returns
+gold answers or other reviewers' work, and returns suggestions only where the queue's policy shows them.
 """
 
 from __future__ import annotations
@@ -13,14 +13,11 @@ import streamlit as st
 from review_app import render, rubric_form
 from review_app.session import require_role, store
 from reviewdesk.errors import ReviewdeskError
-from reviewdesk.review.reviews import (
-    allowed_queues,
-    missing_answers,
-    next_item,
-    release,
-    revealed_suggestions,
-    submit_and_next,
-)
+from reviewdesk.review.access import allowed_queues
+from reviewdesk.review.drafts import Draft, missing_answers
+from reviewdesk.review.reservations import next_item, release
+from reviewdesk.review.submissions import submit_and_next
+from reviewdesk.review.suggestions import revealed_suggestions
 
 SHORTCUTS = """
 | Keys | Does |
@@ -141,10 +138,12 @@ if submitted:
         st.stop()
     answers = rubric_form.stored(item, answers)
     try:  # one write transaction: store this answer and reserve the next item
+        draft = Draft(
+            answers, **extras, suggestion_shown=item["suggestion_shown"], shown_at=st.session_state.get("shown_at")
+        )
         result, upcoming = submit_and_next(
-            store(), item["item_id"], user["name"], answers, **extras, suggestion_shown=item["suggestion_shown"],
-            shown_at=st.session_state.get("shown_at"), exclude=st.session_state.setdefault("skipped", set()),
-        )  # fmt: skip
+            store(), item["item_id"], user["name"], draft, exclude=st.session_state.setdefault("skipped", set())
+        )
     except ReviewdeskError as e:
         st.session_state["notice"] = str(e)
         upcoming = None

@@ -22,7 +22,8 @@ from sqlalchemy import select
 
 from reviewdesk.datasets.formats import answer_text, input_messages
 from reviewdesk.review.oversight import flagged_items
-from reviewdesk.stores.reviewstore import ReviewStore, adjudications, items
+from reviewdesk.stores.review_schema import adjudications, items
+from reviewdesk.stores.reviewstore import ReviewStore
 from reviewdesk.stores.warehouse import Warehouse
 from schemas.promotion import ProductIssues
 from schemas.queue import QueueConfig

@@ -30,7 +30,8 @@ from reviewdesk.datasets.examples import BUILDERS, Candidate, Consensus, Correct
 from reviewdesk.datasets.flagged import FlaggedReport, write_flagged
 from reviewdesk.datasets.versioning import CandidateVersion, adopt, changes, seal, write_version
 from reviewdesk.errors import ConfigError, NotFound
-from reviewdesk.stores.reviewstore import ReviewStore, adjudications
+from reviewdesk.stores.review_schema import adjudications
+from reviewdesk.stores.reviewstore import ReviewStore
 from reviewdesk.stores.values import typed
 from reviewdesk.stores.warehouse import Warehouse
 from schemas.promotion import AgreementGate, DatasetRule

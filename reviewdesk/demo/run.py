@@ -20,8 +20,8 @@ from reviewdesk.prescore.training import TrainResult, train_queue, wants_models
 from reviewdesk.quality.report import refresh
 from reviewdesk.queues import load_queues
 from reviewdesk.review.accounts import add_user, get_user
+from reviewdesk.review.oversight import progress
 from reviewdesk.review.publication import PublishReport, publish
-from reviewdesk.review.reviews import progress
 from reviewdesk.sample.batches import Batch
 from reviewdesk.sample.designs import draw_batch
 from reviewdesk.stores.reviewstore import ReviewStore

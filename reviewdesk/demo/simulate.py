@@ -21,7 +21,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from reviewdesk.errors import ConfigError, NotFound
-from reviewdesk.review.reviews import next_item, submit
+from reviewdesk.review.drafts import Draft
+from reviewdesk.review.reservations import next_item
+from reviewdesk.review.submissions import submit
 from reviewdesk.stores.reviewstore import ReviewStore
 from reviewdesk.stores.warehouse import Warehouse
 
@@ -170,8 +172,9 @@ def simulate_reviews(
                                         anchor_rng)  # fmt: skip
             shown_at = now - timedelta(seconds=rng.uniform(15, 150))  # a plausible time on the item
             fix, flags = extras(item, answers, truth, seed, name)
-            submit(store, item["item_id"], name, answers, correction=fix, flags=flags,
-                   suggestion_shown=item["suggestion_shown"], shown_at=shown_at, now=now)  # fmt: skip
+            shown = item["suggestion_shown"]
+            draft = Draft(answers, correction=fix, flags=flags, suggestion_shown=shown, shown_at=shown_at)
+            submit(store, item["item_id"], name, draft, now=now)
             submitted, asked, right = submitted + 1, asked + n, right + k
             if tick:
                 tick(submitted)

@@ -14,9 +14,10 @@ from typing import Any
 from sqlalchemy import select
 
 from reviewdesk.errors import AccessDenied, ConfigError, NotFound, ReviewConflict
-from reviewdesk.review.history import LATEST
-from reviewdesk.review.reviews import PRIVILEGED
-from reviewdesk.stores.reviewstore import ReviewStore, adjudications, items, submissions, users
+from reviewdesk.review.access import PRIVILEGED
+from reviewdesk.review.lookups import LATEST
+from reviewdesk.stores.review_schema import adjudications, items, submissions, users
+from reviewdesk.stores.reviewstore import ReviewStore
 
 
 def _require_lead(conn, name: str) -> None:

@@ -23,7 +23,8 @@ import pandas as pd
 import pandera.pandas as pa
 from sqlalchemy import select
 
-from reviewdesk.stores.reviewstore import ReviewStore, items, submissions
+from reviewdesk.stores.review_schema import items, submissions
+from reviewdesk.stores.reviewstore import ReviewStore
 from reviewdesk.stores.values import as_number, as_text
 from reviewdesk.stores.warehouse import Warehouse
 from schemas.answers import META, answer_keys, answers_schema

@@ -29,7 +29,8 @@ from reviewdesk.prescore.contracts import PairScorer, Scorer, Suggestion
 from reviewdesk.prescore.features import RUN_SELECT, runs_frame
 from reviewdesk.prescore.priority import item_priority
 from reviewdesk.sample.batches import batch_for_queue
-from reviewdesk.stores.reviewstore import JSONText, ReviewStore, items, reservations
+from reviewdesk.stores.review_schema import items, reservations
+from reviewdesk.stores.reviewstore import JSONText, ReviewStore
 from reviewdesk.stores.warehouse import Warehouse
 from schemas.queue import QueueConfig
 from schemas.suggestions import SuggestionRows

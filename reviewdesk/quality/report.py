@@ -16,15 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import func, select
 
 from reviewdesk.agreement import summarize
 from reviewdesk.errors import NotFound, ReviewdeskError
 from reviewdesk.labels.adjudication import backlog
 from reviewdesk.quality import markdown as reports
+from reviewdesk.quality import snapshot
 from reviewdesk.quality.suggestions import human_vs_model
 from reviewdesk.sample.estimates import outcome_estimates
-from reviewdesk.stores.reviewstore import ReviewStore, quality_reports
+from reviewdesk.stores.reviewstore import ReviewStore
 from reviewdesk.stores.values import typed
 from reviewdesk.stores.warehouse import Warehouse
 from schemas.rubric import PREFERENCE, PREFERENCE_CRITERION, Criterion
@@ -135,8 +135,7 @@ def save(store: ReviewStore, wh: Warehouse, report: Mapping[str, Any]) -> None:
         con.execute("DELETE FROM agreement WHERE queue = ?", [report["queue"]])
         if rows:
             con.executemany("INSERT INTO agreement VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-    with store.write() as conn:
-        conn.execute(quality_reports.insert().values(queue=report["queue"], computed_at=at, report=dict(report)))
+    snapshot.keep(store, report)
 
 
 def refresh(
@@ -148,19 +147,4 @@ def refresh(
     return report, reports.write(report, reports_dir)
 
 
-def latest(store: ReviewStore, queue: str | None = None) -> list[dict]:
-    """The newest saved report of each queue (or of one), for the dashboard."""
-    newest = select(quality_reports.c.queue, func.max(quality_reports.c.computed_at).label("at")).group_by(
-        quality_reports.c.queue
-    )
-    if queue is not None:
-        newest = newest.where(quality_reports.c.queue == queue)
-    newest = newest.subquery()
-    query = select(quality_reports.c.report).join(
-        newest, (newest.c.queue == quality_reports.c.queue) & (newest.c.at == quality_reports.c.computed_at)
-    )
-    with store.read() as conn:
-        return [r for (r,) in conn.execute(query.order_by(quality_reports.c.queue))]
-
-
-__all__ = ["CALIBRATION", "latest", "queue_quality", "refresh", "save"]
+__all__ = ["CALIBRATION", "queue_quality", "refresh", "save"]

@@ -20,7 +20,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from reviewdesk.errors import AlreadyExists, ConfigError, NotFound
-from reviewdesk.stores.reviewstore import ReviewStore, sessions, users
+from reviewdesk.stores.review_schema import sessions, users
+from reviewdesk.stores.reviewstore import ReviewStore
 
 ROLES = ("reviewer", "lead", "admin")
 MAX_FAILURES = 5

@@ -1,7 +1,8 @@
-"""What a lead watches: how each reviewer is doing in a queue, and which reviews were flagged.
+"""Progress and oversight: how far a queue is, how each reviewer is doing in it, and which reviews
+were flagged; what reviewers see on their queue list and a lead watches.
 
 Counts come from SQL; the median time per item is taken in Python from the fetched durations,
-because timestamp arithmetic differs between SQLite and PostgreSQL. Both functions only read.
+because timestamp arithmetic differs between SQLite and PostgreSQL. Every function only reads.
 """
 
 from __future__ import annotations
@@ -10,10 +11,27 @@ import statistics
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import and_, case, exists, func, select
 
 from reviewdesk.errors import NotFound
-from reviewdesk.stores.reviewstore import ReviewStore, items, reservations, submissions
+from reviewdesk.review.lookups import LATEST
+from reviewdesk.stores.review_schema import items, reservations, submissions
+from reviewdesk.stores.reviewstore import ReviewStore
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Counts for a queue; the `*_me` ones are None when no reviewer was given."""
+
+    items: int  # items in the queue
+    needed: int  # reviews needed over all items
+    done: int  # reviews done, counting at most `reviewers_needed` per item
+    complete: int  # items with all the reviews they need
+    done_by_me: int | None = None
+    left_for_me: int | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -45,6 +63,34 @@ class FlaggedSubmission:
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+def progress(store: ReviewStore, queue: str, reviewer: str | None = None) -> Progress:
+    """How far a queue is: reviews needed and done, complete items; and for `reviewer`, theirs."""
+    needed = items.c.reviewers_needed
+    done = case((items.c.reviews_done < needed, items.c.reviews_done), else_=needed)
+    full = case((items.c.reviews_done >= needed, 1), else_=0)
+    with store.read() as conn:
+        n, total, got, complete = conn.execute(
+            select(
+                func.count(),
+                func.coalesce(func.sum(needed), 0),
+                func.coalesce(func.sum(done), 0),
+                func.coalesce(func.sum(full), 0),
+            ).where(items.c.queue == queue)
+        ).one()
+        if reviewer is None:
+            return Progress(n, total, got, complete)
+        mine = conn.scalar(
+            select(func.count(func.distinct(submissions.c.item_id)))
+            .join(items, items.c.item_id == submissions.c.item_id)
+            .where(items.c.queue == queue, submissions.c.reviewer == reviewer)
+        )
+        reviewed = exists().where(submissions.c.item_id == items.c.item_id, submissions.c.reviewer == reviewer)
+        left = conn.scalar(
+            select(func.count()).where(and_(items.c.queue == queue, items.c.reviews_done < needed, ~reviewed))
+        )
+    return Progress(n, total, got, complete, mine, left)
 
 
 def reviewer_progress(store: ReviewStore, queue: str, now: datetime | None = None) -> list[ReviewerProgress]:
@@ -95,17 +141,11 @@ def flagged_items(store: ReviewStore, queue: str | None = None) -> list[FlaggedS
     A flag removed in a later revision no longer counts: only the latest revision is looked at.
     """
     s = submissions.c
-    later = submissions.alias("later")
     query = (
         select(s.item_id, items.c.queue, s.reviewer, s.flags, s.comment, s.submitted_at)
         .add_columns(items.c.run_id, items.c.run_a, items.c.run_b)
         .join(items, items.c.item_id == s.item_id)
-        .where(
-            ~exists().where(
-                and_(later.c.item_id == s.item_id, later.c.reviewer == s.reviewer, later.c.revision > s.revision)
-            ),
-            func.json_array_length(s.flags) > 0,  # the same function in SQLite and PostgreSQL
-        )
+        .where(LATEST, func.json_array_length(s.flags) > 0)  # the same function in SQLite and PostgreSQL
         .order_by(s.submitted_at.desc(), s.submission_id.desc())
     )
     if queue is not None:
@@ -126,4 +166,4 @@ def flagged_items(store: ReviewStore, queue: str | None = None) -> list[FlaggedS
     ]
 
 
-__all__ = ["FlaggedSubmission", "ReviewerProgress", "flagged_items", "reviewer_progress"]
+__all__ = ["FlaggedSubmission", "Progress", "ReviewerProgress", "flagged_items", "progress", "reviewer_progress"]

@@ -21,7 +21,8 @@ from datetime import UTC, datetime
 from reviewdesk.errors import ConfigError
 from reviewdesk.prescore.priority import item_priority, least_confidence
 from reviewdesk.sample.batches import Batch, batch_for_queue
-from reviewdesk.stores.reviewstore import JSONText, ReviewStore, batches, items
+from reviewdesk.stores.review_schema import batches, items
+from reviewdesk.stores.reviewstore import JSONText, ReviewStore
 from reviewdesk.stores.warehouse import Warehouse
 from schemas.queue import QueueConfig
 

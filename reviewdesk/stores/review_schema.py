@@ -1,0 +1,308 @@
+"""The review store's schema: its tables, as SQLAlchemy Core `Table` objects, and the migrations that build them.
+
+Kept apart from the engine (`reviewdesk.stores.reviewstore`) so a reader finds every table and
+column in one place, and callers import the tables they query from here.
+
+The schema is built by recorded migrations, as in the warehouse. A migration creates the tables it
+introduces from the `Table` objects below (`checkfirst`), so every migration must also be a no-op
+on a database that already has the newest shape: a later migration that adds a column checks
+that the column is missing first. Never rename a migration: its function name is its identity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Connection,
+    DateTime,
+    Float,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+    inspect,
+    literal_column,
+    text,
+)
+from sqlalchemy.schema import CreateColumn, CreateIndex
+from sqlalchemy.types import TypeDecorator
+
+
+class Timestamp(TypeDecorator):
+    """A point in time, stored as UTC and always read back timezone-aware (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: pass an aware one, e.g. datetime.now(UTC)")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData()
+
+
+def _table(name: str, *parts: Any, **options: Any) -> Table:
+    """A table of the review store's schema."""
+    return Table(name, metadata, *parts, **options)
+
+
+def _at(name: str, required: bool = True) -> Column:
+    """A point in time (`Timestamp`), NOT NULL unless not `required`."""
+    return Column(name, Timestamp, nullable=not required)
+
+
+migrations = _table(
+    "migrations",
+    Column("name", String, primary_key=True),
+    _at("applied_at"),
+)
+
+queues = _table(
+    "queues",
+    Column("name", String, primary_key=True),
+    Column("kind", String, nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("config", JSON, nullable=False),  # the whole QueueConfig, as its YAML says it
+    Column("rubric_version", String, nullable=False),  # the current one; items keep their own
+    Column("reservation_minutes", Integer, nullable=False),
+    Column("suggestions", String, nullable=False),
+    _at("updated_at"),
+)
+
+# One row per rubric version (a content hash): editing a rubric adds a row, old ones stay for
+# the items and labels tied to them.
+rubrics = _table(
+    "rubrics",
+    Column("queue", String, ForeignKey("queues.name"), primary_key=True),
+    Column("version", String, primary_key=True),
+    Column("rubric", JSON, nullable=False),
+    _at("created_at"),
+)
+
+batches = _table(
+    "batches",
+    Column("batch_id", String, primary_key=True),
+    Column("queue", String, ForeignKey("queues.name"), nullable=False),
+    Column("rubric_version", String, nullable=False),
+    Column("strategy", String, nullable=False),
+    Column("seed", BigInteger, nullable=False),
+    Column("size", Integer, nullable=False),  # asked for
+    Column("item_count", Integer, nullable=False),  # drawn
+    _at("published_at"),
+    ForeignKeyConstraint(["queue", "rubric_version"], ["rubrics.queue", "rubrics.version"]),
+)
+
+# `payload` holds all the app renders, so it never reads the warehouse:
+# {"runs": {run_id: {run_id, trace_id, ..., inputs, outputs, tags, metadata, user_feedback}}},
+# one run for a single item, two for a pairwise one (`left_run_id` is shown on the left).
+items = _table(
+    "items",
+    Column("item_id", String, primary_key=True),
+    Column("batch_id", String, ForeignKey("batches.batch_id"), nullable=False),
+    Column("queue", String, ForeignKey("queues.name"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("kind", String, nullable=False),
+    Column("run_id", String),
+    Column("run_a", String),
+    Column("run_b", String),
+    Column("left_run_id", String),
+    Column("rubric_version", String, nullable=False),
+    Column("inclusion_probability", Float),  # NULL for gold items, which are outside the sample
+    Column("is_gold", Boolean, nullable=False, default=False),
+    Column("gold_answer", JSON(none_as_null=True)),  # never shown to reviewers
+    Column("reviewers_needed", Integer, nullable=False),
+    Column("payload", JSON, nullable=False),
+    _at("published_at"),
+    # m002: review order (higher first, NULL counts as 0) and distinct reviewers who submitted,
+    # kept by `submit` so `next_item` never counts submissions over the whole queue.
+    Column("priority", Float),
+    Column("reviews_done", Integer, nullable=False, default=0, server_default=text("0")),
+    # m003: model pre-scores, {criterion: {value, confidence, model_version}}; shown per the
+    # queue's `suggestions` policy only (`next_item` withholds them otherwise).
+    Column("suggestions", JSON(none_as_null=True)),
+    Index("ix_items_queue_position", "queue", "position"),
+    Index("ix_items_batch_id", "batch_id"),
+)
+# The order `next_item` walks a queue in; an expression index, so the walk needs no sort.
+ITEM_ORDER = (func.coalesce(items.c.priority, literal_column("0")).desc(), items.c.position, items.c.item_id)
+ix_items_review_order = Index("ix_items_review_order", items.c.queue, *ITEM_ORDER)  # m002; m007 drops it
+# m007: the same walk over the items that still need reviews only (a partial index). An item leaves
+# it once it has all its reviews, so `next_item` never steps over the finished part of a queue, and
+# its cost stays flat as the queue fills up (with the full index it grew with every finished item).
+ITEM_OPEN = items.c.reviews_done < items.c.reviewers_needed
+ix_items_open_order = Index(
+    "ix_items_open_order", items.c.queue, *ITEM_ORDER, sqlite_where=ITEM_OPEN, postgresql_where=ITEM_OPEN
+)
+
+# Accounts. `queues` NULL: the reviewer may review any queue whose `assignees` allow it.
+users = _table(
+    "users",
+    Column("name", String, primary_key=True),
+    Column("role", String, nullable=False),  # reviewer | lead | admin
+    Column("queues", JSON(none_as_null=True)),
+    Column("password_hash", String, nullable=False),  # scrypt$n$r$p$salt$hash, never the password
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("failed_logins", Integer, nullable=False, default=0),
+    _at("locked_until", required=False),
+    _at("created_at"),
+)
+
+sessions = _table(
+    "sessions",
+    Column("token", String, primary_key=True),
+    Column("user", String, ForeignKey("users.name"), nullable=False),
+    _at("created_at"),
+    _at("last_seen"),
+    Index("ix_sessions_user", "user"),
+)
+
+# An item held for one reviewer until `expires_at`; expired rows are ignored, then cleaned up.
+reservations = _table(
+    "reservations",
+    Column("item_id", String, ForeignKey("items.item_id"), primary_key=True),
+    Column("reviewer", String, primary_key=True),
+    _at("reserved_at"),
+    _at("expires_at"),
+    Index("ix_reservations_reviewer", "reviewer", "expires_at"),
+    Index("ix_reservations_expires_at", "expires_at"),
+)
+
+# What a reviewer sent, exactly as sent. An edit is a new revision; no row is ever updated.
+submissions = _table(
+    "submissions",
+    Column("submission_id", Integer, primary_key=True, autoincrement=True),
+    Column("item_id", String, ForeignKey("items.item_id"), nullable=False),
+    Column("reviewer", String, nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("answers", JSON, nullable=False),
+    Column("comment", Text),
+    Column("correction", Text),
+    Column("flags", JSON, nullable=False),
+    Column("suggestion_shown", Boolean, nullable=False),
+    Column("rubric_version", String, nullable=False),
+    _at("shown_at", required=False),
+    _at("submitted_at"),
+    UniqueConstraint("item_id", "reviewer", "revision", name="uq_submissions_item_reviewer_revision"),
+    Index("ix_submissions_reviewer", "reviewer"),
+    sqlite_autoincrement=True,  # ids never reused: collect reads submissions after a watermark
+)
+
+# A disputed item x criterion waiting for a lead (`decided_at` NULL), or the lead's final answer.
+adjudications = _table(
+    "adjudications",
+    Column("item_id", String, ForeignKey("items.item_id"), primary_key=True),
+    Column("criterion", String, primary_key=True),
+    Column("queue", String, ForeignKey("queues.name"), nullable=False),
+    Column("why", Text, nullable=False),  # the disagreement that opened it
+    _at("opened_at"),
+    Column("value", JSON(none_as_null=True)),
+    Column("reason", Text),
+    Column("decided_by", String),
+    _at("decided_at", required=False),
+    Index("ix_adjudications_queue", "queue", "decided_at"),
+)
+
+# Quality reports computed by the flows from the warehouse, kept here for the app's dashboard.
+quality_reports = _table(
+    "quality_reports",
+    Column("report_id", Integer, primary_key=True, autoincrement=True),
+    Column("queue", String, ForeignKey("queues.name"), nullable=False),
+    _at("computed_at"),
+    Column("report", JSON, nullable=False),
+    Index("ix_quality_reports_queue", "queue", "computed_at"),
+)
+
+Migration = Callable[[Connection], None]
+MIGRATIONS: dict[str, Migration] = {}
+
+
+def migration(fn: Migration) -> Migration:
+    """Register a migration; its function name is its recorded identity, so never rename one."""
+    MIGRATIONS[fn.__name__] = fn
+    return fn
+
+
+@migration
+def m001_queues_rubrics_batches_items(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[queues, rubrics, batches, items], checkfirst=True)
+
+
+def _add_columns(conn: Connection, table: Table, *columns: Column) -> None:
+    """Add the columns a store made by an older version lacks (a new store has them from m001)."""
+    present = {c["name"] for c in inspect(conn).get_columns(table.name)}
+    for column in columns:
+        if column.name not in present:
+            ddl = CreateColumn(column).compile(dialect=conn.dialect)
+            conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {ddl}"))
+
+
+@migration
+def m002_users_reservations_submissions(conn: Connection) -> None:
+    _add_columns(conn, items, items.c.priority, items.c.reviews_done)
+    conn.execute(CreateIndex(ix_items_review_order, if_not_exists=True))  # expressions are not reflected
+    metadata.create_all(conn, tables=[users, sessions, reservations, submissions], checkfirst=True)
+
+
+@migration
+def m003_item_suggestions(conn: Connection) -> None:
+    _add_columns(conn, items, items.c.suggestions)
+
+
+@migration
+def m005_adjudications(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[adjudications], checkfirst=True)
+
+
+@migration
+def m006_quality_reports(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[quality_reports], checkfirst=True)
+
+
+@migration
+def m007_open_items_index(conn: Connection) -> None:  # first named m006_open_items_index: idempotent, reruns
+    conn.execute(CreateIndex(ix_items_open_order, if_not_exists=True))
+    conn.execute(text(f"DROP INDEX IF EXISTS {ix_items_review_order.name}"))  # only the walk used it
+
+
+__all__ = [
+    "ITEM_OPEN",
+    "ITEM_ORDER",
+    "MIGRATIONS",
+    "Timestamp",
+    "adjudications",
+    "batches",
+    "items",
+    "metadata",
+    "migration",
+    "migrations",
+    "quality_reports",
+    "queues",
+    "reservations",
+    "rubrics",
+    "sessions",
+    "submissions",
+    "users",
+]
