@@ -24,7 +24,7 @@ from reviewdesk.prescore.contracts import Suggestion
 from reviewdesk.prescore.run import prescore_batch
 from reviewdesk.quality.markdown import markdown
 from reviewdesk.quality.report import queue_quality, save
-from reviewdesk.quality.suggestions import anchoring_effect, human_vs_model, reliability
+from reviewdesk.quality.suggestion_quality import anchoring_effect, human_vs_model, reliability
 from reviewdesk.queues import get_queue
 from reviewdesk.review.accounts import authenticate
 from reviewdesk.stores.reviewstore import ReviewStore

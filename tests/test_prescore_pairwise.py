@@ -22,7 +22,7 @@ from reviewdesk.prescore.factory import get_scorer
 from reviewdesk.prescore.features import RUN_FIELDS, RUN_SELECT, runs_frame
 from reviewdesk.prescore.heuristic import NOT_SEPARATED, PAIRWISE_VERSION, RULES, PairwiseHeuristic, _signals
 from reviewdesk.prescore.run import prescore_batch
-from reviewdesk.quality.suggestions import human_vs_model
+from reviewdesk.quality.suggestion_quality import human_vs_model
 from reviewdesk.review import accounts
 from reviewdesk.review.drafts import Draft
 from reviewdesk.review.publication import publish

@@ -1,1 +1,27 @@
-"""reviewdesk.labels (front door to come with the stage-packages redesign)."""
+"""Labels: what reviewers sent, validated into the warehouse, then resolved into one consensus value
+per item and criterion; disagreements go to a lead.
+
+    from reviewdesk.labels import collect, decide, resolve_queue
+    collect(store, wh)                             # new submissions -> labels (invalid ones kept, rejected)
+    resolve_queue(store, wh, "support-quality")    # labels -> consensus; disputes -> adjudication cases
+    decide(store, item_id, "correctness", "incorrect", "the refund rule", "lead")   # a lead's final answer
+
+Consensus methods, strongest first: gold, adjudicated, unanimous, majority (trusted, promoted into
+datasets), then median and single.
+
+Modules: collection (submissions after a watermark, validated with pandera), consensus (the
+methods, per item and criterion), resolve (a whole queue, and its disputes), adjudication (cases
+and leads' decisions in the review store).
+"""
+
+from reviewdesk.lazy import front_door
+
+__all__, __getattr__, __dir__ = front_door(
+    __name__,
+    {
+        "collection": ["CollectResult", "collect"],
+        "consensus": ["METHODS", "Resolution", "resolve_item"],
+        "resolve": ["ResolveResult", "resolve_queue"],
+        "adjudication": ["backlog", "case", "decide", "decisions", "open_cases"],
+    },
+)

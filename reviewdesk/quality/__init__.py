@@ -1,1 +1,25 @@
-"""reviewdesk.quality (front door to come with the stage-packages redesign)."""
+"""Quality: a queue's report for leads and product owners, built from the warehouse's labels and
+consensus and saved where the review app can read it.
+
+    from reviewdesk.quality import latest, refresh
+    refresh(store, wh, "support-quality", reports_dir)   # agreement, calibration, bias, estimates, backlog
+    latest(store, "support-quality")                     # the saved snapshot, as the Agreement page reads it
+
+The report holds agreement per criterion (overall and per batch, with bootstrap intervals), reviewers
+to calibrate, position bias, production estimates, the consensus and adjudication backlog, and
+human vs model: the suggestions' accuracy, calibration and anchoring effect.
+
+Modules: report (building and saving it), suggestion_quality (human vs model), markdown (the file
+in data/reports), snapshot (the copy in the review store: light, for the app).
+"""
+
+from reviewdesk.lazy import front_door
+
+__all__, __getattr__, __dir__ = front_door(
+    __name__,
+    {
+        "report": ["queue_quality", "refresh", "save"],
+        "suggestion_quality": ["anchoring_effect", "human_vs_model", "reliability"],
+        "snapshot": ["latest"],
+    },
+)

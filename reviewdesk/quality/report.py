@@ -1,6 +1,6 @@
 """A queue's quality report: agreement per criterion (overall and per batch), reviewers to calibrate,
 position bias, production estimates, consensus, the adjudication backlog, and human vs model
-(suggestions against consensus, their calibration, the anchoring effect: `reviewdesk.quality.suggestions`).
+(suggestions against consensus, their calibration, the anchoring effect: `reviewdesk.quality.suggestion_quality`).
 
 Computed from the warehouse by the CLI and the collect flow, then kept in three places: flat rows
 in `warehouse.agreement` (for SQL), a JSON snapshot in the review store (the app's dashboard reads
@@ -22,7 +22,7 @@ from reviewdesk.errors import NotFound, ReviewdeskError
 from reviewdesk.labels.adjudication import backlog
 from reviewdesk.quality import markdown as reports
 from reviewdesk.quality import snapshot
-from reviewdesk.quality.suggestions import human_vs_model
+from reviewdesk.quality.suggestion_quality import human_vs_model
 from reviewdesk.sample.estimates import outcome_estimates
 from reviewdesk.stores.reviewstore import ReviewStore
 from reviewdesk.stores.values import typed
