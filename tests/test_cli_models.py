@@ -38,6 +38,13 @@ def test_every_pre_scoring_command_has_help():
         assert result.exit_code == 0 and "Usage" in result.output, cmd
 
 
+def test_train_help_states_the_library_minimum_of_labels():
+    from reviewdesk.prescore.training import MIN_LABELS
+
+    result = runner.invoke(app, ["models", "train", "--help"], terminal_width=200)
+    assert f"(default {MIN_LABELS})" in " ".join(result.output.split())
+
+
 def test_train_list_and_prescore_a_new_batch(cli):
     cold = cli("models", "train", QUEUE, "--json")
     assert cold.exit_code == 0, cold.output

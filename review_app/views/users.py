@@ -12,7 +12,8 @@ import streamlit as st
 
 from review_app.session import require_role, store
 from reviewdesk.errors import ReviewdeskError
-from reviewdesk.review.accounts import ROLES, add_user, disable_user, list_users, set_password, set_queues
+from reviewdesk.review.accounts import add_user, disable_user, list_users, set_password, set_queues
+from reviewdesk.review.roles import ROLES
 
 NOTICE = "users_notice"
 ANY_QUEUE = "none chosen: every queue that names them as an assignee (or names none)"

@@ -12,12 +12,14 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from reviewdesk.config import Settings
 from reviewdesk.errors import ReviewdeskError
-from reviewdesk.stores.warehouse import Warehouse
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the commands import the library when they run, so `--help` starts fast
     from rich.table import Table
+
+    from reviewdesk.config import Settings
+    from reviewdesk.stores.reviewstore import ReviewStore
+    from reviewdesk.stores.warehouse import Warehouse
 
 app = typer.Typer(help="Human review of LLM outputs: ingest, sample, review, agree, promote.", no_args_is_help=True)
 out = Console()
@@ -46,9 +48,19 @@ def settings(ctx: typer.Context) -> Settings:
 
 
 def open_warehouse(ctx: typer.Context) -> Warehouse:
+    from reviewdesk.stores.warehouse import Warehouse
+
     s = settings(ctx)
     s.ensure_dirs()
     return Warehouse(s.warehouse_path, memory_limit=s.memory_limit)
+
+
+def open_review_store(ctx: typer.Context) -> ReviewStore:
+    from reviewdesk.stores.reviewstore import ReviewStore
+
+    s = settings(ctx)
+    s.ensure_dirs()
+    return ReviewStore(s.review_url)
 
 
 @app.callback()
@@ -61,6 +73,8 @@ def main(
         Path | None, typer.Option("--queues-dir", help="Queue files (default: $REVIEWDESK_QUEUES_DIR or ./queues).")
     ] = None,
 ) -> None:
+    from reviewdesk.config import Settings
+
     ctx.obj = Settings.load(data_dir, queues_dir)
 
 

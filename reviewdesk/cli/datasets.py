@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Column, Table
 
 from reviewdesk import datasets
-from reviewdesk.cli.app import JsonOption, app, handle_errors, open_warehouse, out, progress_bar, settings
-from reviewdesk.datasets.promotion import DatasetResult, PromotionResult, promote
-from reviewdesk.datasets.versioning import indexed
+from reviewdesk.cli.app import (
+    JsonOption,
+    app,
+    handle_errors,
+    open_review_store,
+    open_warehouse,
+    out,
+    progress_bar,
+    settings,
+)  # fmt: skip
 from reviewdesk.errors import WarehouseLocked
-from reviewdesk.queues import get_queue, load_queues
-from reviewdesk.stores.reviewstore import ReviewStore
-from reviewdesk.stores.warehouse import Warehouse
+
+if TYPE_CHECKING:
+    from reviewdesk.datasets.promotion import DatasetResult, PromotionResult
 
 datasets_app = typer.Typer(help="Versioned datasets promoted from reviewed items.", no_args_is_help=True)
 app.add_typer(datasets_app, name="datasets")
@@ -59,7 +66,7 @@ def print_promotions(results: list[PromotionResult]) -> None:
     for d in made:
         out.print(f"New: {d.dataset} v{d.version} in {d.path}")
     if made:
-        out.print('Load one with [bold]reviewdesk.datasets.read.load("NAME")[/bold] or `reviewdesk datasets export`.')
+        out.print('Load one with [bold]reviewdesk.datasets.load("NAME")[/bold] or `reviewdesk datasets export`.')
 
 
 @app.command("promote")
@@ -72,12 +79,15 @@ def promote_cmd(
 ) -> None:
     """Promote a queue's trusted consensus into new dataset versions (only if something changed) and write
     its flagged report. Exit 1 if an agreement gate blocked a dataset."""
+    from reviewdesk.datasets.promotion import promote
+    from reviewdesk.queues import get_queue, load_queues
+
     s = settings(ctx)
     if dataset and not queue:
         raise typer.BadParameter("--dataset needs a QUEUE: the queue whose rule names it.")
     queues = [get_queue(queue, s.queues_dir)] if queue else [q for q in load_queues(s.queues_dir) if q.promotion]
     results = []
-    with open_warehouse(ctx) as wh, ReviewStore(s.review_url) as store, progress_bar(as_json) as bar:
+    with open_warehouse(ctx) as wh, open_review_store(ctx) as store, progress_bar(as_json) as bar:
         task = bar.add_task("Promoting", total=len(queues))
         for q in queues:
             results.append(promote(store, wh, q, s.data_dir, dataset))
@@ -114,6 +124,9 @@ def list_cmd(ctx: typer.Context, as_json: JsonOption = False) -> None:
 
 def _index_row(ctx: typer.Context, name: str, version: int) -> tuple[dict | None, str | None]:
     """The version's warehouse row, or why it could not be read (the warehouse is busy, say)."""
+    from reviewdesk.datasets.versioning import indexed
+    from reviewdesk.stores.warehouse import Warehouse
+
     s = settings(ctx)
     if not s.warehouse_path.exists():
         return None, "no warehouse in this data directory"

@@ -8,18 +8,16 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from reviewdesk.cli.app import JsonOption, app, handle_errors, open_warehouse, out, progress_bar, settings
-from reviewdesk.labels.collection import collect
-from reviewdesk.labels.consensus import METHODS
-from reviewdesk.labels.resolve import resolve_queue
-from reviewdesk.stores.reviewstore import ReviewStore
+from reviewdesk.cli.app import JsonOption, app, handle_errors, open_review_store, open_warehouse, out, progress_bar
 
 
 @app.command("collect")
 @handle_errors
 def collect_cmd(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Load new submissions as labels; invalid ones are kept with their reasons. Safe to rerun."""
-    with open_warehouse(ctx) as wh, ReviewStore(settings(ctx).review_url) as store, progress_bar(as_json) as bar:
+    from reviewdesk.labels.collection import collect
+
+    with open_warehouse(ctx) as wh, open_review_store(ctx) as store, progress_bar(as_json) as bar:
         task = bar.add_task("Collecting submissions", total=None)
         result = collect(store, wh, tick=lambda n: bar.update(task, completed=n))
     if as_json:
@@ -43,7 +41,10 @@ def consensus_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """Resolve collected labels into consensus; disagreements go to the leads' adjudication list."""
-    with open_warehouse(ctx) as wh, ReviewStore(settings(ctx).review_url) as store:
+    from reviewdesk.labels.consensus import METHODS
+    from reviewdesk.labels.resolve import resolve_queue
+
+    with open_warehouse(ctx) as wh, open_review_store(ctx) as store:
         names = [queue] if queue else list(store.published_counts())
         results = [resolve_queue(store, wh, name) for name in names]
     if as_json:

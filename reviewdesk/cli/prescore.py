@@ -15,20 +15,13 @@ from reviewdesk.cli.app import (
     app,
     err,
     handle_errors,
+    open_review_store,
     open_warehouse,
     out,
     print_listing,
     progress_bar,
     settings,
 )
-from reviewdesk.prescore.contracts import ModelFallbackWarning
-from reviewdesk.prescore.factory import get_scorer
-from reviewdesk.prescore.run import prescore_batch
-from reviewdesk.prescore.trained import list_models
-from reviewdesk.prescore.training import MIN_LABELS, train_queue
-from reviewdesk.queues import get_queue
-from reviewdesk.sample.batches import load_batch
-from reviewdesk.stores.reviewstore import ReviewStore
 
 models_app = typer.Typer(help="Pre-scoring models: train one per criterion, list the registry.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
@@ -44,16 +37,20 @@ def train_cmd(
     ctx: typer.Context,
     queue: Annotated[str, typer.Argument(help="A single queue with collected consensus labels.")],
     min_labels: Annotated[
-        int, typer.Option("--min-labels", min=2, help="Consensus labels a criterion needs before it is trained.")
-    ] = MIN_LABELS,
+        int | None,
+        typer.Option("--min-labels", min=2, help="Consensus labels a criterion needs to be trained (default 30)."),
+    ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Same seed and labels, same model and folds.")] = 0,
     as_json: JsonOption = False,
 ) -> None:
     """Train a model per criterion on the queue's consensus labels (a no-op for criteria without new labels)."""
+    from reviewdesk.prescore.training import MIN_LABELS, train_queue
+    from reviewdesk.queues import get_queue
+
     s = settings(ctx)
     config = get_queue(queue, s.queues_dir)
     with open_warehouse(ctx) as wh:
-        results = train_queue(wh, config, s.models_dir, seed=seed, min_labels=min_labels)
+        results = train_queue(wh, config, s.models_dir, seed=seed, min_labels=min_labels or MIN_LABELS)
     if as_json:
         print(json.dumps({"queue": queue, "criteria": [r.as_dict() for r in results]}, default=str))
         return
@@ -77,6 +74,8 @@ def train_cmd(
 @handle_errors
 def list_cmd(ctx: typer.Context, queue: QueueFilter = None, as_json: JsonOption = False) -> None:
     """List every trained model version with its training size and cross-validated metrics."""
+    from reviewdesk.prescore.trained import list_models
+
     print_listing(ctx, lambda wh: list_models(wh, queue), as_json, _model_table,
                   "No models yet: `reviewdesk models train QUEUE` once a queue has consensus labels.")  # fmt: skip
 
@@ -105,8 +104,14 @@ def prescore_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """Suggest answers for every item of a batch; a published batch's untouched items get them in the app too."""
+    from reviewdesk.prescore.contracts import ModelFallbackWarning
+    from reviewdesk.prescore.factory import get_scorer
+    from reviewdesk.prescore.run import prescore_batch
+    from reviewdesk.queues import get_queue
+    from reviewdesk.sample.batches import load_batch
+
     s = settings(ctx)
-    with open_warehouse(ctx) as wh, ReviewStore(s.review_url) as store, progress_bar(as_json) as bar:
+    with open_warehouse(ctx) as wh, open_review_store(ctx) as store, progress_bar(as_json) as bar:
         config = get_queue(load_batch(wh, batch_id, items=False).queue, s.queues_dir)
         with warnings.catch_warnings():  # the report lists them; print each once
             warnings.simplefilter("ignore", ModelFallbackWarning)

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from reviewdesk.agreement import AgreementSummary, read_labels, summarize
-from reviewdesk.cli.app import JsonOption, app, handle_errors, open_warehouse, out, settings
+from reviewdesk.cli.app import JsonOption, app, handle_errors, open_review_store, open_warehouse, out, settings
 from reviewdesk.errors import ConfigError
-from reviewdesk.quality.report import refresh
-from reviewdesk.stores.reviewstore import ReviewStore
+
+if TYPE_CHECKING:
+    from reviewdesk.agreement import AgreementSummary
 
 SHOWN = 20  # rows of the per-rater and per-pair tables before "--json gives them all"
 
@@ -48,6 +48,8 @@ def agreement_cmd(
         return
     if labels is None:
         raise ConfigError("Give --labels FILE.csv (columns item,rater,value), or a queue name.")
+    from reviewdesk.agreement import read_labels, summarize
+
     scale = [o.strip() for o in options.split(",")] if options else None
     summary = summarize(
         read_labels(labels), level, scale, resamples=resamples, seed=seed,
@@ -97,8 +99,10 @@ def show(s: AgreementSummary, source: str) -> None:
 
 def queue_report(ctx: typer.Context, queue: str, resamples: int, seed: int, as_json: bool) -> None:
     """A queue's quality report from its collected labels: saved for the dashboard and written as Markdown."""
+    from reviewdesk.quality.report import refresh
+
     s = settings(ctx)
-    with open_warehouse(ctx) as wh, ReviewStore(s.review_url) as store:
+    with open_warehouse(ctx) as wh, open_review_store(ctx) as store:
         report, path = refresh(store, wh, queue, s.reports_dir, resamples, seed)
     if as_json:
         print(json.dumps({**report, "report_path": str(path)}, default=str))

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markdown import Markdown
 from rich.table import Table
 
 from reviewdesk.cli.app import JsonOption, app, err, handle_errors, out, settings
-from reviewdesk.queues import QueueFileError, get_queue, load_queue_file, load_queues
-from schemas.queue import QueueConfig
+
+if TYPE_CHECKING:
+    from schemas.queue import QueueConfig
 
 queues_app = typer.Typer(help="Review queues defined as YAML files.", no_args_is_help=True)
 app.add_typer(queues_app, name="queues")
@@ -30,6 +31,8 @@ def _summary(q: QueueConfig) -> dict:
 @handle_errors
 def list_cmd(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """List the queues with their rubric version, sampling and schedule."""
+    from reviewdesk.queues import load_queues
+
     found = [_summary(q) for q in load_queues(settings(ctx).queues_dir)]
     if as_json:
         print(json.dumps(found))
@@ -47,6 +50,8 @@ def list_cmd(ctx: typer.Context, as_json: JsonOption = False) -> None:
 @handle_errors
 def show(ctx: typer.Context, name: str, as_json: JsonOption = False) -> None:
     """Show one queue in full: its rubric, sampling rule and plan."""
+    from reviewdesk.queues import get_queue
+
     q = get_queue(name, settings(ctx).queues_dir)
     if as_json:
         print(json.dumps({**q.model_dump(mode="json"), "rubric_version": q.rubric_version}))
@@ -66,6 +71,8 @@ def validate(
     files: Annotated[list[Path], typer.Argument(help="Queue YAML files.")], as_json: JsonOption = False
 ) -> None:
     """Check queue files; every problem is printed with its field and the fix (exit 2 if any)."""
+    from reviewdesk.queues import QueueFileError, load_queue_file
+
     results = []
     for f in files:
         try:

@@ -9,9 +9,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from reviewdesk.cli.app import JsonOption, app, handle_errors, out, settings
-from reviewdesk.review.accounts import ROLES, add_user, disable_user, list_users, set_password
-from reviewdesk.stores.reviewstore import ReviewStore
+from reviewdesk.cli.app import JsonOption, app, handle_errors, open_review_store, out
+from reviewdesk.review.roles import ROLES
 
 users_app = typer.Typer(help="Accounts of the review app (reviewer, lead, admin).", no_args_is_help=True)
 app.add_typer(users_app, name="users")
@@ -24,12 +23,6 @@ def _password(name: str) -> str:
     )
 
 
-def _store(ctx: typer.Context) -> ReviewStore:
-    s = settings(ctx)
-    s.ensure_dirs()
-    return ReviewStore(s.review_url)
-
-
 @users_app.command("add")
 @handle_errors
 def add(
@@ -40,8 +33,10 @@ def add(
     as_json: JsonOption = False,
 ) -> None:
     """Add an account; the password comes from $REVIEWDESK_PASSWORD or a prompt."""
+    from reviewdesk.review.accounts import add_user
+
     chosen = [q.strip() for q in queues.split(",") if q.strip()] if queues else None
-    with _store(ctx) as store:
+    with open_review_store(ctx) as store:
         user = add_user(store, name, role, _password(name), chosen)
     if as_json:
         print(json.dumps(user, default=str))
@@ -53,7 +48,9 @@ def add(
 @handle_errors
 def list_cmd(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """List accounts with their role, queues and state (never their password hash)."""
-    with _store(ctx) as store:
+    from reviewdesk.review.accounts import list_users
+
+    with open_review_store(ctx) as store:
         found = list_users(store)
     if as_json:
         print(json.dumps(found, default=str))
@@ -69,7 +66,9 @@ def list_cmd(ctx: typer.Context, as_json: JsonOption = False) -> None:
 @handle_errors
 def disable(ctx: typer.Context, name: str) -> None:
     """Disable an account and end its sessions."""
-    with _store(ctx) as store:
+    from reviewdesk.review.accounts import disable_user
+
+    with open_review_store(ctx) as store:
         disable_user(store, name)
     out.print(f"Disabled {name}; their sessions are ended.")
 
@@ -78,6 +77,8 @@ def disable(ctx: typer.Context, name: str) -> None:
 @handle_errors
 def set_password_cmd(ctx: typer.Context, name: str) -> None:
     """Give an account a new password (from $REVIEWDESK_PASSWORD or a prompt); unlocks it."""
-    with _store(ctx) as store:
+    from reviewdesk.review.accounts import set_password
+
+    with open_review_store(ctx) as store:
         set_password(store, name, _password(name))
     out.print(f"New password set for {name}; the account is unlocked and old sessions are ended.")

@@ -8,12 +8,17 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from reviewdesk.cli.app import JsonOption, QueueFilter, app, handle_errors, open_warehouse, out, print_listing, settings
-from reviewdesk.queues import get_queue
-from reviewdesk.review.publication import publish
-from reviewdesk.sample.batches import list_batches, load_batch
-from reviewdesk.sample.designs import draw_batch
-from reviewdesk.stores.reviewstore import ReviewStore
+from reviewdesk.cli.app import (
+    JsonOption,
+    QueueFilter,
+    app,
+    handle_errors,
+    open_review_store,
+    open_warehouse,
+    out,
+    print_listing,
+    settings,
+)  # fmt: skip
 
 batches_app = typer.Typer(help="Sampled batches of review items.", no_args_is_help=True)
 app.add_typer(batches_app, name="batches")
@@ -30,6 +35,9 @@ def sample_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """Draw a batch for a queue, recording each item's inclusion probability."""
+    from reviewdesk.queues import get_queue
+    from reviewdesk.sample.designs import draw_batch
+
     config = get_queue(queue, settings(ctx).queues_dir)
     with open_warehouse(ctx) as wh:
         batch = draw_batch(wh, config, size=size, seed=seed)
@@ -48,10 +56,13 @@ def sample_cmd(
 @handle_errors
 def publish_cmd(ctx: typer.Context, batch_id: BatchArgument, as_json: JsonOption = False) -> None:
     """Publish a batch to the review store; publishing it again changes nothing."""
-    s = settings(ctx)
+    from reviewdesk.queues import get_queue
+    from reviewdesk.review.publication import publish
+    from reviewdesk.sample.batches import load_batch
+
     with open_warehouse(ctx) as wh:
-        queue = get_queue(load_batch(wh, batch_id, items=False).queue, s.queues_dir)
-        with ReviewStore(s.review_url) as store:
+        queue = get_queue(load_batch(wh, batch_id, items=False).queue, settings(ctx).queues_dir)
+        with open_review_store(ctx) as store:
             report = publish(wh, store, queue, batch_id)
     if as_json:
         print(json.dumps(report.as_dict(), default=str))
@@ -65,6 +76,8 @@ def publish_cmd(ctx: typer.Context, batch_id: BatchArgument, as_json: JsonOption
 @handle_errors
 def list_cmd(ctx: typer.Context, queue: QueueFilter = None, as_json: JsonOption = False) -> None:
     """List batches, newest first."""
+    from reviewdesk.sample.batches import list_batches
+
     print_listing(ctx, lambda wh: list_batches(wh, queue), as_json, _batch_table)
 
 
@@ -82,6 +95,8 @@ def _batch_table(found: list[dict]) -> Table:
 @handle_errors
 def show(ctx: typer.Context, batch_id: BatchArgument, as_json: JsonOption = False) -> None:
     """Show a batch: how it was drawn and its items with their inclusion probabilities and suggestions."""
+    from reviewdesk.sample.batches import load_batch
+
     with open_warehouse(ctx) as wh:
         batch = load_batch(wh, batch_id)
     if as_json:

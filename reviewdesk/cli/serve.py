@@ -6,12 +6,14 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from reviewdesk.cli.app import app, handle_errors, out, settings
-from reviewdesk.config import Settings
+
+if TYPE_CHECKING:
+    from reviewdesk.config import Settings
 
 APP = Path(__file__).resolve().parents[2] / "review_app" / "app.py"
 

@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import select
 
 from reviewdesk.errors import AccessDenied, ConfigError, NotFound, ReviewConflict
-from reviewdesk.review.access import PRIVILEGED
 from reviewdesk.review.lookups import LATEST
+from reviewdesk.review.roles import PRIVILEGED
 from reviewdesk.stores.review_schema import adjudications, items, submissions, users
 from reviewdesk.stores.reviewstore import ReviewStore
 

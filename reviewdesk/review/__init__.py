@@ -10,7 +10,7 @@ The reviewer's hot path (access, reservations, submissions) never imports DuckDB
 reads and writes only the review store. Publishing reads the warehouse, so it is imported only by
 the flows and the CLI.
 
-Modules: publication (batches into the store), accounts (users, passwords, sessions), access (who
+Modules: publication (batches into the store), roles, accounts (users, passwords, sessions), access (who
 may review which queue), reservations (`next_item`, `release`), drafts (what a reviewer sends, and
 its form checks), submissions (submit, revise, history), suggestions (whether a reviewer sees a
 model's suggestion), oversight (progress and flagged items for leads), lookups (shared statements).
@@ -22,7 +22,8 @@ __all__, __getattr__, __dir__ = front_door(
     __name__,
     {
         "publication": ["PublishReport", "publish"],
-        "accounts": ["ROLES", "add_user", "authenticate", "disable_user", "get_user", "list_users", "set_password"],
+        "roles": ["PRIVILEGED", "ROLES"],
+        "accounts": ["add_user", "authenticate", "disable_user", "get_user", "list_users", "set_password"],
         "access": ["allowed_queues", "my_queues"],
         "reservations": ["next_item", "release"],
         "drafts": ["Draft", "missing_answers"],

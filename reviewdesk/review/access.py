@@ -15,10 +15,10 @@ from sqlalchemy import Connection, bindparam, select
 from reviewdesk.errors import AccessDenied
 from reviewdesk.review.lookups import one
 from reviewdesk.review.oversight import progress
+from reviewdesk.review.roles import PRIVILEGED
 from reviewdesk.stores.review_schema import queues, users
 from reviewdesk.stores.reviewstore import ReviewStore
 
-PRIVILEGED = ("lead", "admin")  # may review any queue
 _USER = select(users).where(users.c.name == bindparam("reviewer"))
 
 
@@ -68,4 +68,4 @@ def my_queues(store: ReviewStore, reviewer: str) -> list[dict]:
     ]
 
 
-__all__ = ["PRIVILEGED", "allowed_queues", "check_access", "my_queues"]
+__all__ = ["allowed_queues", "check_access", "my_queues"]

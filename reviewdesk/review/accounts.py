@@ -20,10 +20,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from reviewdesk.errors import AlreadyExists, ConfigError, NotFound
+from reviewdesk.review.roles import ROLES
 from reviewdesk.stores.review_schema import sessions, users
 from reviewdesk.stores.reviewstore import ReviewStore
 
-ROLES = ("reviewer", "lead", "admin")
 MAX_FAILURES = 5
 LOCK_MINUTES = 5
 TOUCH_SECONDS = 30  # how stale `last_seen` may get: idle expiry is exact to within this
@@ -238,7 +238,6 @@ def logout(store: ReviewStore, token: str) -> None:
 
 
 __all__ = [
-    "ROLES",
     "Session",
     "add_user",
     "authenticate",
