@@ -2,6 +2,16 @@
 
 Every record ends as a run, a duplicate of one, or a quarantine row with its position, raw text
 and reasons, so `read == inserted + duplicates + rejected` always holds.
+
+    from reviewdesk.ingest import ingest
+    with Warehouse(settings.warehouse_path) as wh:
+        for report in ingest(wh, ["logs/runs.jsonl", "export.jsonl"]):   # format detected per file
+            report.read, report.inserted, report.duplicates, report.rejected
+
+Modules: detect (which format a file is), lines (reading and quarantining raw lines), records and
+csvfile (JSON lines and CSV into staged rows), native, langsmith, otel (one per format), canonical
+(the run columns every format maps to), stage (one file's transaction: validate, dedupe, insert),
+overview (what the warehouse holds, for the CLI).
 """
 
 from __future__ import annotations
