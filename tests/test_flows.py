@@ -10,7 +10,8 @@ from flows.promote import promote_datasets, promote_task
 from flows.retries import transient
 from flows.sample import review_cycle
 from reviewdesk.config import Settings
-from reviewdesk.demo.logs import generate_runs, write_runs
+from reviewdesk.demo.exports import write_runs
+from reviewdesk.demo.logs import generate_runs
 from reviewdesk.queues import load_queues
 from reviewdesk.review.accounts import add_user
 from reviewdesk.review.reviews import next_item, submit

@@ -10,7 +10,8 @@ import typer
 from rich.table import Table
 
 from reviewdesk.cli.app import JsonOption, app, handle_errors, open_warehouse, out, progress_bar, settings
-from reviewdesk.demo.logs import generate_runs, write_runs
+from reviewdesk.demo.exports import write_runs
+from reviewdesk.demo.logs import generate_runs
 from reviewdesk.demo.run import counted
 from reviewdesk.ingest import FORMATS, IngestReport, ingest
 from reviewdesk.ingest import overview as summary

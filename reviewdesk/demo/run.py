@@ -8,7 +8,8 @@ from pathlib import Path
 
 from reviewdesk.config import Settings
 from reviewdesk.datasets.promotion import PromotionResult, promote
-from reviewdesk.demo.logs import generate_runs, write_runs
+from reviewdesk.demo.exports import write_runs
+from reviewdesk.demo.logs import generate_runs
 from reviewdesk.demo.simulate import SimulationResult, simulate_reviews
 from reviewdesk.ingest import IngestReport, ingest
 from reviewdesk.ingest import overview as summary
