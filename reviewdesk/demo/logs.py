@@ -12,7 +12,7 @@ also the good one as `reference`). `reviewdesk.demo.exports` writes the runs to 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from random import Random
@@ -116,6 +116,14 @@ def generate_runs(n: int, seed: int = 0, start: datetime | None = None) -> Itera
             runs += _llm_runs(rng, twin, other, at + timedelta(milliseconds=rng.uniform(5, 80)))
         yield from runs[: n - emitted]
         emitted += len(runs)
+
+
+def counted(items: Iterable[dict], tick: Callable[[int], None] | None, every: int = 1000) -> Iterator[dict]:
+    """Pass items through, calling `tick(n)` every `every` items: progress without a second pass."""
+    for i, item in enumerate(items, 1):
+        if tick and i % every == 0:
+            tick(i)
+        yield item
 
 
 def _chat(rng: Random, at: datetime) -> _Chat:

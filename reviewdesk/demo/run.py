@@ -7,7 +7,7 @@ adding only what a demo needs: generated logs, demo accounts and simulated revie
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,7 +15,7 @@ from reviewdesk.config import Settings
 from reviewdesk.datasets.cycle import promote_step
 from reviewdesk.datasets.promotion import PromotionResult
 from reviewdesk.demo.exports import write_runs
-from reviewdesk.demo.logs import generate_runs
+from reviewdesk.demo.logs import counted, generate_runs
 from reviewdesk.demo.simulate import SimulationResult, simulate_reviews
 from reviewdesk.ingest import IngestReport, ingest
 from reviewdesk.ingest.overview import overview
@@ -68,14 +68,6 @@ def demo_users(store: ReviewStore) -> dict[str, str]:
         if get_user(store, name) is None:
             add_user(store, name, role, DEMO_PASSWORD)
     return dict(DEMO_USERS)
-
-
-def counted(items: Iterable[dict], tick: Callable[[int], None] | None, every: int = 1000) -> Iterator[dict]:
-    """Pass items through, calling `tick(n)` every `every` items: progress without a second pass."""
-    for i, item in enumerate(items, 1):
-        if tick and i % every == 0:
-            tick(i)
-        yield item
 
 
 SIMULATED_SHARE = 0.75  # of the reviews a queue still needs; the rest is left for people in the app
