@@ -25,7 +25,8 @@ import pyarrow.parquet as pq
 
 from reviewdesk import datasets
 from reviewdesk.datasets.promotion import promote
-from reviewdesk.demo.logs import generate_runs, write_runs
+from reviewdesk.demo.exports import write_runs
+from reviewdesk.demo.logs import generate_runs
 from reviewdesk.ingest import ingest
 from reviewdesk.queues import get_queue
 from reviewdesk.stores.reviewstore import ReviewStore

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import duckdb
 
-from reviewdesk.demo.logs import generate_runs, write_runs
+from reviewdesk.demo.exports import write_runs
+from reviewdesk.demo.logs import generate_runs
 
 HERE = Path(__file__).resolve().parent
 

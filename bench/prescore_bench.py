@@ -21,7 +21,8 @@ from pathlib import Path
 import psutil
 import yaml
 
-from reviewdesk.demo.logs import generate_runs, write_runs
+from reviewdesk.demo.exports import write_runs
+from reviewdesk.demo.logs import generate_runs
 from reviewdesk.ingest import ingest
 from reviewdesk.prescore.factory import get_scorer
 from reviewdesk.prescore.run import prescore_batch

@@ -2,7 +2,8 @@
 
 For every queue with a `promotion:` section (or the ones named), a new dataset version is written
 only when its examples changed, an agreement gate may block a dataset (the result says why), and
-the queue's flagged report for product owners is rewritten. Running it again changes nothing.
+the queue's flagged report for product owners is rewritten. Running it again changes nothing. A thin
+shell over `reviewdesk.datasets.cycle.promote_step`, run as one retried task.
 
 Requires: REVIEWDESK_DATA_DIR (optional), REVIEWDESK_QUEUES_DIR (optional), REVIEWDESK_REVIEW_STORE_URL (optional).
 """
@@ -13,10 +14,8 @@ from prefect import flow, get_run_logger, task
 
 from flows.retries import transient
 from reviewdesk.config import Settings
-from reviewdesk.datasets.promotion import promote
+from reviewdesk.datasets.cycle import promote_step
 from reviewdesk.queues import get_queue, load_queues
-from reviewdesk.stores.reviewstore import ReviewStore
-from reviewdesk.stores.warehouse import Warehouse
 
 
 @task(retries=3, retry_delay_seconds=10, retry_condition_fn=transient)
@@ -25,8 +24,7 @@ def promote_task(queues: list[str] | None, data_dir: str | None, queues_dir: str
     written whole or not at all, and an unchanged dataset gets no new version."""
     settings = Settings.load(data_dir, queues_dir)
     configs = [get_queue(q, settings.queues_dir) for q in queues] if queues else load_queues(settings.queues_dir)
-    with Warehouse(settings.warehouse_path, settings.memory_limit) as wh, ReviewStore(settings.review_url) as store:
-        return [promote(store, wh, q, settings.data_dir).as_dict() for q in configs if q.promotion]
+    return [r.as_dict() for r in promote_step(settings, configs)]
 
 
 @flow(name="promote-datasets")

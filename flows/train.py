@@ -1,9 +1,9 @@
 """Prefect flow: retrain the pre-scoring models of every queue that asks for them, nightly.
 
-A thin shell over `reviewdesk.prescore.training.train_queue`: per single queue whose `prescore.scorer` is
-sklearn (the default), a new model version per criterion whose consensus labels changed since the
-last one; unchanged criteria are a no-op, so a rerun trains nothing. Queues train one after the
-other: DuckDB allows one writer, and the deployment runs with concurrency 1.
+A thin shell over `reviewdesk.prescore.cycle.train_step`, one retried task per single queue whose
+`prescore.scorer` is sklearn (the default): a new model version per criterion whose consensus labels
+changed since the last one; unchanged criteria are a no-op, so a rerun trains nothing. Queues train
+one after the other: DuckDB allows one writer, and the deployment runs with concurrency 1.
 
 Requires: REVIEWDESK_DATA_DIR, REVIEWDESK_QUEUES_DIR (optional; ./data and ./queues by default).
 """
@@ -14,17 +14,16 @@ from prefect import flow, get_run_logger, task
 
 from flows.retries import transient
 from reviewdesk.config import Settings
-from reviewdesk.prescore.training import train_queue, wants_models
+from reviewdesk.prescore.cycle import train_step
+from reviewdesk.prescore.training import wants_models
 from reviewdesk.queues import load_queues
-from reviewdesk.stores.warehouse import Warehouse
 from schemas.queue import QueueConfig
 
 
 @task(retries=2, retry_delay_seconds=30, retry_condition_fn=transient)
 def train(queue: QueueConfig, settings: Settings) -> list[dict]:
     """Train the queue's models; safe to retry (a version is registered only once its files are written)."""
-    with Warehouse(settings.warehouse_path, memory_limit=settings.memory_limit) as wh:
-        return [r.as_dict() for r in train_queue(wh, queue, settings.models_dir)]
+    return [r.as_dict() for r in train_step(settings, queue)]
 
 
 @flow(name="retrain-models")

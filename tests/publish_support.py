@@ -10,7 +10,8 @@ from pathlib import Path
 import yaml
 from sqlalchemy import select
 
-from reviewdesk.demo.logs import generate_runs, write_runs
+from reviewdesk.demo.exports import write_runs
+from reviewdesk.demo.logs import generate_runs
 from reviewdesk.ingest import ingest_file
 from reviewdesk.stores.review_schema import metadata
 from reviewdesk.stores.reviewstore import ReviewStore

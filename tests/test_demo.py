@@ -12,8 +12,9 @@ from datetime import datetime
 import pandas as pd
 import pytest
 
-from reviewdesk.demo import logs as demo
-from reviewdesk.demo.logs import RUN_KEYS, generate_runs, write_runs
+from reviewdesk.demo import exports, logs, script
+from reviewdesk.demo.exports import RUN_KEYS, write_runs
+from reviewdesk.demo.logs import generate_runs
 
 HEX32, HEX16 = re.compile(r"[0-9a-f]{32}"), re.compile(r"[0-9a-f]{16}")
 
@@ -29,7 +30,7 @@ def test_deterministic_per_seed_and_exactly_n() -> None:
     assert [len(list(generate_runs(n, seed=n))) for n in (0, 1, 2, 3, 57)] == [0, 1, 2, 3, 57]
     a, b = random.Random(5), random.Random(5)  # the fast uuid equals the stdlib derivation
     expected = [str(uuid.UUID(int=b.getrandbits(128), version=4)) for _ in range(500)]
-    assert [demo._uuid(a) for _ in range(500)] == expected
+    assert [logs._uuid(a) for _ in range(500)] == expected
 
 
 def test_runs_are_canonical_and_consistent(runs: list[dict]) -> None:
@@ -79,7 +80,7 @@ def test_outputs_match_demo_truth_and_tool_results(runs: list[dict]) -> None:
         modes[truth["failure_mode"]] += 1
         *tool_turn, final = r["outputs"]["messages"]
         if truth["failure_mode"] == "refusal":
-            assert truth["helpfulness"] <= 2 and final["content"] in demo.COMMON["refusal"]
+            assert truth["helpfulness"] <= 2 and final["content"] in script.COMMON["refusal"]
         if truth["correctness"] == "correct":
             assert truth["failure_mode"] is None and truth["helpfulness"] >= 4
         if truth["failure_mode"] in ("hallucination", "off_policy"):
@@ -142,7 +143,7 @@ def test_langsmith_records(runs: list[dict], tmp_path) -> None:
         "reference_example_id",
     }
     llm = next(r for r in runs if r["model"] and r["session_id"] and r["user_feedback"])
-    rec = demo.to_langsmith(llm)
+    rec = exports.to_langsmith(llm)
     assert set(rec) == keys and isinstance(rec["total_cost"], str)
     assert float(rec["total_cost"]) == pytest.approx(llm["cost_usd"], abs=1e-8)
     assert rec["extra"]["metadata"]["ls_model_name"] == llm["model"]
@@ -158,7 +159,7 @@ def test_langsmith_records(runs: list[dict], tmp_path) -> None:
 
 
 def test_otel_requests(runs: list[dict], tmp_path) -> None:
-    request = demo.to_otel_request(runs[:300])
+    request = exports.to_otel_request(runs[:300])
     services = [rs["resource"]["attributes"][0]["value"]["stringValue"] for rs in request["resourceSpans"]]
     assert sorted(services) == ["billing-bot", "support"]
     spans = [s for rs in request["resourceSpans"] for ss in rs["scopeSpans"] for s in ss["spans"]]

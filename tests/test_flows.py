@@ -1,5 +1,6 @@
 """Flows against a real Prefect test API, and prefect.yaml kept in step with the code and queues."""
 
+import ast
 from pathlib import Path
 
 import yaml
@@ -10,7 +11,8 @@ from flows.promote import promote_datasets, promote_task
 from flows.retries import transient
 from flows.sample import review_cycle
 from reviewdesk.config import Settings
-from reviewdesk.demo.logs import generate_runs, write_runs
+from reviewdesk.demo.exports import write_runs
+from reviewdesk.demo.logs import generate_runs
 from reviewdesk.queues import load_queues
 from reviewdesk.review.accounts import add_user
 from reviewdesk.review.drafts import Draft
@@ -76,3 +78,18 @@ def test_every_example_queue_is_deployed_on_its_own_schedule():
     for queue in load_queues(ROOT / "queues"):
         assert queue.name in cycles, f"no deployment for queue {queue.name}"
         assert [s["cron"] for s in cycles[queue.name]["schedules"]] == [queue.schedule]
+
+
+def called(path: Path) -> set[str]:
+    """The names of the functions a source file calls."""
+    tree = ast.parse(path.read_text())
+    return {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+
+
+def test_the_flows_and_the_demo_compose_the_same_library_steps():
+    steps = {"sample.py": {"sample_step", "prescore_step", "publish_step"}, "collect.py": {"collect_step"},
+             "train.py": {"train_step"}, "promote.py": {"promote_step"}}  # fmt: skip
+    demo = called(ROOT / "reviewdesk" / "demo" / "run.py")
+    for flow, names in steps.items():
+        assert names <= called(ROOT / "flows" / flow), flow
+        assert names <= demo, f"the demo runs {flow}'s steps its own way"

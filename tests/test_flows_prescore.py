@@ -9,7 +9,8 @@ from flows.retries import transient
 from flows.sample import review_cycle
 from flows.train import retrain_models, train
 from reviewdesk.config import Settings
-from reviewdesk.demo.logs import generate_runs, write_runs
+from reviewdesk.demo.exports import write_runs
+from reviewdesk.demo.logs import generate_runs
 from reviewdesk.demo.run import demo_users
 from reviewdesk.demo.simulate import simulate_reviews
 from reviewdesk.ingest import ingest

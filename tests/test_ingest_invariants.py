@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from ingest_support import FIXTURES, checked_ingest, counts, line_bytes, quarantined, table_counts
 
-from reviewdesk.demo import logs as demo
+from reviewdesk.demo.exports import write_runs
+from reviewdesk.demo.logs import generate_runs
 from reviewdesk.errors import ConfigError, InputFileError
 from reviewdesk.ingest import csvfile, detect_format, ingest, ingest_file, lines, otel
 from reviewdesk.ingest import stage as stage_module
@@ -165,7 +166,7 @@ def test_auto_detection_recognises_each_format(wh, name: str, fmt: str) -> None:
 
 def test_auto_detection_recognises_parquet_by_suffix(tmp_path: Path) -> None:
     path = tmp_path / "runs.parquet"
-    demo.write_runs(demo.generate_runs(3, seed=1), path)
+    write_runs(generate_runs(3, seed=1), path)
     assert detect_format(path) == "native"
 
 
@@ -217,7 +218,7 @@ ROUND_TRIP = ["run_id", "model", "prompt_tokens", "completion_tokens", "total_to
 
 @pytest.fixture(scope="module")
 def demo_runs() -> list[dict]:
-    return list(demo.generate_runs(300, seed=1))
+    return list(generate_runs(300, seed=1))
 
 
 def expected_rows(runs: list[dict], key=lambda r: r["run_id"]) -> list[tuple]:
@@ -229,7 +230,7 @@ def expected_rows(runs: list[dict], key=lambda r: r["run_id"]) -> list[tuple]:
 )
 def test_demo_runs_survive_a_round_trip(tmp_path: Path, demo_runs: list[dict], suffix: str, fmt: str) -> None:
     path = tmp_path / f"runs{suffix}"
-    assert demo.write_runs(demo_runs, path, fmt) == 300
+    assert write_runs(demo_runs, path, fmt) == 300
     with Warehouse(None) as wh:
         report = checked_ingest(wh, path)
         assert (report.source_format, *counts(report)) == (fmt, 300, 300, 0, 0)
@@ -241,7 +242,7 @@ def test_demo_runs_survive_a_round_trip(tmp_path: Path, demo_runs: list[dict], s
 
 def test_demo_runs_survive_a_round_trip_through_otel(tmp_path: Path, demo_runs: list[dict]) -> None:
     path = tmp_path / "spans.jsonl"
-    assert demo.write_runs(demo_runs, path, "otel") == 300
+    assert write_runs(demo_runs, path, "otel") == 300
     with Warehouse(None) as wh:
         report = checked_ingest(wh, path)
         assert (report.source_format, *counts(report)) == ("otel", 300, 300, 0, 0)

@@ -16,7 +16,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from reviewdesk.demo.logs import generate_runs, write_runs
+from reviewdesk.demo.exports import write_runs
+from reviewdesk.demo.logs import generate_runs
 from reviewdesk.errors import ConfigError, EmptyPopulation, NotFound, ReviewdeskError
 from reviewdesk.ingest import ingest_file
 from reviewdesk.sample import batches as batches_module

@@ -3,7 +3,7 @@
 Exit codes: 0 ok, 1 partial (some records rejected), 2 usage or configuration error.
 """
 
-from reviewdesk.cli import datasets, demo, ingest, labels, prescore, quality, queues, review, sample, serve, simulate  # noqa: F401  (register their commands)
+from reviewdesk.cli import datasets, demo, ingest, labels, prescore, quality, queues, review, sample, serve  # noqa: F401  (register their commands)
 from reviewdesk.cli.app import app
 
 __all__ = ["app"]

@@ -1,23 +1,31 @@
-"""The demo command: the whole loop on generated data, with a summary of every stage."""
+"""The demo commands: the whole loop on generated data, the demo logs alone, and simulated reviewers.
+
+Heavy libraries (DuckDB, pandas, pyarrow) are imported inside the commands, so `reviewdesk --help`
+does not wait for them.
+"""
 
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from reviewdesk.cli.app import JsonOption, app, handle_errors, out, progress_bar, settings
+from reviewdesk.cli.app import JsonOption, app, handle_errors, open_warehouse, out, progress_bar, settings
 from reviewdesk.cli.datasets import print_promotions
 from reviewdesk.cli.ingest import print_overview, print_reports, totals
 from reviewdesk.cli.serve import AddressOption, PortOption, start_app
-from reviewdesk.demo.run import DEMO_PASSWORD, DemoResult, run_demo
-from reviewdesk.labels.consensus import METHODS
+
+if TYPE_CHECKING:
+    from reviewdesk.demo.run import DemoResult
 
 
 def print_loop(result: DemoResult) -> None:
     """Simulated reviews, collect and consensus: what closed the loop."""
+    from reviewdesk.labels.consensus import METHODS
+
     if result.collected is None:
         return
     table = Table("queue", "simulated", "true", "judged", "consensus by method", "disputes",
@@ -55,6 +63,8 @@ def demo(
 ) -> None:
     """Run the pipeline on the embedded demo (generate logs, ingest, sample and publish each queue),
     then start the review app so the demo accounts can review at once (not with --json)."""
+    from reviewdesk.demo.run import DEMO_PASSWORD, run_demo
+
     with progress_bar(as_json) as progress:
         task = progress.add_task("Generating demo runs", total=runs)
         result = run_demo(settings(ctx), runs, seed, tick=lambda done: progress.update(task, completed=done),
@@ -91,3 +101,60 @@ def demo(
     first = next(name for name, role in result.users.items() if role == "reviewer")
     out.print(f"\nOpen the app below and log in as [bold]{first}[/bold] / [bold]{DEMO_PASSWORD}[/bold] to review.")
     raise typer.Exit(start_app(settings(ctx), port, address))
+
+
+@app.command("demo-data")
+@handle_errors
+def demo_data(
+    out_path: Annotated[Path, typer.Option("--out", help="File to write (.jsonl, .parquet or .csv).")],
+    runs: Annotated[int, typer.Option("--runs", min=1, help="Number of runs.")] = 1000,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives the same file.")] = 0,
+    fmt: Annotated[str, typer.Option("--format", help="native, langsmith or otel.")] = "native",
+    as_json: JsonOption = False,
+) -> None:
+    """Write realistic synthetic production logs of a customer-support assistant."""
+    from reviewdesk.demo.exports import write_runs
+    from reviewdesk.demo.logs import counted, generate_runs
+    from reviewdesk.ingest.detect import FORMATS
+
+    if fmt not in FORMATS:
+        raise typer.BadParameter(f"use one of {', '.join(FORMATS)}", param_hint="--format")
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    with progress_bar(as_json) as progress:
+        task = progress.add_task("Generating runs", total=runs)
+        ticks = counted(generate_runs(runs, seed), lambda done: progress.update(task, completed=done))
+        written = write_runs(ticks, out_path, fmt)
+    if as_json:
+        print(json.dumps({"path": str(out_path), "runs": written, "format": fmt, "seed": seed}))
+    else:
+        out.print(f"Wrote {written:,} runs ({fmt}) to {out_path}.")
+
+
+@app.command("simulate-reviews")
+@handle_errors
+def simulate_cmd(
+    ctx: typer.Context,
+    queue: Annotated[str, typer.Argument(help="A published queue.")],
+    reviewers: Annotated[int, typer.Option("--reviewers", min=1, help="How many of the queue's assignees.")] = 3,
+    accuracy: Annotated[float, typer.Option("--accuracy", min=0, max=1, help="Chance each answer is true.")] = 0.85,
+    seed: Annotated[int, typer.Option("--seed", help="Same seed and items, same answers.")] = 0,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Stop after this many submissions.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Submit answers from the demo ground truth as the queue's assignees, right with a known probability."""
+    from reviewdesk.demo.simulate import simulate_reviews
+    from reviewdesk.stores.reviewstore import ReviewStore
+
+    with open_warehouse(ctx) as wh, ReviewStore(settings(ctx).review_url) as store, progress_bar(as_json) as bar:
+        task = bar.add_task(f"Simulating reviews of {queue}", total=limit)
+        result = simulate_reviews(store, wh, queue, reviewers, accuracy, seed, limit,
+                                  tick=lambda n: bar.update(task, completed=n))  # fmt: skip
+    if as_json:
+        print(json.dumps(result.as_dict()))
+        return
+    share = result.answered_truly / result.answers if result.answers else 0.0
+    out.print(
+        f"{result.submitted:,} submissions to {queue} by {', '.join(result.reviewers)}; "
+        f"{share:.1%} of {result.answers:,} answers match the ground truth."
+    )
+    out.print("Next: [bold]reviewdesk collect[/bold] loads them as labels.")

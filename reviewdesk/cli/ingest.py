@@ -1,19 +1,22 @@
-"""Commands for production logs: set up, demo data, ingest and quarantine."""
+"""Commands for production logs: set up, ingest and quarantine.
+
+Heavy libraries (DuckDB, pandas, pyarrow) are imported inside the commands, so `reviewdesk --help`
+does not wait for them.
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from reviewdesk.cli.app import JsonOption, app, handle_errors, open_warehouse, out, progress_bar, settings
-from reviewdesk.demo.logs import generate_runs, write_runs
-from reviewdesk.demo.run import counted
-from reviewdesk.ingest import FORMATS, IngestReport, ingest
-from reviewdesk.ingest import overview as summary
+
+if TYPE_CHECKING:
+    from reviewdesk.ingest.stage import IngestReport
 
 
 @app.command()
@@ -33,29 +36,6 @@ def init(ctx: typer.Context, as_json: JsonOption = False) -> None:
         out.print(f"Migrations applied now: {len(applied)}; in total: {len(migrations)}.")
 
 
-@app.command("demo-data")
-@handle_errors
-def demo_data(
-    out_path: Annotated[Path, typer.Option("--out", help="File to write (.jsonl, .parquet or .csv).")],
-    runs: Annotated[int, typer.Option("--runs", min=1, help="Number of runs.")] = 1000,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives the same file.")] = 0,
-    fmt: Annotated[str, typer.Option("--format", help="native, langsmith or otel.")] = "native",
-    as_json: JsonOption = False,
-) -> None:
-    """Write realistic synthetic production logs of a customer-support assistant."""
-    if fmt not in FORMATS:
-        raise typer.BadParameter(f"use one of {', '.join(FORMATS)}", param_hint="--format")
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    with progress_bar(as_json) as progress:
-        task = progress.add_task("Generating runs", total=runs)
-        ticks = counted(generate_runs(runs, seed), lambda done: progress.update(task, completed=done))
-        written = write_runs(ticks, out_path, fmt)
-    if as_json:
-        print(json.dumps({"path": str(out_path), "runs": written, "format": fmt, "seed": seed}))
-    else:
-        out.print(f"Wrote {written:,} runs ({fmt}) to {out_path}.")
-
-
 @app.command("ingest")
 @handle_errors
 def ingest_cmd(
@@ -65,6 +45,8 @@ def ingest_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """Ingest production logs into the warehouse; bad records go to quarantine with their reason."""
+    from reviewdesk.ingest import ingest
+
     with open_warehouse(ctx) as wh, progress_bar(as_json) as progress:
         task = progress.add_task("Ingesting", total=len(paths))
         reports = ingest(wh, paths, fmt, on_file=lambda _: progress.advance(task))
@@ -85,8 +67,10 @@ def quarantine(
     as_json: JsonOption = False,
 ) -> None:
     """Show quarantined records: where they were, why they were refused, and their raw text."""
+    from reviewdesk.ingest.overview import quarantined
+
     with open_warehouse(ctx) as wh:
-        rows = summary.quarantined(wh, ingest_id, limit)
+        rows = quarantined(wh, ingest_id, limit)
     if as_json:
         print(json.dumps(rows, default=str))
         return

@@ -1,29 +1,36 @@
-"""The whole loop on the embedded demo, stage by stage, as one library call the CLI and tests share."""
+"""The whole loop on the embedded demo, stage by stage, as one library call the CLI and tests share.
+
+It composes the same steps the flows run, in the order their schedules run them (the review cycle of
+`reviewdesk.review.cycle`, the collect cycle of `reviewdesk.quality.cycle`, retraining and promotion),
+adding only what a demo needs: generated logs, demo accounts and simulated reviewers.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from reviewdesk.config import Settings
-from reviewdesk.datasets.promotion import PromotionResult, promote
-from reviewdesk.demo.logs import generate_runs, write_runs
+from reviewdesk.datasets.cycle import promote_step
+from reviewdesk.datasets.promotion import PromotionResult
+from reviewdesk.demo.exports import write_runs
+from reviewdesk.demo.logs import counted, generate_runs
 from reviewdesk.demo.simulate import SimulationResult, simulate_reviews
 from reviewdesk.ingest import IngestReport, ingest
-from reviewdesk.ingest import overview as summary
-from reviewdesk.labels.collection import CollectResult, collect
-from reviewdesk.labels.resolve import ResolveResult, resolve_queue
-from reviewdesk.prescore.factory import get_scorer
-from reviewdesk.prescore.run import PrescoreReport, prescore_batch
-from reviewdesk.prescore.training import TrainResult, train_queue, wants_models
-from reviewdesk.quality.report import refresh
+from reviewdesk.ingest.overview import overview
+from reviewdesk.labels.collection import CollectResult
+from reviewdesk.labels.resolve import ResolveResult
+from reviewdesk.prescore.cycle import train_step
+from reviewdesk.prescore.run import PrescoreReport
+from reviewdesk.prescore.training import TrainResult, wants_models
+from reviewdesk.quality.cycle import collect_step
 from reviewdesk.queues import load_queues
 from reviewdesk.review.accounts import add_user, get_user
+from reviewdesk.review.cycle import prescore_step, publish_step, sample_step
 from reviewdesk.review.oversight import progress
-from reviewdesk.review.publication import PublishReport, publish
+from reviewdesk.review.publication import PublishReport
 from reviewdesk.sample.batches import Batch
-from reviewdesk.sample.designs import draw_batch
 from reviewdesk.stores.reviewstore import ReviewStore
 from reviewdesk.stores.warehouse import Warehouse
 
@@ -63,30 +70,21 @@ def demo_users(store: ReviewStore) -> dict[str, str]:
     return dict(DEMO_USERS)
 
 
-def counted(items: Iterable[dict], tick: Callable[[int], None] | None, every: int = 1000) -> Iterator[dict]:
-    """Pass items through, calling `tick(n)` every `every` items: progress without a second pass."""
-    for i, item in enumerate(items, 1):
-        if tick and i % every == 0:
-            tick(i)
-        yield item
-
-
 SIMULATED_SHARE = 0.75  # of the reviews a queue still needs; the rest is left for people in the app
 SIMULATED_ACCURACY = 0.85
 SIMULATED_REVIEWERS = 3  # the example queues' assignees, reviewer1-3
 
 
-def close_loop(store: ReviewStore, wh: Warehouse, result: DemoResult, seed: int, reports_dir: Path) -> None:
-    """Simulated reviewers do most of what each queue needs, then collect, resolve and report every queue."""
-    for batch in result.batches:
-        left = progress(store, batch.queue)
-        limit = max(1, int(SIMULATED_SHARE * (left.needed - left.done)))
-        result.simulated.append(
-            simulate_reviews(store, wh, batch.queue, SIMULATED_REVIEWERS, SIMULATED_ACCURACY, seed, limit=limit)
-        )
-    result.collected = collect(store, wh)
-    result.resolved = [resolve_queue(store, wh, name) for name in store.published_counts()]
-    result.reports = [refresh(store, wh, r.queue, reports_dir, seed=seed)[1] for r in result.resolved]
+def simulate_most(settings: Settings, batches: list[Batch], seed: int) -> list[SimulationResult]:
+    """Simulated reviewers do most of what each batch's queue still needs (SIMULATED_SHARE of it)."""
+    results = []
+    with Warehouse(settings.warehouse_path, settings.memory_limit) as wh, ReviewStore(settings.review_url) as store:
+        for batch in batches:
+            left = progress(store, batch.queue)
+            limit = max(1, int(SIMULATED_SHARE * (left.needed - left.done)))
+            results.append(simulate_reviews(store, wh, batch.queue, SIMULATED_REVIEWERS, SIMULATED_ACCURACY,
+                                            seed, limit=limit))  # fmt: skip
+    return results
 
 
 def run_demo(
@@ -112,19 +110,20 @@ def run_demo(
     write_runs(counted(generate_runs(runs, seed), tick), path)
     queues = load_queues(settings.queues_dir)
     with Warehouse(settings.warehouse_path, memory_limit=settings.memory_limit) as wh:
-        result = DemoResult(ingest(wh, [path]), summary.overview(wh))
-        with ReviewStore(settings.review_url) as store:
-            result.users = demo_users(store)
-            for queue in queues:
-                batch = draw_batch(wh, queue, seed=seed)
-                result.batches.append(batch)
-                name = "heuristic" if queue.prescore.scorer == "http_judge" else None  # the demo calls no endpoint
-                scorer = get_scorer(name, queue, wh, settings.models_dir)  # models of an earlier run, else rules
-                result.prescored.append(prescore_batch(wh, queue, batch.batch_id, scorer))
-                result.published.append(publish(wh, store, queue, batch.batch_id))
-            if simulate:
-                close_loop(store, wh, result, seed, settings.reports_dir)
-                trained = [train_queue(wh, q, settings.models_dir, seed=seed) for q in queues if wants_models(q)]
-                result.trained = [r for results in trained for r in results]
-                result.promoted = [promote(store, wh, q, settings.data_dir) for q in queues if q.promotion]
+        result = DemoResult(ingest(wh, [path]), overview(wh))
+    with ReviewStore(settings.review_url) as store:
+        result.users = demo_users(store)
+    for queue in queues:
+        batch = sample_step(settings, queue, seed=seed)
+        result.batches.append(batch)
+        scorer = "heuristic" if queue.prescore.scorer == "http_judge" else None  # the demo calls no endpoint
+        # the queue's scorer: models trained by an earlier run, else rules
+        result.prescored.append(prescore_step(settings, queue, batch.batch_id, scorer))
+        result.published.append(publish_step(settings, queue, batch.batch_id))
+    if simulate:
+        result.simulated = simulate_most(settings, result.batches, seed)
+        collected = collect_step(settings, seed=seed)
+        result.collected, result.resolved, result.reports = collected.collected, collected.resolved, collected.reports
+        result.trained = [r for q in queues if wants_models(q) for r in train_step(settings, q, seed=seed)]
+        result.promoted = promote_step(settings, queues)
     return result
