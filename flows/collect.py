@@ -1,6 +1,6 @@
 """Prefect flow: collect submissions into warehouse.labels, then resolve consensus and disputes.
 
-A thin shell over `reviewdesk.quality.cycle.collect_step`, run as one retried task.
+A thin shell over `reviewdesk.quality.steps.collect_step`, run as one retried task.
 
 Requires: REVIEWDESK_DATA_DIR (optional), REVIEWDESK_REVIEW_STORE_URL (optional).
 """
@@ -11,7 +11,7 @@ from prefect import flow, get_run_logger, task
 
 from flows.retries import transient
 from reviewdesk.config import Settings
-from reviewdesk.quality.cycle import collect_step
+from reviewdesk.quality.steps import collect_step
 
 
 @task(retries=3, retry_delay_seconds=10, retry_condition_fn=transient)

@@ -3,7 +3,7 @@
 For every queue with a `promotion:` section (or the ones named), a new dataset version is written
 only when its examples changed, an agreement gate may block a dataset (the result says why), and
 the queue's flagged report for product owners is rewritten. Running it again changes nothing. A thin
-shell over `reviewdesk.datasets.cycle.promote_step`, run as one retried task.
+shell over `reviewdesk.datasets.steps.promote_step`, run as one retried task.
 
 Requires: REVIEWDESK_DATA_DIR (optional), REVIEWDESK_QUEUES_DIR (optional), REVIEWDESK_REVIEW_STORE_URL (optional).
 """
@@ -14,7 +14,7 @@ from prefect import flow, get_run_logger, task
 
 from flows.retries import transient
 from reviewdesk.config import Settings
-from reviewdesk.datasets.cycle import promote_step
+from reviewdesk.datasets.steps import promote_step
 from reviewdesk.queues import get_queue, load_queues
 
 

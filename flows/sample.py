@@ -1,6 +1,6 @@
 """Prefect flow: one review cycle of a queue: sample a batch, pre-score it, publish it to reviewers.
 
-A thin shell over the steps of `reviewdesk.review.cycle`, one task each, so each is retried on its
+A thin shell over the steps of `reviewdesk.review.steps`, one task each, so each is retried on its
 own. Sampling writes the warehouse (DuckDB, one writer), so the deployment runs with concurrency 1.
 Pre-scoring maps spans of the batch's items over concurrent tasks (each reads its span through its
 own DuckDB cursor), then writes all suggestions in one place. Publishing is idempotent, so a retried
@@ -21,7 +21,7 @@ from prefect.cache_policies import NO_CACHE
 from reviewdesk.config import Settings
 from reviewdesk.prescore.run import CHUNK, SpanScore
 from reviewdesk.queues import get_queue
-from reviewdesk.review.cycle import prescore_step, publish_step, sample_step
+from reviewdesk.review.steps import prescore_step, publish_step, sample_step
 from schemas.queue import QueueConfig
 
 

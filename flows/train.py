@@ -1,6 +1,6 @@
 """Prefect flow: retrain the pre-scoring models of every queue that asks for them, nightly.
 
-A thin shell over `reviewdesk.prescore.cycle.train_step`, one retried task per single queue whose
+A thin shell over `reviewdesk.prescore.steps.train_step`, one retried task per single queue whose
 `prescore.scorer` is sklearn (the default): a new model version per criterion whose consensus labels
 changed since the last one; unchanged criteria are a no-op, so a rerun trains nothing. Queues train
 one after the other: DuckDB allows one writer, and the deployment runs with concurrency 1.
@@ -14,7 +14,7 @@ from prefect import flow, get_run_logger, task
 
 from flows.retries import transient
 from reviewdesk.config import Settings
-from reviewdesk.prescore.cycle import train_step
+from reviewdesk.prescore.steps import train_step
 from reviewdesk.prescore.training import wants_models
 from reviewdesk.queues import load_queues
 from schemas.queue import QueueConfig

@@ -116,7 +116,7 @@ def test_the_review_app_pulls_in_neither_duckdb_nor_sklearn_nor_prescore():
 
 def test_the_cli_starts_without_duckdb_pandas_or_sklearn():
     loaded = loaded_after("reviewdesk.cli")
-    assert "reviewdesk.cli.app" in loaded
+    assert "reviewdesk.cli.main" in loaded
     heavy = {m.split(".")[0] for m in loaded} & set(HEAVY)
     assert not heavy, f"import {sorted(heavy)} inside the commands that need them"
 

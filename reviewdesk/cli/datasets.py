@@ -9,7 +9,7 @@ import typer
 from rich.table import Column, Table
 
 from reviewdesk import datasets
-from reviewdesk.cli.app import (
+from reviewdesk.cli.main import (
     JsonOption,
     app,
     handle_errors,

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from reviewdesk.cli.app import JsonOption, app, handle_errors, open_warehouse, out, progress_bar, settings
 from reviewdesk.cli.datasets import print_promotions
 from reviewdesk.cli.ingest import print_overview, print_reports, totals
+from reviewdesk.cli.main import JsonOption, app, handle_errors, open_warehouse, out, progress_bar, settings
 from reviewdesk.cli.serve import AddressOption, PortOption, start_app
 
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from reviewdesk.cli.app import JsonOption, app, handle_errors, open_warehouse, out, progress_bar, settings
+from reviewdesk.cli.main import JsonOption, app, handle_errors, open_warehouse, out, progress_bar, settings
 
 if TYPE_CHECKING:
     from reviewdesk.ingest.stage import IngestReport

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from reviewdesk.cli.app import JsonOption, app, handle_errors, open_review_store, open_warehouse, out, progress_bar
+from reviewdesk.cli.main import JsonOption, app, handle_errors, open_review_store, open_warehouse, out, progress_bar
 
 
 @app.command("collect")

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from reviewdesk.cli.app import JsonOption, app, handle_errors, open_review_store, open_warehouse, out, settings
+from reviewdesk.cli.main import JsonOption, app, handle_errors, open_review_store, open_warehouse, out, settings
 from reviewdesk.errors import ConfigError
 
 if TYPE_CHECKING:

@@ -10,7 +10,7 @@ import typer
 from rich.markdown import Markdown
 from rich.table import Table
 
-from reviewdesk.cli.app import JsonOption, app, err, handle_errors, out, settings
+from reviewdesk.cli.main import JsonOption, app, err, handle_errors, out, settings
 
 if TYPE_CHECKING:
     from schemas.queue import QueueConfig

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from reviewdesk.cli.app import JsonOption, app, handle_errors, open_review_store, out
+from reviewdesk.cli.main import JsonOption, app, handle_errors, open_review_store, out
 from reviewdesk.review.roles import ROLES
 
 users_app = typer.Typer(help="Accounts of the review app (reviewer, lead, admin).", no_args_is_help=True)

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from reviewdesk.cli.app import (
+from reviewdesk.cli.main import (
     JsonOption,
     QueueFilter,
     app,

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from reviewdesk.cli.app import app, handle_errors, out, settings
+from reviewdesk.cli.main import app, handle_errors, out, settings
 
 if TYPE_CHECKING:
     from reviewdesk.config import Settings

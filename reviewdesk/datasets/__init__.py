@@ -14,7 +14,8 @@ every read checks the version's hashes. Writing is `promote(wh, store, queue, ..
 
 Modules: read (the consumer API), promotion (rules applied to a queue's consensus), examples (one
 item's consensus as rows of each kind), formats (chat messages, example ids, the split), versioning
-(sealing and writing version folders), flagged (the product-issue report).
+(sealing and writing version folders), flagged (the product-issue report), steps (promoting every
+queue, as the flow and the demo run it).
 """
 
 from reviewdesk.lazy import front_door
@@ -28,5 +29,6 @@ __all__, __getattr__, __dir__ = front_door(
         ],
         "promotion": ["DatasetResult", "PromotionResult", "promote"],
         "flagged": ["FlaggedReport", "write_flagged"],
+        "steps": ["promote_step"],
     },
 )  # fmt: skip

@@ -1,7 +1,7 @@
 """The whole loop on the embedded demo, stage by stage, as one library call the CLI and tests share.
 
 It composes the same steps the flows run, in the order their schedules run them (the review cycle of
-`reviewdesk.review.cycle`, the collect cycle of `reviewdesk.quality.cycle`, retraining and promotion),
+`reviewdesk.review.steps`, the collect cycle of `reviewdesk.quality.steps`, retraining and promotion),
 adding only what a demo needs: generated logs, demo accounts and simulated reviewers.
 """
 
@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from reviewdesk.config import Settings
-from reviewdesk.datasets.cycle import promote_step
 from reviewdesk.datasets.promotion import PromotionResult
+from reviewdesk.datasets.steps import promote_step
 from reviewdesk.demo.exports import write_runs
 from reviewdesk.demo.logs import counted, generate_runs
 from reviewdesk.demo.simulate import SimulationResult, simulate_reviews
@@ -21,15 +21,15 @@ from reviewdesk.ingest import IngestReport, ingest
 from reviewdesk.ingest.overview import overview
 from reviewdesk.labels.collection import CollectResult
 from reviewdesk.labels.resolve import ResolveResult
-from reviewdesk.prescore.cycle import train_step
 from reviewdesk.prescore.run import PrescoreReport
+from reviewdesk.prescore.steps import train_step
 from reviewdesk.prescore.training import TrainResult, wants_models
-from reviewdesk.quality.cycle import collect_step
+from reviewdesk.quality.steps import collect_step
 from reviewdesk.queues import load_queues
 from reviewdesk.review.accounts import add_user, get_user
-from reviewdesk.review.cycle import prescore_step, publish_step, sample_step
 from reviewdesk.review.oversight import progress
 from reviewdesk.review.publication import PublishReport
+from reviewdesk.review.steps import prescore_step, publish_step, sample_step
 from reviewdesk.sample.batches import Batch
 from reviewdesk.stores.reviewstore import ReviewStore
 from reviewdesk.stores.warehouse import Warehouse

@@ -14,7 +14,8 @@ the heuristic elsewhere) and `http_judge` (an OpenAI-compatible endpoint, the he
 Modules, each depending only on those before it: contracts (Suggestion and the scorer protocols),
 features (what a scorer sees of a run), heuristic, trained (the model registry and its scorer),
 training (fitting new versions), judge, factory (`get_scorer`), priority (review order from
-suggestions), run (the prescore step over a batch).
+suggestions), run (the prescore step over a batch), steps (retraining a queue's models, as the
+nightly flow and the demo run it).
 """
 
 from reviewdesk.lazy import front_door
@@ -30,5 +31,6 @@ __all__, __getattr__, __dir__ = front_door(
         "run": ["PrescoreReport", "prescore_batch"],
         "trained": ["SklearnScorer", "list_models", "serving"],
         "training": ["TrainResult", "train_queue"],
+        "steps": ["train_step"],
     },
 )

@@ -10,7 +10,8 @@ to calibrate, position bias, production estimates, the consensus and adjudicatio
 human vs model: the suggestions' accuracy, calibration and anchoring effect.
 
 Modules: report (building and saving it), suggestion_quality (human vs model), markdown (the file
-in data/reports), snapshot (the copy in the review store: light, for the app).
+in data/reports), snapshot (the copy in the review store: light, for the app), steps (one collect
+cycle: collect, resolve, report, as the flow and the demo run it).
 """
 
 from reviewdesk.lazy import front_door
@@ -21,5 +22,6 @@ __all__, __getattr__, __dir__ = front_door(
         "report": ["queue_quality", "refresh", "save"],
         "suggestion_quality": ["anchoring_effect", "human_vs_model", "reliability"],
         "snapshot": ["latest"],
+        "steps": ["collect_step"],
     },
 )

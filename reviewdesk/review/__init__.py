@@ -13,7 +13,8 @@ the flows and the CLI.
 Modules: publication (batches into the store), roles, accounts (users, passwords, sessions), access (who
 may review which queue), reservations (`next_item`, `release`), drafts (what a reviewer sends, and
 its form checks), submissions (submit, revise, history), suggestions (whether a reviewer sees a
-model's suggestion), oversight (progress and flagged items for leads), lookups (shared statements).
+model's suggestion), oversight (progress and flagged items for leads), lookups (shared statements),
+steps (one review cycle, sample -> pre-score -> publish, as the flow and the demo run it).
 """
 
 from reviewdesk.lazy import front_door
@@ -29,5 +30,6 @@ __all__, __getattr__, __dir__ = front_door(
         "drafts": ["Draft", "missing_answers"],
         "submissions": ["SubmitResult", "item_submissions", "my_submissions", "revise", "submit", "submit_and_next"],
         "oversight": ["Progress", "flagged_items", "progress"],
+        "steps": ["prescore_step", "publish_step", "sample_step"],
     },
 )

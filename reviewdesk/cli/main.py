@@ -1,4 +1,4 @@
-"""The app object and what every command shares: options, error handling, stores, progress."""
+"""The root command and what every command shares: options, error handling, stores, progress."""
 
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ def open_review_store(ctx: typer.Context) -> ReviewStore:
 
 
 @app.callback()
-def main(
+def root(
     ctx: typer.Context,
     data_dir: Annotated[
         Path | None, typer.Option("--data-dir", help="Data directory (default: $REVIEWDESK_DATA_DIR or ./data).")
