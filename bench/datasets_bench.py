@@ -135,7 +135,7 @@ def main() -> None:
         )
         for fmt, split in (("jsonl", None), ("parquet", None), ("jsonl", "train")):
             seconds, done = timed(
-                lambda f=fmt, s=split: datasets.export("support-sft", f, out / f"x.{f}", None, s, data)
+                lambda f=fmt, s=split: datasets.export("support-sft", f, out / f"x-{s or 'all'}.{f}", None, s, data)
             )
             what = f"export {done['rows']:,} rows as {fmt}" + (f" ({split})" if split else "")
             line(what, seconds, 10, base_export, "DuckDB Parquet -> JSONL")

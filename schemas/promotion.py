@@ -7,6 +7,7 @@ rubric is hashed on its own, so adding or editing rules never changes the rubric
 
 from __future__ import annotations
 
+import re
 import string
 from typing import Annotated, Any, Literal, Self, get_args
 
@@ -15,7 +16,10 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 from schemas.base import Strict, require_unique
 from schemas.rubric import PREFERENCE, Criterion
 
-NAME = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+# A dataset's name is its folder under data/datasets/: 1 to 63 lowercase letters, digits, '-' and '_', starting
+# with a letter or digit. No dots or slashes, so a name can never reach outside that folder (or hide in it).
+DATASET_NAME = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+DATASET_NAME_RULE = "1 to 63 lowercase letters, digits, '-' and '_', starting with a letter or digit"
 KINDS = ("regression", "sft", "preference", "classification")
 # The consensus methods promotion may trust (reviewdesk.labels.consensus lists every method).
 Trusted = Literal["gold", "adjudicated", "unanimous", "majority"]
@@ -53,7 +57,7 @@ class Condition(Strict):
 class DatasetRule(Strict):
     """One dataset fed by the queue: its kind, and which items go in."""
 
-    name: Annotated[str, Field(pattern=NAME, description="the dataset's folder under data/datasets/")]
+    name: Annotated[str, Field(pattern=DATASET_NAME, description="the dataset's folder under data/datasets/")]
     kind: Literal["regression", "sft", "preference", "classification"]
     description: str = ""
     when: list[Condition] = Field(default=[], description="all must hold, each on a trusted consensus value")
@@ -110,6 +114,8 @@ class Promotion(Strict):
     def _template(cls, v: str | None) -> str | None:
         if v is None:
             return v
+        if not v.startswith(("https://", "http://")):
+            raise ValueError(f"{v!r}: a run_url is a web address, starting with https:// or http://")
         fields = {f for _, f, _, _ in string.Formatter().parse(v) if f is not None}
         if not fields or not fields <= RUN_URL_FIELDS:
             raise ValueError(f"{v!r}: use {{run_id}} and/or {{trace_id}} and no other fields")
@@ -135,6 +141,11 @@ class Promotion(Strict):
                 raise ValueError(f"agreement_gate.min: no criterion {key!r}; choose from {', '.join(labelled)}")
 
 
+def is_dataset_name(name: object) -> bool:
+    """Whether `name` is a valid dataset name (DATASET_NAME): a plain folder name, never a path."""
+    return isinstance(name, str) and re.fullmatch(DATASET_NAME, name) is not None
+
+
 def _check_condition(where: str, cond: Condition, gradable: dict[str, Criterion]) -> None:
     c = gradable.get(cond.criterion)
     if c is None:
@@ -153,4 +164,16 @@ def _check_condition(where: str, cond: Condition, gradable: dict[str, Criterion]
             raise ValueError(f"{where}: {c.key} bound {bound!r} is not one of its options {options}")
 
 
-__all__ = ["KINDS", "TRUSTED", "AgreementGate", "Condition", "DatasetRule", "ProductIssues", "Promotion", "Trusted"]
+__all__ = [
+    "DATASET_NAME",
+    "DATASET_NAME_RULE",
+    "KINDS",
+    "TRUSTED",
+    "AgreementGate",
+    "Condition",
+    "DatasetRule",
+    "ProductIssues",
+    "Promotion",
+    "Trusted",
+    "is_dataset_name",
+]

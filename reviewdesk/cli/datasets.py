@@ -255,13 +255,15 @@ def export_cmd(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Dataset name.")],
     fmt: Annotated[str, typer.Option("--format", help="parquet (every column) or jsonl (the format's columns).")],
-    out_path: Annotated[str, typer.Option("--out", help="File to write.")],
+    out_path: Annotated[str, typer.Option("--out", help="File to write (not inside the datasets folder).")],
     version: VersionOption = None,
     split: Annotated[str | None, typer.Option("--split", help="train or test (default: both).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace --out if it exists.")] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Write a version (or one split) to a file, checked against its manifest first."""
-    result = datasets.export(name, fmt, out_path, version, split, settings(ctx).data_dir)
+    """Write a version (or one split) to a file outside the datasets folder, checked against its manifest first.
+    The file is written whole or not at all."""
+    result = datasets.export(name, fmt, out_path, version, split, settings(ctx).data_dir, force)
     if as_json:
         print(json.dumps(result))
     else:

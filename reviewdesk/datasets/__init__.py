@@ -9,13 +9,14 @@ ML engineers load them with.
     datasets.diff("support-sft", 1, 2)                       # examples added, removed and changed
 
 Reading never opens the warehouse (a notebook may load a dataset while a flow holds DuckDB), and
-every read checks the version's hashes. Writing is `promote(wh, store, queue, ...)`, which the
+every read checks the version's hashes. A dataset's name is a folder name (`schemas.promotion.DATASET_NAME`)
+and every path stays inside `data/datasets`. Writing is `promote(wh, store, queue, ...)`, which the
 `promote-datasets` flow and `reviewdesk promote` call.
 
-Modules: read (the consumer API), promotion (rules applied to a queue's consensus), examples (one
-item's consensus as rows of each kind), formats (chat messages, example ids, the split), versioning
-(sealing and writing version folders), flagged (the product-issue report), steps (promoting every
-queue, as the flow and the demo run it).
+Modules: read (the consumer API), exports (a version copied to a file, whole or not at all), promotion
+(rules applied to a queue's consensus), examples (one item's consensus as rows of each kind), formats
+(chat messages, example ids, the split), versioning (sealing and writing version folders), flagged (the
+product-issue report), steps (promoting every queue, as the flow and the demo run it).
 """
 
 from reviewdesk.lazy import front_door
@@ -24,9 +25,10 @@ __all__, __getattr__, __dir__ = front_door(
     __name__,
     {
         "read": [
-            "DatasetDiff", "DatasetTampered", "datasets_dir", "diff", "export", "lineage", "list_datasets", "load",
-            "manifest", "names", "path", "read_manifest", "read_table", "summary", "verify", "versions",
+            "DatasetDiff", "DatasetTampered", "dataset_folder", "datasets_dir", "diff", "lineage", "list_datasets",
+            "load", "manifest", "names", "path", "read_manifest", "read_table", "summary", "verify", "versions",
         ],
+        "exports": ["export"],
         "promotion": ["DatasetResult", "PromotionResult", "promote"],
         "flagged": ["FlaggedReport", "write_flagged"],
         "steps": ["promote_step"],

@@ -1,4 +1,4 @@
-"""Dataset versions for their consumers: find, load, verify, compare and export them.
+"""Dataset versions for their consumers: find, load, verify and compare them.
 
 A version is a folder `data/datasets/<name>/v<N>/` holding `data.parquet` (every column: `id`,
 `split`, then the kind's format columns), `data.jsonl` (the same rows in the same order, with only
@@ -24,7 +24,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -38,10 +37,11 @@ import pyarrow.parquet as pq
 from reviewdesk.config import Settings
 from reviewdesk.datasets.formats import COLUMNS
 from reviewdesk.errors import ConfigError, NotFound, ReviewdeskError
+from reviewdesk.stores.files import within
+from schemas.promotion import DATASET_NAME_RULE, is_dataset_name
 
 MANIFEST, PARQUET, JSONL = "manifest.json", "data.parquet", "data.jsonl"
 SPLITS = ("train", "test")
-FORMATS = ("parquet", "jsonl")
 _VERSION_DIR = re.compile(r"^v([1-9][0-9]*)$")
 
 
@@ -64,19 +64,43 @@ def parse_version(version: int | str | None) -> int | None:
     return int(text)
 
 
-def names(data_dir: Path | str | None = None) -> list[str]:
-    """Datasets that have at least one version, by name."""
+def dataset_folder(name: str, data_dir: Path | str | None = None) -> Path:
+    """`<datasets dir>/<name>`, once `name` is a dataset name and the folder (symlinks resolved) lies inside."""
+    if not is_dataset_name(name):
+        raise ConfigError(
+            f"{name!r} is not a dataset name: a name is {DATASET_NAME_RULE}. `reviewdesk datasets list` names them."
+        )
     root = datasets_dir(data_dir)
-    return sorted(p.name for p in root.iterdir() if p.is_dir() and versions(p.name, data_dir)) if root.is_dir() else []
+    folder = root / name
+    if not within(folder, root):
+        raise ConfigError(f"{folder} leads outside {root} (a symlink): a dataset lives in its own folder there.")
+    return folder
+
+
+def names(data_dir: Path | str | None = None) -> list[str]:
+    """Datasets that have at least one version, by name (folders that are not dataset names are passed over)."""
+    root = datasets_dir(data_dir)
+    if not root.is_dir():
+        return []
+    return sorted(
+        p.name for p in root.iterdir() if is_dataset_name(p.name) and within(p, root) and versions(p.name, data_dir)
+    )
 
 
 def versions(name: str, data_dir: Path | str | None = None) -> list[int]:
-    """The version numbers of a dataset, oldest first (a folder counts once its manifest is there)."""
-    folder = datasets_dir(data_dir) / name
+    """The version numbers of a dataset, oldest first (a folder counts once its manifest is there, and only
+    while it and its files stay inside the dataset's folder)."""
+    folder = dataset_folder(name, data_dir)
     if not folder.is_dir():
         return []
     found = [int(m.group(1)) for p in folder.iterdir() if (m := _VERSION_DIR.match(p.name))]
-    return sorted(v for v in found if (folder / f"v{v}" / MANIFEST).is_file())
+    return sorted(v for v in found if _complete(folder, folder / f"v{v}"))
+
+
+def _complete(home: Path, folder: Path) -> bool:
+    """A version folder with its manifest, neither of them (nor its data files) leading out of `home`."""
+    files = [folder / f for f in (MANIFEST, PARQUET, JSONL)]
+    return (folder / MANIFEST).is_file() and all(within(p, home) for p in (folder, *files))
 
 
 def path(name: str, version: int | str | None = None, data_dir: Path | str | None = None) -> Path:
@@ -90,7 +114,7 @@ def path(name: str, version: int | str | None = None, data_dir: Path | str | Non
         wanted = have[-1]
     if wanted not in have:
         raise NotFound(f"Dataset {name!r} has no v{wanted}; its versions: {', '.join(f'v{v}' for v in have)}.")
-    return datasets_dir(data_dir) / name / f"v{wanted}"
+    return dataset_folder(name, data_dir) / f"v{wanted}"
 
 
 LINEAGE_MARK = ' "lineage": ['
@@ -163,7 +187,8 @@ def table_lines(table: pa.Table, kind: str) -> list[str]:
     return [jsonl_line(row) for row in table.select(COLUMNS[kind]).to_pylist()]
 
 
-def _check_file(folder: Path, meta: Mapping[str, Any], file: str) -> None:
+def check_file(folder: Path, meta: Mapping[str, Any], file: str) -> None:
+    """Raise DatasetTampered unless the version's `file` still has the sha256 its manifest recorded."""
     recorded = meta["files"][file]["sha256"]
     if file_sha256(folder / file) != recorded:
         raise DatasetTampered(
@@ -173,6 +198,7 @@ def _check_file(folder: Path, meta: Mapping[str, Any], file: str) -> None:
 
 
 def check_split(split: str | None) -> None:
+    """Raise ConfigError unless `split` is train, test or None (both)."""
     if split is not None and split not in SPLITS:
         raise ConfigError(f"Split {split!r} does not exist: give train or test (or none for both).")
 
@@ -187,7 +213,7 @@ def read_table(
 ) -> pa.Table:
     """A version's rows as an Arrow table, after checking the Parquet file against its manifest."""
     folder = path(name, version, data_dir)
-    _check_file(folder, read_manifest(folder, with_lineage=False), PARQUET)
+    check_file(folder, read_manifest(folder, with_lineage=False), PARQUET)
     return _split(pq.read_table(folder / PARQUET), split)
 
 
@@ -304,55 +330,13 @@ def diff(name: str, old: int | str, new: int | str, data_dir: Path | str | None 
     )
 
 
-def export(
-    name: str,
-    fmt: str,
-    out: Path | str,
-    version: int | str | None = None,
-    split: str | None = None,
-    data_dir: Path | str | None = None,
-) -> dict[str, Any]:
-    """Write a version (or one split of it) to `out` as parquet (every column) or jsonl (the format
-    columns, as in data.jsonl). Returns the path, format, version and row count."""
-    if fmt not in FORMATS:
-        raise ConfigError(f"Format {fmt!r} is not supported: give parquet or jsonl.")
-    check_split(split)
-    folder = path(name, version, data_dir)
-    meta = read_manifest(folder, with_lineage=False)
-    source = folder / (PARQUET if fmt == "parquet" else JSONL)
-    _check_file(folder, meta, source.name)
-    out = Path(out)
-    if out.is_dir():
-        raise ConfigError(f"{out} is a folder: give a file path, e.g. {out / f'{name}.{fmt}'}")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    rows = meta["rows"] if split is None else meta["splits"].get(split, 0)
-    if split is None:
-        shutil.copyfile(source, out)
-    elif fmt == "parquet":
-        pq.write_table(read_table(name, meta["version"], split, data_dir), out)
-    else:
-        keep = pq.read_table(folder / PARQUET, columns=["split"])["split"].to_pylist()
-        with source.open("rb") as src, out.open("wb") as dst:
-            dst.writelines(line for line, s in zip(src, keep, strict=True) if s == split)
-    columns = (["id", "split"] if fmt == "parquet" else []) + COLUMNS[meta["kind"]]
-    return {
-        "name": name,
-        "version": meta["version"],
-        "format": fmt,
-        "split": split,
-        "rows": rows,
-        "path": str(out),
-        "columns": columns,
-    }
-
-
 __all__ = [
     "DatasetDiff",
     "DatasetTampered",
     "content_hash",
+    "dataset_folder",
     "datasets_dir",
     "diff",
-    "export",
     "jsonl_line",
     "lineage",
     "list_datasets",

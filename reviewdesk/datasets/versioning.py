@@ -2,9 +2,14 @@
 
 A version is built in a hidden temporary folder next to its final place, its files made read-only,
 then renamed to `v<N>` in one step while its index row is inserted in the same warehouse
-transaction: a crash leaves either nothing or a complete folder. A complete folder that lacks its
-index row (a crash between the rename and the commit) is adopted by the next promotion after its
-hashes check out. An existing version folder is never written again.
+transaction: a crash leaves either a hidden temporary folder or a complete version. The next promotion
+cleans up both: it removes the temporary folders (`.v<N>-*`), and adopts a complete folder that lacks
+its index row (a crash between the rename and the commit) after its hashes check out. An existing
+version folder is never written again.
+
+A writer holds an exclusive `flock` on the dataset's folder while it writes, and cleaning takes the same
+lock, so a temporary folder found under it belongs to a writer that died (the kernel drops a dead
+process's locks); a live writer's is never touched. Where flock is missing, leftovers stay.
 """
 
 from __future__ import annotations
@@ -12,10 +17,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,7 +37,7 @@ from reviewdesk.datasets.read import (
     MANIFEST,
     PARQUET,
     content_hash,
-    datasets_dir,
+    dataset_folder,
     file_sha256,
     jsonl_line,
     manifest_text,
@@ -41,7 +48,14 @@ from reviewdesk.datasets.read import (
 from reviewdesk.errors import ReviewdeskError
 from reviewdesk.stores.warehouse import Warehouse
 
+try:
+    import fcntl
+except ImportError:  # not on Windows
+    fcntl = None  # type: ignore[assignment]
+
 FORMAT_VERSION = 1
+TEMP_PREFIX = ".v{version}-"  # a version being written: `.v3-<random>` beside the versions
+_TEMP = re.compile(r"^\.v[1-9][0-9]*-[A-Za-z0-9_]+$")
 MESSAGES = pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))
 TYPES: dict[str, pa.DataType | None] = {
     "input": MESSAGES,
@@ -196,14 +210,49 @@ def indexed(wh: Warehouse, name: str) -> dict[int, dict[str, Any]]:
     return {row[1]: dict(zip(cols, row, strict=True)) for row in cur.fetchall()}
 
 
+@contextmanager
+def writing(home: Path) -> Iterator[list[str]]:
+    """Hold the dataset folder `home`'s writer lock, after removing the temporary folders that writers which
+    died left there; yields their names. Raises if another process is writing this dataset now."""
+    fd = os.open(home, os.O_RDONLY)
+    try:
+        if fcntl is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise ReviewdeskError(
+                    f"Dataset {home.name!r} is being written by another promotion right now: "
+                    "let it finish, then promote again."
+                ) from None
+        yield _remove_leftovers(home) if fcntl is not None else []
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _remove_leftovers(home: Path) -> list[str]:
+    stale = sorted(p for p in home.iterdir() if _TEMP.match(p.name) and p.is_dir() and not p.is_symlink())
+    for folder in stale:
+        shutil.rmtree(folder)
+    return [p.name for p in stale]
+
+
 def adopt(wh: Warehouse, data_dir: Path, name: str) -> list[int]:
-    """Index complete version folders that lack their row (a crash after the rename); return them."""
+    """Clean up after crashed promotions: remove their temporary folders, and index complete version folders
+    that lack their row (a crash after the rename); return the versions adopted."""
+    home = dataset_folder(name, data_dir)
+    if not home.is_dir():
+        return []
+    with writing(home):
+        return _adopt(wh, data_dir, name)
+
+
+def _adopt(wh: Warehouse, data_dir: Path, name: str) -> list[int]:
     known = indexed(wh, name)
     adopted = []
     for v in versions(name, data_dir):
         if v in known:
             continue
-        folder = datasets_dir(data_dir) / name / f"v{v}"
+        folder = dataset_folder(name, data_dir) / f"v{v}"
         if problems := verify(name, v, data_dir):
             raise ReviewdeskError(
                 f"{folder} is not indexed and fails its checks ({'; '.join(problems)}): "
@@ -214,6 +263,28 @@ def adopt(wh: Warehouse, data_dir: Path, name: str) -> list[int]:
         wh.execute(INSERT, _index_row(meta, sha, f"datasets/{name}/v{v}"))
         adopted.append(v)
     return adopted
+
+
+def _fill(
+    tmp: Path,
+    draft: CandidateVersion,
+    version: int,
+    parent: Mapping[str, Any] | None,
+    change: Mapping[str, int],
+    now: datetime,
+) -> tuple[dict[str, Any], bytes]:
+    """Write the version's files into the temporary folder, read-only; return its manifest and its bytes."""
+    pq.write_table(draft.table, tmp / PARQUET, compression="zstd")
+    with (tmp / JSONL).open("w", encoding="utf-8", newline="\n") as f:
+        f.writelines(line + "\n" for line in draft.lines)
+    files = {f: {"sha256": file_sha256(tmp / f), "bytes": (tmp / f).stat().st_size} for f in (PARQUET, JSONL)}
+    meta = build_manifest(draft, version, parent, change, files, now)
+    text = manifest_text(meta).encode("utf-8")
+    (tmp / MANIFEST).write_bytes(text)
+    for f in (PARQUET, JSONL, MANIFEST):
+        (tmp / f).chmod(0o444)  # read-only: a version is never rewritten
+    tmp.chmod(0o755)  # mkdtemp made it private
+    return meta, text
 
 
 def write_version(
@@ -228,30 +299,21 @@ def write_version(
     now = now or datetime.now(UTC)
     if draft.table is None:
         seal(draft)
-    home = datasets_dir(data_dir) / draft.name
+    home = dataset_folder(draft.name, data_dir)
     home.mkdir(parents=True, exist_ok=True)
-    on_disk = versions(draft.name, data_dir)
-    version = max([0, *on_disk, *indexed(wh, draft.name)]) + 1
-    tmp = Path(tempfile.mkdtemp(prefix=f".v{version}-", dir=home))
-    try:
-        pq.write_table(draft.table, tmp / PARQUET, compression="zstd")
-        with (tmp / JSONL).open("w", encoding="utf-8", newline="\n") as f:
-            f.writelines(line + "\n" for line in draft.lines)
-        files = {f: {"sha256": file_sha256(tmp / f), "bytes": (tmp / f).stat().st_size} for f in (PARQUET, JSONL)}
-        meta = build_manifest(draft, version, parent, change, files, now)
-        text = manifest_text(meta).encode("utf-8")
-        (tmp / MANIFEST).write_bytes(text)
-        for f in (PARQUET, JSONL, MANIFEST):
-            (tmp / f).chmod(0o444)  # read-only: a version is never rewritten
-        tmp.chmod(0o755)  # mkdtemp made it private
-        final = home / f"v{version}"
-        with wh.transaction() as con:
-            con.execute(INSERT, _index_row(meta, hashlib.sha256(text).hexdigest(), f"datasets/{draft.name}/v{version}"))
-            os.rename(tmp, final)  # fails if the folder exists: never over a version
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+    with writing(home):
+        version = max([0, *versions(draft.name, data_dir), *indexed(wh, draft.name)]) + 1
+        tmp = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX.format(version=version), dir=home))
+        try:
+            meta, text = _fill(tmp, draft, version, parent, change, now)
+            where = f"datasets/{draft.name}/v{version}"
+            with wh.transaction() as con:
+                con.execute(INSERT, _index_row(meta, hashlib.sha256(text).hexdigest(), where))
+                os.rename(tmp, home / f"v{version}")  # fails if the folder exists: never over a version
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
     return meta
 
 
-__all__ = ["CandidateVersion", "adopt", "arrow_table", "changes", "indexed", "seal", "write_version"]
+__all__ = ["CandidateVersion", "adopt", "arrow_table", "changes", "indexed", "seal", "write_version", "writing"]
