@@ -3,6 +3,8 @@
 Written by every promotion to `data/reports/flagged-<queue>.csv` and `.md` (the current list,
 replaced each time): one row per flag or decision, with the runs (ids, trace ids and, when the
 queue's `promotion.run_url` is set, links), the question and answer, and the item's consensus.
+Both files are written whole (temp file, then rename) and escape every run- and reviewer-derived
+value for their format (`reviewdesk.quality.report_text`): product owners open them.
 A flag removed in a later revision no longer counts. Which decisions count is the queue's
 `promotion.product_issues.adjudication_reasons`: words looked for in the lead's reason.
 """
@@ -11,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -21,7 +22,9 @@ from typing import Any
 from sqlalchemy import select
 
 from reviewdesk.datasets.formats import answer_text, input_messages
+from reviewdesk.quality.report_text import csv_cell, md_link, md_text, url_part
 from reviewdesk.review.oversight import flagged_items
+from reviewdesk.stores.files import write_text
 from reviewdesk.stores.review_schema import adjudications, items
 from reviewdesk.stores.reviewstore import ReviewStore
 from reviewdesk.stores.warehouse import Warehouse
@@ -144,7 +147,8 @@ def issues(store: ReviewStore, wh: Warehouse, queue: QueueConfig) -> list[dict[s
         messages = input_messages(known[0][2]) if known and known[0][2] else []
         question = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
         links = [
-            url.format(run_id=r, trace_id=k[0] or "") if url else "" for r, k in zip(f["run_ids"], known, strict=True)
+            url.format(run_id=url_part(r), trace_id=url_part(k[0] or "")) if url else ""
+            for r, k in zip(f["run_ids"], known, strict=True)
         ]
         out.append(
             {
@@ -170,16 +174,22 @@ def _cell(value: Any) -> str:
 
 
 def to_csv(rows: Sequence[Mapping[str, Any]]) -> str:
+    """The rows as CSV, every cell quoted and safe to open in a spreadsheet (no formula runs)."""
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
+    writer = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_ALL)
     writer.writerow(COLUMNS)
-    writer.writerows([_cell(r[c]) for c in COLUMNS] for r in rows)
+    writer.writerows([csv_cell(_cell(r[c])) for c in COLUMNS] for r in rows)
     return buf.getvalue()
 
 
+def _md(values: Sequence[Any], sep: str = ", ") -> str:
+    return sep.join(md_text(v) for v in values if v)
+
+
 def to_markdown(queue: str, rows: Sequence[Mapping[str, Any]], now: datetime) -> str:
+    """The rows as a Markdown document; every run- or reviewer-derived value is escaped (`md_text`)."""
     lines = [
-        f"# Product issues: {queue}",
+        f"# Product issues: {md_text(queue)}",
         "",
         f"{len(rows)} review{'' if len(rows) == 1 else 's'} flagged, or adjudicated as a policy problem, as of "
         f"{now:%Y-%m-%d %H:%M} UTC; newest first.",
@@ -189,30 +199,25 @@ def to_markdown(queue: str, rows: Sequence[Mapping[str, Any]], now: datetime) ->
         return "\n".join([*lines, "Nothing flagged.", ""])
     for r in rows:
         runs = [
-            f"[{run}]({link})" if link else f"`{run}`" + (f" (trace `{trace}`)" if trace else "")
+            md_link(run, link) if link else md_text(run) + (f" (trace {md_text(trace)})" if trace else "")
             for run, trace, link in zip(r["run_ids"], r["trace_ids"], r["links"], strict=True)
         ]
         lines += [
-            f"## {r['item_id']}: {'; '.join(r['reasons']) or 'flagged'}",
+            f"## {md_text(r['item_id'])}: {_md(r['reasons'], '; ') or 'flagged'}",
             "",
-            f"- **{r['source']}** by {r['by']} at {_cell(r['at'])}",
-            f"- runs: {', '.join(runs)}" + (f" ({', '.join(m for m in r['models'] if m)})" if any(r["models"]) else ""),
-            f"- consensus: {', '.join(r['consensus']) or 'not resolved yet'}",
+            f"- **{md_text(r['source'])}** by {md_text(r['by'])} at {_cell(r['at'])}",
+            f"- runs: {', '.join(runs)}" + (f" ({_md(r['models'])})" if any(r["models"]) else ""),
+            f"- consensus: {_md(r['consensus']) or 'not resolved yet'}",
         ]
         if r["comment"]:
-            lines.append(f"- comment: {r['comment']}")
-        lines += ["", f"> **Customer:** {r['question']}"]
+            lines.append(f"- comment: {md_text(r['comment'])}")
+        lines += ["", f"> **Customer:** {md_text(r['question'])}"]
         lines += [
-            f"> **Answer{' ' + 'AB'[i] if len(r['answers']) > 1 else ''}:** {a}" for i, a in enumerate(r["answers"])
+            f"> **Answer{' ' + 'AB'[i] if len(r['answers']) > 1 else ''}:** {md_text(a)}"
+            for i, a in enumerate(r["answers"])
         ]
         lines.append("")
     return "\n".join(lines)
-
-
-def _replace(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def write_flagged(
@@ -220,10 +225,9 @@ def write_flagged(
 ) -> FlaggedReport:
     """Write the queue's product-issues report as CSV and Markdown; return where, and how many issues."""
     rows = issues(store, wh, queue)
-    reports_dir.mkdir(parents=True, exist_ok=True)
     csv_path, md_path = reports_dir / f"flagged-{queue.name}.csv", reports_dir / f"flagged-{queue.name}.md"
-    _replace(csv_path, to_csv(rows))
-    _replace(md_path, to_markdown(queue.name, rows, now))
+    write_text(csv_path, to_csv(rows))
+    write_text(md_path, to_markdown(queue.name, rows, now))
     return FlaggedReport(queue.name, len(rows), str(csv_path), str(md_path))
 
 

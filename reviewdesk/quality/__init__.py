@@ -10,8 +10,9 @@ to calibrate, position bias, production estimates, the consensus and adjudicatio
 human vs model: the suggestions' accuracy, calibration and anchoring effect.
 
 Modules: report (building and saving it), suggestion_quality (human vs model), markdown (the file
-in data/reports), snapshot (the copy in the review store: light, for the app), steps (one collect
-cycle: collect, resolve, report, as the flow and the demo run it).
+in data/reports), report_text (run- and reviewer-derived text escaped for Markdown and CSV reports),
+snapshot (the copy in the review store: light, for the app), steps (one collect cycle: collect,
+resolve, report, as the flow and the demo run it).
 """
 
 from reviewdesk.lazy import front_door
