@@ -31,7 +31,8 @@ FORMATS = ("parquet", "jsonl")
 
 
 def export_target(out: Path, example: str, root: Path, force: bool) -> Path:
-    """`out`, once it is a file path outside the datasets folder `root` that may be (over)written."""
+    """The file to write for `out`: a path outside the datasets folder `root`, new or (with `force`) an
+    existing regular file; through a symlink, the file it points to (never the link, a device or a pipe)."""
     if out.is_dir():
         raise ConfigError(f"{out} is a folder: give a file path, e.g. {out / example}")
     if within(out, root) or within(out.parent, root):
@@ -39,9 +40,13 @@ def export_target(out: Path, example: str, root: Path, force: bool) -> Path:
             f"{out} is inside the datasets folder {root.resolve()}, where versions are never rewritten: "
             "give an --out path outside it."
         )
-    if (out.exists() or out.is_symlink()) and not force:
+    if not (out.exists() or out.is_symlink()):
+        return out
+    if not force:
         raise AlreadyExists(f"{out} exists already: give another --out path, or --force to replace it.")
-    return out
+    if not out.is_file():
+        raise ConfigError(f"{out} is not a regular file (a device, a pipe or a broken link): give a file path.")
+    return out.resolve()
 
 
 def export(

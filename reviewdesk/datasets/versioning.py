@@ -46,6 +46,7 @@ from reviewdesk.datasets.read import (
     versions,
 )
 from reviewdesk.errors import ReviewdeskError
+from reviewdesk.stores.files import WriteFailed
 from reviewdesk.stores.warehouse import Warehouse
 
 try:
@@ -265,26 +266,12 @@ def _adopt(wh: Warehouse, data_dir: Path, name: str) -> list[int]:
     return adopted
 
 
-def _fill(
-    tmp: Path,
-    draft: CandidateVersion,
-    version: int,
-    parent: Mapping[str, Any] | None,
-    change: Mapping[str, int],
-    now: datetime,
-) -> tuple[dict[str, Any], bytes]:
-    """Write the version's files into the temporary folder, read-only; return its manifest and its bytes."""
+def _data_files(tmp: Path, draft: CandidateVersion) -> dict[str, dict[str, Any]]:
+    """Write data.parquet and data.jsonl into the temporary folder; return their sha256 and sizes."""
     pq.write_table(draft.table, tmp / PARQUET, compression="zstd")
     with (tmp / JSONL).open("w", encoding="utf-8", newline="\n") as f:
         f.writelines(line + "\n" for line in draft.lines)
-    files = {f: {"sha256": file_sha256(tmp / f), "bytes": (tmp / f).stat().st_size} for f in (PARQUET, JSONL)}
-    meta = build_manifest(draft, version, parent, change, files, now)
-    text = manifest_text(meta).encode("utf-8")
-    (tmp / MANIFEST).write_bytes(text)
-    for f in (PARQUET, JSONL, MANIFEST):
-        (tmp / f).chmod(0o444)  # read-only: a version is never rewritten
-    tmp.chmod(0o755)  # mkdtemp made it private
-    return meta, text
+    return {f: {"sha256": file_sha256(tmp / f), "bytes": (tmp / f).stat().st_size} for f in (PARQUET, JSONL)}
 
 
 def write_version(
@@ -305,11 +292,21 @@ def write_version(
         version = max([0, *versions(draft.name, data_dir), *indexed(wh, draft.name)]) + 1
         tmp = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX.format(version=version), dir=home))
         try:
-            meta, text = _fill(tmp, draft, version, parent, change, now)
+            meta = build_manifest(draft, version, parent, change, _data_files(tmp, draft), now)
+            text = manifest_text(meta).encode("utf-8")
+            (tmp / MANIFEST).write_bytes(text)
+            for f in (PARQUET, JSONL, MANIFEST):
+                (tmp / f).chmod(0o444)  # read-only: a version is never rewritten
+            tmp.chmod(0o755)  # mkdtemp made it private
             where = f"datasets/{draft.name}/v{version}"
             with wh.transaction() as con:
                 con.execute(INSERT, _index_row(meta, hashlib.sha256(text).hexdigest(), where))
                 os.rename(tmp, home / f"v{version}")  # fails if the folder exists: never over a version
+        except OSError as e:
+            raise WriteFailed(
+                f"Could not write {draft.name} v{version} in {home}: {e.strerror or e}. Nothing was kept: free "
+                "some disk space, then promote again."
+            ) from e
         finally:
             if tmp.exists():
                 shutil.rmtree(tmp, ignore_errors=True)

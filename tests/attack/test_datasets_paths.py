@@ -152,6 +152,19 @@ def test_an_export_replaces_an_existing_file_only_with_force(data: Path, tmp_pat
     assert sorted(p.name for p in tmp_path.iterdir()) == ["d", "elsewhere", "keep.jsonl", "x"]
 
 
+def test_force_replaces_a_linked_file_but_never_the_link_or_a_device(data: Path, tmp_path: Path):
+    (tmp_path / "real.jsonl").write_text("old\n")
+    (tmp_path / "link.jsonl").symlink_to(tmp_path / "real.jsonl")
+    (tmp_path / "broken.jsonl").symlink_to(tmp_path / "missing.jsonl")
+    assert run(data, "datasets", "export", "ok", "--format", "jsonl", "--out", str(tmp_path / "link.jsonl"),
+               "--force").exit_code == 0  # fmt: skip
+    assert (tmp_path / "link.jsonl").is_symlink() and (tmp_path / "real.jsonl").read_text().count("\n") == 5
+    for out in ("/dev/null", str(tmp_path / "broken.jsonl")):
+        refused(run(data, "datasets", "export", "ok", "--format", "jsonl", "--out", out, "--force"),
+                "is not a regular file")  # fmt: skip
+    assert Path("/dev/null").is_char_device() and not (tmp_path / "missing.jsonl").exists()
+
+
 def _file_size_limit(limit: int):
     return lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
@@ -176,6 +189,32 @@ def test_a_full_disk_under_an_export_leaves_nothing_behind_and_says_so(data: Pat
     assert "Could not write" in result.stderr and "Nothing was written" in result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) <= 6
     assert list(out.parent.iterdir()) == []
+
+
+FULL = textwrap.dedent("""
+    import resource, sys
+    from pathlib import Path
+    sys.path.insert(0, sys.argv[2])
+    from test_datasets_paths import CHANGE, draft
+    from reviewdesk.datasets.versioning import write_version
+    from reviewdesk.errors import ReviewdeskError
+    from reviewdesk.stores.warehouse import Warehouse
+    with Warehouse(None) as wh:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (200, 200))
+        try:
+            write_version(wh, Path(sys.argv[1]), draft("fresh"), None, CHANGE)
+        except ReviewdeskError as e:
+            print(e)
+""")
+
+
+def test_a_full_disk_under_a_promotion_keeps_nothing_and_says_so(data: Path):
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    args = [sys.executable, "-c", FULL, str(data), str(Path(__file__).parent)]
+    result = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    assert "Could not write fresh v1" in result.stdout and "free some disk space" in result.stdout
+    assert list((data / "datasets" / "fresh").iterdir()) == []
 
 
 KILLED = textwrap.dedent("""
