@@ -248,15 +248,17 @@ def _temp_folders(home: Path) -> list[str]:
     return sorted(p.name for p in home.iterdir() if p.name.startswith("."))
 
 
-def test_a_killed_promotions_leftovers_are_cleaned_by_the_next_one(data: Path):
+def test_a_killed_promotions_leftovers_are_cleaned_by_the_next_one(data: Path, tmp_path: Path):
     home = data / "datasets" / "fresh"
     killed = _promotion(data, "kill")
     assert killed.wait(timeout=120) == -9
     [leftover] = _temp_folders(home)
     assert leftover.startswith(".v1-") and datasets.versions("fresh", data) == []
+    (home / ".v7-bait").symlink_to(tmp_path / "x", target_is_directory=True)  # cleaning never follows a link out
     with Warehouse(data / "warehouse.duckdb") as wh:
         assert adopt(wh, data, "fresh") == []
-        assert _temp_folders(home) == []
+        assert _temp_folders(home) == [".v7-bait"] and (tmp_path / "x" / "name" / "v1" / "manifest.json").is_file()
+        (home / ".v7-bait").unlink()
         write_version(wh, data, draft("fresh"), None, CHANGE)
     assert datasets.versions("fresh", data) == [1] and datasets.verify("fresh", 1, data) == []
 
