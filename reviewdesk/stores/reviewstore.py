@@ -4,7 +4,8 @@ SQLite in WAL mode by default, reached through SQLAlchemy Core; a PostgreSQL URL
 so the code stays dialect-neutral: Core `Table` objects, `JSON` columns, and the one dialect
 difference that matters here, insert-or-ignore, chosen by dialect name.
 
-This module is the engine: opening and migrating a store, its read and write transactions, the
+This module is the engine: opening and migrating a store, its read and write transactions (where a
+fault of the disk, the file or the connection becomes a `StoreFault` that says what to do), the
 dialect-neutral write statements and the common reads. The tables and migrations are in
 `reviewdesk.stores.review_schema`; how SQLite writers take turns and make their commits durable
 is in `reviewdesk.stores.sqlite_writes`.

@@ -1,4 +1,5 @@
-"""The DuckDB warehouse: connection handling and recorded, idempotent schema migrations.
+"""The DuckDB warehouse: connection handling, recorded idempotent schema migrations, and what its faults
+(a full disk, a damaged file, too little memory) mean to a user.
 
 Only flows and the CLI open it; DuckDB lets one process hold the file read-write, so the review
 app never touches it (see DESIGN.md, "Two stores").
