@@ -1,14 +1,27 @@
-"""What every page shares: the review store connection and the logged-in user, checked per rerun."""
+"""What every page shares: the review store connection, the logged-in user (checked per rerun), and the
+plain notice a reviewer sees when the store fails."""
 
 from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
 from reviewdesk.config import Settings
+from reviewdesk.errors import StoreFault
 from reviewdesk.review.accounts import check_session, logout
 from reviewdesk.stores.reviewstore import ReviewStore
 
 TOKEN = "session_token"
+STORE_NOTICE = (
+    "The review store cannot be reached right now, so this page could not be shown and your last action may not "
+    "have been saved. Try again in a minute (reload the page, or submit again); if it keeps happening, tell an admin."
+)
+log = logging.getLogger("reviewdesk.app")
+
+if TYPE_CHECKING:
+    from streamlit.delta_generator import DeltaGenerator
 
 
 @st.cache_resource
@@ -53,3 +66,10 @@ def end_session() -> None:
     """Log out: the token dies in the store, not only in this browser."""
     if (token := st.session_state.pop(TOKEN, None)) is not None:
         logout(store(), token)
+
+
+def store_fault_notice(where: DeltaGenerator, fault: StoreFault) -> None:
+    """Tell the user in plain words that the store is unavailable (no traceback, no store address);
+    the server's log gets the details."""
+    log.error("Review store fault: %s", fault, exc_info=fault)
+    where.error(STORE_NOTICE)

@@ -11,7 +11,19 @@ class ConfigError(ReviewdeskError):
     """The settings, a path or an option is wrong; the message says which and how to fix it."""
 
 
-class WarehouseLocked(ReviewdeskError):
+class StoreFault(ReviewdeskError):
+    """A store cannot be read or written: a full disk, a corrupt or missing file, a lost database server.
+
+    The message names the store, the reason and what to do; the review app shows reviewers a plain
+    notice instead, without the store's address.
+    """
+
+
+class StoreUnavailable(StoreFault, ConfigError):
+    """A store cannot be opened at all: a wrong URL or path, a damaged file, or its server is down."""
+
+
+class WarehouseLocked(StoreFault):
     """Another process holds the DuckDB warehouse open; DuckDB allows one writer process."""
 
 

@@ -16,9 +16,50 @@ from reviewdesk.errors import ConfigError
 from schemas.base import SqlExpression
 from schemas.queue import QueueConfig
 
+MAX_BYTES = 1_000_000  # a queue file is a few KB
+MAX_DEPTH = 64  # nesting levels, aliases expanded (the example queues use 7)
+MAX_VALUES = 100_000  # values, aliases expanded: a "billion laughs" file is refused, never expanded
+
 
 class QueueFileError(ConfigError):
     """A queue file is missing, not YAML, or breaks the schema; the message lists every problem."""
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing what would exhaust the stack or memory before building anything:
+    nesting past `MAX_DEPTH`, more than `MAX_VALUES` values, or an alias inside its own anchor."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.depth = self.deepest = self.values = 0
+        self.expanded: dict[str, tuple[int, int]] = {}  # anchor -> (values, levels) of its node, once composed
+
+    def _refuse(self, problem: str, event: yaml.Event) -> None:
+        raise yaml.composer.ComposerError(None, None, problem, event.start_mark)
+
+    def _grow(self, values: int, reached: int, event: yaml.Event) -> None:
+        self.values, self.deepest = self.values + values, max(self.deepest, reached)
+        if reached > MAX_DEPTH:
+            self._refuse(f"nested deeper than {MAX_DEPTH} levels (aliases expanded)", event)
+        if self.values > MAX_VALUES:
+            self._refuse(f"more than {MAX_VALUES:,} values (aliases expanded)", event)
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            if event.anchor in self.anchors and event.anchor not in self.expanded:
+                self._refuse(f"alias *{event.anchor} is inside its own anchor", event)
+            values, levels = self.expanded.get(event.anchor, (0, 0))  # an unknown one: YAML's own error
+            self._grow(values, self.depth + levels, event)
+            return super().compose_node(parent, index)
+        values, outer, self.deepest = self.values, self.deepest, 0
+        self.depth += 1
+        self._grow(1, self.depth, event)
+        node = super().compose_node(parent, index)
+        if event.anchor is not None:
+            self.expanded[event.anchor] = (self.values - values, self.deepest - self.depth + 1)
+        self.depth, self.deepest = self.depth - 1, max(outer, self.deepest)
+        return node
 
 
 def _problems(e: ValidationError) -> list[str]:
@@ -63,9 +104,11 @@ def load_queue_file(path: Path) -> QueueConfig:
     """Parse and validate one queue file; its `name` must match the file name."""
     if not path.is_file():
         raise QueueFileError(f"No queue file {path}. List the queues with `reviewdesk queues list`.")
+    if path.stat().st_size > MAX_BYTES:
+        raise QueueFileError(f"{path} is over {MAX_BYTES:,} bytes, and queue files have a few KB: check the file.")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_BoundedLoader)  # a SafeLoader, bounded
+    except (yaml.YAMLError, ValueError) as e:  # ValueError: not UTF-8, or a value like the date 2001-13-45
         raise QueueFileError(f"{path} is not valid YAML: {e}") from None
     if not isinstance(data, dict):
         raise QueueFileError(f"{path}: expected a mapping of queue settings (name, kind, rubric, sampling, ...)")

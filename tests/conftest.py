@@ -111,7 +111,7 @@ class LiveApp(NamedTuple):
 def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
     """The demo (800 runs, seed 3: accounts with DEMO_PASSWORD, a published batch per queue) served
     by `streamlit run` on a free loopback port, the way `reviewdesk app` starts it."""
-    from reviewdesk.cli.serve import APP
+    from reviewdesk.cli.serve import server_command
     from reviewdesk.config import Settings
     from reviewdesk.demo.run import run_demo
 
@@ -125,9 +125,7 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     # No file watcher: edits elsewhere in the working tree must not reload the app under test.
-    command = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true", "--server.address",
-               "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
-               "--server.fileWatcherType", "none"]  # fmt: skip
+    command = [*server_command(port, "127.0.0.1"), "--server.fileWatcherType", "none"]
     log = root / "streamlit.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)

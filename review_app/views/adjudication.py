@@ -9,7 +9,7 @@ import streamlit as st
 
 from review_app import render, rubric_form
 from review_app.session import require_role, store
-from reviewdesk.errors import ReviewdeskError
+from reviewdesk.errors import ReviewdeskError, StoreFault
 from reviewdesk.labels.adjudication import backlog, case, decide
 
 lead = require_role("lead", "admin")
@@ -60,6 +60,8 @@ if st.button("Record decision", type="primary"):
     try:
         for key, value in rubric_form.stored(item, choices).items():
             decide(store(), item_id, key, value, reason, lead["name"])
+    except StoreFault:
+        raise  # not a refusal: app.py shows a plain notice
     except ReviewdeskError as e:
         st.error(str(e))
         st.stop()

@@ -6,7 +6,7 @@ import streamlit as st
 
 from review_app import render, rubric_form
 from review_app.session import require_role, store
-from reviewdesk.errors import ReviewdeskError
+from reviewdesk.errors import ReviewdeskError, StoreFault
 from reviewdesk.review.access import allowed_queues
 from reviewdesk.review.drafts import Draft, missing_answers
 from reviewdesk.review.submissions import my_submissions, revise
@@ -44,6 +44,8 @@ if st.button("Save as a new revision", type="primary", shortcut="ctrl+enter"):
         st.stop()
     try:
         result = revise(store(), chosen["item_id"], user["name"], Draft(rubric_form.stored(chosen, answers), **extras))
+    except StoreFault:
+        raise  # not a refusal: app.py shows a plain notice
     except ReviewdeskError as e:
         st.error(str(e))
         st.stop()

@@ -12,7 +12,7 @@ import streamlit as st
 
 from review_app import render, rubric_form
 from review_app.session import require_role, store
-from reviewdesk.errors import ReviewdeskError
+from reviewdesk.errors import ReviewdeskError, StoreFault
 from reviewdesk.review.access import allowed_queues
 from reviewdesk.review.drafts import Draft, missing_answers
 from reviewdesk.review.reservations import next_item, release
@@ -101,6 +101,8 @@ if item is not None and item["queue"] != name:  # another queue chosen: give the
 if item is None:
     try:
         item = _reserve(name, user["name"])
+    except StoreFault:
+        raise  # not a refusal: app.py shows a plain notice
     except ReviewdeskError as e:
         st.error(str(e))
         st.stop()
@@ -144,6 +146,8 @@ if submitted:
         result, upcoming = submit_and_next(
             store(), item["item_id"], user["name"], draft, exclude=st.session_state.setdefault("skipped", set())
         )
+    except StoreFault:
+        raise  # not a refusal: app.py shows a plain notice
     except ReviewdeskError as e:
         st.session_state["notice"] = str(e)
         upcoming = None

@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from review_app.session import require_role, store
-from reviewdesk.errors import ReviewdeskError
+from reviewdesk.errors import ReviewdeskError, StoreFault
 from reviewdesk.review.accounts import add_user, disable_user, list_users, set_password, set_queues
 from reviewdesk.review.roles import ROLES
 
@@ -23,6 +23,8 @@ def _change(done: str, action: Callable[..., object], *args: object) -> bool:
     """Run one account change and leave its outcome for the page to show."""
     try:
         action(store(), *args)
+    except StoreFault:
+        raise  # not a refusal: app.py shows a plain notice
     except ReviewdeskError as e:
         st.session_state[NOTICE] = ("error", str(e))
         return False

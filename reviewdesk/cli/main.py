@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from reviewdesk.errors import ReviewdeskError
@@ -29,16 +30,26 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object 
 QueueFilter = Annotated[str | None, typer.Option("--queue", help="Only those of this queue.")]
 
 
+def fail(message: str, exit_code: int = 2) -> typer.Exit:
+    """Print `message` as one red error line; return the Exit to raise with its code."""
+    err.print(f"[red]Error:[/red] {escape(message)}")
+    return typer.Exit(exit_code)
+
+
 def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn domain errors into one red line and their exit code: never a traceback."""
+    """Turn domain errors, and files that cannot be read or written, into one red line and their exit code
+    (2 for faults): never a traceback. Store faults arrive as domain errors (see reviewdesk.stores)."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
         except ReviewdeskError as e:
-            err.print(f"[red]Error:[/red] {e}")
-            raise typer.Exit(e.exit_code) from None
+            raise fail(str(e), e.exit_code) from None
+        except OSError as e:  # e.g. a full disk under a file the command writes
+            where = f" {e.filename}" if e.filename else ""
+            raise fail(f"Cannot read or write{where}: {e.strerror or e}. Check that the disk has space and "
+                       "the path is writable, then try again.") from None  # fmt: skip
 
     return wrapper
 
@@ -73,9 +84,15 @@ def root(
         Path | None, typer.Option("--queues-dir", help="Queue files (default: $REVIEWDESK_QUEUES_DIR or ./queues).")
     ] = None,
 ) -> None:
+    from pydantic import ValidationError
+
     from reviewdesk.config import Settings
 
-    ctx.obj = Settings.load(data_dir, queues_dir)
+    try:
+        ctx.obj = Settings.load(data_dir, queues_dir)
+    except ValidationError as e:  # a REVIEWDESK_* variable that does not parse
+        wrong = "; ".join(f"REVIEWDESK_{'_'.join(map(str, p['loc'])).upper()}: {p['msg']}" for p in e.errors())
+        raise fail(f"A setting is wrong ({wrong}). Fix that environment variable and try again.") from None
 
 
 def progress_bar(quiet: bool) -> Progress:

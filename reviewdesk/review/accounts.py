@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, func, select
 
 from reviewdesk.errors import AlreadyExists, ConfigError, NotFound
 from reviewdesk.review.roles import ROLES
@@ -66,7 +66,36 @@ def verify_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(got, expected)
 
 
-_DUMMY_HASH = hash_password(secrets.token_urlsafe(16))  # unknown users cost the same time as known ones
+_DUMMY_HASHES: dict[tuple, str] = {}
+
+
+def _dummy_hash() -> str:
+    """A hash of a random password at today's scrypt cost: an unknown name is checked against it, at the same cost."""
+    key = tuple(sorted(SCRYPT.items()))
+    if key not in _DUMMY_HASHES:
+        _DUMMY_HASHES[key] = hash_password(secrets.token_urlsafe(16))
+    return _DUMMY_HASHES[key]
+
+
+_dummy_hash()  # made now, so the first unknown name costs no more than the others
+
+# Every login attempt runs the same three statements under the write lock, so its cost tells nothing about
+# accounts: read the named user's row (for an unknown name, the first user's instead), count the attempt on
+# that row, then settle the row: for an unknown name it ends as it was. The count makes the row change, so
+# either way one row is written and committed (SQLite skips writing a row rewritten with equal values).
+# FOR UPDATE (PostgreSQL) keeps concurrent attempts on one row from losing each other's counts.
+_ATTEMPT_ROW = (
+    select(users)
+    .where(users.c.name == func.coalesce(
+        select(users.c.name).where(users.c.name == bindparam("name")).correlate(None).scalar_subquery(),
+        select(func.min(users.c.name)).correlate(None).scalar_subquery(),
+    ))
+    .with_for_update()
+)  # fmt: skip
+_COUNT_ATTEMPT = users.update().where(users.c.name == bindparam("row")).values(failed_logins=users.c.failed_logins + 1)
+_SETTLE = users.update().where(users.c.name == bindparam("row")).values(
+    failed_logins=bindparam("failures"), locked_until=bindparam("until")
+)
 
 
 def _check_password(password: str) -> None:
@@ -177,30 +206,29 @@ def authenticate(store: ReviewStore, name: str, password: str, now: datetime | N
     """A new session if the name and password are right and the account usable; otherwise None.
 
     None is the only failure answer, so a caller cannot tell an unknown user from a wrong
-    password. Each wrong password counts; the fifth in a row locks the account for five minutes.
+    password, neither by the answer nor by its cost: every attempt hashes once and runs the same
+    statements (see `_ATTEMPT_ROW`). Each wrong password counts; the fifth in a row locks the
+    account for five minutes.
     """
     now = now or datetime.now(UTC)
     with store.read() as conn:
         row = _user_row(conn, name)
-    if row is None:
-        verify_password(password, _DUMMY_HASH)
-        return None
-    ok = verify_password(password, row["password_hash"])  # outside the write lock
+    ok = verify_password(password, row["password_hash"] if row else _dummy_hash())  # outside the write lock
     with store.write() as conn:
-        row = _user_row(conn, name)
-        if row is None:
+        row = conn.execute(_ATTEMPT_ROW, {"name": name}).mappings().first()
+        if row is None:  # no users at all: no account to learn anything about
             return None
         locked = row["locked_until"] is not None and row["locked_until"] > now
-        if locked or row["disabled"]:
-            return None
-        if not ok:
-            failures = row["failed_logins"] + 1
-            values: dict = {"failed_logins": failures}
+        usable = row["name"] == name and not (locked or row["disabled"])
+        failures, until = row["failed_logins"], row["locked_until"]  # as they were, unless this attempt counts
+        if usable:
+            failures, until = (0, None) if ok else (failures + 1, until)
             if failures >= MAX_FAILURES:
-                values = {"failed_logins": 0, "locked_until": now + timedelta(minutes=LOCK_MINUTES)}
-            conn.execute(users.update().where(users.c.name == name).values(**values))
+                failures, until = 0, now + timedelta(minutes=LOCK_MINUTES)
+        conn.execute(_COUNT_ATTEMPT, {"row": row["name"]})
+        conn.execute(_SETTLE, {"row": row["name"], "failures": failures, "until": until})
+        if not (usable and ok):
             return None
-        conn.execute(users.update().where(users.c.name == name).values(failed_logins=0, locked_until=None))
         token = secrets.token_urlsafe(32)
         conn.execute(sessions.insert().values(token=token, user=name, created_at=now, last_seen=now))
     return Session(token, row["name"], row["role"], row["queues"], now)

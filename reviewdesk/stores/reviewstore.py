@@ -4,7 +4,8 @@ SQLite in WAL mode by default, reached through SQLAlchemy Core; a PostgreSQL URL
 so the code stays dialect-neutral: Core `Table` objects, `JSON` columns, and the one dialect
 difference that matters here, insert-or-ignore, chosen by dialect name.
 
-This module is the engine: opening and migrating a store, its read and write transactions, the
+This module is the engine: opening and migrating a store, its read and write transactions (where a
+fault of the disk, the file or the connection becomes a `StoreFault` that says what to do), the
 dialect-neutral write statements and the common reads. The tables and migrations are in
 `reviewdesk.stores.review_schema`; how SQLite writers take turns and make their commits durable
 is in `reviewdesk.stores.sqlite_writes`.
@@ -22,9 +23,9 @@ from typing import Any
 from sqlalchemy import Connection, Table, create_engine, func, inspect, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DatabaseError, InterfaceError, OperationalError, SQLAlchemyError
 
-from reviewdesk.errors import ConfigError
+from reviewdesk.errors import ConfigError, StoreFault, StoreUnavailable
 from reviewdesk.stores.review_schema import MIGRATIONS, batches, items, migrations, queues, rubrics
 from reviewdesk.stores.sqlite_writes import WRITE, configure, sync_wal, write_gate
 from schemas.queue import QueueConfig
@@ -50,6 +51,35 @@ def _safe_url(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
         return url
+
+
+# What to do about a store fault, by words in the driver's message; the first match wins.
+_ADVICE = (
+    (("full", "too large", "no space"), "Free some disk space, then try again."),
+    (("disk i/o",), "Check the disk: it may be full or failing. Free some space, then try again."),
+    (("not a database", "malformed", "corrupt"), "The file is damaged: restore it from a backup, or move it "
+                                                 "away to start an empty store, then try again."),
+    (("readonly", "read-only"), "Make the store's file and folder writable, then try again."),
+)  # fmt: skip
+_OPEN_ADVICE = ("Check the URL (REVIEWDESK_REVIEW_STORE_URL or --data-dir), that its folder is writable, "
+                "or that the database server is up, then try again.")  # fmt: skip
+_ADVICE_ELSE = "Check that the database server is up and reachable, then try again."
+
+
+def _reason(e: BaseException) -> str:
+    """The driver's own first line (without SQLAlchemy's SQL and links), else the error's type."""
+    text = str(getattr(e, "orig", None) or e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
+def _advice(reason: str, otherwise: str) -> str:
+    lowered = reason.lower()
+    return next((advice for words, advice in _ADVICE if any(w in lowered for w in words)), otherwise)
+
+
+def _is_fault(e: SQLAlchemyError) -> bool:
+    """A fault of the disk, the file or the connection; constraint and SQL errors are bugs or conflicts instead."""
+    return isinstance(e, OperationalError | InterfaceError) or type(e) is DatabaseError
 
 
 class ReviewStore:
@@ -78,15 +108,14 @@ class ReviewStore:
             self.migrate()
         except ConfigError:
             raise
-        except (SQLAlchemyError, OSError, ImportError, ValueError) as e:
+        except (SQLAlchemyError, StoreFault, OSError, ImportError, ValueError) as e:
             if hasattr(self, "engine"):
                 self.engine.dispose()
-            reason = str(e).splitlines()[0] if str(e) else type(e).__name__
-            raise ConfigError(
-                f"Cannot open the review store {_safe_url(url)}: {reason}. Check the URL "
-                "(REVIEWDESK_REVIEW_STORE_URL or --data-dir), that its folder is writable, "
-                "or that the database server is up, then try again."
-            ) from e
+            cause = e.__cause__ if isinstance(e, StoreFault) else e
+            reason = _reason(cause)
+            raise StoreUnavailable(
+                f"Cannot open the review store {_safe_url(url)}: {reason}. {_advice(reason, _OPEN_ADVICE)}"
+            ) from cause
 
     @property
     def dialect(self) -> str:
@@ -102,7 +131,7 @@ class ReviewStore:
         A file database is first gated by `write_gate`, so busy writers take turns fairly; its
         commit is flushed to disk after the gate is released and before this returns (`sync_wal`).
         """
-        with write_gate(self._lock_path), self.engine.connect() as conn:
+        with self._faults(), write_gate(self._lock_path), self.engine.connect() as conn:
             conn.execution_options(**{WRITE: True})
             with conn.begin():
                 yield conn
@@ -112,8 +141,22 @@ class ReviewStore:
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """A read transaction: one consistent snapshot for the block."""
-        with self.engine.connect() as conn, conn.begin():
+        with self._faults(), self.engine.connect() as conn, conn.begin():
             yield conn
+
+    @contextmanager
+    def _faults(self) -> Iterator[None]:
+        """Raise a fault of the block's store work (disk full, damaged file, lost connection) as a `StoreFault`
+        that names this store and says what to do; every transaction runs in it. Other errors pass unchanged."""
+        try:
+            yield
+        except (DatabaseError, InterfaceError) as e:
+            if not _is_fault(e):
+                raise
+            reason = _reason(e)
+            raise StoreFault(
+                f"The review store {_safe_url(self.url)} failed: {reason}. {_advice(reason, _ADVICE_ELSE)}"
+            ) from e
 
     # -- schema -----------------------------------------------------------------------------
 

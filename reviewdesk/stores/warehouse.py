@@ -1,4 +1,5 @@
-"""The DuckDB warehouse: connection handling and recorded, idempotent schema migrations.
+"""The DuckDB warehouse: connection handling, recorded idempotent schema migrations, and what its faults
+(a full disk, a damaged file, too little memory) mean to a user.
 
 Only flows and the CLI open it; DuckDB lets one process hold the file read-write, so the review
 app never touches it (see DESIGN.md, "Two stores").
@@ -7,13 +8,13 @@ app never touches it (see DESIGN.md, "Two stores").
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from reviewdesk.errors import WarehouseLocked
+from reviewdesk.errors import StoreFault, StoreUnavailable, WarehouseLocked
 
 Migration = Callable[[duckdb.DuckDBPyConnection], None]
 MIGRATIONS: dict[str, Migration] = {}
@@ -188,8 +189,37 @@ def m011_models(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+# Faults of the disk, the file or the process's memory; other DuckDB errors are bugs (or user SQL, checked earlier).
+_FAULTS = (duckdb.OperationalError, duckdb.FatalException)
+
+
+def _fault(e: duckdb.Error, path: Path | None, opening: bool = False) -> StoreFault:
+    """What a DuckDB fault (`_FAULTS`) means to a user, as a domain error that says what to do."""
+    reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    lowered = reason.lower()
+    if "could not set lock" in lowered:
+        return WarehouseLocked(
+            f"The warehouse {path} is open in another process. "
+            "Stop that process (a running flow or CLI command) and try again."
+        )
+    if isinstance(e, duckdb.OutOfMemoryException):
+        advice = "Give it more memory (REVIEWDESK_MEMORY_LIMIT, e.g. 4GB) or free some, then try again."
+    elif "not a valid duckdb" in lowered or "corrupt" in lowered or "checksum" in lowered:
+        advice = ("The file is damaged: restore it from a backup, or move it away and rebuild it "
+                  "(`reviewdesk init`, then ingest and sample again).")  # fmt: skip
+    else:
+        advice = "Free some disk space (or check the disk), then run the command again: it is safe to rerun."
+    where = path or "(in memory)"
+    what = f"Cannot open the warehouse {where}" if opening else f"The warehouse {where} failed"
+    return (StoreUnavailable if opening else StoreFault)(f"{what}: {reason}. {advice}")
+
+
 class Warehouse:
-    """A DuckDB warehouse at a path (created on first use) or in memory when path is None."""
+    """A DuckDB warehouse at a path (created on first use) or in memory when path is None.
+
+    Use it in a `with` block: a fault of the disk or the file raised in the block leaves it as a
+    `StoreFault` (see `_fault`), so every command and flow reports one the same way.
+    """
 
     def __init__(self, path: Path | str | None = None, memory_limit: str = "1GB") -> None:
         self.path = Path(path) if path is not None else None
@@ -197,17 +227,16 @@ class Warehouse:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self.con = duckdb.connect(str(self.path) if self.path else ":memory:")
-        except duckdb.IOException as e:
-            if "lock" in str(e).lower():
-                raise WarehouseLocked(
-                    f"The warehouse {self.path} is open in another process. "
-                    "Stop that process (a running flow or CLI command) and try again."
-                ) from e
-            raise
-        self.execute(f"SET memory_limit = '{memory_limit}'")
-        self.execute("SET TimeZone = 'UTC'")  # naive timestamps in logs (LangSmith's) are UTC
-        self.execute("SET enable_progress_bar = false")  # it would write into --json output
-        self.migrate()
+        except _FAULTS as e:
+            raise _fault(e, self.path, opening=True) from e
+        try:
+            self.execute(f"SET memory_limit = '{memory_limit}'")
+            self.execute("SET TimeZone = 'UTC'")  # naive timestamps in logs (LangSmith's) are UTC
+            self.execute("SET enable_progress_bar = false")  # it would write into --json output
+            self.migrate()
+        except _FAULTS as e:
+            self.con.close()
+            raise _fault(e, self.path, opening=True) from e
 
     def execute(self, sql: str, params: Any = None) -> list[tuple]:
         """Run one statement to completion and return its rows."""
@@ -225,7 +254,8 @@ class Warehouse:
         try:
             yield self.con
         except BaseException:
-            self.con.execute("ROLLBACK")
+            with suppress(duckdb.Error):  # after a fault the rollback may fail too: report the first error
+                self.con.execute("ROLLBACK")
             raise
         self.con.execute("COMMIT")
 
@@ -255,5 +285,7 @@ class Warehouse:
     def __enter__(self) -> Warehouse:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
         self.close()
+        if isinstance(exc, _FAULTS):
+            raise _fault(exc, self.path) from exc
