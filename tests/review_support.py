@@ -5,7 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -149,6 +149,16 @@ def check_race(store: ReviewStore, needed: int) -> None:
     assert max(per_item.values()) <= needed, per_item
     assert len(set(rows)) == len(rows), "a reviewer submitted an item twice"
     assert done == {i: per_item.get(i, 0) for i in done}  # the counter matches the rows
+
+
+@contextmanager
+def dialect_store(dialect: str, tmp_path: Path, postgres_url: Callable[[], str]) -> Iterator[ReviewStore]:
+    """An empty, migrated review store: SQLite in `tmp_path`, or PostgreSQL at `postgres_url()` (reset)."""
+    url = f"sqlite:///{tmp_path / 'review.sqlite'}" if dialect == "sqlite" else postgres_url()
+    with ReviewStore(url) as s:
+        if s.dialect == "postgresql":
+            reset_postgres(s)
+        yield s
 
 
 def reset_postgres(store: ReviewStore) -> None:

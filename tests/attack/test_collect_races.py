@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from review_support import add_reviewers, reset_postgres, seed_queue
+from review_support import add_reviewers, dialect_store, reset_postgres, seed_queue
 from sqlalchemy import select, text
 
 from reviewdesk.labels.collection import collect
@@ -32,13 +32,7 @@ def item(pos: int) -> str:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store(request: pytest.FixtureRequest, tmp_path: Path):
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'review.sqlite'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    with ReviewStore(url) as s:
-        if s.dialect == "postgresql":
-            reset_postgres(s)
+    with dialect_store(request.param, tmp_path, lambda: request.getfixturevalue("postgres_url")) as s:
         yield s
 
 
