@@ -15,11 +15,12 @@ on PostgreSQL. So collect never filters on time, and:
 - On PostgreSQL, ids come from a sequence before commit: a reader can see id 437 committed while
   436 is still in flight. Each row records the transaction that wrote it (`txid`, defaulting to
   `pg_current_xact_id()`), and the order is (txid, id). Collect reads only rows whose txid is below
-  its snapshot's xmin (`pg_snapshot_xmin(pg_current_snapshot())`, the oldest transaction still
-  running): every transaction below it has committed or rolled back, so no row can still appear
-  there. A transaction that takes its id early and commits late holds xmin at or below its id
-  until it ends, so collect waits for it rather than pass it. The cost: while some transaction
-  (any, in the whole cluster) stays open, submissions written after it began wait for it.
+  the xmin of a snapshot taken just before it reads (`pg_snapshot_xmin(pg_current_snapshot())`, the
+  oldest transaction still running): every transaction below it has committed, and is visible to
+  the read, or rolled back, so no row can still appear there. A transaction that takes its id
+  early and commits late holds xmin at or below its id until it ends, so collect waits for it
+  rather than pass it. The cost: while some transaction (any, in the whole cluster) stays open,
+  submissions written after it began wait for it.
 
 Each submission is checked (pandera, `schemas.answers`) against the rubric version it was made
 under. A valid one becomes one label per answered criterion, replacing that reviewer's labels of
