@@ -5,7 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,7 +14,7 @@ from publish_support import load_queue
 from sqlalchemy import select, text
 
 from reviewdesk.review import accounts
-from reviewdesk.stores.review_schema import batches, items, metadata, submissions
+from reviewdesk.stores.review_schema import batches, items, metadata, submissions, users
 from reviewdesk.stores.reviewstore import ReviewStore
 from schemas.queue import QueueConfig
 
@@ -116,13 +116,11 @@ def review_in_process(url: str, queue: str, reviewer: str, barrier, results) -> 
 
 def add_reviewers(store: ReviewStore, names: list[str]) -> None:
     """Reviewer accounts without scrypt: the races are about reviews."""
-    with store.write() as conn:
-        for name in names:
-            conn.exec_driver_sql(
-                "INSERT INTO users (name, role, password_hash, disabled, failed_logins, created_at) "
-                "VALUES (?, 'reviewer', 'scrypt$x', 0, 0, '2026-11-01 00:00:00')",
-                (name,),
-            )
+    created = datetime(2026, 11, 1, tzinfo=UTC)
+    with store.write() as conn:  # through the Table, so PostgreSQL stores take them too
+        conn.execute(users.insert(), [{"name": name, "role": "reviewer", "password_hash": "scrypt$x",
+                                       "disabled": False, "failed_logins": 0, "created_at": created}
+                                      for name in names])  # fmt: skip
 
 
 def race_in_processes(url: str, queue: str, target, count: int = 8, timeout: float = 60) -> list[tuple]:
@@ -151,6 +149,16 @@ def check_race(store: ReviewStore, needed: int) -> None:
     assert max(per_item.values()) <= needed, per_item
     assert len(set(rows)) == len(rows), "a reviewer submitted an item twice"
     assert done == {i: per_item.get(i, 0) for i in done}  # the counter matches the rows
+
+
+@contextmanager
+def dialect_store(dialect: str, tmp_path: Path, postgres_url: Callable[[], str]) -> Iterator[ReviewStore]:
+    """An empty, migrated review store: SQLite in `tmp_path`, or PostgreSQL at `postgres_url()` (reset)."""
+    url = f"sqlite:///{tmp_path / 'review.sqlite'}" if dialect == "sqlite" else postgres_url()
+    with ReviewStore(url) as s:
+        if s.dialect == "postgresql":
+            reset_postgres(s)
+        yield s
 
 
 def reset_postgres(store: ReviewStore) -> None:

@@ -6,7 +6,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from review_support import T0, seed_queue
+from review_support import T0, add_reviewers, reset_postgres, seed_queue
+from sqlalchemy import select, text
 
 from reviewdesk.labels import collection as collect_module
 from reviewdesk.labels.collection import collect, validate, watermark
@@ -14,6 +15,7 @@ from reviewdesk.review import accounts
 from reviewdesk.review.drafts import Draft
 from reviewdesk.review.reservations import next_item
 from reviewdesk.review.submissions import revise, submit
+from reviewdesk.stores.review_schema import submissions
 from reviewdesk.stores.reviewstore import ReviewStore
 from reviewdesk.stores.warehouse import Warehouse
 
@@ -173,3 +175,30 @@ def test_each_submission_is_checked_against_the_rubric_version_of_its_item(store
     assert wh.execute("SELECT item_id, reasons FROM rejected_submissions") == [
         ("support-quality-b1-0001", ["helpfulness: required, but not answered"])
     ]
+
+
+
+def test_postgres_stores_and_warehouses_from_before_txid_collect_on_from_their_watermark(
+    postgres_url: str, tmp_path: Path
+):
+    answers = {"correctness": "correct", "helpfulness": 3}
+    with ReviewStore(postgres_url) as store:
+        reset_postgres(store)
+        seed_queue(store, n=3, reviewers_needed=1, assignees=[])
+        add_reviewers(store, ["x"])
+        with store.write() as conn:  # the review store as it was before m008
+            conn.execute(text("ALTER TABLE submissions DROP COLUMN txid"))
+            conn.execute(text("DELETE FROM migrations WHERE name = 'm008_submission_txid'"))
+        old = [submit(store, f"support-quality-b1-000{i}", "x", Draft(answers)).submission_id for i in (1, 2)]
+    with Warehouse(tmp_path / "wh.duckdb") as wh:  # a warehouse from before m012 that collected the first
+        wh.execute("ALTER TABLE collect_state DROP COLUMN txid")
+        wh.execute("DELETE FROM _migrations WHERE name = 'm012_collect_state_txid'")
+        wh.execute("INSERT INTO collect_state VALUES ('review_store', ?, now())", [old[0]])
+    with ReviewStore(postgres_url) as store, Warehouse(tmp_path / "wh.duckdb") as wh:  # reopened: migrated
+        new = submit(store, "support-quality-b1-0003", "x", Draft(answers)).submission_id
+        with store.read() as conn:
+            txids = dict(conn.execute(select(submissions.c.submission_id, submissions.c.txid)).all())
+        assert txids[old[0]] == txids[old[1]] == 0 and txids[new] > 0
+        result = collect(store, wh)
+        assert (result.read, watermark(wh)) == (2, new)
+        assert [sid for (sid,) in wh.execute("SELECT submission_id FROM submissions ORDER BY 1")] == [old[1], new]

@@ -6,7 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from review_support import T0, reset_postgres, seed_queue
+from review_support import T0, dialect_store, seed_queue
 
 from reviewdesk.errors import ConfigError, NotFound
 from reviewdesk.review import accounts
@@ -33,13 +33,7 @@ def item(pos: int, queue: str = QUEUE) -> str:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store(request: pytest.FixtureRequest, tmp_path: Path):
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'review.sqlite'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    with ReviewStore(url) as s:
-        if s.dialect == "postgresql":
-            reset_postgres(s)
+    with dialect_store(request.param, tmp_path, lambda: request.getfixturevalue("postgres_url")) as s:
         for name in ("reviewer1", "reviewer2", "reviewer3"):
             accounts.add_user(s, name, "reviewer", PASSWORD)
         accounts.add_user(s, "lead", "lead", PASSWORD)

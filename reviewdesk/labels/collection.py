@@ -1,14 +1,32 @@
 """Collect: read new submissions from the review store, validate them, load labels into the warehouse.
 
-Submissions are read after a watermark (their ids are never reused) in chunks. Each chunk's
-labels, rejections and the advanced watermark are written in ONE warehouse transaction, so a
-crash loses nothing and a rerun duplicates nothing: what was not committed is read again.
+Collect reads submissions in a fixed order after a watermark, in chunks. Each chunk's labels,
+rejections and the advanced watermark are written in ONE warehouse transaction, so a crash loses
+nothing and a rerun duplicates nothing: what was not committed is read again.
+
+The order must be one that no later commit can fall behind: once collect has read past a place,
+no submission may ever appear before it. Time (`submitted_at`) is no such order (a reviewer's clock
+is read before the write lock, so a lower id can carry a later time), and neither is an id alone
+on PostgreSQL. So collect never filters on time, and:
+
+- On SQLite, one writer at a time hands out ids (AUTOINCREMENT: never reused) and commits inside
+  the write lock, so ids are in commit order and a reader's snapshot holds every id below the
+  highest it sees, except rolled-back ones, which never come back. The order is the id.
+- On PostgreSQL, ids come from a sequence before commit: a reader can see id 437 committed while
+  436 is still in flight. Each row records the transaction that wrote it (`txid`, defaulting to
+  `pg_current_xact_id()`), and the order is (txid, id). Collect reads only rows whose txid is below
+  the xmin of a snapshot taken just before it reads (`pg_snapshot_xmin(pg_current_snapshot())`, the
+  oldest transaction still running): every transaction below it has committed, and is visible to
+  the read, or rolled back, so no row can still appear there. A transaction that takes its id
+  early and commits late holds xmin at or below its id until it ends, so collect waits for it
+  rather than pass it. The cost: while some transaction (any, in the whole cluster) stays open,
+  submissions written after it began wait for it.
 
 Each submission is checked (pandera, `schemas.answers`) against the rubric version it was made
 under. A valid one becomes one label per answered criterion, replacing that reviewer's labels of
-the item from an earlier revision; an invalid one is kept in `rejected_submissions` with every
-reason. On PostgreSQL, ids are handed out before commit, so a lower id can appear after a higher
-one: there, only submissions older than `SETTLE` are read, long after any write has committed.
+the item from an earlier revision (by revision number, not by read order: on PostgreSQL an edit
+can be read before the revision it replaces); an invalid one is kept in `rejected_submissions`
+with every reason.
 """
 
 from __future__ import annotations
@@ -16,12 +34,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
 import pandera.pandas as pa
-from sqlalchemy import select
+from sqlalchemy import Connection, select, text, tuple_
 
 from reviewdesk.stores.review_schema import items, submissions
 from reviewdesk.stores.reviewstore import ReviewStore
@@ -31,7 +49,7 @@ from schemas.answers import META, answer_keys, answers_schema
 
 SOURCE = "review_store"
 CHUNK = 20_000
-SETTLE = {"sqlite": timedelta(0), "postgresql": timedelta(seconds=30)}  # writers commit in id order on SQLite
+HORIZON = text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")  # PostgreSQL: see the module doc
 
 
 @dataclass(frozen=True)
@@ -49,19 +67,34 @@ class CollectResult:
 
 
 def watermark(wh: Warehouse) -> int:
-    """The id of the last submission collected (0 before the first run)."""
-    return wh.scalar("SELECT watermark FROM collect_state WHERE source = ?", [SOURCE]) or 0
+    """The id of the last submission collected, in collect order (0 before the first run)."""
+    return _position(wh)[1]
 
 
-def _read(store: ReviewStore, after: int, until: datetime, limit: int) -> list[dict]:
-    query = (
-        select(submissions, items.c.queue, items.c.kind, items.c.run_a, items.c.run_b)
-        .join(items, items.c.item_id == submissions.c.item_id)
-        .where(submissions.c.submission_id > after, submissions.c.submitted_at <= until)
-        .order_by(submissions.c.submission_id)
-        .limit(limit)
-    )
+def _position(wh: Warehouse) -> tuple[int, int]:
+    """(txid, submission id) of the last submission collected: where the next read starts."""
+    row = wh.execute("SELECT txid, watermark FROM collect_state WHERE source = ?", [SOURCE])
+    return row[0] if row else (0, 0)
+
+
+def _after(conn: Connection, position: tuple[int, int]) -> tuple[list, list]:
+    """The filter and order of the submissions after `position` that no later commit can precede."""
+    if conn.dialect.name == "sqlite":  # ids are in commit order
+        return [submissions.c.submission_id > position[1]], [submissions.c.submission_id]
+    order = [submissions.c.txid, submissions.c.submission_id]  # only finished transactions' rows
+    return [tuple_(*order) > tuple_(*position), submissions.c.txid < conn.scalar(HORIZON)], order
+
+
+def _read(store: ReviewStore, position: tuple[int, int], limit: int) -> list[dict]:
     with store.read() as conn:
+        where, order = _after(conn, position)
+        query = (
+            select(submissions, items.c.queue, items.c.kind, items.c.run_a, items.c.run_b)
+            .join(items, items.c.item_id == submissions.c.item_id)
+            .where(*where)
+            .order_by(*order)
+            .limit(limit)
+        )
         return [dict(r) for r in conn.execute(query).mappings()]
 
 
@@ -103,8 +136,10 @@ def validate(rows: list[dict], rubric: Mapping[str, Any], kind: str) -> dict[int
 def _label_rows(valid: Iterable[dict]) -> list[dict]:
     """One row per answered criterion of each item x reviewer's latest valid revision."""
     latest: dict[tuple[str, str], dict] = {}
-    for r in valid:  # in id order, so a later revision wins
-        latest[(r["item_id"], r["reviewer"])] = r
+    for r in valid:
+        key = (r["item_id"], r["reviewer"])
+        if key not in latest or r["revision"] > latest[key]["revision"]:
+            latest[key] = r
     return [
         {
             "item_id": r["item_id"], "queue": r["queue"], "reviewer": r["reviewer"], "criterion": key,
@@ -145,15 +180,22 @@ def _load(wh: Warehouse, rows: list[dict], reasons: dict[int, list[str]], now: d
         con.register("new_labels", new_labels)
         con.register("new_rejected", new_rejected)
         con.execute(f"INSERT INTO submissions SELECT {', '.join(SUBMISSION_COLUMNS)}, ? FROM new_submissions", [now])
-        con.execute(  # every stored label is older than this chunk: a new revision replaces them all
+        con.execute(  # a later revision replaces all of an earlier one's labels ...
             """DELETE FROM labels USING new_submissions n
-               WHERE labels.item_id = n.item_id AND labels.reviewer = n.reviewer"""
+               WHERE labels.item_id = n.item_id AND labels.reviewer = n.reviewer AND labels.revision < n.revision"""
         )
-        con.execute(f"INSERT INTO labels SELECT {', '.join(LABEL_COLUMNS)} FROM new_labels")
+        con.execute(  # ... and an earlier one read late (PostgreSQL) adds none
+            f"""INSERT INTO labels SELECT {', '.join(LABEL_COLUMNS)} FROM new_labels l WHERE NOT EXISTS (
+                    SELECT 1 FROM submissions s
+                    WHERE s.item_id = l.item_id AND s.reviewer = l.reviewer AND s.revision > l.revision)"""
+        )
         con.execute(
             f"INSERT INTO rejected_submissions SELECT {', '.join(REJECTED_COLUMNS)}, ? FROM new_rejected", [now]
         )
-        con.execute("INSERT OR REPLACE INTO collect_state VALUES (?, ?, ?)", [SOURCE, rows[-1]["submission_id"], now])
+        con.execute(
+            "INSERT OR REPLACE INTO collect_state (source, watermark, txid, updated_at) VALUES (?, ?, ?, ?)",
+            [SOURCE, rows[-1]["submission_id"], rows[-1]["txid"], now],
+        )
         for name in ("new_submissions", "new_labels", "new_rejected"):
             con.unregister(name)
     return len(new_labels)
@@ -166,12 +208,11 @@ def collect(
     chunk: int = CHUNK,
     tick: Callable[[int], None] | None = None,
 ) -> CollectResult:
-    """Collect every submission after the watermark; `tick(read so far)` reports progress."""
+    """Collect every submission after the watermark, stamped `now`; `tick(read so far)` reports progress."""
     now = now or datetime.now(UTC)
-    until = now - SETTLE.get(store.dialect, SETTLE["postgresql"])
     read = rejected = labels = 0
     rubrics: dict[tuple[str, str], dict] = {}
-    while rows := _read(store, watermark(wh), until, chunk):
+    while rows := _read(store, _position(wh), chunk):
         reasons: dict[int, list[str]] = {}
         groups: dict[tuple[str, str, str], list[dict]] = {}
         for r in rows:

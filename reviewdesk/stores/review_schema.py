@@ -205,10 +205,18 @@ submissions = _table(
     Column("rubric_version", String, nullable=False),
     _at("shown_at", required=False),
     _at("submitted_at"),
+    # m008: on PostgreSQL the transaction that wrote the row (its `pg_current_xact_id()`, the column's
+    # default there), so collect reads in an order no later commit can fall behind; 0 on SQLite and
+    # for rows written before m008. See reviewdesk.labels.collection.
+    Column("txid", BigInteger, nullable=False, server_default=text("0")),
     UniqueConstraint("item_id", "reviewer", "revision", name="uq_submissions_item_reviewer_revision"),
     Index("ix_submissions_reviewer", "reviewer"),
     sqlite_autoincrement=True,  # ids never reused: collect reads submissions after a watermark
 )
+# m008: collect's read order on PostgreSQL (on SQLite it reads in id order, the primary key).
+ix_submissions_collect_order = Index(
+    "ix_submissions_collect_order", submissions.c.txid, submissions.c.submission_id
+).ddl_if(dialect="postgresql")
 
 # A disputed item x criterion waiting for a lead (`decided_at` NULL), or the lead's final answer.
 adjudications = _table(
@@ -285,6 +293,14 @@ def m006_quality_reports(conn: Connection) -> None:
 def m007_open_items_index(conn: Connection) -> None:  # first named m006_open_items_index: idempotent, reruns
     conn.execute(CreateIndex(ix_items_open_order, if_not_exists=True))
     conn.execute(text(f"DROP INDEX IF EXISTS {ix_items_review_order.name}"))  # only the walk used it
+
+
+@migration
+def m008_submission_txid(conn: Connection) -> None:
+    _add_columns(conn, submissions, submissions.c.txid)  # older rows get 0: collect reads them first
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("ALTER TABLE submissions ALTER COLUMN txid SET DEFAULT pg_current_xact_id()::text::bigint"))
+        conn.execute(CreateIndex(ix_submissions_collect_order, if_not_exists=True))
 
 
 __all__ = [

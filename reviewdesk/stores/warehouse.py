@@ -189,6 +189,13 @@ def m011_models(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+@migration
+def m012_collect_state_txid(con: duckdb.DuckDBPyConnection) -> None:
+    # Collect's position is (txid, watermark): the review store's PostgreSQL transaction id and submission
+    # id of the last submission read (txid 0 on SQLite, where ids alone are in commit order).
+    con.execute("ALTER TABLE collect_state ADD COLUMN txid BIGINT NOT NULL DEFAULT 0")
+
+
 # Faults of the disk, the file or the process's memory; other DuckDB errors are bugs (or user SQL, checked earlier).
 _FAULTS = (duckdb.OperationalError, duckdb.FatalException)
 
