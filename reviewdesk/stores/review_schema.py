@@ -143,6 +143,10 @@ items = _table(
     # m003: model pre-scores, {criterion: {value, confidence, model_version}}; shown per the
     # queue's `suggestions` policy only (`next_item` withholds them otherwise).
     Column("suggestions", JSON(none_as_null=True)),
+    # m008: an item whose payload cannot be read is set aside, with the reason for leads to see;
+    # `next_item` passes over it, so one bad item never blocks a queue.
+    Column("set_aside_reason", Text),
+    _at("set_aside_at", required=False),
     Index("ix_items_queue_position", "queue", "position"),
     Index("ix_items_batch_id", "batch_id"),
 )
@@ -285,6 +289,11 @@ def m006_quality_reports(conn: Connection) -> None:
 def m007_open_items_index(conn: Connection) -> None:  # first named m006_open_items_index: idempotent, reruns
     conn.execute(CreateIndex(ix_items_open_order, if_not_exists=True))
     conn.execute(text(f"DROP INDEX IF EXISTS {ix_items_review_order.name}"))  # only the walk used it
+
+
+@migration
+def m008_items_set_aside(conn: Connection) -> None:
+    _add_columns(conn, items, items.c.set_aside_reason, items.c.set_aside_at)
 
 
 __all__ = [
