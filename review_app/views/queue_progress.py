@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from review_app.session import require_role, store
-from reviewdesk.review.oversight import progress, reviewer_progress
+from reviewdesk.review.oversight import progress, reviewer_progress, set_aside_items
 
 COLUMNS = {
     "reviewer": st.column_config.TextColumn("Reviewer"),
@@ -29,6 +29,9 @@ for name in names:
         share = p.done / p.needed if p.needed else 1.0
         done = f"{p.done:,} of {p.needed:,} reviews done · {p.complete:,} of {p.items:,} items complete"
         st.progress(share, text=done)
+        if aside := [a.as_dict() for a in set_aside_items(store(), name)]:  # text widgets only, never markdown
+            st.text(f"Set aside, so nobody is given them (their payload cannot be read): {len(aside)} items")
+            st.dataframe(aside, hide_index=True, key=f"set-aside-{name}")
         if reviewers.empty:
             st.caption("Nobody has reviewed here or holds an item, and the queue names no assignees.")
             continue

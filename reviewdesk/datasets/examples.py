@@ -60,6 +60,7 @@ class Item:
     reviewers: list[str]
     corrections: list[Correction] = field(default_factory=list)
     adjudications: dict[str, dict[str, str]] = field(default_factory=dict)  # criterion -> {by, reason}
+    unreadable: str | None = None  # why a run's payload cannot be read: the item gives no example
 
 
 @dataclass(frozen=True)

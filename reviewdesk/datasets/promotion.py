@@ -5,7 +5,9 @@ For each dataset rule of the queue (its YAML `promotion:` section):
    figure (`warehouse.agreement`, batch_id NULL) at or above the gate's minimum, else the dataset
    is blocked and the result says which figure fell short or is missing;
 2. examples from every resolved item of the queue (`reviewdesk.datasets.examples`), deduplicated by
-   normalized input, and merged with the rows other queues contributed to the same dataset;
+   normalized input, and merged with the rows other queues contributed to the same dataset; an item
+   whose run payload cannot be read (e.g. nested too deeply, ingested before the limits) is skipped
+   with its reason, and the other items and datasets promote as usual;
 3. a new version only if the rows differ from the latest version's (by content hash).
 
 A promotion also writes the queue's flagged report (`reviewdesk.datasets.flagged`) for product owners.
@@ -30,6 +32,7 @@ from reviewdesk.datasets.examples import BUILDERS, Candidate, Consensus, Correct
 from reviewdesk.datasets.flagged import FlaggedReport, write_flagged
 from reviewdesk.datasets.versioning import CandidateVersion, adopt, changes, seal, write_version
 from reviewdesk.errors import ConfigError, NotFound
+from reviewdesk.stores.payloads import MAX_DEPTH, UnreadablePayload, openers_sql, read_json
 from reviewdesk.stores.review_schema import adjudications
 from reviewdesk.stores.reviewstore import ReviewStore
 from reviewdesk.stores.values import typed
@@ -98,17 +101,7 @@ def gather(store: ReviewStore, wh: Warehouse, queue: QueueConfig, corrections: b
            WHERE i.queue = ? AND i.item_id IN (SELECT item_id FROM consensus WHERE queue = ?) ORDER BY i.item_id""",
         [name, name],
     )
-    runs = {
-        r[0]: Run(*r)
-        for r in wh.execute(
-            f"""WITH wanted AS (
-                    SELECT DISTINCT unnest([run_id, run_a, run_b]) AS run_id FROM items
-                    WHERE queue = ? AND item_id IN (SELECT item_id FROM consensus WHERE queue = ?))
-                SELECT r.run_id, r.trace_id, r.model, {PROMPT_VERSION}, r.inputs::VARCHAR, r.outputs::VARCHAR, r.tags
-                FROM runs r JOIN wanted USING (run_id)""",
-            [name, name],
-        )
-    }
+    runs, unreadable = _runs(wh, name)
     reviewers = dict(
         wh.execute(
             "SELECT item_id, list(DISTINCT reviewer ORDER BY reviewer) FROM labels WHERE queue = ? GROUP BY item_id",
@@ -127,6 +120,7 @@ def gather(store: ReviewStore, wh: Warehouse, queue: QueueConfig, corrections: b
         found = [runs.get(r) for r in ((run_id,) if run_id else (run_a, run_b))]
         if any(r is None for r in found):
             continue  # a run missing from the warehouse: nothing to build an example from
+        why = next((f"run {r.run_id}: {unreadable[r.run_id]}" for r in found if r.run_id in unreadable), None)
         values = {}
         for key, text, method, confidence in consensus[item_id]:
             if key in criteria:
@@ -145,9 +139,37 @@ def gather(store: ReviewStore, wh: Warehouse, queue: QueueConfig, corrections: b
                 reviewers.get(item_id, []),
                 fixes.get(item_id, []),
                 decided.get(item_id, {}),
+                why,
             )
         )
     return items
+
+
+def _runs(wh: Warehouse, queue: str) -> tuple[dict[str, Run], dict[str, str]]:
+    """The runs of the queue's resolved items, and why a run's payload cannot be read, by run id.
+
+    Only a run whose inputs or outputs hold enough brackets to nest past `MAX_DEPTH` is parsed here
+    (one ingested before the limits); the rest are parsed once, by the example builders.
+    """
+    texts = ("coalesce(r.inputs::VARCHAR, '')", "coalesce(r.outputs::VARCHAR, '')")
+    rows = wh.execute(
+        f"""WITH wanted AS (
+                SELECT DISTINCT unnest([run_id, run_a, run_b]) AS run_id FROM items
+                WHERE queue = ? AND item_id IN (SELECT item_id FROM consensus WHERE queue = ?))
+            SELECT r.run_id, r.trace_id, r.model, {PROMPT_VERSION}, r.inputs::VARCHAR, r.outputs::VARCHAR, r.tags,
+                   {" OR ".join(f"{openers_sql(t)} >= {MAX_DEPTH}" for t in texts)}
+            FROM runs r JOIN wanted USING (run_id)""",
+        [queue, queue],
+    )
+    runs, unreadable = {}, {}
+    for *fields, suspect in rows:
+        run = runs[fields[0]] = Run(*fields)
+        for text in (run.inputs, run.outputs) if suspect else ():
+            try:
+                read_json(text)
+            except UnreadablePayload as e:
+                unreadable[run.run_id] = f"payload cannot be read: {e}"
+    return runs, unreadable
 
 
 def _corrections(wh: Warehouse, queue: str) -> dict[str, list[Correction]]:
@@ -270,8 +292,8 @@ def promote_rule(
             rows=parent["rows"] if parent else 0,
             reason=f"agreement gate: {blocked}",
         )
-    skipped: Counter[str] = Counter()
-    fresh = [c for item in items for c in BUILDERS[rule.kind](item, rule, skipped)]
+    skipped: Counter[str] = Counter(f"item {i.item_id}, {i.unreadable}" for i in items if i.unreadable)
+    fresh = [c for item in items if not item.unreadable for c in BUILDERS[rule.kind](item, rule, skipped)]
     # Across queues the queue listed first wins a duplicate input; within one, the strongest consensus.
     kept, duplicates = _dedupe([*fresh, *others])
     if duplicates:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 
+from reviewdesk.stores.payloads import MAX_RECORD_BYTES, too_large
+
 # Canonical columns of `runs` that a format supplies, with their kind.
 COLUMNS: dict[str, str] = {
     "run_id": "id",
@@ -111,8 +113,8 @@ def staged_select(relation: str, source_format: str, keep_raw: bool = False) -> 
     parsing, or NULL) and `canon`: the record as JSON text in canonical column names. A strict
     typed parse serves the common, clean record in one pass; only records it refuses get the
     per-column diagnosis, which also coerces what it can (numbers in strings, lists in JSON text).
-    Derived values (latency from the timestamps, total tokens from the parts, status from the
-    error) are filled here for every format.
+    A record over `MAX_RECORD_BYTES` is refused before it is parsed. Derived values (latency from
+    the timestamps, total tokens from the parts, status from the error) are filled here for every format.
     """
     slow = {name: _typed(name, kind) for name, kind in COLUMNS.items()}
     checks = ", ".join(check for _, check in slow.values())
@@ -133,6 +135,7 @@ def staged_select(relation: str, source_format: str, keep_raw: bool = False) -> 
     }
     cols = ", ".join(f"{derived[c]} AS {c}" if c in derived else c for c in COLUMNS)
     unwrap = ", ".join(f"c.{c} AS c_{c}" for c in COLUMNS)
+    oversized = f"CASE WHEN strlen(canon) > {MAX_RECORD_BYTES} THEN {too_large('strlen(canon)')} END"
     return f"""
 SELECT seq, line_no, locator, problems, CASE WHEN {keep_raw} OR len(problems) > 0 THEN raw END AS raw,
   {cols}, '{source_format}' AS source_format
@@ -149,7 +152,7 @@ FROM (
         FROM (
           SELECT * REPLACE (CASE WHEN t IS NULL AND problem IS NULL THEN {RAW_PROBLEM} ELSE problem END AS problem)
           FROM (SELECT *, CASE WHEN problem IS NULL THEN try(json_transform_strict(canon, '{TYPED}')) END AS t
-                FROM ({relation}))
+                FROM (SELECT * REPLACE (coalesce(problem, {oversized}) AS problem) FROM ({relation})))
         )
       )
     )

@@ -3,20 +3,42 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from reviewdesk.errors import InputFileError
 from reviewdesk.ingest import lines
+from reviewdesk.stores.payloads import JSON_STRING
 
 FORMATS = ("native", "langsmith", "otel")
 SNIFF_BYTES = 1 << 20
 SNIFF_LINES = 20
+_TOKENS = re.compile(JSON_STRING.pattern + r"(\s*:)?|[\[\]{}]", re.S)  # a string (a key if a colon follows); a bracket
+
+
+def _top_keys(line: bytes) -> dict[str, None] | None:
+    """The top-level keys of a JSON object too deep for Python's parser, by an iterative scan."""
+    keys: dict[str, None] = {}
+    depth = 0
+    for token in _TOKENS.finditer(line.decode("utf-8", errors="replace")):
+        text = token.group()
+        if text in "[{":
+            depth += 1
+        elif text in "]}":
+            depth -= 1
+        elif token.group(1) and depth == 1:
+            keys[text[1 : text.rindex('"')]] = None
+    return keys if line.lstrip().startswith(b"{") else None
 
 
 def _first_records(path: Path) -> Iterator[Any]:
-    """The parsed values of the first few non-blank lines; a line that is not JSON, or too long, gives None."""
+    """The parsed values of the first few non-blank lines; a line that is not JSON, or too long, gives None.
+
+    An object nested too deeply to parse gives its top-level keys (its values None): enough to tell
+    the format, and ingest then quarantines the record.
+    """
     limit, seen = lines.MAX_LINE_BYTES, 0
     with open(path, "rb") as f:
         while seen < SNIFF_LINES and (line := f.readline(limit + 2)):  # room for a CRLF
@@ -31,7 +53,9 @@ def _first_records(path: Path) -> Iterator[Any]:
                 continue
             try:
                 yield json.loads(line)
-            except (ValueError, RecursionError):
+            except RecursionError:
+                yield _top_keys(line)
+            except ValueError:
                 yield None
 
 

@@ -19,6 +19,7 @@ from reviewdesk.ingest import lines
 from reviewdesk.ingest.canonical import COLUMNS, INVALID_JSON, NOT_AN_OBJECT
 from reviewdesk.ingest.lines import Reject, read_lines
 from reviewdesk.ingest.stage import Stage
+from reviewdesk.stores.payloads import json_depth, too_deep
 
 BATCH = 20_000
 MAX_DOCUMENT_BYTES = 256 << 20
@@ -63,11 +64,13 @@ def attributes(items: list[dict]) -> dict[str, Any]:
 
 
 def _json_attr(value: Any) -> Any:
-    """GenAI message attributes are JSON encoded in a string."""
+    """GenAI message attributes are JSON encoded in a string (one too deep to parse makes the span malformed)."""
     if isinstance(value, str):
         try:
             return json.loads(value)
-        except (ValueError, RecursionError):
+        except RecursionError:
+            raise ValueError(f"a JSON attribute {too_deep(json_depth(value))}") from None
+        except ValueError:
             return value
     return value
 
@@ -158,6 +161,8 @@ def _is_jsonl(path: Path) -> bool:
     try:
         json.loads(found[0])
         return True
+    except RecursionError:  # a whole value, nested too deeply: quarantined as such
+        return True
     except ValueError:
         return len(found) > 1 and found[1].startswith(b"{")
 
@@ -233,7 +238,7 @@ def _records(path: Path, stage: Stage) -> Iterator[dict[str, Any]]:
         if not isinstance(request, dict) or not isinstance(request.get("resourceSpans"), list):
             problem = "no resourceSpans list" if isinstance(request, dict) else NOT_AN_OBJECT
             if isinstance(request, RecursionError):
-                problem = f"{INVALID_JSON}: nested too deeply to read"
+                problem = too_deep(json_depth(raw))
             elif isinstance(request, Exception):
                 problem = INVALID_JSON  # Stage adds the parser's message
             yield {"seq": seq, "line_no": line_no, "locator": at, "raw": raw, "problem": problem}

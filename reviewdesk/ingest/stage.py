@@ -17,10 +17,12 @@ import pyarrow as pa
 
 from reviewdesk.ingest.canonical import COLUMNS, INVALID_JSON, staged_select
 from reviewdesk.ingest.lines import Reject
+from reviewdesk.stores.payloads import MAX_DEPTH, json_depth, openers_sql, too_deep
 from reviewdesk.stores.warehouse import Warehouse
 from schemas.runs import DOMAIN_COLUMNS, RunSchema
 
 RUN_COLUMNS = [*COLUMNS, "source_format"]
+NESTED_COLUMNS = [c for c, kind in COLUMNS.items() if kind in ("json", "object")]  # the values that can nest
 WRITE_ROWS = 4 * 122_880  # four DuckDB row groups
 DOMAIN_SCHEMA = RunSchema.to_schema().select_columns(DOMAIN_COLUMNS)
 
@@ -57,9 +59,9 @@ def _json_error(raw: str) -> str:
 class Stage:
     """Writes the records of one source, chunk by chunk, inside one transaction: all or nothing.
 
-    Each chunk is typed into a temp table and checked with pandera; every ~500k records, the
-    clean new runs go to `runs` and the bad records to `quarantine`. Duplicates are found against
-    `runs` itself, which holds the earlier writes of this transaction too.
+    Each chunk is typed into a temp table and checked with pandera and against the nesting limit;
+    every ~500k records, the clean new runs go to `runs` and the bad records to `quarantine`.
+    Duplicates are found against `runs` itself, which holds the earlier writes of this transaction too.
     """
 
     def __init__(self, warehouse: Warehouse, source: str, source_format: str) -> None:
@@ -105,6 +107,8 @@ class Stage:
         verb = f"INSERT INTO {self.table}" if self.pending else f"CREATE OR REPLACE TEMP TABLE {self.table} AS"
         self.pending += self.wh.execute(f"{verb} {select}")[0][0]
         failures = self._domain_failures()
+        for seq, reason in self._depth_failures().items():
+            failures.setdefault(seq, []).append(reason)
         if failures:
             self._mark(failures, relation)
         for name in arrow:
@@ -139,6 +143,20 @@ class Stage:
             if reason not in found:
                 found.append(reason)
         return reasons
+
+    def _depth_failures(self) -> dict[int, str]:
+        """Clean staged rows nested past `MAX_DEPTH` (the run object is level 1), mapped to the reason.
+
+        A count of brackets in SQL passes over nearly every record; only the rare ones with enough
+        brackets to nest that deep are measured, by an iterative scan (Python's parser would recurse).
+        """
+        texts = [f"coalesce({c}::VARCHAR, '')" for c in NESTED_COLUMNS]
+        suspects = self.wh.execute(
+            f"SELECT seq, {', '.join(texts)} FROM {self.table} WHERE batch = {self.batch} AND len(problems) = 0 "
+            f"AND {' + '.join(openers_sql(t) for t in texts)} >= {MAX_DEPTH}"
+        )
+        depths = {seq: 1 + max(json_depth(t) for t in values) for seq, *values in suspects}
+        return {seq: too_deep(depth) for seq, depth in depths.items() if depth > MAX_DEPTH}
 
     def _mark(self, failures: dict[int, list[str]], relation: str) -> None:
         """Record pandera's reasons on the staged rows, with their raw text."""

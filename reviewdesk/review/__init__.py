@@ -29,7 +29,7 @@ __all__, __getattr__, __dir__ = front_door(
         "reservations": ["next_item", "release"],
         "drafts": ["Draft", "missing_answers"],
         "submissions": ["SubmitResult", "item_submissions", "my_submissions", "revise", "submit", "submit_and_next"],
-        "oversight": ["Progress", "flagged_items", "progress"],
+        "oversight": ["Progress", "flagged_items", "progress", "set_aside_items"],
         "steps": ["prescore_step", "publish_step", "sample_step"],
     },
 )

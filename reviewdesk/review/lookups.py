@@ -1,5 +1,6 @@
 """The rows every review step starts from: a queue, an item, a reviewer's latest submission of it,
-and the live holds of others; each lookup says what to do when its row is missing.
+and the live holds of others; each lookup says what to do when its row is missing, and an item's
+JSON is parsed only where a payload that cannot be read can be set aside.
 
 Shared by access, reservations, submissions and the suggestion reveal. The statements are built
 once at import: reservations and submissions run them under the write lock, where building a
@@ -11,14 +12,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, exists, func, select
+from sqlalchemy import JSON, Connection, Text, and_, bindparam, cast, exists, func, select
 
 from reviewdesk.errors import NotFound
+from reviewdesk.stores.payloads import UnreadablePayload, read_json
 from reviewdesk.stores.review_schema import items, queues, reservations, submissions
 
 _P = bindparam
 _QUEUE = select(queues).where(queues.c.name == _P("queue"))
-_ITEM = select(items).where(items.c.item_id == _P("item_id"))
+# An item's columns with the JSON ones (payload, suggestions, gold answer) read as text, so that a
+# payload the driver could not parse fails no statement: `readable_item` parses them, and says why not.
+_JSON_COLUMNS = tuple(c.name for c in items.c if isinstance(c.type, JSON))
+ITEM_COLUMNS = tuple(cast(c, Text).label(c.name) if c.name in _JSON_COLUMNS else c for c in items.c)
+_ITEM = select(*ITEM_COLUMNS).where(items.c.item_id == _P("item_id"))
 _ITEM_QUEUE = select(items.c.queue).where(items.c.item_id == _P("item_id"))
 # What a submission needs of an item, without parsing its payload under the write lock.
 ITEM_STATE_COLUMNS = (items.c.item_id, items.c.queue, items.c.rubric_version, items.c.reviews_done,
@@ -75,11 +81,26 @@ def queue_row(conn: Connection, name: str) -> dict:
 
 
 def item_row(conn: Connection, item_id: str, lock: bool = False) -> dict:
-    """The item's row; with `lock`, only the columns a submission needs, row-locked on PostgreSQL."""
+    """The item's row, JSON columns as text (see `readable_item`); with `lock`, only the columns a
+    submission needs, row-locked on PostgreSQL."""
     row = one(conn, _ITEM_STATE if lock else _ITEM, item_id=item_id)
     if row is None:
         raise no_item(item_id)
     return row
+
+
+def readable_item(row: dict) -> dict:
+    """An item row read with `ITEM_COLUMNS`, its JSON columns parsed; `UnreadablePayload` saying which
+    and why when one cannot be, or when the payload holds no `runs` object to show."""
+    out = dict(row)
+    for name in _JSON_COLUMNS:
+        try:
+            out[name] = read_json(row[name])
+        except UnreadablePayload as e:
+            raise UnreadablePayload(f"{name} cannot be read: {e}") from None
+    if not isinstance(out["payload"], dict) or not isinstance(out["payload"].get("runs"), dict):
+        raise UnreadablePayload("payload holds no runs object to show")
+    return out
 
 
 def item_queue(conn: Connection, item_id: str) -> str:
@@ -101,6 +122,7 @@ def latest_submission(conn: Connection, item_id: str, reviewer: str) -> dict | N
 
 
 __all__ = [
+    "ITEM_COLUMNS",
     "ITEM_STATE_COLUMNS",
     "LATEST",
     "item_queue",
@@ -110,4 +132,5 @@ __all__ = [
     "no_item",
     "one",
     "queue_row",
+    "readable_item",
 ]

@@ -1,5 +1,5 @@
-"""Progress and oversight: how far a queue is, how each reviewer is doing in it, and which reviews
-were flagged; what reviewers see on their queue list and a lead watches.
+"""Progress and oversight: how far a queue is, how each reviewer is doing in it, which reviews were
+flagged and which items were set aside; what reviewers see on their queue list and a lead watches.
 
 Counts come from SQL; the median time per item is taken in Python from the fetched durations,
 because timestamp arithmetic differs between SQLite and PostgreSQL. Every function only reads.
@@ -65,6 +65,20 @@ class FlaggedSubmission:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class SetAsideItem:
+    """An item taken out of review because its payload cannot be read: nobody is given it any more."""
+
+    item_id: str
+    position: int
+    run_ids: list[str]
+    reason: str
+    set_aside_at: datetime | None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
 def progress(store: ReviewStore, queue: str, reviewer: str | None = None) -> Progress:
     """How far a queue is: reviews needed and done, complete items; and for `reviewer`, theirs."""
     needed = items.c.reviewers_needed
@@ -87,9 +101,8 @@ def progress(store: ReviewStore, queue: str, reviewer: str | None = None) -> Pro
             .where(items.c.queue == queue, submissions.c.reviewer == reviewer)
         )
         reviewed = exists().where(submissions.c.item_id == items.c.item_id, submissions.c.reviewer == reviewer)
-        left = conn.scalar(
-            select(func.count()).where(and_(items.c.queue == queue, items.c.reviews_done < needed, ~reviewed))
-        )
+        open_ = and_(items.c.queue == queue, items.c.reviews_done < needed, items.c.set_aside_reason.is_(None))
+        left = conn.scalar(select(func.count()).where(open_, ~reviewed))
     return Progress(n, total, got, complete, mine, left)
 
 
@@ -135,6 +148,22 @@ def reviewer_progress(store: ReviewStore, queue: str, now: datetime | None = Non
     return out
 
 
+def set_aside_items(store: ReviewStore, queue: str) -> list[SetAsideItem]:
+    """The queue's items set aside because their payload cannot be read, in queue order, with the reason."""
+    i = items.c
+    query = (
+        select(i.item_id, i.position, i.run_id, i.run_a, i.run_b, i.set_aside_reason, i.set_aside_at)
+        .where(i.queue == queue, i.set_aside_reason.is_not(None))
+        .order_by(i.position, i.item_id)
+    )
+    with store.read() as conn:
+        rows = conn.execute(query).all()
+    return [
+        SetAsideItem(item_id, position, [r for r in (run_id, a, b) if r], reason, at)
+        for item_id, position, run_id, a, b, reason, at in rows
+    ]
+
+
 def flagged_items(store: ReviewStore, queue: str | None = None) -> list[FlaggedSubmission]:
     """Latest revisions (per item and reviewer) with a non-empty `flags` list, newest first.
 
@@ -166,4 +195,13 @@ def flagged_items(store: ReviewStore, queue: str | None = None) -> list[FlaggedS
     ]
 
 
-__all__ = ["FlaggedSubmission", "Progress", "ReviewerProgress", "flagged_items", "progress", "reviewer_progress"]
+__all__ = [
+    "FlaggedSubmission",
+    "Progress",
+    "ReviewerProgress",
+    "SetAsideItem",
+    "flagged_items",
+    "progress",
+    "reviewer_progress",
+    "set_aside_items",
+]

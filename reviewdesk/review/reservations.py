@@ -11,6 +11,10 @@ nothing is left.
 An item has room for a reviewer while `reviews_done` (distinct reviewers who submitted, kept by
 `submit`) plus the live reservations of other reviewers is below `reviewers_needed`. Gold items
 are ordinary items here; their known answer never leaves the store through `next_item`.
+
+An item whose payload cannot be read (malformed, nested too deeply for Python's parser) is set
+aside with its reason, in the same transaction, and the walk goes on to the next item: the
+transaction still commits, with the submission it may carry, and the queue is never blocked.
 """
 
 from __future__ import annotations
@@ -24,8 +28,9 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, exists, func, select
 
 from reviewdesk.review.access import check_access
-from reviewdesk.review.lookups import item_row, live_others, one, queue_row
+from reviewdesk.review.lookups import ITEM_COLUMNS, item_row, live_others, one, queue_row, readable_item
 from reviewdesk.review.suggestions import suggestion_shown
+from reviewdesk.stores.payloads import UnreadablePayload
 from reviewdesk.stores.review_schema import ITEM_OPEN, ITEM_ORDER, items, reservations, submissions
 from reviewdesk.stores.reviewstore import ReviewStore
 
@@ -37,7 +42,7 @@ BUSY_RETRY_SECONDS = 2.0  # PostgreSQL: how long next_item retries while items w
 
 _P = bindparam
 _HELD = (  # the reviewer's live reservation in the queue, if any
-    select(items)
+    select(*ITEM_COLUMNS)
     .join(reservations, items.c.item_id == reservations.c.item_id)
     .where(reservations.c.reviewer == _P("reviewer"), reservations.c.expires_at > _P("now"))
     .where(items.c.queue == _P("queue"))
@@ -53,11 +58,18 @@ _EXPIRED = reservations.delete().where(reservations.c.expires_at <= _P("now"))
 RELEASE = reservations.delete().where(
     reservations.c.item_id == _P("item_id"), reservations.c.reviewer == _P("reviewer")
 )
+_SET_ASIDE = (
+    items.update()
+    .where(items.c.item_id == _P("b_item_id"))
+    .values(set_aside_reason=_P("b_reason"), set_aside_at=_P("b_at"))
+)
+_RELEASE_ALL = reservations.delete().where(reservations.c.item_id == _P("item_id"))
 _OPEN_FOR = (  # the first item in review order with room for the reviewer
-    select(items)
+    select(*ITEM_COLUMNS)
     .where(
         items.c.queue == _P("queue"),
         ITEM_OPEN,  # the exact term of the partial index ix_items_open_order, so the walk uses it
+        items.c.set_aside_reason.is_(None),
         ~exists().where(submissions.c.item_id == items.c.item_id, submissions.c.reviewer == _P("reviewer")),
         items.c.reviews_done
         + select(func.count())
@@ -82,6 +94,20 @@ class Busy:
 
 
 BUSY = Busy()
+
+
+def _readable(conn: Connection, item: Mapping[str, Any], now: datetime) -> dict | None:
+    """The item with its JSON parsed, or None once it is set aside (its payload unreadable) and its holds ended.
+
+    Written in the caller's transaction, which goes on and commits: a reviewer's submission in it is
+    never lost to another item's bad payload.
+    """
+    try:
+        return readable_item(item)
+    except UnreadablePayload as e:
+        conn.execute(_SET_ASIDE, {"b_item_id": item["item_id"], "b_reason": str(e), "b_at": now})
+        conn.execute(_RELEASE_ALL, {"item_id": item["item_id"]})
+        return None
 
 
 def _shown(item: Mapping[str, Any], expires_at: datetime, queue: Mapping[str, Any], reviewer: str) -> dict:
@@ -146,7 +172,7 @@ def reserve_next(
     recheck = store.dialect != "sqlite"  # SQLite writers are serialised; PostgreSQL ones are not
     mine = {"reviewer": reviewer, "now": now, "queue": q["name"]}
     held = one(conn, _HELD, **mine)
-    if held is not None:
+    if held is not None and (held := _readable(conn, held, now)) is not None:
         conn.execute(_RENEW, {"b_item_id": held["item_id"], "b_reviewer": reviewer, "b_expires_at": expires_at})
         return _shown(held, expires_at, q, reviewer)
     if random.randrange(GC_EVERY) == 0:  # expired rows are ignored anyway; this only tidies up
@@ -166,6 +192,8 @@ def reserve_next(
             if item["reviews_done"] + live_others(conn, item_id, reviewer, now) >= item["reviewers_needed"]:
                 skipped.append(item_id)
                 continue
+        if (item := _readable(conn, item, now)) is None:
+            continue  # set aside: the walk no longer finds it
         row = {"item_id": item_id, "reviewer": reviewer, "reserved_at": now, "expires_at": expires_at}
         conn.execute(store.replace_stmt(reservations, ("reserved_at", "expires_at")), row)  # an expired hold too
         return _shown(item, expires_at, q, reviewer)

@@ -143,6 +143,10 @@ items = _table(
     # m003: model pre-scores, {criterion: {value, confidence, model_version}}; shown per the
     # queue's `suggestions` policy only (`next_item` withholds them otherwise).
     Column("suggestions", JSON(none_as_null=True)),
+    # m009: an item whose payload cannot be read is set aside, with the reason for leads to see;
+    # `next_item` passes over it, so one bad item never blocks a queue.
+    Column("set_aside_reason", Text),
+    _at("set_aside_at", required=False),
     Index("ix_items_queue_position", "queue", "position"),
     Index("ix_items_batch_id", "batch_id"),
 )
@@ -301,6 +305,11 @@ def m008_submission_txid(conn: Connection) -> None:
     if conn.dialect.name == "postgresql":
         conn.execute(text("ALTER TABLE submissions ALTER COLUMN txid SET DEFAULT pg_current_xact_id()::text::bigint"))
         conn.execute(CreateIndex(ix_submissions_collect_order, if_not_exists=True))
+
+
+@migration
+def m009_items_set_aside(conn: Connection) -> None:
+    _add_columns(conn, items, items.c.set_aside_reason, items.c.set_aside_at)
 
 
 __all__ = [
