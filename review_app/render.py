@@ -40,11 +40,11 @@ def escape(value: object) -> str:
 
 
 def as_json(value: Any, indent: int | None = None) -> str:
-    """Any value as JSON text; what JSON cannot hold (or nests past Python's limit) as its repr."""
+    """Any value as JSON text (what JSON cannot hold as its repr), or a note when it nests too deep to write."""
     try:
         return json.dumps(value, indent=indent, ensure_ascii=False, default=repr)
-    except (ValueError, RecursionError):
-        return repr(value)[:100_000]
+    except RecursionError:
+        return "(nested too deep to show)"
 
 
 @contextmanager
