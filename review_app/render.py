@@ -1,69 +1,137 @@
-"""Run content on screen, safely: text is shown as text, so HTML never runs and no URL is fetched.
+"""Run content on screen, safely: any shape is shown, as text, so nothing runs, nothing is fetched, nothing crashes.
 
-LLM output may hold `<script>`, `<img onerror=...>` or a markdown image pointing anywhere. Markdown
-rendering would fetch that image from the reviewer's browser, so messages go through `st.code`
-(plain text, wrapped) and structured values through `st.json`; nothing uses unsafe_allow_html.
+Runs come from production and may hold anything: `<script>`, a markdown image pointing anywhere, a
+message part whose text is a number, `tool_calls: 7`. Message content goes through `st.code` (plain
+text, wrapped) and structured values through `st.json`, whatever their shape; nothing uses
+unsafe_allow_html. Streamlit renders markdown in captions, labels, help, notices and headings, so
+every run-, queue- or reviewer-derived string shown there goes through `escape` first. And if an
+item still fails to draw for a reason nobody foresaw, `guarded` puts a plain notice in its place,
+so the page goes on to the rubric and the Submit and Skip buttons.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import streamlit as st
 
 ROLE_AVATARS = {"user": "user", "human": "user", "assistant": "assistant", "ai": "assistant"}
 HIDDEN = ("model",)  # blind review: which model answered is not shown
+# What can make a link or an image ([...]), HTML or an autolink (<), an entity (&), math ($) or a
+# code span (`), and the backslash itself: each is shown literally after a backslash. Emphasis, lists
+# and headings stay: they cannot fetch or hide anything, and rubric instructions use them.
+ACTIVE = re.compile(r"([\\`\[\]<&$])")
+# What Streamlit and GFM match past backslash escapes: directives (:red[...], :help), :material/icon:,
+# :streamlit:, emoji :shortcodes:, http:// and www. autolinks, e-mail autolinks. An invisible word
+# joiner after the ':', '@' or 'www' breaks each of them and leaves the text reading the same.
+JOINER = "\u2060"
+BREAK = re.compile(r"(:(?=[\w+\-/])|@(?=\w)|(?<![^\W_])www(?=\.))", re.IGNORECASE)
+log = logging.getLogger(__name__)
 
 
-def _text(content: Any) -> str:
-    """A message's content as text: OpenAI strings, or lists of parts (text parts joined)."""
+def escape(value: object) -> str:
+    """`value` as markdown that Streamlit shows as the same text: no link, image, HTML, math or directive."""
+    return BREAK.sub(lambda m: m.group(1) + JOINER, ACTIVE.sub(r"\\\1", str(value)))
+
+
+def as_json(value: Any, indent: int | None = None) -> str:
+    """Any value as JSON text (what JSON cannot hold as its repr), or a note when it nests too deep to write."""
+    try:
+        return json.dumps(value, indent=indent, ensure_ascii=False, default=repr)
+    except RecursionError:
+        return "(nested too deep to show)"
+
+
+@contextmanager
+def guarded(what: str) -> Iterator[None]:
+    """Draw `what` inside; if that fails, log it for the operator and show the reviewer a plain notice."""
+    try:
+        yield
+    except Exception:  # st.stop and st.rerun are BaseExceptions: they pass through
+        log.exception("could not draw %s", what)
+        st.warning(
+            f"Part of {what} could not be shown. Judge from what is shown, or choose the flag "
+            "'broken run' and submit; Skip gives the item back."
+        )
+
+
+def text(content: Any) -> str:
+    """A message's content as text: a string, a list of parts (their text joined), else its JSON."""
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return "\n".join(p.get("text") or p.get("content") or json.dumps(p) if isinstance(p, dict) else str(p)
-                         for p in content)  # fmt: skip
-    return json.dumps(content, indent=2, ensure_ascii=False)
+        return "\n".join(_part(p) for p in content)
+    return as_json(content, indent=2)
+
+
+def _part(part: Any) -> str:
+    """One content part as text: its `text` (or `content`) when it has one, else the part as JSON."""
+    if isinstance(part, dict):
+        inner = next((part[k] for k in ("text", "content") if part.get(k) not in (None, "")), None)
+        if inner is not None:
+            return text(inner)
+    return part if isinstance(part, str) else as_json(part)
+
+
+def value(data: Any, expanded: bool = False) -> None:
+    """A structured value as collapsible JSON, whatever it holds (a string stays a JSON string)."""
+    st.json(as_json(data), expanded=expanded)
 
 
 def messages(items: list[Any]) -> None:
     """A conversation: one chat bubble per message, tool calls and results as JSON."""
     for m in items:
         if not isinstance(m, dict):
-            st.code(_text(m), language=None, wrap_lines=True)
+            st.code(text(m), language=None, wrap_lines=True)
             continue
-        role = str(m.get("role", "message"))
+        role = m.get("role", "message")
+        role = role if isinstance(role, str) else as_json(role)
         with st.chat_message(ROLE_AVATARS.get(role, "assistant" if role == "tool" else "user")):
-            st.caption(role)
+            st.caption(escape(role))
             if (content := m.get("content", m.get("parts"))) not in (None, "", []):
-                st.code(_text(content), language=None, wrap_lines=True)
-            for call in m.get("tool_calls") or []:
-                st.caption("tool call")
-                st.json(call, expanded=False)
+                st.code(text(content), language=None, wrap_lines=True)
+            if (calls := m.get("tool_calls")) not in (None, "", [], {}):
+                for call in calls if isinstance(calls, list) else [calls]:
+                    st.caption("tool call")
+                    value(call)
 
 
-def side(value: Any, title: str) -> None:
+def side(data: Any, title: str) -> None:
     """Inputs or outputs: a conversation when they hold messages, else the raw JSON."""
     st.markdown(f"**{title}**")
-    if isinstance(value, dict) and isinstance(value.get("messages"), list):
-        messages(value["messages"])
-    elif isinstance(value, str):
-        st.code(value, language=None, wrap_lines=True)
-    elif value is None:
+    if isinstance(data, dict) and isinstance(data.get("messages"), list):
+        messages(data["messages"])
+    elif isinstance(data, str):
+        st.code(data, language=None, wrap_lines=True)
+    elif data is None:
         st.caption("(none)")
     else:
-        st.json(value, expanded=True)
+        value(data, expanded=True)
 
 
-def run(payload: dict, show_inputs: bool = True) -> None:
+def run(payload: Any, show_inputs: bool = True) -> None:
     """One run: its conversation, its answer, and its details in an expander."""
+    if not isinstance(payload, dict):  # not a run as publish writes it: show what is there
+        side(payload, "Run")
+        return
     if show_inputs:
         side(payload.get("inputs"), "Conversation")
     side(payload.get("outputs"), "Answer")
     if payload.get("status") == "error":
-        st.code(f"error: {payload.get('error')}", language=None, wrap_lines=True)
+        st.code(f"error: {text(payload.get('error'))}", language=None, wrap_lines=True)
     with st.expander("Run details"):
-        st.json({k: v for k, v in payload.items() if k not in ("inputs", "outputs", *HIDDEN)}, expanded=False)
+        value({k: v for k, v in payload.items() if k not in ("inputs", "outputs", *HIDDEN)})
+
+
+def run_of(item: dict, run_id: str | None) -> Any:
+    """The stored run `run_id` of an item's payload; None when the payload does not hold it."""
+    runs = item["payload"].get("runs") if isinstance(item.get("payload"), dict) else None
+    return runs.get(run_id) if isinstance(runs, dict) else None
 
 
 def sides(item: dict) -> list[str]:
@@ -73,14 +141,14 @@ def sides(item: dict) -> list[str]:
 
 
 def item(item: dict) -> None:
-    """An item's runs: one run, or one conversation with the two answers side by side."""
-    runs = item["payload"]["runs"]
-    if item["kind"] != "pairwise":
-        run(runs[item["run_id"]])
-        return
-    shown = sides(item)
-    side(runs[shown[0]].get("inputs"), "Conversation")
-    for column, (label, run_id) in zip(st.columns(2), zip("AB", shown, strict=True), strict=True):
-        with column:
-            st.subheader(f"Answer {label}")
-            run(runs[run_id], show_inputs=False)
+    """An item's runs: one run, or one conversation with the two answers side by side; never raises."""
+    with guarded("this item's content"):
+        if item["kind"] != "pairwise":
+            run(run_of(item, item["run_id"]))
+            return
+        shown = [run_of(item, run_id) for run_id in sides(item)]
+        side(shown[0].get("inputs") if isinstance(shown[0], dict) else None, "Conversation")
+        for column, label, payload in zip(st.columns(2), "AB", shown, strict=True):
+            with column:
+                st.subheader(f"Answer {label}")
+                run(payload, show_inputs=False)

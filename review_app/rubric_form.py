@@ -7,13 +7,12 @@ Widgets are keyed by item, so a new item starts blank and an edit starts from it
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 import streamlit as st
 
-from review_app.render import sides
+from review_app.render import as_json, escape, run_of, sides
 from schemas.rubric import PREFERENCE, PREFERENCE_CRITERION, TIE
 
 FLAGS = ["", "contains personal data (PII)", "broken run", "harmful content", "other"]
@@ -35,8 +34,8 @@ def _name(c: Mapping[str, Any]) -> str:
 
 
 def _label(c: Mapping[str, Any]) -> str:
-    """The widget label: the name, marked when an answer is required."""
-    return _name(c) + (" *" if c.get("required") else "")
+    """The widget label: the name (escaped: labels render markdown), marked when an answer is required."""
+    return escape(_name(c)) + (" *" if c.get("required") else "")
 
 
 def choices(c: Mapping[str, Any]) -> list | None:
@@ -66,20 +65,22 @@ def quick_keys(criteria: list[Mapping[str, Any]], prefix: str) -> None:
     if c is None:
         return
     with st.container(horizontal=True, vertical_alignment="center"):
-        st.markdown(f"Keys answer **{_name(c)}**")
+        st.markdown(f"Keys answer **{escape(_name(c))}**")
         for n, (shortcut, option) in enumerate(zip(KEYS, choices(c), strict=False)):
-            st.button(str(option), key=f"{prefix}-key{shortcut}", shortcut=shortcut, on_click=_press,
+            st.button(escape(option), key=f"{prefix}-key{shortcut}", shortcut=shortcut, on_click=_press,
                       args=(criteria, prefix, n))  # fmt: skip
 
 
 def widget(c: Mapping[str, Any], prefix: str) -> Any:
-    """One criterion's widget; returns its value, None while a choice is not made."""
-    key, label, help_ = _key(prefix, c), _label(c), c.get("description") or None
+    """One criterion's widget; returns its value, None while a choice is not made.
+
+    Labels, help and the options of radios and segmented controls render markdown: all are escaped."""
+    key, label, help_ = _key(prefix, c), _label(c), escape(c["description"]) if c.get("description") else None
     kind, options = c["type"], c.get("options")
     if kind == "categorical":
-        return st.radio(label, options, index=None, key=key, help=help_, horizontal=True)
+        return st.radio(label, options, index=None, key=key, help=help_, horizontal=True, format_func=escape)
     if kind in ("ordinal", "numeric") and options:
-        return st.segmented_control(label, options, key=key, help=help_)
+        return st.segmented_control(label, options, key=key, help=help_, format_func=escape)
     if kind == "numeric":
         return st.slider(label, float(c["min"]), float(c["max"]), key=key, help=help_)
     if kind == "boolean":
@@ -122,8 +123,9 @@ def extras(item: Mapping[str, Any], prefix: str, initial: Mapping[str, Any] | No
     out = {"comment": st.text_area("Comment", value=initial.get("comment") or "", key=f"{prefix}-comment") or None}
     out["correction"] = None
     if item["kind"] == "single":
-        output = item["payload"]["runs"][item["run_id"]].get("outputs")
-        original = json.dumps(output, indent=2, ensure_ascii=False) if output is not None else ""
+        run = run_of(item, item["run_id"])  # any shape: the form must draw whatever the payload holds
+        output = run.get("outputs") if isinstance(run, dict) else None
+        original = as_json(output, indent=2) if output is not None else ""
         edited = st.text_area("Correction (an edited answer, saved as the reference)",
                               value=initial.get("correction") or original, key=f"{prefix}-correction")  # fmt: skip
         out["correction"] = None if edited == original else edited

@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from review_app import render, rubric_form
+from review_app.render import escape
 from review_app.session import require_role, store
 from reviewdesk.errors import ReviewdeskError, StoreFault
 from reviewdesk.labels.adjudication import backlog, case, decide
@@ -15,7 +16,7 @@ from reviewdesk.labels.adjudication import backlog, case, decide
 lead = require_role("lead", "admin")
 st.title("Adjudication")
 if notice := st.session_state.pop("adjudication_notice", None):
-    st.success(notice)
+    st.success(escape(notice))
 open_cases = backlog(store())
 if not open_cases:
     st.success("Nothing to adjudicate: no open disagreements.")
@@ -41,7 +42,7 @@ rows = [
 st.dataframe(pd.DataFrame(rows), hide_index=True)
 for s in seen["submissions"]:
     if s["correction"]:
-        with st.expander(f"Correction by {s['reviewer']}"):
+        with st.expander(f"Correction by {escape(s['reviewer'])}"):
             st.code(s["correction"], language=None, wrap_lines=True)
 
 st.subheader("Decision")
@@ -50,7 +51,7 @@ criteria = {c["key"]: c for c in rubric_form.criteria(item, rubric)}
 prefix = f"adjudicate-{item_id}"
 choices = {}
 for c in waiting[item_id]:
-    st.caption(f"{c['criterion']}: {c['why']}")
+    st.caption(escape(f"{c['criterion']}: {c['why']}"))
     choices[c["criterion"]] = rubric_form.widget(criteria[c["criterion"]], prefix)
 reason = st.text_area("Reason (kept with the decision and in the dataset lineage)", key=f"{prefix}-reason")
 if st.button("Record decision", type="primary"):
@@ -63,7 +64,7 @@ if st.button("Record decision", type="primary"):
     except StoreFault:
         raise  # not a refusal: app.py shows a plain notice
     except ReviewdeskError as e:
-        st.error(str(e))
+        st.error(escape(e))
         st.stop()
     st.session_state["adjudication_notice"] = f"Decided {', '.join(choices)} of {item_id}."
     st.rerun()

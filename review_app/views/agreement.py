@@ -6,6 +6,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from review_app.render import escape
 from review_app.session import require_role, store
 from reviewdesk.labels.adjudication import backlog
 from reviewdesk.quality.snapshot import latest
@@ -25,7 +26,7 @@ st.caption(f"Report of {report['computed_at'][:16].replace('T', ' ')} UTC, from 
 measured = {k: s for k, s in report["criteria"].items() if "note" not in s}
 for key, s in report["criteria"].items():
     if key not in measured:
-        st.warning(f"{key}: {s['note']}")
+        st.warning(escape(f"{key}: {s['note']}"))
 columns = st.columns(max(1, len(measured)) + 1)
 for column, (key, s) in zip(columns, measured.items(), strict=False):
     ci = s["alpha_ci"]
@@ -66,8 +67,9 @@ if key:
     st.subheader("Reviewers")
     st.dataframe(pd.DataFrame(measured[key]["raters"]), hide_index=True)
 if report["calibration"]:
-    st.warning("To calibrate:\n\n" + "\n\n".join(
-        f"{c['reviewer']} on {c['criterion']}: {'; '.join(c['reasons'])}" for c in report["calibration"]))  # fmt: skip
+    st.warning("To calibrate:\n\n" + "\n\n".join(  # reviewer names are free text
+        escape(f"{c['reviewer']} on {c['criterion']}: {'; '.join(c['reasons'])}") for c in report["calibration"]
+    ))  # fmt: skip
 
 for s in measured.values():
     if p := s.get("preference"):
@@ -88,7 +90,7 @@ if model:
             column.metric(f"{key}: model vs consensus kappa", "-" if m["kappa"] is None else f"{m['kappa']:.2f}",
                           help=f"{m['accuracy']:.0%} of {m['n_items']:,} suggestions equal the consensus"
                           + (f"; 95% CI {ci[0]:.2f} to {ci[1]:.2f}" if ci else "") + f"; ECE {m['ece']:.3f}; "
-                          + ", ".join(f"{v} ({n:,})" for v, n in m["model_versions"].items()))  # fmt: skip
+                          + escape(", ".join(f"{v} ({n:,})" for v, n in m["model_versions"].items())))  # fmt: skip
         bins = pd.DataFrame([{**b, "criterion": key} for key, m in model["criteria"].items() for b in m["reliability"]])
         diagonal = alt.Chart(pd.DataFrame({"x": [0.0, 1.0]})).mark_line(color="gray", strokeDash=[4, 4])
         curve = alt.Chart(bins).mark_line(point=True).encode(
@@ -110,7 +112,7 @@ if model:
             "Anchoring: agreement with the suggestion, shown minus hidden", f"{anchoring['effect']:+.1%}", help=why
         )
     elif anchoring:
-        st.caption(f"Anchoring: {anchoring['note']}.")
+        st.caption(f"Anchoring: {escape(anchoring['note'])}.")
 
 st.subheader("Production estimates")
 estimates = pd.DataFrame(report["estimates"])

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from review_app.render import escape
 from review_app.session import require_role, store
 from reviewdesk.review.access import my_queues
 
@@ -13,13 +14,13 @@ if not queues:
 for q in queues:
     p = q["progress"]
     with st.container(border=True):
-        st.subheader(f"{q['name']} ({q['kind']})")
+        st.subheader(escape(f"{q['name']} ({q['kind']})"))
         if q["description"]:
-            st.caption(q["description"])
+            st.caption(escape(q["description"]))
         share = p.done / p.needed if p.needed else 1.0
         st.progress(share, text=f"Queue: {p.done:,} of {p.needed:,} reviews done ({p.complete:,} items complete)")
         left, done = st.columns(2)
         left.metric("Left for me", f"{p.left_for_me:,}")
         done.metric("Done by me", f"{p.done_by_me:,}")
         with st.expander("Instructions"):
-            st.markdown(q["instructions"])
+            st.markdown(escape(q["instructions"]))

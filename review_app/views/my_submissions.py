@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from review_app import render, rubric_form
+from review_app.render import escape
 from review_app.session import require_role, store
 from reviewdesk.errors import ReviewdeskError, StoreFault
 from reviewdesk.review.access import allowed_queues
@@ -40,14 +41,14 @@ answers = rubric_form.form(criteria, prefix, initial=rubric_form.shown(chosen, c
 extras = rubric_form.extras(chosen, prefix, initial=chosen)
 if st.button("Save as a new revision", type="primary", shortcut="ctrl+enter"):
     if lacking := missing_answers(criteria, answers):
-        st.error(f"Answer the required criteria first: {', '.join(lacking)}.")
+        st.error(f"Answer the required criteria first: {escape(', '.join(lacking))}.")
         st.stop()
     try:
         result = revise(store(), chosen["item_id"], user["name"], Draft(rubric_form.stored(chosen, answers), **extras))
     except StoreFault:
         raise  # not a refusal: app.py shows a plain notice
     except ReviewdeskError as e:
-        st.error(str(e))
+        st.error(escape(e))
         st.stop()
     if result.duplicate:
         st.info("Nothing changed: the stored answer is the same.")

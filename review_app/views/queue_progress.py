@@ -4,6 +4,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from review_app.render import escape
 from review_app.session import require_role, store
 from reviewdesk.review.oversight import progress, reviewer_progress, set_aside_items
 
@@ -25,7 +26,7 @@ for name in names:
     p = progress(store(), name)
     reviewers = pd.DataFrame([r.as_dict() for r in reviewer_progress(store(), name)], columns=list(COLUMNS))
     with st.container(border=True):
-        st.subheader(name)
+        st.subheader(escape(name))
         share = p.done / p.needed if p.needed else 1.0
         done = f"{p.done:,} of {p.needed:,} reviews done · {p.complete:,} of {p.items:,} items complete"
         st.progress(share, text=done)

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import streamlit as st
 
 from review_app import render, rubric_form
+from review_app.render import escape, guarded
 from review_app.session import require_role, store
 from reviewdesk.errors import ReviewdeskError, StoreFault
 from reviewdesk.review.access import allowed_queues
@@ -56,10 +57,15 @@ def shown_value(key: str, value: object, shown: list[str] | None) -> object:
     return {shown[0]: "Answer A", shown[1]: "Answer B", "tie": "Tie"}.get(value, "neither answer on screen")
 
 
+def _share(confidence: object) -> str:
+    """A confidence as a percentage; a value that is not a number as it is."""
+    return f"{confidence:.0%}" if isinstance(confidence, int | float) else str(confidence)
+
+
 def suggestions(values: dict, title: str, shown: list[str] | None = None) -> None:
     """A model's suggestions, one line per criterion, as plain text; `shown`: a pair's run ids, left first."""
-    lines = [f"{key}: {shown_value(key, s.get('value'), shown)} ({s.get('confidence', 0):.0%} confident, "
-             f"model {s.get('model_version')})" for key, s in values.items()]  # fmt: skip
+    lines = [escape(f"{key}: {shown_value(key, s.get('value'), shown)} ({_share(s.get('confidence'))} confident, "
+                    f"model {s.get('model_version')})") for key, s in values.items()]  # fmt: skip
     st.info(f"{title}\n\n" + "\n\n".join(lines), icon=":material/smart_toy:")
 
 
@@ -90,7 +96,7 @@ name = st.selectbox("Queue", list(queues), key="review_queue")
 queue = queues[name]
 
 if notice := st.session_state.pop("notice", None):
-    st.warning(notice)
+    st.warning(escape(notice))
 if (last := st.session_state.get("last")) and last["queue"] == name:
     reveal(last)
 
@@ -104,7 +110,7 @@ if item is None:
     except StoreFault:
         raise  # not a refusal: app.py shows a plain notice
     except ReviewdeskError as e:
-        st.error(str(e))
+        st.error(escape(e))
         st.stop()
 if item is None:
     st.success("Nothing left for you in this queue. Thank you!")
@@ -113,17 +119,18 @@ if item is None:
         st.rerun()
     st.stop()
 
-st.caption(f"Item {item['position']} of batch {item['batch_id']}")
+st.caption(escape(f"Item {item['position']} of batch {item['batch_id']}"))
 countdown(item["reserved_until"], queue["reservation_minutes"])
 rubric = store().rubric(name, item["rubric_version"])
 with st.expander("Instructions"):
-    st.markdown(rubric["instructions"])
+    st.markdown(escape(rubric["instructions"]))
 
 render.item(item)
 shown = render.sides(item) if item["kind"] == "pairwise" else None  # run ids, left (A) first
 criteria = rubric_form.criteria(item, rubric)
 if item["suggestions"]:
-    suggestions(item["suggestions"], "Model suggestions (a model's guess: check it)", shown)
+    with guarded("the model's suggestions"):
+        suggestions(item["suggestions"], "Model suggestions (a model's guess: check it)", shown)
 
 st.divider()
 prefix = item["item_id"]
@@ -136,7 +143,7 @@ with st.container(horizontal=True):
 
 if submitted:
     if lacking := missing_answers(criteria, answers):
-        st.error(f"Answer the required criteria first: {', '.join(lacking)}.")
+        st.error(f"Answer the required criteria first: {escape(', '.join(lacking))}.")
         st.stop()
     answers = rubric_form.stored(item, answers)
     try:  # one write transaction: store this answer and reserve the next item

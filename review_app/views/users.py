@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import pandas as pd
 import streamlit as st
 
+from review_app.render import escape
 from review_app.session import require_role, store
 from reviewdesk.errors import ReviewdeskError, StoreFault
 from reviewdesk.review.accounts import add_user, disable_user, list_users, set_password, set_queues
@@ -67,7 +68,7 @@ me = require_role("admin")
 st.title("Users")
 if notice := st.session_state.pop(NOTICE, None):
     kind, message = notice
-    (st.error if kind == "error" else st.success)(message)
+    (st.error if kind == "error" else st.success)(escape(message))
 
 found = {u["name"]: u for u in list_users(store())}
 now = datetime.now(UTC)
@@ -89,7 +90,7 @@ if target is not None:
     user = found[target]
     disabled = bool(user["disabled"])
     st.button(
-        f"Enable {target}" if disabled else f"Disable {target}",
+        escape(f"Enable {target}" if disabled else f"Disable {target}"),
         on_click=_set_disabled,
         args=(target, not disabled),
         disabled=target == me["name"],
