@@ -16,13 +16,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from blind_support import ANSWER_KEY, FORMATS, GOLD_FROM_METADATA, demo_runs, hidden_strings
 from publish_support import load_queue
 from sqlalchemy import text
 from typer.testing import CliRunner
 
 from reviewdesk.demo.exports import write_runs
-from reviewdesk.demo.logs import generate_runs
-from reviewdesk.demo.script import MODELS
 from reviewdesk.ingest import ingest_file
 from reviewdesk.queues import QueueFileError, load_queue_file
 from reviewdesk.review.publication import publish
@@ -32,33 +31,17 @@ from reviewdesk.stores.warehouse import Warehouse
 from schemas.queue import QueueConfig
 
 ROOT = Path(__file__).resolve().parents[2]
-FORMATS = ("native", "langsmith", "otel")
-# Where each format's runs keep the known answer: not `demo_truth`, which the old deny-list stripped.
-ANSWER_KEY = {"native": "answer_key", "langsmith": "answer_key", "otel": "app.demo_truth"}
-GOLD_FROM_METADATA = {
-    "native": "json_extract(metadata, '$.answer_key')",
-    "langsmith": "metadata -> 'answer_key'",
-    "otel": "CAST(json_extract_string(metadata, '$.\"app.demo_truth\"') AS JSON)",
-}
 # A gold source reading a top-level column: escalated conversations are known to be unhelpful.
 GOLD_FROM_TAGS = "CASE WHEN list_contains(tags, 'escalated') THEN json_object('helpfulness', 1) END"
 # What reviewers see unless a queue lists more: the conversation, the answer and neutral fields.
 NEUTRAL = ["inputs", "outputs", "status", "error", "prompt_tokens", "completion_tokens", "total_tokens"]
 
 
-def demo_runs(fmt: str, n: int = 300) -> Iterator[dict]:
-    """Demo runs; native and LangSmith ones keep their known answer under `answer_key`."""
-    for run in generate_runs(n, seed=5):
-        if fmt != "otel" and "demo_truth" in run["metadata"]:  # the OTel writer exports demo_truth itself
-            run["metadata"][ANSWER_KEY[fmt]] = run["metadata"].pop("demo_truth")
-        yield run
-
-
 @pytest.fixture(scope="module", params=FORMATS)
 def fmt_wh(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Warehouse]]:
     """A warehouse of demo runs ingested from one format (module-wide; each test draws its own batches)."""
     fmt, root = request.param, tmp_path_factory.mktemp(request.param)
-    write_runs(demo_runs(fmt), root / "runs.jsonl", fmt=fmt)
+    write_runs(demo_runs(fmt, 300, seed=5), root / "runs.jsonl", fmt=fmt)
     with Warehouse(root / "warehouse.duckdb") as wh:
         report = ingest_file(wh, root / "runs.jsonl", fmt)
         assert report.inserted > 200
@@ -95,12 +78,6 @@ def gold_queue(gold_source: str, sees: list[str] | None) -> QueueConfig:
                       **({"reviewer_sees": sees} if sees else {}))  # fmt: skip
 
 
-def hidden_strings(wh: Warehouse) -> set[str]:
-    """Every model, provider and LLM run name a reviewer must not see (tool names are part of the conversation)."""
-    names = {r[0] for r in wh.execute("SELECT DISTINCT name FROM runs WHERE run_type = 'llm'")}
-    return names | set(MODELS) | {m.provider for m in MODELS.values()} | {m.run_name for m in MODELS.values()}
-
-
 def values(node: object) -> Iterator[object]:
     """Every value in a JSON document, JSON text inside strings parsed too."""
     yield node
@@ -128,20 +105,29 @@ def assert_no_gold_shown(items: list[dict]) -> int:
     return len(gold)
 
 
-def test_default_payloads_hide_names_models_providers_costs(fmt_wh, store: ReviewStore):
-    """Single and pairwise queues by default: the conversation, the answer, status, error, tokens; nothing else."""
+def default_queue(name: str) -> QueueConfig:
+    """The example queue with no `reviewer_sees`: what reviewers see by default."""
+    raw = yaml.safe_load((ROOT / "queues" / f"{name}.yaml").read_text())
+    raw.pop("reviewer_sees", None)
+    return QueueConfig.model_validate(raw)
+
+
+@pytest.mark.parametrize("queue", ["support-quality", "support-ab"])
+def test_default_payloads_hide_names_models_providers_costs(fmt_wh, store: ReviewStore, queue: str):
+    """Single and pairwise queues by default: the conversation, the answer, status, error, tokens; nothing else.
+    The example queues, which list their own, show no more than they list."""
     fmt, wh = fmt_wh
     hidden = hidden_strings(wh)
-    for queue in (load_queue("support-quality"), load_queue("support-ab")):
-        items = published(wh, store, queue)
-        for item in items:
+    for seed, q in enumerate((default_queue(queue), load_queue(queue)), start=11):
+        allowed = {f.split(".")[0] for f in getattr(q, "reviewer_sees", NEUTRAL)}
+        for item in published(wh, store, q, seed=seed):
             runs = json.loads(item["payload"])["runs"]
-            assert len(runs) == (2 if queue.kind == "pairwise" else 1)
+            assert len(runs) == (2 if q.kind == "pairwise" else 1)
             for run in runs.values():
-                assert set(run) <= set(NEUTRAL), f"{fmt} {queue.kind}: {sorted(set(run) - set(NEUTRAL))}"
+                assert set(run) <= allowed, f"{fmt} {q.kind}: {sorted(set(run) - allowed)}"
                 assert run["outputs"] and run["inputs"]  # the conversation and the answer are there
             shown = [s for s in hidden if s in item["payload"]]
-            assert not shown, f"{fmt} {queue.kind} item {item['item_id']} shows {shown}"
+            assert not shown, f"{fmt} {q.kind} item {item['item_id']} shows {shown}"
 
 
 def test_gold_answer_in_any_metadata_key_never_reaches_a_reviewer(fmt_wh, store: ReviewStore):
