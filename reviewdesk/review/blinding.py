@@ -99,6 +99,12 @@ def _reads(node: object) -> Iterator[tuple[str, str | None]]:
         yield from _reads(value)
 
 
+def _merge(found: dict[str, set[str] | None], name: str, keys: set[str] | None) -> None:
+    """Add a read of `keys` of field `name` (None: all of it) to `found`."""
+    before = found.get(name, set())
+    found[name] = None if keys is None or before is None else before | keys
+
+
 def gold_reads(expr: str) -> dict[str, set[str] | None]:
     """What the SQL expression reads of a run: field -> the top-level keys it reads, or None for all of it.
 
@@ -113,30 +119,33 @@ def gold_reads(expr: str) -> dict[str, set[str] | None]:
         )
     found: dict[str, set[str] | None] = {}
     for name, key in _reads(parsed["statements"]):
-        keys = found.get(name, set())
-        found[name] = None if key is None or keys is None else keys | {key}
+        _merge(found, name, None if key is None else {key})
     return found
 
 
 def reviewer_view(sees: Iterable[str], gold_sources: Iterable[str | None]) -> ReviewerView:
-    """What a payload carries: the fields and metadata keys in `sees`, less whatever any gold source reads."""
+    """What a payload carries: the fields and metadata keys in `sees`, less whatever any gold source reads.
+
+    A field read whole, or read at all when it is not JSON (`json_extract(error, '$.k')`), is left out;
+    top-level keys read of a JSON field are removed from it.
+    """
     sees = list(sees)
     read: dict[str, set[str] | None] = {}
     for source in filter(None, gold_sources):
         for name, keys in gold_reads(source).items():
-            read[name] = None if keys is None or read.get(name, set()) is None else read.get(name, set()) | keys
+            _merge(read, name, keys)
     if EVERYTHING in read:
         return ReviewerView(())
-    held = {name: tuple(sorted(keys)) for name, keys in read.items() if name in JSON_FIELDS and keys}
+    left_out = {name for name, keys in read.items() if keys is None or name not in JSON_FIELDS}
+    held = {name: tuple(sorted(keys)) for name, keys in read.items() if name not in left_out}
     metadata_keys = None
-    if "metadata" not in sees:
+    if "metadata" not in sees:  # only the keys listed, less those read: nothing to remove from them
+        read_keys = held.pop("metadata", ())
         listed = [s.removeprefix(METADATA_KEY) for s in sees if s.startswith(METADATA_KEY)]
-        metadata_keys = tuple(k for k in listed if k not in held.get("metadata", ()))
-        held.pop("metadata", None)
+        metadata_keys = tuple(k for k in listed if k not in read_keys)
         if metadata_keys:
             sees.append("metadata")
-    fields = tuple(f for f in RUN_FIELDS if f in sees and not (f in read and read[f] is None))
-    return ReviewerView(fields, metadata_keys, held)
+    return ReviewerView(tuple(f for f in RUN_FIELDS if f in sees and f not in left_out), metadata_keys, held)
 
 
 def _literal(text: str) -> str:

@@ -213,6 +213,10 @@ def test_a_gold_source_that_may_read_anything_leaves_reviewers_nothing():
     assert reviewer_view(RUN_FIELDS, ["to_json(runs) ->> 'x'"]).fields == ()
     view = reviewer_view([*NEUTRAL, "metadata.a", "metadata.k"], ["metadata ->> 'k'", None])
     assert "metadata" in view.fields and view.metadata_keys == ("a",)
+    # a field that is not JSON is left out whatever part of it the gold source reads
+    assert "error" not in reviewer_view(NEUTRAL, ["json_extract(error, '$.k')"]).fields
+    view = reviewer_view([*NEUTRAL, "metadata"], ["coalesce(metadata ->> 'a', json_extract(outputs, '$.b.c'))"])
+    assert view.held_back == {"metadata": ("a",), "outputs": ("b",)} and view.metadata_keys is None
 
 
 @pytest.mark.parametrize(
