@@ -8,18 +8,28 @@ needs no database engine.
 
 from __future__ import annotations
 
+import difflib
 from datetime import datetime
 from typing import Annotated, Literal, Self
 
 from cronsim import CronSim, CronSimError
 from pydantic import Field, field_validator, model_validator
 
-from schemas.base import SqlExpression, Strict
+from schemas.base import SqlExpression, Strict, require_unique
 from schemas.promotion import Promotion
 from schemas.rubric import Rubric
 from schemas.scoring import Prescore
 
 NAME = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+# The run fields a queue may show reviewers (`reviewer_sees`), in the order an item's payload carries them.
+RUN_FIELDS = (
+    "run_id", "trace_id", "session_id", "project", "name", "run_type", "model", "start_time", "latency_ms",
+    "prompt_tokens", "completion_tokens", "total_tokens", "cost_usd", "status", "error",
+    "inputs", "outputs", "tags", "metadata", "user_feedback",
+)  # fmt: skip
+# Blind by default: the conversation, the answer and neutral fields; never names, models, providers or costs.
+REVIEWER_SEES = ("inputs", "outputs", "status", "error", "prompt_tokens", "completion_tokens", "total_tokens")
+METADATA_KEY = "metadata."  # `metadata.KEY` in `reviewer_sees` shows that one metadata key
 
 
 class Weight(Strict):
@@ -72,6 +82,9 @@ class QueueConfig(Strict):
     gold_source: Annotated[str | None, SqlExpression()] = Field(
         default=None, description="SQL over runs giving a JSON object of known answers per criterion, or NULL"
     )
+    # What reviewers see of each run: run fields, and metadata keys as `metadata.KEY` (all of them: `metadata`).
+    # Whatever `gold_source` reads is held back even if listed (reviewdesk.review.blinding).
+    reviewer_sees: list[str] = Field(default=list(REVIEWER_SEES))
     reservation_minutes: int = Field(default=30, ge=1, le=24 * 60)
     suggestions: Literal["show", "hide", "after_answer", "randomized"] = "hide"
     # Review order (never which runs are sampled): lowest model confidence first, a seeded shuffle, or
@@ -90,6 +103,20 @@ class QueueConfig(Strict):
                 CronSim(v, datetime(2026, 1, 1))
             except CronSimError as e:
                 raise ValueError(f"{v!r} is not a cron expression ({e}); e.g. '0 * * * *' is hourly") from None
+        return v
+
+    @field_validator("reviewer_sees")
+    @classmethod
+    def _run_fields(cls, v: list[str]) -> list[str]:
+        for name in v:
+            if name not in RUN_FIELDS and not (name.startswith(METADATA_KEY) and len(name) > len(METADATA_KEY)):
+                close = difflib.get_close_matches(name, RUN_FIELDS, n=1)
+                hint = f"did you mean {close[0]!r}? " if close else ""
+                raise ValueError(
+                    f"{name!r} is not a run field: {hint}list run fields ({', '.join(RUN_FIELDS)}) or metadata "
+                    f"keys as metadata.KEY"
+                )
+        require_unique(v, "list each field once")
         return v
 
     @model_validator(mode="after")

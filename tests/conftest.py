@@ -107,18 +107,15 @@ class LiveApp(NamedTuple):
     data_dir: Path
 
 
-@pytest.fixture(scope="session")
-def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
-    """The demo (800 runs, seed 3: accounts with DEMO_PASSWORD, a published batch per queue) served
-    by `streamlit run` on a free loopback port, the way `reviewdesk app` starts it."""
+@contextlib.contextmanager
+def serving(data_dir: Path, queues_dir: Path, log: Path) -> Iterator[str]:
+    """The review app on `data_dir` served by `streamlit run` on a free loopback port, the way `reviewdesk app`
+    starts it; yields its URL once healthy, and stops it after."""
     from reviewdesk.cli.serve import server_command
     from reviewdesk.config import Settings
-    from reviewdesk.demo.run import run_demo
 
-    root = tmp_path_factory.mktemp("live-app")
-    settings = Settings.load(root / "data", ROOT / "queues")
-    run_demo(settings, runs=800, seed=3, simulate=False)
-    env = os.environ | {"REVIEWDESK_DATA_DIR": str(settings.data_dir), "REVIEWDESK_QUEUES_DIR": str(ROOT / "queues")}
+    settings = Settings.load(data_dir, queues_dir)
+    env = os.environ | {"REVIEWDESK_DATA_DIR": str(settings.data_dir), "REVIEWDESK_QUEUES_DIR": str(queues_dir)}
     if settings.review_store_url:
         env["REVIEWDESK_REVIEW_STORE_URL"] = settings.review_store_url
     with socket.socket() as s:
@@ -126,7 +123,6 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
         port = s.getsockname()[1]
     # No file watcher: edits elsewhere in the working tree must not reload the app under test.
     command = [*server_command(port, "127.0.0.1"), "--server.fileWatcherType", "none"]
-    log = root / "streamlit.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
@@ -143,7 +139,7 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
                 state = f"exited with {proc.returncode}" if proc.poll() is not None else "not healthy after 60 s"
                 pytest.fail(f"streamlit run {state}; its output:\n{log.read_text(errors='replace')}")
             time.sleep(0.25)
-        yield LiveApp(url, settings.data_dir)
+        yield url
     finally:
         proc.terminate()
         try:
@@ -151,6 +147,20 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture(scope="session")
+def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
+    """The demo (800 runs, seed 3: accounts with DEMO_PASSWORD, a published batch per queue) served
+    by `streamlit run` on a free loopback port, the way `reviewdesk app` starts it."""
+    from reviewdesk.config import Settings
+    from reviewdesk.demo.run import run_demo
+
+    root = tmp_path_factory.mktemp("live-app")
+    settings = Settings.load(root / "data", ROOT / "queues")
+    run_demo(settings, runs=800, seed=3, simulate=False)
+    with serving(settings.data_dir, ROOT / "queues", root / "streamlit.log") as url:
+        yield LiveApp(url, settings.data_dir)
 
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -213,16 +223,23 @@ class AppPage:
         self.page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
 
 
-@pytest.fixture
-def app_page(chromium, live_app: LiveApp) -> Iterator[AppPage]:
-    """A fresh browser context (so a fresh Streamlit session) on the app's start page, first run done."""
+@contextlib.contextmanager
+def opened(chromium, url: str) -> Iterator[AppPage]:
+    """A fresh browser context (so a fresh Streamlit session) on the app at `url`, first run done."""
     context = chromium.new_context(viewport={"width": 1280, "height": 1000})
     context.set_default_timeout(20_000)
     app = AppPage(context.new_page())
     with app.rerun():
-        app.page.goto(live_app.url)
+        app.page.goto(url)
     yield app
     context.close()
+
+
+@pytest.fixture
+def app_page(chromium, live_app: LiveApp) -> Iterator[AppPage]:
+    """A fresh browser context on the demo app's start page, first run done."""
+    with opened(chromium, live_app.url) as app:
+        yield app
 
 
 @pytest.fixture(scope="session")

@@ -21,11 +21,16 @@ from sqlalchemy import text
 
 from reviewdesk.errors import ConfigError, NotFound, ReviewdeskError
 from reviewdesk.review import publication as publish_mod
-from reviewdesk.review.publication import SHOWN_RUN_FIELDS, publish, read_items
+from reviewdesk.review.blinding import reviewer_view
+from reviewdesk.review.publication import publish, read_items
 from reviewdesk.sample.batches import batch_for_queue
 from reviewdesk.stores.review_schema import MIGRATIONS
 from reviewdesk.stores.reviewstore import ReviewStore
 from reviewdesk.stores.warehouse import Warehouse
+from schemas.queue import RUN_FIELDS as SHOWN_RUN_FIELDS
+
+# Reviewers see every run field; the demo's known answers (the gold source) are held back from them.
+SEES_ALL = {"reviewer_sees": list(SHOWN_RUN_FIELDS), "gold_source": "json_extract(metadata, '$.demo_truth')"}
 
 
 @pytest.fixture
@@ -59,7 +64,7 @@ def assert_payload_matches_run(shown: dict, run: dict) -> None:
 
 
 def test_publish_writes_queue_rubric_batch_and_items_with_complete_payloads(wh: Warehouse, store: ReviewStore):
-    queue = load_queue("support-quality")
+    queue = load_queue("support-quality", **SEES_ALL)
     n = insert_single_batch(wh, queue, "b1", n=20, gold=2)
     report = publish(wh, store, queue, "b1")
 
@@ -100,7 +105,7 @@ def test_publish_writes_queue_rubric_batch_and_items_with_complete_payloads(wh: 
 
 
 def test_pairwise_items_keep_both_runs_and_the_left_side(wh: Warehouse, store: ReviewStore):
-    queue = load_queue("support-ab")
+    queue = load_queue("support-ab", **SEES_ALL)
     n = insert_pairwise_batch(wh, queue, "p1")
     assert n > 5
     assert publish(wh, store, queue, "p1").published == n
@@ -197,8 +202,8 @@ def test_failure_while_writing_items_leaves_the_store_and_warehouse_unchanged(
     queue = load_queue("support-quality")
     insert_single_batch(wh, queue, "b1", n=30)
 
-    def half_then_fail(wh: Warehouse, batch, chunk: int = 10):
-        yield from list(read_items(wh, batch, chunk=10))[:2]
+    def half_then_fail(wh: Warehouse, batch, view, chunk: int = 10):
+        yield from list(read_items(wh, batch, view, chunk=10))[:2]
         raise OSError("disk full")
 
     monkeypatch.setattr(publish_mod, "read_items", half_then_fail)
@@ -219,7 +224,7 @@ def test_concurrent_publishers_write_each_item_once_without_lock_errors(wh: Ware
     queue = load_queue("support-quality")
     n = insert_single_batch(wh, queue, "b1", n=150)
     batch = batch_for_queue(wh, queue, "b1")
-    chunks = list(read_items(wh, batch, chunk=25))
+    chunks = list(read_items(wh, batch, reviewer_view(queue.reviewer_sees, [queue.gold_source]), chunk=25))
     url = f"sqlite:///{tmp_path / 'shared' / 'review.sqlite'}"
     ctx = multiprocessing.get_context("spawn")
     barrier, results = ctx.Barrier(3), ctx.Queue()
@@ -264,7 +269,7 @@ def test_batch_referring_to_a_missing_run_is_refused_before_writing(wh: Warehous
 def test_publish_to_postgres_is_complete_and_idempotent(wh: Warehouse, postgres_url: str):
     with ReviewStore(postgres_url) as store:
         reset_postgres(store)
-        single, pairwise = load_queue("support-quality"), load_queue("support-ab")
+        single, pairwise = load_queue("support-quality", **SEES_ALL), load_queue("support-ab", **SEES_ALL)
         n = insert_single_batch(wh, single, "b1")
         m = insert_pairwise_batch(wh, pairwise, "p1")
         assert publish(wh, store, single, "b1").published == n

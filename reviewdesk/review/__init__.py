@@ -10,11 +10,12 @@ The reviewer's hot path (access, reservations, submissions) never imports DuckDB
 reads and writes only the review store. Publishing reads the warehouse, so it is imported only by
 the flows and the CLI.
 
-Modules: publication (batches into the store), roles, accounts (users, passwords, sessions), access (who
-may review which queue), reservations (`next_item`, `release`), drafts (what a reviewer sends, and
-its form checks), submissions (submit, revise, history), suggestions (whether a reviewer sees a
-model's suggestion), oversight (progress and flagged items for leads), lookups (shared statements),
-steps (one review cycle, sample -> pre-score -> publish, as the flow and the demo run it).
+Modules: publication (batches into the store), blinding (what reviewers see of a run), roles,
+accounts (users, passwords, sessions), access (who may review which queue), reservations
+(`next_item`, `release`), drafts (what a reviewer sends, and its form checks), submissions (submit,
+revise, history), suggestions (whether a reviewer sees a model's suggestion), oversight (progress and
+flagged items for leads), lookups (shared statements), steps (one review cycle, sample -> pre-score
+-> publish, as the flow and the demo run it).
 """
 
 from reviewdesk.lazy import front_door

@@ -6,9 +6,10 @@ marked published in the warehouse. If marking fails, publishing again finds ever
 store, writes nothing and completes the mark.
 
 Each item carries a `payload` with all the app renders (the run's, or both runs' fields), so
-the app never reads the warehouse. Metadata keys in `HIDDEN_METADATA` are left out: reviewers
-must not see a known answer (review is blind). Items carry the batch's suggestions from the
-prescore step, if any, and a review `priority` by the queue's setting (`reviewdesk.prescore.priority`).
+the app never reads the warehouse. It holds only what the queue's `reviewer_sees` allows, less
+whatever the gold source reads (`reviewdesk.review.blinding`): the store never holds what reviewers
+must not see. Items carry the batch's suggestions from the prescore step, if any, and a review
+`priority` by the queue's setting (`reviewdesk.prescore.priority`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from datetime import UTC, datetime
 
 from reviewdesk.errors import ConfigError
 from reviewdesk.prescore.priority import item_priority, least_confidence
+from reviewdesk.review.blinding import ReviewerView, reviewer_view, run_json_sql
 from reviewdesk.sample.batches import Batch, batch_for_queue
 from reviewdesk.stores.review_schema import batches, items
 from reviewdesk.stores.reviewstore import JSONText, ReviewStore
@@ -27,37 +29,24 @@ from reviewdesk.stores.warehouse import Warehouse
 from schemas.queue import QueueConfig
 
 CHUNK = 10_000  # items read from DuckDB and written to the store at a time
-HIDDEN_METADATA = ("demo_truth",)
-# The run fields an item's payload carries for reviewers to see, in this order.
-SHOWN_RUN_FIELDS = (
-    "run_id", "trace_id", "session_id", "project", "name", "run_type", "model", "start_time", "latency_ms",
-    "prompt_tokens", "completion_tokens", "total_tokens", "cost_usd", "status", "error",
-    "inputs", "outputs", "tags", "metadata", "user_feedback",
+ITEM_FIELDS = (
+    "item_id", "position", "run_id", "run_a", "run_b", "left_run_id",
+    "inclusion_probability", "is_gold", "gold_answer", "reviewers_needed", "payload", "suggestions",
 )  # fmt: skip
 
 
-def _run_json(r: str) -> str:
-    """SQL for one run's payload object; `start_time` as ISO 8601 UTC, hidden metadata keys removed."""
-    hidden = json.dumps(dict.fromkeys(HIDDEN_METADATA))
-    fields = []
-    for f in SHOWN_RUN_FIELDS:
-        if f == "start_time":
-            expr = f"strftime({r}.start_time AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%f+00:00')"
-        elif f == "metadata":  # a JSON merge patch with null values deletes those keys
-            expr = f"CASE WHEN json_type({r}.metadata) = 'OBJECT' THEN json_merge_patch({r}.metadata, '{hidden}') END"
-        else:
-            expr = f"{r}.{f}"
-        fields.append(f"'{f}', {expr}")
-    return f"json_object({', '.join(fields)})"
+def items_sql(view: ReviewerView) -> str:
+    """One row per item of a batch, its payload built as JSON text by DuckDB with only what `view` shows.
 
-
-# One row per item, its payload built as JSON text by DuckDB: parsing and re-serializing ~1.5 KB
-# per item in Python would double the time publish holds the review store's write lock.
-ITEMS_SQL = f"""
+    Parsing and re-serializing ~1.5 KB per item in Python would double the time publish holds the
+    review store's write lock.
+    """
+    run_a, run_b = run_json_sql(view, "ra"), run_json_sql(view, "rb")
+    return f"""
     SELECT i.item_id, i.position, i.run_id, i.run_a, i.run_b, i.left_run_id, i.inclusion_probability,
            i.is_gold, i.gold_answer::VARCHAR, i.reviewers_needed,
-           json_object('runs', CASE WHEN i.run_b IS NULL THEN json_object(ra.run_id, {_run_json("ra")})
-                                    ELSE json_object(ra.run_id, {_run_json("ra")}, rb.run_id, {_run_json("rb")}) END),
+           json_object('runs', CASE WHEN i.run_b IS NULL THEN json_object(ra.run_id, {run_a})
+                                    ELSE json_object(ra.run_id, {run_a}, rb.run_id, {run_b}) END),
            s.suggestions
     FROM items i
     LEFT JOIN (SELECT item_id, json_group_object(criterion, json_object('value', value, 'confidence', confidence,
@@ -68,10 +57,6 @@ ITEMS_SQL = f"""
     WHERE i.batch_id = ?
     ORDER BY i.position, i.item_id
 """
-ITEM_FIELDS = (
-    "item_id", "position", "run_id", "run_a", "run_b", "left_run_id",
-    "inclusion_probability", "is_gold", "gold_answer", "reviewers_needed", "payload", "suggestions",
-)  # fmt: skip
 
 
 @dataclass
@@ -91,19 +76,22 @@ class PublishReport:
 def publish(wh: Warehouse, store: ReviewStore, queue: QueueConfig, batch_id: str) -> PublishReport:
     """Publish a batch of `queue` to the review store; publishing it again changes nothing."""
     batch = batch_for_queue(wh, queue, batch_id)
-    report = write_to_store(store, queue, batch, read_items(wh, batch))
+    # the gold source the batch was drawn with, and the queue's now: neither's answers may reach a reviewer
+    view = reviewer_view(queue.reviewer_sees, [batch.params.get("gold_source"), queue.gold_source])
+    report = write_to_store(store, queue, batch, read_items(wh, batch, view))
     published_at = store.batch(batch_id)["published_at"]
     mark_published(wh, batch_id, published_at)
     return report
 
 
-def read_items(wh: Warehouse, batch: Batch, chunk: int = CHUNK) -> Iterator[list[dict]]:
-    """The batch's items as review-store rows (without `published_at`), `chunk` at a time.
+def read_items(wh: Warehouse, batch: Batch, view: ReviewerView, chunk: int = CHUNK) -> Iterator[list[dict]]:
+    """The batch's items as review-store rows (without `published_at`), `chunk` at a time, their payloads
+    holding only what `view` shows reviewers.
 
     The join to `runs` and the payloads are made inside DuckDB; only the batch's rows reach
     Python, and its JSON columns arrive as `JSONText`, stored without being parsed again.
     """
-    result = wh.con.execute(ITEMS_SQL, [batch.batch_id, batch.batch_id])
+    result = wh.con.execute(items_sql(view), [batch.batch_id, batch.batch_id])
     common = {"batch_id": batch.batch_id, "queue": batch.queue, "kind": batch.kind,
               "rubric_version": batch.rubric_version}  # fmt: skip
     while rows := result.fetchmany(chunk):
