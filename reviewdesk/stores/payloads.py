@@ -71,7 +71,5 @@ def read_json(text: str | None) -> Any:
         raise UnreadablePayload(f"its JSON cannot be parsed ({e})") from None
 
 
-__all__ = [
-    "JSON_STRING", "MAX_DEPTH", "MAX_RECORD_BYTES", "UnreadablePayload", "json_depth", "openers_sql", "read_json",
-    "too_deep", "too_large",
-]  # fmt: skip
+__all__ = ["JSON_STRING", "MAX_DEPTH", "MAX_RECORD_BYTES", "UnreadablePayload", "json_depth", "openers_sql",
+           "read_json", "too_deep", "too_large"]  # fmt: skip

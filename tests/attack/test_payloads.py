@@ -16,6 +16,7 @@ from promotion_support import QUALITY, ROOT, close
 from publish_support import load_queue
 from review_support import PASSWORD, T0, reset_postgres, seed_queue
 from sqlalchemy import text
+from streamlit.testing.v1 import AppTest
 
 from reviewdesk.datasets.promotion import promote
 from reviewdesk.demo.exports import write_runs
@@ -262,6 +263,23 @@ def test_a_held_item_that_cannot_be_read_is_released_and_the_next_one_given(tmp_
         assert again["item_id"].endswith("-0002")
         [aside] = oversight.set_aside_items(store, queue.name)
         assert aside.item_id == held["item_id"] and aside.reason.startswith("payload cannot be read: its JSON cannot")
+
+
+def test_the_queue_progress_page_shows_a_lead_the_item_set_aside_and_why(data_dir: Path):
+    with ReviewStore(f"sqlite:///{(data_dir / 'review.sqlite').resolve()}") as store:
+        accounts.add_user(store, "reviewer1", "reviewer", PASSWORD)
+        accounts.add_user(store, "lena", "lead", PASSWORD)
+        queue = seed_queue(store, n=3, reviewers_needed=1)
+        _corrupt(store, f"{queue.name}-b1-0001", deep_array(5_000))
+        assert next_item(store, queue.name, "reviewer1", now=T0)["item_id"].endswith("-0002")
+        login = accounts.authenticate(store, "lena", PASSWORD).token
+    at = AppTest.from_file(str(ROOT / "review_app" / "app.py"), default_timeout=30)
+    at.session_state["session_token"] = login
+    at = at.run().switch_page("views/queue_progress.py").run()
+    assert not at.exception
+    assert any("Set aside" in t.value and "1 items" in t.value for t in at.text)
+    [row] = at.dataframe[0].value.to_dict("records")
+    assert row["item_id"] == f"{queue.name}-b1-0001" and "nested 5,000 levels deep" in row["reason"]
 
 
 # -- promotion -------------------------------------------------------------------------------------
