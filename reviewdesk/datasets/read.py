@@ -73,7 +73,10 @@ def dataset_folder(name: str, data_dir: Path | str | None = None) -> Path:
     root = datasets_dir(data_dir)
     folder = root / name
     if not within(folder, root):
-        raise ConfigError(f"{folder} leads outside {root} (a symlink): a dataset lives in its own folder there.")
+        raise ConfigError(
+            f"{folder} is a link that leads outside {root}: a dataset lives in its own folder there. Move the "
+            "dataset in, or remove the link."
+        )
     return folder
 
 
