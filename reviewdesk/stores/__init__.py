@@ -12,7 +12,8 @@ touches, and flows reach the app only through it.
 
 Modules: warehouse (DuckDB and its migrations), reviewstore (the engine), review_schema (the review
 store's tables and migrations), sqlite_writes (SQLite's single-writer gate and WAL sync), values
-(answers as typed values), sqlcheck (the check on queue SQL before it runs against `runs`).
+(answers as typed values), sqlcheck (the check on queue SQL before it runs against `runs`), sandbox (the
+DuckDB, cut off from files and the network, that queue SQL runs in).
 """
 
 from reviewdesk.lazy import front_door

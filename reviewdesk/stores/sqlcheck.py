@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,6 +26,7 @@ from reviewdesk.stores.sandbox import sandbox
 from reviewdesk.stores.warehouse import RUN_COLUMNS
 
 CHECKED = "__checked_expression"
+MAX_DEPTH = 200  # containers in the parsed tree (about 3 per call or operator): well within Python's recursion limit
 # The expression gets lines of its own, so nothing of the wrapper can end up inside a comment or string of it.
 WRAPPER = "SELECT (\n{}\n) AS " + CHECKED + " FROM runs"
 
@@ -283,9 +285,21 @@ _FROM = {
 }  # fmt: skip
 
 
+def _depth(text: str) -> int:
+    """How deep the JSON `text` nests, counted without recursing (json.loads would raise RecursionError)."""
+    depth = deepest = 0
+    for bracket in re.findall(r"[\[\]{}]", re.sub(r'"(?:[^"\\]|\\.)*"', "", text)):
+        depth += 1 if bracket in "[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
 def _tree(expr: str) -> dict[str, Any]:
     """The parsed expression, once its statement is known to be exactly `SELECT (<expr>) FROM runs`."""
-    found = json.loads(_runs().execute("SELECT json_serialize_sql(?)", [WRAPPER.format(expr)]).fetchone()[0])
+    text = _runs().execute("SELECT json_serialize_sql(?)", [WRAPPER.format(expr)]).fetchone()[0]
+    if _depth(text) > MAX_DEPTH:
+        raise ExpressionError("nests too deeply (some 60 calls or operators inside one another): simplify it")
+    found = json.loads(text)
     if found.get("error"):
         raise ExpressionError(f"is not an expression DuckDB can parse ({found.get('error_message')}); write one")
     statements = found["statements"]

@@ -218,3 +218,11 @@ def test_everyday_expressions_pass_and_the_sandbox_gives_the_values_the_warehous
         via_sandbox = wh.execute(f"SELECT run_id, {cols} FROM runs JOIN evaluated ON {on} ORDER BY run_id")
         direct = wh.execute(f"SELECT run_id, {', '.join(values.values())} FROM runs WHERE status <> 'error' ORDER BY 1")
     assert len(direct) > 300 and via_sandbox == direct
+
+
+@pytest.mark.parametrize("expr", ["NOT " * 500 + "true", "lower(" * 500 + "status" + ")" * 500 + " = 'x'"])
+def test_a_deeply_nested_expression_gets_a_message_not_a_recursion_error(tmp_path: Path, expr: str):
+    path = tmp_path / "q.yaml"
+    path.write_text(yaml.safe_dump(queue_data("filter", expr)))
+    result = runner.invoke(app, ["queues", "validate", str(path)])
+    assert result.exit_code == 2 and "nests too deeply" in " ".join(result.output.split())
