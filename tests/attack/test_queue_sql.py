@@ -2,8 +2,8 @@
 
 Two walls, each tested on its own:
 - the check (reviewdesk.stores.sqlcheck): `reviewdesk queues validate` refuses every expression
-  below with exit 2 and a message naming what is not allowed; ATTACKS all passed the token check
-  of a3211fa (one stratify_by read a secret file into the stratum labels of a batch);
+  below with exit 2 and a message naming what is not allowed; most passed the token check of
+  a3211fa (one stratify_by read a secret file into the stratum labels of a batch);
 - the sandbox: sampling evaluates queue SQL only in a DuckDB that cannot reach files (tested
   directly, as if the check were skipped), and sampling re-checks a queue built without its file.
 """
@@ -31,7 +31,7 @@ SECRET = "TOPSECRET-7f3a"
 runner = CliRunner()
 
 # (id, field, expression; {secret} is a file holding SECRET, {parquet} a Parquet file, {out} a path, message)
-ATTACKS = [
+CASES = [  # the check of a3211fa let all these through
     ("exists-from-read_text", "filter", "EXISTS (FROM read_text('{secret}'))", "contains EXISTS, a subquery"),
     ("from-query", "stratify_by", "(FROM query('SELECT 1'))", "contains FROM, a subquery"),
     ("query-read_csv", "stratify_by", "(FROM query('FROM read_csv(''{secret}'')'))", "contains FROM, a subquery"),
@@ -71,9 +71,7 @@ ATTACKS = [
     ("columns-star", "filter", "COLUMNS(*) IS NULL", "uses * or COLUMNS"),
     ("positional", "stratify_by", "#1", "has a parameter"),
     ("cast-to-variant", "filter", "CAST(status AS VARIANT) IS NULL", "casts to VARIANT"),
-]  # fmt: skip
-# Refused by a3211fa's check too (by luck or by DuckDB): kept refused, now for the right reason.
-HELD = [
+    # a3211fa refused these too (by luck, or DuckDB did): kept refused, now for the right reason
     ("semicolon-copy", "filter", "true; COPY (FROM runs) TO '{out}'", "contains ';'"),
     ("query-copy", "stratify_by", "(FROM query('COPY (FROM runs) TO ''{out}'''))", "contains FROM, a subquery"),
     ("query-attach", "stratify_by", "(FROM query('ATTACH ''{out}'''))", "contains FROM, a subquery"),
@@ -111,8 +109,7 @@ def queue_data(field: str, expr: str) -> dict:
     return data
 
 
-@pytest.mark.parametrize(("field", "template", "message"), [a[1:] for a in ATTACKS + HELD],
-                         ids=[a[0] for a in ATTACKS + HELD])  # fmt: skip
+@pytest.mark.parametrize(("field", "template", "message"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_queues_validate_refuses_it_with_exit_2(tmp_path: Path, files: dict, field: str, template: str, message: str):
     path = tmp_path / "q.yaml"
     path.write_text(yaml.safe_dump(queue_data(field, template.format(**files))))
