@@ -344,6 +344,10 @@ def _checked(expr: str) -> tuple[str, frozenset[str]]:
     """(DuckDB type, runs columns read) of an allowed expression; ExpressionError otherwise."""
     if not expr or not expr.strip():
         raise ExpressionError("is empty; write a DuckDB expression over the runs columns")
+    try:
+        expr.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ExpressionError("is not valid Unicode text (a lone surrogate, such as \\ud800): remove it") from None
     _lexical(expr)
     walk = _Walk(expr)
     try:
