@@ -19,6 +19,7 @@ from contextlib import closing
 import duckdb
 import pyarrow as pa
 
+from reviewdesk.errors import ConfigError
 from reviewdesk.stores.sandbox import sandbox
 from reviewdesk.stores.sqlcheck import columns_read, run_column_types
 
@@ -49,7 +50,14 @@ def evaluate(con: duckdb.DuckDBPyConnection, relation: str, keep: str, values: d
     read = ", ".join(map(_quoted, columns)) or "1 AS __one"
     con.complete()  # a result the caller read with fetchone() is still open, and would refuse con.sql
     distinct = con.sql(f"SELECT DISTINCT {read} FROM runs").to_arrow_table()
-    con.register(relation, in_sandbox(distinct, columns, keep, values))
+    try:
+        evaluated = in_sandbox(distinct, columns, keep, values)
+    except duckdb.Error as e:  # a CAST that fails on some run, an lpad past the memory limit, ...
+        raise ConfigError(
+            f"The queue's SQL failed on the runs: {str(e).splitlines()[0]}. Fix the expression "
+            f"({'; '.join([keep, *values.values()])}), e.g. TRY_CAST instead of CAST."
+        ) from None
+    con.register(relation, evaluated)
     on = [f"runs.{_quoted(c)} IS NOT DISTINCT FROM {relation}.__v{i}" for i, c in enumerate(columns)]
     return " AND ".join(on) or "TRUE"
 

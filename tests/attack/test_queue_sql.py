@@ -121,18 +121,22 @@ def test_queues_validate_refuses_it_with_exit_2(tmp_path: Path, files: dict, fie
     assert SECRET not in shown
 
 
-def test_the_secret_never_reaches_the_strata_even_for_a_queue_built_without_its_file(tmp_path: Path, files: dict):
-    """The issue's case: stratify_by read a file into the stratum labels stored with the batch."""
-    data = queue_data("stratify_by", "(FROM read_csv('{secret}', header = false))".format(**files))
+def draw_stratified(path: Path, stratum: str) -> None:
+    """A queue built without its file (so never checked), stratified by `stratum`, drawn over two runs."""
+    data = queue_data("stratify_by", stratum) | {"gold_fraction": 0, "gold_source": None}
     data["sampling"] |= {"strategy": "stratified", "filter": "TRUE", "size": 2}
-    queue = QueueConfig.model_validate(data | {"gold_fraction": 0, "gold_source": None})
-    with Warehouse(tmp_path / "w.duckdb") as wh:
+    with Warehouse(path) as wh:
         wh.execute("INSERT INTO runs (run_id, model, status, source_format, ingested_at) "
                    "SELECT 'r' || i, 'm', 'success', 'native', now() FROM range(2) t(i)")  # fmt: skip
-        with pytest.raises(ConfigError, match=r"sampling\.stratify_by: .*contains FROM, a subquery"):
-            draw_batch(wh, queue, seed=1)
-        stored = wh.execute("SELECT count(*) FROM batches")[0][0], wh.execute("SELECT count(*) FROM items")[0][0]
-    assert stored == (0, 0)
+        draw_batch(wh, QueueConfig.model_validate(data), seed=1)
+
+
+def test_the_secret_never_reaches_the_strata_even_for_a_queue_built_without_its_file(tmp_path: Path, files: dict):
+    """The issue's case: stratify_by read a file into the stratum labels stored with the batch."""
+    with pytest.raises(ConfigError, match=r"sampling\.stratify_by: .*contains FROM, a subquery"):
+        draw_stratified(tmp_path / "w.duckdb", "(FROM read_csv('{secret}', header = false))".format(**files))
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        assert wh.execute("SELECT (SELECT count(*) FROM batches), (SELECT count(*) FROM items)") == [(0, 0)]
 
 
 SANDBOX_REFUSES = [
@@ -224,3 +228,10 @@ def test_a_deeply_nested_expression_gets_a_message_not_a_recursion_error(tmp_pat
     path.write_text(yaml.safe_dump(queue_data("filter", expr)))
     result = runner.invoke(app, ["queues", "validate", str(path)])
     assert result.exit_code == 2 and "nests too deeply" in " ".join(result.output.split())
+
+
+@pytest.mark.parametrize("expr", ["lpad(model, 2000000000, 'x')", "CAST(model AS INTEGER)"])
+def test_queue_sql_that_fails_on_the_runs_is_a_message(tmp_path: Path, expr: str):
+    """Memory, conversions: what only fails on data (past the check) fails the draw with a ConfigError."""
+    with pytest.raises(ConfigError, match="The queue's SQL failed on the runs"):
+        draw_stratified(tmp_path / "w.duckdb", expr)
