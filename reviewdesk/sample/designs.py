@@ -63,8 +63,7 @@ def draw_batch(wh: Warehouse, queue: QueueConfig, size: int | None = None, seed:
     if not -MAX_SEED <= seed < MAX_SEED:
         raise ConfigError(f"Seed {seed} does not fit a 64-bit integer; pick a smaller one.")
 
-    with wh.transaction() as con:
-        pop = Population(queue, seed)
+    with wh.transaction() as con, Population(con, queue, seed) as pop:
         population, units, details = _DRAWS[queue.sampling.strategy](con, pop, requested)
         if population == 0:
             raise EmptyPopulation(pop.empty_message())

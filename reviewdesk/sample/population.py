@@ -9,16 +9,26 @@ the unit (`digest`, `uniform`).
 
 Pairwise queues sample pairs: a unit is a `pairing.key` value whose population runs show at
 least two `pairing.compare` values; strata and weights of a pair are those of its run_a.
+
+The queue's SQL (filter, strata, weights, pairing, gold source) is checked again here and
+evaluated in the sandbox (`evaluation`); the SQL run on the warehouse is only this module's own.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 from dataclasses import dataclass
 
+import duckdb
+
+from reviewdesk.errors import ConfigError
+from reviewdesk.queues import sql_problems
+from reviewdesk.sample.evaluation import evaluate
 from schemas.queue import QueueConfig
 
 HASH_RULE = "duckdb hash(unit_id || ':' || seed); bottom-k by hash is a simple random sample"
+_relations = itertools.count()  # names of the relations each `units` call registers, unique in the process
 
 
 @dataclass
@@ -50,17 +60,38 @@ def uniform(seed: int, purpose: str) -> float:
 
 
 class Population:
-    """SQL for a queue's population: one row per unit (a run, or a pair), with its seeded hash."""
+    """SQL for a queue's population: one row per unit (a run, or a pair), with its seeded hash.
 
-    def __init__(self, queue: QueueConfig, seed: int) -> None:
-        self.queue, self.seed = queue, seed
-        s = queue.sampling
-        self.where = f"({s.filter})"
-        if s.exclude_reviewed:
-            self.where += (
-                " AND run_id NOT IN (SELECT r FROM (SELECT unnest([run_id, run_a, run_b]) AS r FROM items"
+    The queue's own SQL is evaluated in the sandbox (`evaluation`), never on `con`: each `units`
+    call registers its values on `con`, and `close` (or leaving a `with` block) removes them.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, queue: QueueConfig, seed: int) -> None:
+        if problems := sql_problems(queue):
+            raise ConfigError(
+                f"Queue {queue.name!r} holds SQL that queue files may not:\n  " + "\n  ".join(problems)
+                + "\nFix its file; `reviewdesk queues validate` checks it."
+            )  # fmt: skip
+        self.con, self.queue, self.seed = con, queue, seed
+        self.registered: list[str] = []
+        self.exclude = "TRUE"
+        if queue.sampling.exclude_reviewed:
+            self.exclude = (
+                "run_id NOT IN (SELECT r FROM (SELECT unnest([run_id, run_a, run_b]) AS r FROM items"
                 f" WHERE queue = {_lit(queue.name)}) WHERE r IS NOT NULL)"
             )
+
+    def __enter__(self) -> Population:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Drop the relations `units` registered on the connection."""
+        self.con.complete()  # a result read with fetchone() is still open, and would refuse the unregistering
+        while self.registered:
+            self.con.unregister(self.registered.pop())
 
     @property
     def pairwise(self) -> bool:
@@ -72,20 +103,30 @@ class Population:
         return f"hash({uid} || {_lit(f':{purpose}{self.seed}')})"
 
     def units(self, extra: dict[str, str] | None = None) -> str:
-        """SELECT __uid, __h (UBIGINT), __run / __a, __b, and `extra` expressions (over runs) by name."""
-        cols = "".join(f", ({expr}) AS {name}" for name, expr in (extra or {}).items())
+        """SELECT __uid, __h (UBIGINT), __run / __a, __b, and `extra` expressions (queue SQL over runs) by name.
+
+        Every unit passes the queue's filter; a pair's `extra` values are those of its run_a.
+        """
+        extra = extra or {}
+        q = f"__queue_sql_{next(_relations)}"
+        values = dict(extra)
+        if self.pairwise:
+            p = self.queue.pairing
+            assert p is not None
+            values |= {"__k": f"CAST(({p.key}) AS VARCHAR)", "__c": f"CAST(({p.compare}) AS VARCHAR)"}
+        on = evaluate(self.con, q, self.queue.sampling.filter, values)
+        self.registered.append(q)
+        population = f"runs JOIN {q} ON {on} WHERE {self.exclude}"
         if not self.pairwise:
-            h = self.hash("run_id")
-            return f"SELECT run_id AS __uid, {h} AS __h, run_id AS __run{cols} FROM runs WHERE {self.where}"
-        p = self.queue.pairing
-        assert p is not None
+            cols = "".join(f", {q}.{name} AS {name}" for name in extra)
+            return f"SELECT run_id AS __uid, {self.hash('run_id')} AS __h, run_id AS __run{cols} FROM {population}"
         # Per key: the run with the smallest seeded hash, then the smallest-hash run of another
         # compare value. Runs with a NULL key or compare value cannot be paired.
+        carried, cols = "".join(f", {q}.{n}" for n in extra), "".join(f", __cand.{n}" for n in extra)
         return f"""
             WITH __cand AS (
-                SELECT run_id AS __r, CAST(({p.key}) AS VARCHAR) AS __k, CAST(({p.compare}) AS VARCHAR) AS __c,
-                       {self.hash("run_id")} AS __rh
-                FROM runs WHERE {self.where} AND ({p.key}) IS NOT NULL AND ({p.compare}) IS NOT NULL),
+                SELECT run_id AS __r, {q}.__k, {q}.__c, {self.hash("run_id")} AS __rh{carried}
+                FROM {population} AND {q}.__k IS NOT NULL AND {q}.__c IS NOT NULL),
             __first AS (
                 SELECT __k, arg_min({{'r': __r, 'c': __c}}, __rh) AS __f FROM __cand
                 GROUP BY __k HAVING count(DISTINCT __c) >= 2),
@@ -96,7 +137,7 @@ class Population:
                 SELECT least(f.__f.r, s.__r2) AS __a, greatest(f.__f.r, s.__r2) AS __b
                 FROM __first f JOIN __second s USING (__k))
             SELECT __a || ' ' || __b AS __uid, {self.hash("__a || ' ' || __b")} AS __h, __a, __b{cols}
-            FROM __pairs JOIN runs ON runs.run_id = __pairs.__a"""
+            FROM __pairs JOIN __cand ON __cand.__r = __pairs.__a"""
 
     def payload(self, **extra: str) -> str:
         """What a drawn unit brings back: its id, runs and hash (to sort by, in Python), plus `extra`."""

@@ -1,23 +1,113 @@
-"""Check a user's SQL expression over `runs` before it ever runs against the warehouse.
+"""Check a user's SQL expression over `runs` before it ever runs: DuckDB's own parser, then an allow-list.
 
-Queue files hold SQL fragments (a filter, weight conditions, strata, pair keys). Each must be one
-expression, reproducible, and bind against the `runs` columns; a mistake is caught when the queue
-is loaded, with a message that says what to fix, not halfway through a scheduled flow.
+Queue files hold SQL fragments (a filter, weight conditions, strata, pair keys, the gold source).
+Each must be one expression over one run's columns: reproducible, and unable to read anything
+else. A token check cannot promise that, since DuckDB accepts FROM-first subqueries and table
+functions inside expressions (`EXISTS (FROM read_text('/etc/passwd'))`). So DuckDB's parser
+(`json_serialize_sql`) turns `SELECT (<expr>) FROM runs` into a tree, and every node of the
+expression must be of an allowed kind: constants, the runs columns, operators, comparisons,
+CASE, casts to plain types, and the scalar functions listed below (text, numbers, dates, JSON,
+lists, structs). No subqueries, table functions, aggregates, windows, parameters, clocks or
+settings. The expression is then bound in a sandbox (reviewdesk.stores.sandbox) for its type.
+A mistake is caught when the queue is loaded, with a message that says what to use instead.
 """
 
 from __future__ import annotations
 
 import functools
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
 
 import duckdb
 
+from reviewdesk.stores.sandbox import sandbox
 from reviewdesk.stores.warehouse import RUN_COLUMNS
 
-STATEMENT_WORDS = {
-    "select", "insert", "update", "delete", "create", "drop", "alter", "attach", "detach", "copy", "pragma",
-    "set", "install", "load", "call", "export", "import", "truncate", "vacuum", "checkpoint", "use",
+CHECKED = "__checked_expression"
+MAX_DEPTH = 200  # containers in the parsed tree (about 3 per call or operator): well within Python's recursion limit
+# The expression gets lines of its own, so nothing of the wrapper can end up inside a comment or string of it.
+WRAPPER = "SELECT (\n{}\n) AS " + CHECKED + " FROM runs"
+
+OPERATORS = {
+    "+", "-", "*", "/", "//", "%", "**", "^", "@", "&", "|", "<<", ">>", "~", "!__postfix", "xor",
+    "||", "~~", "!~~", "~~*", "!~~*", "~~~", "^@", "->>", "@>", "<@", "&&",
 }  # fmt: skip
-UNREPRODUCIBLE = {"random", "uuid", "gen_random_uuid", "setseed"}
+FUNCTIONS = {
+    # text
+    "lower", "upper", "lcase", "ucase", "length", "len", "strlen", "char_length", "character_length",
+    "octet_length", "bit_length", "concat", "concat_ws", "contains", "starts_with", "ends_with", "prefix",
+    "suffix", "left", "right", "left_grapheme", "right_grapheme", "length_grapheme", "substr", "substring",
+    "substring_grapheme", "trim", "ltrim", "rtrim", "lpad", "rpad", "replace", "reverse", "split", "split_part",
+    "str_split", "string_split", "string_to_array", "str_split_regex", "string_split_regex", "regexp_matches",
+    "regexp_full_match", "regexp_extract", "regexp_extract_all", "regexp_replace", "regexp_split_to_array",
+    "regexp_escape", "like_escape", "not_like_escape", "ilike_escape", "not_ilike_escape", "instr", "position",
+    "strpos", "ascii", "chr", "unicode", "ord", "format", "printf", "translate", "strip_accents", "nfc_normalize",
+    "levenshtein", "damerau_levenshtein", "hamming", "mismatches", "jaccard", "jaro_similarity",
+    "jaro_winkler_similarity", "md5", "md5_number", "md5_number_lower", "md5_number_upper", "sha1", "sha256",
+    "hash", "base64", "to_base64", "from_base64", "hex", "to_hex", "unhex", "from_hex", "bin", "to_binary",
+    "from_binary", "unbin", "encode", "decode", "url_encode", "url_decode", "array_to_string",
+    # numbers and conditions
+    "abs", "sign", "ceil", "ceiling", "floor", "round", "round_even", "roundbankers", "trunc", "even", "sqrt",
+    "cbrt", "exp", "ln", "log", "log10", "log2", "pow", "power", "mod", "fmod", "gcd", "lcm",
+    "greatest_common_divisor", "least_common_multiple", "greatest", "least", "pi", "sin", "cos", "tan", "asin",
+    "acos", "atan", "atan2", "degrees", "radians", "isnan", "isinf", "isfinite", "add", "subtract", "multiply",
+    "divide", "factorial", "xor", "bit_count", "if", "nullif", "typeof",
+    # dates and times (none reads the clock)
+    "date_part", "datepart", "date_trunc", "datetrunc", "date_diff", "datediff", "date_sub", "datesub",
+    "date_add", "year", "month", "day", "hour", "minute", "second", "millisecond", "microsecond", "week",
+    "weekday", "weekofyear", "dayofweek", "dayofmonth", "dayofyear", "dayname", "monthname", "quarter", "isodow",
+    "isoyear", "yearweek", "epoch", "epoch_ms", "epoch_us", "epoch_ns", "era", "century", "decade", "millennium",
+    "julian", "last_day", "make_date", "make_time", "make_timestamp", "make_timestamptz", "strftime", "strptime",
+    "try_strptime", "time_bucket", "to_timestamp", "timezone", "to_days", "to_hours", "to_minutes",
+    "to_seconds", "to_milliseconds", "to_microseconds", "to_weeks", "to_months", "to_years",
+    # JSON
+    "json", "json_extract", "json_extract_path", "json_extract_string", "json_extract_path_text", "json_value",
+    "json_exists", "json_type", "json_valid", "json_array_length", "json_keys", "json_contains",
+    "json_structure", "json_object", "json_array", "json_quote", "json_merge_patch", "json_transform",
+    "json_transform_strict", "from_json", "from_json_strict", "to_json", "array_to_json", "row_to_json",
+    # lists, structs, maps
+    "list_value", "list_pack", "array_value", "list_extract", "list_element", "array_extract", "element_at",
+    "list_slice", "array_slice", "list_contains", "list_has", "array_contains", "array_has", "list_has_any",
+    "list_has_all", "array_has_any", "array_has_all", "list_position", "list_indexof", "array_position",
+    "array_indexof", "array_length", "cardinality", "list_concat", "list_cat", "array_concat", "array_cat",
+    "list_distinct", "array_distinct", "list_unique", "array_unique", "list_sort", "array_sort",
+    "list_reverse_sort", "array_reverse_sort", "list_reverse", "array_reverse", "list_zip", "array_zip",
+    "flatten", "list_intersect", "array_intersect", "list_select", "array_select", "list_where", "array_where",
+    "list_grade_up", "array_grade_up", "list_append", "array_append", "array_push_back", "list_prepend",
+    "array_prepend", "array_push_front", "array_pop_back", "array_pop_front", "list_count", "list_sum",
+    "list_min", "list_max", "list_avg", "list_first", "list_last", "list_bool_and", "list_bool_or",
+    "list_string_agg", "struct_pack", "row", "struct_extract", "struct_extract_at", "struct_insert", "map",
+    "map_extract", "map_extract_value", "map_keys", "map_values", "map_entries", "map_contains",
+    "map_from_entries",
+}  # fmt: skip
+# Functions whose lambda arguments (`x -> ...`, `lambda x: ...`) take parameters; elsewhere `a -> b` is JSON.
+LAMBDA_FUNCTIONS = {
+    "list_transform", "list_apply", "array_transform", "array_apply", "apply", "list_filter", "array_filter",
+    "filter", "list_reduce", "array_reduce", "reduce",
+}  # fmt: skip
+FUNCTIONS |= LAMBDA_FUNCTIONS
+TYPES = {
+    "BOOLEAN", "BOOL", "TINYINT", "SMALLINT", "INTEGER", "INT", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
+    "UINTEGER", "UBIGINT", "UHUGEINT", "FLOAT", "REAL", "DOUBLE", "DECIMAL", "NUMERIC", "VARCHAR", "TEXT",
+    "STRING", "CHAR", "DATE", "TIME", "TIMESTAMP", "TIMESTAMPTZ", "TIMESTAMP WITH TIME ZONE", "INTERVAL",
+    "JSON", "UUID", "BLOB", "LIST", "ARRAY", "STRUCT", "MAP",
+}  # fmt: skip
+OPERATOR_NODES = {
+    "OPERATOR_NOT", "OPERATOR_IS_NULL", "OPERATOR_IS_NOT_NULL", "COMPARE_IN", "COMPARE_NOT_IN",
+    "OPERATOR_COALESCE", "OPERATOR_TRY", "ARRAY_EXTRACT", "ARRAY_SLICE", "STRUCT_EXTRACT", "ARRAY_CONSTRUCTOR",
+}  # fmt: skip
+COLLATIONS = {"nocase", "noaccent", "nfc", "binary"}
+UNREPRODUCIBLE = {
+    "random", "uuid", "gen_random_uuid", "uuidv4", "uuidv7", "setseed", "now", "today", "current_date",
+    "current_time", "current_timestamp", "localtime", "localtimestamp", "get_current_time",
+    "get_current_timestamp", "transaction_timestamp", "current_localtime", "current_localtimestamp", "age", "ago",
+    "nextval", "currval",
+}  # fmt: skip
+SUBQUERY_WORDS = {"SELECT", "FROM", "TABLE", "VALUES", "WITH", "EXISTS", "ANY", "ALL", "SOME", "SUMMARIZE", "DESCRIBE",
+                  "SHOW", "PIVOT", "UNPIVOT"}  # fmt: skip
+INSTEAD = "use the runs columns, e.g. metadata->>'$.key' or status = 'error'"
 
 
 class ExpressionError(ValueError):
@@ -26,53 +116,268 @@ class ExpressionError(ValueError):
 
 @functools.cache
 def _runs() -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
+    """A sandbox holding an empty runs table: where expressions are parsed and bound, never evaluated on data."""
+    con = sandbox()
     con.execute(f"CREATE TABLE runs ({RUN_COLUMNS})").fetchall()
     return con
 
 
+@functools.cache
+def run_column_types() -> dict[str, str]:
+    """The runs columns an expression may use, with their DuckDB types."""
+    return {row[0]: row[1] for row in _runs().execute("DESCRIBE runs").fetchall()}
+
+
 def run_columns() -> list[str]:
     """Names of the columns an expression may use."""
-    return [row[0] for row in _runs().execute("DESCRIBE runs").fetchall()]
+    return list(run_column_types())
 
 
-def _tokens(expr: str) -> list[tuple[str, str]]:
-    """(kind, text) of each token, so that quoted text never counts as syntax."""
-    found = duckdb.tokenize(expr)
-    ends = [pos for pos, _ in found[1:]] + [len(expr)]
-    return [(kind.name, expr[pos:end].strip()) for (pos, kind), end in zip(found, ends, strict=True)]
+@functools.cache
+def _function_kinds() -> dict[str, set[str]]:
+    """DuckDB's function types by name ('table', 'aggregate', ...), to say why a function is refused."""
+    rows = _runs().execute("SELECT function_name, list(DISTINCT function_type) FROM duckdb_functions() GROUP BY ALL")
+    return {name: set(kinds) for name, kinds in rows.fetchall()}
 
 
-def check_expression(expr: str, want: str | None = None) -> str:
-    """Return the DuckDB type of `expr` over runs; raise ExpressionError if it is not one clean expression.
+def _refuse_function(name: str) -> ExpressionError:
+    """Why `name` is refused, and what to use instead."""
+    kinds = _function_kinds().get(name, set())
+    if name in UNREPRODUCIBLE:
+        return ExpressionError(f"calls {name}(): sampling must be reproducible, and the seed gives its randomness")
+    if kinds & {"table", "table_macro", "pragma"}:
+        return ExpressionError(f"calls {name}(), which reads files, tables or the database: {INSTEAD}")
+    if kinds & {"aggregate", "window"}:
+        name = name.removesuffix("_star")  # count(*) parses as count_star()
+        return ExpressionError(f"calls {name}(), an aggregate: a queue expression sees one run; {INSTEAD}")
+    return ExpressionError(
+        f"calls {name}(), which queue SQL does not allow: use operators, CASE, casts and the scalar functions "
+        "for text, numbers, dates, JSON and lists listed in reviewdesk/stores/sqlcheck.py"
+    )
 
-    `want` ('BOOLEAN', say) also requires that type.
-    """
-    if not expr or not expr.strip():
-        raise ExpressionError("is empty; write a DuckDB expression over the runs columns")
+
+def _params(lhs: dict[str, Any]) -> set[str]:
+    """The parameter names of a lambda's left side: `x` or `(x, i)`."""
+    refs = lhs.get("arguments", []) if lhs.get("class") == "FUNCTION" and lhs.get("function_name") == "row" else []
+    nodes = [a["expression"] for a in refs] or [lhs]
+    if any(n.get("class") != "COLUMN_REF" or len(n["column_names"]) != 1 for n in nodes):
+        raise ExpressionError("has a lambda whose parameters are not plain names: write x -> ... or (x, i) -> ...")
+    return {n["column_names"][0].lower() for n in nodes}
+
+
+class _Walk:
+    """One pass over an expression tree: refuses what is not allowed, notes the runs columns it reads."""
+
+    def __init__(self, expr: str) -> None:
+        self.columns: set[str] = set()
+        words = (expr[pos:end].strip().upper() for pos, end, _ in _spans(expr))
+        self.subquery_word = next((w for w in words if w in SUBQUERY_WORDS), "a query")
+
+    def node(self, node: dict[str, Any], scope: frozenset[str]) -> None:
+        kind = node.get("class")
+        if kind == "SUBQUERY":
+            raise ExpressionError(
+                f"contains {self.subquery_word}, a subquery: a queue expression reads one run and nothing else; "
+                f"{INSTEAD}; for a list, list_contains(tags, 'x')"
+            )
+        if kind == "WINDOW":
+            raise ExpressionError(f"uses a window ({node['function_name']}() OVER ...): queue SQL sees one run")
+        if kind == "STAR":
+            raise ExpressionError("uses * or COLUMNS(...): name the runs columns you need")
+        if kind in ("PARAMETER", "POSITIONAL_REFERENCE"):
+            raise ExpressionError("has a parameter ($1, ?, #1): write the value itself")
+        check = getattr(self, f"_{str(kind).lower()}", None)
+        if check is None:
+            raise ExpressionError(f"uses {str(kind).lower()}, which queue SQL does not allow; {INSTEAD}")
+        check(node, scope)
+
+    def children(self, value: Any, scope: frozenset[str]) -> None:
+        """Every expression nested anywhere in `value` (a node's fields), so no field escapes the check."""
+        for child in _nested(value):
+            self.node(child, scope)
+
+    def _column_ref(self, node: dict[str, Any], scope: frozenset[str]) -> None:
+        names = [n.lower() for n in node["column_names"]]
+        self._name(names[1] if names[0] == "runs" and len(names) > 1 else names[0], scope, node["column_names"][0])
+
+    def _name(self, name: str, scope: frozenset[str], shown: str) -> None:
+        if name in scope:
+            return
+        if name in run_column_types():
+            self.columns.add(name)
+        elif name in UNREPRODUCIBLE:
+            raise ExpressionError(f"reads the clock ({shown}): sampling must be reproducible; compare with a fixed "
+                                  "time instead, e.g. start_time >= TIMESTAMPTZ '2026-01-01'")  # fmt: skip
+        else:
+            raise ExpressionError(f'Referenced column "{shown}" not found. Columns of runs: {", ".join(run_columns())}')
+
+    def _function(self, node: dict[str, Any], scope: frozenset[str]) -> None:
+        name = node["function_name"]
+        if node.get("catalog") or (node.get("is_operator") and name not in OPERATORS):
+            raise _refuse_function(name)
+        if not node.get("is_operator") and name not in FUNCTIONS:
+            raise _refuse_function(name)
+        if node.get("schema"):  # x.lower() is lower(x): the "schema" is a column or a lambda parameter
+            self._name(node["schema"].lower(), scope, node["schema"])
+        if any(node.get(k) for k in ("filter", "distinct", "export_state")) or node["order_bys"]["orders"]:
+            raise ExpressionError(f"calls {name}() with FILTER, ORDER BY or DISTINCT: those are for aggregates")
+        for arg in node.get("arguments", []):
+            expr = arg["expression"]
+            if name in LAMBDA_FUNCTIONS and expr.get("class") == "LAMBDA":
+                self.node(expr["expr"], scope | _params(expr["lhs"]))
+            else:
+                self.node(expr, scope)
+
+    def _lambda(self, node: dict[str, Any], scope: frozenset[str]) -> None:
+        self.children({"lhs": node["lhs"], "expr": node["expr"]}, scope)  # outside a list function: JSON a -> '$.b'
+
+    def _cast(self, node: dict[str, Any], scope: frozenset[str]) -> None:
+        self._type(node["type_expr"])
+        self.node(node["child"], scope)
+
+    def _type(self, node: dict[str, Any]) -> None:
+        name = str(node.get("type_name", "")).upper()
+        if node.get("class") != "TYPE" or name not in TYPES or node.get("schema") or node.get("catalog"):
+            raise ExpressionError(f"casts to {node.get('type_name')}: cast to a plain type such as VARCHAR, "
+                                  "INTEGER, DOUBLE, BOOLEAN, DATE, TIMESTAMPTZ, JSON or a list of one")  # fmt: skip
+        for child in node.get("children", []):
+            if child.get("class") != "CONSTANT":  # DECIMAL(10, 2) and INTEGER[3] have constants
+                self._type(child)
+
+    def _operator(self, node: dict[str, Any], scope: frozenset[str]) -> None:
+        if node["type"] not in OPERATOR_NODES:
+            raise ExpressionError(f"uses {node['type'].lower()}, which queue SQL does not allow; {INSTEAD}")
+        self.children(node["children"], scope)
+
+    def _collate(self, node: dict[str, Any], scope: frozenset[str]) -> None:
+        if not set(node["collation"].lower().split(".")) <= COLLATIONS:
+            raise ExpressionError(f"uses collation {node['collation']!r}: use one of {', '.join(sorted(COLLATIONS))}")
+        self.node(node["child"], scope)
+
+    def _constant(self, node: dict[str, Any], scope: frozenset[str]) -> None:
+        pass
+
+    def _fields(self, node: dict[str, Any], scope: frozenset[str]) -> None:
+        self.children(list(node.values()), scope)
+
+    _comparison = _conjunction = _between = _case = _fields
+
+
+def _nested(value: Any) -> Iterator[dict[str, Any]]:
+    """The outermost expression nodes (dicts with a 'class') anywhere inside `value`."""
+    if isinstance(value, dict):
+        if "class" in value:
+            yield value
+            return
+        value = list(value.values())
+    if isinstance(value, list):
+        for item in value:
+            yield from _nested(item)
+
+
+# What `SELECT (<expr>) AS __checked_expression FROM runs` must parse to, besides its one select item.
+_SHAPE = {
+    "type": "SELECT_NODE", "modifiers": [], "cte_map": {"map": []}, "where_clause": None, "group_expressions": [],
+    "group_sets": [], "aggregate_handling": "STANDARD_HANDLING", "having": None, "sample": None, "qualify": None,
+}  # fmt: skip
+_FROM = {
+    "type": "BASE_TABLE", "alias": "", "sample": None, "schema_name": "", "table_name": "runs", "column_name_alias": [],
+    "catalog_name": "", "at_clause": None, "qualified_name": {"path": ["runs"]},
+}  # fmt: skip
+
+
+def _depth(text: str) -> int:
+    """How deep the JSON `text` nests, counted without recursing (json.loads would raise RecursionError)."""
+    depth = deepest = 0
+    for bracket in re.findall(r"[\[\]{}]", re.sub(r'"(?:[^"\\]|\\.)*"', "", text)):
+        depth += 1 if bracket in "[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def _tree(expr: str) -> dict[str, Any]:
+    """The parsed expression, once its statement is known to be exactly `SELECT (<expr>) FROM runs`."""
+    text = _runs().execute("SELECT json_serialize_sql(?)", [WRAPPER.format(expr)]).fetchone()[0]
+    if _depth(text) > MAX_DEPTH:
+        raise ExpressionError("nests too deeply (some 60 calls or operators inside one another): simplify it")
+    found = json.loads(text)
+    if found.get("error"):
+        raise ExpressionError(f"is not an expression DuckDB can parse ({found.get('error_message')}); write one")
+    statements = found["statements"]
+    node = statements[0]["node"] if len(statements) == 1 else {}
+    items = node.get("select_list", [])
+    from_table = {k: v for k, v in node.get("from_table", {}).items() if not k.startswith("query_location")}
+    shape_ok = {k: node.get(k) for k in _SHAPE} == _SHAPE and set(node) == {*_SHAPE, "select_list", "from_table"}
+    if not (shape_ok and from_table == _FROM and len(items) == 1 and items[0].get("alias") == CHECKED):
+        raise ExpressionError("is not one expression: write a single expression, no FROM, WHERE, AS or commas")
+    if statements[0].get("named_param_map"):
+        raise ExpressionError("has a parameter ($name): write the value itself")
+    return items[0]
+
+
+def _spans(expr: str) -> list[tuple[int, int, str]]:
+    """(start, end, kind) of each token of `expr`."""
+    tokens = duckdb.tokenize(expr)
+    ends = [pos for pos, _ in tokens[1:]] + [len(expr)]
+    return [(pos, end, kind.name) for (pos, kind), end in zip(tokens, ends, strict=True)]
+
+
+def _lexical(expr: str) -> None:
+    """Refuse what must never be in an expression, whatever the parser would make of it."""
     depth = 0
-    for kind, text in _tokens(expr):
-        word = text.lower()
-        if kind == "operator" and ";" in text:
-            raise ExpressionError("contains ';': write one expression, not statements")
-        if kind in ("keyword", "identifier") and word in STATEMENT_WORDS:
-            raise ExpressionError(f"contains {text.upper()}: write one expression, no statements or subqueries")
-        if kind == "identifier" and word in UNREPRODUCIBLE:
-            raise ExpressionError(f"calls {word}(): sampling must be reproducible, and the seed gives its randomness")
+    for pos, end, kind in _spans(expr):
+        text = expr[pos:end]
+        if kind == "comment":
+            raise ExpressionError("contains a comment (-- or /* */): remove it")
         if kind == "operator":
+            if ";" in text:
+                raise ExpressionError("contains ';': write one expression, not statements")
             depth += text.count("(") - text.count(")")
             if depth < 0:
                 raise ExpressionError("has a ')' without its '(': write one expression")
     if depth:
         raise ExpressionError("has an unclosed '(': write one expression")
+
+
+@functools.lru_cache(maxsize=4096)
+def _checked(expr: str) -> tuple[str, frozenset[str]]:
+    """(DuckDB type, runs columns read) of an allowed expression; ExpressionError otherwise."""
+    if not expr or not expr.strip():
+        raise ExpressionError("is empty; write a DuckDB expression over the runs columns")
     try:
-        rows = _runs().execute(f"DESCRIBE SELECT ({expr}) AS __checked_expression FROM runs").fetchall()
+        expr.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ExpressionError("is not valid Unicode text (a lone surrogate, such as \\ud800): remove it") from None
+    _lexical(expr)
+    walk = _Walk(expr)
+    try:
+        walk.node(_tree(expr), frozenset())
+    except (KeyError, TypeError, AttributeError):  # a tree of a shape this check was not written for: refuse it
+        raise ExpressionError(f"uses SQL that queue expressions do not allow; {INSTEAD}") from None
+    try:
+        rows = _runs().execute(f"DESCRIBE {WRAPPER.format(expr)}").fetchall()
     except duckdb.BinderException as e:
         detail = str(e).splitlines()[0].removeprefix("Binder Error: ")
         raise ExpressionError(f"{detail.rstrip('.!')}. Columns of runs: {', '.join(run_columns())}") from None
     except duckdb.Error as e:
         raise ExpressionError(str(e).splitlines()[0]) from None
-    kind = rows[0][1]
+    return rows[0][1], frozenset(walk.columns)
+
+
+def check_expression(expr: str, want: str | None = None) -> str:
+    """Return the DuckDB type of `expr` over runs; raise ExpressionError if it is not one allowed expression.
+
+    `want` ('BOOLEAN', say) also requires that type.
+    """
+    kind = _checked(expr)[0]
     if want is not None and kind != want:
         raise ExpressionError(f"is {kind}, not {want}: write a condition such as status = 'error'")
     return kind
+
+
+def columns_read(expr: str) -> frozenset[str]:
+    """The runs columns an allowed expression reads (ExpressionError if it is not allowed)."""
+    return _checked(expr)[1]
+
+
+__all__ = ["ExpressionError", "check_expression", "columns_read", "run_column_types", "run_columns"]
