@@ -18,7 +18,7 @@ import functools
 import json
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import duckdb
 
@@ -186,10 +186,9 @@ class _Walk:
             raise ExpressionError("uses * or COLUMNS(...): name the runs columns you need")
         if kind in ("PARAMETER", "POSITIONAL_REFERENCE"):
             raise ExpressionError("has a parameter ($1, ?, #1): write the value itself")
-        check = getattr(self, f"_{str(kind).lower()}", None)
-        if check is None:
+        if kind not in self.CHECKS:
             raise ExpressionError(f"uses {str(kind).lower()}, which queue SQL does not allow; {INSTEAD}")
-        check(node, scope)
+        getattr(self, self.CHECKS[kind])(node, scope)
 
     def children(self, value: Any, scope: frozenset[str]) -> None:
         """Every expression nested anywhere in `value` (a node's fields), so no field escapes the check."""
@@ -260,7 +259,11 @@ class _Walk:
     def _fields(self, node: dict[str, Any], scope: frozenset[str]) -> None:
         self.children(list(node.values()), scope)
 
-    _comparison = _conjunction = _between = _case = _fields
+    CHECKS: ClassVar[dict[str, str]] = {  # the node kinds allowed, and the method that checks each
+        "CONSTANT": "_constant", "COLUMN_REF": "_column_ref", "FUNCTION": "_function", "LAMBDA": "_lambda",
+        "CAST": "_cast", "OPERATOR": "_operator", "COLLATE": "_collate", "COMPARISON": "_fields",
+        "CONJUNCTION": "_fields", "BETWEEN": "_fields", "CASE": "_fields",
+    }  # fmt: skip
 
 
 def _nested(value: Any) -> Iterator[dict[str, Any]]:
