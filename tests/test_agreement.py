@@ -291,7 +291,8 @@ def test_more_raters_use_the_mean_of_pairwise_kappas():
 
 def test_confusion_matrix_per_pair_follows_the_option_order():
     labels = long([["good", "bad", "ok", "good", X], ["good", "ok", "ok", "bad", "bad"], [X, X, X, "ok", "bad"]])
-    summary = summarize(labels, "ordinal", options=["bad", "ok", "good"], resamples=0)
+    # min_shared_items=1: these pairs share 4, 2 and 1 items, below the default minimum of 10
+    summary = summarize(labels, "ordinal", options=["bad", "ok", "good"], resamples=0, min_shared_items=1)
     pair = {(p.rater_a, p.rater_b): p for p in summary.pairs}
     r0_r1 = pair[("r0", "r1")]
     # rows r0's value, columns r1's, in the order bad, ok, good: (bad,ok), (ok,ok), (good,good), (good,bad)
@@ -304,7 +305,7 @@ def test_confusion_matrix_per_pair_follows_the_option_order():
 def test_per_rater_agreement_and_gold_accuracy_by_hand():
     # Items u0-u3. u0: all say a. u1: r0 a, r1 b, r2 b. u2: r0 b, r1 b. u3: r2 only (not compared).
     labels = long([["a", "a", "b", X], ["a", "b", "b", X], ["a", "b", X, "a"]])
-    summary = summarize(labels, gold={"u1": "b", "u3": "a", "u9": "a"}, resamples=0)
+    summary = summarize(labels, gold={"u1": "b", "u3": "a", "u9": "a"}, resamples=0, min_shared_items=1)
     raters = {r.rater: r for r in summary.raters}
     # r0: others agreeing / other ratings = u0 2/2, u1 0/2, u2 1/1 -> 3/5.
     assert (raters["r0"].n_items, raters["r0"].n_compared, raters["r0"].agreement) == (3, 3, 3 / 5)
