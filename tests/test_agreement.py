@@ -644,6 +644,16 @@ def test_cli_needs_a_queue_or_a_label_file_and_not_both(tmp_path: Path):
     assert both.exit_code == 2 and "not both" in both.output
 
 
+def test_cli_says_how_many_pairs_were_skipped_and_takes_the_minimum(tmp_path: Path):
+    csv = write(tmp_path / "crowd.csv", crowd(400, seed=3))
+    result = cli("--labels", str(csv), "--resamples", "0")
+    assert result.exit_code == 0, result.output
+    assert "360 of 362 rater pairs share fewer than 10 items" in " ".join(result.output.split())
+    out = json.loads(cli("--labels", str(csv), "--resamples", "0", "--min-shared-items", "1", "--json").stdout)
+    assert out["pair_selection"]["measured_pairs"] == 362 and len(out["pairs"]) == 362
+    assert cli("--labels", str(csv), "--min-shared-items", "0").exit_code == 2
+
+
 def test_cli_help():
     result = cli("--help")
     assert result.exit_code == 0 and "--labels" in result.output

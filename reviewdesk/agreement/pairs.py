@@ -87,8 +87,8 @@ class RaterPairs:
         if not self.skipped:
             return None
         return (
-            f"{self.skipped:,} of {self.n_sharing:,} rater pairs share fewer than {self.min_shared_items} items "
-            "and are left out of the per-pair figures (min_shared_items)"
+            f"{self.skipped:,} of {self.n_sharing:,} rater pairs share fewer than {self.min_shared_items} items: "
+            "left out of the per-pair figures"
         )
 
 
