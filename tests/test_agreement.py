@@ -10,6 +10,9 @@ import krippendorff
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from scipy import sparse
 from sklearn.metrics import cohen_kappa_score
 from typer.testing import CliRunner
 
@@ -24,9 +27,10 @@ from reviewdesk.agreement import (
     side_coded,
     summarize,
 )
+from reviewdesk.agreement import tables as item_tables
 from reviewdesk.agreement.bootstrap import resample_counts
-from reviewdesk.agreement.pairs import sharing_pairs
-from reviewdesk.agreement.tables import ItemTables
+from reviewdesk.agreement.pairs import MIN_SHARED_ITEMS, find_pairs, sharing_pairs
+from reviewdesk.agreement.tables import ItemTables, patterns
 from reviewdesk.cli import app
 from reviewdesk.errors import ConfigError
 
@@ -291,7 +295,8 @@ def test_more_raters_use_the_mean_of_pairwise_kappas():
 
 def test_confusion_matrix_per_pair_follows_the_option_order():
     labels = long([["good", "bad", "ok", "good", X], ["good", "ok", "ok", "bad", "bad"], [X, X, X, "ok", "bad"]])
-    summary = summarize(labels, "ordinal", options=["bad", "ok", "good"], resamples=0)
+    # min_shared_items=1: these pairs share 4, 2 and 1 items, below the default minimum of 10
+    summary = summarize(labels, "ordinal", options=["bad", "ok", "good"], resamples=0, min_shared_items=1)
     pair = {(p.rater_a, p.rater_b): p for p in summary.pairs}
     r0_r1 = pair[("r0", "r1")]
     # rows r0's value, columns r1's, in the order bad, ok, good: (bad,ok), (ok,ok), (good,good), (good,bad)
@@ -304,7 +309,7 @@ def test_confusion_matrix_per_pair_follows_the_option_order():
 def test_per_rater_agreement_and_gold_accuracy_by_hand():
     # Items u0-u3. u0: all say a. u1: r0 a, r1 b, r2 b. u2: r0 b, r1 b. u3: r2 only (not compared).
     labels = long([["a", "a", "b", X], ["a", "b", "b", X], ["a", "b", X, "a"]])
-    summary = summarize(labels, gold={"u1": "b", "u3": "a", "u9": "a"}, resamples=0)
+    summary = summarize(labels, gold={"u1": "b", "u3": "a", "u9": "a"}, resamples=0, min_shared_items=1)
     raters = {r.rater: r for r in summary.raters}
     # r0: others agreeing / other ratings = u0 2/2, u1 0/2, u2 1/1 -> 3/5.
     assert (raters["r0"].n_items, raters["r0"].n_compared, raters["r0"].agreement) == (3, 3, 3 / 5)
@@ -424,6 +429,129 @@ def test_chunking_does_not_change_the_resamples(items: int, monkeypatch: pytest.
     assert len(chunks) == 5 and (np.concatenate(chunks) == whole).all()
 
 
+# Sparse raters: alpha from item x value counts, pairs from the items ------------------------------------------------
+
+# Reliability data: 2-6 raters x 1-12 items, values 0-5 (a ratio scale needs no negatives), about a third missing.
+reliability_data = st.integers(2, 6).flatmap(
+    lambda raters: st.lists(
+        st.lists(st.one_of(st.none(), st.none(), st.integers(0, 5)), min_size=raters, max_size=raters),
+        min_size=1,
+        max_size=12,
+    )
+)
+
+
+@pytest.mark.parametrize("level", ["nominal", "ordinal", "interval", "ratio"])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(table=reliability_data)
+def test_alpha_equals_the_krippendorff_package_on_random_reliability_data(level: str, table: list[list]):
+    """Alpha from the items x values counts (point value and every bootstrap path) equals the package given the
+    raters x items reliability data, at every level."""
+    rows = [list(col) for col in zip(*table, strict=True)]  # raters x items
+    data = np.array([[np.nan if v is None else float(v) for v in row] for row in rows])
+    paired = data[:, (~np.isnan(data)).sum(axis=0) >= 2]
+    assume(np.unique(paired[~np.isnan(paired)]).size >= 2)  # the package refuses a single value
+    expected = krippendorff.alpha(reliability_data=data, level_of_measurement=level)
+    r = Ratings.from_labels(long(rows), level)
+    assert summarize(long(rows), level, resamples=0).krippendorff_alpha.value == expected
+    tables = ItemTables.from_ratings(r)
+    assert tables.alpha(tables.observed)[0] == pytest.approx(expected, abs=1e-9, nan_ok=True)
+
+
+def brute_force_pairs(labels: pd.DataFrame) -> pd.DataFrame:
+    """Every two raters of an item, by a self-join of the labels: rater_a < rater_b, their values, one row per item."""
+    both = labels.merge(labels, on="item", suffixes=("_a", "_b"))
+    return both[both["rater_a"] < both["rater_b"]]
+
+
+@settings(max_examples=100, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), minimum=st.integers(1, 6))
+def test_pairs_found_from_items_equal_a_self_join(seed: int, minimum: int):
+    rng = np.random.default_rng(seed)
+    labels = random_labels(rng, missing=float(rng.uniform(0, 0.8)))
+    labels["rater"] = labels["rater"].str.replace("r", "rater-")  # sorts like the indexes (fewer than 10 raters)
+    r = Ratings.from_labels(labels, "ordinal")
+    joined = brute_force_pairs(labels)
+    shared = joined.groupby(["rater_a", "rater_b"]).size()
+    kept = shared[shared >= minimum]
+    found = find_pairs(r, minimum)
+    assert [(r.raters[a], r.raters[b]) for a, b in found.index_pairs()] == list(kept.index)
+    assert found.n_items.tolist() == kept.tolist()
+    assert (found.n_sharing, found.skipped) == (len(shared), len(shared) - len(kept))
+    for p in summarize(labels, "ordinal", resamples=0, min_shared_items=minimum).pairs:
+        pair = joined[(joined["rater_a"] == p.rater_a) & (joined["rater_b"] == p.rater_b)]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            expected = cohen_kappa_score(pair["value_a"], pair["value_b"], labels=sorted(set(r.values)),
+                                         weights="linear", replace_undefined_by=np.nan)  # fmt: skip
+        assert (p.kappa is None and np.isnan(expected)) or p.kappa == pytest.approx(expected, abs=1e-9)
+        assert p.agreement == pytest.approx((pair["value_a"] == pair["value_b"]).mean())
+
+
+def crowd(items: int, seed: int) -> pd.DataFrame:
+    """Two ratings per item: most by a crowd in which two raters rarely meet twice, every tenth item by two of
+    three regulars."""
+    rng = np.random.default_rng(seed)
+    crowd_raters = rng.permutation(2 * items).reshape(items, 2)
+    regular = np.arange(items) % 10 == 0
+    names = np.where(regular[:, None], [["reg-0", "reg-1"]] * items, crowd_raters.astype(str))
+    names[regular & (np.arange(items) % 20 == 0), 1] = "reg-2"
+    values = rng.integers(1, 4, size=(items, 2))
+    return pd.DataFrame({"item": np.repeat(np.arange(items), 2), "rater": names.ravel(), "value": values.ravel()})
+
+
+def test_pairs_sharing_fewer_than_the_minimum_are_skipped_and_counted():
+    labels = crowd(400, seed=1)  # regulars: reg-0/reg-1 on 20 items, reg-0/reg-2 on 20; 360 crowd pairs of 1 item
+    summary = summarize(labels, "ordinal", resamples=200)
+    assert MIN_SHARED_ITEMS == 10 and summary.min_shared_items == 10
+    measured = [(p.rater_a, p.rater_b, p.n_items) for p in summary.pairs]
+    assert measured == [("reg-0", "reg-1", 20), ("reg-0", "reg-2", 20)]
+    assert (summary.sharing_pairs, summary.skipped_pairs) == (362, 360)
+    assert "360 of 362 rater pairs share fewer than 10 items" in summary.pairs_note
+    assert summary.as_dict()["pair_selection"] == {
+        "min_shared_items": 10, "sharing_pairs": 362, "measured_pairs": 2, "skipped_pairs": 360,
+        "note": summary.pairs_note,
+    }  # fmt: skip
+    assert summary.kappa.note == f"mean over 2 rater pairs; {summary.pairs_note}"
+    assert summary.kappa.value == pytest.approx(np.mean([p.kappa for p in summary.pairs]))
+    raters = {r.rater: r for r in summary.raters}
+    assert (raters["reg-0"].n_pairs, raters["reg-2"].n_pairs, raters["0"].n_pairs) == (2, 1, 0)
+    assert raters["0"].mean_kappa is None and raters["0"].agreement is not None  # agreement needs no pair
+    everything = summarize(labels, "ordinal", resamples=0, min_shared_items=1)
+    assert (len(everything.pairs), everything.skipped_pairs, everything.pairs_note) == (362, 0, None)
+    assert everything.krippendorff_alpha.value == summary.krippendorff_alpha.value  # alpha needs no pair
+
+
+def test_no_pair_sharing_enough_items_says_why_and_two_raters_are_always_measured():
+    labels = crowd(300, seed=2)
+    labels = labels[~labels["rater"].str.startswith("reg")]
+    summary = summarize(labels, "ordinal", resamples=50)
+    assert summary.pairs == () and summary.kappa.value is None
+    assert summary.kappa.note.startswith("no rater pair has a defined kappa; 270 of 270 rater pairs share fewer")
+    assert summary.krippendorff_alpha.ci is not None  # the item bootstrap still runs
+    two = summarize(long([[1, 2, 3], [1, 2, 2]]), resamples=0)  # three shared items, fewer than the minimum
+    assert two.kappa.name == "cohen_kappa" and two.kappa.value is not None and len(two.pairs) == 1
+    assert (two.min_shared_items, two.skipped_pairs) == (1, 0)
+    with pytest.raises(ConfigError, match="min_shared_items must be 1 or more"):
+        summarize(labels, min_shared_items=0)
+
+
+def test_patterns_group_equal_rows_even_when_every_hash_collides(monkeypatch: pytest.MonkeyPatch):
+    rng = np.random.default_rng(4)
+    dense = rng.integers(0, 3, size=(300, 6)) * (rng.random((300, 6)) < 0.5)
+    expected_rows, expected_counts = np.unique(dense, axis=0, return_counts=True)
+
+    def grouped() -> list[tuple[tuple[int, ...], int]]:
+        first, counts = patterns(sparse.csr_matrix(dense))
+        assert (np.diff(first) > 0).all() and counts.sum() == len(dense)
+        return sorted((tuple(dense[f]), int(c)) for f, c in zip(first, counts, strict=True))
+
+    truth = sorted((tuple(row), int(c)) for row, c in zip(expected_rows, expected_counts, strict=True))
+    assert grouped() == truth
+    monkeypatch.setattr(item_tables, "hash_multipliers", lambda width: np.zeros(width, dtype=np.uint64))
+    assert grouped() == truth
+
+
 # The CLI ---------------------------------------------------------------------------------------------------------
 
 
@@ -514,6 +642,16 @@ def test_cli_needs_a_queue_or_a_label_file_and_not_both(tmp_path: Path):
     assert cli().exit_code == 2 and "--labels" in cli().output
     both = cli("support-quality", "--labels", str(tmp_path / "x.csv"))
     assert both.exit_code == 2 and "not both" in both.output
+
+
+def test_cli_says_how_many_pairs_were_skipped_and_takes_the_minimum(tmp_path: Path):
+    csv = write(tmp_path / "crowd.csv", crowd(400, seed=3))
+    result = cli("--labels", str(csv), "--resamples", "0")
+    assert result.exit_code == 0, result.output
+    assert "360 of 362 rater pairs share fewer than 10 items" in " ".join(result.output.split())
+    out = json.loads(cli("--labels", str(csv), "--resamples", "0", "--min-shared-items", "1", "--json").stdout)
+    assert out["pair_selection"]["measured_pairs"] == 362 and len(out["pairs"]) == 362
+    assert cli("--labels", str(csv), "--min-shared-items", "0").exit_code == 2
 
 
 def test_cli_help():

@@ -13,15 +13,16 @@ Entry point (used by the CLI, the queue report and the dashboard)::
     s.as_dict()                                           # JSON-ready, the CLI's --json
 
 `summarize(labels, level="nominal", options=None, gold=None, resamples=1000, seed=0, *,
-kappa_weights=None, confidence=0.95, left=None) -> AgreementSummary` holds:
+kappa_weights=None, confidence=0.95, left=None, min_shared_items=10) -> AgreementSummary` holds:
 
 - `percent_agreement`, `krippendorff_alpha`, `fleiss_kappa`, `kappa`: each a `Coefficient`
   (`name`, `value` or None with a `note` saying why, `ci` as (low, high), `n_items`, `n_raters`).
   `kappa` is Cohen's kappa for exactly two raters ("cohen_kappa"), else the mean over rater
   pairs ("mean_pairwise_cohen_kappa"). Kappa weights default by level: unweighted for nominal,
   linear for ordinal, quadratic for interval and ratio; they count positions on the scale.
-- `pairs`: a `PairAgreement` per two raters sharing items (agreement, kappa and its CI, confusion
-  matrix with rows rater_a's values and columns rater_b's, in `values` order).
+- `pairs`: a `PairAgreement` per two raters sharing `min_shared_items` items or more (agreement,
+  kappa and its CI, confusion matrix with rows rater_a's values and columns rater_b's, in `values`
+  order); `skipped_pairs` and `pairs_note` count the pairs sharing fewer (MIN_SHARED_ITEMS = 10).
 - `raters`: a `RaterAgreement` per rater (agreement with the others on shared items, mean kappa,
   gold accuracy); `gold`: overall `GoldAccuracy` when `gold` (item -> answer) is given.
 - `preference`: with `left` (item -> run shown on the left) the values are pairwise preferences
@@ -31,8 +32,10 @@ kappa_weights=None, confidence=0.95, left=None) -> AgreementSummary` holds:
 
 Definitions. Percent agreement is Fleiss' P-bar: over items with two or more ratings, the mean share
 of agreeing rater pairs. Fleiss' kappa is defined only when every rated item has the same number of
-ratings. Krippendorff's alpha (point value from the `krippendorff` package) allows missing ratings;
-ordinal uses the option order. Cohen's kappa (scikit-learn) is over the items both raters rated.
+ratings. Krippendorff's alpha (point value from the `krippendorff` package, given item x value
+counts) allows missing ratings; ordinal uses the option order. Cohen's kappa (scikit-learn's formula)
+is over the items both raters rated. The cost follows the labels, not the raters: nothing is
+items x raters or raters x raters, and rater pairs are found from the items.
 
 Intervals: a seeded percentile bootstrap over items (those with two or more ratings), 1,000
 resamples by default. Each figure is a sum over items, so resampling is done on counts per item
@@ -43,7 +46,7 @@ resampling), pairs, raters, preference, summary.
 """
 
 from reviewdesk.agreement.coefficients import Coefficient, fleiss_kappa, krippendorff_alpha, percent_agreement
-from reviewdesk.agreement.pairs import PairAgreement, pair_agreements
+from reviewdesk.agreement.pairs import MIN_SHARED_ITEMS, PairAgreement, RaterPairs, find_pairs, pair_agreements
 from reviewdesk.agreement.preference import PositionBias, position_bias, side_coded
 from reviewdesk.agreement.raters import GoldAccuracy, RaterAgreement, gold_accuracy, rater_agreements
 from reviewdesk.agreement.ratings import LEVELS, LabelsError, Ratings, read_labels
@@ -51,6 +54,7 @@ from reviewdesk.agreement.summary import AgreementSummary, summarize
 
 __all__ = [
     "LEVELS",
+    "MIN_SHARED_ITEMS",
     "AgreementSummary",
     "Coefficient",
     "GoldAccuracy",
@@ -58,7 +62,9 @@ __all__ = [
     "PairAgreement",
     "PositionBias",
     "RaterAgreement",
+    "RaterPairs",
     "Ratings",
+    "find_pairs",
     "fleiss_kappa",
     "gold_accuracy",
     "krippendorff_alpha",

@@ -17,6 +17,7 @@ import numpy as np
 from reviewdesk.agreement.tables import ItemTables
 
 CHUNK_CELLS = 4_000_000  # floats held per chunk of resamples (32 MB)
+CI_BLOCK = 4096  # figures whose percentiles are taken together (bounds the copies np.percentile makes)
 
 
 def resample_counts(
@@ -47,6 +48,21 @@ def percentile_ci(samples: np.ndarray, confidence: float) -> tuple[float, float]
     return float(low), float(high)
 
 
+def percentile_cis(samples: np.ndarray, confidence: float) -> list[tuple[float, float] | None]:
+    """`percentile_ci` of each column (resamples x figures); columns with no undefined value in one pass per block."""
+    tail = (1 - confidence) / 2 * 100
+    cis: list[tuple[float, float] | None] = [None] * samples.shape[1]
+    for start in range(0, samples.shape[1] if samples.shape[0] else 0, CI_BLOCK):
+        block = samples[:, start : start + CI_BLOCK]
+        clean = np.isfinite(block).all(axis=0)
+        low, high = np.percentile(block[:, clean], [tail, 100 - tail], axis=0)
+        for k, lo, hi in zip((start + np.flatnonzero(clean)).tolist(), low.tolist(), high.tolist(), strict=True):
+            cis[k] = (lo, hi)
+        for k in (start + np.flatnonzero(~clean)).tolist():
+            cis[k] = percentile_ci(samples[:, k], confidence)
+    return cis
+
+
 @dataclass(frozen=True)
 class Resamples:
     """Each figure recomputed on every bootstrap resample (one row per resample)."""
@@ -60,22 +76,21 @@ class Resamples:
 def bootstrap(tables: ItemTables, resamples: int, seed: int, fleiss: bool = True) -> Resamples:
     """Recompute every figure on `resamples` item resamples drawn with `seed`."""
     rng = np.random.default_rng(seed)
-    parts: dict[str, list[np.ndarray]] = {"pa": [], "alpha": [], "fleiss": [], "kappas": []}
-    if resamples > 0 and len(tables.counts):
-        for w in resample_counts(tables.counts, resamples, rng, tables.width()):
-            parts["pa"].append(tables.percent_agreement(w))
-            parts["alpha"].append(tables.alpha(w))
-            if fleiss:
-                parts["fleiss"].append(tables.fleiss(w))
-            if tables.pairs:
-                parts["kappas"].append(tables.kappas(w))
-
-    def joined(name: str, shape: tuple[int, ...] = (0,)) -> np.ndarray:
-        return np.concatenate(parts[name]) if parts[name] else np.zeros(shape)
-
-    return Resamples(
-        percent_agreement=joined("pa"),
-        alpha=joined("alpha"),
-        fleiss=joined("fleiss") if fleiss else None,
-        kappas=joined("kappas", (0, len(tables.pairs))),
+    n = resamples if len(tables.counts) else 0
+    draws = Resamples(
+        percent_agreement=np.empty(n),
+        alpha=np.empty(n),
+        fleiss=np.empty(n) if fleiss else None,
+        kappas=np.empty((n, tables.n_pairs)),
     )
+    done = 0
+    for w in resample_counts(tables.counts, n, rng, tables.width()) if n else ():
+        rows = slice(done, done + len(w))
+        done += len(w)
+        draws.percent_agreement[rows] = tables.percent_agreement(w)
+        draws.alpha[rows] = tables.alpha(w)
+        if draws.fleiss is not None:
+            draws.fleiss[rows] = tables.fleiss(w)
+        if tables.n_pairs:
+            draws.kappas[rows] = tables.kappas(w)
+    return draws

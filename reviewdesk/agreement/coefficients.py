@@ -1,14 +1,16 @@
-"""The agreement coefficients: point values from the reference libraries, and the same formulas over count tables.
+"""The agreement coefficients, all from count tables whose size follows the labels, never the raters.
 
-Point values come from the reference implementations (the `krippendorff` package for alpha,
-scikit-learn's `cohen_kappa_score` for kappa). The `*_from_*` functions compute the same
-coefficients from count tables with a leading resample axis, which is what makes a 1,000-resample
-bootstrap cheap (see tables.py); tests hold the two to 1e-9 of each other.
+Alpha, Fleiss' kappa and percent agreement depend only on how many raters gave each value to each
+item: the sparse items x values matrix `Ratings.counts` (alpha's coincidence matrix is a sum over
+items). Alpha's point value comes from the `krippendorff` package, given those counts
+(`value_counts=`, not its raters x items reliability data). Cohen's kappa comes from each pair's
+confusion matrix (pairs.py), with scikit-learn's formula. The `*_from_*` functions take count
+tables with a leading resample axis, which is what makes a 1,000-resample bootstrap cheap (see
+tables.py); tests hold them to the package and to scikit-learn within 1e-9.
 """
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -59,7 +61,7 @@ def pairable(r: Ratings) -> np.ndarray:
 
 def raters_behind(r: Ratings, items: np.ndarray) -> int:
     """Raters with at least one rating on the given items (boolean mask over r.items)."""
-    return int(((r.codes[items] >= 0).sum(axis=0) > 0).sum())
+    return int(np.count_nonzero(np.bincount(r.rater_idx[items[r.item_idx]], minlength=len(r.raters))))
 
 
 def agreeing_share(counts: sparse.csr_matrix) -> np.ndarray:
@@ -75,7 +77,7 @@ def percent_agreement(r: Ratings) -> Coefficient:
     n_items, n_raters = int(items.sum()), raters_behind(r, items)
     if n_items == 0:
         return Coefficient("percent_agreement", None, 0, n_raters, note="no item has two ratings")
-    share = agreeing_share(value_counts(r.codes[items], len(r.values)))
+    share = agreeing_share(r.counts[items])
     return Coefficient("percent_agreement", float(share.mean()), n_items, n_raters)
 
 
@@ -89,7 +91,7 @@ def fleiss_kappa(r: Ratings) -> Coefficient:
         spread = f"{m.min()} to {m.max()}" if len(m) > 1 else f"{m[0] if len(m) else 0}"
         note = f"items have {spread} ratings: needs the same number, two or more, on every item"
         return Coefficient("fleiss_kappa", None, n_items, n_raters, note=note)
-    counts = value_counts(r.codes[rated], len(r.values))
+    counts = r.counts[rated]
     totals = np.asarray(counts.sum(axis=0)).reshape(1, -1)
     value = fleiss_from_counts(np.array([agreeing_share(counts).mean()]), totals)[0]
     note = None if np.isfinite(value) else "every rating is the same value: chance agreement is 1"
@@ -103,7 +105,7 @@ def krippendorff_alpha(r: Ratings) -> Coefficient:
     name = "krippendorff_alpha"
     if n_items == 0:
         return Coefficient(name, None, 0, n_raters, note="no item has two ratings")
-    counts = value_counts(r.codes[items], len(r.values))
+    counts = r.counts[items]
     if (np.asarray(counts.sum(axis=0)).ravel() > 0).sum() < 2:
         return Coefficient(name, None, n_items, n_raters, note="every rating is the same value: nothing to agree on")
     if n_items * len(r.values) ** 2 <= PACKAGE_CELLS:
@@ -111,15 +113,6 @@ def krippendorff_alpha(r: Ratings) -> Coefficient:
     else:
         value = alpha_from_coincidences(coincidences(counts)[None], r.level, r.points)[0]
     return Coefficient(name, defined(value), n_items, n_raters)
-
-
-def value_counts(codes: np.ndarray, n_values: int) -> sparse.csr_matrix:
-    """Items x values (sparse): how many raters gave each value to each item."""
-    rows = np.repeat(np.arange(codes.shape[0]), codes.shape[1])
-    flat = codes.ravel()
-    rated = flat >= 0
-    ones = np.ones(int(rated.sum()), dtype=np.float64)
-    return sparse.csr_matrix((ones, (rows[rated], flat[rated])), shape=(codes.shape[0], n_values))
 
 
 def coincidences(counts: sparse.csr_matrix) -> np.ndarray:
@@ -175,26 +168,16 @@ def kappa_weight_matrix(weights: KappaWeights, n_values: int) -> np.ndarray:
 
 
 def kappa_from_confusions(confusion: np.ndarray, weights: KappaWeights) -> np.ndarray:
-    """Cohen's kappa 1 - sum w O / sum w E for confusion matrices (... x V x V), rows one rater, columns the other."""
+    """Cohen's kappa 1 - sum w O / sum w E for confusion matrices (... x V x V), rows one rater, columns the other.
+
+    Written with einsum throughout: for millions of small matrices it beats both reductions over
+    short axes and BLAS, whose threads cost more than they give here.
+    """
     w = kappa_weight_matrix(weights, confusion.shape[-1])
-    total = confusion.sum(axis=(-2, -1))
-    rows, cols = confusion.sum(axis=-1), confusion.sum(axis=-2)
+    rows, cols = np.einsum("...ij->...i", confusion), np.einsum("...ij->...j", confusion)
+    total = np.einsum("...i->...", rows)
     observed = np.einsum("...ij,ij->...", confusion, w)
     with np.errstate(divide="ignore", invalid="ignore"):
-        expected = np.einsum("...i,ij,...j->...", rows, w, cols) / total
+        expected = np.einsum("...j,...j->...", np.einsum("...i,ij->...j", rows, w), cols) / total
         kappa = 1 - observed / expected
     return np.where(expected > 0, kappa, np.nan)
-
-
-def sklearn_kappa(a: np.ndarray, b: np.ndarray, n_values: int, weights: KappaWeights) -> float | None:
-    """Cohen's kappa from scikit-learn over codes in scale order (labels = the scale), None when undefined."""
-    from sklearn.exceptions import UndefinedMetricWarning
-    from sklearn.metrics import cohen_kappa_score
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UndefinedMetricWarning)
-        value = cohen_kappa_score(
-            a, b, labels=np.arange(n_values), weights=None if weights == "unweighted" else weights,
-            replace_undefined_by=np.nan,
-        )  # fmt: skip
-    return defined(value)

@@ -19,7 +19,8 @@ class RaterAgreement:
     """One rater against the rest, to spot who needs calibration.
 
     `agreement` is the share of the other raters' ratings, on the items this rater also rated,
-    that match this rater's; `mean_kappa` the mean Cohen's kappa over this rater's pairs.
+    that match this rater's (no pair needed); `mean_kappa` the mean Cohen's kappa over this rater's
+    measured pairs, `n_pairs` of them (pairs sharing fewer than `min_shared_items` are not measured).
     """
 
     rater: Any

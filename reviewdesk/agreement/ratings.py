@@ -1,4 +1,10 @@
-"""Ratings: long-format labels (item, rater, value) as an items x raters matrix of value codes, in scale order."""
+"""Ratings: long-format labels (item, rater, value) as one value code per label, in scale order.
+
+Why one entry per label and never an items x raters matrix: crowd labelling has thousands of raters
+who each rate a few items, and a dense matrix grows with items x raters (17,000 raters on 20,000
+items is 1.4 GB of int32) where the labels are 40,000. Everything downstream needs only the labels
+and the items x values count matrix (sparse), whose size follows the labels.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +12,13 @@ import math
 import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from reviewdesk.errors import ConfigError, InputFileError, ReviewdeskError
 
@@ -66,10 +74,10 @@ def plain(value: Any) -> Any:
 class Ratings:
     """Who gave which value to which item, ready for every coefficient.
 
-    `codes[i, r]` is the position in `values` of rater `raters[r]`'s rating of item `items[i]`, or
-    MISSING. `values` is the scale in order: the options as given, else the values seen, sorted.
-    `points` are the numbers interval and ratio distances use (the positions for nominal and ordinal).
-    `item_idx`, `rater_idx` and `code` hold the same ratings as one entry per label.
+    One entry per label: rater `raters[rater_idx[k]]` gave item `items[item_idx[k]]` the value
+    `values[code[k]]`. `values` is the scale in order: the options as given, else the values seen,
+    sorted. `points` are the numbers interval and ratio distances use (the positions for nominal
+    and ordinal). `counts` is the items x values matrix of how many raters gave each value.
     """
 
     items: np.ndarray
@@ -77,7 +85,6 @@ class Ratings:
     values: tuple[Any, ...]
     points: np.ndarray
     level: Level
-    codes: np.ndarray
     item_idx: np.ndarray
     rater_idx: np.ndarray
     code: np.ndarray
@@ -87,10 +94,33 @@ class Ratings:
         """Ratings given (missing ones dropped)."""
         return int(self.code.size)
 
-    @property
+    @cached_property
     def per_item(self) -> np.ndarray:
         """Ratings per item (m_i)."""
         return np.bincount(self.item_idx, minlength=len(self.items))
+
+    @cached_property
+    def counts(self) -> sparse.csr_matrix:
+        """Items x values (sparse, sorted indices): how many raters gave each value to each item."""
+        ones = np.ones(self.n_labels, dtype=np.float64)
+        shape = (len(self.items), len(self.values))
+        counts = sparse.csr_matrix((ones, (self.item_idx, self.code)), shape=shape)
+        counts.sum_duplicates()
+        return counts
+
+    def rows(self, items: np.ndarray) -> np.ndarray:
+        """The given items' ratings as a dense items x raters matrix of codes (MISSING: not rated): small data only."""
+        position = np.full(len(self.items), -1, dtype=np.int64)
+        position[items] = np.arange(len(items))
+        mine = position[self.item_idx] >= 0
+        rows = np.full((len(items), len(self.raters)), MISSING, dtype=np.int32)
+        rows[position[self.item_idx[mine]], self.rater_idx[mine]] = self.code[mine]
+        return rows
+
+    @property
+    def codes(self) -> np.ndarray:
+        """Every item's ratings as a dense items x raters matrix (see `rows`): for inspection of small data."""
+        return self.rows(np.arange(len(self.items)))
 
     @classmethod
     def from_labels(cls, labels: pd.DataFrame, level: str = "nominal", options: Sequence[Any] | None = None) -> Ratings:
@@ -115,15 +145,12 @@ class Ratings:
         values, points, position = _scale(uniques, blank, level, options)
         code = position[value_codes[keep]].astype(np.int32)
         _refuse_duplicates(item_idx, rater_idx, len(raters), np.asarray(items), np.asarray(raters))
-        codes = np.full((len(items), len(raters)), MISSING, dtype=np.int32)
-        codes[item_idx, rater_idx] = code
         return cls(
             items=np.asarray(items, dtype=object),
             raters=np.asarray(raters, dtype=object),
             values=values,
             points=points,
             level=level,
-            codes=codes,
             item_idx=item_idx.astype(np.int64),
             rater_idx=rater_idx.astype(np.int64),
             code=code,

@@ -1,4 +1,9 @@
-"""One call for every agreement figure of one criterion: `summarize(labels) -> AgreementSummary`."""
+"""One call for every agreement figure of one criterion: `summarize(labels) -> AgreementSummary`.
+
+The cost follows the labels, not the raters: the coefficients and their bootstrap work on the
+sparse items x values counts, and rater pairs are found from the items and measured only when
+they share `min_shared_items` items or more (the summary says how many were skipped).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from reviewdesk.agreement.bootstrap import bootstrap, percentile_ci
+from reviewdesk.agreement.bootstrap import bootstrap, percentile_ci, percentile_cis
 from reviewdesk.agreement.coefficients import (
     KAPPA_WEIGHTS,
     Coefficient,
@@ -20,7 +25,7 @@ from reviewdesk.agreement.coefficients import (
     pairable,
     percent_agreement,
 )
-from reviewdesk.agreement.pairs import PairAgreement, pair_agreements, sharing_pairs
+from reviewdesk.agreement.pairs import MIN_SHARED_ITEMS, PairAgreement, RaterPairs, find_pairs, pair_agreements
 from reviewdesk.agreement.preference import SIDES, PositionBias, position_bias, side_coded
 from reviewdesk.agreement.raters import GoldAccuracy, RaterAgreement, gold_accuracy, rater_agreements
 from reviewdesk.agreement.ratings import LabelsError, Ratings, check_level, plain
@@ -42,7 +47,10 @@ class AgreementSummary:
     """Every agreement figure for one criterion, each with its CI and the items and raters behind it.
 
     `kappa` is Cohen's kappa when there are exactly two raters (name "cohen_kappa"), else the mean
-    of the pairwise kappas (name "mean_pairwise_cohen_kappa", Light's kappa).
+    of the pairwise kappas (name "mean_pairwise_cohen_kappa", Light's kappa). `pairs` holds the
+    rater pairs sharing `min_shared_items` or more items; `skipped_pairs` of the `sharing_pairs`
+    that share at least one item have fewer, and `pairs_note` says so. With two raters the one pair
+    is the headline kappa and is always measured (`min_shared_items` is then 1).
     """
 
     level: str
@@ -57,6 +65,10 @@ class AgreementSummary:
     kappa: Coefficient
     kappa_weights: KappaWeights
     pairs: tuple[PairAgreement, ...]
+    min_shared_items: int
+    sharing_pairs: int
+    skipped_pairs: int
+    pairs_note: str | None
     raters: tuple[RaterAgreement, ...]
     gold: GoldAccuracy | None
     preference: PositionBias | None
@@ -82,6 +94,13 @@ class AgreementSummary:
             "kappa_weights": self.kappa_weights,
             "figures": {f.name: f.as_dict() for f in figures},
             "pairs": [p.as_dict() for p in self.pairs],
+            "pair_selection": {
+                "min_shared_items": self.min_shared_items,
+                "sharing_pairs": self.sharing_pairs,
+                "measured_pairs": len(self.pairs),
+                "skipped_pairs": self.skipped_pairs,
+                "note": self.pairs_note,
+            },
             "raters": [r.as_dict() for r in self.raters],
             "gold": self.gold.as_dict() if self.gold else None,
             "preference": self.preference.as_dict() if self.preference else None,
@@ -106,18 +125,23 @@ def summarize(
     kappa_weights: KappaWeights | None = None,
     confidence: float = 0.95,
     left: Mapping[Any, Any] | pd.Series | None = None,
+    min_shared_items: int = MIN_SHARED_ITEMS,
 ) -> AgreementSummary:
     """Measure agreement on one criterion from long-format labels (item, rater, value).
 
     `options` gives the scale's order (needed for ordinal text values). `gold` maps item -> known
     answer. With `left` (item -> run shown on the left), the values are pairwise preferences (run
     ids or "tie"): they are measured as left/right/tie, and `preference` holds ties and position bias.
+    Rater pairs sharing fewer than `min_shared_items` items (default 10) are left out of the per-pair
+    figures (pairs, mean pairwise kappa, each rater's mean kappa), and the summary counts them.
     """
     level = check_level(level)
     if resamples < 0:
         raise ConfigError(f"resamples must be 0 (no intervals) or more, not {resamples}.")
     if not 0 < confidence < 1:
         raise ConfigError(f"confidence must be between 0 and 1, e.g. 0.95, not {confidence}.")
+    if min_shared_items < 1:
+        raise ConfigError(f"min_shared_items must be 1 or more (default {MIN_SHARED_ITEMS}), not {min_shared_items}.")
     weights = kappa_weights or DEFAULT_KAPPA_WEIGHTS[level]
     if weights not in KAPPA_WEIGHTS:
         raise ConfigError(f"Unknown kappa weights {weights!r}: use unweighted, linear or quadratic.")
@@ -130,21 +154,17 @@ def summarize(
     r = Ratings.from_labels(labels, level, options)
     _refuse_unmeasurable(r)
 
-    index_pairs = sharing_pairs(r)
-    pairs = pair_agreements(r, weights, index_pairs)
+    found = find_pairs(r, 1 if len(r.raters) == 2 else min_shared_items)
     fleiss = fleiss_kappa(r)
-    tables = ItemTables.from_ratings(r, index_pairs, weights)
+    tables = ItemTables.from_ratings(r, found, weights)
     draws = bootstrap(tables, resamples, seed, fleiss=fleiss.value is not None)
+    pairs = pair_agreements(r, weights, found, percentile_cis(draws.kappas, confidence))
 
     def with_ci(c: Coefficient, samples: np.ndarray | None) -> Coefficient:
         ok = c.value is not None and samples is not None and samples.size
         return replace(c, ci=percentile_ci(samples, confidence) if ok else None)
 
-    pairs = [
-        replace(p, kappa_ci=percentile_ci(draws.kappas[:, i], confidence) if p.kappa is not None else None)
-        for i, p in enumerate(pairs)
-    ]
-    kappa = with_ci(*_kappa_figure(r, pairs, draws.kappas))
+    kappa = with_ci(*_kappa_figure(r, pairs, draws.kappas, found))
     return AgreementSummary(
         level=level,
         values=r.values,
@@ -158,6 +178,10 @@ def summarize(
         kappa=kappa,
         kappa_weights=weights,
         pairs=tuple(pairs),
+        min_shared_items=found.min_shared_items,
+        sharing_pairs=found.n_sharing,
+        skipped_pairs=found.skipped,
+        pairs_note=found.note(),
         raters=tuple(rater_agreements(r, pairs, gold)),
         gold=gold_accuracy(r, gold)[0] if gold is not None else None,
         preference=preference,
@@ -177,8 +201,18 @@ def _refuse_unmeasurable(r: Ratings) -> None:
         raise LabelsError("No item was rated by two raters: agreement needs items with at least two ratings.")
 
 
+def _row_means(samples: np.ndarray, columns: np.ndarray, block: int = 64) -> np.ndarray:
+    """Per resample, the mean of the defined values in `columns`, a block of rows at a time (no full copy)."""
+    means = np.empty(samples.shape[0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a resample where no pair's kappa is defined
+        for start in range(0, samples.shape[0], block):
+            means[start : start + block] = np.nanmean(samples[start : start + block, columns], axis=1)
+    return means
+
+
 def _kappa_figure(
-    r: Ratings, pairs: Sequence[PairAgreement], samples: np.ndarray
+    r: Ratings, pairs: Sequence[PairAgreement], samples: np.ndarray, found: RaterPairs
 ) -> tuple[Coefficient, np.ndarray | None]:
     """Cohen's kappa for two raters, or the mean over pairs with a defined kappa, with its resample values."""
     items = pairable(r)
@@ -188,12 +222,11 @@ def _kappa_figure(
         return Coefficient("cohen_kappa", p.kappa, p.n_items, 2, note=note), samples[:, 0]
     usable = [i for i, p in enumerate(pairs) if p.kappa is not None]
     name = "mean_pairwise_cohen_kappa"
+    skipped = f"; {found.note()}" if found.skipped else ""
     if not usable:
-        return Coefficient(name, None, int(items.sum()), 0, note="no rater pair has a defined kappa"), None
+        return Coefficient(name, None, int(items.sum()), 0, note=f"no rater pair has a defined kappa{skipped}"), None
     raters = {x for i in usable for x in (pairs[i].rater_a, pairs[i].rater_b)}
     value = float(np.mean([pairs[i].kappa for i in usable]))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # a resample where no pair's kappa is defined
-        means = np.nanmean(samples[:, usable], axis=1) if samples.size else None
-    note = f"mean over {len(usable)} rater pairs"
+    means = _row_means(samples, np.array(usable)) if samples.size else None
+    note = f"mean over {len(usable)} rater pairs{skipped}"
     return Coefficient(name, value, int(items.sum()), len(raters), note=note), means

@@ -1,11 +1,14 @@
 """Item tables: every figure as a weighted sum over items, so that a bootstrap resample is one matrix product.
 
 Percent agreement, Fleiss' kappa, Krippendorff's alpha (its coincidence matrix) and each pair's
-Cohen's kappa (its confusion matrix) are all functions of sums over items. Items with the same
-rating row (the same value from the same raters) contribute the same, so the items are grouped
-into patterns, each with its count and its contribution to every sum. A bootstrap resample of
-items is then just other counts per pattern, and a stack of resamples `w` (resamples x patterns)
-gives every sum at once as `w @ contribution`.
+Cohen's kappa (its confusion matrix) are all functions of sums over items. An item contributes
+through its value counts and, for each rater pair measured that rated it, one confusion cell:
+items alike in both contribute the same, so the items are grouped into patterns, each with its
+count and its contribution to every sum. A bootstrap resample of items is then just other counts
+per pattern, and a stack of resamples `w` (resamples x patterns) gives every sum at once as
+`w @ contribution`. Patterns are found on a sparse items x features matrix, never items x raters:
+17,000 crowd raters, two per item, whose pairs share too few items to be measured, give a few
+dozen patterns (one per pair of values); five raters who rated everything, one per rating row.
 """
 
 from __future__ import annotations
@@ -23,21 +26,22 @@ from reviewdesk.agreement.coefficients import (
     fleiss_from_counts,
     kappa_from_confusions,
     pairable,
-    value_counts,
 )
+from reviewdesk.agreement.pairs import RaterPairs, find_pairs
 from reviewdesk.agreement.ratings import Level, Ratings
 
 
 @dataclass(frozen=True, eq=False)
 class ItemTables:
-    """Items with two or more ratings, grouped by rating row, with each group's contribution to every figure."""
+    """Items with two or more ratings, grouped by pattern, with each pattern's contribution to every figure."""
 
-    rows: np.ndarray  # patterns x raters: value codes, MISSING where not rated
+    ratings: Ratings
+    first: np.ndarray  # per pattern: the index (in ratings.items) of its first item
     counts: np.ndarray  # items per pattern
     level: Level
     points: np.ndarray
     n_values: int
-    pairs: tuple[tuple[int, int], ...]
+    n_pairs: int
     weights: KappaWeights
     agree: np.ndarray  # per pattern: share of agreeing rater pairs
     totals: sparse.csr_matrix  # values x patterns: ratings of each value
@@ -46,25 +50,45 @@ class ItemTables:
 
     @classmethod
     def from_ratings(
-        cls, r: Ratings, pairs: Sequence[tuple[int, int]] = (), weights: KappaWeights = "unweighted"
+        cls,
+        r: Ratings,
+        pairs: RaterPairs | Sequence[tuple[int, int]] | None = None,
+        weights: KappaWeights = "unweighted",
     ) -> ItemTables:
-        """Group the pairable items of `r`; `pairs` are the rater index pairs whose kappa is wanted."""
-        rows, counts = patterns(r.codes[pairable(r)], len(r.values))
+        """Group the pairable items of `r`; `pairs` (or index pairs) are those whose kappa is wanted, default all."""
+        if pairs is None:
+            pairs = find_pairs(r, min_shared_items=1)
+        elif not isinstance(pairs, RaterPairs):
+            pairs = find_pairs(r, only=pairs)
         v = len(r.values)
-        per_value = value_counts(rows, v)
+        items = np.flatnonzero(pairable(r))
+        position = np.full(len(r.items), -1, dtype=np.int64)
+        position[items] = np.arange(len(items))
+        ones = np.ones(len(pairs.item), dtype=np.float64)
+        cell_shape = (len(items), len(pairs.a) * v * v)
+        cells = sparse.csr_matrix((ones, (position[pairs.item], pairs.pair * v * v + pairs.cell)), shape=cell_shape)
+        per_value = r.counts[items]
+        first, counts = patterns(sparse.hstack([per_value, cells], format="csr"))
+        per_value = per_value[first]
         return cls(
-            rows=rows,
+            ratings=r,
+            first=items[first],
             counts=counts,
             level=r.level,
             points=r.points,
             n_values=v,
-            pairs=tuple(pairs),
+            n_pairs=len(pairs.a),
             weights=weights,
             agree=agreeing_share(per_value),
             totals=per_value.T.tocsr(),
             coinc=_coincidence_contributions(per_value, v),
-            cells=_confusion_cells(rows, pairs, v),
+            cells=cells[first].T.tocsr(),
         )
+
+    @property
+    def rows(self) -> np.ndarray:
+        """Each pattern's first item as a rating row (patterns x raters, dense): for inspection of small data."""
+        return self.ratings.rows(self.first)
 
     @property
     def observed(self) -> np.ndarray:
@@ -73,7 +97,7 @@ class ItemTables:
 
     def width(self) -> int:
         """The widest per-resample result, for sizing chunks."""
-        return max(len(self.counts), self.n_values**2 * max(len(self.pairs), 1))
+        return max(len(self.counts), self.n_values**2 * max(self.n_pairs, 1))
 
     def percent_agreement(self, w: np.ndarray) -> np.ndarray:
         """P-bar for each weight row: the item-weighted mean share of agreeing rater pairs."""
@@ -91,21 +115,41 @@ class ItemTables:
     def kappas(self, w: np.ndarray) -> np.ndarray:
         """Cohen's kappa per rater pair: resamples x pairs (NaN where undefined)."""
         v = self.n_values
-        confusion = _sums(self.cells, w).reshape(-1, len(self.pairs), v, v)
+        confusion = _sums(self.cells, w).reshape(-1, self.n_pairs, v, v)
         return kappa_from_confusions(confusion, self.weights)
 
 
-def patterns(codes: np.ndarray, n_values: int) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct rating rows and how many items have each."""
-    if codes.shape[0] == 0:
-        return codes, np.zeros(0, dtype=np.int64)
-    base = n_values + 1
-    if base ** codes.shape[1] < 2**62:
-        key = (codes.astype(np.int64) + 1) @ (base ** np.arange(codes.shape[1], dtype=np.int64))
-        _, first, counts = np.unique(key, return_index=True, return_counts=True)
-        return codes[first], counts
-    rows, counts = np.unique(codes, axis=0, return_counts=True)
-    return rows, counts
+def patterns(features: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of a sparse matrix of small counts: the first row with each (in row order), and how many."""
+    f = sparse.csr_matrix(features, copy=True)
+    f.sum_duplicates()
+    f.eliminate_zeros()
+    width = np.diff(f.indptr)
+    entry = f.indices.astype(np.int64) * (int(f.data.max(initial=0)) + 1) + f.data.astype(np.int64)
+    firsts, counts = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
+    for w in np.unique(width).tolist():  # rows of one width form a dense block of their entries
+        rows = np.flatnonzero(width == w)
+        first, count = _distinct(entry[f.indptr[rows][:, None] + np.arange(w)])
+        firsts.append(rows[first])
+        counts.append(count)
+    first, count = np.concatenate(firsts), np.concatenate(counts)
+    order = np.argsort(first)
+    return first[order], count[order]
+
+
+def hash_multipliers(width: int) -> np.ndarray:
+    """Fixed random odd multipliers for hashing rows of `width` entries (mod 2^64)."""
+    return np.random.default_rng(width).integers(0, 2**63, size=width, dtype=np.uint64) * 2 + 1
+
+
+def _distinct(block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Equal rows of a dense block: hashed to one number each, and checked, so a hash collision cannot merge rows."""
+    key = (block.astype(np.uint64) * hash_multipliers(block.shape[1])).sum(axis=1, dtype=np.uint64)
+    _, first, inverse, count = np.unique(key, return_index=True, return_inverse=True, return_counts=True)
+    if (block[first][inverse] == block).all():
+        return first, count
+    _, first, count = np.unique(block, axis=0, return_index=True, return_counts=True)
+    return first, count
 
 
 def _sums(contribution: sparse.csr_matrix, w: np.ndarray) -> np.ndarray:
@@ -128,16 +172,3 @@ def _coincidence_contributions(per_value: sparse.csr_matrix, v: int) -> sparse.c
     value = (n_i * n_j - np.where(i == j, n_i, 0.0)) / (m[group] - 1)
     column = per_value.indices[i].astype(np.int64) * v + per_value.indices[j]
     return sparse.csr_matrix((value, (column, group)), shape=(v * v, len(lengths)))
-
-
-def _confusion_cells(rows: np.ndarray, pairs: Sequence[tuple[int, int]], v: int) -> sparse.csr_matrix:
-    """For each rater pair, the confusion cell (a's value, b's value) of every pattern both rated."""
-    columns, groups = [], []
-    for p, (a, b) in enumerate(pairs):
-        both = np.flatnonzero((rows[:, a] >= 0) & (rows[:, b] >= 0))
-        columns.append(p * v * v + rows[both, a].astype(np.int64) * v + rows[both, b])
-        groups.append(both)
-    column = np.concatenate(columns) if columns else np.zeros(0, dtype=np.int64)
-    group = np.concatenate(groups) if groups else np.zeros(0, dtype=np.int64)
-    ones = np.ones(len(column), dtype=np.float64)
-    return sparse.csr_matrix((ones, (column, group)), shape=(max(len(pairs), 1) * v * v, len(rows)))

@@ -38,6 +38,10 @@ def agreement_cmd(
     ] = None,
     resamples: Annotated[int, typer.Option("--resamples", help="Bootstrap resamples for the CIs (0: none).")] = 1000,
     seed: Annotated[int, typer.Option("--seed", help="Same seed and labels, same CIs.")] = 0,
+    min_shared_items: Annotated[
+        int | None,
+        typer.Option("--min-shared-items", help="Measure rater pairs sharing at least this many items (default 10)."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Percent agreement, Krippendorff's alpha, Fleiss' and Cohen's kappa with bootstrap CIs, per rater and pair."""
@@ -54,6 +58,7 @@ def agreement_cmd(
     summary = summarize(
         read_labels(labels), level, scale, resamples=resamples, seed=seed,
         kappa_weights=kappa_weights,  # type: ignore[arg-type]  (checked by summarize)
+        **({} if min_shared_items is None else {"min_shared_items": min_shared_items}),
     )  # fmt: skip
     if as_json:
         print(json.dumps(summary.as_dict()))
@@ -93,6 +98,8 @@ def show(s: AgreementSummary, source: str) -> None:
         ci = f"{p.kappa_ci[0]:.3f} - {p.kappa_ci[1]:.3f}" if p.kappa_ci else "-"
         pairs.add_row(str(p.rater_a), str(p.rater_b), f"{p.n_items:,}", _num(p.agreement), _num(p.kappa), ci)
     out.print(pairs)
+    if s.pairs_note:
+        out.print(f"{s.pairs_note[0].upper()}{s.pairs_note[1:]} (--min-shared-items sets the minimum).")
     if len(s.raters) > SHOWN or len(s.pairs) > SHOWN:
         out.print(f"Showing the first {SHOWN} raters and pairs; --json gives them all, with confusion matrices.")
 
