@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -144,7 +145,7 @@ def review(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReviewPage]:
         token = accounts.authenticate(store, "reviewer1", PASSWORD).token
     # Streamlit rewrites the script's AST for "magic" on every AppTest run, two thirds of a run's
     # time; the views use no magic, so the fuzzed items run three times faster without it.
-    magic = config.get_option(MAGIC)
+    magic, main = config.get_option(MAGIC), sys.modules["__main__"]
     config.set_option(MAGIC, False)
     try:
         with pytest.MonkeyPatch.context() as mp:
@@ -152,10 +153,14 @@ def review(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReviewPage]:
             at = AppTest.from_file(str(VIEWS / "review.py"), default_timeout=60)
             at.session_state[TOKEN] = token
             at.run()
+            # AppTest leaves its script as __main__, and this runs before conftest's _keep_main_module
+            # (a module fixture sets up first): put the real one back, or later spawned processes hang.
+            sys.modules["__main__"] = main
             assert not at.exception and at.session_state["item"] is not None
             yield ReviewPage(at)
     finally:
         config.set_option(MAGIC, magic)
+        sys.modules["__main__"] = main
 
 
 HOSTILE_RUBRIC = {
