@@ -8,6 +8,7 @@ show no details either, as `reviewdesk app` starts the server (`client.showError
 
 import streamlit as st
 
+from review_app.render import escape
 from review_app.session import current_user, end_session, store_fault_notice
 from reviewdesk.errors import StoreFault
 
@@ -43,7 +44,7 @@ try:
         }
         pages = {section: entries for section, entries in pages.items() if entries}
         with st.sidebar:
-            st.caption(f"Logged in as **{user['name']}** ({user['role']})")
+            st.caption(f"Logged in as **{escape(user['name'])}** ({user['role']})")
             if st.button("Log out"):
                 end_session()
                 st.rerun()
