@@ -3,6 +3,8 @@
 Each criterion's type picks its widget. Keys 1-9 answer the *highlighted* criterion, the first
 choice criterion still unanswered, so a reviewer presses one digit per criterion and Ctrl+Enter.
 Widgets are keyed by item, so a new item starts blank and an edit starts from its stored answers.
+A boolean is a Yes/No choice with nothing selected, never a default; option descriptions show as
+captions (radios) or help (segmented controls); a correction is edited as plain text, not as JSON.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from typing import Any
 
 import streamlit as st
 
-from review_app.render import as_json, escape, run_of, sides
+from review_app.render import escape, run_of, sides
+from reviewdesk.review.corrections import CorrectionError, corrected, editable
+from reviewdesk.review.drafts import missing_answers
 from schemas.rubric import PREFERENCE, PREFERENCE_CRITERION, TIE
 
 FLAGS = ["", "contains personal data (PII)", "broken run", "harmful content", "other"]
@@ -71,25 +75,41 @@ def quick_keys(criteria: list[Mapping[str, Any]], prefix: str) -> None:
                       args=(criteria, prefix, n))  # fmt: skip
 
 
-def widget(c: Mapping[str, Any], prefix: str) -> Any:
-    """One criterion's widget; returns its value, None while a choice is not made.
+YES_NO = {True: "Yes", False: "No"}
 
-    Labels, help and the options of radios and segmented controls render markdown: all are escaped."""
-    key, label, help_ = _key(prefix, c), _label(c), escape(c["description"]) if c.get("description") else None
+
+def _help(c: Mapping[str, Any], options: list | None) -> str | None:
+    """The criterion's description, then each described option's help (all escaped: help renders markdown)."""
+    described = c.get("option_descriptions") or {}
+    lines = [escape(c["description"])] if c.get("description") else []
+    lines += [f"{escape(o)}: {escape(described[str(o)])}" for o in options or () if described.get(str(o))]
+    return "\n\n".join(lines) or None
+
+
+def widget(c: Mapping[str, Any], prefix: str) -> Any:
+    """One criterion's widget; returns its value, None while a choice is not made (a boolean too:
+    Yes/No with nothing selected, so a forgotten answer is never stored as No).
+
+    Labels, help, captions and the options of radios and segmented controls render markdown: all are escaped."""
+    key, label = _key(prefix, c), _label(c)
     kind, options = c["type"], c.get("options")
     if kind == "categorical":
-        return st.radio(label, options, index=None, key=key, help=help_, horizontal=True, format_func=escape)
+        described = c.get("option_descriptions") or {}
+        captions = [escape(described.get(str(o), "")) for o in options] if described else None
+        return st.radio(label, options, index=None, key=key, help=_help(c, None), horizontal=True,
+                        format_func=escape, captions=captions)  # fmt: skip
     if kind in ("ordinal", "numeric") and options:
-        return st.segmented_control(label, options, key=key, help=help_, format_func=escape)
+        return st.segmented_control(label, options, key=key, help=_help(c, options), format_func=escape)
     if kind == "numeric":
-        return st.slider(label, float(c["min"]), float(c["max"]), key=key, help=help_)
+        return st.slider(label, float(c["min"]), float(c["max"]), key=key, help=_help(c, None))
     if kind == "boolean":
-        return st.toggle(label, key=key, help=help_)
-    return st.text_area(label, key=key, help=help_) or None
+        return st.segmented_control(label, list(YES_NO), key=key, help=_help(c, None), format_func=YES_NO.get)
+    return st.text_area(label, key=key, help=_help(c, None)) or None
 
 
 def form(criteria: list[Mapping[str, Any]], prefix: str, initial: Mapping[str, Any] | None = None) -> dict:
-    """Every criterion's widget, starting from `initial` answers; returns the answers by key."""
+    """Every criterion's widget, starting from `initial` answers; returns the answers by key, an
+    unanswered one as None (so an optional boolean left blank is stored as absent, never as False)."""
     for c in criteria:
         if initial and initial.get(c["key"]) is not None:
             st.session_state.setdefault(_key(prefix, c), initial[c["key"]])
@@ -117,21 +137,58 @@ def shown(item: Mapping[str, Any], answers: Mapping[str, Any]) -> dict:
     return dict(answers)
 
 
+def _problem_key(prefix: str) -> str:
+    return f"{prefix}-correction-problem"
+
+
+def _correction(output: Any, stored: Any, prefix: str) -> Any:
+    """The correction box: the answer as plain text (tool-call arguments as JSON beside it), starting
+    from the stored correction of an edit; the corrected output in the run's shape, None if unchanged.
+    Unreadable arguments are shown as an error and remembered for `refusal`; the boxes keep the text."""
+    base = stored if stored is not None else ("" if output is None else output)
+    shown = editable(base)
+    what = "as JSON" if shown.shape == "json" else "plain text"
+    text = st.text_area(f"Correction: the answer as it should be ({what}), saved as the reference",
+                        value=shown.text, key=f"{prefix}-correction")  # fmt: skip
+    args = None
+    if shown.tool_args is not None:
+        names = escape(", ".join(shown.tool_names))
+        args = st.text_area(f"Tool call arguments (JSON, one entry per call: {names})", value=shown.tool_args,
+                            key=f"{prefix}-correction-args")  # fmt: skip
+    try:
+        value = corrected(base, text, args)
+    except CorrectionError as e:
+        st.session_state[_problem_key(prefix)] = str(e)
+        st.error(escape(e))
+        return stored
+    st.session_state.pop(_problem_key(prefix), None)
+    return None if value == output else value
+
+
 def extras(item: Mapping[str, Any], prefix: str, initial: Mapping[str, Any] | None = None) -> dict:
-    """Comment, correction (an edited copy of a single run's output, kept only if changed) and flag."""
+    """Comment, correction (of a single run's answer, in the run's output shape, kept only if changed) and flag."""
     initial = initial or {}
     out = {"comment": st.text_area("Comment", value=initial.get("comment") or "", key=f"{prefix}-comment") or None}
     out["correction"] = None
     if item["kind"] == "single":
         run = run_of(item, item["run_id"])  # any shape: the form must draw whatever the payload holds
-        output = run.get("outputs") if isinstance(run, dict) else None
-        original = as_json(output, indent=2) if output is not None else ""
-        edited = st.text_area("Correction (an edited answer, saved as the reference)",
-                              value=initial.get("correction") or original, key=f"{prefix}-correction")  # fmt: skip
-        out["correction"] = None if edited == original else edited
+        out["correction"] = _correction(run.get("outputs") if isinstance(run, dict) else None,
+                                        initial.get("correction"), prefix)  # fmt: skip
     was = ((initial.get("flags") or [{}])[0]).get("reason", "")
     options = FLAGS if was in FLAGS else [*FLAGS, was]  # keep a reason given outside this form
     reason = st.selectbox("Flag", options, index=options.index(was), format_func=lambda f: f or "no flag",
                           key=f"{prefix}-flag")  # fmt: skip
     out["flags"] = [{"reason": reason}] if reason else []
     return out
+
+
+def refusal(criteria: list[Mapping[str, Any]], answers: Mapping[str, Any], fields: Mapping[str, Any], prefix: str,
+            flag_instead: bool) -> str | None:  # fmt: skip
+    """Why the form cannot be sent yet, as the screen says it (escaped); None when it can. A flag with
+    every answer left empty is enough where the queue allows flagging instead of rating (`flag_instead`)."""
+    if problem := st.session_state.get(_problem_key(prefix)):
+        return escape(problem)
+    if lacking := missing_answers(criteria, answers, fields.get("flags", ()), flag_instead):
+        hint = " (or, if the run is broken, choose a flag and leave every answer empty)" if flag_instead else ""
+        return f"Answer the required criteria first{hint}: {escape(', '.join(lacking))}."
+    return None

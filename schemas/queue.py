@@ -87,6 +87,9 @@ class QueueConfig(Strict):
     reviewer_sees: list[str] = Field(default=list(REVIEWER_SEES))
     reservation_minutes: int = Field(default=30, ge=1, le=24 * 60)
     suggestions: Literal["show", "hide", "after_answer", "randomized"] = "hide"
+    # A reviewer may flag a broken item and leave the ratings empty; the flag-only submission gives no
+    # labels and goes to the lead's Flagged items. False: every required criterion must be answered.
+    flag_instead_of_rating: bool = True
     # Review order (never which runs are sampled): lowest model confidence first, a seeded shuffle, or
     # first published first. See reviewdesk.prescore.priority.
     priority: Literal["uncertainty", "random", "oldest"] = "oldest"

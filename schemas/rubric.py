@@ -1,6 +1,10 @@
 """Rubrics: versioned instructions plus criteria, and the pairwise question every A/B item asks first.
 
 A rubric's content hash is its version, so labels stay tied to the exact questions they answered.
+An option may be written as a plain value or as `{value: ..., description: ...}`; the model keeps
+plain values in `options` and the descriptions apart, in `option_descriptions` (keyed by the
+option as text), so the rest of the code sees plain option values and the form shows each
+description as help on its option.
 The pairwise question (`PREFERENCE`) is not written in a rubric: every pairwise item asks it
 before the rubric's criteria. Its answer is stored as the chosen run's id, or `TIE`; consensus
 resolves it like a required categorical criterion (`PREFERENCE_CRITERION`).
@@ -10,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import Field, field_validator, model_validator
 
@@ -22,17 +26,49 @@ PREFERENCE = "preference"  # the pairwise question's key: its answer is a run id
 TIE = "tie"
 
 
+Option = str | int | float
+
+
+class DescribedOption(Strict):
+    """An option written with the help text the form shows on it."""
+
+    value: Option
+    description: str = Field(min_length=1)
+
+
 class Criterion(Strict):
     """One question of the rubric."""
 
     key: Annotated[str, Field(pattern=KEY, description="snake_case identifier, unique in the rubric")]
     type: Literal["categorical", "ordinal", "numeric", "boolean", "text"]
-    options: list[str | int | float] | None = None
+    options: list[Option] | None = None
     min: float | None = None
     max: float | None = None
     required: bool = True
     description: str = ""
     tolerance: Annotated[float | None, Field(ge=0)] = None  # see `spread_allowed`
+    option_descriptions: dict[str, str] | None = None  # option (as text) -> help; from `{value, description}`
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_described_options(cls, data: Any) -> Any:
+        """Options written as `{value, description}` become plain values plus `option_descriptions`."""
+        if not isinstance(data, dict) or not isinstance(data.get("options"), list):
+            return data
+        if not any(isinstance(o, dict) for o in data["options"]):
+            return data
+        plain, described = [], dict(data.get("option_descriptions") or {})
+        for o in data["options"]:
+            if isinstance(o, dict):
+                o = DescribedOption(**o)
+                described[str(o.value)] = o.description
+                o = o.value
+            plain.append(o)
+        return {**data, "options": plain, "option_descriptions": described}
+
+    def describe(self, option: Option) -> str:
+        """The help text of one option ("" when the rubric gives none)."""
+        return (self.option_descriptions or {}).get(str(option), "")
 
     @property
     def spread_allowed(self) -> float:
@@ -58,6 +94,8 @@ class Criterion(Strict):
                 raise ValueError(f"criterion {self.key!r}: `min` must be below `max`")
         elif self.min is not None or self.max is not None:
             raise ValueError(f"criterion {self.key!r} is {self.type}: `min`/`max` apply to numeric criteria only")
+        if unknown := sorted(set(self.option_descriptions or ()) - {str(o) for o in self.options or ()}):
+            raise ValueError(f"criterion {self.key!r}: descriptions of options it does not list: {unknown}")
         if self.tolerance is not None and self.type not in ("ordinal", "numeric"):
             raise ValueError(f"criterion {self.key!r} is {self.type}: `tolerance` applies to ordinal and numeric only")
         return self
@@ -65,7 +103,9 @@ class Criterion(Strict):
 
 def _unset_additions(rubric: Rubric) -> dict:
     """Fields added after rubrics were first published hash only when set, so old versions keep their hash."""
-    return {"criteria": {i: {"tolerance"} for i, c in enumerate(rubric.criteria) if c.tolerance is None}}
+    unset = ((i, {f for f in ("tolerance", "option_descriptions") if getattr(c, f) is None}) for i, c in
+             enumerate(rubric.criteria))  # fmt: skip
+    return {"criteria": {i: fields for i, fields in unset if fields}}
 
 
 class Rubric(Strict):
@@ -92,4 +132,4 @@ class Rubric(Strict):
 # (the item's two run ids, or TIE) differ per item and are not needed to count votes.
 PREFERENCE_CRITERION = Criterion(key=PREFERENCE, type="categorical", options=["run_a", "run_b", TIE])
 
-__all__ = ["KEY", "PREFERENCE", "PREFERENCE_CRITERION", "TIE", "Criterion", "Rubric"]
+__all__ = ["KEY", "PREFERENCE", "PREFERENCE_CRITERION", "TIE", "Criterion", "DescribedOption", "Option", "Rubric"]

@@ -93,7 +93,7 @@ def test_collect_loads_labels_keeps_rejections_and_loads_nothing_twice(stores):
     review(store, "reviewer2", {"correctness": "correct", "helpfulness": 2})
     review(store, "reviewer1", {"correctness": "wrong", "helpfulness": 9})
     result = collect(store, wh, now=T0 + timedelta(minutes=1))
-    assert result.as_dict() == {"read": 3, "loaded": 2, "rejected": 1, "labels": 5, "watermark": 3}
+    assert result.as_dict() == {"read": 3, "loaded": 2, "rejected": 1, "labels": 5, "watermark": 3, "flag_only": 0}
     assert wh.execute(
         "SELECT reviewer, criterion, value, value_num FROM labels WHERE item_id = ? ORDER BY ALL", [a]
     ) == [
@@ -108,7 +108,7 @@ def test_collect_loads_labels_keeps_rejections_and_loads_nothing_twice(stores):
                        "helpfulness: 9 must be one of 1, 2, 3, 4, 5"]  # fmt: skip
     assert wh.scalar("SELECT comment FROM submissions WHERE item_id = ? AND reviewer = 'reviewer1'", [a]) == "c1"
     again = collect(store, wh, now=T0 + timedelta(minutes=2))
-    assert again.as_dict() == {"read": 0, "loaded": 0, "rejected": 0, "labels": 0, "watermark": 3}
+    assert again.as_dict() == {"read": 0, "loaded": 0, "rejected": 0, "labels": 0, "watermark": 3, "flag_only": 0}
     assert wh.scalar("SELECT count(*) FROM labels") == 5
 
 

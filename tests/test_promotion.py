@@ -13,7 +13,7 @@ import pytest
 from promotion_support import AB, QUALITY, build_reviewed, close, reviewed_copy
 
 from reviewdesk import datasets
-from reviewdesk.datasets.formats import COLUMNS, input_messages
+from reviewdesk.datasets.formats import COLUMNS, answer_text, input_messages
 from reviewdesk.datasets.promotion import promote
 from reviewdesk.datasets.read import DatasetTampered
 from reviewdesk.demo.simulate import simulate_reviews, truths
@@ -145,7 +145,8 @@ def test_lineage_resolves_back_to_the_run_and_its_reviewers(r):
             "SELECT correction FROM submissions WHERE item_id = ? AND reviewer = ? ORDER BY revision DESC LIMIT 1",
             [entry["item_id"], entry["correction_by"]],
         )
-        assert correction.strip() == row.reference_output
+        assert answer_text(correction).strip() == row.reference_output
+        assert set(json.loads(correction)) == {"messages"}  # stored in the run's output shape
 
 
 def test_only_trusted_consensus_is_promoted_and_the_rest_is_counted(r):
@@ -205,7 +206,7 @@ def test_simulated_reviewers_correct_and_flag_only_answers_they_rightly_call_inc
     assert rows, "the demo needs corrections for its regression set"
     for run_id, answer, correction, flags in rows:
         assert answer == truth[run_id]["correctness"] == "incorrect"
-        assert correction in (None, truth[run_id]["reference"])
+        assert correction is None or answer_text(correction) == truth[run_id]["reference"]
         assert json.loads(flags) in ([], [{"reason": "off-policy answer"}])
 
 

@@ -12,6 +12,7 @@ from review_app.render import escape
 from review_app.session import require_role, store
 from reviewdesk.errors import ReviewdeskError, StoreFault
 from reviewdesk.labels.adjudication import backlog, case, decide
+from reviewdesk.review.corrections import editable
 
 lead = require_role("lead", "admin")
 st.title("Adjudication")
@@ -41,9 +42,12 @@ rows = [
 ]  # fmt: skip
 st.dataframe(pd.DataFrame(rows), hide_index=True)
 for s in seen["submissions"]:
-    if s["correction"]:
+    if s["correction"] is not None:  # in the run's output shape: shown as the reviewer edited it
+        fix = editable(s["correction"])
         with st.expander(f"Correction by {escape(s['reviewer'])}"):
-            st.code(s["correction"], language=None, wrap_lines=True)
+            st.code(fix.text, language=None, wrap_lines=True)
+            if fix.tool_args is not None:
+                st.code(fix.tool_args, language="json", wrap_lines=True)
 
 st.subheader("Decision")
 rubric = store().rubric(queue, item["rubric_version"])

@@ -9,12 +9,13 @@ from review_app.render import escape
 from review_app.session import require_role, store
 from reviewdesk.errors import ReviewdeskError, StoreFault
 from reviewdesk.review.access import allowed_queues
-from reviewdesk.review.drafts import Draft, missing_answers
+from reviewdesk.review.drafts import Draft, allows_flag_only
 from reviewdesk.review.submissions import my_submissions, revise
 
 user = require_role()
 st.title("My submissions")
-names = [q["name"] for q in allowed_queues(store(), user["name"])]
+queues = {q["name"]: q for q in allowed_queues(store(), user["name"])}
+names = list(queues)
 if not names:
     st.info("No queue is assigned to you yet. Ask a lead to add you to a queue's assignees.")
     st.stop()
@@ -40,8 +41,8 @@ prefix = f"edit-{chosen['submission_id']}"  # a new revision starts a fresh form
 answers = rubric_form.form(criteria, prefix, initial=rubric_form.shown(chosen, chosen["answers"]))
 extras = rubric_form.extras(chosen, prefix, initial=chosen)
 if st.button("Save as a new revision", type="primary", shortcut="ctrl+enter"):
-    if lacking := missing_answers(criteria, answers):
-        st.error(f"Answer the required criteria first: {escape(', '.join(lacking))}.")
+    if why := rubric_form.refusal(criteria, answers, extras, prefix, allows_flag_only(queues[queue])):
+        st.error(why)
         st.stop()
     try:
         result = revise(store(), chosen["item_id"], user["name"], Draft(rubric_form.stored(chosen, answers), **extras))

@@ -15,7 +15,7 @@ from review_app.render import escape, guarded
 from review_app.session import require_role, store
 from reviewdesk.errors import ReviewdeskError, StoreFault
 from reviewdesk.review.access import allowed_queues
-from reviewdesk.review.drafts import Draft, missing_answers
+from reviewdesk.review.drafts import Draft, allows_flag_only
 from reviewdesk.review.reservations import next_item, release
 from reviewdesk.review.submissions import submit_and_next
 from reviewdesk.review.suggestions import revealed_suggestions
@@ -142,8 +142,8 @@ with st.container(horizontal=True):
     skip = st.button("Skip", shortcut="ctrl+k")
 
 if submitted:
-    if lacking := missing_answers(criteria, answers):
-        st.error(f"Answer the required criteria first: {escape(', '.join(lacking))}.")
+    if why := rubric_form.refusal(criteria, answers, extras, prefix, allows_flag_only(queue)):
+        st.error(why)
         st.stop()
     answers = rubric_form.stored(item, answers)
     try:  # one write transaction: store this answer and reserve the next item

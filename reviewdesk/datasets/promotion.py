@@ -30,6 +30,7 @@ from reviewdesk.config import Settings
 from reviewdesk.datasets import read
 from reviewdesk.datasets.examples import BUILDERS, Candidate, Consensus, Correction, Item, Run, used_criteria
 from reviewdesk.datasets.flagged import FlaggedReport, write_flagged
+from reviewdesk.datasets.formats import answer_text
 from reviewdesk.datasets.versioning import CandidateVersion, adopt, changes, seal, write_version
 from reviewdesk.errors import ConfigError, NotFound
 from reviewdesk.stores.payloads import MAX_DEPTH, UnreadablePayload, openers_sql, read_json
@@ -173,23 +174,29 @@ def _runs(wh: Warehouse, queue: str) -> tuple[dict[str, Run], dict[str, str]]:
 
 
 def _corrections(wh: Warehouse, queue: str) -> dict[str, list[Correction]]:
-    """Non-empty corrections in reviewers' latest revisions, with each reviewer's labels of the item."""
-    found: dict[tuple[str, str], Correction] = {}
-    for item_id, reviewer, text, at, criterion, value in wh.execute(
+    """Corrections with answer text in reviewers' latest revisions, with each reviewer's labels of the item.
+
+    A correction is stored in the run's output shape (`reviewdesk.review.corrections`): its answer
+    text, read as a run's answer is, is the reference."""
+    found: dict[tuple[str, str], Correction | None] = {}
+    for item_id, reviewer, value, at, criterion, label in wh.execute(
         """WITH latest AS (
                SELECT item_id, reviewer, correction, submitted_at FROM submissions WHERE queue = ?
                QUALIFY row_number() OVER (PARTITION BY item_id, reviewer ORDER BY revision DESC) = 1)
            SELECT f.item_id, f.reviewer, f.correction, f.submitted_at, l.criterion, l.value
            FROM latest f LEFT JOIN labels l ON l.item_id = f.item_id AND l.reviewer = f.reviewer
-           WHERE trim(coalesce(f.correction, '')) <> ''""",
+           WHERE f.correction IS NOT NULL""",
         [queue],
     ):
-        fix = found.setdefault((item_id, reviewer), Correction(reviewer, text.strip(), at, {}))
-        if criterion is not None:
-            fix.answers[criterion] = value
+        if (item_id, reviewer) not in found:
+            reference = answer_text(value).strip()
+            found[item_id, reviewer] = Correction(reviewer, reference, at, {}) if reference else None
+        if (fix := found[item_id, reviewer]) is not None and criterion is not None:
+            fix.answers[criterion] = label
     out: dict[str, list[Correction]] = {}
     for (item_id, _), fix in sorted(found.items()):
-        out.setdefault(item_id, []).append(fix)
+        if fix is not None:
+            out.setdefault(item_id, []).append(fix)
     return out
 
 

@@ -7,7 +7,8 @@ item's true preference is the run with the better verdict (correctness, then hel
 tie. Since each answer is right with a known probability, the agreement it implies is known too.
 
 Like careful reviewers, they also correct and flag (`extras`): a reviewer who rightly calls an
-answer incorrect writes the good answer (`demo_truth.reference`) as the correction with
+answer incorrect writes the good answer (`demo_truth.reference`) as the correction (in the run's output
+shape, as the review app stores it) with
 probability CORRECTION_RATE, and flags an off-policy answer with probability FLAG_RATE.
 """
 
@@ -21,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from reviewdesk.errors import ConfigError, NotFound
+from reviewdesk.review.corrections import correction
 from reviewdesk.review.drafts import Draft
 from reviewdesk.review.reservations import next_item
 from reviewdesk.review.submissions import submit
@@ -111,16 +113,19 @@ def answers_for(
 
 def extras(
     item: Mapping[str, Any], answers: Mapping[str, Any], truth: Mapping[str, dict], seed: int, reviewer: str
-) -> tuple[str | None, list[dict]]:
-    """The correction and flags a reviewer adds to a single item they rightly call incorrect. Drawn
-    from a generator of their own (seed, item, reviewer), so the answers are the same with or without."""
+) -> tuple[Any, list[dict]]:
+    """The correction (the good answer in the run's output shape) and flags a reviewer adds to a single
+    item they rightly call incorrect. Drawn from a generator of their own (seed, item, reviewer), so the
+    answers are the same with or without."""
     verdict = truth.get(item.get("run_id")) or {}
     if item["kind"] == "pairwise" or not answers.get("correctness") == verdict.get("correctness") == "incorrect":
         return None, []
     rng = random.Random(f"{seed}:{item['item_id']}:{reviewer}")
-    correction = verdict.get("reference") if rng.random() < CORRECTION_RATE else None
+    reference = verdict.get("reference") if rng.random() < CORRECTION_RATE else None
+    outputs = item["payload"]["runs"][item["run_id"]].get("outputs") or ""  # text, where outputs are not shown
+    fixed = None if reference is None else correction(outputs, reference)
     flagged = verdict.get("failure_mode") == "off_policy" and rng.random() < FLAG_RATE
-    return correction, [{"reason": POLICY_FLAG}] if flagged else []
+    return fixed, [{"reason": POLICY_FLAG}] if flagged else []
 
 
 def _reviewers(store: ReviewStore, queue: str, count: int) -> list[str]:

@@ -23,7 +23,11 @@ on PostgreSQL. So collect never filters on time, and:
   submissions written after it began wait for it.
 
 Each submission is checked (pandera, `schemas.answers`) against the rubric version it was made
-under. A valid one becomes one label per answered criterion, replacing that reviewer's labels of
+under. A flag-only submission (a flag with a reason and no answer, `reviewdesk.review.drafts`) is
+valid where its queue's `flag_instead_of_rating` allows it: it is stored marked `flag_only` and
+gives no labels (so consensus, agreement and promotion never see it), and it is counted apart;
+where the queue does not allow it, it is rejected like any submission missing required answers.
+A valid one becomes one label per answered criterion, replacing that reviewer's labels of
 the item from an earlier revision (by revision number, not by read order: on PostgreSQL an edit
 can be read before the revision it replaces); an invalid one is kept in `rejected_submissions`
 with every reason.
@@ -41,6 +45,7 @@ import pandas as pd
 import pandera.pandas as pa
 from sqlalchemy import Connection, select, text, tuple_
 
+from reviewdesk.review.drafts import allows_flag_only, flag_only
 from reviewdesk.stores.review_schema import items, submissions
 from reviewdesk.stores.reviewstore import ReviewStore
 from reviewdesk.stores.values import as_number, as_text
@@ -54,13 +59,15 @@ HORIZON = text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")  
 
 @dataclass(frozen=True)
 class CollectResult:
-    """What one collect run did: `read == loaded + rejected` always."""
+    """What one collect run did: `read == loaded + rejected` always; `flag_only` of the loaded ones carry
+    a flag instead of ratings (no labels)."""
 
     read: int
     loaded: int  # valid submissions
     rejected: int
     labels: int  # label rows written
     watermark: int  # the last submission id read
+    flag_only: int = 0  # valid submissions that flag the item instead of rating it
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -106,10 +113,20 @@ def _reason(row: pd.Series) -> str:
     return f"{row['column']}: {row['failure_case']!r} {row['check']}"
 
 
-def validate(rows: list[dict], rubric: Mapping[str, Any], kind: str) -> dict[int, list[str]]:
-    """Reasons per submission id for those that break the rubric; valid ones are absent."""
+NOT_ALLOWED = "flagged instead of rated, but this queue's flag_instead_of_rating is false: answer the required criteria"
+
+
+def validate(
+    rows: list[dict], rubric: Mapping[str, Any], kind: str, flag_instead: bool = True
+) -> dict[int, list[str]]:
+    """Reasons per submission id for those that break the rubric; valid ones are absent. A flag-only
+    submission is valid when `flag_instead` (the queue's `flag_instead_of_rating`) allows it."""
     keys = answer_keys(rubric, kind)
     reasons: dict[int, list[str]] = {}
+    if flag_instead:
+        rows = [r for r in rows if not flag_only(r["answers"], r.get("flags"))]
+    else:
+        reasons |= {r["submission_id"]: [NOT_ALLOWED] for r in rows if flag_only(r["answers"], r.get("flags"))}
     for r in rows:
         if not isinstance(r["answers"], dict):
             reasons[r["submission_id"]] = ["answers must be an object of criterion: value"]
@@ -154,7 +171,8 @@ def _label_rows(valid: Iterable[dict]) -> list[dict]:
 
 
 SUBMISSION_COLUMNS = ["submission_id", "item_id", "queue", "reviewer", "revision", "rubric_version", "answers",
-                      "comment", "correction", "flags", "suggestion_shown", "shown_at", "submitted_at"]  # fmt: skip
+                      "comment", "correction", "flags", "suggestion_shown", "shown_at", "submitted_at",
+                      "flag_only"]  # fmt: skip
 LABEL_COLUMNS = ["item_id", "queue", "reviewer", "criterion", "value", "value_num", "submission_id", "revision",
                  "rubric_version", "suggestion_shown", "submitted_at"]  # fmt: skip
 REJECTED_COLUMNS = ["submission_id", "item_id", "queue", "reviewer", "revision", "rubric_version", "answers",
@@ -164,22 +182,24 @@ REJECTED_COLUMNS = ["submission_id", "item_id", "queue", "reviewer", "revision",
 def _frame(rows: list[dict], columns: list[str], json_columns: tuple[str, ...] = ()) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=columns)
     for c in json_columns:
-        frame[c] = [json.dumps(v) for v in frame[c]]
+        frame[c] = [None if v is None else json.dumps(v) for v in frame[c]]
     return frame
 
 
-def _load(wh: Warehouse, rows: list[dict], reasons: dict[int, list[str]], now: datetime) -> int:
-    """Write one chunk and its watermark in one transaction; returns the label rows written."""
-    valid = [r for r in rows if r["submission_id"] not in reasons]
+def _load(wh: Warehouse, rows: list[dict], reasons: dict[int, list[str]], now: datetime) -> tuple[int, int]:
+    """Write one chunk and its watermark in one transaction; returns the label rows and the flag-only
+    submissions written."""
+    valid = [{**r, "flag_only": flag_only(r["answers"], r["flags"])} for r in rows if r["submission_id"] not in reasons]
     rejected = [{**r, "reasons": reasons[r["submission_id"]]} for r in rows if r["submission_id"] in reasons]
-    new_submissions = _frame(valid, SUBMISSION_COLUMNS, ("answers", "flags"))
+    new_submissions = _frame(valid, SUBMISSION_COLUMNS, ("answers", "correction", "flags"))
     new_labels = _frame(_label_rows(valid), LABEL_COLUMNS)
     new_rejected = _frame(rejected, REJECTED_COLUMNS, ("answers",))
     with wh.transaction() as con:
         con.register("new_submissions", new_submissions)
         con.register("new_labels", new_labels)
         con.register("new_rejected", new_rejected)
-        con.execute(f"INSERT INTO submissions SELECT {', '.join(SUBMISSION_COLUMNS)}, ? FROM new_submissions", [now])
+        into = ", ".join(SUBMISSION_COLUMNS)
+        con.execute(f"INSERT INTO submissions ({into}, collected_at) SELECT {into}, ? FROM new_submissions", [now])
         con.execute(  # a later revision replaces all of an earlier one's labels ...
             """DELETE FROM labels USING new_submissions n
                WHERE labels.item_id = n.item_id AND labels.reviewer = n.reviewer AND labels.revision < n.revision"""
@@ -198,7 +218,7 @@ def _load(wh: Warehouse, rows: list[dict], reasons: dict[int, list[str]], now: d
         )
         for name in ("new_submissions", "new_labels", "new_rejected"):
             con.unregister(name)
-    return len(new_labels)
+    return len(new_labels), int(new_submissions["flag_only"].sum())
 
 
 def collect(
@@ -210,8 +230,9 @@ def collect(
 ) -> CollectResult:
     """Collect every submission after the watermark, stamped `now`; `tick(read so far)` reports progress."""
     now = now or datetime.now(UTC)
-    read = rejected = labels = 0
+    read = rejected = labels = flagged = 0
     rubrics: dict[tuple[str, str], dict] = {}
+    flag_instead: dict[str, bool] = {}
     while rows := _read(store, _position(wh), chunk):
         reasons: dict[int, list[str]] = {}
         groups: dict[tuple[str, str, str], list[dict]] = {}
@@ -220,12 +241,15 @@ def collect(
         for (queue, version, kind), group in groups.items():
             if (queue, version) not in rubrics:
                 rubrics[(queue, version)] = store.rubric(queue, version)
-            reasons |= validate(group, rubrics[(queue, version)], kind)
-        labels += _load(wh, rows, reasons, now)
+            if queue not in flag_instead:
+                flag_instead[queue] = allows_flag_only(store.queue(queue) or {})
+            reasons |= validate(group, rubrics[(queue, version)], kind, flag_instead[queue])
+        written, flag_only_written = _load(wh, rows, reasons, now)
+        labels, flagged = labels + written, flagged + flag_only_written
         read, rejected = read + len(rows), rejected + len(reasons)
         if tick:
             tick(read)
-    return CollectResult(read, read - rejected, rejected, labels, watermark(wh))
+    return CollectResult(read, read - rejected, rejected, labels, watermark(wh), flagged)
 
 
 __all__ = ["CollectResult", "collect", "validate", "watermark"]

@@ -12,7 +12,8 @@ the flows and the CLI.
 
 Modules: publication (batches into the store), blinding (what reviewers see of a run), roles,
 accounts (users, passwords, sessions), access (who may review which queue), reservations
-(`next_item`, `release`), drafts (what a reviewer sends, and its form checks), submissions (submit,
+(`next_item`, `release`), drafts (what a reviewer sends, and its form checks), corrections (an answer
+edited as text, stored in the run's output shape), submissions (submit,
 revise, history), suggestions (whether a reviewer sees a model's suggestion), oversight (progress and
 flagged items for leads), lookups (shared statements), steps (one review cycle, sample -> pre-score
 -> publish, as the flow and the demo run it).
@@ -28,7 +29,8 @@ __all__, __getattr__, __dir__ = front_door(
         "accounts": ["add_user", "authenticate", "disable_user", "get_user", "list_users", "set_password"],
         "access": ["allowed_queues", "my_queues"],
         "reservations": ["next_item", "release"],
-        "drafts": ["Draft", "missing_answers"],
+        "drafts": ["Draft", "flag_only", "missing_answers"],
+        "corrections": ["CorrectionError", "Editable", "correction", "corrected", "editable"],
         "submissions": ["SubmitResult", "item_submissions", "my_submissions", "revise", "submit", "submit_and_next"],
         "oversight": ["Progress", "flagged_items", "progress", "set_aside_items"],
         "steps": ["prescore_step", "publish_step", "sample_step"],

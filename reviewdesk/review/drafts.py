@@ -3,6 +3,11 @@ suggestions were shown, and since when the item was shown), as one value, and th
 
 `submit`, `submit_and_next` and `revise` take a `Draft`, so the review app, the simulated reviewers
 and the tests build a submission once and pass it on, instead of spelling out its fields.
+
+The rubric's own rules, shared by the form and the collect stage so both refuse for the same
+reasons: a required criterion needs an answer (a boolean too: unanswered is not False), except in a
+*flag-only* submission (a flag with a reason and no answer at all), which a queue with
+`flag_instead_of_rating` (the default) accepts and sends to the lead instead of counting it as a rating.
 """
 
 from __future__ import annotations
@@ -19,20 +24,47 @@ class Draft:
 
     `suggestion_shown` None means: not shown, for a first submission; as in the latest revision,
     for an edit. `shown_at` None means: when the item was reserved, for a first submission.
+    `correction` is the reviewer's corrected output in the run's own shape (`reviewdesk.review.corrections`).
     """
 
     answers: Mapping[str, Any]
     comment: str | None = None
-    correction: str | None = None
+    correction: Any = None
     flags: Iterable[Mapping[str, Any]] = ()
     suggestion_shown: bool | None = None
     shown_at: datetime | None = None
 
 
-def missing_answers(criteria: Iterable[Mapping[str, Any]], answers: Mapping[str, Any]) -> list[str]:
-    """Keys of required criteria left unanswered (a boolean always has an answer): the form and the
-    collect stage refuse a submission for the same reasons."""
-    return [c["key"] for c in criteria if c.get("required") and answers.get(c["key"]) in (None, "")]
+def unanswered(value: Any) -> bool:
+    """Whether an answer is missing: None or empty text (False and 0 are answers)."""
+    return value is None or (isinstance(value, str) and value == "")
 
 
-__all__ = ["Draft", "missing_answers"]
+def flag_reasons(flags: Any) -> list[str]:
+    """The reasons of the flags that give one; a flag without a reason raises nothing."""
+    if not isinstance(flags, Iterable) or isinstance(flags, str | Mapping):
+        return []
+    return [str(f["reason"]).strip() for f in flags if isinstance(f, Mapping) and str(f.get("reason") or "").strip()]
+
+
+def flag_only(answers: Any, flags: Any) -> bool:
+    """A flag with a reason and no answer at all: the reviewer flags the item instead of rating it."""
+    return isinstance(answers, Mapping) and all(map(unanswered, answers.values())) and bool(flag_reasons(flags))
+
+
+def allows_flag_only(queue: Mapping[str, Any]) -> bool:
+    """The queue's `flag_instead_of_rating` setting, from its review-store row (default true)."""
+    return bool((queue.get("config") or {}).get("flag_instead_of_rating", True))
+
+
+def missing_answers(
+    criteria: Iterable[Mapping[str, Any]], answers: Mapping[str, Any], flags: Any = (), flag_instead: bool = False
+) -> list[str]:
+    """Keys of required criteria left unanswered; none for a flag-only submission when `flag_instead`
+    (the queue's `flag_instead_of_rating`) allows it."""
+    if flag_instead and flag_only(answers, flags):
+        return []
+    return [c["key"] for c in criteria if c.get("required", True) and unanswered(answers.get(c["key"]))]
+
+
+__all__ = ["Draft", "allows_flag_only", "flag_only", "flag_reasons", "missing_answers", "unanswered"]

@@ -203,7 +203,8 @@ submissions = _table(
     Column("revision", Integer, nullable=False),
     Column("answers", JSON, nullable=False),
     Column("comment", Text),
-    Column("correction", Text),
+    # m010: the reviewer's corrected output, in the run's own output shape (JSON; text before m010).
+    Column("correction", JSON(none_as_null=True)),
     Column("flags", JSON, nullable=False),
     Column("suggestion_shown", Boolean, nullable=False),
     Column("rubric_version", String, nullable=False),
@@ -310,6 +311,18 @@ def m008_submission_txid(conn: Connection) -> None:
 @migration
 def m009_items_set_aside(conn: Connection) -> None:
     _add_columns(conn, items, items.c.set_aside_reason, items.c.set_aside_at)
+
+
+@migration
+def m010_submission_correction_json(conn: Connection) -> None:
+    # Corrections were free text; now they are JSON values in the run's output shape. An older text
+    # correction becomes the JSON string of that text, so nothing is read differently than it was written.
+    if conn.dialect.name == "postgresql":
+        kind = next(c["type"] for c in inspect(conn).get_columns("submissions") if c["name"] == "correction")
+        if not isinstance(kind, JSON):
+            conn.execute(text("ALTER TABLE submissions ALTER COLUMN correction TYPE JSON USING to_json(correction)"))
+    else:  # SQLite keeps JSON as text: quote the old rows (a new store has none when this runs)
+        conn.execute(text("UPDATE submissions SET correction = json_quote(correction) WHERE correction IS NOT NULL"))
 
 
 __all__ = [

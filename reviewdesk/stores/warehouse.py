@@ -196,6 +196,14 @@ def m012_collect_state_txid(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("ALTER TABLE collect_state ADD COLUMN txid BIGINT NOT NULL DEFAULT 0")
 
 
+@migration
+def m013_submission_correction_json_and_flag_only(con: duckdb.DuckDBPyConnection) -> None:
+    # Corrections are JSON values in the run's output shape (older text ones become JSON strings), and a
+    # flag-only submission (a flag instead of ratings: no labels) is marked, so it is counted apart.
+    con.execute("ALTER TABLE submissions ALTER correction TYPE JSON USING to_json(correction)")
+    con.execute("ALTER TABLE submissions ADD COLUMN flag_only BOOLEAN NOT NULL DEFAULT false")
+
+
 # Faults of the disk, the file or the process's memory; other DuckDB errors are bugs (or user SQL, checked earlier).
 _FAULTS = (duckdb.OperationalError, duckdb.FatalException)
 
