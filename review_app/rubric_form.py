@@ -21,6 +21,8 @@ from schemas.rubric import PREFERENCE, PREFERENCE_CRITERION, TIE
 
 FLAGS = ["", "contains personal data (PII)", "broken run", "harmful content", "other"]
 KEYS = "123456789"
+FLAG_HELP = ("Sends the item to a lead. If the run is broken, flag it instead of rating it: choose a reason and "
+             "leave every answer empty (where the queue allows it; most do).")  # fmt: skip
 A_BETTER, B_BETTER, TIE_SHOWN = "A better", "B better", "Tie"  # the pairwise answers as the screen names them
 PREFERENCE_QUESTION = {  # the pairwise question as the form asks it: screen sides in place of run ids
     **PREFERENCE_CRITERION.model_dump(include={"key", "type", "required"}),
@@ -177,7 +179,7 @@ def extras(item: Mapping[str, Any], prefix: str, initial: Mapping[str, Any] | No
     was = ((initial.get("flags") or [{}])[0]).get("reason", "")
     options = FLAGS if was in FLAGS else [*FLAGS, was]  # keep a reason given outside this form
     reason = st.selectbox("Flag", options, index=options.index(was), format_func=lambda f: f or "no flag",
-                          key=f"{prefix}-flag")  # fmt: skip
+                          key=f"{prefix}-flag", help=FLAG_HELP)  # fmt: skip
     out["flags"] = [{"reason": reason}] if reason else []
     return out
 
@@ -189,6 +191,5 @@ def refusal(criteria: list[Mapping[str, Any]], answers: Mapping[str, Any], field
     if problem := st.session_state.get(_problem_key(prefix)):
         return escape(problem)
     if lacking := missing_answers(criteria, answers, fields.get("flags", ()), flag_instead):
-        hint = " (or, if the run is broken, choose a flag and leave every answer empty)" if flag_instead else ""
-        return f"Answer the required criteria first{hint}: {escape(', '.join(lacking))}."
+        return f"Answer the required criteria first: {escape(', '.join(lacking))}."
     return None
