@@ -164,7 +164,7 @@ def test_tool_arguments_that_are_not_json_are_refused_and_the_text_stays(chat_st
     box(at, "Correction").input("Delivered.")
     box(at, "Tool call arguments").input('[{"order_id": "A1"')
     at = click(at, "Submit")
-    assert any("The tool arguments is not valid JSON" in e for e in errors(at))
+    assert any("Not valid JSON in the tool arguments" in e for e in errors(at))
     assert item_submissions(chat_store, item_id) == []
     assert box(at, "Correction").value == "Delivered."
     assert box(at, "Tool call arguments").value == '[{"order_id": "A1"'

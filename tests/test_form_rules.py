@@ -59,8 +59,8 @@ def test_described_options_become_plain_options_and_a_mapping():
 def test_a_rubric_without_descriptions_keeps_its_version():
     plain = Rubric(instructions="x", criteria=[Criterion(key="a", type="ordinal", options=[1, 2], tolerance=1)])
     assert plain.version == "6c5e77397e2d"  # as computed before option descriptions existed (main at 01f7792)
-    described = Rubric(instructions="x", criteria=[Criterion(key="a", type="ordinal", tolerance=1,
-                                                             options=[{"value": 1, "description": "d"}, 2])])  # fmt: skip
+    options = [{"value": 1, "description": "d"}, 2]
+    described = Rubric(instructions="x", criteria=[Criterion(key="a", type="ordinal", tolerance=1, options=options)])
     assert described.version != plain.version  # a new description is a new version
 
 

@@ -123,16 +123,18 @@ def validate(
     submission is valid when `flag_instead` (the queue's `flag_instead_of_rating`) allows it."""
     keys = answer_keys(rubric, kind)
     reasons: dict[int, list[str]] = {}
-    if flag_instead:
-        rows = [r for r in rows if not flag_only(r["answers"], r.get("flags"))]
-    else:
-        reasons |= {r["submission_id"]: [NOT_ALLOWED] for r in rows if flag_only(r["answers"], r.get("flags"))}
+    flagged = {r["submission_id"] for r in rows if flag_only(r["answers"], r.get("flags"))}
+    if not flag_instead:
+        reasons |= {sid: [NOT_ALLOWED] for sid in flagged}
     for r in rows:
         if not isinstance(r["answers"], dict):
             reasons[r["submission_id"]] = ["answers must be an object of criterion: value"]
         elif unknown := sorted(set(r["answers"]) - set(keys)):
-            reasons[r["submission_id"]] = [f"{k}: not a criterion of rubric {r['rubric_version']}" for k in unknown]
-    checked = [r for r in rows if isinstance(r["answers"], dict)]
+            reasons.setdefault(r["submission_id"], []).extend(
+                f"{k}: not a criterion of rubric {r['rubric_version']}" for k in unknown
+            )
+    skip = flagged if flag_instead else set()  # a flag-only submission the queue allows has no answers to check
+    checked = [r for r in rows if isinstance(r["answers"], dict) and r["submission_id"] not in skip]
     if not checked:
         return reasons
     frame = pd.DataFrame(

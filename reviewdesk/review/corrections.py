@@ -182,7 +182,7 @@ def _json(text: str, what: str) -> Any:
     try:
         return json.loads(text)
     except ValueError as e:
-        raise CorrectionError(f"The {what} is not valid JSON ({e}): fix it and submit again.") from None
+        raise CorrectionError(f"Not valid JSON in the {what} ({e}): fix it and submit again.") from None
 
 
 def _set_text(value: Any, path: Path, text: str) -> None:

@@ -17,6 +17,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from reviewdesk.errors import ReviewdeskError
+
+
+class DraftError(ReviewdeskError):
+    """A draft whose parts have the wrong shape to be stored (answers not an object, flags not a list of objects)."""
+
 
 @dataclass(frozen=True)
 class Draft:
@@ -33,6 +39,17 @@ class Draft:
     flags: Iterable[Mapping[str, Any]] = ()
     suggestion_shown: bool | None = None
     shown_at: datetime | None = None
+
+
+def stored_parts(draft: Draft) -> tuple[dict, list[dict]]:
+    """The draft's answers and flags as stored; raises DraftError, before anything is stored, when
+    they cannot be (the rules themselves are checked on collect, which keeps a rejected submission)."""
+    if not isinstance(draft.answers, Mapping):
+        raise DraftError("Answers must be an object of criterion: value, e.g. {\"correctness\": \"correct\"}.")
+    flags = [] if isinstance(draft.flags, str | bytes | Mapping) else list(draft.flags)
+    if (not flags and draft.flags) or not all(isinstance(f, Mapping) for f in flags):
+        raise DraftError('Flags must be a list of objects, e.g. [{"reason": "broken run"}].')
+    return dict(draft.answers), [dict(f) for f in flags]
 
 
 def unanswered(value: Any) -> bool:
@@ -67,4 +84,13 @@ def missing_answers(
     return [c["key"] for c in criteria if c.get("required", True) and unanswered(answers.get(c["key"]))]
 
 
-__all__ = ["Draft", "allows_flag_only", "flag_only", "flag_reasons", "missing_answers", "unanswered"]
+__all__ = [
+    "Draft",
+    "DraftError",
+    "allows_flag_only",
+    "flag_only",
+    "flag_reasons",
+    "missing_answers",
+    "stored_parts",
+    "unanswered",
+]

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, and_, bindparam, select
 
 from reviewdesk.errors import NotFound, ReviewConflict
 from reviewdesk.review.access import check_access
-from reviewdesk.review.drafts import Draft
+from reviewdesk.review.drafts import Draft, stored_parts
 from reviewdesk.review.lookups import (
     ITEM_STATE_COLUMNS,
     LATEST,
@@ -67,14 +67,15 @@ def _submission_row(
     shown_at: datetime | None,
     now: datetime,
 ) -> dict:
+    answers, flags = stored_parts(draft)
     return {
         "item_id": item["item_id"],
         "reviewer": reviewer,
         "revision": revision,
-        "answers": dict(draft.answers),
+        "answers": answers,
         "comment": draft.comment,
         "correction": draft.correction,
-        "flags": [dict(f) for f in draft.flags],
+        "flags": flags,
         "suggestion_shown": bool(suggestion_shown),
         "rubric_version": item["rubric_version"],
         "shown_at": shown_at,
@@ -88,7 +89,8 @@ def submit(store: ReviewStore, item_id: str, reviewer: str, draft: Draft, now: d
     A second submit of the same item by the same reviewer (two tabs, a double click) stores
     nothing and returns the stored one with `duplicate=True`; use `revise` to change it. Without a
     live reservation the item must still have room. `shown_at` defaults to when it was reserved.
-    Answers are not validated here (the collect stage does that).
+    Answers are not validated here (the collect stage does that, and keeps a rejected submission);
+    a draft whose answers or flags cannot be stored at all raises DraftError before anything is stored.
     """
     now = now or datetime.now(UTC)
     with store.read() as conn:  # an item's queue never changes: check access before the write lock
