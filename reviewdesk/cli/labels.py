@@ -25,7 +25,9 @@ def collect_cmd(ctx: typer.Context, as_json: JsonOption = False) -> None:
     else:
         out.print(
             f"Read {result.read:,} submissions: {result.loaded:,} loaded as {result.labels:,} labels, "
-            f"{result.rejected:,} rejected. Watermark: submission {result.watermark:,}."
+            f"{result.rejected:,} rejected"
+            + (f"; {result.flag_only:,} flagged instead of rated (no labels)" if result.flag_only else "")
+            + f". Watermark: submission {result.watermark:,}."
         )
     if result.rejected:  # exit 1: some records rejected, as for ingest
         if not as_json:
