@@ -16,6 +16,7 @@ from sqlalchemy import select, text
 from reviewdesk.review import accounts
 from reviewdesk.stores.review_schema import batches, items, metadata, submissions, users
 from reviewdesk.stores.reviewstore import ReviewStore
+from reviewdesk.stores.warehouse import Warehouse
 from schemas.queue import QueueConfig
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -159,6 +160,16 @@ def dialect_store(dialect: str, tmp_path: Path, postgres_url: Callable[[], str])
         if s.dialect == "postgresql":
             reset_postgres(s)
         yield s
+
+
+@contextmanager
+def stores_with_warehouse(
+    dialect: str, tmp_path: Path, postgres_url: Callable[[], str]
+) -> Iterator[tuple[ReviewStore, Warehouse]]:
+    """`dialect_store` with reviewer1 and a new warehouse in `tmp_path`: what collect reads and writes."""
+    with dialect_store(dialect, tmp_path, postgres_url) as store, Warehouse(tmp_path / "wh.duckdb") as wh:
+        accounts.add_user(store, "reviewer1", "reviewer", PASSWORD)
+        yield store, wh
 
 
 def reset_postgres(store: ReviewStore) -> None:

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
-from review_support import T0, dialect_store, seed_queue
+from review_support import T0, seed_queue, stores_with_warehouse
+from test_oversight import item
 
 from reviewdesk.labels.collection import collect, validate
 from reviewdesk.review import accounts
@@ -17,7 +18,6 @@ from reviewdesk.review.drafts import Draft, allows_flag_only, flag_only, missing
 from reviewdesk.review.oversight import flagged_items
 from reviewdesk.review.submissions import item_submissions, submit
 from reviewdesk.stores.reviewstore import ReviewStore
-from reviewdesk.stores.warehouse import Warehouse
 from schemas.queue import QueueConfig
 from schemas.rubric import Criterion, Rubric
 
@@ -33,18 +33,10 @@ RUBRIC = {
 BROKEN = [{"reason": "broken run"}]
 
 
-def item(pos: int) -> str:
-    return f"{QUEUE}-b1-{pos:04d}"
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def stores(request: pytest.FixtureRequest, tmp_path: Path):
-    with (
-        dialect_store(request.param, tmp_path, lambda: request.getfixturevalue("postgres_url")) as store,
-        Warehouse(tmp_path / "wh.duckdb") as wh,
-    ):
-        accounts.add_user(store, "reviewer1", "reviewer", "correct horse battery")
-        yield store, wh
+    with stores_with_warehouse(request.param, tmp_path, lambda: request.getfixturevalue("postgres_url")) as both:
+        yield both
 
 
 def test_described_options_become_plain_options_and_a_mapping():

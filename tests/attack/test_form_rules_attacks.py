@@ -8,11 +8,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from review_support import T0, dialect_store, seed_queue
+from review_support import T0, seed_queue, stores_with_warehouse
+from test_oversight import item
 
 from reviewdesk.labels.collection import collect
 from reviewdesk.queues import QueueFileError, load_queue_file
-from reviewdesk.review import accounts
 from reviewdesk.review.drafts import Draft, DraftError
 from reviewdesk.review.submissions import item_submissions, submit
 from reviewdesk.stores.warehouse import Warehouse
@@ -22,18 +22,10 @@ ROOT = Path(__file__).resolve().parents[2]
 MISSING = ["correctness: required, but not answered", "helpfulness: required, but not answered"]
 
 
-def item(pos: int) -> str:
-    return f"{QUEUE}-b1-{pos:04d}"
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def stores(request: pytest.FixtureRequest, tmp_path: Path):
-    with (
-        dialect_store(request.param, tmp_path, lambda: request.getfixturevalue("postgres_url")) as store,
-        Warehouse(tmp_path / "wh.duckdb") as wh,
-    ):
-        accounts.add_user(store, "mallory", "reviewer", "correct horse battery")
-        yield store, wh
+    with stores_with_warehouse(request.param, tmp_path, lambda: request.getfixturevalue("postgres_url")) as both:
+        yield both
 
 
 def rejected(wh: Warehouse) -> dict[str, list[str]]:
@@ -44,7 +36,7 @@ def rejected(wh: Warehouse) -> dict[str, list[str]]:
 def test_a_flag_without_a_reason_does_not_excuse_the_ratings(stores, flags):
     store, wh = stores
     seed_queue(store, QUEUE, n=1, reviewers_needed=1, assignees=[], promotion=None)
-    submit(store, item(1), "mallory", Draft({}, flags=flags), now=T0)
+    submit(store, item(1), "reviewer1", Draft({}, flags=flags), now=T0)
     result = collect(store, wh, now=T0 + timedelta(minutes=1))
     assert (result.loaded, result.rejected, result.flag_only) == (0, 1, 0)
     assert rejected(wh) == {item(1): MISSING}
@@ -60,7 +52,7 @@ def test_flags_or_answers_of_the_wrong_shape_are_refused_before_anything_is_stor
     store, _ = stores
     seed_queue(store, QUEUE, n=1, reviewers_needed=1, assignees=[], promotion=None)
     with pytest.raises(DraftError, match=message):
-        submit(store, item(1), "mallory", Draft(answers, flags=flags), now=T0)
+        submit(store, item(1), "reviewer1", Draft(answers, flags=flags), now=T0)
     assert item_submissions(store, item(1)) == []
 
 
@@ -68,7 +60,7 @@ def test_a_flag_only_claim_on_a_queue_that_wants_ratings_is_rejected(stores):
     store, wh = stores
     seed_queue(store, QUEUE, n=1, reviewers_needed=1, assignees=[], promotion=None, flag_instead_of_rating=False)
     draft = Draft({"correctness": None, "helpfulness": None}, flags=[{"reason": "x"}])
-    submit(store, item(1), "mallory", draft, now=T0)
+    submit(store, item(1), "reviewer1", draft, now=T0)
     result = collect(store, wh, now=T0 + timedelta(minutes=1))
     assert (result.loaded, result.rejected, result.flag_only) == (0, 1, 0)
     [reasons] = rejected(wh).values()
@@ -79,7 +71,7 @@ def test_a_flag_only_claim_on_a_queue_that_wants_ratings_is_rejected(stores):
 def test_a_flag_only_submission_cannot_smuggle_unknown_criteria(stores):
     store, wh = stores
     seed_queue(store, QUEUE, n=1, reviewers_needed=1, assignees=[], promotion=None)
-    submit(store, item(1), "mallory", Draft({"tone": None}, flags=[{"reason": "broken run"}]), now=T0)
+    submit(store, item(1), "reviewer1", Draft({"tone": None}, flags=[{"reason": "broken run"}]), now=T0)
     result = collect(store, wh, now=T0 + timedelta(minutes=1))
     assert (result.rejected, result.flag_only) == (1, 0)
     assert rejected(wh)[item(1)][0].startswith("tone: not a criterion of rubric")
@@ -88,7 +80,7 @@ def test_a_flag_only_submission_cannot_smuggle_unknown_criteria(stores):
 def test_a_partly_rated_flagged_submission_still_needs_every_required_answer(stores):
     store, wh = stores
     seed_queue(store, QUEUE, n=1, reviewers_needed=1, assignees=[], promotion=None)
-    submit(store, item(1), "mallory", Draft({"correctness": "incorrect"}, flags=[{"reason": "broken run"}]), now=T0)
+    submit(store, item(1), "reviewer1", Draft({"correctness": "incorrect"}, flags=[{"reason": "broken run"}]), now=T0)
     collect(store, wh, now=T0 + timedelta(minutes=1))
     assert rejected(wh) == {item(1): ["helpfulness: required, but not answered"]}
 
