@@ -148,7 +148,11 @@ def _correction(output: Any, stored: Any, prefix: str) -> Any:
     from the stored correction of an edit; the corrected output in the run's shape, None if unchanged.
     Unreadable arguments are shown as an error and remembered for `refusal`; the boxes keep the text."""
     base = stored if stored is not None else ("" if output is None else output)
-    shown = editable(base)
+    try:
+        shown = editable(base)
+    except RecursionError:
+        st.caption("This answer nests too deep to correct here: describe the fix in the comment.")
+        return stored
     what = "as JSON" if shown.shape == "json" else "plain text"
     text = st.text_area(f"Correction: the answer as it should be ({what}), saved as the reference",
                         value=shown.text, key=f"{prefix}-correction")  # fmt: skip
@@ -159,8 +163,8 @@ def _correction(output: Any, stored: Any, prefix: str) -> Any:
                             key=f"{prefix}-correction-args")  # fmt: skip
     try:
         value = corrected(base, text, args)
-    except CorrectionError as e:
-        st.session_state[_problem_key(prefix)] = str(e)
+    except (CorrectionError, RecursionError) as e:
+        st.session_state[_problem_key(prefix)] = str(e) or "This correction nests too deep to store."
         st.error(escape(e))
         return stored
     st.session_state.pop(_problem_key(prefix), None)
