@@ -172,7 +172,8 @@ def test_collect_prints_counts_and_exits_1_when_some_submissions_are_rejected(tm
             submit(store, item["item_id"], "reviewer1", Draft(answers))
     result = run("--data-dir", str(data), "collect", "--json")
     assert result.exit_code == 1
-    assert json.loads(result.stdout) == {"read": 2, "loaded": 1, "rejected": 1, "labels": 2, "watermark": 2}
+    assert json.loads(result.stdout) == {"read": 2, "loaded": 1, "rejected": 1, "labels": 2, "watermark": 2,
+                                         "flag_only": 0}
     simulated = run("--data-dir", str(data), "simulate-reviews", "support-quality", "--limit", "10", "--json")
     assert simulated.exit_code == 0 and json.loads(simulated.stdout)["submitted"] == 10
     again = run("--data-dir", str(data), "collect")
