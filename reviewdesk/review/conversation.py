@@ -165,7 +165,7 @@ def _side(value: Any, role: str) -> list[Turn]:
 
 def _with_rest(found: list[Turn], value: dict, used: tuple[str, ...], role: str) -> list[Turn]:
     """`found`, and the object's other keys as data: before a conversation (context), after an answer."""
-    rest = {k: v for k, v in value.items() if k not in used}
+    rest = {k: v for k, v in value.items() if k not in used and v is not None}
     if not rest:
         return found
     extra = Turn("other", "more", (Data(rest),))
@@ -206,12 +206,13 @@ def _message(m: Any) -> list[Turn]:
     label = m.get("role") or kind or "message"
     label = label if isinstance(label, str) else as_json(label)
     role = ROLES.get(label.lower(), "other")
+    content = m.get("content", m.get("parts"))
     if role == "tool":
         name = m.get("name") if isinstance(m.get("name"), str) else None
-        call_id = m.get("tool_call_id")
-        return [Turn("tool", f"tool result: {name}" if name else label, tuple(_result(m.get("content"))),
-                     call_id if isinstance(call_id, str) else None)]  # fmt: skip
-    pieces = _content(m.get("content", m.get("parts")))
+        parts, inner_id = _result(content)
+        call_id = m.get("tool_call_id") if isinstance(m.get("tool_call_id"), str) else inner_id
+        return [Turn("tool", f"tool result: {name}" if name else label, tuple(parts), call_id)]
+    pieces = _content(content)
     pieces += _calls(m, {p.call_id for p in pieces if isinstance(p, ToolCall) and p.call_id})
     return _grouped(pieces, role, label)
 
@@ -275,19 +276,27 @@ def _content(content: Any) -> list[Part | Turn]:
     if kind in RESULT_PARTS:
         inner = next((content[k] for k in ("content", "response", "output") if k in content), None)
         call_id = next((content[k] for k in ("tool_use_id", "id", "call_id") if isinstance(content.get(k), str)), None)
-        return [Turn("tool", "tool result", tuple(_result(inner)), call_id)]
+        return [Turn("tool", "tool result", tuple(_result(inner)[0]), call_id)]
     inner = next((content[k] for k in ("text", "content") if content.get(k) not in (None, "")), None)
     return [Data(content)] if inner is None else _content(inner)
 
 
-def _result(value: Any) -> list[Part]:
-    """A tool's result: JSON text parsed and shown as data, other text as text, parts as parts."""
+def _result(value: Any) -> tuple[list[Part], str | None]:
+    """A tool's result as parts (JSON text parsed, shown as data), and the call it answers when its parts say."""
     if isinstance(value, str) and value.strip()[:1] in ("{", "["):
         try:
-            return [Data(json.loads(value))]
+            return [Data(json.loads(value))], None
         except (ValueError, RecursionError):
-            return [value]
-    return [p for piece in _content(value) for p in (piece.parts if isinstance(piece, Turn) else [piece])]
+            return [value], None
+    parts: list[Part] = []
+    call_id = None
+    for piece in _content(value):
+        if isinstance(piece, Turn):  # a result given as a part (OTel's tool_call_response)
+            parts += piece.parts
+            call_id = call_id or piece.call_id
+        else:
+            parts.append(piece)
+    return parts, call_id
 
 
 def _generation(g: Any) -> list[Turn]:

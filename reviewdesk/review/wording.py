@@ -48,13 +48,16 @@ def differences(a: str, b: str) -> tuple[list[Span], list[Span]]:
 
 
 def _merged(pieces: list[str], changed: bool) -> list[Span]:
-    """One span for a run of pieces (none when there are none)."""
-    return [Span("".join(pieces), changed)] if pieces else []
+    """One span for a run of pieces (none when there are none); spacing alone is never a change."""
+    text = "".join(pieces)
+    return [Span(text, changed and not text.isspace())] if pieces else []
 
 
 def same_words(a: str, b: str) -> bool:
-    """Whether the two texts hold the same words in the same order (spacing aside)."""
-    return a.split() == b.split()
+    """Whether the two texts hold the same words and marks in the same order (spacing aside)."""
+    return [w.strip() for w in WORD.findall(a) if not w.isspace()] == [
+        w.strip() for w in WORD.findall(b) if not w.isspace()
+    ]
 
 
 def marked_html(spans: list[Span], side: str) -> str:
