@@ -194,6 +194,14 @@ def test_unexpected_content_shapes_are_shown_as_text_and_the_form_stays(review: 
     assert shown in [c.value for c in at.code] + [j.value for j in at.json]
 
 
+def test_hostile_markdown_in_an_answer_is_drawn_inert_with_its_image_as_text(review: ReviewPage):
+    at = review.single({"outputs": {"messages": [{"role": "assistant", "content": "\n\n".join(HOSTILE)}]}})
+    (body,) = [h.value for h in at.get("html")]  # show() checked it: no tag or attribute that runs or loads
+    shown = text_of(body)
+    assert "[image: r](http://host.example/x.png)" in shown and "<script>alert(1)</script>" in shown
+    assert ":red[red] :material/home:" in shown and "[link](javascript:alert(1))" in shown
+
+
 def test_a_markdown_image_as_role_is_shown_as_text_not_fetched(review: ReviewPage):
     at = review.single({"outputs": {"messages": [{"role": IMAGE, "content": "hi"}]}})
     assert [visible(c.value) for c in at.caption if "host.example" in c.value] == [IMAGE]
