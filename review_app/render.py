@@ -25,8 +25,6 @@ from review_app import parts
 from reviewdesk.review import wording
 from reviewdesk.review.conversation import Turn, as_json, plain, split, turns
 
-__all__ = ["as_json", "escape", "guarded", "item", "run", "run_of", "sides"]
-
 HIDDEN = ("model",)  # blind review: which model answered is not shown
 # Each role's avatar; the message name given to Streamlit is the normalised role, never the log's.
 AVATARS = {"user": "user", "assistant": "assistant", "system": ":material/settings:", "tool": ":material/build:",

@@ -16,7 +16,8 @@ from reviewdesk.review.conversation import Document, Documents
 from reviewdesk.review.markup import MAX_CHARS, documents_html, to_html
 
 HOSTILE = [
-    "![x](http://example.invalid/x.png)", "<img src=http://h.example/y.png onerror=alert(1)>", "<script>alert(1)</script>",
+    "![x](http://example.invalid/x.png)", "<img src=http://h.example/y.png onerror=alert(1)>",
+    "<script>alert(1)</script>",
     "[a](javascript:alert(1))", "[b](data:text/html,<script>alert(1)</script>)", "[c](JaVaScRiPt:alert(1))",
     "<http://h.example/z>", "<javascript:alert(1)>", "[d](vbscript:x)", '[e](http://a.example "t\\" onmouseover=\\"x")',
     "<style>body{background:url(http://h.example)}</style>", "```html\n<script>alert(1)</script>\n```",
@@ -121,5 +122,5 @@ def test_retrieved_documents_are_a_numbered_list_with_their_sources():
     docs = Documents((Document("Refunds take <5 days>.", "policy.md", {"page": 2}), Document("Second", None, None)))
     out = documents_html(docs)
     assert out.startswith("<ol>") and out.count("<li") == 2
-    assert "<b>policy.md</b>" in out and "Refunds take &lt;5 days&gt;." in out and '{&quot;page&quot;: 2}' in out
+    assert "<b>policy.md</b>" in out and "Refunds take &lt;5 days&gt;." in out and "{&quot;page&quot;: 2}" in out
     assert not unsafe(out)

@@ -10,8 +10,10 @@ from typing import Any
 from render_support import text_of, unsafe
 from streamlit.testing.v1 import AppTest
 
-MARKDOWN = "Here is your order:\n\n- **Mug** x2\n- Tea\n\n| Item | Price |\n|---|--:|\n| Mug | 12.50 |\n\n" \
-           "```python\nprint('hi')\n```\n\n<script>alert(1)</script> ![x](http://example.invalid/x.png) :red[x]"  # fmt: skip
+MARKDOWN = (
+    "Here is your order:\n\n- **Mug** x2\n- Tea\n\n| Item | Price |\n|---|--:|\n| Mug | 12.50 |\n\n"
+    "```python\nprint('hi')\n```\n\n<script>alert(1)</script> ![x](http://example.invalid/x.png) :red[x]"
+)
 CALL = {"id": "call_1", "type": "function", "function": {"name": "get_order", "arguments": '{"order_id": "A1"}'}}
 
 
@@ -63,7 +65,9 @@ def test_raw_text_shows_each_text_exactly_as_logged():
 
 
 def test_a_long_conversation_folds_its_earlier_turns_behind_one_expander():
-    messages = [chat("system", "Be kind.")] + [chat("user" if i % 2 == 0 else "assistant", f"turn {i}") for i in range(20)]
+    messages = [chat("system", "Be kind.")] + [
+        chat("user" if i % 2 == 0 else "assistant", f"turn {i}") for i in range(20)
+    ]
     messages += [chat("user", "latest question")]
     at = drawn(single({"inputs": {"messages": messages}, "outputs": {"messages": [chat("assistant", "the answer")]}}))
     (folded,) = [e for e in at.expander if e.label.startswith("Show")]
@@ -88,8 +92,9 @@ def test_a_tool_call_is_a_named_call_and_its_result_a_tool_bubble():
     ]}  # fmt: skip
     at = drawn(single({"inputs": {"messages": [chat("user", "Where is A1?")]}, "outputs": outputs}))
     bubbles = at.get("chat_message")
-    assert [(b.name, b.avatar) for b in bubbles] == [("user", "user"), ("assistant", "assistant"),
-                                                     ("tool", ":material/build:"), ("assistant", "assistant")]  # fmt: skip
+    assert [(b.name, b.avatar) for b in bubbles] == [
+        ("user", "user"), ("assistant", "assistant"), ("tool", ":material/build:"), ("assistant", "assistant")
+    ]  # fmt: skip
     call_bubble, tool_bubble = bubbles[1], bubbles[2]
     assert [c.value for c in call_bubble.get("code")] == ['get_order(order_id="A1")']
     assert [c.value for c in tool_bubble.get("caption")] == ["tool result: get_order"]
@@ -100,8 +105,8 @@ def test_tool_arguments_too_rich_for_one_line_are_pretty_printed_and_garbage_is_
     nested = {"id": "c2", "function": {"name": "search", "arguments": '{"filters": {"status": ["open"]}}'}}
     garbage = {"id": "c3", "function": {"name": "broken", "arguments": "{order: A1"}}
     at = drawn(single({"outputs": {"messages": [{"role": "assistant", "tool_calls": [nested, garbage]}]}}))
-    assert [c.value for c in at.code] == ["search(…)", '{\n  "filters": {\n    "status": [\n      "open"\n    ]\n  }\n}',
-                                          "broken(…)", "{order: A1"]  # fmt: skip
+    pretty = json.dumps({"filters": {"status": ["open"]}}, indent=2)
+    assert [c.value for c in at.code] == ["search(…)", pretty, "broken(…)", "{order: A1"]
     assert "The arguments are not valid JSON: shown as logged." in [c.value for c in at.caption]
 
 
