@@ -11,10 +11,12 @@ markdown-it (CommonMark with GFM tables and strikethrough), under these rules:
   info string is shown above the code, so no word of the text is lost.
 - Our own styles are fixed strings; no text ever reaches a `style`, `src` or event attribute.
 
-The review app shows the result with `st.html`, which is not markdown (Streamlit's `:red[...]` and
-`:material/...:` directives stay text) and which runs its input through DOMPurify in the browser
-with scripts off: a second, independent layer should this module ever let something through.
-Streamlit's DOMPurify hook rewrites the rel of `target="_blank"` links to "noopener noreferrer".
+The review app shows the result with `st.html`. In Streamlit 1.67 (read in its frontend, Html.js, and
+tried in Chromium by tests/test_e2e_render.py) that is not markdown, so `:red[...]` and
+`:material/...:` directives stay text; it is not iframed, so the app's fonts apply; and it passes its
+input through DOMPurify (HTML profile: inline styles kept, scripts dropped unless
+`unsafe_allow_javascript`, never set here): a second, independent layer should this module ever let
+something through. Its hook sets the rel of `target="_blank"` links to "noopener noreferrer".
 """
 
 from __future__ import annotations
@@ -47,10 +49,10 @@ STYLES = {
     "blockquote_open": "border-left:3px solid #d0d4da;margin:0.5em 0;padding-left:0.75em;color:#4b5563",
     "code_inline": "background:#f3f4f6;padding:0 0.25em;border-radius:0.25em;font-size:0.9em",
 }
-FORMATTER = pygments.formatters.HtmlFormatter(noclasses=True, nobackground=False, prestyles=CODE, style="friendly")
+FORMATTER = pygments.formatters.HtmlFormatter(noclasses=True, prestyles=CODE, style="friendly")
 
 
-def code_html(code: str, language: str = "") -> str:
+def _code_html(code: str, language: str = "") -> str:
     """`code` as a highlighted `<pre>` (by `language` when Pygments knows it, else plain), inline styles only."""
     try:
         lexer = pygments.lexers.get_lexer_by_name(language, stripnl=False) if language else None
@@ -85,12 +87,12 @@ def _fence(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any)
     token = tokens[idx]
     info = token.info.strip()
     label = f'<div style="{LABEL}">{html.escape(info)}</div>' if info else ""
-    return label + code_html(token.content, info.split(maxsplit=1)[0] if info else "")
+    return label + _code_html(token.content, info.split(maxsplit=1)[0] if info else "")
 
 
 def _code_block(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
     """An indented code block, plain."""
-    return code_html(tokens[idx].content)
+    return _code_html(tokens[idx].content)
 
 
 def _styled(state: Any) -> None:
@@ -123,11 +125,11 @@ def to_html(text: str) -> str:
     Pure, so cached: a page rerun draws the same answer again. Text longer than MAX_CHARS (where crafted
     markdown can take a second to parse) is shown exactly as written instead."""
     if len(text) > MAX_CHARS:
-        return plain_html(text)
+        return _plain_html(text)
     return f"<div {WRAP}>{MARKDOWN.render(text)}</div>"
 
 
-def plain_html(text: str) -> str:
+def _plain_html(text: str) -> str:
     """`text` exactly as written, as HTML: escaped, whitespace kept, wrapped to the width."""
     return f'<div style="white-space:pre-wrap;overflow-wrap:anywhere">{html.escape(text)}</div>'
 
@@ -138,5 +140,5 @@ def documents_html(documents: Documents) -> str:
     for d in documents.items:
         source = f"<div><b>{html.escape(d.source)}</b></div>" if d.source else ""
         meta = f'<div style="{LABEL}">{html.escape(as_json(d.metadata))}</div>' if d.metadata is not None else ""
-        items.append(f'<li style="margin-bottom:0.5em">{source}{plain_html(d.text)}{meta}</li>')
+        items.append(f'<li style="margin-bottom:0.5em">{source}{_plain_html(d.text)}{meta}</li>')
     return f"<ol>{''.join(items)}</ol>"
