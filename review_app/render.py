@@ -1,8 +1,10 @@
-"""Run content on screen, safely: any shape is shown, as text, so nothing runs, nothing is fetched, nothing crashes.
+"""Run content on screen, safely: any shape is shown, nothing runs, nothing is fetched, nothing crashes.
 
 Runs come from production and may hold anything: `<script>`, a markdown image pointing anywhere, a
-message part whose text is a number, `tool_calls: 7`. Message content goes through `st.code` (plain
-text, wrapped) and structured values through `st.json`, whatever their shape; nothing uses
+message part whose text is a number, `tool_calls: 7`. `reviewdesk.review.conversation` turns any
+payload into turns (one chat bubble each, a tool result in its own); their text is drawn as markdown
+by `reviewdesk.review.markup` (HTML escaped, images as text, links inert unless http(s)) into
+`st.html`, or exactly as logged with "Raw text" on (`review_app.parts`). Nothing uses
 unsafe_allow_html. Streamlit renders markdown in captions, labels, help, notices and headings, so
 every run-, queue- or reviewer-derived string shown there goes through `escape` first. And if an
 item still fails to draw for a reason nobody foresaw, `guarded` puts a plain notice in its place,
@@ -11,7 +13,6 @@ so the page goes on to the rubric and the Submit and Skip buttons.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Iterator
@@ -20,8 +21,14 @@ from typing import Any
 
 import streamlit as st
 
-ROLE_AVATARS = {"user": "user", "human": "user", "assistant": "assistant", "ai": "assistant"}
+from review_app import parts
+from reviewdesk.review import wording
+from reviewdesk.review.conversation import Turn, as_json, plain, split, turns
+
 HIDDEN = ("model",)  # blind review: which model answered is not shown
+# Each role's avatar; the message name given to Streamlit is the normalised role, never the log's.
+AVATARS = {"user": "user", "assistant": "assistant", "system": ":material/settings:", "tool": ":material/build:",
+           "other": ":material/description:"}  # fmt: skip
 # What can make a link or an image ([...]), HTML or an autolink (<), an entity (&), math ($) or a
 # code span (`), and the backslash itself: each is shown literally after a backslash. Emphasis, lists
 # and headings stay: they cannot fetch or hide anything, and rubric instructions use them.
@@ -39,14 +46,6 @@ def escape(value: object) -> str:
     return BREAK.sub(lambda m: m.group(1) + JOINER, ACTIVE.sub(r"\\\1", str(value)))
 
 
-def as_json(value: Any, indent: int | None = None) -> str:
-    """Any value as JSON text (what JSON cannot hold as its repr), or a note when it nests too deep to write."""
-    try:
-        return json.dumps(value, indent=indent, ensure_ascii=False, default=repr)
-    except RecursionError:
-        return "(nested too deep to show)"
-
-
 @contextmanager
 def guarded(what: str) -> Iterator[None]:
     """Draw `what` inside; if that fails, log it for the operator and show the reviewer a plain notice."""
@@ -60,72 +59,63 @@ def guarded(what: str) -> Iterator[None]:
         )
 
 
-def text(content: Any) -> str:
-    """A message's content as text: a string, a list of parts (their text joined), else its JSON."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "\n".join(_part(p) for p in content)
-    return as_json(content, indent=2)
-
-
-def _part(part: Any) -> str:
-    """One content part as text: its `text` (or `content`) when it has one, else the part as JSON."""
-    if isinstance(part, dict):
-        inner = next((part[k] for k in ("text", "content") if part.get(k) not in (None, "")), None)
-        if inner is not None:
-            return text(inner)
-    return part if isinstance(part, str) else as_json(part)
-
-
 def value(data: Any, expanded: bool = False) -> None:
     """A structured value as collapsible JSON, whatever it holds (a string stays a JSON string)."""
     st.json(as_json(data), expanded=expanded)
 
 
-def messages(items: list[Any]) -> None:
-    """A conversation: one chat bubble per message, tool calls and results as JSON."""
-    for m in items:
-        if not isinstance(m, dict):
-            st.code(text(m), language=None, wrap_lines=True)
-            continue
-        role = m.get("role", "message")
-        role = role if isinstance(role, str) else as_json(role)
-        with st.chat_message(ROLE_AVATARS.get(role, "assistant" if role == "tool" else "user")):
-            st.caption(escape(role))
-            if (content := m.get("content", m.get("parts"))) not in (None, "", []):
-                st.code(text(content), language=None, wrap_lines=True)
-            if (calls := m.get("tool_calls")) not in (None, "", [], {}):
-                for call in calls if isinstance(calls, list) else [calls]:
-                    st.caption("tool call")
-                    value(call)
+def draw(found: list[Turn], raw: bool) -> None:
+    """Turns as chat bubbles, each labelled as the log named it; a tool result in a bubble of its own."""
+    for turn in found:
+        with st.chat_message(turn.role, avatar=AVATARS.get(turn.role, AVATARS["other"])):
+            st.caption(escape(turn.label))
+            for piece in turn.parts:
+                parts.part(piece, raw)
 
 
-def side(data: Any, title: str) -> None:
-    """Inputs or outputs: a conversation when they hold messages, else the raw JSON."""
-    st.markdown(f"**{title}**")
-    if isinstance(data, dict) and isinstance(data.get("messages"), list):
-        messages(data["messages"])
-    elif isinstance(data, str):
-        st.code(data, language=None, wrap_lines=True)
-    elif data is None:
+def conversation(inputs: Any, raw: bool = False) -> None:
+    """A run's inputs, earlier turns folded away: the latest user turn and what follows come first."""
+    st.markdown("**Conversation**")
+    earlier, latest = split(turns(inputs, role="user"))
+    if earlier:
+        with st.expander(f"Show {len(earlier)} earlier message{'s' if len(earlier) > 1 else ''}"):
+            draw(earlier, raw)
+    if not latest:
         st.caption("(none)")
-    else:
-        value(data, expanded=True)
+    draw(latest, raw)
 
 
-def run(payload: Any, show_inputs: bool = True) -> None:
-    """One run: its conversation, its answer, and its details in an expander."""
-    if not isinstance(payload, dict):  # not a run as publish writes it: show what is there
-        side(payload, "Run")
+def answer(outputs: Any, raw: bool = False, title: bool = True) -> None:
+    """A run's outputs as turns, under an "Answer" title unless the caller gave one."""
+    if title:
+        st.markdown("**Answer**")
+    found = turns(outputs)
+    if not found:
+        st.caption("(none)")
+    draw(found, raw)
+
+
+def details(payload: Any) -> None:
+    """A run's error, when it failed, and its other fields in an expander."""
+    if not isinstance(payload, dict):
         return
-    if show_inputs:
-        side(payload.get("inputs"), "Conversation")
-    side(payload.get("outputs"), "Answer")
     if payload.get("status") == "error":
-        st.code(f"error: {text(payload.get('error'))}", language=None, wrap_lines=True)
+        error = payload.get("error")
+        st.code(f"error: {error if isinstance(error, str) else as_json(error, indent=2)}", language=None,
+                wrap_lines=True)  # fmt: skip
     with st.expander("Run details"):
         value({k: v for k, v in payload.items() if k not in ("inputs", "outputs", *HIDDEN)})
+
+
+def run(payload: Any, show_inputs: bool = True, raw: bool = False) -> None:
+    """One run: its conversation, its answer, and its details in an expander."""
+    if not isinstance(payload, dict):  # not a run as publish writes it: show what is there
+        answer(payload, raw)
+        return
+    if show_inputs:
+        conversation(payload.get("inputs"), raw)
+    answer(payload.get("outputs"), raw)
+    details(payload)
 
 
 def run_of(item: dict, run_id: str | None) -> Any:
@@ -140,15 +130,42 @@ def sides(item: dict) -> list[str]:
     return [item["left_run_id"], right]
 
 
-def item(item: dict) -> None:
-    """An item's runs: one run, or one conversation with the two answers side by side; never raises."""
+def _outputs(payload: Any) -> Any:
+    """A run's outputs; a payload that is not a run object is shown whole."""
+    return payload.get("outputs") if isinstance(payload, dict) else payload
+
+
+def item(item: dict, key: str = "content") -> None:
+    """An item's runs: one run, or one conversation with the two answers side by side; never raises.
+
+    "Raw text" shows every text exactly as logged; on a pair, "Highlight differences" shows both answers
+    as text with the words only one of them has marked. `key` tells apart two views of the same item."""
     with guarded("this item's content"):
-        if item["kind"] != "pairwise":
-            run(run_of(item, item["run_id"]))
+        prefix, pairwise = f"{key}-{item['item_id']}", item["kind"] == "pairwise"
+        with st.container(horizontal=True):
+            raw = st.toggle("Raw text", key=f"{prefix}-raw", help="Show every text exactly as logged.")
+            marked = pairwise and st.toggle("Highlight differences", key=f"{prefix}-diff",
+                                            help="Mark the words in which answers A and B differ.")  # fmt: skip
+        if not pairwise:
+            run(run_of(item, item["run_id"]), raw=raw)
             return
         shown = [run_of(item, run_id) for run_id in sides(item)]
-        side(shown[0].get("inputs") if isinstance(shown[0], dict) else None, "Conversation")
-        for column, label, payload in zip(st.columns(2), "AB", shown, strict=True):
+        conversation(shown[0].get("inputs") if isinstance(shown[0], dict) else None, raw)
+        spans = differences(*(plain(turns(_outputs(p))) for p in shown)) if marked else None
+        for i, (column, payload) in enumerate(zip(st.columns(2), shown, strict=True)):
             with column:
-                st.subheader(f"Answer {label}")
-                run(payload, show_inputs=False)
+                st.subheader(f"Answer {'AB'[i]}")
+                if spans is None:
+                    answer(_outputs(payload), raw, title=False)
+                else:
+                    st.html(wording.marked_html(spans[i], "ab"[i]))
+                details(payload)
+
+
+def differences(a: str, b: str) -> tuple[list[wording.Span], list[wording.Span]]:
+    """Say whether two answers differ in their words, and return each one's spans with those words marked."""
+    if wording.same_words(a, b):
+        st.info("The two answers hold the same words" + ("." if a == b else "; only their spacing differs."))
+    else:
+        st.caption("Struck out: only in answer A. Underlined: only in answer B.")
+    return wording.differences(a, b)

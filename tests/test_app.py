@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
+from render_support import text_of, unsafe
 from sqlalchemy import text
 from streamlit.testing.v1 import AppTest
 
@@ -148,7 +149,9 @@ def test_pairwise_preference_is_stored_as_a_run_id(app: AppTest, demo_dir: Path)
 
 
 def test_run_content_is_shown_as_text_so_html_never_runs_and_nothing_is_fetched():
-    def page():
+    # Issue 13: run text is drawn as markdown (st.html of reviewdesk.review.markup) unless "Raw text" is on;
+    # drawn, its HTML and image show as text and nothing in the HTML can run or load; raw, it is exact code text.
+    def page(raw: bool):
         from review_app import render
 
         render.run({
@@ -156,9 +159,18 @@ def test_run_content_is_shown_as_text_so_html_never_runs_and_nothing_is_fetched(
             "outputs": {"messages": [{"role": "assistant", "content": [
                 {"type": "text", "text": "<img src=x onerror=alert(1)> ![pixel](https://tracker.example/p.png)"}]}]},
             "model": "secret-model", "status": "success",
-        })  # fmt: skip
+        }, raw=raw)  # fmt: skip
 
-    at = AppTest.from_function(page).run()
+    at = AppTest.from_function(page, kwargs={"raw": False}).run()
+    assert not at.exception
+    bodies = [h.value for h in at.get("html")]
+    assert bodies and not [problem for b in bodies for problem in unsafe(b)]
+    shown = [text_of(b).strip() for b in bodies]
+    assert "<script>alert('x')</script> hi" in shown
+    assert "<img src=x onerror=alert(1)> [image: pixel](https://tracker.example/p.png)" in shown
+    assert "secret-model" not in " ".join(j.value for j in at.get("json"))
+
+    at = AppTest.from_function(page, kwargs={"raw": True}).run()
     assert not at.exception
     codes = [c.value for c in at.code]
     assert "<script>alert('x')</script> hi" in codes
@@ -171,7 +183,12 @@ def test_run_content_is_shown_as_text_so_html_never_runs_and_nothing_is_fetched(
 
 def test_no_view_renders_raw_html():
     sources = " ".join(p.read_text() for p in (ROOT / "review_app").rglob("*.py"))
-    assert "unsafe_allow_html=True" not in sources and "st.html(" not in sources
+    assert "unsafe_allow_html=True" not in sources and "unsafe_allow_javascript" not in sources
+    # st.html (sanitised, scripts off) draws only what reviewdesk.review.markup and .wording built.
+    calls = [line.strip() for p in (ROOT / "review_app").rglob("*.py") for line in p.read_text().splitlines()
+             if "st.html(" in line]  # fmt: skip
+    built = ("st.html(to_html(", "st.html(documents_html(", "st.html(wording.marked_html(")
+    assert calls and all(c.startswith(built) for c in calls), calls
 
 
 def test_choosing_another_queue_gives_the_held_item_back(app: AppTest, demo_dir: Path):

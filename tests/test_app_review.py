@@ -124,7 +124,8 @@ def test_reviewer_never_sees_other_reviewers_answers_or_the_gold_answer(tmp_path
     submit(store, item["item_id"], "reviewer2", other)
     at = open_review(tmp_path, monkeypatch)
     assert at.session_state["item"]["item_id"] == item["item_id"]  # the same item, still needing a review
-    page = json.dumps(at._tree.__repr__()) + " ".join(str(e.value) for e in at.get("json") + at.get("code"))
+    shown = at.get("json") + at.get("code") + at.get("html")
+    page = json.dumps(at._tree.__repr__()) + " ".join(str(e.value) for e in shown)
     assert f"answer {item['position']}" in page  # the page text is all here: the run's output is
     assert "XYZ" not in page
     assert "gold_answer" not in at.session_state["item"] and "is_gold" not in at.session_state["item"]

@@ -4,7 +4,8 @@ Attacks: content shapes the renderer did not expect (a part whose text is an obj
 `tool_calls: 7`, nesting far past the ingest limit), and run or queue strings holding markdown
 images, HTML and Streamlit directives. Each item is drawn by the real review view (views/review.py
 run by AppTest, logged in against a real SQLite review store): it must raise nothing, keep its
-Submit and Skip buttons, and pass no unescaped markup to a widget that renders markdown.
+Submit and Skip buttons, pass no unescaped markup to a widget that renders markdown, and pass to
+st.html (run text drawn as markdown, issue 13) nothing that could run or load (render_support).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from google.protobuf.message import Message
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
+from render_support import text_of, unsafe
 from review_support import PASSWORD, seed_queue
 from streamlit import config
 from streamlit.testing.v1 import AppTest
@@ -37,9 +39,10 @@ HOSTILE = [
     ":streamlit: :smile: :help[tip]", "[link](javascript:alert(1))", "$\\href{http://host.example}{x}$",
     "<http://host.example/z>", "www.host.example a@host.example", "&lt;img&gt; &#91;x&#93;", "`code` \\[x\\]",
 ]  # fmt: skip
-# The proto fields Streamlit renders as markdown, except in elements (and fields) it shows as plain text.
+# The proto fields Streamlit renders as markdown, except in elements (and fields) it shows as plain text, and
+# in st.html, which is HTML (not markdown): its bodies are checked apart, by an HTML parser (render_support).
 MARKDOWN_FIELDS = {"body", "label", "help", "options", "content", "text"}
-PLAIN_ELEMENTS = {"code", "json", "text"}
+PLAIN_ELEMENTS = {"code", "json", "text", "html"}
 PLAIN = {("selectbox", "options"), ("multiselect", "options")}
 MAGIC = "runner.magicEnabled"
 
@@ -112,6 +115,8 @@ class ReviewPage:
         assert "Submit" in labels and "Skip" in labels, labels
         leaks = {s: acted_on(s) for s in markdown_strings(self.at) if acted_on(s)}
         assert not leaks, leaks
+        live = {h.value: unsafe(h.value) for h in self.at.get("html") if unsafe(h.value)}
+        assert not live, live
         return self.at
 
     def single(self, run: object) -> AppTest:
@@ -187,6 +192,14 @@ HOSTILE_RUBRIC = {
 def test_unexpected_content_shapes_are_shown_as_text_and_the_form_stays(review: ReviewPage, run: dict, shown: str):
     at = review.single(run)
     assert shown in [c.value for c in at.code] + [j.value for j in at.json]
+
+
+def test_hostile_markdown_in_an_answer_is_drawn_inert_with_its_image_as_text(review: ReviewPage):
+    at = review.single({"outputs": {"messages": [{"role": "assistant", "content": "\n\n".join(HOSTILE)}]}})
+    (body,) = [h.value for h in at.get("html")]  # show() checked it: no tag or attribute that runs or loads
+    shown = text_of(body)
+    assert "[image: r](http://host.example/x.png)" in shown and "<script>alert(1)</script>" in shown
+    assert ":red[red] :material/home:" in shown and "[link](javascript:alert(1))" in shown
 
 
 def test_a_markdown_image_as_role_is_shown_as_text_not_fetched(review: ReviewPage):
