@@ -82,9 +82,20 @@ def markdown(report: Mapping[str, Any]) -> str:
     ]
     out += human_vs_model(report.get("model"))
     consensus = _counts(dict(sorted(report["consensus"].items()))) or "none yet"
-    out += ["", "## Consensus and adjudication", "", f"- Consensus values by method: {consensus}.",
-            f"- Open adjudication cases: {report['backlog']:,}."]  # fmt: skip
+    out += ["", "## Consensus and adjudication", "", f"- Consensus values by method: {consensus}."]
+    for key, counts in report.get("consensus_by_criterion", {}).items():
+        out.append(f"- {md_text(key)}: {_counts(counts)} items.")
+    out += _policy(report.get("consensus_policy"))  # reports saved before policies have none
+    out += [f"- Open adjudication cases: {report['backlog']:,}."]  # fmt: skip
     return "\n".join(out) + "\n"
+
+
+def _policy(rule: Mapping[str, Any] | None) -> list[str]:
+    if rule is None:
+        return []
+    when = "any disagreement" if rule["adjudicate"] == "any_disagreement" else "no majority"
+    tolerance = ", ".join(f"{md_text(k)} {v:g}" for k, v in rule["tolerance"].items())
+    return [f"- Policy: a lead decides on {when} beyond the tolerance" + (f" ({tolerance})." if tolerance else ".")]
 
 
 def _ci(ci: list | None, spec: str = ".3f") -> str:

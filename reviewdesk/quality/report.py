@@ -20,6 +20,7 @@ import pandas as pd
 from reviewdesk.agreement import summarize
 from reviewdesk.errors import NotFound, ReviewdeskError
 from reviewdesk.labels.adjudication import backlog
+from reviewdesk.labels.resolve import policy
 from reviewdesk.quality import markdown as reports
 from reviewdesk.quality import snapshot
 from reviewdesk.quality.suggestion_quality import human_vs_model
@@ -103,6 +104,11 @@ def queue_quality(
                                  "alpha": s["krippendorff_alpha"], "alpha_ci": s["alpha_ci"], "kappa": kappa,
                                  "n_items": s["n_pairable_items"]})  # fmt: skip
     methods = dict(wh.execute("SELECT method, count(*) FROM consensus WHERE queue = ? GROUP BY ALL", [queue]))
+    by_criterion: dict[str, dict[str, int]] = {}
+    for key, method, n in wh.execute(
+        "SELECT criterion, method, count(*) FROM consensus WHERE queue = ? GROUP BY ALL ORDER BY ALL", [queue]
+    ):
+        by_criterion.setdefault(key, {})[method] = n
     return {
         "queue": queue,
         "kind": row["kind"],
@@ -113,6 +119,8 @@ def queue_quality(
         "calibration": _calibration(overall),
         "estimates": [e.as_dict() | {"sentence": e.sentence()} for e in outcome_estimates(wh, queue)],
         "consensus": methods,
+        "consensus_by_criterion": by_criterion,  # items each method resolved, per criterion
+        "consensus_policy": policy(store, queue).model_dump(),
         "backlog": len(backlog(store, queue)),
         "model": human_vs_model(wh, queue, criteria, row["suggestions"], resamples, seed),
     }
