@@ -7,9 +7,11 @@ consensus and saved where the review app can read it.
 
 The report holds agreement per criterion (overall and per batch, with bootstrap intervals), reviewers
 to calibrate, position bias, production estimates, the consensus and adjudication backlog, and
-human vs model: the suggestions' accuracy, calibration and anchoring effect.
+human vs model: the suggestions' accuracy, calibration and anchoring effect, and for a pairwise
+queue the A/B answer: win rates per pair and a Bradley-Terry ranking, corrected for position bias.
 
-Modules: report (building and saving it), suggestion_quality (human vs model), markdown (the file
+Modules: report (building and saving it), suggestion_quality (human vs model), head_to_head (pairwise
+results), markdown (the file
 in data/reports), report_text (run- and reviewer-derived text escaped for Markdown and CSV reports),
 snapshot (the copy in the review store: light, for the app), steps (one collect cycle: collect,
 resolve, report, as the flow and the demo run it).
@@ -22,6 +24,7 @@ __all__, __getattr__, __dir__ = front_door(
     {
         "report": ["queue_quality", "refresh", "save"],
         "suggestion_quality": ["anchoring_effect", "human_vs_model", "reliability"],
+        "head_to_head": ["pairwise_results"],
         "snapshot": ["latest"],
         "steps": ["collect_step"],
     },

@@ -1,6 +1,7 @@
 """A queue's quality report: agreement per criterion (overall and per batch), reviewers to calibrate,
 position bias, production estimates, consensus, the adjudication backlog, and human vs model
-(suggestions against consensus, their calibration, the anchoring effect: `reviewdesk.quality.suggestion_quality`).
+(suggestions against consensus, their calibration, the anchoring effect: `reviewdesk.quality.suggestion_quality`),
+and for a pairwise queue which compared value wins (`reviewdesk.quality.head_to_head`).
 
 Computed from the warehouse by the CLI and the collect flow, then kept in three places: flat rows
 in `warehouse.agreement` (for SQL), a JSON snapshot in the review store (the app's dashboard reads
@@ -23,6 +24,7 @@ from reviewdesk.labels.adjudication import backlog
 from reviewdesk.labels.resolve import policy
 from reviewdesk.quality import markdown as reports
 from reviewdesk.quality import snapshot
+from reviewdesk.quality.head_to_head import pairwise_results
 from reviewdesk.quality.suggestion_quality import human_vs_model
 from reviewdesk.sample.estimates import outcome_estimates
 from reviewdesk.stores.reviewstore import ReviewStore
@@ -123,6 +125,7 @@ def queue_quality(
         "consensus_policy": policy(store, queue).model_dump(),
         "backlog": len(backlog(store, queue)),
         "model": human_vs_model(wh, queue, criteria, row["suggestions"], resamples, seed),
+        "pairwise": pairwise_results(wh, queue, row["config"]) if row["kind"] == "pairwise" else None,
     }
 
 
