@@ -12,13 +12,13 @@ from reviewdesk.cli.main import (
     JsonOption,
     app,
     handle_errors,
-    new_table,
     open_review_store,
     open_warehouse,
     out,
     progress_bar,
     settings,
 )  # fmt: skip
+from reviewdesk.cli.tables import new_table
 from reviewdesk.errors import WarehouseLocked
 
 if TYPE_CHECKING:

@@ -14,8 +14,9 @@ import typer
 
 from reviewdesk.cli.datasets import print_promotions
 from reviewdesk.cli.ingest import print_overview, print_reports, totals
-from reviewdesk.cli.main import JsonOption, app, handle_errors, new_table, open_warehouse, out, progress_bar, settings
+from reviewdesk.cli.main import JsonOption, app, handle_errors, open_warehouse, out, progress_bar, settings
 from reviewdesk.cli.serve import AddressOption, PortOption, start_app
+from reviewdesk.cli.tables import new_table
 
 if TYPE_CHECKING:
     from reviewdesk.demo.run import DemoResult

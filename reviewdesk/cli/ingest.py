@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from reviewdesk.cli.main import JsonOption, app, handle_errors, new_table, open_warehouse, out, progress_bar, settings
+from reviewdesk.cli.main import JsonOption, app, handle_errors, open_warehouse, out, progress_bar, settings
+from reviewdesk.cli.tables import new_table
 
 if TYPE_CHECKING:
     from reviewdesk.ingest.stage import IngestReport

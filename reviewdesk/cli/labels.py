@@ -7,16 +7,8 @@ from typing import Annotated
 
 import typer
 
-from reviewdesk.cli.main import (
-    JsonOption,
-    app,
-    handle_errors,
-    new_table,
-    open_review_store,
-    open_warehouse,
-    out,
-    progress_bar,
-)
+from reviewdesk.cli.main import JsonOption, app, handle_errors, open_review_store, open_warehouse, out, progress_bar
+from reviewdesk.cli.tables import new_table
 
 
 @app.command("collect")

@@ -95,17 +95,6 @@ def root(
         raise fail(f"A setting is wrong ({wrong}). Fix that environment variable and try again.") from None
 
 
-def new_table(*headers: str, keys: tuple[str, ...] | None = None, **options: Any) -> Table:
-    """A rich table that never cuts a cell with an ellipsis: text wraps, and a word longer than its column
-    folds onto the next line. `keys` (default: the first column) hold identifiers (queues, batches, runs,
-    reviewers): they keep their full width while the other columns narrow, and fold only if even that
-    is not enough."""
-    from rich.table import Column, Table
-
-    keys = headers[:1] if keys is None else keys
-    return Table(*(Column(h, overflow="fold", no_wrap=h in keys) for h in headers), **options)
-
-
 def progress_bar(quiet: bool) -> Progress:
     return Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),

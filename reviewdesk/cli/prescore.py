@@ -15,7 +15,6 @@ from reviewdesk.cli.main import (
     app,
     err,
     handle_errors,
-    new_table,
     open_review_store,
     open_warehouse,
     out,
@@ -23,6 +22,7 @@ from reviewdesk.cli.main import (
     progress_bar,
     settings,
 )
+from reviewdesk.cli.tables import new_table
 
 models_app = typer.Typer(help="Pre-scoring models: train one per criterion, list the registry.", no_args_is_help=True)
 app.add_typer(models_app, name="models")

@@ -8,16 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from reviewdesk.cli.main import (
-    JsonOption,
-    app,
-    handle_errors,
-    new_table,
-    open_review_store,
-    open_warehouse,
-    out,
-    settings,
-)
+from reviewdesk.cli.main import JsonOption, app, handle_errors, open_review_store, open_warehouse, out, settings
+from reviewdesk.cli.tables import new_table
 from reviewdesk.errors import ConfigError
 
 if TYPE_CHECKING:

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markdown import Markdown
 
-from reviewdesk.cli.main import JsonOption, app, err, handle_errors, new_table, out, settings
+from reviewdesk.cli.main import JsonOption, app, err, handle_errors, out, settings
+from reviewdesk.cli.tables import new_table
 
 if TYPE_CHECKING:
     from schemas.queue import QueueConfig

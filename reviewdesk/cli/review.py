@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from reviewdesk.cli.main import JsonOption, app, handle_errors, new_table, open_review_store, out
+from reviewdesk.cli.main import JsonOption, app, handle_errors, open_review_store, out
+from reviewdesk.cli.tables import new_table
 from reviewdesk.review.roles import ROLES
 
 users_app = typer.Typer(help="Accounts of the review app (reviewer, lead, admin).", no_args_is_help=True)

@@ -13,13 +13,13 @@ from reviewdesk.cli.main import (
     QueueFilter,
     app,
     handle_errors,
-    new_table,
     open_review_store,
     open_warehouse,
     out,
     print_listing,
     settings,
 )  # fmt: skip
+from reviewdesk.cli.tables import new_table
 
 batches_app = typer.Typer(help="Sampled batches of review items.", no_args_is_help=True)
 app.add_typer(batches_app, name="batches")
