@@ -108,7 +108,7 @@ def show(ctx: typer.Context, batch_id: BatchArgument, as_json: JsonOption = Fals
         f"[bold]{batch.batch_id}[/bold] of {batch.queue}: {batch.strategy}, seed {batch.seed}, "
         f"population {batch.population:,}, {batch.size:,} items, drawn {batch.created_at:%Y-%m-%d %H:%M}"
     )
-    table = new_table("item", "runs", "inclusion probability", "gold", "suggestions", keys=("item", "runs"))
+    table = new_table("item", "runs", "inclusion probability", "gold", "suggestions")
     for item in batch.items[:50]:
         runs = item.get("run_id") or f"{item.get('run_a')} vs {item.get('run_b')}"
         p = item.get("inclusion_probability")
