@@ -163,3 +163,23 @@ def test_the_calibration_page_lists_known_disagreements_and_gold_misses(tmp_path
     at = at.selectbox[1].select("reviewer2").run()
     assert [s.value for s in at.subheader] == ["Disagreements (1)", "Gold misses (0)"]
     assert at.dataframe[0].value.to_dict("records")[0]["other reviewers"] == "reviewer1: correct"
+
+
+def test_refresh_with_a_prefect_server_asks_for_a_collect_run(prefect_api, data: Path, monkeypatch):
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL
+
+    from flows.collect import collect_submissions
+
+    monkeypatch.setenv("PREFECT_API_URL", PREFECT_API_URL.value())
+    with get_client(sync_client=True) as client:
+        flow_id = client.create_flow(collect_submissions)
+        deployment = client.create_deployment(flow_id=flow_id, name="collect-submissions")
+    at = agreement_page(data)
+    at = next(b for b in at.button if b.label == "Refresh").click().run()
+    assert not at.exception
+    with get_client(sync_client=True) as client:
+        runs = [r for r in client.read_flow_runs() if r.deployment_id == deployment]
+    assert len(runs) == 1 and runs[0].state.is_scheduled()
+    assert f"Asked Prefect for a collect run ({runs[0].name})" in " ".join(i.value for i in at.info)
+    assert not any(i.value.startswith("Provisional report") for i in at.info)  # the saved report is still shown
