@@ -23,6 +23,7 @@ PAGES = {
     "Lead": [
         ("views/queue_progress.py", "Queue progress", ("lead", "admin")),
         ("views/agreement.py", "Agreement", ("lead", "admin")),
+        ("views/reviewer_calibration.py", "Reviewer calibration", ("lead", "admin")),  # from Agreement's links
         ("views/flagged.py", "Flagged items", ("lead", "admin")),
         ("views/adjudication.py", "Adjudication", ("lead", "admin")),
     ],
@@ -30,6 +31,7 @@ PAGES = {
         ("views/users.py", "Users", ("admin",)),
     ],
 }
+HIDDEN = {"views/reviewer_calibration.py"}  # opened from links on other pages, not listed in the sidebar
 
 st.set_page_config(page_title="reviewdesk", layout="wide")
 notice = st.empty()  # a store fault's notice goes at the top, above whatever the page drew before it
@@ -39,7 +41,8 @@ try:
         pages = [st.Page("views/login.py", title="Log in")]
     else:
         pages = {
-            section: [st.Page(script, title=title) for script, title, roles in entries if user["role"] in roles]
+            section: [st.Page(script, title=title, visibility="hidden" if script in HIDDEN else "visible")
+                      for script, title, roles in entries if user["role"] in roles]
             for section, entries in PAGES.items()
         }
         pages = {section: entries for section, entries in pages.items() if entries}

@@ -21,8 +21,9 @@ from schemas.rubric import PREFERENCE, Criterion
 DATASET_NAME = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 DATASET_NAME_RULE = "1 to 63 lowercase letters, digits, '-' and '_', starting with a letter or digit"
 KINDS = ("regression", "sft", "preference", "classification")
-# The consensus methods promotion may trust (reviewdesk.labels.consensus lists every method).
-Trusted = Literal["gold", "adjudicated", "unanimous", "majority"]
+# The consensus methods promotion may trust, strongest first (reviewdesk.labels.consensus lists every
+# method): a median is trusted because it is reached only within the criterion's tolerance.
+Trusted = Literal["gold", "adjudicated", "unanimous", "majority", "median"]
 TRUSTED: tuple[str, ...] = get_args(Trusted)
 RUN_URL_FIELDS = {"run_id", "trace_id"}
 

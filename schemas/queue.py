@@ -17,7 +17,7 @@ from pydantic import Field, field_validator, model_validator
 
 from schemas.base import SqlExpression, Strict, require_unique
 from schemas.promotion import Promotion
-from schemas.rubric import Rubric
+from schemas.rubric import Criterion, Rubric
 from schemas.scoring import Prescore
 
 NAME = r"^[a-z0-9][a-z0-9_-]{0,62}$"
@@ -67,6 +67,34 @@ class Pairing(Strict):
     compare: Annotated[str, SqlExpression()] = "model"
 
 
+class ConsensusPolicy(Strict):
+    """When reviewers' answers settle an item on their own, and when a lead decides (README, "Consensus policy").
+
+    `no_majority` (the default): a strict majority is trusted; a lead decides only when there is none and,
+    for ordinal and numeric criteria, the answers spread beyond the tolerance. `any_disagreement`: any
+    mismatch beyond the tolerance goes to a lead. `tolerance` sets, per ordinal or numeric criterion, how
+    far answers may spread (option steps, or value units) and still resolve to their median; it overrides
+    the rubric's own `tolerance` without changing the rubric version.
+    """
+
+    adjudicate: Literal["no_majority", "any_disagreement"] = "no_majority"
+    tolerance: dict[str, Annotated[float, Field(ge=0)]] = {}
+
+    def check(self, criteria: dict[str, Criterion]) -> None:
+        """Each tolerance names an ordinal or numeric criterion of the rubric."""
+        graded = [k for k, c in criteria.items() if c.type in ("ordinal", "numeric")]
+        for key in self.tolerance:
+            if key not in graded:
+                raise ValueError(
+                    f"consensus.tolerance names {key!r}: tolerances apply to ordinal and numeric criteria "
+                    f"({', '.join(graded) or 'this rubric has none'})"
+                )
+
+    def spread_allowed(self, c: Criterion) -> float:
+        """How far the answers to `c` may spread before they need a lead: this policy's tolerance, else the rubric's."""
+        return self.tolerance.get(c.key, c.spread_allowed)
+
+
 class QueueConfig(Strict):
     """A review queue, as written in queues/<name>.yaml."""
 
@@ -97,6 +125,7 @@ class QueueConfig(Strict):
     assignees: list[str] = []
     schedule: str | None = None
     promotion: Promotion | None = None  # datasets fed by this queue (schemas/promotion.py)
+    consensus: ConsensusPolicy = ConsensusPolicy()  # when answers resolve alone, when a lead decides
 
     @field_validator("schedule")
     @classmethod
@@ -133,6 +162,7 @@ class QueueConfig(Strict):
         if self.promotion is not None:
             self.promotion.check(self.kind, {c.key: c for c in self.rubric.criteria})
         self.prescore.check({c.key: c for c in self.rubric.criteria})
+        self.consensus.check({c.key: c for c in self.rubric.criteria})
         return self
 
     @property

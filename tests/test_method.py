@@ -120,5 +120,5 @@ def test_the_dashboard_shows_the_saved_report_to_leads_only(measured, monkeypatc
     assert metrics["correctness: Krippendorff's alpha"] == f"{alpha:.2f}"
     assert metrics["Open adjudication cases"] == f"{report['backlog']:,}"
     assert len(at.get("vega_lite_chart")) >= 3  # over batches, the pair heatmap, the estimates
-    assert {r for r in at.dataframe[0].value["rater"]} == {"reviewer1", "reviewer2", "reviewer3"}
+    assert {r for r in at.dataframe[0].value["reviewer"]} == {"reviewer1", "reviewer2", "reviewer3"}
     assert any(report["estimates"][0]["sentence"] in t.value for t in at.text)

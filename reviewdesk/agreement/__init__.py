@@ -30,6 +30,11 @@ kappa_weights=None, confidence=0.95, left=None, min_shared_items=10) -> Agreemen
   left-side rate among decided preferences with its CI. `position_bias(labels, left)` gives it alone,
   e.g. for queues with one reviewer per item.
 
+Pairwise results (ranking): `pair_results(comparisons)` gives wins, ties, losses and the win rate
+(a tie as half a win) with a Wilson interval per pair of compared values; `bradley_terry(comparisons,
+position=True)` ranks every value with Wald intervals, corrected for the left side's advantage.
+Comparisons hold `left`, `right` (the values shown there), `outcome` (left, right or tie), `item`.
+
 Definitions. Percent agreement is Fleiss' P-bar: over items with two or more ratings, the mean share
 of agreeing rater pairs. Fleiss' kappa is defined only when every rated item has the same number of
 ratings. Krippendorff's alpha (point value from the `krippendorff` package, given item x value
@@ -42,12 +47,13 @@ resamples by default. Each figure is a sum over items, so resampling is done on 
 pattern and costs a matrix product (tables.py, bootstrap.py), not a call per resample.
 
 Modules: ratings (input checks and encoding), coefficients (formulas), tables and bootstrap (fast
-resampling), pairs, raters, preference, summary.
+resampling), pairs, raters, preference, summary, ranking (win rates and Bradley-Terry).
 """
 
 from reviewdesk.agreement.coefficients import Coefficient, fleiss_kappa, krippendorff_alpha, percent_agreement
 from reviewdesk.agreement.pairs import MIN_SHARED_ITEMS, PairAgreement, RaterPairs, find_pairs, pair_agreements
 from reviewdesk.agreement.preference import PositionBias, position_bias, side_coded
+from reviewdesk.agreement.ranking import PairResult, Ranking, bradley_terry, pair_results, wilson
 from reviewdesk.agreement.raters import GoldAccuracy, RaterAgreement, gold_accuracy, rater_agreements
 from reviewdesk.agreement.ratings import LEVELS, LabelsError, Ratings, read_labels
 from reviewdesk.agreement.summary import AgreementSummary, summarize
@@ -60,19 +66,24 @@ __all__ = [
     "GoldAccuracy",
     "LabelsError",
     "PairAgreement",
+    "PairResult",
     "PositionBias",
+    "Ranking",
     "RaterAgreement",
     "RaterPairs",
     "Ratings",
+    "bradley_terry",
     "find_pairs",
     "fleiss_kappa",
     "gold_accuracy",
     "krippendorff_alpha",
     "pair_agreements",
+    "pair_results",
     "percent_agreement",
     "position_bias",
     "rater_agreements",
     "read_labels",
     "side_coded",
     "summarize",
+    "wilson",
 ]

@@ -6,7 +6,6 @@ import json
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Column, Table
 
 from reviewdesk import datasets
 from reviewdesk.cli.main import (
@@ -19,6 +18,7 @@ from reviewdesk.cli.main import (
     progress_bar,
     settings,
 )  # fmt: skip
+from reviewdesk.cli.tables import new_table
 from reviewdesk.errors import WarehouseLocked
 
 if TYPE_CHECKING:
@@ -41,7 +41,7 @@ def print_promotions(results: list[PromotionResult]) -> None:
     for r in results:
         if not r.datasets:
             continue
-        table = Table(Column("dataset", no_wrap=True), "kind", "status", "version", "rows", "+added -removed ~changed",
+        table = new_table("dataset", "kind", "status", "version", "rows", "+added -removed ~changed",
                       title=f"Promotion of {r.queue}")  # fmt: skip
         for d in r.datasets:
             colour = colours.get(d.status, "default")
@@ -113,7 +113,7 @@ def list_cmd(ctx: typer.Context, as_json: JsonOption = False) -> None:
     if not found:
         out.print("No datasets yet: `reviewdesk promote QUEUE` writes them from a queue's promotion rules.")
         return
-    table = Table(Column("name", no_wrap=True), "kind", "latest", "rows (train/test)", "created", "queues",
+    table = new_table("name", "kind", "latest", "rows (train/test)", "created", "queues",
                   title="Datasets")  # fmt: skip
     for d in found:
         rows = f"{d['rows']:,} ({d['splits']['train']:,}/{d['splits']['test']:,})"
@@ -203,7 +203,8 @@ def _print_manifest(meta: dict, folder, problems: list[str], note: str | None, l
     else:
         out.print("[green]Files match their hashes.[/green]" + (f" ({note})" if note else " The index agrees."))
     if lineage:
-        table = Table("id", "split", "queue", "item", "runs", "reviewers", "methods", title="Lineage")
+        table = new_table("id", "split", "queue", "item", "runs", "reviewers", "methods", keys=("id", "queue", "item"),
+                          title="Lineage")  # fmt: skip
         for e in meta["lineage"]:
             table.add_row(
                 e["id"],

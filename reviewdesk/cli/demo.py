@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from reviewdesk.cli.datasets import print_promotions
 from reviewdesk.cli.ingest import print_overview, print_reports, totals
 from reviewdesk.cli.main import JsonOption, app, handle_errors, open_warehouse, out, progress_bar, settings
 from reviewdesk.cli.serve import AddressOption, PortOption, start_app
+from reviewdesk.cli.tables import new_table
 
 if TYPE_CHECKING:
     from reviewdesk.demo.run import DemoResult
@@ -28,7 +28,7 @@ def print_loop(result: DemoResult) -> None:
 
     if result.collected is None:
         return
-    table = Table("queue", "simulated", "true", "judged", "consensus by method", "disputes",
+    table = new_table("queue", "simulated", "true", "judged", "consensus by method", "disputes",
                   title="Simulated reviewers, collected and resolved")  # fmt: skip
     resolved = {r.queue: r for r in result.resolved}
     for sim in result.simulated:
@@ -85,7 +85,8 @@ def demo(
         return
     print_reports(result.ingest, ingested)
     print_overview(result.overview)
-    table = Table("queue", "batch", "strategy", "population", "items", "published", title="Batches for reviewers")
+    table = new_table("queue", "batch", "strategy", "population", "items", "published", keys=("queue", "batch"),
+                      title="Batches for reviewers")  # fmt: skip
     for b, p in zip(result.batches, result.published, strict=True):
         table.add_row(b.queue, b.batch_id, b.strategy, f"{b.population:,}", f"{len(b.items):,}", f"{p.published:,}")
     out.print(table)

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from reviewdesk.cli.main import JsonOption, app, handle_errors, open_warehouse, out, progress_bar, settings
+from reviewdesk.cli.tables import new_table
 
 if TYPE_CHECKING:
     from reviewdesk.ingest.stage import IngestReport
@@ -74,7 +74,7 @@ def quarantine(
     if as_json:
         print(json.dumps(rows, default=str))
         return
-    table = Table("ingest", "source", "where", "reason", "raw")
+    table = new_table("ingest", "source", "where", "reason", "raw")
     for r in rows:
         table.add_row(r["ingest_id"], r["source"], r["locator"], r["reason"], r["raw"][:80])
     out.print(table)
@@ -93,7 +93,7 @@ def totals(reports: list[IngestReport]) -> dict:
 
 
 def print_reports(reports: list[IngestReport], totals: dict) -> None:
-    table = Table("file", "format", "read", "inserted", "duplicates", "rejected", title="Ingest")
+    table = new_table("file", "format", "read", "inserted", "duplicates", "rejected", title="Ingest")
     for r in reports:
         table.add_row(
             r.source, r.source_format, *(f"{getattr(r, k):,}" for k in ("read", "inserted", "duplicates", "rejected"))
@@ -106,7 +106,7 @@ def print_reports(reports: list[IngestReport], totals: dict) -> None:
 
 
 def print_overview(overview: dict) -> None:
-    table = Table(
+    table = new_table(
         "model", "runs", "errors", "thumbs down", "p50 latency ms", "cost usd", title="Warehouse runs by model"
     )
     for m in overview["models"]:

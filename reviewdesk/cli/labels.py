@@ -6,9 +6,9 @@ import json
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from reviewdesk.cli.main import JsonOption, app, handle_errors, open_review_store, open_warehouse, out, progress_bar
+from reviewdesk.cli.tables import new_table
 
 
 @app.command("collect")
@@ -52,7 +52,7 @@ def consensus_cmd(
     if as_json:
         print(json.dumps([r.as_dict() for r in results]))
         return
-    table = Table("queue", "items judged", *METHODS, "opened now", "open cases", title="Consensus")
+    table = new_table("queue", "items judged", *METHODS, "opened now", "open cases", title="Consensus")
     for r in results:
         table.add_row(r.queue, f"{r.items:,}", *(f"{r.methods.get(m, 0):,}" for m in METHODS), f"{r.opened:,}",
                       f"{r.backlog:,}")  # fmt: skip

@@ -22,6 +22,7 @@ from reviewdesk.cli.main import (
     progress_bar,
     settings,
 )
+from reviewdesk.cli.tables import new_table
 
 models_app = typer.Typer(help="Pre-scoring models: train one per criterion, list the registry.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
@@ -54,7 +55,7 @@ def train_cmd(
     if as_json:
         print(json.dumps({"queue": queue, "criteria": [r.as_dict() for r in results]}, default=str))
         return
-    table = Table("criterion", "status", "v", "labels", "CV acc.", "baseline", "suggested by",
+    table = new_table("criterion", "status", "v", "labels", "CV acc.", "baseline", "suggested by",
                   title=f"Models of {queue}")  # fmt: skip
     for r in results:
         m = r.model or {}
@@ -82,7 +83,7 @@ def list_cmd(ctx: typer.Context, queue: QueueFilter = None, as_json: JsonOption 
 
 def _model_table(found: list[dict]) -> Table:
     latest = {(m["queue"], m["criterion"]): m["version"] for m in found}
-    table = Table("queue", "criterion", "v", "labels", "CV acc.", "baseline", "serves",
+    table = new_table("queue", "criterion", "v", "labels", "CV acc.", "baseline", "serves",
                   title="Models (--json adds macro-F1, Brier, log loss, labels and training time)")  # fmt: skip
     for m in found:
         cv, base = m["metrics"]["cv"], m["metrics"]["baseline"]

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from reviewdesk.cli.main import JsonOption, app, handle_errors, open_review_store, open_warehouse, out, settings
+from reviewdesk.cli.tables import new_table
 from reviewdesk.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -77,7 +77,7 @@ def show(s: AgreementSummary, source: str) -> None:
         f"more ratings), {s.n_raters} raters; level {s.level}"
     )
     ci_head = f"{s.confidence:.0%} CI" if s.resamples else "CI"
-    figures = Table("figure", "value", ci_head, "items", "raters", "note", title="Agreement")
+    figures = new_table("figure", "value", ci_head, "items", "raters", "note", title="Agreement")
     names = {
         "percent_agreement": "percent agreement",
         "krippendorff_alpha": f"Krippendorff's alpha ({s.level})",
@@ -89,11 +89,12 @@ def show(s: AgreementSummary, source: str) -> None:
         ci = f"{c.ci[0]:.3f} - {c.ci[1]:.3f}" if c.ci else "-"
         figures.add_row(names[c.name], _num(c.value), ci, f"{c.n_items:,}", str(c.n_raters), c.note or "")
     out.print(figures)
-    raters = Table("rater", "items", "compared", "agreement with others", "mean kappa", title="Per rater")
+    raters = new_table("rater", "items", "compared", "agreement with others", "mean kappa", title="Per rater")
     for r in s.raters[:SHOWN]:
         raters.add_row(str(r.rater), f"{r.n_items:,}", f"{r.n_compared:,}", _num(r.agreement), _num(r.mean_kappa))
     out.print(raters)
-    pairs = Table("rater a", "rater b", "items", "agreement", "kappa", ci_head, title="Per rater pair")
+    pairs = new_table("rater a", "rater b", "items", "agreement", "kappa", ci_head, keys=("rater a", "rater b"),
+                      title="Per rater pair")  # fmt: skip
     for p in s.pairs[:SHOWN]:
         ci = f"{p.kappa_ci[0]:.3f} - {p.kappa_ci[1]:.3f}" if p.kappa_ci else "-"
         pairs.add_row(str(p.rater_a), str(p.rater_b), f"{p.n_items:,}", _num(p.agreement), _num(p.kappa), ci)
@@ -102,6 +103,36 @@ def show(s: AgreementSummary, source: str) -> None:
         out.print(f"{s.pairs_note[0].upper()}{s.pairs_note[1:]} (--min-shared-items sets the minimum).")
     if len(s.raters) > SHOWN or len(s.pairs) > SHOWN:
         out.print(f"Showing the first {SHOWN} raters and pairs; --json gives them all, with confusion matrices.")
+
+
+def _pct(x: float | None, ci: list | None = None) -> str:
+    return "-" if x is None else f"{x:.1%}" + (f" [{ci[0]:.1%}, {ci[1]:.1%}]" if ci else "")
+
+
+def show_pairwise(results: dict) -> None:
+    """The A/B answer: win rates per pair, then the Bradley-Terry ranking, raw and corrected for position."""
+    if "pairs" not in results:
+        out.print(f"Pairwise results: {results.get('note', 'none yet')}.", markup=False)
+        return
+    pairs = new_table("value", "against", "wins", "ties", "losses", "win rate [95% CI]", keys=("value", "against"),
+                      title=f"Pairwise results by {results['compare']}")  # fmt: skip
+    for p in results["pairs"]:
+        pairs.add_row(p["value"], p["other"], str(p["wins"]), str(p["ties"]), str(p["losses"]),
+                      _pct(p["win_rate"], p["win_rate_ci"]))  # fmt: skip
+    out.print(pairs)
+    corrected = {v["value"]: v for v in results["ranking_position_corrected"].get("values", [])}
+    ranking = new_table("rank", "value", "strength [95% CI]", "beats an average value", "corrected for position",
+                        keys=("value",), title="Bradley-Terry ranking (log-odds, a tie is half a win)")  # fmt: skip
+    for v in results["ranking"]["values"]:
+        c = corrected.get(v["value"])
+        fixed = f"{c['strength']:+.2f} [{c['strength_ci'][0]:+.2f}, {c['strength_ci'][1]:+.2f}]" if c else "-"
+        ranking.add_row(str(v["rank"]), v["value"],
+                        f"{v['strength']:+.2f} [{v['strength_ci'][0]:+.2f}, {v['strength_ci'][1]:+.2f}]",
+                        _pct(v["win_probability_vs_average"]), fixed)  # fmt: skip
+    out.print(ranking)
+    left = results["ranking_position_corrected"].get("left_win_probability")
+    if left is not None:
+        out.print(f"Between equals the left side wins {left:.1%}.")
 
 
 def queue_report(ctx: typer.Context, queue: str, resamples: int, seed: int, as_json: bool) -> None:
@@ -114,7 +145,8 @@ def queue_report(ctx: typer.Context, queue: str, resamples: int, seed: int, as_j
     if as_json:
         print(json.dumps({**report, "report_path": str(path)}, default=str))
         return
-    table = Table("criterion", "items", "raters", "agreement", "alpha [95% CI]", "kappa", title=f"Agreement in {queue}")
+    title = f"Agreement in {queue}"
+    table = new_table("criterion", "items", "raters", "agreement", "alpha [95% CI]", "kappa", title=title)
     for key, c in report["criteria"].items():
         if "note" in c:
             table.add_row(key, "-", "-", "-", "-", c["note"])
@@ -125,6 +157,8 @@ def queue_report(ctx: typer.Context, queue: str, resamples: int, seed: int, as_j
         table.add_row(key, f"{c['n_pairable_items']:,}", str(c["n_raters"]), _num(c["percent_agreement"]), alpha,
                       _num(kappa))  # fmt: skip
     out.print(table)
+    if report.get("pairwise"):
+        show_pairwise(report["pairwise"])
     for c in report["calibration"]:
         out.print(f"To calibrate: {c['reviewer']} on {c['criterion']}: {'; '.join(c['reasons'])}")
     for e in report["estimates"]:

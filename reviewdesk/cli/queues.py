@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markdown import Markdown
-from rich.table import Table
 
 from reviewdesk.cli.main import JsonOption, app, err, handle_errors, out, settings
+from reviewdesk.cli.tables import new_table
 
 if TYPE_CHECKING:
     from schemas.queue import QueueConfig
@@ -37,7 +37,7 @@ def list_cmd(ctx: typer.Context, as_json: JsonOption = False) -> None:
     if as_json:
         print(json.dumps(found))
         return
-    table = Table("name", "kind", "rubric", "criteria", "sampling", "reviewers", "schedule", title="Queues")
+    table = new_table("name", "kind", "rubric", "criteria", "sampling", "reviewers", "schedule", title="Queues")
     for q in found:
         table.add_row(
             q["name"], q["kind"], q["rubric_version"], ", ".join(q["criteria"]),
@@ -58,7 +58,7 @@ def show(ctx: typer.Context, name: str, as_json: JsonOption = False) -> None:
         return
     out.print(f"[bold]{q.name}[/bold] ({q.kind}) rubric {q.rubric_version}: {q.description}")
     out.print(Markdown(q.rubric.instructions))
-    table = Table("criterion", "type", "options", "required", title="Rubric")
+    table = new_table("criterion", "type", "options", "required", title="Rubric")
     for c in q.rubric.criteria:
         options = ", ".join(map(str, c.options or [])) or (f"{c.min}..{c.max}" if c.type == "numeric" else "-")
         table.add_row(c.key, c.type, options, "yes" if c.required else "no")

@@ -7,9 +7,9 @@ import os
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from reviewdesk.cli.main import JsonOption, app, handle_errors, open_review_store, out
+from reviewdesk.cli.tables import new_table
 from reviewdesk.review.roles import ROLES
 
 users_app = typer.Typer(help="Accounts of the review app (reviewer, lead, admin).", no_args_is_help=True)
@@ -55,7 +55,7 @@ def list_cmd(ctx: typer.Context, as_json: JsonOption = False) -> None:
     if as_json:
         print(json.dumps(found, default=str))
         return
-    table = Table("name", "role", "queues", "state", title="Users")
+    table = new_table("name", "role", "queues", "state", title="Users")
     for u in found:
         state = "disabled" if u["disabled"] else f"locked until {u['locked_until']:%H:%M}" if u["locked_until"] else ""
         table.add_row(u["name"], u["role"], ", ".join(u["queues"] or ["all"]), state or "active")

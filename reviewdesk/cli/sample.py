@@ -19,6 +19,7 @@ from reviewdesk.cli.main import (
     print_listing,
     settings,
 )  # fmt: skip
+from reviewdesk.cli.tables import new_table
 
 batches_app = typer.Typer(help="Sampled batches of review items.", no_args_is_help=True)
 app.add_typer(batches_app, name="batches")
@@ -82,7 +83,8 @@ def list_cmd(ctx: typer.Context, queue: QueueFilter = None, as_json: JsonOption 
 
 
 def _batch_table(found: list[dict]) -> Table:
-    table = Table("batch", "queue", "strategy", "seed", "population", "items", "created", "published", title="Batches")
+    headers = ("batch", "queue", "strategy", "seed", "population", "items", "created", "published")
+    table = new_table(*headers, keys=("batch", "queue"), title="Batches")
     for b in found:
         table.add_row(
             b["batch_id"], b["queue"], b["strategy"], str(b["seed"]), f"{b['population']:,}", f"{b['items']:,}",
@@ -106,7 +108,7 @@ def show(ctx: typer.Context, batch_id: BatchArgument, as_json: JsonOption = Fals
         f"[bold]{batch.batch_id}[/bold] of {batch.queue}: {batch.strategy}, seed {batch.seed}, "
         f"population {batch.population:,}, {batch.size:,} items, drawn {batch.created_at:%Y-%m-%d %H:%M}"
     )
-    table = Table("item", "runs", "inclusion probability", "gold", "suggestions")
+    table = new_table("item", "runs", "inclusion probability", "gold", "suggestions")
     for item in batch.items[:50]:
         runs = item.get("run_id") or f"{item.get('run_a')} vs {item.get('run_b')}"
         p = item.get("inclusion_probability")

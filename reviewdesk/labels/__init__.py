@@ -6,8 +6,8 @@ per item and criterion; disagreements go to a lead.
     resolve_queue(store, wh, "support-quality")    # labels -> consensus; disputes -> adjudication cases
     decide(store, item_id, "correctness", "incorrect", "the refund rule", "lead")   # a lead's final answer
 
-Consensus methods, strongest first: gold, adjudicated, unanimous, majority (trusted, promoted into
-datasets), then median and single.
+Consensus methods, strongest first: gold, adjudicated, unanimous, majority, median (trusted, promoted
+into datasets), then single. A queue's `consensus:` policy says which disagreements wait for a lead.
 
 Modules: collection (submissions after a watermark, validated with pandera), consensus (the
 methods, per item and criterion), resolve (a whole queue, and its disputes), adjudication (cases
@@ -21,7 +21,7 @@ __all__, __getattr__, __dir__ = front_door(
     {
         "collection": ["CollectResult", "collect"],
         "consensus": ["METHODS", "Resolution", "resolve_item"],
-        "resolve": ["ResolveResult", "resolve_queue"],
+        "resolve": ["ResolveResult", "policy", "resolve_queue"],
         "adjudication": ["backlog", "case", "decide", "decisions", "open_cases"],
     },
 )

@@ -34,7 +34,9 @@ def open_cases(store: ReviewStore, cases: Iterable[Mapping[str, Any]], now: date
     if not rows:
         return 0
     with store.write() as conn:
-        return sum(conn.execute(store.insert_ignore_stmt(adjudications), [row]).rowcount for row in rows)
+        # count the rows inserted by what they return: psycopg reports rowcount -1 for these inserts
+        stmt = store.insert_ignore_stmt(adjudications).returning(adjudications.c.item_id)
+        return len(conn.execute(stmt, rows).all())
 
 
 def backlog(store: ReviewStore, queue: str | None = None) -> list[dict]:

@@ -2,14 +2,19 @@
 
 Methods, strongest first: `gold` (the item's known answer), `adjudicated` (a lead decided),
 `unanimous` (two or more reviewers, all the same), `majority` (a strict majority; a tie is never
-broken by chance), `median` (ordinal or numeric answers spread within the criterion's tolerance
-without a majority) and `single` (one reviewer). Confidence is the Laplace-smoothed share of
-reviewers who gave the consensus value, (agreeing + 1) / (reviewers + 2), and 1 for gold and
-adjudicated values: two agreeing reviewers give 0.75, three give 0.8, two of three give 0.6.
+broken by chance), `median` (ordinal or numeric answers spread within the tolerance without a
+majority) and `single` (one reviewer). All but `single` are trusted (schemas.promotion.TRUSTED).
+Confidence is the Laplace-smoothed share of reviewers who gave the consensus value,
+(agreeing + 1) / (reviewers + 2), and 1 for gold and adjudicated values: two agreeing reviewers
+give 0.75, three give 0.8, two of three give 0.6.
 
-A required criterion goes to adjudication when its reviewers disagree: any mismatch for
-categorical, boolean and pairwise preference answers; a spread beyond the criterion's tolerance
-for ordinal (in option steps) and numeric ones. Only items with all their reviews are judged.
+Which disagreements wait for a lead is the queue's policy (`schemas.queue.ConsensusPolicy`), and only
+on required criteria. Ordinal (in option steps) and numeric answers spread within the tolerance
+always resolve. Beyond it, and for any mismatch of categorical, boolean and pairwise preference
+answers: under `no_majority` (the default) a strict majority stands and only an item without one
+goes to a lead; under `any_disagreement` every such item does (a majority's value is kept meanwhile).
+A missing answer (None: e.g. a reviewer who only flagged the item) is no answer, never a value.
+Only items with all their reviews are judged.
 """
 
 from __future__ import annotations
@@ -21,9 +26,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from schemas.promotion import TRUSTED
+from schemas.queue import ConsensusPolicy
 from schemas.rubric import Criterion
 
-METHODS = (*TRUSTED, "median", "single")  # strongest first; promotion trusts the first four (schemas.promotion)
+METHODS = (*TRUSTED, "single")  # strongest first; promotion trusts all but `single` (schemas.promotion)
+DEFAULT_POLICY = ConsensusPolicy()
 
 
 @dataclass(frozen=True)
@@ -56,24 +63,27 @@ def _median(values: Sequence[Any], c: Criterion) -> Any:
     return statistics.median(values)
 
 
-def resolve(values: Sequence[Any], c: Criterion) -> Resolution:
-    """Resolve the reviewers' answers to one criterion of one item (no gold, no adjudication)."""
+def resolve(values: Sequence[Any], c: Criterion, policy: ConsensusPolicy = DEFAULT_POLICY) -> Resolution:
+    """Resolve the reviewers' answers to one criterion of one item (no gold, no adjudication) under `policy`."""
     n = len(values)
     counts = Counter(values).most_common()
     top, k = counts[0]
     if len(counts) == 1:
         return Resolution(top, "single" if n == 1 else "unanimous", _laplace(n, n), n, n)
+    majority = 2 * k > n
     listed = ", ".join(f"{v} ({m})" for v, m in counts)
     graded = c.type in ("ordinal", "numeric") and (c.type == "numeric" or c.options)
-    if graded and _spread(values, c) <= c.spread_allowed:
-        if 2 * k > n:
+    allowed = policy.spread_allowed(c)
+    if graded and _spread(values, c) <= allowed:
+        if majority:
             return Resolution(top, "majority", _laplace(k, n), n, k)
         middle = _median(values, c)
         return Resolution(middle, "median", _laplace(values.count(middle), n), n, values.count(middle))
-    why = f"answers spread beyond {c.spread_allowed:g}" if graded else "reviewers disagree"
+    why = f"answers spread beyond {allowed:g}" if graded else "reviewers disagree"
     disagreement = f"{why}: {listed}" if c.required else None
-    if 2 * k > n:
-        return Resolution(top, "majority", _laplace(k, n), n, k, disagreement)
+    if majority:
+        lead = disagreement if policy.adjudicate == "any_disagreement" else None
+        return Resolution(top, "majority", _laplace(k, n), n, k, lead)
     return Resolution(None, None, None, n, 0, disagreement and f"no majority, {disagreement}")
 
 
@@ -87,8 +97,10 @@ def resolve_item(
     criteria: Sequence[Criterion],
     gold: Mapping[str, Any] | None = None,
     adjudicated: Mapping[str, Any] | None = None,
+    policy: ConsensusPolicy = DEFAULT_POLICY,
 ) -> dict[str, Resolution]:
-    """Every criterion of one item with answers: gold first, then a lead's decision, then the reviewers."""
+    """Every criterion of one item with answers: gold first, then a lead's decision, then the reviewers
+    (missing answers left out) under the queue's `policy`."""
     gold, adjudicated = gold or {}, adjudicated or {}
     out = {}
     for c in criteria:
@@ -100,8 +112,8 @@ def resolve_item(
                 out[c.key] = decided(source[c.key], method, len(values), values.count(source[c.key]))
                 break
         else:
-            out[c.key] = resolve(values, c)
+            out[c.key] = resolve(values, c, policy)
     return out
 
 
-__all__ = ["METHODS", "Resolution", "decided", "resolve", "resolve_item"]
+__all__ = ["DEFAULT_POLICY", "METHODS", "Resolution", "decided", "resolve", "resolve_item"]

@@ -1,9 +1,11 @@
 """Resolve a queue: consensus for every fully reviewed item, and disputes sent to adjudication.
 
-Reads the queue's labels (warehouse), its items' gold answers, and the leads' decisions (review
-store); writes `warehouse.consensus` for the queue in one transaction (a rebuild, so a new label
-or decision is always reflected) and opens an adjudication case per disputed required criterion.
-An item is judged once it has labels from as many reviewers as it needs; gold items at once.
+Reads the queue's labels (warehouse), its items' gold answers, its consensus policy and the leads'
+decisions (review store); writes `warehouse.consensus` for the queue in one transaction (a rebuild,
+so a new label or decision is always reflected) and opens an adjudication case per required
+criterion the policy sends to a lead. An item is judged once as many reviewers as it needs have
+submitted (a submission with a flag and no answers counts as a review, and adds no answer); gold
+items at once.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from reviewdesk.labels.consensus import resolve_item
 from reviewdesk.stores.reviewstore import ReviewStore
 from reviewdesk.stores.values import as_number, as_text, typed
 from reviewdesk.stores.warehouse import Warehouse
+from schemas.queue import ConsensusPolicy
 from schemas.rubric import PREFERENCE_CRITERION, Criterion
 
 CONSENSUS_COLUMNS = ["item_id", "queue", "criterion", "value", "value_num", "method", "confidence", "reviewers",
@@ -32,6 +35,7 @@ class ResolveResult:
     queue: str
     items: int  # items judged (all reviews in, or gold)
     methods: dict[str, int] = field(default_factory=dict)  # consensus rows per method
+    by_criterion: dict[str, dict[str, int]] = field(default_factory=dict)  # criterion -> method -> items
     opened: int = 0  # adjudication cases opened now
     backlog: int = 0  # cases open after this run
 
@@ -51,13 +55,23 @@ def _criteria(store: ReviewStore, queue: str, versions: set[str], pairwise: bool
 
 
 def _labels(wh: Warehouse, queue: str) -> pd.DataFrame:
+    """The queue's labels, with how many reviewers submitted each item (answers or not)."""
     return wh.con.execute(
-        """SELECT l.item_id, l.criterion, l.value, l.rubric_version, l.reviewer,
+        """WITH done AS (SELECT item_id, count(DISTINCT reviewer) AS reviewed FROM submissions WHERE queue = ?
+                         GROUP BY item_id)
+           SELECT l.item_id, l.criterion, l.value, l.rubric_version, l.reviewer, coalesce(d.reviewed, 0) AS reviewed,
                   i.is_gold, i.gold_answer::VARCHAR AS gold_answer, i.reviewers_needed, b.kind
            FROM labels l JOIN items i USING (item_id) JOIN batches b ON b.batch_id = i.batch_id
+                LEFT JOIN done d USING (item_id)
            WHERE l.queue = ? ORDER BY l.item_id, l.reviewer, l.criterion""",
-        [queue],
+        [queue, queue],
     ).df()
+
+
+def policy(store: ReviewStore, queue: str) -> ConsensusPolicy:
+    """The queue's consensus policy as last published (the default for a queue published before policies)."""
+    row = store.queue(queue)
+    return ConsensusPolicy.model_validate((row or {}).get("config", {}).get("consensus") or {})
 
 
 def resolve_queue(store: ReviewStore, wh: Warehouse, queue: str, now: datetime | None = None) -> ResolveResult:
@@ -65,11 +79,12 @@ def resolve_queue(store: ReviewStore, wh: Warehouse, queue: str, now: datetime |
     now = now or datetime.now(UTC)
     labels = _labels(wh, queue)
     criteria = _criteria(store, queue, set(labels["rubric_version"]), bool((labels["kind"] == "pairwise").any()))
-    decided = decisions(store, queue)
+    decided, rules = decisions(store, queue), policy(store, queue)
     rows, cases, judged = [], [], 0
     for item_id, group in labels.groupby("item_id", sort=True):
         first = group.iloc[0]
-        if not first["is_gold"] and group["reviewer"].nunique() < first["reviewers_needed"]:
+        reviewed = max(group["reviewer"].nunique(), first["reviewed"])
+        if not first["is_gold"] and reviewed < first["reviewers_needed"]:
             continue  # still being reviewed
         judged += 1
         item_criteria = criteria[first["rubric_version"]]
@@ -79,7 +94,7 @@ def resolve_queue(store: ReviewStore, wh: Warehouse, queue: str, now: datetime |
             if key in by_key:
                 answers[key].append(typed(value, by_key[key]))
         gold = json.loads(first["gold_answer"]) if first["is_gold"] and first["gold_answer"] else None
-        for key, r in resolve_item(answers, item_criteria, gold, decided.get(item_id)).items():
+        for key, r in resolve_item(answers, item_criteria, gold, decided.get(item_id), rules).items():
             if r.value is not None:
                 rows.append([item_id, queue, key, as_text(r.value), as_number(r.value), r.method, r.confidence,
                              r.reviewers, r.agreeing, now])  # fmt: skip
@@ -93,7 +108,11 @@ def resolve_queue(store: ReviewStore, wh: Warehouse, queue: str, now: datetime |
         con.unregister("new_consensus")
     opened = open_cases(store, cases, now)
     methods = frame["method"].value_counts().sort_index().to_dict()
-    return ResolveResult(queue, judged, {k: int(v) for k, v in methods.items()}, opened, len(backlog(store, queue)))
+    by_criterion: dict[str, dict[str, int]] = {}
+    for (key, method), n in frame.groupby(["criterion", "method"]).size().items():
+        by_criterion.setdefault(str(key), {})[str(method)] = int(n)
+    return ResolveResult(queue, judged, {k: int(v) for k, v in methods.items()}, by_criterion, opened,
+                         len(backlog(store, queue)))  # fmt: skip
 
 
-__all__ = ["ResolveResult", "resolve_queue"]
+__all__ = ["ResolveResult", "policy", "resolve_queue"]

@@ -7,12 +7,16 @@ consensus and saved where the review app can read it.
 
 The report holds agreement per criterion (overall and per batch, with bootstrap intervals), reviewers
 to calibrate, position bias, production estimates, the consensus and adjudication backlog, and
-human vs model: the suggestions' accuracy, calibration and anchoring effect.
+human vs model: the suggestions' accuracy, calibration and anchoring effect, and for a pairwise
+queue the A/B answer: win rates per pair and a Bradley-Terry ranking, corrected for position bias.
 
-Modules: report (building and saving it), suggestion_quality (human vs model), markdown (the file
+Modules: report (building and saving it), suggestion_quality (human vs model), head_to_head (pairwise
+results), markdown (the file
 in data/reports), report_text (run- and reviewer-derived text escaped for Markdown and CSV reports),
-snapshot (the copy in the review store: light, for the app), steps (one collect cycle: collect,
-resolve, report, as the flow and the demo run it).
+snapshot (the copy in the review store: light, for the app), provisional (what arrived since a
+report, and a report computed from the review store alone), calibration (who to calibrate, and the
+evidence: their disagreements and gold misses), store_answers (the store's current answers), steps
+(one collect cycle: collect, resolve, report, as the flow and the demo run it).
 """
 
 from reviewdesk.lazy import front_door
@@ -22,7 +26,10 @@ __all__, __getattr__, __dir__ = front_door(
     {
         "report": ["queue_quality", "refresh", "save"],
         "suggestion_quality": ["anchoring_effect", "human_vs_model", "reliability"],
+        "head_to_head": ["pairwise_results"],
         "snapshot": ["latest"],
+        "provisional": ["arrived_since", "provisional_report"],
+        "calibration": ["CALIBRATION", "reviewer_evidence", "to_calibrate"],
         "steps": ["collect_step"],
     },
 )

@@ -76,15 +76,56 @@ def markdown(report: Mapping[str, Any]) -> str:
                 f"- {md_text(key)}: the left answer wins {_num(p['left_rate'], '.1%')} of {p['n_decisions']:,} decided "
                 f"comparisons [{_num(ci[0], '.1%')}, {_num(ci[1], '.1%')}]; ties {_num(p['tie_share'], '.1%')}."
             )
+    out += pairwise(report.get("pairwise"))
     out += ["", "## Production estimates", ""]
     out += [f"- {md_text(e['criterion'])} = {md_text(e['sentence'])}" for e in report["estimates"]] or [
         "No resolved sampled items yet."
     ]
     out += human_vs_model(report.get("model"))
     consensus = _counts(dict(sorted(report["consensus"].items()))) or "none yet"
-    out += ["", "## Consensus and adjudication", "", f"- Consensus values by method: {consensus}.",
-            f"- Open adjudication cases: {report['backlog']:,}."]  # fmt: skip
+    out += ["", "## Consensus and adjudication", "", f"- Consensus values by method: {consensus}."]
+    for key, counts in report.get("consensus_by_criterion", {}).items():
+        out.append(f"- {md_text(key)}: {_counts(counts)} items.")
+    out += _policy(report.get("consensus_policy"))  # reports saved before policies have none
+    out += [f"- Open adjudication cases: {report['backlog']:,}."]  # fmt: skip
     return "\n".join(out) + "\n"
+
+
+def pairwise(results: Mapping[str, Any] | None) -> list[str]:
+    """The A/B answer: win rates per pair and the Bradley-Terry ranking, raw and position-corrected."""
+    if results is None:
+        return []
+    out = ["", f"## Pairwise results (by {md_text(results['compare'])})", ""]
+    if "pairs" not in results:
+        return [*out, md_text(results.get("note", "No results yet")) + "."]
+    rows = [[md_text(p["value"]), md_text(p["other"]), f"{p['wins']:,} / {p['ties']:,} / {p['losses']:,}",
+             _num(p["win_rate"], ".1%") + _ci(p["win_rate_ci"], ".1%")] for p in results["pairs"]]  # fmt: skip
+    out += _table(["value", "against", "wins / ties / losses", "win rate (a tie is half) [95% CI]"], rows)
+    corrected = {v["value"]: v for v in results["ranking_position_corrected"].get("values", [])}
+    out += ["", "Bradley-Terry ranking (strength in log-odds, centred on 0; 95% CI):", ""]
+    rows = []
+    for v in results["ranking"]["values"]:
+        c = corrected.get(v["value"])
+        rows.append([str(v["rank"]), md_text(v["value"]), _num(v["strength"], "+.2f") + _ci(v["strength_ci"], "+.2f"),
+                     _num(v["win_probability_vs_average"], ".0%"),
+                     _num(c["strength"], "+.2f") + _ci(c["strength_ci"], "+.2f") if c else "-"])  # fmt: skip
+    out += _table(["rank", "value", "strength", "beats an average value", "corrected for position"], rows)
+    side = results["ranking_position_corrected"]
+    if side.get("left_win_probability") is not None:
+        odds = _num(side["left_advantage"], "+.2f") + _ci(side["left_advantage_ci"], "+.2f")
+        out += ["", f"Between equals the left side wins {_num(side['left_win_probability'], '.1%')} (log-odds {odds})."]
+    notes = [n for n in (results["ranking"].get("note"), side.get("note")) if n]
+    out += [f"Note: {md_text(n)}." for n in dict.fromkeys(notes)]
+    out.append(f"From {results['judgments']:,} preferences on {results['items']:,} items; each item weighs one.")
+    return out
+
+
+def _policy(rule: Mapping[str, Any] | None) -> list[str]:
+    if rule is None:
+        return []
+    when = "any disagreement" if rule["adjudicate"] == "any_disagreement" else "no majority"
+    tolerance = ", ".join(f"{md_text(k)} {v:g}" for k, v in rule["tolerance"].items())
+    return [f"- Policy: a lead decides on {when} beyond the tolerance" + (f" ({tolerance})." if tolerance else ".")]
 
 
 def _ci(ci: list | None, spec: str = ".3f") -> str:
@@ -133,4 +174,4 @@ def write(report: Mapping[str, Any], reports_dir: Path) -> Path:
     return write_text(reports_dir / f"{report['queue']}-{at:%Y%m%dT%H%M%SZ}.md", markdown(report))
 
 
-__all__ = ["human_vs_model", "markdown", "write"]
+__all__ = ["human_vs_model", "markdown", "pairwise", "write"]

@@ -1,6 +1,7 @@
 """A queue's quality report: agreement per criterion (overall and per batch), reviewers to calibrate,
 position bias, production estimates, consensus, the adjudication backlog, and human vs model
-(suggestions against consensus, their calibration, the anchoring effect: `reviewdesk.quality.suggestion_quality`).
+(suggestions against consensus, their calibration, the anchoring effect: `reviewdesk.quality.suggestion_quality`),
+and for a pairwise queue which compared value wins (`reviewdesk.quality.head_to_head`).
 
 Computed from the warehouse by the CLI and the collect flow, then kept in three places: flat rows
 in `warehouse.agreement` (for SQL), a JSON snapshot in the review store (the app's dashboard reads
@@ -9,7 +10,6 @@ only that store), and a Markdown file in `data/reports/` (see `reviewdesk.qualit
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,21 +17,19 @@ from typing import Any
 
 import pandas as pd
 
-from reviewdesk.agreement import summarize
-from reviewdesk.errors import NotFound, ReviewdeskError
 from reviewdesk.labels.adjudication import backlog
+from reviewdesk.labels.collection import watermark
+from reviewdesk.labels.resolve import policy
 from reviewdesk.quality import markdown as reports
 from reviewdesk.quality import snapshot
+from reviewdesk.quality.calibration import to_calibrate
+from reviewdesk.quality.head_to_head import pairwise_results
+from reviewdesk.quality.provisional import measure
+from reviewdesk.quality.store_answers import queue_criteria
 from reviewdesk.quality.suggestion_quality import human_vs_model
 from reviewdesk.sample.estimates import outcome_estimates
 from reviewdesk.stores.reviewstore import ReviewStore
-from reviewdesk.stores.values import typed
 from reviewdesk.stores.warehouse import Warehouse
-from schemas.rubric import PREFERENCE, PREFERENCE_CRITERION, Criterion
-
-LEVELS = {"categorical": "nominal", "boolean": "nominal", "ordinal": "ordinal", "numeric": "interval"}
-# Who is listed for calibration: enough evidence, and below these.
-CALIBRATION = {"min_items": 10, "min_kappa": 0.4, "min_gold": 5, "min_gold_accuracy": 0.7}
 
 
 def _labels(wh: Warehouse, queue: str) -> pd.DataFrame:
@@ -44,77 +42,47 @@ def _labels(wh: Warehouse, queue: str) -> pd.DataFrame:
     ).df()
 
 
-def _measure(rows: pd.DataFrame, c: Criterion, resamples: int, seed: int) -> dict[str, Any]:
-    """One criterion's summary as a dict, or {"note": why it cannot be measured}."""
-    frame = pd.DataFrame({"item": rows["item"], "rater": rows["rater"],
-                          "value": [typed(v, c) for v in rows["value"]]})  # fmt: skip
-    gold = {}
-    for item, answer in zip(rows["item"], rows["gold_answer"], strict=True):
-        if isinstance(answer, str) and c.key in (known := json.loads(answer)):
-            gold[item] = known[c.key]
-    left = dict(zip(rows["item"], rows["left_run_id"], strict=True)) if c.key == PREFERENCE else None
-    options = c.options if c.type == "ordinal" else None
-    try:
-        s = summarize(frame, LEVELS[c.type], options, gold or None, resamples, seed, left=left)
-    except ReviewdeskError as e:
-        return {"note": str(e), "n_labels": len(frame)}
-    return s.as_dict()
-
-
-def _calibration(criteria: Mapping[str, dict]) -> list[dict]:
-    """Reviewers whose agreement with the others or whose gold accuracy is low, per criterion."""
-    out = []
-    for key, summary in criteria.items():
-        for r in summary.get("raters", []):
-            reasons = []
-            kappa = r["mean_kappa"]
-            if r["n_items"] >= CALIBRATION["min_items"] and kappa is not None and kappa < CALIBRATION["min_kappa"]:
-                reasons.append(f"kappa with the others {kappa:.2f} < {CALIBRATION['min_kappa']}")
-            accuracy = r["gold_accuracy"]
-            if r["gold_ratings"] >= CALIBRATION["min_gold"] and accuracy < CALIBRATION["min_gold_accuracy"]:
-                reasons.append(f"gold accuracy {accuracy:.0%} < {CALIBRATION['min_gold_accuracy']:.0%}")
-            if reasons:
-                out.append({"reviewer": r["rater"], "criterion": key, "reasons": reasons})
-    return out
-
-
 def queue_quality(
     store: ReviewStore, wh: Warehouse, queue: str, resamples: int = 1000, seed: int = 0, now: datetime | None = None
 ) -> dict[str, Any]:
     """The queue's report as a JSON-ready dict (see the module docstring)."""
-    row = store.queue(queue)
-    if row is None:
-        raise NotFound(f"No queue {queue!r} in the review store: publish a batch of it first (`reviewdesk publish`).")
-    criteria = [Criterion(**c) for c in row["config"]["rubric"]["criteria"] if c["type"] != "text"]
-    if row["kind"] == "pairwise":
-        criteria.insert(0, PREFERENCE_CRITERION)
+    row, criteria = queue_criteria(store, queue)
     labels = _labels(wh, queue)
     overall, by_batch = {}, []
     for c in criteria:
         rows = labels[labels["criterion"] == c.key]
         if rows.empty:
             continue
-        overall[c.key] = _measure(rows, c, resamples, seed)
+        overall[c.key] = measure(rows, c, resamples, seed)
         for (batch_id, created_at), part in rows.groupby(["batch_id", "created_at"], sort=True):
-            s = _measure(part, c, resamples, seed)
+            s = measure(part, c, resamples, seed)
             if "note" not in s:
                 kappa = s["cohen_kappa"] if "cohen_kappa" in s else s.get("mean_pairwise_cohen_kappa")
                 by_batch.append({"batch_id": batch_id, "created_at": created_at.isoformat(), "criterion": c.key,
                                  "alpha": s["krippendorff_alpha"], "alpha_ci": s["alpha_ci"], "kappa": kappa,
                                  "n_items": s["n_pairable_items"]})  # fmt: skip
     methods = dict(wh.execute("SELECT method, count(*) FROM consensus WHERE queue = ? GROUP BY ALL", [queue]))
+    by_criterion: dict[str, dict[str, int]] = {}
+    for key, method, n in wh.execute(
+        "SELECT criterion, method, count(*) FROM consensus WHERE queue = ? GROUP BY ALL ORDER BY ALL", [queue]
+    ):
+        by_criterion.setdefault(key, {})[method] = n
     return {
         "queue": queue,
         "kind": row["kind"],
         "computed_at": (now or datetime.now(UTC)).isoformat(),
+        "watermark": watermark(wh),  # the last submission collected: the Agreement page counts what came after
         "labels": len(labels),
         "criteria": overall,
         "by_batch": by_batch,
-        "calibration": _calibration(overall),
+        "calibration": to_calibrate(overall),
         "estimates": [e.as_dict() | {"sentence": e.sentence()} for e in outcome_estimates(wh, queue)],
         "consensus": methods,
+        "consensus_by_criterion": by_criterion,  # items each method resolved, per criterion
+        "consensus_policy": policy(store, queue).model_dump(),
         "backlog": len(backlog(store, queue)),
         "model": human_vs_model(wh, queue, criteria, row["suggestions"], resamples, seed),
+        "pairwise": pairwise_results(wh, queue, row["config"]) if row["kind"] == "pairwise" else None,
     }
 
 
@@ -147,4 +115,4 @@ def refresh(
     return report, reports.write(report, reports_dir)
 
 
-__all__ = ["CALIBRATION", "queue_quality", "refresh", "save"]
+__all__ = ["queue_quality", "refresh", "save"]

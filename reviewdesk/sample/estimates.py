@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from statistics import NormalDist
 
 
@@ -91,18 +92,22 @@ class OutcomeEstimate:
     population: int  # the batch's sampling frame: production runs (or pairs) it was drawn from
     resolved: int  # sampled items with a consensus value, behind the estimate
     sampled: int  # sampled items in the batch (those without consensus are left out)
+    methods: dict[str, int] = field(default_factory=dict)  # resolved items per consensus method
 
     def as_dict(self) -> dict:
         e = self.estimate
         return {"queue": self.queue, "batch_id": self.batch_id, "criterion": self.criterion, "outcome": self.outcome,
                 "share": e.proportion, "low": e.low, "high": e.high, "stderr": e.stderr, "population": self.population,
-                "resolved": self.resolved, "sampled": self.sampled}  # fmt: skip
+                "resolved": self.resolved, "sampled": self.sampled, "methods": dict(self.methods)}  # fmt: skip
 
     def sentence(self) -> str:
-        """E.g. "incorrect: 7.9% ± 1.8% of 12,000 runs (batch b-1, 180 of 200 items resolved)"."""
+        """E.g. "incorrect: 7.9% ± 1.8% of 12,000 runs (batch b-1, 180 of 200 items resolved); by unanimous 150,
+        majority 30"."""
         e = self.estimate
+        rules = ", ".join(f"{m} {n:,}" for m, n in self.methods.items())
         return (f"{self.outcome}: {e.proportion:.1%} ± {(e.high - e.low) / 2:.1%} of {self.population:,} runs "
-                f"(batch {self.batch_id}, {self.resolved} of {self.sampled} items resolved)")  # fmt: skip
+                f"(batch {self.batch_id}, {self.resolved} of {self.sampled} items resolved)"
+                + (f"; by {rules}" if rules else ""))  # fmt: skip
 
 
 def outcome_estimates(wh, queue: str, criteria: Sequence[str] | None = None) -> list[OutcomeEstimate]:
@@ -112,7 +117,7 @@ def outcome_estimates(wh, queue: str, criteria: Sequence[str] | None = None) -> 
     as those are missing at random; `resolved` against `sampled` says how many are).
     """
     rows = wh.execute(
-        """SELECT i.batch_id, b.population, c.criterion, c.value, i.inclusion_probability
+        """SELECT i.batch_id, b.population, c.criterion, c.value, i.inclusion_probability, c.method
            FROM consensus c JOIN items i USING (item_id) JOIN batches b ON b.batch_id = i.batch_id
            WHERE c.queue = ? AND NOT i.is_gold AND i.inclusion_probability IS NOT NULL AND c.value_num IS NULL
              AND c.criterion <> 'preference' 
@@ -123,9 +128,11 @@ def outcome_estimates(wh, queue: str, criteria: Sequence[str] | None = None) -> 
         "SELECT batch_id, count(*) FROM items WHERE queue = ? AND NOT is_gold GROUP BY batch_id", [queue]
     ))  # fmt: skip
     groups: dict[tuple[str, str], list[tuple[str, float, int]]] = {}
-    for batch_id, population, criterion, value, pi in rows:
+    methods: dict[tuple[str, str], Counter] = {}
+    for batch_id, population, criterion, value, pi, method in rows:
         if criteria is None or criterion in criteria:
             groups.setdefault((batch_id, criterion), []).append((value, pi, population))
+            methods.setdefault((batch_id, criterion), Counter())[method] += 1
     out = []
     for (batch_id, criterion), labelled in groups.items():
         probabilities = [pi for _, pi, _ in labelled]
@@ -133,6 +140,7 @@ def outcome_estimates(wh, queue: str, criteria: Sequence[str] | None = None) -> 
             values = [1.0 if v == outcome else 0.0 for v, _, _ in labelled]
             est = horvitz_thompson(values, probabilities)
             population = labelled[0][2]
+            rules = dict(methods[batch_id, criterion].most_common())
             out.append(OutcomeEstimate(queue, batch_id, criterion, outcome, est, population, len(labelled),
-                                       sampled[batch_id]))  # fmt: skip
+                                       sampled[batch_id], rules))  # fmt: skip
     return out
