@@ -196,6 +196,18 @@ def m012_collect_state_txid(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("ALTER TABLE collect_state ADD COLUMN txid BIGINT NOT NULL DEFAULT 0")
 
 
+@migration
+def m013_inbox(con: duckdb.DuckDBPyConnection) -> None:
+    # The inbox ingests each file once: by name and content hash. GenAI instrumentations may send a span's
+    # messages as log records; they wait in span_messages until their span's run is there to take them.
+    con.execute("ALTER TABLE ingests ADD COLUMN content_sha256 VARCHAR")
+    con.execute(
+        """CREATE TABLE span_messages (
+            span_id VARCHAR NOT NULL, trace_id VARCHAR, inputs JSON, outputs JSON,
+            ingest_id VARCHAR NOT NULL, received_at TIMESTAMPTZ NOT NULL)"""
+    )
+
+
 # Faults of the disk, the file or the process's memory; other DuckDB errors are bugs (or user SQL, checked earlier).
 _FAULTS = (duckdb.OperationalError, duckdb.FatalException)
 
