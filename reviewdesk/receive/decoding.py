@@ -30,6 +30,7 @@ REQUESTS: dict[int, type[Message]] = {
     LOGS: logs_service_pb2.ExportLogsServiceRequest,
 }
 ID_KEYS = {"traceId": 16, "spanId": 8, "parentSpanId": 8}
+MAX_GZIP_MEMBERS = 64
 
 
 class Refused(Exception):
@@ -65,16 +66,22 @@ def inflate(body: bytes, encoding: str | None, limit: int) -> bytes:
         return body
     if encoding != "gzip":
         raise Refused(415, f"Content-Encoding {encoding!r} is not supported: send gzip or none.")
-    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    try:
-        data = inflater.decompress(body, limit + 1)
-    except zlib.error as e:
-        raise Refused(400, f"The gzip body is damaged: {e}.") from None
-    if len(data) > limit or inflater.unconsumed_tail:
-        raise Refused(413, f"The body inflates past the {limit:,}-byte limit: send smaller batches.")
-    if not inflater.eof:
-        raise Refused(400, "The gzip body is truncated.")
-    return data
+    data, rest, members = bytearray(), body, 0
+    while rest:  # gzip may hold several members, one after another (RFC 1952)
+        members += 1
+        if members > MAX_GZIP_MEMBERS:
+            raise Refused(400, f"The gzip body has over {MAX_GZIP_MEMBERS} members: send one.")
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            data += inflater.decompress(rest, limit + 1 - len(data))  # never more than the limit allows
+        except zlib.error as e:
+            raise Refused(400, f"The gzip body is damaged: {e}.") from None
+        if len(data) > limit or inflater.unconsumed_tail:
+            raise Refused(413, f"The body inflates past the {limit:,}-byte limit: send smaller batches.")
+        if not inflater.eof:
+            raise Refused(400, "The gzip body is truncated.")
+        rest = inflater.unused_data
+    return bytes(data)
 
 
 def _hex_ids_to_base64(value: Any) -> Any:
