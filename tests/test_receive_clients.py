@@ -96,5 +96,5 @@ def test_an_instrumented_openai_app_sends_runs_with_model_tokens_and_messages(
     assert (run_type, model, prompt, completion, project) == ("llm", "gpt-4o-mini", 12, 7, "support-bot")
     assert _messages_text(json.loads(inputs)) == [("system", "Be brief."), ("user", QUESTION)]
     assert _messages_text(json.loads(outputs)) == [("assistant", ANSWER)]
-    assert json.loads(metadata)["reviewdesk.source"] == "app"
+    assert json.loads(metadata)["receiver.source"] == "app"
     assert len(trace_id) == 32 and len(run_id) == 16  # the span's own ids, in hex: feedback can reach it

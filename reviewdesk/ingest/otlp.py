@@ -21,7 +21,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
 from reviewdesk.ingest.otel import attributes
 
-SOURCE_ATTRIBUTE = "reviewdesk.source"  # the receiver's name for the sender, kept in the run's metadata
+SOURCE_ATTRIBUTE = "receiver.source"  # the receiver's name for the sender, kept in the run's metadata
 DETAILS_EVENT = "gen_ai.client.inference.operation.details"
 ROLE_EVENTS = {f"gen_ai.{role}.message": role for role in ("system", "user", "assistant", "tool")}
 CHOICE_EVENT = "gen_ai.choice"
