@@ -214,3 +214,15 @@ def test_a_gzip_body_of_several_members_is_read_whole(client):
     answer = client.post("/v1/traces", content=zipped, headers=PROTOBUF | {"content-encoding": "gzip"})
     assert answer.status_code == 200
     assert stored_spans(client.inbox) == [i.to_bytes(8, "big") for i in (1, 2, 3)]
+
+
+def test_concurrent_appends_share_fsyncs_and_keep_every_record_whole(tmp_path: Path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    writer = SegmentWriter(tmp_path, max_bytes=4096, max_age_seconds=3600)
+    payloads = [f"{t}-{i}".encode() * 20 for t in range(8) for i in range(50)]
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda p: writer.append(TRACES, "app", p), payloads))
+    writer.close()
+    read = [r.payload for path in sorted(tmp_path.glob("*.seg")) for r in read_segment(path)]
+    assert sorted(read) == sorted(payloads) and len(list(tmp_path.glob("*.seg"))) > 1

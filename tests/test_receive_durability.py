@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pyarrow as pa
-from otlp_load import span_id
+from otlp_load import read_acks, span_id
 from process_support import free_port
 from receive_support import start_receiver
 
@@ -26,13 +26,8 @@ WORKERS, BATCHES, SIZE = 3, 20, 50
 
 def acknowledged(acks: list[Path]) -> tuple[list[str], int]:
     """Span ids of acknowledged batches, and the number of batches the exporters gave up on."""
-    ids, failed = [], 0
-    for path in acks:
-        for line in path.read_text().splitlines() if path.exists() else []:
-            verdict, _, *spans = line.split()
-            ids += spans if verdict == "ok" else []
-            failed += verdict == "failed"
-    return ids, failed
+    outcomes = [ack for path in acks for ack in read_acks(path)]
+    return [i for ack in outcomes if ack.ok for i in ack.span_ids], sum(not ack.ok for ack in outcomes)
 
 
 def test_kill_9_mid_load_loses_no_acknowledged_span_and_ingests_each_once(tmp_path: Path):

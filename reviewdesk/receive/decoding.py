@@ -49,6 +49,13 @@ class Decoded:
     accepted: int
     rejected: int = 0
     error: str = ""
+    body: bytes = b""  # the inflated body
+
+    def payload(self) -> bytes:
+        """The protobuf bytes to keep: the body itself when it is protobuf and nothing was dropped."""
+        if self.body and not self.rejected:
+            return self.body
+        return self.message.SerializeToString()
 
 
 def media_type(content_type: str | None) -> str:
@@ -137,13 +144,13 @@ def check(kind: int, message: Message) -> Decoded:
     """Drop the spans (or log records) whose ids are unusable; count what is kept and what is not."""
     kept = rejected = 0
     first_error = ""
-    resources = message.resource_spans if kind == TRACES else message.resource_logs
-    for resource in resources:
-        for scope in resource.scope_spans if kind == TRACES else resource.scope_logs:
-            items = scope.spans if kind == TRACES else scope.log_records
-            bad = [i for i, item in enumerate(items) if _bad_ids(item, kind == TRACES)]
+    traces = kind == TRACES
+    for resource in message.resource_spans if traces else message.resource_logs:
+        for scope in resource.scope_spans if traces else resource.scope_logs:
+            items = scope.spans if traces else scope.log_records
+            bad = [i for i, item in enumerate(items) if _bad_ids(item, traces)]
             if bad:
-                first_error = first_error or f"{_bad_ids(items[bad[0]], kind == TRACES)}; such items were dropped"
+                first_error = first_error or f"{_bad_ids(items[bad[0]], traces)}; such items were dropped"
                 for i in reversed(bad):
                     del items[i]
             kept += len(items)
@@ -154,7 +161,10 @@ def check(kind: int, message: Message) -> Decoded:
 def decode(kind: int, body: bytes, content_type: str | None, encoding: str | None, limit: int) -> Decoded:
     """Decode, parse and check one request body."""
     media = media_type(content_type)
-    return check(kind, parse(kind, inflate(body, encoding, limit), media))
+    body = inflate(body, encoding, limit)
+    decoded = check(kind, parse(kind, body, media))
+    decoded.body = body if media == PROTOBUF else b""
+    return decoded
 
 
 def response_body(kind: int, decoded: Decoded, media: str) -> bytes:

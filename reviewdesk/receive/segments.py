@@ -94,17 +94,23 @@ def read_segment(path: Path) -> Iterator[Record | DamagedSegment]:
 
 
 class SegmentWriter:
-    """Appends records to this process's open segment; rolls it by size or age. Thread-safe."""
+    """Appends records to this process's open segment; rolls it by size or age. Thread-safe.
+
+    Concurrent appends share fsyncs (group commit): each returns once an fsync that began after its
+    record was written has finished, so one disk flush can acknowledge several requests.
+    """
 
     def __init__(self, inbox: Path, max_bytes: int, max_age_seconds: float) -> None:
         self.inbox, self.max_bytes, self.max_age = inbox, max_bytes, max_age_seconds
         self.open_dir = inbox / OPEN_DIR
         self.open_dir.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the open segment, its size, the count of records written
+        self._sync = threading.Lock()  # fsyncs and closes; taken before _lock
         self._fd: int | None = None
         self._path: Path | None = None
         self._size = 0
         self._opened = 0.0
+        self._written = self._synced = 0  # records written, and made durable, over the writer's life
 
     def append(self, kind: int, source: str, payload: bytes) -> None:
         """Write one record and fsync it: once this returns, the request survives a crash."""
@@ -115,23 +121,33 @@ class SegmentWriter:
             assert self._fd is not None
             try:
                 os.write(self._fd, record)
-                os.fsync(self._fd)
             except OSError:
                 os.ftruncate(self._fd, self._size)  # nothing half-written stays behind an unacknowledged request
                 raise
             self._size += len(record)
+            self._written += 1
+            mine = self._written
+        with self._sync:
+            if self._synced < mine:  # no fsync since this record: one now covers every record written so far
+                with self._lock:
+                    fd, upto = self._fd, self._written
+                assert fd is not None  # closing needs _sync, which this thread holds
+                os.fsync(fd)
+                self._synced = max(self._synced, upto)
             if self._size >= self.max_bytes:
-                self._close()
+                with self._lock:
+                    if self._fd is not None and self._size >= self.max_bytes:
+                        self._close()
 
     def roll_if_old(self) -> None:
         """Close the open segment once it is older than the age limit, so the ingester gets it."""
-        with self._lock:
+        with self._sync, self._lock:
             if self._fd is not None and time.monotonic() - self._opened >= self.max_age:
                 self._close()
 
     def close(self) -> None:
         """Close the open segment, if any (on shutdown)."""
-        with self._lock:
+        with self._sync, self._lock:
             if self._fd is not None:
                 self._close()
 
@@ -151,6 +167,7 @@ class SegmentWriter:
     def _close(self) -> None:
         assert self._fd is not None and self._path is not None
         os.fsync(self._fd)
+        self._synced = self._written
         os.rename(self._path, self.inbox / self._path.name)
         _fsync_dir(self.inbox)
         _fsync_dir(self.open_dir)

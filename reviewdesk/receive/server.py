@@ -123,17 +123,15 @@ class Receiver:
     def store(self, kind: int, source: str, body: bytes, content_type: str, encoding: str | None) -> bytes:
         """Decode, check and append one request (fsynced); return the response body. Runs in a worker thread."""
         decoded = decode(kind, body, content_type, encoding, self.limits.max_body_bytes)
-        media = media_type(content_type)
-        plain = media == PROTOBUF and not decoded.rejected and (encoding or "identity").lower() == "identity"
         if decoded.accepted:
             try:
-                self.writer.append(kind, source, body if plain else decoded.message.SerializeToString())
+                self.writer.append(kind, source, decoded.payload())
             except OSError as e:  # e.g. a full disk: nothing was acknowledged, the exporter retries
                 raise Refused(503, f"The inbox cannot be written ({e.strerror or e}): retry later.") from None
         signal = SIGNALS[kind]
         self.count(signal, "accepted", n=decoded.accepted)
         self.count(signal, "rejected", n=decoded.rejected)
-        return response_body(kind, decoded, media)
+        return response_body(kind, decoded, media_type(content_type))
 
     async def export(self, request: Request, kind: int) -> Response:
         """One OTLP/HTTP export request, answered per the spec."""
