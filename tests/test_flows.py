@@ -37,6 +37,7 @@ def test_ingest_flow_loads_runs_and_is_idempotent(prefect_api, tmp_path: Path):
 
 def test_inbox_flow_ingests_what_the_inbox_holds_once(prefect_api, tmp_path: Path):
     data_dir = tmp_path / "d"
+    (data_dir / "inbox").mkdir(parents=True)
     write_runs(generate_runs(30, seed=2), data_dir / "inbox" / "runs.jsonl")
     first = ingest_inbox_flow(data_dir=str(data_dir), settle_seconds=0)
     assert [(f["name"], f["outcome"], f["report"]["inserted"]) for f in first["files"]] == [
