@@ -6,6 +6,7 @@ import json
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from reviewdesk.cli.main import JsonOption, app, handle_errors, open_warehouse, out, settings
@@ -103,6 +104,9 @@ def inbox(
         table = Table("file", "outcome", "read", "inserted", "duplicates", "rejected", title="Inbox")
         for f in result.files:
             counts = [f"{f.report[k]:,}" for k in ("read", "inserted", "duplicates", "rejected")] if f.report else []
-            table.add_row(f.name, f.outcome if f.outcome != "failed" else f"failed: {f.reason}", *counts)
+            table.add_row(f.name, f.outcome, *counts)
         out.print(table if result.files else "The inbox holds nothing ready to ingest.")
+        for f in failed:
+            why = f"{escape(f.reason or '')} (moved to {escape(f.moved_to)})"
+            out.print(f"[yellow]{escape(f.name)} failed[/yellow]: {why}", soft_wrap=True, highlight=False)
     raise typer.Exit(1 if failed or rejected else 0)
