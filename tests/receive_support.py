@@ -8,7 +8,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import NamedTuple
 
 import uvicorn
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from process_support import free_port
+from process_support import free_port, healthy
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -38,21 +37,13 @@ class Receiving(NamedTuple):
     token: str
 
 
-def up(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/healthz", timeout=2) as r:
-            return r.status == 200
-    except OSError:
-        return False
-
-
 def start_receiver(data_dir: Path, port: int, log: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
     """`reviewdesk receive` on 127.0.0.1:port, returned once /healthz answers."""
     command = [REVIEWDESK, "--data-dir", str(data_dir), "receive", "--host", "127.0.0.1", "--port", str(port)]
     with log.open("ab") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=os.environ | (env or {}))
     deadline = time.monotonic() + 30
-    while not up(f"http://127.0.0.1:{port}"):
+    while not healthy(f"http://127.0.0.1:{port}", "/healthz"):
         assert process.poll() is None and time.monotonic() < deadline, log.read_text(errors="replace")
         time.sleep(0.1)
     return process
