@@ -226,3 +226,10 @@ def test_concurrent_appends_share_fsyncs_and_keep_every_record_whole(tmp_path: P
     writer.close()
     read = [r.payload for path in sorted(tmp_path.glob("*.seg")) for r in read_segment(path)]
     assert sorted(read) == sorted(payloads) and len(list(tmp_path.glob("*.seg"))) > 1
+
+
+def test_the_receiver_never_loads_duckdb():
+    code = "import sys, reviewdesk.receive.server; print(sorted(m for m in sys.modules if m.split('.')[0] in " \
+           "('duckdb', 'pandas', 'pandera')))"  # fmt: skip
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]"
