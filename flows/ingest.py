@@ -3,6 +3,8 @@
 A thin shell over `reviewdesk.ingest`: one task per file, run one after another because DuckDB
 allows a single writer. Retries cover what can pass (the warehouse held by another process, a
 file still being written); a file with bad records is not retried, its records are quarantined.
+It has no deployment: it ingests files named by hand; whatever arrives in `data/inbox/` is
+ingested by the scheduled `ingest-inbox` flow (flows/inbox.py).
 
 Requires: REVIEWDESK_DATA_DIR (optional, default ./data).
 """

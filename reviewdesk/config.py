@@ -36,6 +36,10 @@ class Settings(BaseSettings):
         return self.review_store_url or f"sqlite:///{(self.data_dir / 'review.sqlite').resolve()}"
 
     @property
+    def inbox_dir(self) -> Path:
+        return self.data_dir / "inbox"
+
+    @property
     def datasets_dir(self) -> Path:
         return self.data_dir / "datasets"
 

@@ -35,9 +35,9 @@ class Served(NamedTuple):
     url: str
 
 
-def healthy(url: str) -> bool:
+def healthy(url: str, path: str = "/_stcore/health") -> bool:
     try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+        with urllib.request.urlopen(f"{url}{path}", timeout=2) as r:
             return r.status == 200
     except OSError:
         return False

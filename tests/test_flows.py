@@ -6,6 +6,7 @@ from pathlib import Path
 import yaml
 
 from flows.collect import collect_submissions, collect_task
+from flows.inbox import inbox_task, ingest_inbox_flow
 from flows.ingest import ingest_logs, ingest_path
 from flows.promote import promote_datasets, promote_task
 from flows.retries import transient
@@ -32,6 +33,24 @@ def test_ingest_flow_loads_runs_and_is_idempotent(prefect_api, tmp_path: Path):
     assert [(r["read"], r["inserted"], r["duplicates"]) for r in first] == [(50, 50, 0)]
     second = ingest_logs([str(logs)], data_dir=data_dir)
     assert [(r["inserted"], r["duplicates"]) for r in second] == [(0, 50)]
+
+
+def test_inbox_flow_ingests_what_the_inbox_holds_once(prefect_api, tmp_path: Path):
+    data_dir = tmp_path / "d"
+    (data_dir / "inbox").mkdir(parents=True)
+    write_runs(generate_runs(30, seed=2), data_dir / "inbox" / "runs.jsonl")
+    first = ingest_inbox_flow(data_dir=str(data_dir), settle_seconds=0)
+    assert [(f["name"], f["outcome"], f["report"]["inserted"]) for f in first["files"]] == [
+        ("runs.jsonl", "ingested", 30)]  # fmt: skip
+    assert ingest_inbox_flow(data_dir=str(data_dir), settle_seconds=0)["files"] == []
+    assert (data_dir / "inbox" / "done" / "runs.jsonl").is_file()
+
+
+def test_the_inbox_is_ingested_every_minute_and_no_deployment_names_a_log_file():
+    inbox = next(d for d in PREFECT["deployments"] if d["name"] == "ingest-inbox")
+    assert inbox["entrypoint"] == "flows/inbox.py:ingest_inbox_flow"
+    assert [s["cron"] for s in inbox["schedules"]] == ["* * * * *"] and inbox["concurrency_limit"] == 1
+    assert not [d["name"] for d in PREFECT["deployments"] if "paths" in d.get("parameters", {})]
 
 
 def test_review_cycle_samples_and_publishes_each_example_queue(prefect_api, tmp_path: Path):
@@ -61,7 +80,7 @@ def test_review_cycle_samples_and_publishes_each_example_queue(prefect_api, tmp_
 
 
 def test_io_tasks_retry():
-    for io_task in (ingest_path, collect_task, promote_task):
+    for io_task in (ingest_path, inbox_task, collect_task, promote_task):
         assert io_task.retries == 3
         assert io_task.retry_condition_fn is transient
 

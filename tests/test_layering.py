@@ -17,7 +17,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 LIBRARY = ROOT / "reviewdesk"
 # The data flow, in order; a stage may import itself, the base and the stages before it.
-STAGES = ("base", "ingest", "sample", "prescore", "review", "labels", "agreement", "quality", "datasets", "demo", "cli")
+# receive comes first: it writes the inbox segments that ingest reads, and never opens the warehouse.
+STAGES = ("base", "receive", "ingest", "sample", "prescore", "review", "labels", "agreement", "quality", "datasets",
+          "demo", "cli")  # fmt: skip
 BASE = {"config", "errors", "queues", "lazy", "stores"}
 HEAVY = ("duckdb", "pandas", "sklearn", "pandera", "prefect", "streamlit")
 MAX_LINES = 400

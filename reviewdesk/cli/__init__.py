@@ -9,7 +9,7 @@ stage (ingest, sample, prescore, review, labels, quality, datasets, demo) plus q
 the CLI starts without pandas, DuckDB or scikit-learn (tests/test_layering.py checks it).
 """
 
-from reviewdesk.cli import datasets, demo, ingest, labels, prescore, quality, queues, review, sample, serve  # noqa: F401  (register their commands)
+from reviewdesk.cli import datasets, demo, ingest, labels, prescore, quality, queues, receive, review, sample, serve  # noqa: F401  (register their commands)
 from reviewdesk.cli.main import app
 
 __all__ = ["app"]

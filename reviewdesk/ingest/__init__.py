@@ -11,7 +11,8 @@ and reasons, so `read == inserted + duplicates + rejected` always holds.
 Modules: detect (which format a file is), lines (reading and quarantining raw lines), records and
 csvfile (JSON lines and CSV into staged rows), native, langsmith, otel (one per format), canonical
 (the run columns every format maps to), stage (one file's transaction: validate, dedupe, insert),
-overview (what the warehouse holds, for the CLI).
+overview (what the warehouse holds, for the CLI), openinference (Arize's `llm.*` span attributes),
+otlp (the receiver's protobuf requests in OTLP/JSON shape), inbox (ingesting `data/inbox/` by itself).
 """
 
 from __future__ import annotations
@@ -34,15 +35,20 @@ STAGERS: dict[str, Callable[[Path, Stage], None]] = {
 }
 
 
-def ingest_file(warehouse: Warehouse, path: Path | str, fmt: str = "auto") -> IngestReport:
-    """Ingest one file atomically; running it again inserts nothing and counts duplicates."""
+def ingest_file(
+    warehouse: Warehouse, path: Path | str, fmt: str = "auto", *, source: str | None = None,
+    content_sha256: str | None = None,
+) -> IngestReport:
+    """Ingest one file atomically; running it again inserts nothing and counts duplicates.
+
+    `source` names it in `ingests` (its path by default), with its content hash if given."""
     path = Path(path)
     if fmt != "auto" and fmt not in FORMATS:
         raise ConfigError(f"Unknown format {fmt!r}: use auto, {', '.join(FORMATS)}.")
     if not path.is_file():
         raise InputFileError(f"No such file: {path}. Check the path, or run `reviewdesk demo-data` to make one.")
     fmt = detect_format(path) if fmt == "auto" else fmt
-    with Stage(warehouse, str(path), fmt) as stage:
+    with Stage(warehouse, source or str(path), fmt, content_sha256) as stage:
         STAGERS[fmt](path, stage)
     return stage.report
 

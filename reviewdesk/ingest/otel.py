@@ -8,7 +8,7 @@ part of a trace is silently dropped; spans that are not model calls get run_type
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ import pyarrow as pa
 from reviewdesk.ingest import lines
 from reviewdesk.ingest.canonical import COLUMNS, INVALID_JSON, NOT_AN_OBJECT
 from reviewdesk.ingest.lines import Reject, read_lines
+from reviewdesk.ingest.openinference import is_openinference, openinference_fields
 from reviewdesk.ingest.stage import Stage
 from reviewdesk.stores.payloads import json_depth, too_deep
 
@@ -27,6 +28,7 @@ LLM_OPERATIONS = {"chat", "text_completion", "generate_content"}
 RUN_TYPES = {"execute_tool": "tool", "embeddings": "embedding", "invoke_agent": "chain", "create_agent": "chain"}
 TAG_KEYS = ("tags", "app.tags")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+Request = tuple[int | None, str, str, Any]  # line number, locator, raw text, the parsed request (or its error)
 MALFORMED = (AttributeError, LookupError, TypeError, ValueError)  # what a span of the wrong shape raises
 
 
@@ -119,7 +121,7 @@ def span_to_run(span: dict, resource: dict[str, Any]) -> dict[str, Any]:
     if run_type == "tool":
         inputs = _json_attr(attrs.get("gen_ai.tool.call.arguments", inputs))
         outputs = _json_attr(attrs.get("gen_ai.tool.call.result", outputs))
-    return {
+    run = {
         "run_id": span.get("spanId"),
         "trace_id": span.get("traceId"),
         "parent_run_id": span.get("parentSpanId") or None,
@@ -142,6 +144,10 @@ def span_to_run(span: dict, resource: dict[str, Any]) -> dict[str, Any]:
             "otel.resource": resource,
         },
     }
+    if not is_genai and is_openinference(attrs):
+        fields = openinference_fields(attrs)
+        run.update(fields, metadata={**fields["metadata"], "otel.resource": resource})
+    return run
 
 
 def _is_jsonl(path: Path) -> bool:
@@ -167,7 +173,7 @@ def _is_jsonl(path: Path) -> bool:
         return len(found) > 1 and found[1].startswith(b"{")
 
 
-def _requests(path: Path, stage: Stage) -> Iterator[tuple[int | None, str, str, Any]]:
+def _requests(path: Path, stage: Stage) -> Iterator[Request]:
     """Yield (line_no, locator, raw, parsed request) per request: a line of JSONL, or the whole document."""
     if _is_jsonl(path):
         for chunk in read_lines(path):
@@ -230,10 +236,10 @@ def _spans(request: dict, prefix: str) -> Iterator[tuple[str, Any, dict[str, Any
                 yield f"{where}.scopeSpans[{j}].spans[{k}]", span, resource, None
 
 
-def _records(path: Path, stage: Stage) -> Iterator[dict[str, Any]]:
+def _records(requests: Iterable[Request]) -> Iterator[dict[str, Any]]:
     """One record per span, or per request (or part of one) that holds no readable spans."""
     seq = 0
-    for line_no, at, raw, request in _requests(path, stage):
+    for line_no, at, raw, request in requests:
         seq += 1
         if not isinstance(request, dict) or not isinstance(request.get("resourceSpans"), list):
             problem = "no resourceSpans list" if isinstance(request, dict) else NOT_AN_OBJECT
@@ -267,8 +273,13 @@ RELATION = "SELECT seq, line_no, locator, raw, problem, canon FROM spans"
 
 def stage_file(path: Path, stage: Stage) -> None:
     """Stage the spans of an OTLP/JSON file in batches, keeping each span's raw JSON."""
+    stage_requests(_requests(path, stage), stage)
+
+
+def stage_requests(requests: Iterable[Request], stage: Stage) -> None:
+    """Stage the spans of OTLP/JSON-shaped requests in batches (a file's, or an inbox segment's)."""
     batch: list[dict] = []
-    for record in _records(path, stage):
+    for record in _records(requests):
         batch.append(record)
         if len(batch) >= BATCH:
             stage.add(RELATION, keep_raw=True, spans=_table(batch))

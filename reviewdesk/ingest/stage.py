@@ -64,8 +64,11 @@ class Stage:
     Duplicates are found against `runs` itself, which holds the earlier writes of this transaction too.
     """
 
-    def __init__(self, warehouse: Warehouse, source: str, source_format: str) -> None:
+    def __init__(
+        self, warehouse: Warehouse, source: str, source_format: str, content_sha256: str | None = None
+    ) -> None:
         self.wh = warehouse
+        self.content_sha256 = content_sha256
         self.report = IngestReport(source, source_format, uuid.uuid4().hex[:12])
         self.table = f"staged_{self.report.ingest_id}"
         self.started = datetime.now(UTC)
@@ -85,8 +88,10 @@ class Stage:
         r = self.report
         r.duplicates = r.read - r.rejected - r.inserted
         self.wh.execute(
-            "INSERT INTO ingests VALUES (?, ?, ?, ?, now(), ?, ?, ?, ?)",
-            [r.ingest_id, r.source, r.source_format, self.started, r.read, r.inserted, r.duplicates, r.rejected],
+            """INSERT INTO ingests (ingest_id, source, source_format, started_at, finished_at, read, inserted,
+            duplicates, rejected, content_sha256) VALUES (?, ?, ?, ?, now(), ?, ?, ?, ?, ?)""",
+            [r.ingest_id, r.source, r.source_format, self.started, r.read, r.inserted, r.duplicates, r.rejected,
+             self.content_sha256],
         )
         self.wh.execute("COMMIT")
 

@@ -204,6 +204,18 @@ def m013_submission_correction_json_and_flag_only(con: duckdb.DuckDBPyConnection
     con.execute("ALTER TABLE submissions ADD COLUMN flag_only BOOLEAN NOT NULL DEFAULT false")
 
 
+@migration
+def m014_inbox(con: duckdb.DuckDBPyConnection) -> None:
+    # The inbox ingests each file once: by name and content hash. GenAI instrumentations may send a span's
+    # messages as log records; they wait in span_messages until their span's run is there to take them.
+    con.execute("ALTER TABLE ingests ADD COLUMN content_sha256 VARCHAR")
+    con.execute(
+        """CREATE TABLE span_messages (
+            span_id VARCHAR NOT NULL, trace_id VARCHAR, inputs JSON, outputs JSON,
+            ingest_id VARCHAR NOT NULL, received_at TIMESTAMPTZ NOT NULL)"""
+    )
+
+
 # Faults of the disk, the file or the process's memory; other DuckDB errors are bugs (or user SQL, checked earlier).
 _FAULTS = (duckdb.OperationalError, duckdb.FatalException)
 
