@@ -100,6 +100,69 @@ def postgres_url():
         shutil.rmtree(root, ignore_errors=True)
 
 
+def free_port() -> int:
+    """A free TCP port on loopback (for a server a test starts)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+PHOENIX_BIN = ROOT / ".venv-phoenix" / "bin" / "phoenix"  # `make phoenix` installs it in its own venv
+PHOENIX_START_SECONDS = 180  # measured: ~20 s on a loaded 2-core machine (its migrations run at first start)
+
+
+@pytest.fixture(scope="session")
+def phoenix_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Arize Phoenix server (`phoenix serve`: SQLite in a temp dir, loopback, no telemetry), started
+    once per session, or REVIEWDESK_TEST_PHOENIX_URL if given.
+
+    `make test` installs it (`make phoenix`); CI sets REQUIRE_PHOENIX=1, so there a missing or broken
+    server fails the test instead of skipping it.
+    """
+    if url := os.environ.get("REVIEWDESK_TEST_PHOENIX_URL"):
+        yield url.rstrip("/")
+        return
+    required = os.environ.get("REQUIRE_PHOENIX") == "1" or os.environ.get("CI") == "true"
+    if not PHOENIX_BIN.exists():
+        message = f"no Phoenix server at {PHOENIX_BIN}: run `make phoenix`"
+        if required:
+            pytest.fail(message)
+        pytest.skip(message)
+    work = tmp_path_factory.mktemp("phoenix")
+    port = free_port()
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(work), "PHOENIX_WORKING_DIR": str(work),
+        "PHOENIX_HOST": "127.0.0.1", "PHOENIX_PORT": str(port), "PHOENIX_GRPC_PORT": str(free_port()),
+        "PHOENIX_TELEMETRY_ENABLED": "false", "PHOENIX_ALLOW_EXTERNAL_RESOURCES": "false",
+    }  # fmt: skip
+    log = work / "phoenix.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([str(PHOENIX_BIN), "serve"], cwd=work, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + PHOENIX_START_SECONDS
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/healthz", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                state = f"exited with {proc.returncode}" if proc.poll() is not None else "not healthy in time"
+                tail = log.read_text(errors="replace")[-4000:]
+                (pytest.fail if required else pytest.skip)(f"phoenix serve {state}; the end of its log:\n{tail}")
+            time.sleep(0.25)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 class LiveApp(NamedTuple):
     """The review app served by `streamlit run` on a demo data directory."""
 
