@@ -129,15 +129,16 @@ def phoenix_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             pytest.fail(message)
         pytest.skip(message)
     work = tmp_path_factory.mktemp("phoenix")
+    (server := work / "server").mkdir()  # Phoenix's own folder (it tidies files it does not know away)
     port = free_port()
     env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(work), "PHOENIX_WORKING_DIR": str(work),
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(server), "PHOENIX_WORKING_DIR": str(server),
         "PHOENIX_HOST": "127.0.0.1", "PHOENIX_PORT": str(port), "PHOENIX_GRPC_PORT": str(free_port()),
         "PHOENIX_TELEMETRY_ENABLED": "false", "PHOENIX_ALLOW_EXTERNAL_RESOURCES": "false",
     }  # fmt: skip
     log = work / "phoenix.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen([str(PHOENIX_BIN), "serve"], cwd=work, env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen([str(PHOENIX_BIN), "serve"], cwd=server, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + PHOENIX_START_SECONDS

@@ -17,7 +17,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 LIBRARY = ROOT / "reviewdesk"
 # The data flow, in order; a stage may import itself, the base and the stages before it.
-STAGES = ("base", "ingest", "sample", "prescore", "review", "labels", "agreement", "quality", "datasets", "demo", "cli")
+# feedback comes after datasets: it writes the same trusted consensus back to the tracing tools, and nothing reads it.
+STAGES = ("base", "ingest", "sample", "prescore", "review", "labels", "agreement", "quality", "datasets", "feedback",
+          "demo", "cli")  # fmt: skip
 BASE = {"config", "errors", "queues", "lazy", "stores"}
 HEAVY = ("duckdb", "pandas", "sklearn", "pandera", "prefect", "streamlit")
 MAX_LINES = 400
