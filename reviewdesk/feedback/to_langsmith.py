@@ -3,8 +3,9 @@
 The first push creates the feedback with the verdict's id (`create_feedback(feedback_id=...)`); a
 changed consensus updates that feedback (`update_feedback`), and a create that finds the id taken (a
 push cut short after LangSmith stored it) updates it instead, so there is never a second one. Only
-runs with LangSmith run ids (UUIDs) can carry it. The client is made without background batching, so
-each call returns once LangSmith answered; the project id is sent when the run's project is one.
+runs with LangSmith run ids (UUIDs) can carry it. The client is made without background batching or
+retries of its own, so each call returns once LangSmith answered and the push counts every attempt;
+the project id is sent when the run's project is one.
 """
 
 from __future__ import annotations
@@ -29,8 +30,11 @@ class LangSmithTarget:
 
     def __init__(self, api_url: str, api_key: str, timeout: float = 30.0) -> None:
         from langsmith import Client
+        from urllib3.util.retry import Retry
 
-        self.client = Client(api_url=api_url, api_key=api_key, auto_batch_tracing=False, timeout_ms=int(timeout * 1000))
+        # No retries inside the SDK's session: the push retries with backoff and counts each attempt.
+        self.client = Client(api_url=api_url, api_key=api_key, auto_batch_tracing=False, timeout_ms=int(timeout * 1000),
+                             retry_config=Retry(total=0, raise_on_status=False, raise_on_redirect=False))  # fmt: skip
 
     def address(self, run: Run) -> str | None:
         return None if _uuid(run.run_id) else f"run {run.run_id} is not a LangSmith run id (a UUID)"
