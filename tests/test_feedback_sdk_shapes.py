@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from vendor_fakes import fake_at_free_port, langfuse_app, langsmith_app, serving
 
 from reviewdesk.cli import app
+from reviewdesk.errors import ConfigError
 from reviewdesk.feedback.contracts import NAMESPACE
 from reviewdesk.feedback.delivery import push_feedback
 from reviewdesk.feedback.factory import get_target
@@ -176,3 +177,14 @@ def test_push_feedback_without_credentials_says_which_to_set(tmp_path: Path, mon
                                       "push-feedback", "support-quality", "--to", to])  # fmt: skip
     assert result.exit_code == 2
     assert needs in result.output
+
+
+def test_the_flow_retries_only_transient_faults_and_says_which_key_is_missing(tmp_path: Path, monkeypatch):
+    from flows.feedback import push_task
+    from flows.retries import transient
+
+    assert (push_task.retries, push_task.retry_condition_fn) == (3, transient)
+    monkeypatch.delenv("LANGSMITH_API_KEY", raising=False)
+    monkeypatch.delenv("LANGCHAIN_API_KEY", raising=False)
+    with pytest.raises(ConfigError, match="LANGSMITH_API_KEY"):
+        push_task.fn("langsmith", ["support-quality"], None, str(tmp_path), str(ROOT / "queues"))
