@@ -32,7 +32,9 @@ TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
 
 def any_value(value: Any) -> dict:
-    """A JSON value as an OTLP/JSON AnyValue (the inverse of `otel.any_value`)."""
+    """A JSON value as an OTLP/JSON AnyValue (the inverse of `otel.any_value`; null is the empty AnyValue)."""
+    if value is None:
+        return {}
     if isinstance(value, bool):
         return {"boolValue": value}
     if isinstance(value, int):
@@ -53,7 +55,10 @@ def key_values(attributes: dict[str, Any]) -> list[dict]:
 def _nanos(stamp: str | None) -> str | None:
     if not stamp:
         return None
-    t = datetime.fromisoformat(stamp)
+    try:
+        t = datetime.fromisoformat(stamp)
+    except (TypeError, ValueError):
+        return str(stamp)  # left for the typed stage to quarantine with its value
     return str(int(t.timestamp()) * 1_000_000_000 + t.microsecond * 1000)  # exact, unlike a float
 
 
@@ -88,6 +93,19 @@ def watermark(wh: Warehouse, source: str) -> str | None:
     return wh.scalar("SELECT cursor FROM pulls WHERE source = ?", [source])
 
 
+def _page(response: httpx.Response) -> dict:
+    """A page of spans as Phoenix documents it (`SpansResponseBody`), or an InputFileError saying what came."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not (isinstance(body, dict) and isinstance(body.get("data"), list)
+            and all(isinstance(s, dict) and s.get("id") for s in body["data"])):  # fmt: skip
+        raise InputFileError(f"{response.url} did not answer with a page of spans ({response.text[:200]!r}): "
+                             "is it a Phoenix server? Nothing was ingested.")  # fmt: skip
+    return body
+
+
 def pages(client: httpx.Client, project: str, after: str | None, page: int = PAGE) -> Iterator[tuple[list[dict], str]]:
     """Pages of spans inserted after the span `after` (its cursor), oldest first, each with its last cursor."""
     cursor = after
@@ -98,8 +116,8 @@ def pages(client: httpx.Client, project: str, after: str | None, page: int = PAG
         if response.status_code == 404:
             raise ConfigError(f"Phoenix has no project {project!r} at {client.base_url}: check --project.")
         response.raise_for_status()
-        body = response.json()
-        spans = [s for s in body.get("data", []) if s.get("id") != after]  # the cursor is inclusive
+        body = _page(response)
+        spans = [s for s in body["data"] if s.get("id") != after]  # the cursor is inclusive
         if spans:
             yield spans, spans[-1]["id"]
         cursor = body.get("next_cursor")
