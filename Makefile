@@ -5,13 +5,26 @@ BIN := $(VENV)/bin
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test lint bench clean system-deps
+.PHONY: demo test lint bench clean system-deps phoenix
 
 $(BIN)/reviewdesk: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $@
+
+# Arize Phoenix, the open-source tracing server the Phoenix tests run for real (`phoenix serve`, SQLite,
+# offline). Its own venv: its pins must not move ours (pydantic, httpx, protobuf, OpenTelemetry).
+PHOENIX_VERSION := 20.26.1
+PHOENIX_VENV := .venv-phoenix
+
+$(PHOENIX_VENV)/bin/phoenix:
+	$(PY) -m venv $(PHOENIX_VENV)
+	$(PHOENIX_VENV)/bin/pip install --quiet --upgrade pip
+	$(PHOENIX_VENV)/bin/pip install --quiet "arize-phoenix==$(PHOENIX_VERSION)"
+	touch $@
+
+phoenix: $(PHOENIX_VENV)/bin/phoenix
 
 demo: $(BIN)/reviewdesk
 	$(BIN)/reviewdesk demo
@@ -24,7 +37,7 @@ system-deps:
 	@[ -x /usr/bin/chromium ] || \
 	  ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends chromium >/dev/null)
 
-test: $(BIN)/reviewdesk system-deps
+test: $(BIN)/reviewdesk system-deps phoenix
 	$(BIN)/ruff check reviewdesk schemas flows review_app tests bench
 	$(BIN)/python -m pytest
 
@@ -32,4 +45,4 @@ bench: $(BIN)/reviewdesk
 	for b in bench/*_bench.py; do $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(PHOENIX_VENV) .pytest_cache .ruff_cache

@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     queues_dir: Path = Field(default=Path("queues"), description="Folder of queue YAML files, one a queue.")
     session_idle_minutes: float = Field(default=60, gt=0, description="Review-app sessions end after this idle time.")
     memory_limit: str = Field(default="1GB", description="DuckDB memory limit; larger work spills to disk.")
+    app_url: str = Field(
+        default="http://127.0.0.1:8501", description="The review app's address, for links back to an item (`?item=`)."
+    )
 
     @classmethod
     def load(cls, data_dir: Path | str | None = None, queues_dir: Path | str | None = None) -> Settings:

@@ -100,6 +100,80 @@ def postgres_url():
         shutil.rmtree(root, ignore_errors=True)
 
 
+def free_port() -> int:
+    """A free TCP port on loopback (for a server a test starts)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+PHOENIX_BIN = ROOT / ".venv-phoenix" / "bin" / "phoenix"  # `make phoenix` installs it in its own venv
+PHOENIX_START_SECONDS = 180  # measured: 20 s, 51 s while 7 other test runs share the 2 cores (migrations included)
+
+
+@pytest.fixture(scope="session")
+def phoenix_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Arize Phoenix server (`phoenix serve`: SQLite in a temp dir, loopback, no telemetry), started
+    once per session, or REVIEWDESK_TEST_PHOENIX_URL if given.
+
+    `make test` installs it (`make phoenix`); CI sets REQUIRE_PHOENIX=1, so there a missing or broken
+    server fails the test instead of skipping it.
+    """
+    if url := os.environ.get("REVIEWDESK_TEST_PHOENIX_URL"):
+        yield url.rstrip("/")
+        return
+    required = os.environ.get("REQUIRE_PHOENIX") == "1" or os.environ.get("CI") == "true"
+    if not PHOENIX_BIN.exists():
+        message = f"no Phoenix server at {PHOENIX_BIN}: run `make phoenix`"
+        if required:
+            pytest.fail(message)
+        pytest.skip(message)
+    work = tmp_path_factory.mktemp("phoenix")
+    (server := work / "server").mkdir()  # Phoenix's working dir (its SQLite database); the log stays beside it
+    port = free_port()
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(server), "PHOENIX_WORKING_DIR": str(server),
+        "PHOENIX_HOST": "127.0.0.1", "PHOENIX_PORT": str(port), "PHOENIX_GRPC_PORT": str(free_port()),
+        "PHOENIX_TELEMETRY_ENABLED": "false", "PHOENIX_ALLOW_EXTERNAL_RESOURCES": "false",
+    }  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    give_up = pytest.fail if required else pytest.skip
+    with running([str(PHOENIX_BIN), "serve"], server, env, work / "phoenix.log", f"{url}/healthz",
+                 PHOENIX_START_SECONDS, "phoenix serve", give_up):  # fmt: skip
+        yield url
+
+
+@contextlib.contextmanager
+def running(command: list[str], cwd: Path, env: dict, log: Path, health: str, timeout: float, name: str,
+            give_up=pytest.fail) -> Iterator[None]:  # fmt: skip
+    """A server process (`command`, its output in `log`) up once `health` answers 200; stopped after. If it
+    exits or is not healthy within `timeout` seconds, `give_up` (fail or skip) with the end of its output."""
+    with log.open("wb") as out:
+        proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(health, timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                exited = proc.poll() is not None
+                state = f"exited with {proc.returncode}" if exited else f"not healthy after {timeout:g} s"
+                give_up(f"{name} {state}; the end of its output:\n{log.read_text(errors='replace')[-8000:]}")
+            time.sleep(0.25)
+        yield
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 class LiveApp(NamedTuple):
     """The review app served by `streamlit run` on a demo data directory."""
 
@@ -118,35 +192,12 @@ def serving(data_dir: Path, queues_dir: Path, log: Path) -> Iterator[str]:
     env = os.environ | {"REVIEWDESK_DATA_DIR": str(settings.data_dir), "REVIEWDESK_QUEUES_DIR": str(queues_dir)}
     if settings.review_store_url:
         env["REVIEWDESK_REVIEW_STORE_URL"] = settings.review_store_url
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     # No file watcher: edits elsewhere in the working tree must not reload the app under test.
     command = [*server_command(port, "127.0.0.1"), "--server.fileWatcherType", "none"]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                state = f"exited with {proc.returncode}" if proc.poll() is not None else "not healthy after 60 s"
-                pytest.fail(f"streamlit run {state}; its output:\n{log.read_text(errors='replace')}")
-            time.sleep(0.25)
+    with running(command, ROOT, env, log, f"{url}/_stcore/health", 60, "streamlit run"):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.fixture(scope="session")

@@ -18,8 +18,9 @@ ROOT = Path(__file__).resolve().parents[1]
 LIBRARY = ROOT / "reviewdesk"
 # The data flow, in order; a stage may import itself, the base and the stages before it.
 # receive comes first: it writes the inbox segments that ingest reads, and never opens the warehouse.
+# feedback comes after datasets: it writes the same trusted consensus back to the tracing tools, and nothing reads it.
 STAGES = ("base", "receive", "ingest", "sample", "prescore", "review", "labels", "agreement", "quality", "datasets",
-          "demo", "cli")  # fmt: skip
+          "feedback", "demo", "cli")  # fmt: skip
 BASE = {"config", "errors", "queues", "lazy", "stores"}
 HEAVY = ("duckdb", "pandas", "sklearn", "pandera", "prefect", "streamlit")
 MAX_LINES = 400

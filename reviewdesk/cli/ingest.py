@@ -14,6 +14,7 @@ import typer
 
 from reviewdesk.cli.main import JsonOption, app, handle_errors, open_warehouse, out, progress_bar, settings
 from reviewdesk.cli.tables import new_table
+from reviewdesk.errors import ConfigError
 
 if TYPE_CHECKING:
     from reviewdesk.ingest.stage import IngestReport
@@ -40,16 +41,29 @@ def init(ctx: typer.Context, as_json: JsonOption = False) -> None:
 @handle_errors
 def ingest_cmd(
     ctx: typer.Context,
-    paths: Annotated[list[Path], typer.Argument(help="Log files to ingest.")],
+    paths: Annotated[list[str], typer.Argument(help="Log files to ingest (with --from phoenix: the server's URL).")],
     fmt: Annotated[str, typer.Option("--format", help="auto, native, langsmith or otel.")] = "auto",
+    source: Annotated[str, typer.Option("--from", help="files, or phoenix: pull new spans from a Phoenix server.")] = (
+        "files"
+    ),
+    project: Annotated[str | None, typer.Option("--project", help="With --from phoenix: the project.")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Ingest production logs into the warehouse; bad records go to quarantine with their reason."""
-    from reviewdesk.ingest import ingest
+    """Ingest production logs into the warehouse; bad records go to quarantine with their reason.
 
-    with open_warehouse(ctx) as wh, progress_bar(as_json) as progress:
-        task = progress.add_task("Ingesting", total=len(paths))
-        reports = ingest(wh, paths, fmt, on_file=lambda _: progress.advance(task))
+    With --from phoenix, pull the spans a Phoenix server received since the last pull (PHOENIX_API_KEY if it
+    needs one), keeping their trace and span ids.
+    """
+    if source == "phoenix":
+        reports = [pull_from_phoenix(ctx, paths, project)]
+    elif source == "files":
+        from reviewdesk.ingest import ingest
+
+        with open_warehouse(ctx) as wh, progress_bar(as_json) as progress:
+            task = progress.add_task("Ingesting", total=len(paths))
+            reports = ingest(wh, [Path(p) for p in paths], fmt, on_file=lambda _: progress.advance(task))
+    else:
+        raise ConfigError(f"Unknown --from {source!r}: use files or phoenix.")
     counts = totals(reports)
     if as_json:
         print(json.dumps(counts))
@@ -78,6 +92,18 @@ def quarantine(
     for r in rows:
         table.add_row(r["ingest_id"], r["source"], r["locator"], r["reason"], r["raw"][:80])
     out.print(table)
+
+
+def pull_from_phoenix(ctx: typer.Context, urls: list[str], project: str | None) -> IngestReport:
+    """`ingest --from phoenix URL --project P`: the spans added since the last pull."""
+    import os
+
+    from reviewdesk.ingest.phoenix import pull_phoenix
+
+    if len(urls) != 1 or not project:
+        raise ConfigError("Give one Phoenix URL and its project: reviewdesk ingest --from phoenix URL --project P.")
+    with open_warehouse(ctx) as wh:
+        return pull_phoenix(wh, urls[0], project, api_key=os.environ.get("PHOENIX_API_KEY"))
 
 
 def totals(reports: list[IngestReport]) -> dict:

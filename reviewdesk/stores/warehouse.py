@@ -216,6 +216,30 @@ def m014_inbox(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+@migration
+def m015_pulls(con: duckdb.DuckDBPyConnection) -> None:
+    # How far each pull from a tracing server has read (see reviewdesk.ingest.phoenix): the server's own cursor
+    # of the last span ingested, advanced in the same transaction as the runs it brought.
+    con.execute(
+        """CREATE TABLE pulls (
+            source VARCHAR PRIMARY KEY, cursor VARCHAR NOT NULL, spans BIGINT NOT NULL,
+            updated_at TIMESTAMPTZ NOT NULL)"""
+    )
+
+
+@migration
+def m016_feedback_pushes(con: duckdb.DuckDBPyConnection) -> None:
+    # One row per verdict pushed to a tracing tool (see reviewdesk.feedback.delivery): `value_hash` is what was
+    # last tried, `sent_hash` what the target holds (NULL until a send succeeds), so a rerun sends only changes.
+    con.execute(
+        """CREATE TABLE feedback_pushes (
+            target VARCHAR NOT NULL, feedback_id VARCHAR NOT NULL, queue VARCHAR NOT NULL, item_id VARCHAR NOT NULL,
+            criterion VARCHAR NOT NULL, run_id VARCHAR NOT NULL, value_hash VARCHAR NOT NULL, sent_hash VARCHAR,
+            status VARCHAR NOT NULL, attempts INTEGER NOT NULL, last_error VARCHAR, first_attempt_at TIMESTAMPTZ,
+            updated_at TIMESTAMPTZ NOT NULL, PRIMARY KEY (target, feedback_id))"""
+    )
+
+
 # Faults of the disk, the file or the process's memory; other DuckDB errors are bugs (or user SQL, checked earlier).
 _FAULTS = (duckdb.OperationalError, duckdb.FatalException)
 
