@@ -85,9 +85,12 @@ def demo(
         return
     print_reports(result.ingest, ingested)
     print_overview(result.overview)
-    table = Table("queue", "batch", "strategy", "population", "items", "published", title="Batches for reviewers")
+    table = Table("queue", "batch", "strategy", "population", "items", "published", "identical pairs skipped",
+                  title="Batches for reviewers")  # fmt: skip
     for b, p in zip(result.batches, result.published, strict=True):
-        table.add_row(b.queue, b.batch_id, b.strategy, f"{b.population:,}", f"{len(b.items):,}", f"{p.published:,}")
+        skipped = f"{b.identical_skipped:,}" if b.kind == "pairwise" else "-"
+        table.add_row(b.queue, b.batch_id, b.strategy, f"{b.population:,}", f"{len(b.items):,}", f"{p.published:,}",
+                      skipped)  # fmt: skip
     out.print(table)
     print_loop(result)
     if result.promoted:

@@ -57,6 +57,11 @@ class Batch:
     item_count: int = 0  # items including gold ones; counted even when `items` was not read
     published_at: datetime | None = None  # when it reached the review store (reviewdesk.review.publication)
 
+    @property
+    def identical_skipped(self) -> int:
+        """Pairwise: the pairs left out of the population because their two answers are identical."""
+        return int(self.params.get("identical_pairs_skipped", 0))
+
     def as_dict(self) -> dict:
         """The CLI's --json shape: the design, then each item with its inclusion probability and suggestions."""
         keys = ("item_id", "position")
@@ -72,6 +77,7 @@ class Batch:
             "size": self.size,
             "rubric_version": self.rubric_version,
             "created_at": self.created_at.isoformat(),
+            "identical_pairs_skipped": self.identical_skipped,
             "params": self.params,
             "items": [
                 {**{k: item[k] for k in keys}, "suggestions": self.suggestions.get(item["item_id"])}
@@ -148,6 +154,7 @@ def list_batches(wh: Warehouse, queue: str | None = None) -> list[dict]:
     rows = wh.con.execute(
         """SELECT b.batch_id, b.queue, b.kind, b.strategy, b.seed, b.population, b.size, b.rubric_version,
                   count(i.item_id) AS items, count(i.item_id) FILTER (WHERE i.is_gold) AS gold_items,
+                  coalesce(b.params->>'$.identical_pairs_skipped', '0')::BIGINT AS identical_pairs_skipped,
                   b.created_at, b.published_at
            FROM batches b LEFT JOIN items i USING (batch_id)
            WHERE $queue IS NULL OR b.queue = $queue
