@@ -137,15 +137,16 @@ def batch_for_queue(wh: Warehouse, queue: QueueConfig, batch_id: str) -> Batch:
 
 
 def item_suggestions(wh: Warehouse, batch_id: str) -> dict[str, dict]:
-    """The batch's suggestions (reviewdesk.prescore.run): item -> criterion -> {value, confidence, model_version}."""
+    """The batch's suggestions (reviewdesk.prescore.run): item -> criterion -> {value, confidence, model_version}
+    and the scorer's `reason` where it gave one."""
     out: dict[str, dict] = {}
-    for item_id, key, value, confidence, version in wh.execute(
-        "SELECT item_id, criterion, value, confidence, model_version FROM suggestions WHERE batch_id = ? "
+    for item_id, key, value, confidence, version, reason in wh.execute(
+        "SELECT item_id, criterion, value, confidence, model_version, reason FROM suggestions WHERE batch_id = ? "
         "ORDER BY item_id, criterion",
         [batch_id],
     ):
-        out.setdefault(item_id, {})[key] = {"value": json.loads(value), "confidence": confidence,
-                                            "model_version": version}  # fmt: skip
+        given = {"value": json.loads(value), "confidence": confidence, "model_version": version}
+        out.setdefault(item_id, {})[key] = given | ({"reason": reason} if reason else {})
     return out
 
 

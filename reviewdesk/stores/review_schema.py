@@ -213,6 +213,9 @@ submissions = _table(
     # default there), so collect reads in an order no later commit can fall behind; 0 on SQLite and
     # for rows written before m008. See reviewdesk.labels.collection.
     Column("txid", BigInteger, nullable=False, server_default=text("0")),
+    # m010: {criterion: accepted | changed | left} for each suggestion the form pre-selected (see
+    # schemas.suggestions); NULL when none was.
+    Column("suggestion_outcomes", JSON(none_as_null=True)),
     UniqueConstraint("item_id", "reviewer", "revision", name="uq_submissions_item_reviewer_revision"),
     Index("ix_submissions_reviewer", "reviewer"),
     sqlite_autoincrement=True,  # ids never reused: collect reads submissions after a watermark
@@ -310,6 +313,11 @@ def m008_submission_txid(conn: Connection) -> None:
 @migration
 def m009_items_set_aside(conn: Connection) -> None:
     _add_columns(conn, items, items.c.set_aside_reason, items.c.set_aside_at)
+
+
+@migration
+def m010_submission_suggestion_outcomes(conn: Connection) -> None:
+    _add_columns(conn, submissions, submissions.c.suggestion_outcomes)
 
 
 __all__ = [
