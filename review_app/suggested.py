@@ -123,8 +123,8 @@ def accept_button(prefix: str) -> None:
 def describe(s: Mapping[str, Any]) -> str:
     """A suggestion in words, escaped for markdown: "Suggested: incorrect — 60% confident (model m). Reason"."""
     text = f"Suggested: {s.get('value')} — {share(s.get('confidence'))} confident (model {s.get('model_version')})."
-    reason = s.get("reason")
-    return escape(text + (f" {reason}" if isinstance(reason, str) and reason.strip() else ""))
+    reason = s.get("reason").strip() if isinstance(s.get("reason"), str) else ""
+    return escape(text + (f" {reason}" + ("" if reason.endswith((".", "!", "?")) else ".") if reason else ""))
 
 
 def mark(prefix: str, key: str) -> None:
