@@ -65,7 +65,7 @@ def build(wh: Warehouse, store: ReviewStore, data: Path, n: int) -> None:
             )
             for reviewer in ("reviewer1", "reviewer2"):
                 con.execute(
-                    "INSERT INTO labels SELECT item_id, ?, ?, ?, ?, ?, 1, 1, ?, false, ? FROM items",
+                    "INSERT INTO labels SELECT item_id, ?, ?, ?, ?, ?, 1, 1, ?, false, ?, NULL FROM items",
                     [QUEUE, reviewer, criterion, value, 5.0 if value == "5" else None, queue.rubric_version, now],
                 )
         con.execute(

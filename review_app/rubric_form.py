@@ -14,6 +14,7 @@ from typing import Any
 
 import streamlit as st
 
+from review_app import suggested as suggestion
 from review_app.render import escape, run_of, sides
 from reviewdesk.review.corrections import CorrectionError, corrected, editable
 from reviewdesk.review.drafts import missing_answers
@@ -49,9 +50,14 @@ def choices(c: Mapping[str, Any]) -> list | None:
     return c.get("options") if c["type"] in ("categorical", "ordinal", "numeric") else None
 
 
+def _open(c: Mapping[str, Any], prefix: str) -> bool:
+    """Not answered by the reviewer yet: no choice, or a model's pre-selected suggestion still pending."""
+    return st.session_state.get(_key(prefix, c)) is None or suggestion.pending(prefix, c["key"])
+
+
 def highlighted(criteria: list[Mapping[str, Any]], prefix: str) -> Mapping[str, Any] | None:
     """The criterion the number keys answer: the first choice criterion without an answer yet."""
-    return next((c for c in criteria if choices(c) and st.session_state.get(_key(prefix, c)) is None), None)
+    return next((c for c in criteria if choices(c) and _open(c, prefix)), None)
 
 
 def _press(criteria: list[Mapping[str, Any]], prefix: str, n: int) -> None:
@@ -60,6 +66,7 @@ def _press(criteria: list[Mapping[str, Any]], prefix: str, n: int) -> None:
     c = highlighted(criteria, prefix)
     if c is not None and n < len(options := choices(c)):
         st.session_state[_key(prefix, c)] = options[n]
+        suggestion.touch(prefix, c["key"])
 
 
 def quick_keys(criteria: list[Mapping[str, Any]], prefix: str) -> None:
@@ -109,13 +116,27 @@ def widget(c: Mapping[str, Any], prefix: str) -> Any:
     return st.text_area(label, key=key, help=_help(c, None)) or None
 
 
-def form(criteria: list[Mapping[str, Any]], prefix: str, initial: Mapping[str, Any] | None = None) -> dict:
-    """Every criterion's widget, starting from `initial` answers; returns the answers by key, an
+def form(
+    criteria: list[Mapping[str, Any]],
+    prefix: str,
+    initial: Mapping[str, Any] | None = None,
+    suggested: Mapping[str, dict] | None = None,
+) -> dict:
+    """Every criterion's widget, starting from `initial` answers, or pre-selecting `suggested` ones
+    (`suggested.proposals`: marked as suggested, with an accept key); returns the answers by key, an
     unanswered one as None (so an optional boolean left blank is stored as absent, never as False)."""
     for c in criteria:
         if initial and initial.get(c["key"]) is not None:
             st.session_state.setdefault(_key(prefix, c), initial[c["key"]])
-    return {c["key"]: widget(c, prefix) for c in criteria}
+    if suggested:
+        suggestion.preselect(prefix, suggested)
+        suggestion.track(prefix)
+        suggestion.accept_button(prefix)
+    answers = {}
+    for c in criteria:
+        answers[c["key"]] = widget(c, prefix)
+        suggestion.mark(prefix, c["key"])
+    return answers
 
 
 def criteria(item: Mapping[str, Any], rubric: Mapping[str, Any]) -> list[Mapping[str, Any]]:

@@ -109,6 +109,9 @@ def stored(demo_dir: Path, reviewer: str) -> list[dict]:
 def test_required_criteria_are_enforced_and_nothing_is_stored(app: AppTest, demo_dir: Path):
     at = review_page(app, "reviewer3")
     assert not at.exception
+    # A shown suggestion pre-selects its option, which counts as an answer: clear any, to submit with none.
+    at.radio[0].set_value(None)
+    at.get("segmented_control")[0].set_value(None)
     at = click(at, "Submit")
     assert "Answer the required criteria first: correctness, helpfulness." in [e.value for e in at.error]
     assert stored(demo_dir, "reviewer3") == []

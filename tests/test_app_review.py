@@ -52,12 +52,17 @@ def infos(at: AppTest) -> str:
     return " ".join(i.value for i in at.info)
 
 
+def marks(at: AppTest) -> str:
+    """The "Suggested: ..." captions beside the criteria (a shown suggestion pre-selects its option)."""
+    return " ".join(c.value for c in at.caption if "Suggested:" in c.value)
+
+
 def test_number_key_buttons_answer_the_highlighted_criterion_then_move_on(tmp_path, monkeypatch):
     store = seeded(tmp_path)
     at = open_review(tmp_path, monkeypatch)
     assert "Keys answer **Correctness**" in " ".join(m.value for m in at.markdown)
     keys = [b for b in at.button if b.proto.shortcut]
-    assert [(b.label, b.proto.shortcut) for b in keys if b.label != "Submit" and b.label != "Skip"] == [
+    assert [(b.label, b.proto.shortcut) for b in keys if b.label not in ("Submit", "Skip", "Accept suggestions")] == [
         ("correct", "1"), ("partially_correct", "2"), ("incorrect", "3"),
     ]  # fmt: skip
     at = click(at, "incorrect")
@@ -86,7 +91,9 @@ def test_help_panel_lists_the_shortcuts_and_the_countdown_shows(tmp_path, monkey
 def test_suggestions_show_only_under_their_policy(tmp_path, monkeypatch, policy: str, visible: bool):
     seeded(tmp_path, policy)
     at = open_review(tmp_path, monkeypatch)
-    assert ("correctness: incorrect (80% confident, model heuristic-1)" in infos(at)) is visible
+    # Shown, a suggestion pre-selects its option and is marked beside its criterion (no longer an info box).
+    assert ("Suggested: incorrect — 80% confident (model heuristic-1)" in marks(at)) is visible
+    assert (at.radio[0].value == "incorrect") is visible
 
 
 def test_randomized_policy_shows_suggestions_exactly_where_it_records_them(tmp_path, monkeypatch):
@@ -94,7 +101,7 @@ def test_randomized_policy_shows_suggestions_exactly_where_it_records_them(tmp_p
     at = open_review(tmp_path, monkeypatch)
     seen = {}
     while at.session_state["item"] is not None:
-        seen[at.session_state["item"]["item_id"]] = "heuristic-1" in infos(at)
+        seen[at.session_state["item"]["item_id"]] = "heuristic-1" in marks(at)
         at = click(click(click(at, "correct"), "3"), "Submit")
     assert len(seen) == 6 and 0 < sum(seen.values()) < 6  # both arms occur among six items
     recorded = {i: item_submissions(store, i)[0]["suggestion_shown"] for i in seen}

@@ -167,7 +167,7 @@ def test_human_vs_model_measures_the_preference_by_side_of_the_pair(ab_warehouse
     value = {"run_a": lambda a, b: a, "run_b": lambda a, b: b, "tie": lambda a, b: "tie"}
     for (item_id, a, b), s, c in zip(pairs, suggested, consensus, strict=False):
         ab_warehouse.execute(
-            "INSERT INTO suggestions VALUES (?, 'p1', 'support-ab', 'preference', ?, 0.7, ?, 'heuristic', now())",
+            "INSERT INTO suggestions VALUES (?, 'p1', 'support-ab', 'preference', ?, 0.7, ?, 'heuristic', now(), NULL)",
             [item_id, json.dumps(value[s](a, b)), PAIRWISE_VERSION],
         )
         ab_warehouse.execute("INSERT INTO consensus VALUES (?, 'support-ab', 'preference', ?, NULL, 'majority', "

@@ -2,6 +2,8 @@
 
 Blind by construction: the page gets items through `reservations.next_item`, which never returns
 gold answers or other reviewers' work, and returns suggestions only where the queue's policy shows them.
+Shown suggestions pre-select their options in the form (`review_app.suggested`); the submission records
+what the reviewer did with each.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from review_app import render, rubric_form
+from review_app import render, rubric_form, suggested
 from review_app.render import escape, guarded
 from review_app.session import require_role, store
 from reviewdesk.errors import ReviewdeskError, StoreFault
@@ -26,6 +28,7 @@ SHORTCUTS = """
 | **1** to **9** | answer the highlighted criterion (the first one still open) |
 | **Ctrl+Enter** | submit and go to the next item |
 | **Ctrl+K** | skip: give the item back and go to the next one |
+| **A** | accept every model suggestion still pre-selected (marked *Suggested*) |
 | **N** | next item, after a submitted answer is shown with the model's suggestion |
 | **Tab** / **Shift+Tab** | move between fields; arrows change a choice |
 """
@@ -57,15 +60,11 @@ def shown_value(key: str, value: object, shown: list[str] | None) -> object:
     return {shown[0]: "Answer A", shown[1]: "Answer B", "tie": "Tie"}.get(value, "neither answer on screen")
 
 
-def _share(confidence: object) -> str:
-    """A confidence as a percentage; a value that is not a number as it is."""
-    return f"{confidence:.0%}" if isinstance(confidence, int | float) else str(confidence)
-
-
 def suggestions(values: dict, title: str, shown: list[str] | None = None) -> None:
     """A model's suggestions, one line per criterion, as plain text; `shown`: a pair's run ids, left first."""
-    lines = [escape(f"{key}: {shown_value(key, s.get('value'), shown)} ({_share(s.get('confidence'))} confident, "
-                    f"model {s.get('model_version')})") for key, s in values.items()]  # fmt: skip
+    lines = [escape(f"{key}: {shown_value(key, s.get('value'), shown)} ({suggested.share(s.get('confidence'))} "
+                    f"confident, model {s.get('model_version')})" + (f": {s['reason']}" if s.get("reason") else ""))
+             for key, s in values.items()]  # fmt: skip
     st.info(f"{title}\n\n" + "\n\n".join(lines), icon=":material/smart_toy:")
 
 
@@ -128,14 +127,17 @@ with st.expander("Instructions"):
 render.item(item)
 shown = render.sides(item) if item["kind"] == "pairwise" else None  # run ids, left (A) first
 criteria = rubric_form.criteria(item, rubric)
+proposed = {}
 if item["suggestions"]:
     with guarded("the model's suggestions"):
-        suggestions(item["suggestions"], "Model suggestions (a model's guess: check it)", shown)
+        proposed = suggested.proposals(item, criteria)
+        if rest := {k: s for k, s in item["suggestions"].items() if k not in proposed}:  # none the form can pre-select
+            suggestions(rest, "Model suggestions (a model's guess: check it)", shown)
 
 st.divider()
 prefix = item["item_id"]
 rubric_form.quick_keys(criteria, prefix)
-answers = rubric_form.form(criteria, prefix)
+answers = rubric_form.form(criteria, prefix, suggested=proposed)
 extras = rubric_form.extras(item, prefix)
 with st.container(horizontal=True):
     submitted = st.button("Submit", type="primary", shortcut="ctrl+enter")
@@ -145,11 +147,11 @@ if submitted:
     if why := rubric_form.refusal(criteria, answers, extras, prefix, allows_flag_only(queue)):
         st.error(why)
         st.stop()
+    outcomes = suggested.outcomes(prefix, answers)  # screen values: before `stored` maps A/B to run ids
     answers = rubric_form.stored(item, answers)
     try:  # one write transaction: store this answer and reserve the next item
-        draft = Draft(
-            answers, **extras, suggestion_shown=item["suggestion_shown"], shown_at=st.session_state.get("shown_at")
-        )
+        draft = Draft(answers, **extras, suggestion_shown=item["suggestion_shown"],
+                      shown_at=st.session_state.get("shown_at"), suggestion_outcomes=outcomes)  # fmt: skip
         result, upcoming = submit_and_next(
             store(), item["item_id"], user["name"], draft, exclude=st.session_state.setdefault("skipped", set())
         )

@@ -9,7 +9,21 @@ stage (ingest, sample, prescore, review, labels, quality, datasets, feedback, de
 the CLI starts without pandas, DuckDB or scikit-learn (tests/test_layering.py checks it).
 """
 
-from reviewdesk.cli import datasets, demo, feedback, ingest, labels, prescore, quality, queues, receive, review, sample, serve  # noqa: F401  (register their commands)
+# Each module registers its commands on import.
+from reviewdesk.cli import (  # noqa: F401
+    datasets,
+    demo,
+    feedback,
+    ingest,
+    labels,
+    prescore,
+    quality,
+    queues,
+    receive,
+    review,
+    sample,
+    serve,
+)
 from reviewdesk.cli.main import app
 
 __all__ = ["app"]

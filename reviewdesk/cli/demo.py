@@ -85,10 +85,13 @@ def demo(
         return
     print_reports(result.ingest, ingested)
     print_overview(result.overview)
-    table = new_table("queue", "batch", "strategy", "population", "items", "published", keys=("queue", "batch"),
+    table = new_table("queue", "batch", "strategy", "population", "items", "published", "identical pairs skipped",
+                      keys=("queue", "batch"),
                       title="Batches for reviewers")  # fmt: skip
     for b, p in zip(result.batches, result.published, strict=True):
-        table.add_row(b.queue, b.batch_id, b.strategy, f"{b.population:,}", f"{len(b.items):,}", f"{p.published:,}")
+        skipped = f"{b.identical_skipped:,}" if b.kind == "pairwise" else "-"
+        table.add_row(b.queue, b.batch_id, b.strategy, f"{b.population:,}", f"{len(b.items):,}", f"{p.published:,}",
+                      skipped)  # fmt: skip
     out.print(table)
     print_loop(result)
     if result.promoted:

@@ -50,6 +50,8 @@ def sample_cmd(
         f"Batch [bold]{batch.batch_id}[/bold] of {config.name}: {batch.size:,} items drawn ({batch.strategy}, "
         f"seed {batch.seed}) from a population of {batch.population:,}, plus {gold} gold items."
     )
+    if batch.kind == "pairwise":
+        out.print(_skipped(batch.identical_skipped))
     out.print(f"Next: [bold]reviewdesk publish {batch.batch_id}[/bold] sends it to reviewers.")
 
 
@@ -62,15 +64,25 @@ def publish_cmd(ctx: typer.Context, batch_id: BatchArgument, as_json: JsonOption
     from reviewdesk.sample.batches import load_batch
 
     with open_warehouse(ctx) as wh:
-        queue = get_queue(load_batch(wh, batch_id, items=False).queue, settings(ctx).queues_dir)
+        batch = load_batch(wh, batch_id, items=False)
+        queue = get_queue(batch.queue, settings(ctx).queues_dir)
         with open_review_store(ctx) as store:
             report = publish(wh, store, queue, batch_id)
     if as_json:
-        print(json.dumps(report.as_dict(), default=str))
-    elif report.already_published:
+        print(json.dumps(report.as_dict() | {"identical_pairs_skipped": batch.identical_skipped}, default=str))
+        return
+    if report.already_published:
         out.print(f"Batch {batch_id} was already published ({report.items:,} items); nothing changed.")
     else:
         out.print(f"Published {report.published:,} items of batch {batch_id} to queue {queue.name}.")
+    if batch.kind == "pairwise":
+        out.print(_skipped(batch.identical_skipped))
+
+
+def _skipped(identical: int) -> str:
+    """The line that says how many identical pairs sampling left out of a pairwise batch's population."""
+    return (f"{identical:,} pairs left out of the population: their two answers are identical "
+            "(after whitespace normalisation), so there was nothing to compare.")  # fmt: skip
 
 
 @batches_app.command("list")

@@ -30,7 +30,9 @@ where the queue does not allow it, it is rejected like any submission missing re
 A valid one becomes one label per answered criterion, replacing that reviewer's labels of
 the item from an earlier revision (by revision number, not by read order: on PostgreSQL an edit
 can be read before the revision it replaces); an invalid one is kept in `rejected_submissions`
-with every reason.
+with every reason. Each label carries what the reviewer did with the criterion's pre-selected
+suggestion (`suggestion_outcome`: accepted, changed or left; NULL where none was pre-selected, or the
+submission names no valid outcome), so the quality report can measure anchoring.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ from reviewdesk.stores.reviewstore import ReviewStore
 from reviewdesk.stores.values import as_number, as_text
 from reviewdesk.stores.warehouse import Warehouse
 from schemas.answers import META, answer_keys, answers_schema
+from schemas.suggestions import OUTCOMES
 
 SOURCE = "review_store"
 CHUNK = 20_000
@@ -152,6 +155,13 @@ def validate(
     return reasons
 
 
+def _outcome(row: Mapping[str, Any], key: str) -> str | None:
+    """What the reviewer did with the criterion's pre-selected suggestion, if the submission validly says."""
+    outcomes = row.get("suggestion_outcomes")
+    outcome = outcomes.get(key) if isinstance(outcomes, dict) else None
+    return outcome if outcome in OUTCOMES else None
+
+
 def _label_rows(valid: Iterable[dict]) -> list[dict]:
     """One row per answered criterion of each item x reviewer's latest valid revision."""
     latest: dict[tuple[str, str], dict] = {}
@@ -165,6 +175,7 @@ def _label_rows(valid: Iterable[dict]) -> list[dict]:
             "value": as_text(value), "value_num": as_number(value), "submission_id": r["submission_id"],
             "revision": r["revision"], "rubric_version": r["rubric_version"],
             "suggestion_shown": r["suggestion_shown"], "submitted_at": r["submitted_at"],
+            "suggestion_outcome": _outcome(r, key),
         }
         for r in latest.values()
         for key, value in r["answers"].items()
@@ -174,9 +185,9 @@ def _label_rows(valid: Iterable[dict]) -> list[dict]:
 
 SUBMISSION_COLUMNS = ["submission_id", "item_id", "queue", "reviewer", "revision", "rubric_version", "answers",
                       "comment", "correction", "flags", "suggestion_shown", "shown_at", "submitted_at",
-                      "flag_only"]  # fmt: skip
+                      "flag_only", "suggestion_outcomes"]  # fmt: skip
 LABEL_COLUMNS = ["item_id", "queue", "reviewer", "criterion", "value", "value_num", "submission_id", "revision",
-                 "rubric_version", "suggestion_shown", "submitted_at"]  # fmt: skip
+                 "rubric_version", "suggestion_shown", "submitted_at", "suggestion_outcome"]  # fmt: skip
 REJECTED_COLUMNS = ["submission_id", "item_id", "queue", "reviewer", "revision", "rubric_version", "answers",
                     "reasons", "submitted_at"]  # fmt: skip
 
@@ -194,6 +205,8 @@ def _load(wh: Warehouse, rows: list[dict], reasons: dict[int, list[str]], now: d
     valid = [{**r, "flag_only": flag_only(r["answers"], r["flags"])} for r in rows if r["submission_id"] not in reasons]
     rejected = [{**r, "reasons": reasons[r["submission_id"]]} for r in rows if r["submission_id"] in reasons]
     new_submissions = _frame(valid, SUBMISSION_COLUMNS, ("answers", "correction", "flags"))
+    new_submissions["suggestion_outcomes"] = [None if v is None else json.dumps(v) for v in
+                                              new_submissions["suggestion_outcomes"]]  # NULL: none pre-selected
     new_labels = _frame(_label_rows(valid), LABEL_COLUMNS)
     new_rejected = _frame(rejected, REJECTED_COLUMNS, ("answers",))
     with wh.transaction() as con:
@@ -207,7 +220,8 @@ def _load(wh: Warehouse, rows: list[dict], reasons: dict[int, list[str]], now: d
                WHERE labels.item_id = n.item_id AND labels.reviewer = n.reviewer AND labels.revision < n.revision"""
         )
         con.execute(  # ... and an earlier one read late (PostgreSQL) adds none
-            f"""INSERT INTO labels SELECT {', '.join(LABEL_COLUMNS)} FROM new_labels l WHERE NOT EXISTS (
+            f"""INSERT INTO labels ({", ".join(LABEL_COLUMNS)}) SELECT {", ".join(LABEL_COLUMNS)} FROM new_labels l
+                WHERE NOT EXISTS (
                     SELECT 1 FROM submissions s
                     WHERE s.item_id = l.item_id AND s.reviewer = l.reviewer AND s.revision > l.revision)"""
         )

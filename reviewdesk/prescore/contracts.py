@@ -29,13 +29,18 @@ class PairwiseFallbackWarning(ModelFallbackWarning):
     """The scorer asked for cannot judge pairs (the HTTP judge); the pairwise heuristic serves instead."""
 
 
+MAX_REASON = 300  # characters of a scorer's reason kept with a suggestion
+
+
 @dataclass(frozen=True)
 class Suggestion:
-    """A scorer's answer for one criterion of one run."""
+    """A scorer's answer for one criterion of one run; `reason`, where the scorer gives one, says why in a
+    short sentence a reviewer reads beside the suggestion."""
 
     value: Any
     confidence: float
     model_version: str
+    reason: str | None = None
 
 
 class Scorer(Protocol):
@@ -80,6 +85,7 @@ def options(c: Criterion) -> list[Any]:
 
 
 __all__ = [
+    "MAX_REASON",
     "SCORABLE",
     "ModelFallbackWarning",
     "PairScorer",

@@ -9,6 +9,8 @@
   less likely bad is preferred (see its docstring). The rubric's own criteria of a pairwise queue
   (margin, reason) get no suggestion: rules that rate one run say nothing about how much better the
   other is.
+
+Each suggestion carries its reason (`REASONS`): the rule that fired, and for a pair what fired on each run.
 """
 
 from __future__ import annotations
@@ -43,6 +45,15 @@ RULES = (
     ("refusal phrase", "bad", 0.75),
     ("thumbs-down", "bad", 0.6),
     ("thumbs-up", "good", 0.55),
+)
+# What each rule tells a reviewer, as the suggestion's reason (index -1: no rule fires).
+REASONS = (
+    "the call ended with an error",
+    "the answer is empty",
+    "the answer reads as a refusal",
+    "the user gave it a thumbs-down",
+    "the user gave it a thumbs-up",
+    "no rule fires",
 )
 
 
@@ -105,7 +116,7 @@ class HeuristicScorer:
                 for key, (bad, good) in self.values.items():
                     value = bad if verdict == "bad" else good
                     if value is not None:
-                        row[key] = Suggestion(value, confidence, HEURISTIC_VERSION)
+                        row[key] = Suggestion(value, confidence, HEURISTIC_VERSION, REASONS[rule].capitalize())
             out.append(row)
         return out
 
@@ -113,11 +124,12 @@ class HeuristicScorer:
         return dict.fromkeys(self.values, HEURISTIC_VERSION)
 
 
-def bad_probability(runs: pd.DataFrame) -> np.ndarray:
+def bad_probability(runs: pd.DataFrame, signals: np.ndarray | None = None) -> np.ndarray:
     """Per run, how likely the heuristic holds it bad: the confidence of the first "bad" rule that fires,
-    1 minus that of a "good" rule (thumbs-up), and 0.5 (no idea either way) when none fires."""
+    1 minus that of a "good" rule (thumbs-up), and 0.5 (no idea either way) when none fires.
+    `signals`: the runs' `_signals`, if already read."""
     by_rule = np.array([c if verdict == "bad" else 1 - c for _, verdict, c in RULES] + [0.5])
-    return by_rule[_signals(runs)]  # -1 (no rule) picks the last entry
+    return by_rule[_signals(runs) if signals is None else signals]  # -1 (no rule) picks the last entry
 
 
 @dataclass
@@ -148,15 +160,18 @@ class PairwiseHeuristic:
     def score_pairs(self, a: pd.DataFrame, b: pd.DataFrame) -> list[dict[str, Suggestion]]:
         if len(a) != len(b):
             raise ValueError(f"score_pairs needs as many runs on each side: {len(a)} against {len(b)}")
-        pa, pb = bad_probability(a), bad_probability(b)
+        ra, rb = _signals(a), _signals(b)
+        pa, pb = bad_probability(a, ra), bad_probability(b, rb)
         a_better, b_better = pb * (1 - pa), pa * (1 - pb)
         out: list[dict[str, Suggestion]] = []
-        for run_a, run_b, x, y in zip(a["run_id"], b["run_id"], a_better, b_better, strict=True):
+        for run_a, run_b, x, y, why_a, why_b in zip(a["run_id"], b["run_id"], a_better, b_better, ra, rb, strict=True):
             if np.isclose(x, y):
                 out.append({})
                 continue
             value, confidence = (run_a, x / (x + y)) if x > y else (run_b, y / (x + y))
-            out.append({PREFERENCE: Suggestion(value, round(float(confidence), 4), PAIRWISE_VERSION)})
+            chosen, other = (why_a, why_b) if x > y else (why_b, why_a)
+            reason = f"The other answer: {REASONS[other]}; this one: {REASONS[chosen]}"
+            out.append({PREFERENCE: Suggestion(value, round(float(confidence), 4), PAIRWISE_VERSION, reason)})
         return out
 
     def versions(self) -> dict[str, str]:
@@ -167,6 +182,7 @@ __all__ = [
     "HEURISTIC_VERSION",
     "NOT_SEPARATED",
     "PAIRWISE_VERSION",
+    "REASONS",
     "RULES",
     "HeuristicScorer",
     "PairwiseHeuristic",

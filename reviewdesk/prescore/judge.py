@@ -3,7 +3,8 @@
 The endpoint (URL, model, API key variable, timeout, retries, concurrency) comes from the queue's
 `prescore.judge` (schemas/scoring.py). Each run is one request: the rubric's instructions and
 criteria in the system message, the run's last input and output in the user message, and an
-answer asked for as a JSON object `{criterion: {"value": ..., "confidence": 0..1}}`.
+answer asked for as a JSON object `{criterion: {"value": ..., "confidence": 0..1, "reason": "..."}}`;
+the reason (one short sentence, cut at `MAX_REASON` characters) is shown to reviewers beside the suggestion.
 
 A timeout, a connection error, a 429 or 5xx response, or a reply that is not such a JSON object is
 retried (`retries` times, with exponential backoff); other 4xx responses are not. A run the judge
@@ -26,7 +27,7 @@ from typing import Any
 import pandas as pd
 
 from reviewdesk.errors import ConfigError
-from reviewdesk.prescore.contracts import Scorer, Suggestion, options
+from reviewdesk.prescore.contracts import MAX_REASON, Scorer, Suggestion, options
 from schemas.rubric import Criterion
 from schemas.scoring import Judge
 
@@ -85,7 +86,8 @@ class HttpJudge:
             "You review answers of an LLM application against a rubric.", "", self.instructions.strip(), "",
             "Criteria:", *(_criterion_line(c) for c in self.criteria), "",
             'Reply with only a JSON object: {"<criterion>": {"value": <one of its options>, "confidence": '
-            "<your probability, 0 to 1, that the value is right>}, ...} with every criterion.",
+            '<your probability, 0 to 1, that the value is right>, "reason": "<why, in one short sentence>"}, ...} '
+            "with every criterion.",
         ])  # fmt: skip
 
     def versions(self) -> dict[str, str]:
@@ -149,7 +151,9 @@ class HttpJudge:
             confidence = given.get("confidence", DEFAULT_CONFIDENCE)
             if not isinstance(confidence, int | float) or isinstance(confidence, bool) or not 0 <= confidence <= 1:
                 confidence = DEFAULT_CONFIDENCE
-            out[c.key] = Suggestion(value, float(confidence), self.model_version)
+            reason = given.get("reason")
+            reason = (" ".join(reason.split())[:MAX_REASON] or None) if isinstance(reason, str) else None
+            out[c.key] = Suggestion(value, float(confidence), self.model_version, reason)
         if not out:
             raise JudgeError("the reply answers none of the criteria with one of their options", retry=True)
         return out

@@ -37,8 +37,8 @@ from schemas.suggestions import SuggestionRows
 
 CHUNK = 10_000  # items scored at a time
 STAGE = "prescore_stage"  # a temporary table of the suggestions being saved
-COLUMNS = ["item_id", "criterion", "value", "confidence", "model_version"]
-DTYPES = {"item_id": str, "criterion": str, "value": str, "confidence": float, "model_version": str}
+COLUMNS = ["item_id", "criterion", "value", "confidence", "model_version", "reason"]
+DTYPES = {"item_id": str, "criterion": str, "value": str, "confidence": float, "model_version": str, "reason": str}
 SPAN_SQL = f"""SELECT i.item_id, {RUN_SELECT} FROM items i JOIN runs r ON r.run_id = i.run_id
                WHERE i.batch_id = ? AND i.position BETWEEN ? AND ? ORDER BY i.position"""
 PAIR_SQL = {side: SPAN_SQL.replace("r.run_id = i.run_id", f"r.run_id = i.run_{side}") for side in "ab"}
@@ -97,7 +97,7 @@ def score_pair_span(con: Any, scorer: PairScorer, batch_id: str, span: tuple[int
 
 def _frame(item_ids: list[str], scored: list[dict[str, Suggestion]]) -> pd.DataFrame:
     out = [
-        (item_id, key, json.dumps(s.value), float(s.confidence), s.model_version)
+        (item_id, key, json.dumps(s.value), float(s.confidence), s.model_version, s.reason)
         for item_id, suggestions in zip(item_ids, scored, strict=True)
         for key, s in suggestions.items()
     ]
@@ -168,7 +168,7 @@ def save_suggestions(
     now = now or datetime.now(UTC)
     con = wh.con
     con.execute(f"CREATE OR REPLACE TEMP TABLE {STAGE} (item_id VARCHAR, criterion VARCHAR, value VARCHAR, "
-                "confidence DOUBLE, model_version VARCHAR)")  # fmt: skip
+                "confidence DOUBLE, model_version VARCHAR, reason VARCHAR)")  # fmt: skip
     try:
         for frame in frames:
             con.register("span_suggestions", SuggestionRows.validate(frame[COLUMNS]))
@@ -193,8 +193,9 @@ def save_suggestions(
             tx.unregister("kept_items")
             tx.execute(
                 f"""INSERT INTO suggestions (item_id, batch_id, queue, criterion, value, confidence, model_version,
-                                             scorer, scored_at)
-                    SELECT item_id, ?, ?, criterion, value::JSON, confidence, model_version, ?, ? FROM {STAGE}""",
+                                             scorer, scored_at, reason)
+                    SELECT item_id, ?, ?, criterion, value::JSON, confidence, model_version, ?, ?, reason
+                    FROM {STAGE}""",
                 [batch_id, queue.name, scorer, now],
             )
             report.suggestions, report.scored = tx.execute(
@@ -216,10 +217,12 @@ _UPDATE = (
     .where(items.c.item_id == bindparam("b_item_id"))
     .values(suggestions=bindparam("b_suggestions", type_=items.c.suggestions.type), priority=bindparam("b_priority"))
 )
-# The staged suggestions per item, as the review store keeps them, with the least confidence.
+# The staged suggestions per item, as the review store keeps them, with the least confidence. A merge patch
+# adds the reason only where there is one (a null in the patch adds no key).
 _STAGED = f"""
-    SELECT item_id, json_group_object(criterion, json_object('value', value::JSON, 'confidence', confidence,
-                                                             'model_version', model_version))::VARCHAR,
+    SELECT item_id, json_group_object(criterion, json_merge_patch(
+               json_object('value', value::JSON, 'confidence', confidence, 'model_version', model_version),
+               json_object('reason', reason)))::VARCHAR,
            min(confidence)
     FROM {STAGE} GROUP BY item_id ORDER BY item_id
 """

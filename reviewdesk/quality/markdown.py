@@ -137,12 +137,13 @@ def _counts(counts: Mapping[str, int]) -> str:
 
 
 def human_vs_model(model: Mapping[str, Any] | None) -> list[str]:
-    """The human-vs-model section: suggestions against consensus, calibration, anchoring."""
+    """The human-vs-model section: suggestions against consensus, calibration, anchoring, outcomes."""
     if model is None:
         return []
     out = ["", "## Human vs model", ""]
     if not model["criteria"]:
-        return [*out, md_text(model.get("note") or "No suggestions with a consensus value yet.")]
+        return [*out, md_text(model.get("note") or "No suggestions with a consensus value yet."),
+                *_outcomes(model.get("outcomes"))]  # fmt: skip
     rows = [[md_text(key), f"{m['n_items']:,}", _num(m["accuracy"], ".1%"), _num(m["kappa"]) + _ci(m["kappa_ci"]),
              _num(m["ece"]), _num(m["brier"]), _counts(m["model_versions"])]
             for key, m in model["criteria"].items()]  # fmt: skip
@@ -165,7 +166,21 @@ def human_vs_model(model: Mapping[str, Any] | None) -> list[str]:
                 f"{_ci([x * 100 for x in a['effect_ci']] if a['effect_ci'] else None, '+.1f')}; as if they "
                 f"copied {_num(a['copy_rate'], '.0%')}{_ci(a['copy_rate_ci'], '.0%')} of the suggestions shown."
             )
-    return out
+    return out + _outcomes(model.get("outcomes"))
+
+
+def _outcomes(outcomes: Mapping[str, Any] | None) -> list[str]:
+    """What reviewers did with the suggestions pre-selected for them, beside agreement when not shown."""
+    if not outcomes or not outcomes["all"]["shown_labels"] + outcomes["all"]["hidden_labels"]:
+        return []
+    out = ["", "### What reviewers did with pre-selected suggestions", ""]
+    rows = [[md_text(key), f"{o['recorded']:,}", f"{o['accepted']:,}", f"{o['changed']:,}", f"{o['left']:,}",
+             _num(o["acceptance_rate"], ".1%"), _num(o["rubber_stamp_share"], ".1%"), f"{o['hidden_labels']:,}",
+             _num(o["hidden_agree"], ".1%"), _num(o["excess_acceptance"], "+.1%")]
+            for key, o in [*outcomes["criteria"].items(), ("all criteria", outcomes["all"])]]  # fmt: skip
+    out += _table(["criterion", "shown", "accepted", "changed", "left", "kept", "left untouched", "not shown",
+                   "agree when not shown", "kept minus agree"], rows)  # fmt: skip
+    return [*out, "", "Kept = accepted + left; left = submitted as pre-selected without touching the criterion."]
 
 
 def write(report: Mapping[str, Any], reports_dir: Path) -> Path:

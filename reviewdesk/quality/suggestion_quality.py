@@ -14,6 +14,15 @@ calibrated, and whether showing a suggestion pulls reviewers towards it (the anc
   bootstrap CI over items. If a reviewer copies a shown suggestion with probability b and otherwise
   answers as they would have, the shown share is b + (1 - b) x hidden share, so the effect divided
   by (1 - hidden share) estimates b: reported as `copy_rate`.
+- Outcomes, under any policy: a shown suggestion pre-selects its option, and each label records what the
+  reviewer did with it (`schemas.suggestions.OUTCOMES`): accepted, changed or left. Reported per criterion:
+  the counts, the acceptance rate ((accepted + left) / labels with an outcome: the share kept), the
+  rubber-stamp share (left / labels with an outcome: kept without the reviewer touching the criterion) and
+  the change rate; beside them the agreement with the suggestion of labels made without seeing it (hide,
+  after_answer, the hidden half of randomized), and `excess_acceptance`, the acceptance rate minus that
+  agreement. Only under `randomized` do the two groups differ by the showing alone (that is `anchoring`);
+  across policies or periods they may also differ in items and reviewers, so the excess is a flag, not an
+  estimate. Labels shown a suggestion before outcomes were recorded are counted in `unrecorded`.
 """
 
 from __future__ import annotations
@@ -29,6 +38,7 @@ from reviewdesk.errors import ReviewdeskError
 from reviewdesk.stores.values import as_text, typed
 from reviewdesk.stores.warehouse import Warehouse
 from schemas.rubric import PREFERENCE, Criterion
+from schemas.suggestions import OUTCOMES
 
 BINS = 10
 MIN_ANCHORING_LABELS = 10  # per group (shown, hidden) before an anchoring effect is reported
@@ -50,7 +60,8 @@ def _pairs(wh: Warehouse, queue: str) -> pd.DataFrame:
 def _labels(wh: Warehouse, queue: str) -> pd.DataFrame:
     """Each label on an item x criterion that has a suggestion, with whether it was shown."""
     return wh.con.execute(
-        """SELECT l.item_id, l.reviewer, l.criterion, l.value, l.suggestion_shown, s.value::VARCHAR AS suggested
+        """SELECT l.item_id, l.reviewer, l.criterion, l.value, l.suggestion_shown, l.suggestion_outcome,
+                  s.value::VARCHAR AS suggested
            FROM labels l JOIN suggestions s ON s.item_id = l.item_id AND s.criterion = l.criterion
            WHERE l.queue = ? AND l.value IS NOT NULL ORDER BY l.item_id, l.reviewer""",
         [queue],
@@ -146,6 +157,26 @@ def anchoring_effect(labels: pd.DataFrame, resamples: int = 1000, seed: int = 0)
     return out
 
 
+def outcome_shares(labels: pd.DataFrame) -> dict[str, Any]:
+    """What reviewers did with pre-selected suggestions (`labels`: suggestion_shown, suggestion_outcome, agree),
+    beside the agreement of labels made without seeing the suggestion (see the module docstring)."""
+    shown = labels[labels["suggestion_shown"].astype(bool)]
+    recorded = shown["suggestion_outcome"][shown["suggestion_outcome"].isin(OUTCOMES)]
+    counts = {o: int((recorded == o).sum()) for o in OUTCOMES}
+    n, hidden = len(recorded), labels[~labels["suggestion_shown"].astype(bool)]
+    out: dict[str, Any] = {"shown_labels": len(shown), "recorded": n, "unrecorded": len(shown) - n, **counts,
+                           "acceptance_rate": None, "rubber_stamp_share": None, "change_rate": None,
+                           "hidden_labels": len(hidden), "hidden_agree": None, "excess_acceptance": None}  # fmt: skip
+    if n:
+        out |= {"acceptance_rate": (counts["accepted"] + counts["left"]) / n, "rubber_stamp_share": counts["left"] / n,
+                "change_rate": counts["changed"] / n}  # fmt: skip
+    if len(hidden):
+        out["hidden_agree"] = float(hidden["agree"].mean())
+    if n and len(hidden):
+        out["excess_acceptance"] = out["acceptance_rate"] - out["hidden_agree"]
+    return out
+
+
 def human_vs_model(
     wh: Warehouse, queue: str, criteria: list[Criterion], policy: str, resamples: int = 1000, seed: int = 0
 ) -> dict[str, Any]:
@@ -159,8 +190,6 @@ def human_vs_model(
             out["criteria"][c.key] = _agreement(rows, c, resamples, seed)
     if not out["criteria"]:
         out["note"] = "No item has both a suggestion and a consensus value yet: pre-score batches before publishing."
-    if policy != "randomized":
-        return out
     labels = _labels(wh, queue)
     by_key = {c.key: c for c in scored}
     labels = labels[labels["criterion"].isin(list(by_key))]
@@ -168,9 +197,14 @@ def human_vs_model(
         as_text(typed(v, by_key[key])) == as_text(json.loads(s))
         for key, v, s in zip(labels["criterion"], labels["value"], labels["suggested"], strict=True)
     ])  # fmt: skip
+    if not labels.empty:
+        out["outcomes"] = {"criteria": {key: outcome_shares(part) for key, part in labels.groupby("criterion")},
+                           "all": outcome_shares(labels)}  # fmt: skip
+    if policy != "randomized":
+        return out
     effects = {key: anchoring_effect(part, resamples, seed) for key, part in labels.groupby("criterion", sort=True)}
     out["anchoring"] = {"criteria": effects, "all": anchoring_effect(labels, resamples, seed)}
     return out
 
 
-__all__ = ["anchoring_effect", "human_vs_model", "reliability"]
+__all__ = ["anchoring_effect", "human_vs_model", "outcome_shares", "reliability"]

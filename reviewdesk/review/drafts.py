@@ -1,5 +1,6 @@
 """A draft: what a reviewer sends for an item (answers, comment, correction, flags, whether model
-suggestions were shown, and since when the item was shown), as one value, and the form's check of it.
+suggestions were shown and what the reviewer did with each, and since when the item was shown), as one
+value, and the form's check of it.
 
 `submit`, `submit_and_next` and `revise` take a `Draft`, so the review app, the simulated reviewers
 and the tests build a submission once and pass it on, instead of spelling out its fields.
@@ -18,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from reviewdesk.errors import ReviewdeskError
+from schemas.suggestions import OUTCOMES
 
 
 class DraftError(ReviewdeskError):
@@ -31,6 +33,9 @@ class Draft:
     `suggestion_shown` None means: not shown, for a first submission; as in the latest revision,
     for an edit. `shown_at` None means: when the item was reserved, for a first submission.
     `correction` is the reviewer's corrected output in the run's own shape (`reviewdesk.review.corrections`).
+    `suggestion_outcomes`: {criterion: accepted | changed | left} for each suggestion the form pre-selected
+    (see `schemas.suggestions`); None means none was, for a first submission; as in the latest revision,
+    for an edit.
     """
 
     answers: Mapping[str, Any]
@@ -39,6 +44,14 @@ class Draft:
     flags: Iterable[Mapping[str, Any]] = ()
     suggestion_shown: bool | None = None
     shown_at: datetime | None = None
+    suggestion_outcomes: Mapping[str, str] | None = None
+
+    def __post_init__(self) -> None:
+        for key, outcome in (self.suggestion_outcomes or {}).items():
+            if not isinstance(key, str) or outcome not in OUTCOMES:
+                raise ValueError(
+                    f"suggestion outcome {key!r}: {outcome!r} is not one of {', '.join(OUTCOMES)} for a criterion key"
+                )
 
 
 def stored_parts(draft: Draft) -> tuple[dict, list[dict]]:

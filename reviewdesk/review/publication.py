@@ -49,8 +49,9 @@ def items_sql(view: ReviewerView) -> str:
                                     ELSE json_object(ra.run_id, {run_a}, rb.run_id, {run_b}) END),
            s.suggestions
     FROM items i
-    LEFT JOIN (SELECT item_id, json_group_object(criterion, json_object('value', value, 'confidence', confidence,
-                                                 'model_version', model_version))::VARCHAR AS suggestions
+    LEFT JOIN (SELECT item_id, json_group_object(criterion, json_merge_patch(
+                   json_object('value', value, 'confidence', confidence, 'model_version', model_version),
+                   json_object('reason', reason)))::VARCHAR AS suggestions
                FROM suggestions WHERE batch_id = ? GROUP BY item_id) s ON s.item_id = i.item_id
     JOIN runs ra ON ra.run_id = coalesce(i.run_id, i.run_a)
     LEFT JOIN runs rb ON rb.run_id = i.run_b

@@ -66,6 +66,7 @@ def _submission_row(
     suggestion_shown: bool | None,
     shown_at: datetime | None,
     now: datetime,
+    outcomes: Mapping[str, str] | None = None,
 ) -> dict:
     answers, flags = stored_parts(draft)
     return {
@@ -77,6 +78,7 @@ def _submission_row(
         "correction": draft.correction,
         "flags": flags,
         "suggestion_shown": bool(suggestion_shown),
+        "suggestion_outcomes": dict(outcomes) if outcomes else None,
         "rubric_version": item["rubric_version"],
         "shown_at": shown_at,
         "submitted_at": now,
@@ -149,7 +151,7 @@ def _store_submission(
     shown_at = draft.shown_at
     if shown_at is None and mine is not None:
         shown_at = mine["reserved_at"]
-    row = _submission_row(item, reviewer, 1, draft, draft.suggestion_shown, shown_at, now)
+    row = _submission_row(item, reviewer, 1, draft, draft.suggestion_shown, shown_at, now, draft.suggestion_outcomes)
     inserted = conn.execute(store.insert_ignore_stmt(submissions), row)
     if inserted.rowcount == 0:  # revision 1 exists: a double submit
         latest = latest_submission(conn, item_id, reviewer)
@@ -165,7 +167,7 @@ def revise(store: ReviewStore, item_id: str, reviewer: str, draft: Draft, now: d
     """Store an edit of a submitted review as the next revision; earlier revisions stay as they were.
 
     An edit identical to the latest revision (a double click) adds nothing: `duplicate=True`.
-    The draft's `suggestion_shown` defaults to the latest revision's.
+    The draft's `suggestion_shown` and `suggestion_outcomes` default to the latest revision's.
     """
     now = now or datetime.now(UTC)
     with store.write() as conn:
@@ -175,7 +177,8 @@ def revise(store: ReviewStore, item_id: str, reviewer: str, draft: Draft, now: d
         if latest is None:
             raise NotFound(f"{reviewer!r} has not submitted item {item_id} yet: submit it first, then edit it.")
         shown = latest["suggestion_shown"] if draft.suggestion_shown is None else draft.suggestion_shown
-        row = _submission_row(item, reviewer, latest["revision"] + 1, draft, shown, draft.shown_at, now)
+        outcomes = latest["suggestion_outcomes"] if draft.suggestion_outcomes is None else draft.suggestion_outcomes
+        row = _submission_row(item, reviewer, latest["revision"] + 1, draft, shown, draft.shown_at, now, outcomes)
         same = ("answers", "comment", "correction", "flags")
         if all(canonical(row[k]) == canonical(latest[k]) for k in same):
             return SubmitResult(latest["submission_id"], latest["revision"], duplicate=True)

@@ -2,7 +2,9 @@
 
 A queue's `suggestions` setting is show, hide, after_answer (revealed once the reviewer has
 submitted) or randomized (a fixed half of the items, to measure how far suggestions anchor
-reviewers). `next_item` withholds suggestions the policy does not show.
+reviewers). `next_item` withholds suggestions the policy does not show. A shown suggestion pre-selects
+its option in the review form, and each submission records what the reviewer did with it
+(`Draft.suggestion_outcomes`: accepted, changed or left, as `schemas.suggestions` defines them).
 """
 
 from __future__ import annotations

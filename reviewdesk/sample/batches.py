@@ -57,6 +57,11 @@ class Batch:
     item_count: int = 0  # items including gold ones; counted even when `items` was not read
     published_at: datetime | None = None  # when it reached the review store (reviewdesk.review.publication)
 
+    @property
+    def identical_skipped(self) -> int:
+        """Pairwise: the pairs left out of the population because their two answers are identical."""
+        return int(self.params.get("identical_pairs_skipped", 0))
+
     def as_dict(self) -> dict:
         """The CLI's --json shape: the design, then each item with its inclusion probability and suggestions."""
         keys = ("item_id", "position")
@@ -72,6 +77,7 @@ class Batch:
             "size": self.size,
             "rubric_version": self.rubric_version,
             "created_at": self.created_at.isoformat(),
+            "identical_pairs_skipped": self.identical_skipped,
             "params": self.params,
             "items": [
                 {**{k: item[k] for k in keys}, "suggestions": self.suggestions.get(item["item_id"])}
@@ -131,15 +137,16 @@ def batch_for_queue(wh: Warehouse, queue: QueueConfig, batch_id: str) -> Batch:
 
 
 def item_suggestions(wh: Warehouse, batch_id: str) -> dict[str, dict]:
-    """The batch's suggestions (reviewdesk.prescore.run): item -> criterion -> {value, confidence, model_version}."""
+    """The batch's suggestions (reviewdesk.prescore.run): item -> criterion -> {value, confidence, model_version}
+    and the scorer's `reason` where it gave one."""
     out: dict[str, dict] = {}
-    for item_id, key, value, confidence, version in wh.execute(
-        "SELECT item_id, criterion, value, confidence, model_version FROM suggestions WHERE batch_id = ? "
+    for item_id, key, value, confidence, version, reason in wh.execute(
+        "SELECT item_id, criterion, value, confidence, model_version, reason FROM suggestions WHERE batch_id = ? "
         "ORDER BY item_id, criterion",
         [batch_id],
     ):
-        out.setdefault(item_id, {})[key] = {"value": json.loads(value), "confidence": confidence,
-                                            "model_version": version}  # fmt: skip
+        given = {"value": json.loads(value), "confidence": confidence, "model_version": version}
+        out.setdefault(item_id, {})[key] = given | ({"reason": reason} if reason else {})
     return out
 
 
@@ -148,6 +155,7 @@ def list_batches(wh: Warehouse, queue: str | None = None) -> list[dict]:
     rows = wh.con.execute(
         """SELECT b.batch_id, b.queue, b.kind, b.strategy, b.seed, b.population, b.size, b.rubric_version,
                   count(i.item_id) AS items, count(i.item_id) FILTER (WHERE i.is_gold) AS gold_items,
+                  coalesce(b.params->>'$.identical_pairs_skipped', '0')::BIGINT AS identical_pairs_skipped,
                   b.created_at, b.published_at
            FROM batches b LEFT JOIN items i USING (batch_id)
            WHERE $queue IS NULL OR b.queue = $queue

@@ -17,6 +17,10 @@ Designs (`queue.sampling.strategy`):
   per stratum; pi = n_h/N_h, so the sum of 1/pi over the batch is N exactly.
 - weighted: pi_i = n * w_i / W with iterative capping, realised by systematic PPS over the units
   ordered by (weight class, seeded hash) (see `_weighted`): its inclusion probabilities are exactly pi.
+
+Pairwise populations leave out pairs whose two answers are identical after whitespace normalisation
+(`population`), so no reviewer is shown one; the batch records how many keys were left out
+(`Batch.identical_skipped`, from its recorded params), and N and every pi are over the pairs that remain.
 """
 
 from __future__ import annotations
@@ -64,10 +68,13 @@ def draw_batch(wh: Warehouse, queue: QueueConfig, size: int | None = None, seed:
         raise ConfigError(f"Seed {seed} does not fit a 64-bit integer; pick a smaller one.")
 
     with wh.transaction() as con, Population(con, queue, seed) as pop:
+        identical = pop.identical_pairs()
         population, units, details = _DRAWS[queue.sampling.strategy](con, pop, requested)
         if population == 0:
-            raise EmptyPopulation(pop.empty_message())
+            raise EmptyPopulation(pop.empty_message(identical))
         gold = draw_gold(con, pop, queue, len(units), {u.uid for u in units})
+        if pop.pairwise:
+            details["identical_pairs_skipped"] = identical
         params = design_params(queue, requested, seed_source, details, len(units), gold)
         batch = assemble(queue, seed, population, units, gold, params)
         if con.execute("SELECT 1 FROM batches WHERE batch_id = ?", [batch.batch_id]).fetchall():

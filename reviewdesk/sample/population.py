@@ -10,6 +10,14 @@ the unit (`digest`, `uniform`).
 Pairwise queues sample pairs: a unit is a `pairing.key` value whose population runs show at
 least two `pairing.compare` values; strata and weights of a pair are those of its run_a.
 
+Identical pairs are not in the population. Two answers are identical when their runs' `outputs`
+and `error` are equal once every whitespace character is removed (spaces, tabs, line breaks, also
+those escaped inside JSON strings): such a pair gives a reviewer nothing to compare. A
+key's pair is its smallest-hash run and the smallest-hash run of another compare value whose answer
+differs; a key none of whose other-compare runs differs from its first run has no pair, and is
+counted by `identical_pairs`. Inclusion probabilities (and so every estimate) are over the pairs
+that remain: the population is "pairs whose two answers differ", which is also what reviewers see.
+
 The queue's SQL (filter, strata, weights, pairing, gold source) is checked again here and
 evaluated in the sandbox (`evaluation`); the SQL run on the warehouse is only this module's own.
 """
@@ -28,6 +36,12 @@ from reviewdesk.sample.evaluation import evaluate
 from schemas.queue import QueueConfig
 
 HASH_RULE = "duckdb hash(unit_id || ':' || seed); bottom-k by hash is a simple random sample"
+# A run's answer as pairs compare it: outputs and error with every whitespace character (and JSON's escaped
+# \n, \t, \r) removed, hashed so that pairing carries 16 bytes per run, not the answer.
+ANSWER_SQL = (
+    "md5(regexp_replace(coalesce(runs.outputs::VARCHAR, '') || chr(31) || coalesce(runs.error, ''), "
+    r"'(\s|\\[nrt])+', '', 'g'))"
+)
 _relations = itertools.count()  # names of the relations each `units` call registers, unique in the process
 
 
@@ -102,12 +116,9 @@ class Population:
         """SQL for the seeded hash of `uid` (a SQL expression); `purpose` gives an order independent of the sample's."""
         return f"hash({uid} || {_lit(f':{purpose}{self.seed}')})"
 
-    def units(self, extra: dict[str, str] | None = None) -> str:
-        """SELECT __uid, __h (UBIGINT), __run / __a, __b, and `extra` expressions (queue SQL over runs) by name.
-
-        Every unit passes the queue's filter; a pair's `extra` values are those of its run_a.
-        """
-        extra = extra or {}
+    def _evaluated(self, extra: dict[str, str]) -> tuple[str, str]:
+        """The queue's SQL evaluated over runs (`extra` plus a pair's key and compare values, by name):
+        the relation's name and the population FROM clause joined to it."""
         q = f"__queue_sql_{next(_relations)}"
         values = dict(extra)
         if self.pairwise:
@@ -116,28 +127,51 @@ class Population:
             values |= {"__k": f"CAST(({p.key}) AS VARCHAR)", "__c": f"CAST(({p.compare}) AS VARCHAR)"}
         on = evaluate(self.con, q, self.queue.sampling.filter, values)
         self.registered.append(q)
-        population = f"runs JOIN {q} ON {on} WHERE {self.exclude}"
+        return q, f"runs JOIN {q} ON {on} WHERE {self.exclude}"
+
+    def _pairing(self, q: str, population: str, extra: dict[str, str]) -> str:
+        """WITH clauses of pairwise units (see the module docstring): __cand (pairable runs), __first (per
+        key, its smallest-hash run), __second (per key, its first run's partner) and __pairs."""
+        carried = "".join(f", {q}.{n}" for n in extra)
+        return f"""
+            WITH __cand AS (
+                SELECT run_id AS __r, {q}.__k, {q}.__c, {self.hash("run_id")} AS __rh, {ANSWER_SQL} AS __o{carried}
+                FROM {population} AND {q}.__k IS NOT NULL AND {q}.__c IS NOT NULL),
+            __first AS (
+                SELECT __k, arg_min({{'r': __r, 'c': __c, 'o': __o}}, __rh) AS __f FROM __cand
+                GROUP BY __k HAVING count(DISTINCT __c) >= 2),
+            __second AS (
+                SELECT f.__k, arg_min(c.__r, c.__rh) AS __r2 FROM __cand c JOIN __first f
+                ON c.__k = f.__k AND c.__c <> f.__f.c AND c.__o <> f.__f.o GROUP BY f.__k),
+            __pairs AS (
+                SELECT least(f.__f.r, s.__r2) AS __a, greatest(f.__f.r, s.__r2) AS __b
+                FROM __first f JOIN __second s USING (__k))"""
+
+    def units(self, extra: dict[str, str] | None = None) -> str:
+        """SELECT __uid, __h (UBIGINT), __run / __a, __b, and `extra` expressions (queue SQL over runs) by name.
+
+        Every unit passes the queue's filter; a pair's `extra` values are those of its run_a.
+        """
+        extra = extra or {}
+        q, population = self._evaluated(extra)
         if not self.pairwise:
             cols = "".join(f", {q}.{name} AS {name}" for name in extra)
             return f"SELECT run_id AS __uid, {self.hash('run_id')} AS __h, run_id AS __run{cols} FROM {population}"
         # Per key: the run with the smallest seeded hash, then the smallest-hash run of another
-        # compare value. Runs with a NULL key or compare value cannot be paired.
-        carried, cols = "".join(f", {q}.{n}" for n in extra), "".join(f", __cand.{n}" for n in extra)
-        return f"""
-            WITH __cand AS (
-                SELECT run_id AS __r, {q}.__k, {q}.__c, {self.hash("run_id")} AS __rh{carried}
-                FROM {population} AND {q}.__k IS NOT NULL AND {q}.__c IS NOT NULL),
-            __first AS (
-                SELECT __k, arg_min({{'r': __r, 'c': __c}}, __rh) AS __f FROM __cand
-                GROUP BY __k HAVING count(DISTINCT __c) >= 2),
-            __second AS (
-                SELECT f.__k, arg_min(c.__r, c.__rh) AS __r2 FROM __cand c JOIN __first f
-                ON c.__k = f.__k AND c.__c <> f.__f.c GROUP BY f.__k),
-            __pairs AS (
-                SELECT least(f.__f.r, s.__r2) AS __a, greatest(f.__f.r, s.__r2) AS __b
-                FROM __first f JOIN __second s USING (__k))
+        # compare value with another answer. Runs with a NULL key or compare value cannot be paired.
+        cols = "".join(f", __cand.{n}" for n in extra)
+        return f"""{self._pairing(q, population, extra)}
             SELECT __a || ' ' || __b AS __uid, {self.hash("__a || ' ' || __b")} AS __h, __a, __b{cols}
             FROM __pairs JOIN __cand ON __cand.__r = __pairs.__a"""
+
+    def identical_pairs(self) -> int:
+        """Keys left out of a pairwise population because every run they could pair has the same answer
+        (after whitespace normalisation; see the module docstring); 0 for a single queue."""
+        if not self.pairwise:
+            return 0
+        q, population = self._evaluated({})
+        sql = f"{self._pairing(q, population, {})} SELECT count(*) FROM __first ANTI JOIN __second USING (__k)"
+        return self.con.execute(sql).fetchone()[0]
 
     def payload(self, **extra: str) -> str:
         """What a drawn unit brings back: its id, runs and hash (to sort by, in Python), plus `extra`."""
@@ -150,8 +184,8 @@ class Population:
             return Unit(row["u"], None, row["a"], row["b"], pi, stratum)
         return Unit(row["u"], row["r"], None, None, pi, stratum)
 
-    def empty_message(self) -> str:
-        """Why there is nothing to sample, and what to do about it."""
+    def empty_message(self, identical: int = 0) -> str:
+        """Why there is nothing to sample (`identical`: pairs left out as identical), and what to do about it."""
         s, q = self.queue.sampling, self.queue
         unreviewed = " that are not yet in one of its batches" if s.exclude_reviewed else ""
         what = f"no runs match the filter of queue {q.name!r} ({s.filter}){unreviewed}"
@@ -160,6 +194,8 @@ class Population:
                 f"no pairs for queue {q.name!r}: among runs matching its filter ({s.filter}){unreviewed}, "
                 f"no {q.pairing.key} value has runs with two different {q.pairing.compare} values"
             )
+            if identical:
+                what += f" whose answers differ ({identical:,} pairs had identical answers, whitespace aside)"
         return f"Nothing to sample: {what}; ingest runs or loosen sampling.filter."
 
 
@@ -168,4 +204,4 @@ def bottom(rows: list[dict] | None, k: int) -> list[dict]:
     return sorted(rows or [], key=lambda r: (r["h"], r["u"]))[:k]
 
 
-__all__ = ["HASH_RULE", "Population", "Unit", "bottom", "digest", "uniform"]
+__all__ = ["ANSWER_SQL", "HASH_RULE", "Population", "Unit", "bottom", "digest", "uniform"]

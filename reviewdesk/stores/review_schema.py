@@ -214,6 +214,9 @@ submissions = _table(
     # default there), so collect reads in an order no later commit can fall behind; 0 on SQLite and
     # for rows written before m008. See reviewdesk.labels.collection.
     Column("txid", BigInteger, nullable=False, server_default=text("0")),
+    # m010: {criterion: accepted | changed | left} for each suggestion the form pre-selected (see
+    # schemas.suggestions); NULL when none was.
+    Column("suggestion_outcomes", JSON(none_as_null=True)),
     UniqueConstraint("item_id", "reviewer", "revision", name="uq_submissions_item_reviewer_revision"),
     Index("ix_submissions_reviewer", "reviewer"),
     sqlite_autoincrement=True,  # ids never reused: collect reads submissions after a watermark
@@ -323,6 +326,11 @@ def m010_submission_correction_json(conn: Connection) -> None:
             conn.execute(text("ALTER TABLE submissions ALTER COLUMN correction TYPE JSON USING to_json(correction)"))
     else:  # SQLite keeps JSON as text: quote the old rows (a new store has none when this runs)
         conn.execute(text("UPDATE submissions SET correction = json_quote(correction) WHERE correction IS NOT NULL"))
+
+
+@migration
+def m011_submission_suggestion_outcomes(conn: Connection) -> None:
+    _add_columns(conn, submissions, submissions.c.suggestion_outcomes)
 
 
 __all__ = [

@@ -240,6 +240,16 @@ def m016_feedback_pushes(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+@migration
+def m017_suggestion_reasons_and_outcomes(con: duckdb.DuckDBPyConnection) -> None:
+    # A scorer's short why, shown beside its suggestion (NULL where it gives none); and what the reviewer did
+    # with each suggestion shown pre-selected (reviewdesk.review.suggestions: accepted, changed or left), per
+    # submission as {criterion: outcome} and per label; NULL where no suggestion was pre-selected.
+    con.execute("ALTER TABLE suggestions ADD COLUMN reason VARCHAR")
+    con.execute("ALTER TABLE submissions ADD COLUMN suggestion_outcomes JSON")
+    con.execute("ALTER TABLE labels ADD COLUMN suggestion_outcome VARCHAR")
+
+
 # Faults of the disk, the file or the process's memory; other DuckDB errors are bugs (or user SQL, checked earlier).
 _FAULTS = (duckdb.OperationalError, duckdb.FatalException)
 
