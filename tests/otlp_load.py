@@ -1,9 +1,10 @@
 """An exporter process for load and durability runs: the real OTLPSpanExporter sends batches of GenAI spans.
 
-    python tests/otlp_load.py URL TOKEN WORKER BATCHES SIZE ACKS [--gzip] [--prebuilt] [--start-at UNIX_TIME]
+    python tests/otlp_load.py URL TOKEN WORKER BATCHES SIZE ACKS [--gzip] [--prebuilt] [--start-at T] [--stop-at T]
 
 Spans are built before the clock starts (and, with --start-at, the first batch waits for that
-moment, so that several processes start together). The real OTLPSpanExporter sends them, encoding
+moment, so that several processes start together; with --stop-at, no batch starts after that
+moment, so that a slow receiver cannot hold a run up for ever). The real OTLPSpanExporter sends them, encoding
 each batch as an app would; with --prebuilt, each batch is encoded by the same SDK encoder (and
 gzipped) before the clock starts and POSTed as the exporter would, so that a load run measures the
 receiver rather than the SDK's pure-Python encoder. After each batch the process appends to ACKS
@@ -96,7 +97,7 @@ def post(session: requests.Session, url: str, body: bytes, headers: dict[str, st
 
 
 def main(url: str, token: str, worker: int, batches: int, size: int, acks: str, zipped: bool, prebuilt: bool,
-         start: float) -> None:  # fmt: skip
+         start: float, stop: float) -> None:  # fmt: skip
     compression = Compression.Gzip if zipped else Compression.NoCompression
     headers = {"Authorization": f"Bearer {token}"}
     exporter = OTLPSpanExporter(endpoint=f"{url}/v1/traces", headers=headers, timeout=60, compression=compression)
@@ -108,6 +109,8 @@ def main(url: str, token: str, worker: int, batches: int, size: int, acks: str, 
     time.sleep(max(0.0, start - time.time()))
     with open(acks, "a", buffering=1) as out:
         for i, spans in enumerate(prepared):
+            if stop and time.time() > stop:
+                break
             started = time.perf_counter()
             if prebuilt:
                 ok = post(session, f"{url}/v1/traces", bodies[i], headers)
@@ -122,5 +125,6 @@ def main(url: str, token: str, worker: int, batches: int, size: int, acks: str, 
 if __name__ == "__main__":
     args = sys.argv[1:]
     start_at = float(args[args.index("--start-at") + 1]) if "--start-at" in args else 0.0
-    flags = ("--gzip" in args, "--prebuilt" in args, start_at)
+    stop_at = float(args[args.index("--stop-at") + 1]) if "--stop-at" in args else 0.0
+    flags = ("--gzip" in args, "--prebuilt" in args, start_at, stop_at)
     main(args[0], args[1], int(args[2]), int(args[3]), int(args[4]), args[5], *flags)
