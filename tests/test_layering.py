@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 LIBRARY = ROOT / "reviewdesk"
 # The data flow, in order; a stage may import itself, the base and the stages before it.
 STAGES = ("base", "ingest", "sample", "prescore", "review", "labels", "agreement", "quality", "datasets", "demo", "cli")
-BASE = {"config", "errors", "queues", "lazy", "stores"}
+BASE = {"config", "errors", "queues", "lazy", "stores", "schedules"}  # schedules: deployments from the queue files
 HEAVY = ("duckdb", "pandas", "sklearn", "pandera", "prefect", "streamlit")
 MAX_LINES = 400
 

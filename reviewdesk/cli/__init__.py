@@ -4,12 +4,12 @@
     reviewdesk demo --runs 5000           # the whole loop on the embedded demo, then the review app
 
 Exit codes: 0 ok, 1 partial (some records rejected), 2 usage or configuration error. One module per
-stage (ingest, sample, prescore, review, labels, quality, datasets, demo) plus queues and serve;
+stage (ingest, sample, prescore, review, labels, quality, datasets, demo) plus queues, serve and deployments;
 `main` holds the root command and what they share. Commands import the library when they run, so
 the CLI starts without pandas, DuckDB or scikit-learn (tests/test_layering.py checks it).
 """
 
-from reviewdesk.cli import datasets, demo, ingest, labels, prescore, quality, queues, review, sample, serve  # noqa: F401  (register their commands)
+from reviewdesk.cli import datasets, demo, deployments, ingest, labels, prescore, quality, queues, review, sample, serve  # noqa: F401  (register their commands)
 from reviewdesk.cli.main import app
 
 __all__ = ["app"]

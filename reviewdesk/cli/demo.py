@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from reviewdesk.cli.datasets import print_promotions
@@ -81,7 +82,8 @@ def demo(
                           "reports": [str(p) for p in result.reports],
                           "datasets": [p.as_dict() for p in result.promoted],
                           "prescored": [p.as_dict() for p in result.prescored],
-                          "models": [t.as_dict() for t in result.trained]}, default=str))  # fmt: skip
+                          "models": [t.as_dict() for t in result.trained],
+                          "skipped": result.skipped}, default=str))  # fmt: skip
         return
     print_reports(result.ingest, ingested)
     print_overview(result.overview)
@@ -89,6 +91,8 @@ def demo(
     for b, p in zip(result.batches, result.published, strict=True):
         table.add_row(b.queue, b.batch_id, b.strategy, f"{b.population:,}", f"{len(b.items):,}", f"{p.published:,}")
     out.print(table)
+    for why in result.skipped:
+        out.print(f"Skipped {escape(why)}")
     print_loop(result)
     if result.promoted:
         print_promotions(result.promoted)

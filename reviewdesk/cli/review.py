@@ -1,4 +1,4 @@
-"""Commands for review-app accounts: add, list, disable, set a password."""
+"""Commands for review-app accounts: add, list, disable, set a password, grant and revoke queues."""
 
 from __future__ import annotations
 
@@ -23,13 +23,20 @@ def _password(name: str) -> str:
     )
 
 
+def _queues(user: dict) -> str:
+    """The queues a user may review, as a table cell."""
+    if user["role"] != "reviewer":
+        return "all (as a " + user["role"] + ")"
+    return ", ".join(user["queues"]) or "none granted"
+
+
 @users_app.command("add")
 @handle_errors
 def add(
     ctx: typer.Context,
     name: str,
     role: Annotated[str, typer.Option("--role", help=f"One of {', '.join(ROLES)}.")] = "reviewer",
-    queues: Annotated[str | None, typer.Option("--queues", help="Comma-separated queues (default: all).")] = None,
+    queues: Annotated[str | None, typer.Option("--queues", help="Comma-separated queues to grant a reviewer.")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Add an account; the password comes from $REVIEWDESK_PASSWORD or a prompt."""
@@ -41,13 +48,13 @@ def add(
     if as_json:
         print(json.dumps(user, default=str))
     else:
-        out.print(f"Added {user['name']} ({user['role']}), queues: {', '.join(user['queues'] or ['all'])}.")
+        out.print(f"Added {user['name']} ({user['role']}), queues: {_queues(user)}.")
 
 
 @users_app.command("list")
 @handle_errors
 def list_cmd(ctx: typer.Context, as_json: JsonOption = False) -> None:
-    """List accounts with their role, queues and state (never their password hash)."""
+    """List accounts with their role, granted queues and state (never their password hash)."""
     from reviewdesk.review.accounts import list_users
 
     with open_review_store(ctx) as store:
@@ -58,7 +65,7 @@ def list_cmd(ctx: typer.Context, as_json: JsonOption = False) -> None:
     table = Table("name", "role", "queues", "state", title="Users")
     for u in found:
         state = "disabled" if u["disabled"] else f"locked until {u['locked_until']:%H:%M}" if u["locked_until"] else ""
-        table.add_row(u["name"], u["role"], ", ".join(u["queues"] or ["all"]), state or "active")
+        table.add_row(u["name"], u["role"], _queues(u), state or "active")
     out.print(table)
 
 
@@ -82,3 +89,44 @@ def set_password_cmd(ctx: typer.Context, name: str) -> None:
     with open_review_store(ctx) as store:
         set_password(store, name, _password(name))
     out.print(f"New password set for {name}; the account is unlocked and old sessions are ended.")
+
+
+@users_app.command("grant")
+@handle_errors
+def grant_cmd(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The reviewer.")],
+    queue: Annotated[str, typer.Argument(help="The queue they may review from now on.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Let a reviewer review a queue (what the Users page's grants do); a queue not yet published waits for it."""
+    from reviewdesk.review.access import grant
+
+    with open_review_store(ctx) as store:
+        new = grant(store, queue, name, by="cli")
+        published = store.queue(queue) is not None
+    if as_json:
+        print(json.dumps({"user": name, "queue": queue, "granted": new, "published": published}))
+        return
+    out.print(f"{name} may review {queue}{'' if new else ' (granted already)'}.")
+    if not published:
+        out.print(f"{queue} is not published yet: the grant applies once its first batch is.")
+
+
+@users_app.command("revoke")
+@handle_errors
+def revoke_cmd(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The reviewer.")],
+    queue: Annotated[str, typer.Argument(help="The queue they may no longer review.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Take a queue away from a reviewer: it applies at their next action, and their held items are released."""
+    from reviewdesk.review.access import revoke
+
+    with open_review_store(ctx) as store:
+        had = revoke(store, queue, name)
+    if as_json:
+        print(json.dumps({"user": name, "queue": queue, "revoked": had}))
+        return
+    out.print(f"{name} may no longer review {queue}." if had else f"{name} had no grant of {queue}: nothing to do.")

@@ -15,8 +15,11 @@ from sqlalchemy import and_, case, exists, func, select
 
 from reviewdesk.errors import NotFound
 from reviewdesk.review.lookups import LATEST
-from reviewdesk.stores.review_schema import items, reservations, submissions
+from reviewdesk.stores.review_schema import ITEM_OPEN, flag_resolutions, items, queue_grants, reservations, submissions
 from reviewdesk.stores.reviewstore import ReviewStore
+
+
+RESOLUTION = ("category", "note", "resolved_by", "resolved_at")
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,8 @@ class ReviewerProgress:
     median_seconds: float | None  # of submitted_at - shown_at, first revisions only
     last_submitted_at: datetime | None
     reserved: int  # items held right now
+    granted: bool = False  # holds a grant of the queue (leads and admins review without one)
+    backlog: int = 0  # open items they have not reviewed: their share of the work still to do
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -60,6 +65,7 @@ class FlaggedSubmission:
     comment: str | None
     submitted_at: datetime
     run_ids: list[str]  # one run, or both runs of a pairwise item
+    resolution: dict | None = None  # a lead's {category, note, resolved_by, resolved_at} (reviewdesk.review.triage)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -107,7 +113,8 @@ def progress(store: ReviewStore, queue: str, reviewer: str | None = None) -> Pro
 
 
 def reviewer_progress(store: ReviewStore, queue: str, now: datetime | None = None) -> list[ReviewerProgress]:
-    """Per reviewer of `queue`, by name: who submitted, who holds items, and assignees yet to start."""
+    """Per reviewer of `queue`, by name: who submitted, who holds items, and grantees yet to start; each
+    with their backlog (open items they have not reviewed)."""
     now = now or datetime.now(UTC)
     in_queue = items.c.queue == queue
     s = submissions.c
@@ -129,8 +136,7 @@ def reviewer_progress(store: ReviewStore, queue: str, now: datetime | None = Non
         .group_by(reservations.c.reviewer)
     )
     with store.read() as conn:
-        row = store.queue(queue, conn)
-        if row is None:
+        if store.queue(queue, conn) is None:
             raise NotFound(
                 f"No queue {queue!r} in the review store: publish a batch of it first (`reviewdesk publish`)."
             )
@@ -139,12 +145,20 @@ def reviewer_progress(store: ReviewStore, queue: str, now: datetime | None = Non
         for name, shown_at, submitted_at in conn.execute(timed):
             durations.setdefault(name, []).append((submitted_at - shown_at).total_seconds())
         reserved = dict(conn.execute(held).all())
-    names = set(done) | set(reserved) | set((row["config"] or {}).get("assignees") or [])
+        granted = set(conn.scalars(select(queue_grants.c.reviewer).where(queue_grants.c.queue == queue)))
+        names = set(done) | set(reserved) | granted
+        open_ = and_(in_queue, ITEM_OPEN, items.c.set_aside_reason.is_(None))
+        mine = dict(conn.execute(
+            select(s.reviewer, func.count(func.distinct(s.item_id))).join(items, items.c.item_id == s.item_id)
+            .where(open_).group_by(s.reviewer)
+        ).all())  # fmt: skip
+        open_items = conn.scalar(select(func.count()).where(open_))
     out = []
     for name in sorted(names):
         n, revisions, last = done.get(name, (0, 0, None))
         median = statistics.median(durations[name]) if name in durations else None
-        out.append(ReviewerProgress(name, n, revisions, median, last, reserved.get(name, 0)))
+        backlog = open_items - mine.get(name, 0)
+        out.append(ReviewerProgress(name, n, revisions, median, last, reserved.get(name, 0), name in granted, backlog))
     return out
 
 
@@ -164,21 +178,25 @@ def set_aside_items(store: ReviewStore, queue: str) -> list[SetAsideItem]:
     ]
 
 
-def flagged_items(store: ReviewStore, queue: str | None = None) -> list[FlaggedSubmission]:
-    """Latest revisions (per item and reviewer) with a non-empty `flags` list, newest first.
+def flagged_items(store: ReviewStore, queue: str | None = None, state: str = "all") -> list[FlaggedSubmission]:
+    """Latest revisions (per item and reviewer) with a non-empty `flags` list, newest first, each with
+    a lead's resolution if any; `state` "open" or "resolved" keeps those only.
 
     A flag removed in a later revision no longer counts: only the latest revision is looked at.
     """
-    s = submissions.c
+    s, fr = submissions.c, flag_resolutions.c
     query = (
-        select(s.item_id, items.c.queue, s.reviewer, s.flags, s.comment, s.submitted_at)
+        select(s.item_id, items.c.queue, s.reviewer, s.flags, s.comment, s.submitted_at, *(fr[k] for k in RESOLUTION))
         .add_columns(items.c.run_id, items.c.run_a, items.c.run_b)
         .join(items, items.c.item_id == s.item_id)
+        .outerjoin(flag_resolutions, and_(fr.item_id == s.item_id, fr.reviewer == s.reviewer))
         .where(LATEST, func.json_array_length(s.flags) > 0)  # the same function in SQLite and PostgreSQL
         .order_by(s.submitted_at.desc(), s.submission_id.desc())
     )
     if queue is not None:
         query = query.where(items.c.queue == queue)
+    if state != "all":
+        query = query.where(fr.resolved_at.is_(None) if state == "open" else fr.resolved_at.is_not(None))
     with store.read() as conn:
         rows = conn.execute(query).mappings().all()
     return [
@@ -190,6 +208,7 @@ def flagged_items(store: ReviewStore, queue: str | None = None) -> list[FlaggedS
             comment=r["comment"],
             submitted_at=r["submitted_at"],
             run_ids=[run for run in (r["run_id"], r["run_a"], r["run_b"]) if run],
+            resolution={k: r[k] for k in RESOLUTION} if r["resolved_at"] is not None else None,
         )
         for r in rows
     ]
