@@ -1,8 +1,9 @@
 """Prefect flow: one review cycle of a queue: sample a batch, pre-score it, publish it to reviewers.
 
 A thin shell over the steps of `reviewdesk.review.steps`, one task each, so each is retried on its
-own. It samples only what fits the queue's backlog limits, and nothing while the queue is paused, its
-backlog is full or no new run matches its filter: then it logs why and ends without a batch. Sampling writes the warehouse (DuckDB, one writer), so the deployment runs with concurrency 1.
+own. It samples only what fits the queue's backlog limits, and nothing while the queue is paused,
+its backlog is full or no new run matches its filter: then it logs why and ends without a batch.
+Sampling writes the warehouse (DuckDB, one writer), so the deployment runs with concurrency 1.
 Pre-scoring maps spans of the batch's items over concurrent tasks (each reads its span through its
 own DuckDB cursor), then writes all suggestions in one place. Publishing is idempotent, so a retried
 or re-run cycle never shows an item twice.

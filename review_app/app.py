@@ -27,7 +27,7 @@ PAGES = {
         ("views/adjudication.py", "Adjudication", ("lead", "admin")),
     ],
     "Admin": [
-        ("views/users.py", "Users", ("admin",)),
+        ("views/users.py", "Users", ("lead", "admin")),  # leads grant queues; only admins manage accounts
     ],
 }
 

@@ -70,7 +70,7 @@ def queue_deployment(queue: QueueConfig) -> dict[str, Any]:
     """The review-cycle deployment of one queue, on its schedule (none: run by hand only)."""
     out: dict[str, Any] = {
         "name": queue.name,
-        "description": f"Sample, pre-score and publish a batch of the {queue.name} queue, on its queue file's schedule.",
+        "description": f"Sample, pre-score and publish a batch of the {queue.name} queue, on its file's schedule.",
         "entrypoint": REVIEW_CYCLE,
         "parameters": {"queue": queue.name},
     }

@@ -58,7 +58,8 @@ def write(
 def serve_flows(ctx: typer.Context) -> None:
     """Serve every flow on its schedule from this process (prefect.serve): no work pool or worker needed."""
     s = settings(ctx)
-    env = os.environ | {"REVIEWDESK_DATA_DIR": str(s.data_dir.resolve()), "REVIEWDESK_QUEUES_DIR": str(s.queues_dir.resolve())}
+    env = os.environ | {"REVIEWDESK_DATA_DIR": str(s.data_dir.resolve()),
+                        "REVIEWDESK_QUEUES_DIR": str(s.queues_dir.resolve())}  # fmt: skip
     if s.review_store_url:
         env["REVIEWDESK_REVIEW_STORE_URL"] = s.review_store_url
     out.print("Serving every flow on its schedule (Ctrl+C stops it); set PREFECT_API_URL to use your Prefect server.")

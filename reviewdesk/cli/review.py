@@ -23,13 +23,6 @@ def _password(name: str) -> str:
     )
 
 
-def _queues(user: dict) -> str:
-    """The queues a user may review, as a table cell."""
-    if user["role"] != "reviewer":
-        return "all (as a " + user["role"] + ")"
-    return ", ".join(user["queues"]) or "none granted"
-
-
 @users_app.command("add")
 @handle_errors
 def add(
@@ -40,7 +33,7 @@ def add(
     as_json: JsonOption = False,
 ) -> None:
     """Add an account; the password comes from $REVIEWDESK_PASSWORD or a prompt."""
-    from reviewdesk.review.accounts import add_user
+    from reviewdesk.review.accounts import add_user, queue_access
 
     chosen = [q.strip() for q in queues.split(",") if q.strip()] if queues else None
     with open_review_store(ctx) as store:
@@ -48,14 +41,14 @@ def add(
     if as_json:
         print(json.dumps(user, default=str))
     else:
-        out.print(f"Added {user['name']} ({user['role']}), queues: {_queues(user)}.")
+        out.print(f"Added {user['name']} ({user['role']}), queues: {queue_access(user)}.")
 
 
 @users_app.command("list")
 @handle_errors
 def list_cmd(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """List accounts with their role, granted queues and state (never their password hash)."""
-    from reviewdesk.review.accounts import list_users
+    from reviewdesk.review.accounts import list_users, queue_access
 
     with open_review_store(ctx) as store:
         found = list_users(store)
@@ -65,7 +58,7 @@ def list_cmd(ctx: typer.Context, as_json: JsonOption = False) -> None:
     table = Table("name", "role", "queues", "state", title="Users")
     for u in found:
         state = "disabled" if u["disabled"] else f"locked until {u['locked_until']:%H:%M}" if u["locked_until"] else ""
-        table.add_row(u["name"], u["role"], _queues(u), state or "active")
+        table.add_row(u["name"], u["role"], queue_access(u), state or "active")
     out.print(table)
 
 

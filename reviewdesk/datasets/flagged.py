@@ -25,7 +25,7 @@ from sqlalchemy import select
 from reviewdesk.datasets.formats import answer_text, input_messages
 from reviewdesk.quality.report_text import csv_cell, md_link, md_text, url_part
 from reviewdesk.review.oversight import flagged_items
-from reviewdesk.review.triage import DISMISSED
+from reviewdesk.review.triage import DISMISSED, describe
 from reviewdesk.stores.files import write_text
 from reviewdesk.stores.review_schema import adjudications, items
 from reviewdesk.stores.reviewstore import ReviewStore
@@ -103,10 +103,6 @@ def _routed_decisions(store: ReviewStore, queue: str) -> list[dict[str, Any]]:
         ]
 
 
-def _resolution(found: dict | None) -> str:
-    """A flag's resolution as the report shows it: "open", or the category and the lead's note."""
-    return "open" if found is None else f"{found['category']} ({found['resolved_by']}): {found['note']}"
-
 
 def issues(store: ReviewStore, wh: Warehouse, queue: QueueConfig) -> list[dict[str, Any]]:
     """The queue's product issues, newest first, as rows with the COLUMNS keys."""
@@ -120,7 +116,7 @@ def issues(store: ReviewStore, wh: Warehouse, queue: QueueConfig) -> list[dict[s
                 "by": f.reviewer,
                 "reasons": f.reasons,
                 "comment": f.comment,
-                "resolution": _resolution(f.resolution),
+                "resolution": describe(f.resolution),
                 "run_ids": f.run_ids,
                 "at": f.submitted_at,
             }

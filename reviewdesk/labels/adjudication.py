@@ -9,7 +9,6 @@ queue's product-issues report (`reviewdesk.datasets.flagged`); what the reason s
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -20,7 +19,7 @@ from reviewdesk.errors import ConfigError, NotFound, ReviewConflict
 from reviewdesk.review.access import require_lead
 from reviewdesk.review.lookups import LATEST
 from reviewdesk.stores.review_schema import adjudications, items, submissions
-from reviewdesk.stores.reviewstore import ReviewStore, canonical
+from reviewdesk.stores.reviewstore import ReviewStore
 
 
 def open_cases(store: ReviewStore, cases: Iterable[Mapping[str, Any]], now: datetime | None = None) -> int:
@@ -57,11 +56,6 @@ def case(store: ReviewStore, item_id: str, lead: str) -> dict:
             select(submissions).where(submissions.c.item_id == item_id, LATEST).order_by(submissions.c.reviewer)
         ).mappings()
         return {"item": dict(item), "cases": [dict(c) for c in cases], "submissions": [dict(a) for a in answers]}
-
-
-def answer_counts(seen: Mapping[str, Any], criterion: str) -> Counter:
-    """How many reviewers gave each (stored) answer to `criterion` in a `case`; unanswered ones as None."""
-    return Counter(canonical(s["answers"].get(criterion)) for s in seen["submissions"])
 
 
 def decide(
@@ -109,4 +103,4 @@ def decisions(store: ReviewStore, queue: str) -> dict[str, dict[str, Any]]:
     return out
 
 
-__all__ = ["answer_counts", "backlog", "case", "decide", "decisions", "open_cases"]
+__all__ = ["backlog", "case", "decide", "decisions", "open_cases"]

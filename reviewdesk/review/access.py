@@ -137,7 +137,8 @@ def revoke(store: ReviewStore, queue: str, reviewer: str) -> bool:
 
 def grants(store: ReviewStore) -> dict[str, list[str]]:
     """Every queue with a grant -> the reviewers granted it, by name."""
-    query = select(queue_grants.c.queue, queue_grants.c.reviewer).order_by(queue_grants.c.queue, queue_grants.c.reviewer)
+    g = queue_grants.c
+    query = select(g.queue, g.reviewer).order_by(g.queue, g.reviewer)
     out: dict[str, list[str]] = {}
     with store.read() as conn:
         for queue, reviewer in conn.execute(query):
@@ -175,5 +176,16 @@ def view_item(store: ReviewStore, item_id: str, viewer: str) -> dict:
     return item
 
 
-__all__ = ["allowed_queues", "check_access", "check_open", "check_queue_name", "grant", "require_lead", "grants", "my_queues", "revoke", "set_paused",
-           "view_item"]  # fmt: skip
+__all__ = [
+    "allowed_queues",
+    "check_access",
+    "check_open",
+    "check_queue_name",
+    "grant",
+    "grants",
+    "my_queues",
+    "require_lead",
+    "revoke",
+    "set_paused",
+    "view_item",
+]  # fmt: skip

@@ -171,8 +171,8 @@ def add_user(store: ReviewStore, name: str, role: str, password: str, queues: It
                 f"with `reviewdesk users set-password {name}`."
             )
         conn.execute(users.insert().values(**row))
-        granted = [{"queue": q, "reviewer": name, "granted_by": "added with the account", "granted_at": row["created_at"]}
-                   for q in chosen]  # fmt: skip
+        granted = [{"queue": q, "reviewer": name, "granted_by": "added with the account",
+                    "granted_at": row["created_at"]} for q in chosen]  # fmt: skip
         if granted:
             conn.execute(store.insert_ignore_stmt(queue_grants), granted)
     return _public(row, {name: chosen})
@@ -199,6 +199,13 @@ def disable_user(store: ReviewStore, name: str, disabled: bool = True) -> None:
         conn.execute(users.update().where(users.c.name == name).values(disabled=disabled))
         if disabled:
             conn.execute(sessions.delete().where(sessions.c.user == name))
+
+
+def queue_access(user: dict) -> str:
+    """Which queues a user (from `list_users`) may review, in words: their grants, or all for a lead or admin."""
+    if user["role"] != "reviewer":
+        return f"all (as {user['role']})"
+    return ", ".join(user["queues"]) or "none granted"
 
 
 def list_users(store: ReviewStore) -> list[dict]:
@@ -288,6 +295,7 @@ __all__ = [
     "hash_password",
     "list_users",
     "logout",
+    "queue_access",
     "set_password",
     "verify_password",
 ]

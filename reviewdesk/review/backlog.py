@@ -7,9 +7,9 @@ Before sampling, the cycle asks `batch_room`:
 - a paused queue gets nothing;
 - `max_open_items`: open items (still needing reviews, not set aside) plus the new batch stay within it;
 - `max_backlog_hours`: the open reviews plus the new batch's stay within that many hours of work at the
-  measured review rate: first submissions in the queue over the last `RATE_WINDOW` (or since its first
-  batch, if later), per hour. With no submission in the window there is no rate to go by: a new batch is
-  drawn only once nothing is open.
+  measured review rate (`oversight.open_work`: first submissions per hour over the last week, or since
+  the first batch). With no submission in that window there is no rate to go by: a new batch is drawn
+  only once nothing is open.
 
 Gold items come on top of the sampled ones, so the room is shared between them. A cycle that draws
 less than asked records why in the batch's parameters (`backlog`), and says so in its log.
@@ -19,16 +19,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-from sqlalchemy import and_, func, select
-
+from reviewdesk.review.oversight import RATE_WINDOW, open_work
 from reviewdesk.sample.gold import gold_wanted
-from reviewdesk.stores.review_schema import ITEM_OPEN, items, submissions
 from reviewdesk.stores.reviewstore import ReviewStore
 from schemas.queue import QueueConfig
-
-RATE_WINDOW = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -69,37 +65,17 @@ def units_within(queue: QueueConfig, items_room: int) -> int:
     return n
 
 
-def _state(store: ReviewStore, name: str, now: datetime) -> tuple[dict | None, int, int, int, float]:
-    """The queue's row, open items and reviews, first submissions in the window, and the window's hours."""
-    in_queue = items.c.queue == name
-    open_ = and_(in_queue, ITEM_OPEN, items.c.set_aside_reason.is_(None))
-    with store.read() as conn:
-        row = store.queue(name, conn)
-        if row is None:
-            return None, 0, 0, 0, 0.0
-        open_items, open_reviews = conn.execute(
-            select(func.count(), func.coalesce(func.sum(items.c.reviewers_needed - items.c.reviews_done), 0))
-            .where(open_)
-        ).one()  # fmt: skip
-        first = conn.scalar(select(func.min(items.c.published_at)).where(in_queue))
-        start = max(now - RATE_WINDOW, first) if first is not None else now
-        done = conn.scalar(
-            select(func.count()).select_from(submissions).join(items, items.c.item_id == submissions.c.item_id)
-            .where(in_queue, submissions.c.revision == 1, submissions.c.submitted_at > start)
-        )  # fmt: skip
-    return row, open_items, int(open_reviews), done, (now - start).total_seconds() / 3600
-
-
-def batch_room(store: ReviewStore, queue: QueueConfig, size: int | None = None, now: datetime | None = None) -> BatchRoom:
+def batch_room(
+    store: ReviewStore, queue: QueueConfig, size: int | None = None, now: datetime | None = None
+) -> BatchRoom:
     """How many units the next batch of `queue` may sample: `size` (or the queue's) unless paused or capped."""
     now = now or datetime.now(UTC)
     requested = queue.sampling.size if size is None else size
-    row, open_items, open_reviews, done, hours = _state(store, queue.name, now)
-    rate = done / hours if done and hours > 0 else None
-    paused = row is not None and row["paused_at"] is not None
+    work = open_work(store, queue.name, now)
+    open_items, open_reviews, rate = work.open_items, work.open_reviews, work.reviews_per_hour
     limits: list[tuple[int, str]] = []  # (units allowed, why)
-    if paused:
-        limits.append((0, f"the queue is paused (by {row['paused_by']} at {row['paused_at']:%Y-%m-%d %H:%M} UTC)"))
+    if work.paused_at is not None:
+        limits.append((0, f"the queue is paused (by {work.paused_by} at {work.paused_at:%Y-%m-%d %H:%M} UTC)"))
     if queue.max_open_items is not None:
         room = units_within(queue, queue.max_open_items - open_items)
         limits.append((room, f"{open_items:,} items are open and max_open_items is {queue.max_open_items:,}"))
@@ -118,7 +94,7 @@ def batch_room(store: ReviewStore, queue: QueueConfig, size: int | None = None, 
     allowed = max(0, min(requested, allowed))
     why = f"{queue.name}: drawing {allowed:,} of {requested:,}: {reason}" if allowed < requested else None
     return BatchRoom(queue.name, requested, allowed, open_items, open_reviews, rate, queue.max_open_items,
-                     queue.max_backlog_hours, paused, why)  # fmt: skip
+                     queue.max_backlog_hours, work.paused_at is not None, why)  # fmt: skip
 
 
-__all__ = ["RATE_WINDOW", "BatchRoom", "batch_room", "reviews_per_new_item", "units_within"]
+__all__ = ["BatchRoom", "batch_room", "reviews_per_new_item", "units_within"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import and_, case, exists, func, select
 
@@ -18,8 +18,8 @@ from reviewdesk.review.lookups import LATEST
 from reviewdesk.stores.review_schema import ITEM_OPEN, flag_resolutions, items, queue_grants, reservations, submissions
 from reviewdesk.stores.reviewstore import ReviewStore
 
-
 RESOLUTION = ("category", "note", "resolved_by", "resolved_at")
+RATE_WINDOW = timedelta(days=7)  # the review rate is measured over this long
 
 
 @dataclass(frozen=True)
@@ -110,6 +110,49 @@ def progress(store: ReviewStore, queue: str, reviewer: str | None = None) -> Pro
         open_ = and_(items.c.queue == queue, items.c.reviews_done < needed, items.c.set_aside_reason.is_(None))
         left = conn.scalar(select(func.count()).where(open_, ~reviewed))
     return Progress(n, total, got, complete, mine, left)
+
+
+@dataclass(frozen=True)
+class OpenWork:
+    """A queue's work still to do, and how fast it gets done; what backlog control and leads go by."""
+
+    open_items: int  # items still needing reviews, not set aside
+    open_reviews: int  # the reviews they still need
+    reviews_per_hour: float | None  # first submissions per hour over the window; None without one
+    paused_at: datetime | None = None
+    paused_by: str | None = None
+
+    @property
+    def hours(self) -> float | None:
+        """The open reviews in hours of work at the measured rate (None without a rate)."""
+        return self.open_reviews / self.reviews_per_hour if self.reviews_per_hour else None
+
+    def as_dict(self) -> dict:
+        return {**asdict(self), "hours": self.hours}
+
+
+def open_work(store: ReviewStore, queue: str, now: datetime | None = None) -> OpenWork:
+    """The queue's open items and reviews, its review rate over the last `RATE_WINDOW` (or since its first
+    batch, if later), and whether it is paused; all zero for a queue never published."""
+    now = now or datetime.now(UTC)
+    in_queue = items.c.queue == queue
+    with store.read() as conn:
+        row = store.queue(queue, conn)
+        if row is None:
+            return OpenWork(0, 0, None)
+        open_items, open_reviews = conn.execute(
+            select(func.count(), func.coalesce(func.sum(items.c.reviewers_needed - items.c.reviews_done), 0))
+            .where(in_queue, ITEM_OPEN, items.c.set_aside_reason.is_(None))
+        ).one()  # fmt: skip
+        first = conn.scalar(select(func.min(items.c.published_at)).where(in_queue))
+        start = max(now - RATE_WINDOW, first) if first is not None else now
+        done = conn.scalar(
+            select(func.count()).select_from(submissions).join(items, items.c.item_id == submissions.c.item_id)
+            .where(in_queue, submissions.c.revision == 1, submissions.c.submitted_at > start)
+        )  # fmt: skip
+    hours = (now - start).total_seconds() / 3600
+    rate = done / hours if done and hours > 0 else None
+    return OpenWork(open_items, int(open_reviews), rate, row["paused_at"], row["paused_by"])
 
 
 def reviewer_progress(store: ReviewStore, queue: str, now: datetime | None = None) -> list[ReviewerProgress]:
@@ -215,11 +258,14 @@ def flagged_items(store: ReviewStore, queue: str | None = None, state: str = "al
 
 
 __all__ = [
+    "RATE_WINDOW",
     "FlaggedSubmission",
+    "OpenWork",
     "Progress",
     "ReviewerProgress",
     "SetAsideItem",
     "flagged_items",
+    "open_work",
     "progress",
     "reviewer_progress",
     "set_aside_items",

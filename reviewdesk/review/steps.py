@@ -34,7 +34,11 @@ SpanMap = Callable[[SpanScore, list[Any], list[tuple[int, int]]], Iterable[pd.Da
 
 
 def sample_step(
-    settings: Settings, queue: QueueConfig, size: int | None = None, seed: int | None = None, backlog: dict | None = None
+    settings: Settings,
+    queue: QueueConfig,
+    size: int | None = None,
+    seed: int | None = None,
+    backlog: dict | None = None,
 ) -> Batch:
     """Draw a batch of the queue (its size unless `size`), recording each item's inclusion probability
     (and, when the cycle capped its size, the `backlog` reason)."""

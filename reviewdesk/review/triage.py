@@ -38,4 +38,11 @@ def resolve_flag(
         conn.execute(store.upsert_stmt(flag_resolutions, row))
 
 
-__all__ = ["CATEGORIES", "DISMISSED", "resolve_flag"]
+def describe(resolution: dict | None) -> str:
+    """A flag's resolution in words: "open", or the category, who resolved it, and their note."""
+    if resolution is None:
+        return "open"
+    return f"{resolution['category']} ({resolution['resolved_by']}): {resolution['note']}"
+
+
+__all__ = ["CATEGORIES", "DISMISSED", "describe", "resolve_flag"]
