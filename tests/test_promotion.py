@@ -245,7 +245,7 @@ def test_flags_and_routed_decisions_reach_the_flagged_report_with_run_links(r):
     assert pii["run_ids"] == item["run_id"] and pii["links"].startswith(f"https://traces.example/runs/{item['run_id']}")
     assert (unrouted[0], "adjudication") not in by_item
     policy = by_item[(decided[0], "adjudication")]
-    assert policy["by"] == "lead" and "promised a refund outside the 30 days" in policy["reasons"]
+    assert policy["by"] == "lead" and "Promised a refund outside the 30 days" in policy["reasons"]
     assert policy["run_ids"] == decided[1] and policy["question"]
     markdown = Path(report.markdown).read_text()
     assert markdown.startswith(f"# Product issues: {QUALITY}")

@@ -353,13 +353,16 @@ def m010_grants_pauses_flag_resolutions(conn: Connection) -> None:
         return  # a store made after m010
     now = datetime.now(UTC)
     old_users = conn.execute(text("SELECT name, queues FROM users WHERE role = 'reviewer'")).all()
+    accounts = {name for (name,) in conn.execute(text("SELECT name FROM users"))}
     grants = []
     for name, config in conn.execute(select(queues.c.name, queues.c.config)).all():
         assignees = (config or {}).get("assignees") or []
+        allowed = {a for a in assignees if a not in accounts}  # as the first publish grants them now
         for user, listed in old_users:
             listed = json.loads(listed) if isinstance(listed, str) else listed
             if (listed is None or name in listed) and (not assignees or user in assignees):
-                grants.append({"queue": name, "reviewer": user, "granted_by": "migration", "granted_at": now})
+                allowed.add(user)
+        grants += [{"queue": name, "reviewer": user, "granted_by": "migration", "granted_at": now} for user in allowed]
     if grants:
         conn.execute(queue_grants.insert(), grants)
     conn.execute(text("ALTER TABLE users DROP COLUMN queues"))
