@@ -84,42 +84,39 @@ def set_password_cmd(ctx: typer.Context, name: str) -> None:
     out.print(f"New password set for {name}; the account is unlocked and old sessions are ended.")
 
 
+ReviewerArg = Annotated[str, typer.Argument(help="The reviewer.")]
+QueueArg = Annotated[str, typer.Argument(help="The queue, published or not yet.")]
+
+
+def _said(as_json: bool, outcome: dict, *lines: str) -> None:
+    """One JSON object under --json, else the lines."""
+    if as_json:
+        print(json.dumps(outcome))
+    for line in () if as_json else lines:
+        out.print(line)
+
+
 @users_app.command("grant")
 @handle_errors
-def grant_cmd(
-    ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="The reviewer.")],
-    queue: Annotated[str, typer.Argument(help="The queue they may review from now on.")],
-    as_json: JsonOption = False,
-) -> None:
+def grant_cmd(ctx: typer.Context, name: ReviewerArg, queue: QueueArg, as_json: JsonOption = False) -> None:
     """Let a reviewer review a queue (what the Users page's grants do); a queue not yet published waits for it."""
     from reviewdesk.review.access import grant
 
     with open_review_store(ctx) as store:
         new = grant(store, queue, name, by="cli")
         published = store.queue(queue) is not None
-    if as_json:
-        print(json.dumps({"user": name, "queue": queue, "granted": new, "published": published}))
-        return
-    out.print(f"{name} may review {queue}{'' if new else ' (granted already)'}.")
-    if not published:
-        out.print(f"{queue} is not published yet: the grant applies once its first batch is.")
+    later = [] if published else [f"{queue} is not published yet: the grant applies once its first batch is."]
+    _said(as_json, {"user": name, "queue": queue, "granted": new, "published": published},
+          f"{name} may review {queue}{'' if new else ' (granted already)'}.", *later)  # fmt: skip
 
 
 @users_app.command("revoke")
 @handle_errors
-def revoke_cmd(
-    ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="The reviewer.")],
-    queue: Annotated[str, typer.Argument(help="The queue they may no longer review.")],
-    as_json: JsonOption = False,
-) -> None:
+def revoke_cmd(ctx: typer.Context, name: ReviewerArg, queue: QueueArg, as_json: JsonOption = False) -> None:
     """Take a queue away from a reviewer: it applies at their next action, and their held items are released."""
     from reviewdesk.review.access import revoke
 
     with open_review_store(ctx) as store:
         had = revoke(store, queue, name)
-    if as_json:
-        print(json.dumps({"user": name, "queue": queue, "revoked": had}))
-        return
-    out.print(f"{name} may no longer review {queue}." if had else f"{name} had no grant of {queue}: nothing to do.")
+    _said(as_json, {"user": name, "queue": queue, "revoked": had},
+          f"{name} may no longer review {queue}." if had else f"{name} had no grant of {queue}: nothing to do.")
