@@ -31,7 +31,7 @@ from schemas.queue import QueueConfig
 def sample(queue: QueueConfig, settings: Settings, size: int | None, seed: int | None) -> dict:
     """Draw a batch within the queue's room; returns its id (None if skipped), the room and why."""
     drawn = cycle_sample_step(settings, queue, size, seed)
-    if drawn.skipped or drawn.room.capped:
+    if drawn.skipped or drawn.room.capped:  # the step logs it too, to the library's logger
         get_run_logger().warning(drawn.skipped or drawn.room.reason)
     return {"batch_id": drawn.batch.batch_id if drawn.batch else None, "room": drawn.room.as_dict(),
             "skipped": drawn.skipped}  # fmt: skip

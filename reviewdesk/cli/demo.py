@@ -83,7 +83,7 @@ def demo(
                           "datasets": [p.as_dict() for p in result.promoted],
                           "prescored": [p.as_dict() for p in result.prescored],
                           "models": [t.as_dict() for t in result.trained],
-                          "skipped": result.skipped}, default=str))  # fmt: skip
+                          "skipped": result.skipped, "capped": result.capped}, default=str))  # fmt: skip
         return
     print_reports(result.ingest, ingested)
     print_overview(result.overview)
@@ -93,6 +93,8 @@ def demo(
     out.print(table)
     for why in result.skipped:
         out.print(f"Skipped {escape(why)}")
+    for why in result.capped:
+        out.print(f"Capped {escape(why)}")
     print_loop(result)
     if result.promoted:
         print_promotions(result.promoted)

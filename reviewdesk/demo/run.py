@@ -61,6 +61,7 @@ class DemoResult:
     prescored: list[PrescoreReport] = field(default_factory=list)  # suggestions per batch, before publishing
     trained: list[TrainResult] = field(default_factory=list)  # models per criterion, on the new consensus
     skipped: list[str] = field(default_factory=list)  # queues that drew no batch, each with why
+    capped: list[str] = field(default_factory=list)  # queues that drew less than their size, each with why
 
 
 def demo_users(store: ReviewStore) -> dict[str, str]:
@@ -123,6 +124,8 @@ def run_demo(
             continue
         batch = drawn.batch
         result.batches.append(batch)
+        if drawn.room.capped:
+            result.capped.append(drawn.room.reason)
         scorer = "heuristic" if queue.prescore.scorer == "http_judge" else None  # the demo calls no endpoint
         # the queue's scorer: models trained by an earlier run, else rules
         result.prescored.append(prescore_step(settings, queue, batch.batch_id, scorer))

@@ -10,6 +10,7 @@ retried or re-run step never shows an item twice.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from reviewdesk.stores.reviewstore import ReviewStore
 from reviewdesk.stores.warehouse import Warehouse
 from schemas.queue import QueueConfig
 
+log = logging.getLogger(__name__)
 # (score, one DuckDB cursor per span, spans) -> each span's suggestions, e.g. mapped over Prefect tasks
 SpanMap = Callable[[SpanScore, list[Any], list[tuple[int, int]]], Iterable[pd.DataFrame]]
 
@@ -62,11 +64,14 @@ def cycle_sample_step(
     paused, full, or when its filter matches no run not yet drawn (never an error for those)."""
     with ReviewStore(settings.review_url) as store:
         room = batch_room(store, queue, size)
+    if room.reason:
+        log.warning(room.reason)
     if room.size == 0:
         return CycleSample(None, room, room.reason)
     try:
         batch = sample_step(settings, queue, room.size, seed, room.as_dict() if room.capped else None)
     except EmptyPopulation as e:
+        log.info("%s: %s", queue.name, e)
         return CycleSample(None, room, f"{queue.name}: {e}")
     return CycleSample(batch, room)
 
