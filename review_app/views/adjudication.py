@@ -34,7 +34,10 @@ for c in open_cases:
 names = sorted(per_queue)
 if st.session_state.get(QUEUE) not in names:  # first visit, or that queue has no case left
     st.session_state[QUEUE] = names[0]
-queue = st.selectbox("Queue", names, key=QUEUE, format_func=lambda q: f"{q} ({per_queue[q]} open)")
+# Options as plain names: a count in them would change them after each decision, and a select box whose
+# options change is reset by the browser to its first one.
+queue = st.selectbox("Queue", names, key=QUEUE)
+st.caption(" · ".join(f"{q}: {per_queue[q]} open" for q in names))
 waiting: dict[str, list[dict]] = {}
 for c in open_cases:
     if c["queue"] == queue:
@@ -65,7 +68,7 @@ choices = {}
 for c in waiting[item_id]:
     key = c["criterion"]
     said = Counter(rubric_form.shown(item, {key: s["answers"].get(key)})[key] for s in seen["submissions"])
-    split = ", ".join(f"{'no answer' if v is None else v} ({n})" for v, n in said.most_common())
+    split = ", ".join(f"{'no answer' if v is None else v} ({n})" for v, n in said.most_common()) or "no reviews"
     why = "" if key == PREFERENCE else f" · {c['why']}"  # a preference's `why` names run ids: the split says it
     st.caption(escape(f"{criteria[key].get('label') or key}: {split}{why}"))
     choices[key] = rubric_form.widget(criteria[key], prefix)
