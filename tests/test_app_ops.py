@@ -99,7 +99,7 @@ def test_a_lead_opens_a_flagged_item_read_only_and_resolves_it(data: Path):
     assert at.error[0].value.startswith("Add a note")
     at.text_area(key="flag_note").input("Masked in the source app; asked the team to redact logs.")
     at = click(at, "Resolve flag")
-    assert [s.value for s in at.success][0] == f"Resolved reviewer1's flag on {item['item_id']} as personal data."
+    assert at.success[0].value == f"Resolved reviewer1's flag on {item['item_id']} as personal data."
     assert at.success[-1].value == "No open flags here."  # resolved: off the open list
     at = at.radio(key="flag_state").set_value("resolved").run()
     assert at.dataframe[0].value["resolution"].tolist() == [

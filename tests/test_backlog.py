@@ -67,8 +67,7 @@ def test_cap_10_with_7_open_publishes_3_and_records_it(settings: Settings):
 
 def test_backlog_hours_at_the_measured_rate(settings: Settings):
     q = queue(7, max_backlog_hours=3)
-    first, published = cycle(settings, q, seed=1)
-    at = published_at = None
+    first, _ = cycle(settings, q, seed=1)
     with ReviewStore(settings.review_url) as store:
         accounts.add_user(store, "reviewer1", "reviewer", PASSWORD)  # granted by the queue file
         published_at = store.batch(first.batch.batch_id)["published_at"]
