@@ -24,6 +24,7 @@ from reviewdesk.errors import AccessDenied, ConfigError, NotFound, ReviewConflic
 from reviewdesk.review.lookups import ITEM_COLUMNS, one, queue_row, readable_item
 from reviewdesk.review.oversight import progress
 from reviewdesk.review.roles import PRIVILEGED
+from reviewdesk.stores.payloads import UnreadablePayload
 from reviewdesk.stores.review_schema import items, queue_grants, queues, reservations, submissions, users
 from reviewdesk.stores.reviewstore import ReviewStore
 from schemas.queue import NAME
@@ -170,7 +171,10 @@ def view_item(store: ReviewStore, item_id: str, viewer: str) -> dict:
             )
             if conn.execute(reviewed).first() is None:
                 check_access(conn, queue_row(conn, row["queue"]), viewer)
-    item = readable_item(row)
+    try:
+        item = readable_item(row)
+    except UnreadablePayload as e:
+        raise ReviewConflict(f"Item {item_id} cannot be shown: {e}. Its reviews and flags still count.") from None
     if user["role"] not in PRIVILEGED:
         item["gold_answer"] = item["is_gold"] = item["suggestions"] = None  # blind, as on the Review page
     return item
