@@ -1,7 +1,9 @@
 """Prefect flow: one review cycle of a queue: sample a batch, pre-score it, publish it to reviewers.
 
 A thin shell over the steps of `reviewdesk.review.steps`, one task each, so each is retried on its
-own. Sampling writes the warehouse (DuckDB, one writer), so the deployment runs with concurrency 1.
+own. It samples only what fits the queue's backlog limits, and nothing while the queue is paused,
+its backlog is full or no new run matches its filter: then it logs why and ends without a batch.
+Sampling writes the warehouse (DuckDB, one writer), so the deployment runs with concurrency 1.
 Pre-scoring maps spans of the batch's items over concurrent tasks (each reads its span through its
 own DuckDB cursor), then writes all suggestions in one place. Publishing is idempotent, so a retried
 or re-run cycle never shows an item twice.
@@ -21,14 +23,18 @@ from prefect.cache_policies import NO_CACHE
 from reviewdesk.config import Settings
 from reviewdesk.prescore.run import CHUNK, SpanScore
 from reviewdesk.queues import get_queue
-from reviewdesk.review.steps import prescore_step, publish_step, sample_step
+from reviewdesk.review.steps import cycle_sample_step, prescore_step, publish_step
 from schemas.queue import QueueConfig
 
 
 @task(retries=2, retry_delay_seconds=10)
-def sample(queue: QueueConfig, settings: Settings, size: int | None, seed: int | None) -> str:
-    """Draw a batch; returns its id."""
-    return sample_step(settings, queue, size, seed).batch_id
+def sample(queue: QueueConfig, settings: Settings, size: int | None, seed: int | None) -> dict:
+    """Draw a batch within the queue's room; returns its id (None if skipped), the room and why."""
+    drawn = cycle_sample_step(settings, queue, size, seed)
+    if drawn.skipped or drawn.room.capped:  # the step logs it too, to the library's logger
+        get_run_logger().warning(drawn.skipped or drawn.room.reason)
+    return {"batch_id": drawn.batch.batch_id if drawn.batch else None, "room": drawn.room.as_dict(),
+            "skipped": drawn.skipped}  # fmt: skip
 
 
 @task(cache_policy=NO_CACHE)  # its inputs are a connection and a scorer: nothing to cache on
@@ -62,10 +68,13 @@ def review_cycle(
     queue: str, size: int | None = None, seed: int | None = None, data_dir: str | None = None,
     queues_dir: str | None = None, scorer: str | None = None, chunk: int = CHUNK,
 ) -> dict:  # fmt: skip
-    """Sample, pre-score and publish one batch of `queue` (`scorer` overrides the queue's prescore.scorer)."""
+    """Sample, pre-score and publish one batch of `queue` (`scorer` overrides the queue's prescore.scorer);
+    with no room or nothing new to sample, only what was skipped and why."""
     settings = Settings.load(data_dir, queues_dir)
     settings.ensure_dirs()
     config = get_queue(queue, settings.queues_dir)
-    batch_id = sample(config, settings, size, seed)
-    prescored = prescore(config, settings, batch_id, scorer, chunk)
-    return publish_batch(config, settings, batch_id) | {"prescore": prescored}
+    drawn = sample(config, settings, size, seed)
+    if drawn["batch_id"] is None:
+        return {"queue": queue, "skipped": drawn["skipped"], "backlog": drawn["room"]}
+    prescored = prescore(config, settings, drawn["batch_id"], scorer, chunk)
+    return publish_batch(config, settings, drawn["batch_id"]) | {"prescore": prescored, "backlog": drawn["room"]}

@@ -28,7 +28,7 @@ PAGES = {
         ("views/adjudication.py", "Adjudication", ("lead", "admin")),
     ],
     "Admin": [
-        ("views/users.py", "Users", ("admin",)),
+        ("views/users.py", "Users", ("lead", "admin")),  # leads grant queues; only admins manage accounts
     ],
 }
 HIDDEN = {"views/reviewer_calibration.py"}  # opened from links on other pages, not listed in the sidebar

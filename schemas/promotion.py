@@ -92,8 +92,19 @@ class AgreementGate(Strict):
 class ProductIssues(Strict):
     """What goes to the flagged report for product owners."""
 
-    flags: bool = True  # items a reviewer flagged
-    adjudication_reasons: list[str] = ["policy"]  # words in a lead's reason that mark a policy problem
+    flags: bool = True  # items a reviewer flagged (unless a lead resolved the flag as "not an issue")
+    adjudications: bool = True  # decisions a lead routed to product owners (a checkbox on the Adjudication page)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_reason_words(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "adjudication_reasons" in data:
+            raise ValueError(
+                "`adjudication_reasons` is gone: words in a lead's reason no longer route a decision. Remove it; "
+                "leads tick \"Route to product owners\" on the Adjudication page (`adjudications: false` turns "
+                "that off)."
+            )
+        return data
 
 
 class Promotion(Strict):

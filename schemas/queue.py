@@ -122,8 +122,13 @@ class QueueConfig(Strict):
     # first published first. See reviewdesk.prescore.priority.
     priority: Literal["uncertainty", "random", "oldest"] = "oldest"
     prescore: Prescore = Prescore()  # which scorer suggests answers (schemas/scoring.py)
-    assignees: list[str] = []
+    assignees: list[str] = []  # granted the queue when it is first published; after that, grants are set in the app
     schedule: str | None = None
+    # Backlog control: the review cycle publishes only what fits (reviewdesk.review.backlog).
+    max_open_items: int | None = Field(default=None, ge=1, description="items still needing reviews, at most")
+    max_backlog_hours: float | None = Field(
+        default=None, gt=0, description="open reviews, at most this many hours of work at the measured review rate"
+    )
     promotion: Promotion | None = None  # datasets fed by this queue (schemas/promotion.py)
     consensus: ConsensusPolicy = ConsensusPolicy()  # when answers resolve alone, when a lead decides
 

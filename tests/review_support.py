@@ -13,8 +13,8 @@ from pathlib import Path
 from publish_support import load_queue
 from sqlalchemy import select, text
 
-from reviewdesk.review import accounts
-from reviewdesk.stores.review_schema import batches, items, metadata, submissions, users
+from reviewdesk.review import access, accounts
+from reviewdesk.stores.review_schema import batches, items, metadata, queues, submissions, users
 from reviewdesk.stores.reviewstore import ReviewStore
 from reviewdesk.stores.warehouse import Warehouse
 from schemas.queue import QueueConfig
@@ -115,13 +115,23 @@ def review_in_process(url: str, queue: str, reviewer: str, barrier, results) -> 
         results.put(("error", f"{type(e).__name__}: {e}", []))
 
 
+def grant_published(store: ReviewStore, names: list[str]) -> None:
+    """Grant every queue published so far to each of `names` (a queue file naming nobody grants nobody)."""
+    with store.read() as conn:
+        published = list(conn.scalars(select(queues.c.name)))
+    for queue in published:
+        for name in names:
+            access.grant(store, queue, name, by="test")
+
+
 def add_reviewers(store: ReviewStore, names: list[str]) -> None:
-    """Reviewer accounts without scrypt: the races are about reviews."""
+    """Reviewer accounts without scrypt (the races are about reviews), granted every published queue."""
     created = datetime(2026, 11, 1, tzinfo=UTC)
     with store.write() as conn:  # through the Table, so PostgreSQL stores take them too
         conn.execute(users.insert(), [{"name": name, "role": "reviewer", "password_hash": "scrypt$x",
                                        "disabled": False, "failed_logins": 0, "created_at": created}
                                       for name in names])  # fmt: skip
+    grant_published(store, names)
 
 
 def race_in_processes(url: str, queue: str, target, count: int = 8, timeout: float = 60) -> list[tuple]:
@@ -185,6 +195,7 @@ def race_in_threads(store: ReviewStore, work, count: int = 8, password: str = PA
     reviewers = [f"r{i}" for i in range(count)]
     for name in reviewers:
         accounts.add_user(store, name, "reviewer", password)
+    grant_published(store, reviewers)
     failures: list[str] = []
 
     def run(reviewer: str) -> None:

@@ -45,7 +45,7 @@ def test_add_list_disable_and_new_password(store: ReviewStore):
     accounts.add_user(store, "alice", "reviewer", PASSWORD, queues=["support-quality"])
     listed = accounts.list_users(store)
     assert [u["name"] for u in listed] == ["alice", "carol"]
-    assert listed[0]["queues"] == ["support-quality"] and listed[1]["queues"] is None
+    assert listed[0]["queues"] == ["support-quality"] and listed[1]["queues"] == []  # a grant; leads need none
     assert all("password_hash" not in u for u in listed)
 
     session = accounts.authenticate(store, "alice", PASSWORD)

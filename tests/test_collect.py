@@ -77,7 +77,7 @@ def stores(tmp_path: Path):
     with ReviewStore(f"sqlite:///{tmp_path / 'review.sqlite'}") as store, Warehouse(tmp_path / "wh.duckdb") as wh:
         for name in ("reviewer1", "reviewer2"):
             accounts.add_user(store, name, "reviewer", "correct horse battery")
-        seed_queue(store, n=4, reviewers_needed=2, assignees=[])
+        seed_queue(store, n=4, reviewers_needed=2)  # assignees reviewer1..3: granted at first publish
         yield store, wh
 
 
@@ -164,7 +164,7 @@ def test_a_failed_transaction_leaves_the_warehouse_as_it_was(stores, monkeypatch
 def test_each_submission_is_checked_against_the_rubric_version_of_its_item(stores):
     store, wh = stores
     criteria = [{"key": "correctness", "type": "categorical", "options": ["correct", "incorrect"]}]
-    new = seed_queue(store, n=1, batch_id="b2", reviewers_needed=1, assignees=[], promotion=None,
+    new = seed_queue(store, n=1, batch_id="b2", reviewers_needed=1, promotion=None,
                      rubric={"instructions": "Only correctness now.", "criteria": criteria})  # fmt: skip
     item = next_item(store, "support-quality", "reviewer1", now=T0)
     assert item["item_id"] == "b2-0001" and item["rubric_version"] == new.rubric_version
@@ -184,7 +184,7 @@ def test_postgres_stores_and_warehouses_from_before_txid_collect_on_from_their_w
     answers = {"correctness": "correct", "helpfulness": 3}
     with ReviewStore(postgres_url) as store:
         reset_postgres(store)
-        seed_queue(store, n=3, reviewers_needed=1, assignees=[])
+        seed_queue(store, n=3, reviewers_needed=1)  # assignees reviewer1..3: granted at first publish
         add_reviewers(store, ["x"])
         with store.write() as conn:  # the review store as it was before m008
             conn.execute(text("ALTER TABLE submissions DROP COLUMN txid"))

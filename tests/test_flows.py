@@ -106,7 +106,7 @@ def called(path: Path) -> set[str]:
 
 
 def test_the_flows_and_the_demo_compose_the_same_library_steps():
-    steps = {"sample.py": {"sample_step", "prescore_step", "publish_step"}, "collect.py": {"collect_step"},
+    steps = {"sample.py": {"cycle_sample_step", "prescore_step", "publish_step"}, "collect.py": {"collect_step"},
              "train.py": {"train_step"}, "promote.py": {"promote_step"}}  # fmt: skip
     demo = called(ROOT / "reviewdesk" / "demo" / "run.py")
     for flow, names in steps.items():

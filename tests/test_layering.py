@@ -21,7 +21,7 @@ LIBRARY = ROOT / "reviewdesk"
 # feedback comes after datasets: it writes the same trusted consensus back to the tracing tools, and nothing reads it.
 STAGES = ("base", "receive", "ingest", "sample", "prescore", "review", "labels", "agreement", "quality", "datasets",
           "feedback", "demo", "cli")  # fmt: skip
-BASE = {"config", "errors", "queues", "lazy", "stores"}
+BASE = {"config", "errors", "queues", "lazy", "stores", "schedules"}  # schedules: deployments from the queue files
 HEAVY = ("duckdb", "pandas", "sklearn", "pandera", "prefect", "streamlit")
 MAX_LINES = 400
 

@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from review_support import T0, dialect_store, seed_queue
 
-from reviewdesk.errors import ConfigError, NotFound
-from reviewdesk.review import accounts
+from reviewdesk.errors import AccessDenied, ConfigError, NotFound, ReviewConflict
+from reviewdesk.review import access, accounts
 from reviewdesk.review.access import my_queues
 from reviewdesk.review.drafts import Draft
 from reviewdesk.review.oversight import FlaggedSubmission, ReviewerProgress, flagged_items, reviewer_progress
 from reviewdesk.review.reservations import next_item
-from reviewdesk.review.submissions import revise, submit
+from reviewdesk.review.submissions import revise, submit, submit_and_next
 from reviewdesk.stores.review_schema import items
 from reviewdesk.stores.reviewstore import ReviewStore
 
@@ -60,22 +60,28 @@ def test_reviewer_progress_counts_items_revisions_median_and_live_holds(store: R
     submit(store, item(1, AB), "reviewer3", Draft(OK, shown_at=sec(0)), now=sec(10))
     assert next_item(store, AB, "reviewer1", now=sec(2000)) is not None
 
+    # backlog: open items (QUEUE: 9 of 10, item 1 has its two reviews) less the open ones they reviewed
     assert reviewer_progress(store, QUEUE, now=sec(2400)) == [
-        ReviewerProgress("lead", 0, 0, None, None, 1),
-        ReviewerProgress("reviewer1", 3, 4, 90.0, sec(300), 0),
-        ReviewerProgress("reviewer2", 3, 3, 45.0, sec(165), 1),
-        ReviewerProgress("reviewer3", 0, 0, None, None, 0),
+        ReviewerProgress("lead", 0, 0, None, None, 1, granted=False, backlog=9),
+        ReviewerProgress("reviewer1", 3, 4, 90.0, sec(300), 0, granted=True, backlog=9 - 2),  # items 2, 3
+        ReviewerProgress("reviewer2", 3, 3, 45.0, sec(165), 1, granted=True, backlog=9 - 2),  # items 4, 5
+        ReviewerProgress("reviewer3", 0, 0, None, None, 0, granted=True, backlog=9),
     ]
     assert reviewer_progress(store, AB, now=sec(2400)) == [
-        ReviewerProgress("reviewer1", 0, 0, None, None, 1),
-        ReviewerProgress("reviewer2", 0, 0, None, None, 0),
-        ReviewerProgress("reviewer3", 1, 1, 10.0, sec(10), 0),
+        ReviewerProgress("reviewer1", 0, 0, None, None, 1, granted=True, backlog=3),
+        ReviewerProgress("reviewer2", 0, 0, None, None, 0, granted=True, backlog=3),
+        ReviewerProgress("reviewer3", 1, 1, 10.0, sec(10), 0, granted=True, backlog=3 - 1),
     ]
 
 
-def test_reviewer_progress_without_assignees_or_work_is_empty_and_unknown_queues_are_refused(store: ReviewStore):
-    seed_queue(store, QUEUE, n=2, batch_id="b2", assignees=[])  # republished without assignees
-    assert reviewer_progress(store, QUEUE) == []
+def test_reviewer_progress_lists_grantees_until_revoked_and_refuses_unknown_queues(store: ReviewStore):
+    seed_queue(store, QUEUE, n=2, batch_id="b2", assignees=[])  # republished without assignees: grants stay
+    assert [(r.reviewer, r.granted, r.backlog) for r in reviewer_progress(store, QUEUE)] == [
+        ("reviewer1", True, 12), ("reviewer2", True, 12), ("reviewer3", True, 12),
+    ]  # fmt: skip
+    for name in ("reviewer1", "reviewer2", "reviewer3"):
+        assert access.revoke(store, QUEUE, name)
+    assert reviewer_progress(store, QUEUE) == []  # granted to nobody, and nobody worked on it
     with pytest.raises(NotFound, match="No queue 'nope'"):
         reviewer_progress(store, "nope")
 
@@ -108,15 +114,36 @@ def test_flagged_items_are_latest_revisions_with_flags_newest_first(store: Revie
     assert flagged_items(store, "nope") == []
 
 
-def test_set_queues_limits_a_reviewer_and_none_lifts_the_limit(store: ReviewStore):
+def test_grants_decide_my_queues_and_a_revoke_ends_holds(store: ReviewStore):
     assert [q["name"] for q in my_queues(store, "reviewer1")] == [AB, QUEUE]
-    accounts.set_queues(store, "reviewer1", [QUEUE, QUEUE])
-    assert accounts.get_user(store, "reviewer1")["queues"] == [QUEUE]
-    assert [q["name"] for q in my_queues(store, "reviewer1")] == [QUEUE]
-    accounts.set_queues(store, "reviewer1", None)
-    assert accounts.get_user(store, "reviewer1")["queues"] is None
+    held = next_item(store, QUEUE, "reviewer1", now=sec(0))
+    assert access.revoke(store, QUEUE, "reviewer1") and not access.revoke(store, QUEUE, "reviewer1")
+    assert [q["name"] for q in my_queues(store, "reviewer1")] == [AB]
+    assert accounts.get_user(store, "reviewer1")["queues"] == [AB]
+    with pytest.raises(AccessDenied, match="not granted"):  # the next action is refused ...
+        submit(store, held["item_id"], "reviewer1", Draft(OK), now=sec(10))
+    assert next_item(store, QUEUE, "reviewer2", now=sec(20))["item_id"] == held["item_id"]  # ... and the hold ended
+    assert access.grant(store, QUEUE, "reviewer1", by="lead") and not access.grant(store, QUEUE, "reviewer1", by="lead")
     assert [q["name"] for q in my_queues(store, "reviewer1")] == [AB, QUEUE]
+    assert access.grants(store)[QUEUE] == ["reviewer1", "reviewer2", "reviewer3"]
     with pytest.raises(NotFound, match="No user 'nobody'"):
-        accounts.set_queues(store, "nobody", [QUEUE])
-    with pytest.raises(ConfigError, match="must not be empty"):
-        accounts.set_queues(store, "reviewer1", [""])
+        access.grant(store, QUEUE, "nobody", by="lead")
+    with pytest.raises(ConfigError, match="no grant is needed"):
+        access.grant(store, QUEUE, "lead", by="lead")
+    with pytest.raises(ConfigError, match="not a queue name"):
+        access.grant(store, "../x", "reviewer1", by="lead")
+
+
+def test_a_paused_queue_hands_out_nothing_but_keeps_answers_to_held_items(store: ReviewStore):
+    held = next_item(store, QUEUE, "reviewer1", now=sec(0))
+    access.set_paused(store, QUEUE, True, by="lead", now=sec(5))
+    assert [q["paused"] for q in my_queues(store, "reviewer1")] == [False, True]  # AB, QUEUE
+    for who in ("reviewer2", "lead"):
+        with pytest.raises(ReviewConflict, match="paused by lead"):
+            next_item(store, QUEUE, who, now=sec(10))
+    result, following = submit_and_next(store, held["item_id"], "reviewer1", Draft(OK), now=sec(10))
+    assert not result.duplicate and following is None  # stored; nothing new handed out
+    access.set_paused(store, QUEUE, False, by="lead")
+    assert next_item(store, QUEUE, "reviewer2", now=sec(20)) is not None
+    with pytest.raises(NotFound):
+        access.set_paused(store, "nope", True, by="lead")

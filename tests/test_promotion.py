@@ -210,7 +210,7 @@ def test_simulated_reviewers_correct_and_flag_only_answers_they_rightly_call_inc
         assert json.loads(flags) in ([], [{"reason": "off-policy answer"}])
 
 
-def test_flags_and_policy_decisions_reach_the_flagged_report_with_run_links(r):
+def test_flags_and_routed_decisions_reach_the_flagged_report_with_run_links(r):
     item = next_item(r.store, QUALITY, "reviewer1")  # one the simulation left open
     flagged = Draft(
         {"correctness": "incorrect", "helpfulness": 1},
@@ -218,9 +218,15 @@ def test_flags_and_policy_decisions_reach_the_flagged_report_with_run_links(r):
         flags=[{"reason": "contains personal data (PII)"}],
     )
     submit(r.store, item["item_id"], "reviewer1", flagged)
-    decided = r.wh.execute("SELECT item_id, run_id FROM items WHERE queue = ? AND NOT is_gold LIMIT 1", [QUALITY])[0]
-    open_cases(r.store, [{"item_id": decided[0], "criterion": "correctness", "queue": QUALITY, "why": "test"}])
-    decide(r.store, decided[0], "correctness", "incorrect", "Policy: promised a refund outside the 30 days", "lead")
+    decided, unrouted = r.wh.execute(
+        "SELECT item_id, run_id FROM items WHERE queue = ? AND NOT is_gold ORDER BY item_id LIMIT 2", [QUALITY]
+    )
+    for case_item in (decided, unrouted):
+        open_cases(r.store, [{"item_id": case_item[0], "criterion": "correctness", "queue": QUALITY, "why": "test"}])
+    decide(r.store, decided[0], "correctness", "incorrect", "Promised a refund outside the 30 days", "lead",
+           product_issue=True)  # fmt: skip
+    # the word "policy" in a reason routes nothing: only the lead's checkbox does
+    decide(r.store, unrouted[0], "correctness", "incorrect", "Policy: wrong order number", "lead")
     queue = r.queue()
     queue = queue.model_copy(
         update={
@@ -238,8 +244,9 @@ def test_flags_and_policy_decisions_reach_the_flagged_report_with_run_links(r):
     assert pii["reasons"] == "contains personal data (PII)"
     assert pii["comment"] == "Shows the customer's full card number"
     assert pii["run_ids"] == item["run_id"] and pii["links"].startswith(f"https://traces.example/runs/{item['run_id']}")
+    assert (unrouted[0], "adjudication") not in by_item
     policy = by_item[(decided[0], "adjudication")]
-    assert policy["by"] == "lead" and "promised a refund outside the 30 days" in policy["reasons"]
+    assert policy["by"] == "lead" and "Promised a refund outside the 30 days" in policy["reasons"]
     assert policy["run_ids"] == decided[1] and policy["question"]
     markdown = Path(report.markdown).read_text()
     assert markdown.startswith(f"# Product issues: {QUALITY}")

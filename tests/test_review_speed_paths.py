@@ -268,7 +268,7 @@ def test_postgres_next_item_waits_for_items_others_hold_for_a_moment(postgres_ur
     from reviewdesk.review import reservations as reserving
     with ReviewStore(postgres_url) as store:
         reset_postgres(store)
-        seed_queue(store, n=1, reviewers_needed=1, assignees=[])
+        seed_queue(store, n=1, reviewers_needed=1, assignees=["r1"])
         accounts.add_user(store, "r1", "reviewer", PASSWORD)
         item_id = "support-quality-b1-0001"
         locked, release = threading.Event(), threading.Event()

@@ -21,7 +21,7 @@ from review_support import (
 from sqlalchemy import event, func, inspect, select, text
 
 from reviewdesk.errors import AccessDenied, NotFound, ReviewConflict
-from reviewdesk.review import accounts
+from reviewdesk.review import access, accounts
 from reviewdesk.review.drafts import Draft, missing_answers
 from reviewdesk.review.oversight import progress
 from reviewdesk.review.publication import publish
@@ -86,7 +86,7 @@ def test_m002_and_m003_upgrade_a_store_made_before_them(tmp_path: Path):
         )
     with ReviewStore(url) as store:
         assert sorted(store.applied()) == sorted(MIGRATIONS)  # m005 stayed applied, so the order differs
-        seed_queue(store, n=2, assignees=[])
+        seed_queue(store, n=2)  # assignees reviewer1..3: granted as it is first published
         accounts.add_user(store, "reviewer1", "reviewer", PASSWORD)
         assert next_item(store, QUEUE, "reviewer1", now=T0)["item_id"] == "support-quality-b1-0001"
 
@@ -202,11 +202,11 @@ def test_skip_releases_the_reservation(store: ReviewStore):
     assert next_item(store, QUEUE, "reviewer3", now=T0)["item_id"] == held["item_id"]
 
 
-def test_store_enforces_queue_assignment_and_roles(store: ReviewStore):
-    seed_queue(store, n=3)  # assignees: reviewer1..3
-    accounts.add_user(store, "zed", "reviewer", PASSWORD)  # not an assignee
-    accounts.add_user(store, "limited", "reviewer", PASSWORD, queues=["support-ab"])
-    accounts.add_user(store, "lead1", "lead", PASSWORD, queues=["support-ab"])
+def test_store_enforces_grants_and_roles(store: ReviewStore):
+    seed_queue(store, n=3)  # assignees: reviewer1..3, granted as the queue is first published
+    accounts.add_user(store, "zed", "reviewer", PASSWORD)  # granted nothing
+    accounts.add_user(store, "limited", "reviewer", PASSWORD, queues=["support-ab"])  # before its first batch
+    accounts.add_user(store, "lead1", "lead", PASSWORD)
     item_id = "support-quality-b1-0001"
     for who in ("zed", "limited", "ghost"):
         with pytest.raises(AccessDenied):
@@ -218,12 +218,12 @@ def test_store_enforces_queue_assignment_and_roles(store: ReviewStore):
     with pytest.raises(AccessDenied, match="disabled"):
         next_item(store, QUEUE, "reviewer1")
 
-    seed_queue(store, name="support-ab", n=2, assignees=[])  # no assignees: the user's own list decides
-    assert next_item(store, "support-ab", "limited") is not None
+    seed_queue(store, name="support-ab", n=2, assignees=[])  # a file naming nobody grants it to nobody
+    assert next_item(store, "support-ab", "limited") is not None  # granted before the first batch
+    with pytest.raises(AccessDenied, match="not granted to 'zed'"):
+        next_item(store, "support-ab", "zed")
+    access.grant(store, "support-ab", "zed", by="lead1")  # the app, or `reviewdesk users grant`
     assert next_item(store, "support-ab", "zed") is not None
-    accounts.add_user(store, "other", "reviewer", PASSWORD, queues=["support-quality"])
-    with pytest.raises(AccessDenied, match="not assigned to 'other'"):
-        next_item(store, "support-ab", "other")
 
 
 def test_progress_counts_for_the_queue_and_the_reviewer(store: ReviewStore):

@@ -26,7 +26,7 @@ def store(tmp_path: Path):
 
 
 def seed(store: ReviewStore, policy: str, n: int = 40) -> None:
-    seed_queue(store, n=n, reviewers_needed=1, assignees=[], suggestions=policy)
+    seed_queue(store, n=n, reviewers_needed=1, suggestions=policy)
     with store.write() as conn:
         conn.execute(items.update().values(suggestions=SUGGESTION))
 
@@ -61,7 +61,7 @@ def test_randomized_policy_shows_a_recorded_half_fixed_per_item(store: ReviewSto
 
 
 def test_no_suggestion_means_none_was_shown_whatever_the_policy(store: ReviewStore):
-    seed_queue(store, n=3, reviewers_needed=1, assignees=[], suggestions="show")
+    seed_queue(store, n=3, reviewers_needed=1, suggestions="show")
     got = take_all(store)
     assert [i["suggestion_shown"] for i in got] == [False] * 3
 

@@ -10,11 +10,13 @@ user = require_role()
 st.title("My queues")
 queues = my_queues(store(), user["name"])
 if not queues:
-    st.info("No queue is assigned to you yet. Ask a lead to add you to a queue's assignees.")
+    st.info("No queue is assigned to you yet. Ask a lead to grant you one on the Users page.")
 for q in queues:
     p = q["progress"]
     with st.container(border=True):
         st.subheader(escape(f"{q['name']} ({q['kind']})"))
+        if q["paused"]:
+            st.warning("Paused by a lead: no items are handed out until it is resumed.")
         if q["description"]:
             st.caption(escape(q["description"]))
         share = p.done / p.needed if p.needed else 1.0

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 
 from reviewdesk.cli.datasets import print_promotions
 from reviewdesk.cli.ingest import print_overview, print_reports, totals
@@ -81,7 +82,8 @@ def demo(
                           "reports": [str(p) for p in result.reports],
                           "datasets": [p.as_dict() for p in result.promoted],
                           "prescored": [p.as_dict() for p in result.prescored],
-                          "models": [t.as_dict() for t in result.trained]}, default=str))  # fmt: skip
+                          "models": [t.as_dict() for t in result.trained],
+                          "skipped": result.skipped, "capped": result.capped}, default=str))  # fmt: skip
         return
     print_reports(result.ingest, ingested)
     print_overview(result.overview)
@@ -93,6 +95,10 @@ def demo(
         table.add_row(b.queue, b.batch_id, b.strategy, f"{b.population:,}", f"{len(b.items):,}", f"{p.published:,}",
                       skipped)  # fmt: skip
     out.print(table)
+    for why in result.skipped:
+        out.print(f"Skipped {escape(why)}")
+    for why in result.capped:
+        out.print(f"Capped {escape(why)}")
     print_loop(result)
     if result.promoted:
         print_promotions(result.promoted)

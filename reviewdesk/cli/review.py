@@ -1,4 +1,4 @@
-"""Commands for review-app accounts: add, list, disable, set a password."""
+"""Commands for review-app accounts: add, list, disable, set a password, grant and revoke queues."""
 
 from __future__ import annotations
 
@@ -29,11 +29,11 @@ def add(
     ctx: typer.Context,
     name: str,
     role: Annotated[str, typer.Option("--role", help=f"One of {', '.join(ROLES)}.")] = "reviewer",
-    queues: Annotated[str | None, typer.Option("--queues", help="Comma-separated queues (default: all).")] = None,
+    queues: Annotated[str | None, typer.Option("--queues", help="Comma-separated queues to grant a reviewer.")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Add an account; the password comes from $REVIEWDESK_PASSWORD or a prompt."""
-    from reviewdesk.review.accounts import add_user
+    from reviewdesk.review.accounts import add_user, queue_access
 
     chosen = [q.strip() for q in queues.split(",") if q.strip()] if queues else None
     with open_review_store(ctx) as store:
@@ -41,14 +41,14 @@ def add(
     if as_json:
         print(json.dumps(user, default=str))
     else:
-        out.print(f"Added {user['name']} ({user['role']}), queues: {', '.join(user['queues'] or ['all'])}.")
+        out.print(f"Added {user['name']} ({user['role']}), queues: {queue_access(user)}.")
 
 
 @users_app.command("list")
 @handle_errors
 def list_cmd(ctx: typer.Context, as_json: JsonOption = False) -> None:
-    """List accounts with their role, queues and state (never their password hash)."""
-    from reviewdesk.review.accounts import list_users
+    """List accounts with their role, granted queues and state (never their password hash)."""
+    from reviewdesk.review.accounts import list_users, queue_access
 
     with open_review_store(ctx) as store:
         found = list_users(store)
@@ -58,7 +58,7 @@ def list_cmd(ctx: typer.Context, as_json: JsonOption = False) -> None:
     table = new_table("name", "role", "queues", "state", title="Users")
     for u in found:
         state = "disabled" if u["disabled"] else f"locked until {u['locked_until']:%H:%M}" if u["locked_until"] else ""
-        table.add_row(u["name"], u["role"], ", ".join(u["queues"] or ["all"]), state or "active")
+        table.add_row(u["name"], u["role"], queue_access(u), state or "active")
     out.print(table)
 
 
@@ -82,3 +82,41 @@ def set_password_cmd(ctx: typer.Context, name: str) -> None:
     with open_review_store(ctx) as store:
         set_password(store, name, _password(name))
     out.print(f"New password set for {name}; the account is unlocked and old sessions are ended.")
+
+
+ReviewerArg = Annotated[str, typer.Argument(help="The reviewer.")]
+QueueArg = Annotated[str, typer.Argument(help="The queue, published or not yet.")]
+
+
+def _said(as_json: bool, outcome: dict, *lines: str) -> None:
+    """One JSON object under --json, else the lines."""
+    if as_json:
+        print(json.dumps(outcome))
+    for line in () if as_json else lines:
+        out.print(line)
+
+
+@users_app.command("grant")
+@handle_errors
+def grant_cmd(ctx: typer.Context, name: ReviewerArg, queue: QueueArg, as_json: JsonOption = False) -> None:
+    """Let a reviewer review a queue (what the Users page's grants do); a queue not yet published waits for it."""
+    from reviewdesk.review.access import grant
+
+    with open_review_store(ctx) as store:
+        new = grant(store, queue, name, by="cli")
+        published = store.queue(queue) is not None
+    later = [] if published else [f"{queue} is not published yet: the grant applies once its first batch is."]
+    _said(as_json, {"user": name, "queue": queue, "granted": new, "published": published},
+          f"{name} may review {queue}{'' if new else ' (granted already)'}.", *later)  # fmt: skip
+
+
+@users_app.command("revoke")
+@handle_errors
+def revoke_cmd(ctx: typer.Context, name: ReviewerArg, queue: QueueArg, as_json: JsonOption = False) -> None:
+    """Take a queue away from a reviewer: it applies at their next action, and their held items are released."""
+    from reviewdesk.review.access import revoke
+
+    with open_review_store(ctx) as store:
+        had = revoke(store, queue, name)
+    _said(as_json, {"user": name, "queue": queue, "revoked": had},
+          f"{name} may no longer review {queue}." if had else f"{name} had no grant of {queue}: nothing to do.")

@@ -1,12 +1,13 @@
-"""Product issues for product owners: items reviewers flagged, and items a lead adjudicated as policy problems.
+"""Product issues for product owners: items reviewers flagged, and decisions a lead routed to product owners.
 
 Written by every promotion to `data/reports/flagged-<queue>.csv` and `.md` (the current list,
 replaced each time): one row per flag or decision, with the runs (ids, trace ids and, when the
 queue's `promotion.run_url` is set, links), the question and answer, and the item's consensus.
 Both files are written whole (temp file, then rename) and escape every run- and reviewer-derived
 value for their format (`reviewdesk.quality.report_text`): product owners open them.
-A flag removed in a later revision no longer counts. Which decisions count is the queue's
-`promotion.product_issues.adjudication_reasons`: words looked for in the lead's reason.
+A flag removed in a later revision no longer counts, nor one a lead resolved as "not an issue";
+a resolved flag carries the lead's category and note (`reviewdesk.review.triage`). A decision counts
+when the lead ticked "Route to product owners" (`adjudications.product_issue`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from sqlalchemy import select
 from reviewdesk.datasets.formats import answer_text, input_messages
 from reviewdesk.quality.report_text import csv_cell, md_link, md_text, url_part
 from reviewdesk.review.oversight import flagged_items
+from reviewdesk.review.triage import DISMISSED, describe
 from reviewdesk.stores.files import write_text
 from reviewdesk.stores.review_schema import adjudications, items
 from reviewdesk.stores.reviewstore import ReviewStore
@@ -38,6 +40,7 @@ COLUMNS = [
     "by",
     "reasons",
     "comment",
+    "resolution",
     "consensus",
     "run_ids",
     "trace_ids",
@@ -66,7 +69,7 @@ def _excerpt(text: str) -> str:
     return text if len(text) <= EXCERPT else text[: EXCERPT - 1] + "…"
 
 
-def _policy_decisions(store: ReviewStore, queue: str, words: Sequence[str]) -> list[dict[str, Any]]:
+def _routed_decisions(store: ReviewStore, queue: str) -> list[dict[str, Any]]:
     a = adjudications.c
     query = (
         select(
@@ -81,26 +84,24 @@ def _policy_decisions(store: ReviewStore, queue: str, words: Sequence[str]) -> l
             items.c.run_b,
         )
         .join(items, items.c.item_id == a.item_id)
-        .where(a.queue == queue, a.decided_at.is_not(None))
+        .where(a.queue == queue, a.decided_at.is_not(None), a.product_issue)
         .order_by(a.decided_at.desc(), a.item_id)
     )
-    lowered = [w.casefold() for w in words]
-    out = []
     with store.read() as conn:
-        for r in conn.execute(query).mappings():
-            if any(w in (r["reason"] or "").casefold() for w in lowered):
-                out.append(
-                    {
-                        "item_id": r["item_id"],
-                        "source": "adjudication",
-                        "by": r["decided_by"],
-                        "reasons": [f"{r['criterion']} = {r['value']}: {r['reason']}"],
-                        "comment": None,
-                        "run_ids": [x for x in (r["run_id"], r["run_a"], r["run_b"]) if x],
-                        "at": r["decided_at"],
-                    }
-                )
-    return out
+        return [
+            {
+                "item_id": r["item_id"],
+                "source": "adjudication",
+                "by": r["decided_by"],
+                "reasons": [f"{r['criterion']} = {r['value']}: {r['reason']}"],
+                "comment": None,
+                "resolution": "",
+                "run_ids": [x for x in (r["run_id"], r["run_a"], r["run_b"]) if x],
+                "at": r["decided_at"],
+            }
+            for r in conn.execute(query).mappings()
+        ]
+
 
 
 def issues(store: ReviewStore, wh: Warehouse, queue: QueueConfig) -> list[dict[str, Any]]:
@@ -115,13 +116,15 @@ def issues(store: ReviewStore, wh: Warehouse, queue: QueueConfig) -> list[dict[s
                 "by": f.reviewer,
                 "reasons": f.reasons,
                 "comment": f.comment,
+                "resolution": describe(f.resolution),
                 "run_ids": f.run_ids,
                 "at": f.submitted_at,
             }
             for f in flagged_items(store, queue.name)
+            if f.resolution is None or f.resolution["category"] != DISMISSED
         ]
-    if rules.adjudication_reasons:
-        found += _policy_decisions(store, queue.name, rules.adjudication_reasons)
+    if rules.adjudications:
+        found += _routed_decisions(store, queue.name)
     if not found:
         return []
     run_ids = sorted({r for f in found for r in f["run_ids"]})
@@ -191,7 +194,7 @@ def to_markdown(queue: str, rows: Sequence[Mapping[str, Any]], now: datetime) ->
     lines = [
         f"# Product issues: {md_text(queue)}",
         "",
-        f"{len(rows)} review{'' if len(rows) == 1 else 's'} flagged, or adjudicated as a policy problem, as of "
+        f"{len(rows)} review{'' if len(rows) == 1 else 's'} flagged, or decided and routed to product owners, as of "
         f"{now:%Y-%m-%d %H:%M} UTC; newest first.",
         "",
     ]
@@ -211,6 +214,8 @@ def to_markdown(queue: str, rows: Sequence[Mapping[str, Any]], now: datetime) ->
         ]
         if r["comment"]:
             lines.append(f"- comment: {md_text(r['comment'])}")
+        if r["resolution"]:
+            lines.append(f"- resolution: {md_text(r['resolution'])}")
         lines += ["", f"> **Customer:** {md_text(r['question'])}"]
         lines += [
             f"> **Answer{' ' + 'AB'[i] if len(r['answers']) > 1 else ''}:** {md_text(a)}"

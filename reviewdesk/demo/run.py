@@ -29,7 +29,7 @@ from reviewdesk.queues import load_queues
 from reviewdesk.review.accounts import add_user, get_user
 from reviewdesk.review.oversight import progress
 from reviewdesk.review.publication import PublishReport
-from reviewdesk.review.steps import prescore_step, publish_step, sample_step
+from reviewdesk.review.steps import cycle_sample_step, prescore_step, publish_step
 from reviewdesk.sample.batches import Batch
 from reviewdesk.stores.reviewstore import ReviewStore
 from reviewdesk.stores.warehouse import Warehouse
@@ -60,6 +60,8 @@ class DemoResult:
     promoted: list[PromotionResult] = field(default_factory=list)  # dataset versions and flagged reports
     prescored: list[PrescoreReport] = field(default_factory=list)  # suggestions per batch, before publishing
     trained: list[TrainResult] = field(default_factory=list)  # models per criterion, on the new consensus
+    skipped: list[str] = field(default_factory=list)  # queues that drew no batch, each with why
+    capped: list[str] = field(default_factory=list)  # queues that drew less than their size, each with why
 
 
 def demo_users(store: ReviewStore) -> dict[str, str]:
@@ -102,7 +104,9 @@ def run_demo(
     heuristic (a suggested preference, kept even where the queue hides suggestions from reviewers).
 
     Rerunning it is safe: the logs are the same (same seed), so they ingest as duplicates, and each
-    queue draws a fresh batch of runs not yet reviewed.
+    queue draws a fresh batch of runs not yet reviewed, as far as its backlog limits allow. A queue
+    with nothing to sample (a filter matching no new run), paused or full is skipped, with the reason
+    in `skipped`.
     """
     settings.ensure_dirs()
     path = settings.data_dir / "demo" / "runs.jsonl"
@@ -114,8 +118,14 @@ def run_demo(
     with ReviewStore(settings.review_url) as store:
         result.users = demo_users(store)
     for queue in queues:
-        batch = sample_step(settings, queue, seed=seed)
+        drawn = cycle_sample_step(settings, queue, seed=seed)
+        if drawn.batch is None:  # paused, full, or its filter matches no new run: the demo goes on without it
+            result.skipped.append(drawn.skipped)
+            continue
+        batch = drawn.batch
         result.batches.append(batch)
+        if drawn.room.capped:
+            result.capped.append(drawn.room.reason)
         scorer = "heuristic" if queue.prescore.scorer == "http_judge" else None  # the demo calls no endpoint
         # the queue's scorer: models trained by an earlier run, else rules
         result.prescored.append(prescore_step(settings, queue, batch.batch_id, scorer))

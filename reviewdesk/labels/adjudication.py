@@ -2,7 +2,9 @@
 
 The resolve step opens a case per item and required criterion in dispute; a lead sees every
 reviewer's answer and comment (only leads and admins may, and the store checks it), and decides
-with a reason. A decision is final and kept as made; the next resolve uses it as the consensus.
+with a reason. A decision is final and kept as made; the next resolve uses it as the consensus. A
+lead routes a decision to product owners explicitly (`product_issue`): it then appears in the
+queue's product-issues report (`reviewdesk.datasets.flagged`); what the reason says never decides that.
 """
 
 from __future__ import annotations
@@ -13,17 +15,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from reviewdesk.errors import AccessDenied, ConfigError, NotFound, ReviewConflict
+from reviewdesk.errors import ConfigError, NotFound, ReviewConflict
+from reviewdesk.review.access import require_lead
 from reviewdesk.review.lookups import LATEST
-from reviewdesk.review.roles import PRIVILEGED
-from reviewdesk.stores.review_schema import adjudications, items, submissions, users
+from reviewdesk.stores.review_schema import adjudications, items, submissions
 from reviewdesk.stores.reviewstore import ReviewStore
-
-
-def _require_lead(conn, name: str) -> None:
-    user = conn.execute(select(users.c.role, users.c.disabled).where(users.c.name == name)).first()
-    if user is None or user.disabled or user.role not in PRIVILEGED:
-        raise AccessDenied(f"Only an active lead or admin may adjudicate; {name!r} is not one.")
 
 
 def open_cases(store: ReviewStore, cases: Iterable[Mapping[str, Any]], now: datetime | None = None) -> int:
@@ -53,7 +49,7 @@ def case(store: ReviewStore, item_id: str, lead: str) -> dict:
     """What a lead needs to decide an item: the item (with its runs), its cases, and every
     reviewer's latest submission with comments, corrections and flags."""
     with store.read() as conn:
-        _require_lead(conn, lead)
+        require_lead(conn, lead, "adjudicate")
         item = conn.execute(select(items).where(items.c.item_id == item_id)).mappings().first()
         if item is None:
             raise NotFound(f"No item {item_id!r} in the review store.")
@@ -65,15 +61,23 @@ def case(store: ReviewStore, item_id: str, lead: str) -> dict:
 
 
 def decide(
-    store: ReviewStore, item_id: str, criterion: str, value: Any, reason: str, lead: str, now: datetime | None = None
+    store: ReviewStore,
+    item_id: str,
+    criterion: str,
+    value: Any,
+    reason: str,
+    lead: str,
+    now: datetime | None = None,
+    product_issue: bool = False,
 ) -> None:
-    """Record a lead's final answer to an open case, with the reason for it."""
+    """Record a lead's final answer to an open case, with the reason for it; `product_issue` routes it
+    to product owners (the product-issues report)."""
     if not reason or not reason.strip():
         raise ConfigError("Give a reason for the decision: other leads and the dataset lineage read it.")
     now = now or datetime.now(UTC)
     key = (adjudications.c.item_id == item_id) & (adjudications.c.criterion == criterion)
     with store.write() as conn:
-        _require_lead(conn, lead)
+        require_lead(conn, lead, "adjudicate")
         found = conn.execute(select(adjudications).where(key)).mappings().first()
         if found is None:
             raise NotFound(f"No adjudication case for item {item_id!r} and criterion {criterion!r}.")
@@ -85,7 +89,7 @@ def decide(
         conn.execute(
             adjudications.update()
             .where(key)
-            .values(value=value, reason=reason.strip(), decided_by=lead, decided_at=now)
+            .values(value=value, reason=reason.strip(), decided_by=lead, decided_at=now, product_issue=product_issue)
         )
 
 

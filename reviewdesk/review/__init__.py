@@ -11,12 +11,13 @@ reads and writes only the review store. Publishing reads the warehouse, so it is
 the flows and the CLI.
 
 Modules: publication (batches into the store), blinding (what reviewers see of a run), roles,
-accounts (users, passwords, sessions), access (who may review which queue), reservations
+accounts (users, passwords, sessions), access (grants: who may review which queue; pauses), reservations
 (`next_item`, `release`), drafts (what a reviewer sends, and its form checks), corrections (an answer
 edited as text, stored in the run's output shape), submissions (submit,
-revise, history), suggestions (whether a reviewer sees a model's suggestion), oversight (progress and
-flagged items for leads), lookups (shared statements), steps (one review cycle, sample -> pre-score
--> publish, as the flow and the demo run it).
+revise, history), suggestions (whether a reviewer sees a model's suggestion), oversight (progress, open
+work and flagged items for leads), triage (resolving flags), backlog (how large the next batch may be),
+lookups (shared statements), steps (one review cycle, sample within the backlog limits -> pre-score ->
+publish, as the flow and the demo run it).
 """
 
 from reviewdesk.lazy import front_door
@@ -27,12 +28,14 @@ __all__, __getattr__, __dir__ = front_door(
         "publication": ["PublishReport", "publish"],
         "roles": ["PRIVILEGED", "ROLES"],
         "accounts": ["add_user", "authenticate", "disable_user", "get_user", "list_users", "set_password"],
-        "access": ["allowed_queues", "my_queues"],
+        "access": ["allowed_queues", "grant", "grants", "my_queues", "revoke", "set_paused", "view_item"],
         "reservations": ["next_item", "release"],
         "drafts": ["Draft", "flag_only", "missing_answers"],
         "corrections": ["CorrectionError", "Editable", "correction", "corrected", "editable"],
         "submissions": ["SubmitResult", "item_submissions", "my_submissions", "revise", "submit", "submit_and_next"],
-        "oversight": ["Progress", "flagged_items", "progress", "set_aside_items"],
-        "steps": ["prescore_step", "publish_step", "sample_step"],
+        "oversight": ["Progress", "flagged_items", "open_work", "progress", "set_aside_items"],
+        "triage": ["resolve_flag"],
+        "backlog": ["BatchRoom", "batch_room"],
+        "steps": ["cycle_sample_step", "prescore_step", "publish_step", "sample_step"],
     },
 )

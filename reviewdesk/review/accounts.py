@@ -4,7 +4,8 @@ Passwords are stored only as salted scrypt hashes (stdlib `hashlib.scrypt`, a ra
 user). A failed login gives one generic answer (None), whatever the reason: unknown user, wrong
 password, disabled or locked account. Five consecutive failures lock the account for five
 minutes. A session ends after `idle_minutes` without activity, on logout, or when its user is
-disabled or gets a new password.
+disabled or gets a new password. A user's `queues` are the queues granted to them (`queue_grants`;
+see `reviewdesk.review.access`), listed here so admins see accounts and access together.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import bindparam, func, select
 
 from reviewdesk.errors import AlreadyExists, ConfigError, NotFound
+from reviewdesk.review.access import check_queue_name
 from reviewdesk.review.roles import ROLES
-from reviewdesk.stores.review_schema import sessions, users
+from reviewdesk.stores.review_schema import queue_grants, sessions, users
 from reviewdesk.stores.reviewstore import ReviewStore
 
 MAX_FAILURES = 5
@@ -29,7 +31,7 @@ LOCK_MINUTES = 5
 TOUCH_SECONDS = 30  # how stale `last_seen` may get: idle expiry is exact to within this
 MIN_PASSWORD = 8
 SCRYPT = {"n": 2**14, "r": 8, "p": 1}  # ~16 MB and a few tens of ms per hash
-USER_FIELDS = ("name", "role", "queues", "disabled", "failed_logins", "locked_until", "created_at")
+USER_FIELDS = ("name", "role", "disabled", "failed_logins", "locked_until", "created_at")
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,6 @@ class Session:
     token: str
     user: str
     role: str
-    queues: list[str] | None
     created_at: datetime
 
 
@@ -103,14 +104,14 @@ def _check_password(password: str) -> None:
         raise ConfigError(f"Passwords need at least {MIN_PASSWORD} characters: choose a longer one.")
 
 
-def _check_queues(queues: Iterable[str] | None) -> list[str] | None:
+def _check_queues(queues: Iterable[str] | None) -> list[str]:
     if queues is None:
-        return None
+        return []
     if isinstance(queues, str):
         queues = [queues]
     out = sorted({str(q) for q in queues})
-    if not all(out):
-        raise ConfigError("Queue names must not be empty: list the queues the user may review, or none for all.")
+    for queue in out:
+        check_queue_name(queue)
     return out
 
 
@@ -119,8 +120,21 @@ def _user_row(conn, name: str) -> dict | None:
     return dict(row) if row else None
 
 
-def _public(row: dict) -> dict:
-    return {k: row[k] for k in USER_FIELDS}
+def _granted(conn, name: str | None = None) -> dict[str, list[str]]:
+    """User -> the queues granted to them, by name (one user's, or everyone's)."""
+    query = select(queue_grants.c.reviewer, queue_grants.c.queue).order_by(queue_grants.c.queue)
+    if name is not None:
+        query = query.where(queue_grants.c.reviewer == name)
+    out: dict[str, list[str]] = {}
+    for reviewer, queue in conn.execute(query):
+        out.setdefault(reviewer, []).append(queue)
+    return out
+
+
+def _public(row: dict, granted: dict[str, list[str]] | None = None) -> dict:
+    """The user's row without the hash; with `granted`, their queues too."""
+    out = {k: row[k] for k in USER_FIELDS}
+    return out if granted is None else {**out, "queues": granted.get(row["name"], [])}
 
 
 def _require_user(conn, name: str) -> dict:
@@ -131,17 +145,19 @@ def _require_user(conn, name: str) -> dict:
 
 
 def add_user(store: ReviewStore, name: str, role: str, password: str, queues: Iterable[str] | None = None) -> dict:
-    """Add a user; `queues` limits a reviewer to those queues (None: as the queues' assignees say)."""
+    """Add a user; a reviewer is granted `queues` (leads and admins review every queue without grants)."""
     name = (name or "").strip()
     if not name:
         raise ConfigError("A user needs a name: give a non-empty one, e.g. 'alice'.")
     if role not in ROLES:
         raise ConfigError(f"Unknown role {role!r}: use one of {', '.join(ROLES)}.")
     _check_password(password)
+    chosen = _check_queues(queues)
+    if chosen and role != "reviewer":
+        raise ConfigError(f"A {role} may review every queue: give queues to reviewers only.")
     row = {
         "name": name,
         "role": role,
-        "queues": _check_queues(queues),
         "password_hash": hash_password(password),  # hashed outside the write lock
         "disabled": False,
         "failed_logins": 0,
@@ -155,7 +171,11 @@ def add_user(store: ReviewStore, name: str, role: str, password: str, queues: It
                 f"with `reviewdesk users set-password {name}`."
             )
         conn.execute(users.insert().values(**row))
-    return _public(row)
+        granted = [{"queue": q, "reviewer": name, "granted_by": "added with the account",
+                    "granted_at": row["created_at"]} for q in chosen]  # fmt: skip
+        if granted:
+            conn.execute(store.insert_ignore_stmt(queue_grants), granted)
+    return _public(row, {name: chosen})
 
 
 def set_password(store: ReviewStore, name: str, password: str) -> None:
@@ -181,25 +201,25 @@ def disable_user(store: ReviewStore, name: str, disabled: bool = True) -> None:
             conn.execute(sessions.delete().where(sessions.c.user == name))
 
 
-def set_queues(store: ReviewStore, name: str, queues: Iterable[str] | None) -> None:
-    """Limit a user to these queues (None: any queue whose assignees allow them); access checks read it per request."""
-    chosen = _check_queues(queues)
-    with store.write() as conn:
-        _require_user(conn, name)
-        conn.execute(users.update().where(users.c.name == name).values(queues=chosen))
+def queue_access(user: dict) -> str:
+    """Which queues a user (from `list_users`) may review, in words: their grants, or all for a lead or admin."""
+    if user["role"] != "reviewer":
+        return f"all (as {user['role']})"
+    return ", ".join(user["queues"]) or "none granted"
 
 
 def list_users(store: ReviewStore) -> list[dict]:
     """Every user, by name, without password hashes."""
     with store.read() as conn:
-        return [_public(dict(r)) for r in conn.execute(select(users).order_by(users.c.name)).mappings()]
+        granted = _granted(conn)
+        return [_public(dict(r), granted) for r in conn.execute(select(users).order_by(users.c.name)).mappings()]
 
 
 def get_user(store: ReviewStore, name: str) -> dict | None:
     """One user without the password hash, or None."""
     with store.read() as conn:
         row = _user_row(conn, name)
-    return _public(row) if row else None
+        return _public(row, _granted(conn, name)) if row else None
 
 
 def authenticate(store: ReviewStore, name: str, password: str, now: datetime | None = None) -> Session | None:
@@ -231,7 +251,7 @@ def authenticate(store: ReviewStore, name: str, password: str, now: datetime | N
             return None
         token = secrets.token_urlsafe(32)
         conn.execute(sessions.insert().values(token=token, user=name, created_at=now, last_seen=now))
-    return Session(token, row["name"], row["role"], row["queues"], now)
+    return Session(token, row["name"], row["role"], now)
 
 
 def check_session(store: ReviewStore, token: str, idle_minutes: float, now: datetime | None = None) -> dict | None:
@@ -256,7 +276,7 @@ def check_session(store: ReviewStore, token: str, idle_minutes: float, now: date
     if now - session["last_seen"] > timedelta(seconds=TOUCH_SECONDS):
         with store.write() as conn:
             conn.execute(sessions.update().where(sessions.c.token == token).values(last_seen=now))
-    return _public(user)
+    return _public(user)  # grants are checked by each review step, not per rerun
 
 
 def logout(store: ReviewStore, token: str) -> None:
@@ -275,7 +295,7 @@ __all__ = [
     "hash_password",
     "list_users",
     "logout",
+    "queue_access",
     "set_password",
-    "set_queues",
     "verify_password",
 ]

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import and_, case, exists, func, select
 
 from reviewdesk.errors import NotFound
 from reviewdesk.review.lookups import LATEST
-from reviewdesk.stores.review_schema import items, reservations, submissions
+from reviewdesk.stores.review_schema import ITEM_OPEN, flag_resolutions, items, queue_grants, reservations, submissions
 from reviewdesk.stores.reviewstore import ReviewStore
+
+RESOLUTION = ("category", "note", "resolved_by", "resolved_at")
+RATE_WINDOW = timedelta(days=7)  # the review rate is measured over this long
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,8 @@ class ReviewerProgress:
     median_seconds: float | None  # of submitted_at - shown_at, first revisions only
     last_submitted_at: datetime | None
     reserved: int  # items held right now
+    granted: bool = False  # holds a grant of the queue (leads and admins review without one)
+    backlog: int = 0  # open items they have not reviewed: their share of the work still to do
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -60,6 +65,7 @@ class FlaggedSubmission:
     comment: str | None
     submitted_at: datetime
     run_ids: list[str]  # one run, or both runs of a pairwise item
+    resolution: dict | None = None  # a lead's {category, note, resolved_by, resolved_at} (reviewdesk.review.triage)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -106,8 +112,52 @@ def progress(store: ReviewStore, queue: str, reviewer: str | None = None) -> Pro
     return Progress(n, total, got, complete, mine, left)
 
 
+@dataclass(frozen=True)
+class OpenWork:
+    """A queue's work still to do, and how fast it gets done; what backlog control and leads go by."""
+
+    open_items: int  # items still needing reviews, not set aside
+    open_reviews: int  # the reviews they still need
+    reviews_per_hour: float | None  # first submissions per hour over the window; None without one
+    paused_at: datetime | None = None
+    paused_by: str | None = None
+
+    @property
+    def hours(self) -> float | None:
+        """The open reviews in hours of work at the measured rate (None without a rate)."""
+        return self.open_reviews / self.reviews_per_hour if self.reviews_per_hour else None
+
+    def as_dict(self) -> dict:
+        return {**asdict(self), "hours": self.hours}
+
+
+def open_work(store: ReviewStore, queue: str, now: datetime | None = None) -> OpenWork:
+    """The queue's open items and reviews, its review rate over the last `RATE_WINDOW` (or since its first
+    batch, if later), and whether it is paused; all zero for a queue never published."""
+    now = now or datetime.now(UTC)
+    in_queue = items.c.queue == queue
+    with store.read() as conn:
+        row = store.queue(queue, conn)
+        if row is None:
+            return OpenWork(0, 0, None)
+        open_items, open_reviews = conn.execute(
+            select(func.count(), func.coalesce(func.sum(items.c.reviewers_needed - items.c.reviews_done), 0))
+            .where(in_queue, ITEM_OPEN, items.c.set_aside_reason.is_(None))
+        ).one()  # fmt: skip
+        first = conn.scalar(select(func.min(items.c.published_at)).where(in_queue))
+        start = max(now - RATE_WINDOW, first) if first is not None else now
+        done = conn.scalar(
+            select(func.count()).select_from(submissions).join(items, items.c.item_id == submissions.c.item_id)
+            .where(in_queue, submissions.c.revision == 1, submissions.c.submitted_at > start)
+        )  # fmt: skip
+    hours = (now - start).total_seconds() / 3600
+    rate = done / hours if done and hours > 0 else None
+    return OpenWork(open_items, int(open_reviews), rate, row["paused_at"], row["paused_by"])
+
+
 def reviewer_progress(store: ReviewStore, queue: str, now: datetime | None = None) -> list[ReviewerProgress]:
-    """Per reviewer of `queue`, by name: who submitted, who holds items, and assignees yet to start."""
+    """Per reviewer of `queue`, by name: who submitted, who holds items, and grantees yet to start; each
+    with their backlog (open items they have not reviewed)."""
     now = now or datetime.now(UTC)
     in_queue = items.c.queue == queue
     s = submissions.c
@@ -129,8 +179,7 @@ def reviewer_progress(store: ReviewStore, queue: str, now: datetime | None = Non
         .group_by(reservations.c.reviewer)
     )
     with store.read() as conn:
-        row = store.queue(queue, conn)
-        if row is None:
+        if store.queue(queue, conn) is None:
             raise NotFound(
                 f"No queue {queue!r} in the review store: publish a batch of it first (`reviewdesk publish`)."
             )
@@ -139,12 +188,20 @@ def reviewer_progress(store: ReviewStore, queue: str, now: datetime | None = Non
         for name, shown_at, submitted_at in conn.execute(timed):
             durations.setdefault(name, []).append((submitted_at - shown_at).total_seconds())
         reserved = dict(conn.execute(held).all())
-    names = set(done) | set(reserved) | set((row["config"] or {}).get("assignees") or [])
+        granted = set(conn.scalars(select(queue_grants.c.reviewer).where(queue_grants.c.queue == queue)))
+        names = set(done) | set(reserved) | granted
+        open_ = and_(in_queue, ITEM_OPEN, items.c.set_aside_reason.is_(None))
+        mine = dict(conn.execute(
+            select(s.reviewer, func.count(func.distinct(s.item_id))).join(items, items.c.item_id == s.item_id)
+            .where(open_).group_by(s.reviewer)
+        ).all())  # fmt: skip
+        open_items = conn.scalar(select(func.count()).where(open_))
     out = []
     for name in sorted(names):
         n, revisions, last = done.get(name, (0, 0, None))
         median = statistics.median(durations[name]) if name in durations else None
-        out.append(ReviewerProgress(name, n, revisions, median, last, reserved.get(name, 0)))
+        backlog = open_items - mine.get(name, 0)
+        out.append(ReviewerProgress(name, n, revisions, median, last, reserved.get(name, 0), name in granted, backlog))
     return out
 
 
@@ -164,21 +221,25 @@ def set_aside_items(store: ReviewStore, queue: str) -> list[SetAsideItem]:
     ]
 
 
-def flagged_items(store: ReviewStore, queue: str | None = None) -> list[FlaggedSubmission]:
-    """Latest revisions (per item and reviewer) with a non-empty `flags` list, newest first.
+def flagged_items(store: ReviewStore, queue: str | None = None, state: str = "all") -> list[FlaggedSubmission]:
+    """Latest revisions (per item and reviewer) with a non-empty `flags` list, newest first, each with
+    a lead's resolution if any; `state` "open" or "resolved" keeps those only.
 
     A flag removed in a later revision no longer counts: only the latest revision is looked at.
     """
-    s = submissions.c
+    s, fr = submissions.c, flag_resolutions.c
     query = (
-        select(s.item_id, items.c.queue, s.reviewer, s.flags, s.comment, s.submitted_at)
+        select(s.item_id, items.c.queue, s.reviewer, s.flags, s.comment, s.submitted_at, *(fr[k] for k in RESOLUTION))
         .add_columns(items.c.run_id, items.c.run_a, items.c.run_b)
         .join(items, items.c.item_id == s.item_id)
+        .outerjoin(flag_resolutions, and_(fr.item_id == s.item_id, fr.reviewer == s.reviewer))
         .where(LATEST, func.json_array_length(s.flags) > 0)  # the same function in SQLite and PostgreSQL
         .order_by(s.submitted_at.desc(), s.submission_id.desc())
     )
     if queue is not None:
         query = query.where(items.c.queue == queue)
+    if state != "all":
+        query = query.where(fr.resolved_at.is_(None) if state == "open" else fr.resolved_at.is_not(None))
     with store.read() as conn:
         rows = conn.execute(query).mappings().all()
     return [
@@ -190,17 +251,21 @@ def flagged_items(store: ReviewStore, queue: str | None = None) -> list[FlaggedS
             comment=r["comment"],
             submitted_at=r["submitted_at"],
             run_ids=[run for run in (r["run_id"], r["run_a"], r["run_b"]) if run],
+            resolution={k: r[k] for k in RESOLUTION} if r["resolved_at"] is not None else None,
         )
         for r in rows
     ]
 
 
 __all__ = [
+    "RATE_WINDOW",
     "FlaggedSubmission",
+    "OpenWork",
     "Progress",
     "ReviewerProgress",
     "SetAsideItem",
     "flagged_items",
+    "open_work",
     "progress",
     "reviewer_progress",
     "set_aside_items",

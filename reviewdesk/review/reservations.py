@@ -27,7 +27,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, exists, func, select
 
-from reviewdesk.review.access import check_access
+from reviewdesk.review.access import check_access, check_open
 from reviewdesk.review.lookups import ITEM_COLUMNS, item_row, live_others, one, queue_row, readable_item
 from reviewdesk.review.suggestions import suggestion_shown
 from reviewdesk.stores.payloads import UnreadablePayload
@@ -131,12 +131,14 @@ def next_item(
     reviewer holding a live reservation in the queue gets that item again, its hold renewed. The
     returned dict has the item's columns except its gold answer, plus `reserved_until` and
     `suggestion_shown` (its `suggestions` are None unless the queue's policy shows them now). `exclude`
-    holds items the reviewer skipped in this sitting, so Skip moves on instead of coming back.
+    holds items the reviewer skipped in this sitting, so Skip moves on instead of coming back. A paused
+    queue hands out nothing (`ReviewConflict`), nor one the reviewer holds no grant of (`AccessDenied`).
     """
     now = now or datetime.now(UTC)
     with store.read() as conn:  # access is checked before taking the write lock, to keep that short
         q = queue_row(conn, queue)
         check_access(conn, q, reviewer)
+        check_open(q)
     return reserve_next_retrying(store, q, reviewer, now, exclude)
 
 

@@ -114,7 +114,8 @@ def submit_and_next(
     Returns the submit's result and the next item reserved for `reviewer` (None when none is left
     for them), exactly as the two calls would, with the same checks and guarantees; it only takes
     the write lock once instead of twice. A refused submit (`ReviewConflict`, `AccessDenied`,
-    `NotFound`) raises before anything is stored or reserved: call `next_item` to move on. After a
+    `NotFound`) raises before anything is stored or reserved: call `next_item` to move on. A paused queue
+    stores the answer and reserves nothing (None). After a
     duplicate submit the reviewer gets their live hold again (the item the first submit moved to).
     `exclude` is as for `next_item`.
     """
@@ -124,7 +125,7 @@ def submit_and_next(
         check_access(conn, q, reviewer)
     with store.write() as conn:
         result = _store_submission(store, conn, item_id, reviewer, draft, now)
-        got = reserve_next(store, conn, q, reviewer, now, exclude)
+        got = None if q["paused_at"] is not None else reserve_next(store, conn, q, reviewer, now, exclude)
     if isinstance(got, Busy):  # PostgreSQL: retry once this transaction no longer holds the submitted item
         got = reserve_next_retrying(store, q, reviewer, now, exclude)
     return result, got

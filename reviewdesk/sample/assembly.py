@@ -66,7 +66,8 @@ def assemble(
     design = {
         "queue": queue.name, "kind": queue.kind, "strategy": queue.sampling.strategy, "seed": seed,
         "rubric_version": queue.rubric_version, "population": population,
-        "params": {k: v for k, v in params.items() if k != "seed_source"},  # where the seed came from: not design
+        # where the seed came from, and why the size was capped (the size itself is in): not design
+        "params": {k: v for k, v in params.items() if k not in ("seed_source", "backlog")},
     }  # fmt: skip
     fingerprint = hashlib.sha256(json.dumps(design, sort_keys=True, default=str).encode())
     for u in units:

@@ -44,8 +44,13 @@ MAX_SEED = 2**63  # the batches.seed column is BIGINT
 HEAP_LIMIT = 100_000  # units kept in min_by heaps at once; larger draws sort each group instead
 
 
-def draw_batch(wh: Warehouse, queue: QueueConfig, size: int | None = None, seed: int | None = None) -> Batch:
+def draw_batch(
+    wh: Warehouse, queue: QueueConfig, size: int | None = None, seed: int | None = None, backlog: dict | None = None
+) -> Batch:
     """Draw a batch for `queue` and record it (one `batches` row and its `items`) in one transaction.
+
+    `backlog`, when the review cycle drew fewer than asked to keep the queue's backlog in bounds
+    (`reviewdesk.review.backlog`), is recorded in the batch's parameters as the reason.
 
     The seed is the argument, else the queue's `sampling.seed`, else a fresh random one; it is
     always recorded, and the same seed on the same data gives the same batch. Drawing a batch
@@ -76,6 +81,8 @@ def draw_batch(wh: Warehouse, queue: QueueConfig, size: int | None = None, seed:
         if pop.pairwise:
             details["identical_pairs_skipped"] = identical
         params = design_params(queue, requested, seed_source, details, len(units), gold)
+        if backlog is not None:
+            params["backlog"] = backlog
         batch = assemble(queue, seed, population, units, gold, params)
         if con.execute("SELECT 1 FROM batches WHERE batch_id = ?", [batch.batch_id]).fetchall():
             return load_batch(wh, batch.batch_id)

@@ -11,6 +11,7 @@ that the column is missing first. Never rename a migration: its function name is
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -35,6 +36,7 @@ from sqlalchemy import (
     func,
     inspect,
     literal_column,
+    select,
     text,
 )
 from sqlalchemy.schema import CreateColumn, CreateIndex
@@ -90,6 +92,9 @@ queues = _table(
     Column("reservation_minutes", Integer, nullable=False),
     Column("suggestions", String, nullable=False),
     _at("updated_at"),
+    # m010: a lead or admin paused the queue from the app: it publishes nothing and hands out no items.
+    _at("paused_at", required=False),
+    Column("paused_by", String),
 )
 
 # One row per rubric version (a content hash): editing a rubric adds a row, old ones stay for
@@ -161,12 +166,11 @@ ix_items_open_order = Index(
     "ix_items_open_order", items.c.queue, *ITEM_ORDER, sqlite_where=ITEM_OPEN, postgresql_where=ITEM_OPEN
 )
 
-# Accounts. `queues` NULL: the reviewer may review any queue whose `assignees` allow it.
+# Accounts. Which queues a reviewer may review is in `queue_grants` (m010 turned the old `queues` column into grants).
 users = _table(
     "users",
     Column("name", String, primary_key=True),
     Column("role", String, nullable=False),  # reviewer | lead | admin
-    Column("queues", JSON(none_as_null=True)),
     Column("password_hash", String, nullable=False),  # scrypt$n$r$p$salt$hash, never the password
     Column("disabled", Boolean, nullable=False, default=False),
     Column("failed_logins", Integer, nullable=False, default=0),
@@ -238,7 +242,33 @@ adjudications = _table(
     Column("reason", Text),
     Column("decided_by", String),
     _at("decided_at", required=False),
+    # m010: the lead ticked "route to product owners": the decision goes to the product-issues report.
+    Column("product_issue", Boolean, nullable=False, default=False, server_default=text("false")),
     Index("ix_adjudications_queue", "queue", "decided_at"),
+)
+
+# m010: who may review which queue, set by leads and admins in the app or `reviewdesk users grant`; the
+# queue file's `assignees` seed it when the queue is first published. No row, no access (leads and
+# admins need none). Not tied to `users` or `queues` rows: a grant may wait for its account or first batch.
+queue_grants = _table(
+    "queue_grants",
+    Column("queue", String, primary_key=True),
+    Column("reviewer", String, primary_key=True),
+    Column("granted_by", String, nullable=False),  # a user's name, "queue file" or "migration"
+    _at("granted_at"),
+    Index("ix_queue_grants_reviewer", "reviewer"),
+)
+
+# m010: a lead's resolution of a reviewer's flag on an item (their latest revision's flags), with a category
+# and a note; resolved flags reach the product-issues report with them.
+flag_resolutions = _table(
+    "flag_resolutions",
+    Column("item_id", String, ForeignKey("items.item_id"), primary_key=True),
+    Column("reviewer", String, primary_key=True),  # who flagged it
+    Column("category", String, nullable=False),
+    Column("note", Text, nullable=False),
+    Column("resolved_by", String, nullable=False),
+    _at("resolved_at"),
 )
 
 # Quality reports computed by the flows from the warehouse, kept here for the app's dashboard.
@@ -333,6 +363,32 @@ def m011_submission_suggestion_outcomes(conn: Connection) -> None:
     _add_columns(conn, submissions, submissions.c.suggestion_outcomes)
 
 
+@migration
+def m012_grants_pauses_flag_resolutions(conn: Connection) -> None:
+    """Grants replace the users' `queues` lists and the queues' `assignees` as the access rule: every
+    reviewer keeps exactly the published queues they could review before, as grants."""
+    metadata.create_all(conn, tables=[queue_grants, flag_resolutions], checkfirst=True)
+    _add_columns(conn, queues, queues.c.paused_at, queues.c.paused_by)
+    _add_columns(conn, adjudications, adjudications.c.product_issue)
+    if "queues" not in {c["name"] for c in inspect(conn).get_columns(users.name)}:
+        return  # a store made after m012
+    now = datetime.now(UTC)
+    old_users = conn.execute(text("SELECT name, queues FROM users WHERE role = 'reviewer'")).all()
+    accounts = {name for (name,) in conn.execute(text("SELECT name FROM users"))}
+    grants = []
+    for name, config in conn.execute(select(queues.c.name, queues.c.config)).all():
+        assignees = (config or {}).get("assignees") or []
+        allowed = {a for a in assignees if a not in accounts}  # as the first publish grants them now
+        for user, listed in old_users:
+            listed = json.loads(listed) if isinstance(listed, str) else listed
+            if (listed is None or name in listed) and (not assignees or user in assignees):
+                allowed.add(user)
+        grants += [{"queue": name, "reviewer": user, "granted_by": "migration", "granted_at": now} for user in allowed]
+    if grants:
+        conn.execute(queue_grants.insert(), grants)
+    conn.execute(text("ALTER TABLE users DROP COLUMN queues"))
+
+
 __all__ = [
     "ITEM_OPEN",
     "ITEM_ORDER",
@@ -340,11 +396,13 @@ __all__ = [
     "Timestamp",
     "adjudications",
     "batches",
+    "flag_resolutions",
     "items",
     "metadata",
     "migration",
     "migrations",
     "quality_reports",
+    "queue_grants",
     "queues",
     "reservations",
     "rubrics",

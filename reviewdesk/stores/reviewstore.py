@@ -26,7 +26,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, InterfaceError, OperationalError, SQLAlchemyError
 
 from reviewdesk.errors import ConfigError, StoreFault, StoreUnavailable
-from reviewdesk.stores.review_schema import MIGRATIONS, batches, items, migrations, queues, rubrics
+from reviewdesk.stores.review_schema import MIGRATIONS, batches, items, migrations, queue_grants, queues, rubrics
 from reviewdesk.stores.sqlite_writes import WRITE, configure, sync_wal, write_gate
 from schemas.queue import QueueConfig
 
@@ -229,7 +229,9 @@ class ReviewStore:
     def save_queue(self, conn: Connection, queue: QueueConfig, now: datetime | None = None) -> bool:
         """Upsert the queue's row and record its rubric version; return whether anything changed.
 
-        An unchanged queue is left untouched (its `updated_at` too), so saving is idempotent.
+        An unchanged queue is left untouched (its `updated_at` too), so saving is idempotent. The first
+        save of a queue grants it to the `assignees` its file names; after that only leads and admins
+        (`reviewdesk.review.access`) change who may review it.
         """
         now = now or datetime.now(UTC)
         row = {
@@ -245,6 +247,8 @@ class ReviewStore:
         changed = False
         if existing is None:
             self.insert_ignore(conn, queues, [{**row, "updated_at": now}])
+            self.insert_ignore(conn, queue_grants, [{"queue": queue.name, "reviewer": name, "granted_by": "queue file",
+                                                     "granted_at": now} for name in queue.assignees])  # fmt: skip
             changed = True
         elif any(canonical(existing[k]) != canonical(v) for k, v in row.items()):
             conn.execute(queues.update().where(queues.c.name == queue.name).values(**row, updated_at=now))

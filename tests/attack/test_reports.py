@@ -24,6 +24,7 @@ from reviewdesk.queues import get_queue
 from reviewdesk.review.drafts import Draft
 from reviewdesk.review.reservations import next_item
 from reviewdesk.review.submissions import submit
+from reviewdesk.review.triage import resolve_flag
 
 ROOT = Path(__file__).resolve().parents[2]
 QUALITY = "support-quality"
@@ -70,6 +71,7 @@ def flagged(demo_template: Path, tmp_path_factory: pytest.TempPathFactory) -> tu
         draft = Draft({"correctness": "incorrect", "helpfulness": 1}, comment=HOSTILE["comment"],
                       flags=[{"reason": HOSTILE["reason"]}])  # fmt: skip
         submit(store, item["item_id"], "reviewer1", draft)
+        resolve_flag(store, item["item_id"], "reviewer1", "personal data", HOSTILE["comment"], "lead")  # a note too
         queue = get_queue(QUALITY, ROOT / "queues")
         queue = queue.model_copy(update={"promotion": queue.promotion.model_copy(update={"run_url": RUN_URL})})
         report = write_flagged(store, wh, queue, tmp_path_factory.mktemp("out") / "reports", NOW)
@@ -107,6 +109,7 @@ def test_the_flagged_csv_runs_no_formula(flagged):
     rows = list(csv.DictReader(path.open(encoding="utf-8")))
     [row] = [r for r in rows if r["run_ids"] == run_id]
     assert row["comment"] == "'" + HOSTILE["comment"]
+    assert row["resolution"] == "personal data (lead): " + HOSTILE["comment"]
     assert not [c for r in rows for c in r.values() if c.startswith(("=", "+", "-", "@", "\t", "\r"))]
 
 
@@ -136,6 +139,7 @@ def test_escaped_text_renders_as_itself_and_nothing_else(text: str):
 ROW = st.fixed_dictionaries({
     "queue": st.just(QUALITY), "item_id": TEXT, "source": st.sampled_from(["reviewer flag", "adjudication"]),
     "by": TEXT, "reasons": st.lists(TEXT, max_size=3), "comment": st.none() | TEXT,
+    "resolution": TEXT,  # a lead's category and note: lead-written text, as hostile as any
     "consensus": st.lists(TEXT, max_size=2), "run_ids": st.lists(TEXT, min_size=1, max_size=2),
     "at": st.just(NOW), "question": TEXT, "answers": st.lists(TEXT, max_size=2),
 }).map(lambda r: {**r, "trace_ids": [f"t{i}" for i in range(len(r["run_ids"]))], "links": [""] * len(r["run_ids"]),
