@@ -116,7 +116,7 @@ def test_validate_accepts_flag_only_only_where_the_queue_allows_it():
 
 def test_a_flag_only_submission_is_collected_apart_without_labels_and_reaches_the_lead(stores):
     store, wh = stores
-    seed_queue(store, QUEUE, n=3, reviewers_needed=1, assignees=[], promotion=None, rubric=RUBRIC)
+    seed_queue(store, QUEUE, n=3, reviewers_needed=1, promotion=None, rubric=RUBRIC)
     submit(store, item(1), "reviewer1", Draft({}, comment="500 from the tool", flags=BROKEN), now=T0)
     submit(store, item(2), "reviewer1", Draft({"correctness": "correct", "grounded": False}), now=T0)
     result = collect(store, wh, now=T0 + timedelta(minutes=1))
@@ -134,7 +134,7 @@ def test_a_flag_only_submission_is_collected_apart_without_labels_and_reaches_th
 
 def test_with_flag_instead_of_rating_off_a_flag_only_submission_is_rejected(stores):
     store, wh = stores
-    seed_queue(store, QUEUE, n=2, reviewers_needed=1, assignees=[], promotion=None, rubric=RUBRIC,
+    seed_queue(store, QUEUE, n=2, reviewers_needed=1, promotion=None, rubric=RUBRIC,
                flag_instead_of_rating=False)  # fmt: skip
     submit(store, item(1), "reviewer1", Draft({}, flags=BROKEN), now=T0)
     result = collect(store, wh, now=T0 + timedelta(minutes=1))
@@ -146,7 +146,7 @@ def test_with_flag_instead_of_rating_off_a_flag_only_submission_is_rejected(stor
 
 def test_a_required_boolean_left_unanswered_is_rejected_and_an_optional_one_stays_absent(stores):
     store, wh = stores
-    seed_queue(store, QUEUE, n=2, reviewers_needed=1, assignees=[], promotion=None, rubric=RUBRIC)
+    seed_queue(store, QUEUE, n=2, reviewers_needed=1, promotion=None, rubric=RUBRIC)
     submit(store, item(1), "reviewer1", Draft({"correctness": "correct", "grounded": None, "polite": None}), now=T0)
     submit(store, item(2), "reviewer1", Draft({"correctness": "correct", "grounded": True, "polite": None}), now=T0)
     result = collect(store, wh, now=T0 + timedelta(minutes=1))
@@ -161,7 +161,7 @@ def test_a_required_boolean_left_unanswered_is_rejected_and_an_optional_one_stay
 
 def test_a_correction_is_stored_in_the_runs_shape_and_read_back_as_that_value(stores):
     store, wh = stores
-    seed_queue(store, QUEUE, n=2, reviewers_needed=1, assignees=[], promotion=None)
+    seed_queue(store, QUEUE, n=2, reviewers_needed=1, promotion=None)
     fixed = {"messages": [{"role": "assistant", "content": "Your order shipped on May 2."}]}
     answers = {"correctness": "incorrect", "helpfulness": 2}
     submit(store, item(1), "reviewer1", Draft(answers, correction=fixed), now=T0)
@@ -180,7 +180,7 @@ def test_m010_turns_text_corrections_into_json_strings(tmp_path: Path):
     url = f"sqlite:///{tmp_path / 'review.sqlite'}"
     with ReviewStore(url) as store:
         accounts.add_user(store, "reviewer1", "reviewer", "correct horse battery")
-        seed_queue(store, QUEUE, n=1, reviewers_needed=1, assignees=[], promotion=None)
+        seed_queue(store, QUEUE, n=1, reviewers_needed=1, promotion=None)
         submit(store, item(1), "reviewer1", Draft({"correctness": "correct"}, correction="x"), now=T0)
         with store.write() as conn:  # as written before m010: plain text
             conn.execute(text("UPDATE submissions SET correction = 'Better: ship it [1]'"))
@@ -196,7 +196,7 @@ def test_m010_converts_a_postgres_text_column(postgres_url: str):
     with ReviewStore(postgres_url) as store:
         reset_postgres(store)
         accounts.add_user(store, "reviewer1", "reviewer", "correct horse battery")
-        seed_queue(store, QUEUE, n=1, reviewers_needed=1, assignees=[], promotion=None)
+        seed_queue(store, QUEUE, n=1, reviewers_needed=1, promotion=None)
         with store.write() as conn:  # the column as it was before m010
             conn.execute(text("ALTER TABLE submissions ALTER COLUMN correction TYPE TEXT"))
             conn.execute(text("DELETE FROM migrations WHERE name = 'm010_submission_correction_json'"))

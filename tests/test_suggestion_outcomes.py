@@ -30,7 +30,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path):
 
 
 def test_outcomes_are_stored_kept_on_edit_and_collected_into_labels(store, tmp_path: Path):
-    seed_queue(store, n=2, reviewers_needed=1, assignees=[], suggestions="show")
+    seed_queue(store, n=2, reviewers_needed=1, suggestions="show")
     add_reviewers(store, ["reviewer1"])
     first = next_item(store, "support-quality", "reviewer1", now=T0)
     outcomes = {"correctness": "accepted", "helpfulness": "changed"}
@@ -56,7 +56,7 @@ def test_outcomes_are_stored_kept_on_edit_and_collected_into_labels(store, tmp_p
 
 
 def test_a_stored_outcome_collect_cannot_read_becomes_no_outcome_and_loses_nothing(store, tmp_path: Path):
-    seed_queue(store, n=1, reviewers_needed=1, assignees=[], suggestions="show")
+    seed_queue(store, n=1, reviewers_needed=1, suggestions="show")
     add_reviewers(store, ["reviewer1"])
     item = next_item(store, "support-quality", "reviewer1", now=T0)
     submit(store, item["item_id"], "reviewer1", Draft({"correctness": "correct", "helpfulness": 1}), now=T0)

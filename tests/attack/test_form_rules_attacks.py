@@ -35,7 +35,7 @@ def rejected(wh: Warehouse) -> dict[str, list[str]]:
 @pytest.mark.parametrize("flags", [[{"reason": ""}], [{"reason": "   "}], [{}], [{"reason": None}]])
 def test_a_flag_without_a_reason_does_not_excuse_the_ratings(stores, flags):
     store, wh = stores
-    seed_queue(store, QUEUE, n=1, reviewers_needed=1, assignees=[], promotion=None)
+    seed_queue(store, QUEUE, n=1, reviewers_needed=1, promotion=None)
     submit(store, item(1), "reviewer1", Draft({}, flags=flags), now=T0)
     result = collect(store, wh, now=T0 + timedelta(minutes=1))
     assert (result.loaded, result.rejected, result.flag_only) == (0, 1, 0)
@@ -50,7 +50,7 @@ def test_a_flag_without_a_reason_does_not_excuse_the_ratings(stores, flags):
 )  # fmt: skip
 def test_flags_or_answers_of_the_wrong_shape_are_refused_before_anything_is_stored(stores, answers, flags, message):
     store, _ = stores
-    seed_queue(store, QUEUE, n=1, reviewers_needed=1, assignees=[], promotion=None)
+    seed_queue(store, QUEUE, n=1, reviewers_needed=1, promotion=None)
     with pytest.raises(DraftError, match=message):
         submit(store, item(1), "reviewer1", Draft(answers, flags=flags), now=T0)
     assert item_submissions(store, item(1)) == []
@@ -58,7 +58,7 @@ def test_flags_or_answers_of_the_wrong_shape_are_refused_before_anything_is_stor
 
 def test_a_flag_only_claim_on_a_queue_that_wants_ratings_is_rejected(stores):
     store, wh = stores
-    seed_queue(store, QUEUE, n=1, reviewers_needed=1, assignees=[], promotion=None, flag_instead_of_rating=False)
+    seed_queue(store, QUEUE, n=1, reviewers_needed=1, promotion=None, flag_instead_of_rating=False)
     draft = Draft({"correctness": None, "helpfulness": None}, flags=[{"reason": "x"}])
     submit(store, item(1), "reviewer1", draft, now=T0)
     result = collect(store, wh, now=T0 + timedelta(minutes=1))
@@ -70,7 +70,7 @@ def test_a_flag_only_claim_on_a_queue_that_wants_ratings_is_rejected(stores):
 
 def test_a_flag_only_submission_cannot_smuggle_unknown_criteria(stores):
     store, wh = stores
-    seed_queue(store, QUEUE, n=1, reviewers_needed=1, assignees=[], promotion=None)
+    seed_queue(store, QUEUE, n=1, reviewers_needed=1, promotion=None)
     submit(store, item(1), "reviewer1", Draft({"tone": None}, flags=[{"reason": "broken run"}]), now=T0)
     result = collect(store, wh, now=T0 + timedelta(minutes=1))
     assert (result.rejected, result.flag_only) == (1, 0)
@@ -79,7 +79,7 @@ def test_a_flag_only_submission_cannot_smuggle_unknown_criteria(stores):
 
 def test_a_partly_rated_flagged_submission_still_needs_every_required_answer(stores):
     store, wh = stores
-    seed_queue(store, QUEUE, n=1, reviewers_needed=1, assignees=[], promotion=None)
+    seed_queue(store, QUEUE, n=1, reviewers_needed=1, promotion=None)
     submit(store, item(1), "reviewer1", Draft({"correctness": "incorrect"}, flags=[{"reason": "broken run"}]), now=T0)
     collect(store, wh, now=T0 + timedelta(minutes=1))
     assert rejected(wh) == {item(1): ["helpfulness: required, but not answered"]}
