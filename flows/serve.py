@@ -30,7 +30,8 @@ def runner_deployments(queues_dir: Path) -> list[RunnerDeployment]:
     for d in deployments(load_queues(queues_dir)):
         flow = load_flow_from_entrypoint(str(ROOT / d["entrypoint"]), use_placeholder_flow=False)
         out.append(flow.to_deployment(name=d["name"], cron=d.get("cron"), parameters=d.get("parameters"),
-                                      description=d["description"], concurrency_limit=1))  # fmt: skip
+                                      description=d["description"], concurrency_limit=1,
+                                      _sync=True))  # fmt: skip  (sync even where an event loop runs)
     return out
 
 
