@@ -54,7 +54,7 @@ def prefect_api(tmp_path_factory: pytest.TempPathFactory):
     os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness():
+    with prefect_test_harness(server_startup_timeout=300):  # 30 s by default; a loaded 2-core machine took 77 s
         yield
 
 
