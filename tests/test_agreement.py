@@ -453,7 +453,8 @@ def test_alpha_equals_the_krippendorff_package_on_random_reliability_data(level:
     assume(np.unique(paired[~np.isnan(paired)]).size >= 2)  # the package refuses a single value
     expected = krippendorff.alpha(reliability_data=data, level_of_measurement=level)
     r = Ratings.from_labels(long(rows), level)
-    assert summarize(long(rows), level, resamples=0).krippendorff_alpha.value == pytest.approx(expected, abs=1e-12, nan_ok=True)
+    alpha = summarize(long(rows), level, resamples=0).krippendorff_alpha.value
+    assert alpha == pytest.approx(expected, abs=1e-12, nan_ok=True)
     tables = ItemTables.from_ratings(r)
     assert tables.alpha(tables.observed)[0] == pytest.approx(expected, abs=1e-9, nan_ok=True)
 
