@@ -14,8 +14,9 @@ Modules: publication (batches into the store), blinding (what reviewers see of a
 accounts (users, passwords, sessions), access (who may review which queue), reservations
 (`next_item`, `release`), drafts (what a reviewer sends, and its form checks), submissions (submit,
 revise, history), suggestions (whether a reviewer sees a model's suggestion), oversight (progress and
-flagged items for leads), lookups (shared statements), steps (one review cycle, sample -> pre-score
--> publish, as the flow and the demo run it).
+flagged items for leads), item_links (what opening an item by its id shows to whom), lookups
+(shared statements), steps (one review cycle, sample -> pre-score -> publish, as the flow and the
+demo run it).
 """
 
 from reviewdesk.lazy import front_door
@@ -30,7 +31,8 @@ __all__, __getattr__, __dir__ = front_door(
         "reservations": ["next_item", "release"],
         "drafts": ["Draft", "missing_answers"],
         "submissions": ["SubmitResult", "item_submissions", "my_submissions", "revise", "submit", "submit_and_next"],
-        "oversight": ["Progress", "flagged_items", "progress", "set_aside_items"],
+        "oversight": ["Progress", "Tally", "flagged_items", "progress", "set_aside_items", "tally"],
+        "item_links": ["ItemLink", "open_item"],
         "steps": ["prescore_step", "publish_step", "sample_step"],
     },
 )

@@ -79,20 +79,49 @@ class SetAsideItem:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class Tally:
+    """The progress row of the review screen: reviews done of those needed in the item's batch and in
+    its queue (at most `reviewers_needed` counted per item), and items the reviewer submitted today."""
+
+    batch_done: int
+    batch_needed: int
+    queue_done: int
+    queue_needed: int
+    today: int
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+_NEEDED = items.c.reviewers_needed
+_COUNTS = select(  # items, reviews needed, reviews done (capped per item), complete items
+    func.count(),
+    func.coalesce(func.sum(_NEEDED), 0),
+    func.coalesce(func.sum(case((items.c.reviews_done < _NEEDED, items.c.reviews_done), else_=_NEEDED)), 0),
+    func.coalesce(func.sum(case((items.c.reviews_done >= _NEEDED, 1), else_=0)), 0),
+)
+
+
+def tally(store: ReviewStore, queue: str, batch_id: str, reviewer: str, since: datetime) -> Tally:
+    """This batch's and this queue's reviews done and needed, and `reviewer`'s items first submitted since
+    `since` (the start of their day); three indexed reads, cheap enough for every new item shown."""
+    with store.read() as conn:
+        _, batch_needed, batch_done, _ = conn.execute(_COUNTS.where(items.c.batch_id == batch_id)).one()
+        _, queue_needed, queue_done, _ = conn.execute(_COUNTS.where(items.c.queue == queue)).one()
+        today = conn.scalar(
+            select(func.count())
+            .select_from(submissions)
+            .where(submissions.c.reviewer == reviewer, submissions.c.revision == 1, submissions.c.submitted_at >= since)
+        )
+    return Tally(batch_done, batch_needed, queue_done, queue_needed, today)
+
+
 def progress(store: ReviewStore, queue: str, reviewer: str | None = None) -> Progress:
     """How far a queue is: reviews needed and done, complete items; and for `reviewer`, theirs."""
-    needed = items.c.reviewers_needed
-    done = case((items.c.reviews_done < needed, items.c.reviews_done), else_=needed)
-    full = case((items.c.reviews_done >= needed, 1), else_=0)
+    needed = _NEEDED
     with store.read() as conn:
-        n, total, got, complete = conn.execute(
-            select(
-                func.count(),
-                func.coalesce(func.sum(needed), 0),
-                func.coalesce(func.sum(done), 0),
-                func.coalesce(func.sum(full), 0),
-            ).where(items.c.queue == queue)
-        ).one()
+        n, total, got, complete = conn.execute(_COUNTS.where(items.c.queue == queue)).one()
         if reviewer is None:
             return Progress(n, total, got, complete)
         mine = conn.scalar(
@@ -200,8 +229,10 @@ __all__ = [
     "Progress",
     "ReviewerProgress",
     "SetAsideItem",
+    "Tally",
     "flagged_items",
     "progress",
     "reviewer_progress",
     "set_aside_items",
+    "tally",
 ]

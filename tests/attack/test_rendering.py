@@ -40,7 +40,9 @@ HOSTILE = [
 # The proto fields Streamlit renders as markdown, except in elements (and fields) it shows as plain text.
 MARKDOWN_FIELDS = {"body", "label", "help", "options", "content", "text"}
 PLAIN_ELEMENTS = {"code", "json", "text"}
-PLAIN = {("selectbox", "options"), ("multiselect", "options")}
+# st.html bodies are HTML, not markdown: only review_app/browser.py draws them, from constants (ReviewPage.show
+# checks that no run, queue or rubric text reaches them).
+PLAIN = {("selectbox", "options"), ("multiselect", "options"), ("html", "body")}
 MAGIC = "runner.magicEnabled"
 
 
@@ -112,6 +114,8 @@ class ReviewPage:
         assert "Submit" in labels and "Skip" in labels, labels
         leaks = {s: acted_on(s) for s in markdown_strings(self.at) if acted_on(s)}
         assert not leaks, leaks
+        html = " ".join(h.proto.body for h in self.at.get("html"))
+        assert "host.example" not in html and "alert(" not in html and "<img" not in html
         return self.at
 
     def single(self, run: object) -> AppTest:
