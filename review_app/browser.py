@@ -12,7 +12,8 @@ keys did nothing, or typed into the box. `install` adds one page-wide listener, 
 (capture phase on window): a digit pressed in such a non-text input (a radio, a checkbox, or a
 select box whose list is closed) takes focus off it and presses the quick-key button of that digit,
 which Streamlit keys as `quickkeyN-...` (class `st-key-quickkeyN-...`). Text fields (text inputs,
-text areas, an open select box's search) keep their digits.
+text areas, an open select box's search) keep their digits. The same script opens each new item
+with its content pane scrolled to the end, where the answer is.
 
 The session cookie (see `review_app.session` for the why and the risks) is written by a script, as
 Streamlit 1.67 can read cookies (`st.context.cookies`) but not set them.
@@ -44,17 +45,39 @@ _SCRIPT = """<script>
     t.blur();
     button.click();
   }, true);
+  // A new item (its id in the address bar) opens with its content pane scrolled to the end, the answer
+  // under the latest turns, and kept there while it draws (until nothing in it is still loading and its
+  // height has not changed for 1.5 s; 5 to 30 s), unless the reviewer scrolls it first.
+  let shown, pane, until = 0;
+  new MutationObserver(() => {
+    const now = document.querySelector(".st-key-content_pane");
+    const item = new URLSearchParams(location.search).get("item");
+    if (now && (now !== pane || item !== shown)) {
+      [pane, shown, until] = [now, item, Date.now() + 5000];
+      let height = 0, cap = Date.now() + 30000;
+      const timer = setInterval(() => {
+        if (Date.now() > until || pane !== now) return clearInterval(timer);
+        const drawing = now.scrollHeight !== height || now.querySelector('[data-testid="stSkeleton"]');
+        if (drawing) [height, until] = [now.scrollHeight, Math.min(Math.max(until, Date.now() + 1500), cap)];
+        now.scrollTop = now.scrollHeight;
+      }, 100);
+    }
+  }).observe(document.body, {childList: true, subtree: true});
+  for (const kind of ["wheel", "touchstart", "mousedown"]) {
+    window.addEventListener(kind, (e) => { if (pane && pane.contains(e.target)) until = 0; }, true);
+  }
 })();
 </script>""".replace("QUICK", QUICK_KEY)
 
 
 SAFE_COOKIE = re.compile(r"[A-Za-z0-9_.-]*")
 # The review screen made compact, and both panes sized to the window: what stays above and below them
-# (the app's header, the page's header row, the Submit row) is about 230-290 px.
+# (the app's header and the page's header row; under the form, the Submit row) is about 150-215 px. A pane's
+# height is set on it and on the wrapper Streamlit puts around it.
 FIT_SCREEN = """<style>
 [data-testid="stMainBlockContainer"] {padding-top: 3rem; padding-bottom: 0.5rem;}
-.st-key-content_pane {height: max(360px, calc(100vh - 170px)) !important;}
-.st-key-form_pane {height: max(300px, calc(100vh - 230px)) !important;}
+:has(> .st-key-content_pane), .st-key-content_pane {height: max(360px, calc(100vh - 150px)) !important;}
+:has(> .st-key-form_pane), .st-key-form_pane {height: max(300px, calc(100vh - 215px)) !important;}
 </style>"""
 
 
@@ -85,8 +108,12 @@ def css_class(key: str) -> str:
 
 
 def mark(key: str) -> None:
-    """Mark the widget keyed `key` as the one the number keys answer: a coloured bar and tint beside it."""
+    """Mark the widget keyed `key` as the one the number keys answer: a coloured bar and tint beside it.
+
+    Drawn as an (empty) element, not as styles alone, which Streamlit keeps in a container of their own
+    that a fragment's rerun does not clear: the mark goes when the element is not drawn again."""
     st.html(
-        f"<style>.{css_class(key)} {{border-left: 4px solid #ff4b4b; background: rgba(255, 75, 75, 0.07);"
-        " padding: 0.25rem 0 0.25rem 0.6rem; border-radius: 0.25rem;}</style>"
+        f"<span></span><style>.{css_class(key)} {{border-left: 4px solid #ff4b4b; background: rgba(255, 75, 75, 0.07);"
+        " padding: 0.25rem 0 0.25rem 0.6rem; border-radius: 0.25rem;}</style>",
+        width="content",
     )

@@ -67,9 +67,9 @@ def quick_keys(criteria: list[Mapping[str, Any]], prefix: str) -> None:
     c = highlighted(criteria, prefix)
     if c is None:
         return
-    browser.mark(_key(prefix, c))
     with st.container(horizontal=True, vertical_alignment="center"):
         st.markdown(f"Keys answer **{escape(_name(c))}**")
+        browser.mark(_key(prefix, c))
         for n, (shortcut, option) in enumerate(zip(KEYS, choices(c), strict=False)):
             st.button(escape(option), key=f"{browser.QUICK_KEY}{shortcut}-{prefix}", shortcut=shortcut,
                       on_click=_press, args=(criteria, prefix, n))  # fmt: skip

@@ -43,6 +43,7 @@ SHORTCUTS = """
 
 The address bar holds this item's link (?item=...): copy it to show a lead the item.
 """
+ASKED = "asked"  # (action, item) of the Submit or Skip press not yet handled
 OWN_LINK = "own_link"  # the item id this page last put in the address bar: a link to follow is any other
 PANE = 640  # px: the panes' height where the browser does not size them to the window (`browser.fit_screen`)
 
@@ -77,8 +78,9 @@ def progress_row(item: dict, reviewer: str) -> None:
     """This batch, this queue, my count today: one line, counted anew for every item shown."""
     day = datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
     t = tally(store(), item["queue"], item["batch_id"], reviewer, day)
-    st.caption(f"Batch {t.batch_done:,}/{t.batch_needed:,} · Queue {t.queue_done:,}/{t.queue_needed:,} reviews · "
-               f"Today {t.today:,} by you · Item {item['position']}")  # fmt: skip
+    st.caption(escape(f"Item {item['position']} of batch {item['batch_id']}") + "  \n"
+               f"Reviews done: batch {t.batch_done:,}/{t.batch_needed:,} · queue {t.queue_done:,}/{t.queue_needed:,}"
+               f" · today {t.today:,} by you")  # fmt: skip
 
 
 def shown_value(key: str, value: object, shown: list[str] | None) -> object:
@@ -117,6 +119,8 @@ def reveal(last: dict) -> None:
 @st.fragment
 def form_area(item: dict, criteria: list, prefix: str) -> tuple[dict, dict]:
     """The rubric's widgets and the number keys: a key reruns only this."""
+    if ASKED in st.session_state:  # a Submit or Skip press in this run of the form alone: see `_asked`
+        st.rerun()
     rubric_form.quick_keys(criteria, prefix)
     return rubric_form.form(criteria, prefix), rubric_form.extras(item, prefix)
 
@@ -162,6 +166,16 @@ def send(item: dict, queue: dict, criteria: list, answers: dict, extras: dict, r
     again()
 
 
+def _asked(action: str, prefix: str) -> None:
+    """Submit or Skip pressed: remember it for the item area's next run.
+
+    Ctrl+Enter inside a text field of the form sends the field's new text (a run of the form) and the
+    press (a run of the item area) together; Streamlit may then handle both in the form's run, where the
+    item area never sees its button pressed. This callback runs in whichever run gets the press, and the
+    form passes a press it sees on to the whole page (`form_area`)."""
+    st.session_state[ASKED] = (action, prefix)
+
+
 @st.fragment
 def item_area(queues: dict, user: dict) -> None:
     """The header row, the item and its form: everything Submit, Skip or another queue changes.
@@ -192,6 +206,7 @@ def _item_area(queues: dict, user: dict) -> None:
     if (last := st.session_state.get("last")) and last["queue"] == name:
         reveal(last)
 
+    asked = st.session_state.pop(ASKED, None)  # before the form is drawn: see `form_area`
     item = st.session_state.get("item")
     if item is not None and item["queue"] != name:  # another queue chosen: give the held item back
         release(store(), item["item_id"], user["name"])
@@ -224,8 +239,10 @@ def _item_area(queues: dict, user: dict) -> None:
             with st.expander("Instructions"):
                 st.markdown(escape(rubric["instructions"]))
         with st.container(horizontal=True):
-            submitted = st.button("Submit", type="primary", shortcut="ctrl+enter", key=f"submit-{prefix}")
-            skip = st.button("Skip", shortcut="ctrl+k", key=f"skip-{prefix}")
+            st.button("Submit", type="primary", shortcut="ctrl+enter", key=f"submit-{prefix}", on_click=_asked,
+                      args=("submit", prefix))  # fmt: skip
+            st.button("Skip", shortcut="ctrl+k", key=f"skip-{prefix}", on_click=_asked, args=("skip", prefix))
+    submitted, skip = asked == ("submit", prefix), asked == ("skip", prefix)
     if submitted:  # before the header and the content are drawn: they change with the next item
         with right:
             send(item, queue, criteria, answers, extras, user["name"])
@@ -238,7 +255,7 @@ def _item_area(queues: dict, user: dict) -> None:
         progress_row(item, user["name"])
     with clock:
         countdown(item["reserved_until"], queue["reservation_minutes"])
-    with content, st.container(height=PANE, key="content_pane"):
+    with content, st.container(height=PANE, key="content_pane", autoscroll=False):  # browser.py scrolls it
         render.item(item)
         if item["suggestions"]:
             with guarded("the model's suggestions"):
@@ -257,12 +274,12 @@ def read_only(link: ItemLink) -> None:
     with answers, st.container(height=PANE, key="form_pane", border=False):
         if item.get("is_gold"):
             st.markdown("**Gold answer**")
-            st.json(as_json(item.get("gold_answer")))
+            st.json(as_json(item.get("gold_answer")), expanded=True)
         if not link.answers:
             st.info("No answers yet.")
         for s in link.answers:
             st.markdown(escape(f"{s['reviewer']}, revision {s['revision']}, {s['submitted_at']:%Y-%m-%d %H:%M} UTC"))
-            st.json(as_json(rubric_form.shown(item, s["answers"])))
+            st.json(as_json(rubric_form.shown(item, s["answers"])), expanded=True)
             if s["comment"] or s["flags"]:
                 st.caption(escape(f"Comment: {s['comment'] or '-'} · flags: {as_json(s['flags'])}"))
 
