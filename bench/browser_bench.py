@@ -119,7 +119,7 @@ def served(code: Path, data: Path, log: Path) -> Iterator[str]:
         yield url
     finally:
         proc.terminate()
-        proc.wait(timeout=20)
+        proc.wait(timeout=60)
 
 
 def settle(page) -> None:
@@ -135,12 +135,23 @@ def timed(page, setup: str, key: str, arg: object = None) -> float:
     return page.evaluate("window.benchDone")
 
 
-def measure(browser, url: str, submits: int) -> dict[str, list[float]]:
-    """Log in, open QUEUE on the review page, then per item: key 1 (timed), key 4, Ctrl+Enter (timed)."""
+def measure(browser, url: str, submits: int, shot: Path) -> dict[str, list[float]]:
+    """Log in, open QUEUE on the review page, then per item: key 1 (timed), key 4, Ctrl+Enter (timed).
+    A failure leaves a screenshot at `shot`."""
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     context.set_default_timeout(60_000)
     context.add_init_script(KEYDOWN)
     page = context.new_page()
+    try:
+        return review(page, url, submits)
+    except Exception:
+        page.screenshot(path=str(shot))
+        raise
+    finally:
+        context.close()
+
+
+def review(page, url: str, submits: int) -> dict[str, list[float]]:
     page.goto(url)
     page.get_by_role("textbox", name="Username").fill(USER)
     page.get_by_role("textbox", name="Password").fill(PASSWORD)
@@ -167,7 +178,6 @@ def measure(browser, url: str, submits: int) -> dict[str, list[float]]:
         if n >= 2:
             times["key"].append(key)
             times["submit"].append(submit)
-    context.close()
     return times
 
 
@@ -205,7 +215,7 @@ def main() -> None:
             browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
             for label, code in (("this branch", ROOT), (f"base {BASE}", base_checkout())):
                 with served(code, data, CACHE / f"streamlit-{label.split()[0]}.log") as app_url:
-                    figures[label] = measure(browser, app_url, args.submits)
+                    figures[label] = measure(browser, app_url, args.submits, CACHE / f"{label.split()[0]}.png")
             browser.close()
     finally:
         for p in procs:

@@ -27,7 +27,7 @@ from reviewdesk.errors import AccessDenied, NotFound, ReviewdeskError, StoreFaul
 from reviewdesk.review.access import allowed_queues
 from reviewdesk.review.drafts import Draft, missing_answers
 from reviewdesk.review.item_links import ItemLink, open_item
-from reviewdesk.review.oversight import tally
+from reviewdesk.review.oversight import Tally, reviewed_since, tally
 from reviewdesk.review.reservations import next_item, release
 from reviewdesk.review.submissions import submit_and_next
 from reviewdesk.review.suggestions import revealed_suggestions
@@ -45,6 +45,7 @@ The address bar holds this item's link (?item=...): copy it to show a lead the i
 """
 ASKED = "asked"  # (action, item) of the Submit or Skip press not yet handled
 OWN_LINK = "own_link"  # the item id this page last put in the address bar: a link to follow is any other
+TALLY_SECONDS = 10  # how stale the batch and queue counts may be: summing 100,000 items is not free
 PANE = 640  # px: the panes' height where the browser does not size them to the window (`browser.fit_screen`)
 
 
@@ -74,13 +75,19 @@ def countdown(until: datetime, minutes: int) -> None:
     st.progress(min(1.0, left / (minutes * 60)), text=f"Reserved for you for {m}:{s:02d}")
 
 
+@st.cache_data(ttl=TALLY_SECONDS, show_spinner=False)
+def _tally(url: str, queue: str, batch_id: str) -> Tally:
+    """Reviews done and needed, shared by every session of this server for `TALLY_SECONDS`."""
+    return tally(store(), queue, batch_id)
+
+
 def progress_row(item: dict, reviewer: str) -> None:
-    """This batch, this queue, my count today: one line, counted anew for every item shown."""
+    """This batch, this queue (refreshed every `TALLY_SECONDS`), my count today (exact): one caption."""
     day = datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
-    t = tally(store(), item["queue"], item["batch_id"], reviewer, day)
+    t, today = _tally(store().url, item["queue"], item["batch_id"]), reviewed_since(store(), reviewer, day)
     st.caption(escape(f"Item {item['position']} of batch {item['batch_id']}") + "  \n"
                f"Reviews done: batch {t.batch_done:,}/{t.batch_needed:,} · queue {t.queue_done:,}/{t.queue_needed:,}"
-               f" · today {t.today:,} by you")  # fmt: skip
+               f" · today {today:,} by you")  # fmt: skip
 
 
 def shown_value(key: str, value: object, shown: list[str] | None) -> object:

@@ -31,7 +31,7 @@ __all__, __getattr__, __dir__ = front_door(
         "reservations": ["next_item", "release"],
         "drafts": ["Draft", "missing_answers"],
         "submissions": ["SubmitResult", "item_submissions", "my_submissions", "revise", "submit", "submit_and_next"],
-        "oversight": ["Progress", "Tally", "flagged_items", "progress", "set_aside_items", "tally"],
+        "oversight": ["Progress", "Tally", "flagged_items", "progress", "reviewed_since", "set_aside_items", "tally"],
         "item_links": ["ItemLink", "open_item"],
         "steps": ["prescore_step", "publish_step", "sample_step"],
     },

@@ -160,6 +160,12 @@ ITEM_OPEN = items.c.reviews_done < items.c.reviewers_needed
 ix_items_open_order = Index(
     "ix_items_open_order", items.c.queue, *ITEM_ORDER, sqlite_where=ITEM_OPEN, postgresql_where=ITEM_OPEN
 )
+# m010: the review screen's progress row (reviews done and needed per batch and per queue) read from
+# the index alone: with the rows and their payloads, 100,000 items took 0.4-0.8 s to sum.
+ix_items_batch_progress = Index("ix_items_batch_progress", items.c.batch_id, items.c.reviewers_needed,
+                                items.c.reviews_done)  # fmt: skip
+ix_items_queue_progress = Index("ix_items_queue_progress", items.c.queue, items.c.reviewers_needed,
+                                items.c.reviews_done)  # fmt: skip
 
 # Accounts. `queues` NULL: the reviewer may review any queue whose `assignees` allow it.
 users = _table(
@@ -310,6 +316,12 @@ def m008_submission_txid(conn: Connection) -> None:
 @migration
 def m009_items_set_aside(conn: Connection) -> None:
     _add_columns(conn, items, items.c.set_aside_reason, items.c.set_aside_at)
+
+
+@migration
+def m010_progress_indexes(conn: Connection) -> None:
+    conn.execute(CreateIndex(ix_items_batch_progress, if_not_exists=True))
+    conn.execute(CreateIndex(ix_items_queue_progress, if_not_exists=True))
 
 
 __all__ = [
