@@ -76,8 +76,10 @@ SAFE_COOKIE = re.compile(r"[A-Za-z0-9_.-]*")
 # height is set on it and on the wrapper Streamlit puts around it.
 FIT_SCREEN = """<style>
 [data-testid="stMainBlockContainer"] {padding-top: 3rem; padding-bottom: 0.5rem;}
-[data-testid="stLayoutWrapper"]:has(> .st-key-content_pane), .st-key-content_pane {height: max(360px, calc(100vh - 150px)) !important;}
-[data-testid="stLayoutWrapper"]:has(> .st-key-form_pane), .st-key-form_pane {height: max(300px, calc(100vh - 215px)) !important;}
+[data-testid="stLayoutWrapper"]:has(> .st-key-content_pane), .st-key-content_pane
+  {height: max(360px, calc(100vh - 150px)) !important;}
+[data-testid="stLayoutWrapper"]:has(> .st-key-form_pane), .st-key-form_pane
+  {height: max(300px, calc(100vh - 215px)) !important;}
 </style>"""
 
 
