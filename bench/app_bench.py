@@ -88,7 +88,7 @@ def main() -> None:
         at.text_input[0].input("bench-app")
         at.text_input[1].input(PASSWORD)
         at = at.button[0].click().run().switch_page("views/review.py").run()
-        at.selectbox[0].select(QUEUE).run()
+        at.pills[0].set_value(QUEUE).run()
         review_reruns(at, 3)  # warm up: imports, caches, first reservation
 
         ctx = multiprocessing.get_context("spawn")

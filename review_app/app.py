@@ -9,7 +9,7 @@ show no details either, as `reviewdesk app` starts the server (`client.showError
 import streamlit as st
 
 from review_app.render import escape
-from review_app.session import current_user, end_session, store_fault_notice
+from review_app.session import current_user, end_session, store_fault_notice, write_cookie
 from reviewdesk.errors import StoreFault
 
 ANY = ("reviewer", "lead", "admin")
@@ -38,6 +38,7 @@ notice = st.empty()  # a store fault's notice goes at the top, above whatever th
 try:
     user = current_user()
     if user is None:
+        write_cookie(logged_in=False)
         pages = [st.Page("views/login.py", title="Log in")]
     else:
         pages = {
@@ -51,6 +52,7 @@ try:
             if st.button("Log out"):
                 end_session()
                 st.rerun()
+            write_cookie(logged_in=True)
     st.navigation(pages).run()
 except StoreFault as e:  # a full disk, a damaged store or a lost database server: a plain notice, not a traceback
     store_fault_notice(notice, e)

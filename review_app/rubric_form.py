@@ -14,6 +14,7 @@ from typing import Any
 
 import streamlit as st
 
+from review_app import browser
 from review_app import suggested as suggestion
 from review_app.render import escape, run_of, sides
 from reviewdesk.review.corrections import CorrectionError, corrected, editable
@@ -70,18 +71,21 @@ def _press(criteria: list[Mapping[str, Any]], prefix: str, n: int) -> None:
 
 
 def quick_keys(criteria: list[Mapping[str, Any]], prefix: str) -> None:
-    """A row of buttons with shortcuts 1..n, labelled with the options of the highlighted criterion.
+    """A row of buttons with shortcuts 1..n, labelled with the options of the highlighted criterion,
+    whose widget is marked on screen.
 
     Each digit's button keeps one identity for the whole item, so a shortcut is never bound to two
-    buttons at once while the page redraws."""
+    buttons at once while the page redraws; `browser` finds it by its key when focus is in a widget
+    that would swallow the digit."""
     c = highlighted(criteria, prefix)
     if c is None:
         return
     with st.container(horizontal=True, vertical_alignment="center"):
         st.markdown(f"Keys answer **{escape(_name(c))}**")
+        browser.mark(_key(prefix, c))
         for n, (shortcut, option) in enumerate(zip(KEYS, choices(c), strict=False)):
-            st.button(escape(option), key=f"{prefix}-key{shortcut}", shortcut=shortcut, on_click=_press,
-                      args=(criteria, prefix, n))  # fmt: skip
+            st.button(escape(option), key=f"{browser.QUICK_KEY}{shortcut}-{prefix}", shortcut=shortcut,
+                      on_click=_press, args=(criteria, prefix, n))  # fmt: skip
 
 
 YES_NO = {True: "Yes", False: "No"}

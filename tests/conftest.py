@@ -248,16 +248,28 @@ class AppPage:
 
     def __init__(self, page) -> None:
         self.page = page
-        self.runs = 0  # full-page runs finished (fragment runs, like the countdown's, do not count)
+        self.runs = 0  # runs finished: the page's, or a fragment's that a key or click caused
+        self.timers: set[str] = set()  # fragments that rerun on a timer (the countdown): their runs do not count
+        self.drawn: set[str] = set()  # fragments that drew something in the run under way
         page.on("websocket", lambda ws: ws.on("framereceived", self._frame))
 
     def _frame(self, payload: str | bytes) -> None:
         from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
-        if isinstance(payload, bytes):
-            msg = ForwardMsg.FromString(payload)
-            if msg.WhichOneof("type") == "script_finished" and msg.script_finished == ForwardMsg.FINISHED_SUCCESSFULLY:
+        if not isinstance(payload, bytes):
+            return
+        msg = ForwardMsg.FromString(payload)
+        kind = msg.WhichOneof("type")
+        if kind == "auto_rerun":
+            self.timers.add(msg.auto_rerun.fragment_id)
+        elif kind == "delta" and msg.delta.fragment_id:
+            self.drawn.add(msg.delta.fragment_id)
+        elif kind == "script_finished":
+            if msg.script_finished == ForwardMsg.FINISHED_SUCCESSFULLY or (
+                msg.script_finished == ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY and self.drawn - self.timers
+            ):
                 self.runs += 1
+            self.drawn.clear()
 
     @contextlib.contextmanager
     def rerun(self, timeout: float = 20) -> Iterator[None]:

@@ -1,6 +1,6 @@
 """Backlog control on SQLite and PostgreSQL, with hand-computed answers: the review cycle publishes only what
 fits a queue's `max_open_items` or `max_backlog_hours`, records that it was capped, and draws nothing while
-the queue is paused or its filter matches no new run. Also: m010 turns the users' old queue lists into grants."""
+the queue is paused or its filter matches no new run. Also: m012 turns the users' old queue lists into grants."""
 
 from __future__ import annotations
 
@@ -103,15 +103,15 @@ def test_gold_items_share_the_room():
     assert [units_within(q, room) for room in (0, 1, 2, 10, 11, 12, 23)] == [0, 0, 1, 9, 10, 11, 21]
 
 
-def test_m010_turns_old_queue_lists_into_the_grants_they_meant(tmp_path: Path):
+def test_m012_turns_old_queue_lists_into_the_grants_they_meant(tmp_path: Path):
     url = f"sqlite:///{tmp_path / 'review.sqlite'}"
     with ReviewStore(url) as store:
         seed_queue(store, AB, n=1)  # assignees reviewer1..3
-        seed_queue(store, QUEUE, n=1, assignees=[])  # named nobody: anyone allowed before m010
+        seed_queue(store, QUEUE, n=1, assignees=[])  # named nobody: anyone allowed before m012
         for name, role in (("reviewer1", "reviewer"), ("reviewer2", "reviewer"), ("zed", "reviewer"),
                            ("boss", "lead")):  # fmt: skip
             accounts.add_user(store, name, role, PASSWORD)
-        with store.write() as conn:  # back to the shape before m010: lists on the users, no grants
+        with store.write() as conn:  # back to the shape before m012: lists on the users, no grants
             conn.execute(text("ALTER TABLE users ADD COLUMN queues JSON"))
             conn.execute(text("""UPDATE users SET queues = '["support-quality"]' WHERE name = 'reviewer2'"""))
             conn.execute(text("DELETE FROM queue_grants"))

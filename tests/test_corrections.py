@@ -135,7 +135,7 @@ def test_an_unchanged_edit_gives_the_outputs_back(outputs):
 @given(OUTPUTS, TEXT)
 def test_an_edited_text_reads_back_as_written_in_the_same_shape(outputs, text):
     fixed = corrected(outputs, text)
-    assert editable(fixed).text == text
+    assert editable(fixed).text == (text if text.strip() else editable(outputs).text)  # blank: no correction
     assert type(fixed) is type(outputs)
     if isinstance(outputs, dict):
         assert set(fixed) <= set(outputs) | {"content"}

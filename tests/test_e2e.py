@@ -38,16 +38,15 @@ def log_in(app, name: str, password: str) -> None:
 
 
 def open_review(app, name: str, queue: str = QUEUE) -> None:
-    """Log in, open Review from the sidebar and pick `queue` in the Queue select box."""
+    """Log in, open Review from the sidebar and pick `queue` among the queue pills."""
     page = app.page
     log_in(app, name, DEMO_PASSWORD)
     expect(page.get_by_role("heading", name="My queues")).to_be_visible()
     with app.rerun():
         page.get_by_test_id("stSidebarNav").get_by_role("link", name="Review").click()
-    expect(page.get_by_role("heading", name="Review")).to_be_visible()
-    page.get_by_test_id("stSelectbox").filter(has_text="Queue").click()
-    with app.rerun():
-        page.get_by_role("option", name=queue, exact=True).click()
+    expect(page.get_by_role("button", name="Submit")).to_be_visible()
+    with app.rerun():  # the queue picker: pills, which take no keys
+        page.get_by_test_id("stButtonGroup").get_by_role("radio", name=queue, exact=True).click()
 
 
 def press(app, key: str) -> None:
@@ -81,7 +80,7 @@ def test_reviewer_answers_two_items_with_the_keyboard(app_page, live_app):
     keys = quick_keys_row(page)
     position = page.get_by_test_id("stCaptionContainer").filter(has_text="of batch")
     comment = page.get_by_role("textbox", name="Comment")
-    heading = page.get_by_role("heading", name="Review")
+    heading = position  # somewhere to click that takes no keys
 
     # Item 1: a comment typed, then focus out of the text field; keys 1 and 4; Ctrl+Enter.
     expect(keys).to_contain_text("Correctness")

@@ -75,13 +75,15 @@ def test_m002_and_m003_upgrade_a_store_made_before_them(tmp_path: Path):
         for table in ("sessions", "submissions", "reservations", "users"):
             conn.execute(text(f"DROP TABLE {table}"))
         conn.execute(text("DROP INDEX ix_items_open_order"))  # m007's (it replaced m002's ix_items_review_order)
+        conn.execute(text("DROP INDEX ix_items_batch_progress"))  # m013's, on m002's reviews_done
+        conn.execute(text("DROP INDEX ix_items_queue_progress"))
         conn.execute(text("ALTER TABLE items DROP COLUMN priority"))
         conn.execute(text("ALTER TABLE items DROP COLUMN reviews_done"))
         conn.execute(text("ALTER TABLE items DROP COLUMN suggestions"))
         conn.execute(
             text(
                 "DELETE FROM migrations WHERE name IN ('m002_users_reservations_submissions', "
-                "'m003_item_suggestions', 'm007_open_items_index')"
+                "'m003_item_suggestions', 'm007_open_items_index', 'm013_progress_indexes')"
             )
         )
     with ReviewStore(url) as store:

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from review_app.session import TOKEN, store
+from review_app.session import remember, store
 from reviewdesk.review.accounts import authenticate
 
 st.title("reviewdesk")
@@ -15,5 +15,5 @@ if submitted:
     if session is None:
         st.error("Wrong username or password, or the account is locked. Check them, or wait five minutes.")
     else:
-        st.session_state[TOKEN] = session.token
+        remember(session.token)
         st.rerun()

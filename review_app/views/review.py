@@ -4,20 +4,33 @@ Blind by construction: the page gets items through `reservations.next_item`, whi
 gold answers or other reviewers' work, and returns suggestions only where the queue's policy shows them.
 Shown suggestions pre-select their options in the form (`review_app.suggested`); the submission records
 what the reviewer did with each.
+
+One screen, no page scrolling (1400x900 and up): a header row (queue, progress, the reservation's
+countdown), then the run on the left in a pane that scrolls on its own and the rubric on the right,
+with Submit, always in view. Reruns stay small: the item area is a fragment (Submit, Skip and the
+queue rerun only it) and the form a fragment inside it (a number key reruns only the form).
+
+The address bar holds the item (`?item=ID`): a reload comes back to the same reserved item, and the
+link opens it read-only for a lead or an admin (`item_links.open_item`); anyone else is refused.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import NoReturn
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from review_app import render, rubric_form, suggested
+from review_app import browser, render, rubric_form, suggested
 from review_app.render import escape, guarded
-from review_app.session import require_role, store
-from reviewdesk.errors import ReviewdeskError, StoreFault
+from review_app.session import require_role, store, store_fault_notice
+from reviewdesk.errors import AccessDenied, NotFound, ReviewdeskError, StoreFault
 from reviewdesk.review.access import allowed_queues
+from reviewdesk.review.conversation import as_json
 from reviewdesk.review.drafts import Draft, allows_flag_only
+from reviewdesk.review.item_links import ItemLink, open_item
+from reviewdesk.review.oversight import Tally, reviewed_since, tally
 from reviewdesk.review.reservations import next_item, release
 from reviewdesk.review.submissions import submit_and_next
 from reviewdesk.review.suggestions import revealed_suggestions
@@ -25,13 +38,26 @@ from reviewdesk.review.suggestions import revealed_suggestions
 SHORTCUTS = """
 | Keys | Does |
 |---|---|
-| **1** to **9** | answer the highlighted criterion (the first one still open) |
+| **1** to **9** | answer the highlighted criterion (the first one still open); not inside a text field |
 | **Ctrl+Enter** | submit and go to the next item |
 | **Ctrl+K** | skip: give the item back and go to the next one |
 | **A** | accept every model suggestion still pre-selected (marked *Suggested*) |
 | **N** | next item, after a submitted answer is shown with the model's suggestion |
 | **Tab** / **Shift+Tab** | move between fields; arrows change a choice |
+
+The address bar holds this item's link (?item=...): copy it to show a lead the item.
 """
+ASKED = "asked"  # (action, item) of the Submit or Skip press not yet handled
+OWN_LINK = "own_link"  # the item id this page last put in the address bar: a link to follow is any other
+TALLY_SECONDS = 10  # how stale the batch and queue counts may be: summing 100,000 items is not free
+PANE = 640  # px: the panes' height where the browser does not size them to the window (`browser.fit_screen`)
+
+
+def again() -> NoReturn:
+    """Draw the item area anew: only it when this is its own rerun, else the whole page (the first run,
+    a queue chosen, a test's full run), as a fragment-scoped rerun is refused during a full one."""
+    ctx = get_script_run_ctx()
+    st.rerun(scope="fragment" if ctx is not None and ctx.fragment_ids_this_run else "app")
 
 
 def _reserve(queue: str, reviewer: str) -> dict | None:
@@ -51,6 +77,21 @@ def countdown(until: datetime, minutes: int) -> None:
         return
     m, s = divmod(int(left), 60)
     st.progress(min(1.0, left / (minutes * 60)), text=f"Reserved for you for {m}:{s:02d}")
+
+
+@st.cache_data(ttl=TALLY_SECONDS, show_spinner=False)
+def _tally(url: str, queue: str, batch_id: str) -> Tally:
+    """Reviews done and needed, shared by every session of this server for `TALLY_SECONDS`."""
+    return tally(store(), queue, batch_id)
+
+
+def progress_row(item: dict, reviewer: str) -> None:
+    """This batch, this queue (refreshed every `TALLY_SECONDS`), my count today (exact): one caption."""
+    day = datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
+    t, today = _tally(store().url, item["queue"], item["batch_id"]), reviewed_since(store(), reviewer, day)
+    st.caption(escape(f"Item {item['position']} of batch {item['batch_id']}") + "  \n"
+               f"Reviews done: batch {t.batch_done:,}/{t.batch_needed:,} · queue {t.queue_done:,}/{t.queue_needed:,}"
+               f" · today {today:,} by you")  # fmt: skip
 
 
 def shown_value(key: str, value: object, shown: list[str] | None) -> object:
@@ -78,82 +119,39 @@ def reveal(last: dict) -> None:
     if st.button("Next item", type="primary", shortcut="N"):
         del st.session_state["last"]
         st.session_state["shown_at"] = datetime.now(UTC)  # the next item is shown from now
+        again()
+    st.stop()
+
+
+@st.fragment
+def form_area(item: dict, criteria: list, prefix: str, proposed: dict) -> tuple[dict, dict]:
+    """The rubric's widgets (`proposed`: suggestions to pre-select) and the number keys: a key reruns only this."""
+    if ASKED in st.session_state:  # a Submit or Skip press in this run of the form alone: see `_asked`
         st.rerun()
-    st.stop()
+    rubric_form.quick_keys(criteria, prefix)
+    return rubric_form.form(criteria, prefix, suggested=proposed), rubric_form.extras(item, prefix)
 
 
-user = require_role()
-queues = {q["name"]: q for q in allowed_queues(store(), user["name"])}
-title, help_ = st.columns([6, 1], vertical_alignment="bottom")
-title.title("Review")
-with help_.popover("?", help="Keyboard shortcuts"):
-    st.markdown(SHORTCUTS)
-if not queues:
-    st.info("No queue is assigned to you yet. Ask a lead to add you to a queue's assignees.")
-    st.stop()
-name = st.selectbox("Queue", list(queues), key="review_queue")
-queue = queues[name]
+def _keep_queue() -> None:
+    """Clicking the chosen queue again would unselect it: keep it chosen."""
+    if st.session_state.get("review_queue") is None:
+        st.session_state["review_queue"] = st.session_state.get("queue_was")
 
-if notice := st.session_state.pop("notice", None):
-    st.warning(escape(notice))
-if (last := st.session_state.get("last")) and last["queue"] == name:
-    reveal(last)
 
-item = st.session_state.get("item")
-if item is not None and item["queue"] != name:  # another queue chosen: give the held item back
-    release(store(), item["item_id"], user["name"])
-    item = None
-if item is None:
-    try:
-        item = _reserve(name, user["name"])
-    except StoreFault:
-        raise  # not a refusal: app.py shows a plain notice
-    except ReviewdeskError as e:
-        st.error(escape(e))
-        st.stop()
-if item is None:
-    st.success("Nothing left for you in this queue. Thank you!")
-    if st.session_state.get("skipped") and st.button("Show the items I skipped again"):
-        st.session_state["skipped"].clear()
-        st.rerun()
-    st.stop()
-
-st.caption(escape(f"Item {item['position']} of batch {item['batch_id']}"))
-countdown(item["reserved_until"], queue["reservation_minutes"])
-rubric = store().rubric(name, item["rubric_version"])
-with st.expander("Instructions"):
-    st.markdown(escape(rubric["instructions"]))
-
-render.item(item)
-shown = render.sides(item) if item["kind"] == "pairwise" else None  # run ids, left (A) first
-criteria = rubric_form.criteria(item, rubric)
-proposed = {}
-if item["suggestions"]:
-    with guarded("the model's suggestions"):
-        proposed = suggested.proposals(item, criteria)
-        if rest := {k: s for k, s in item["suggestions"].items() if k not in proposed}:  # none the form can pre-select
-            suggestions(rest, "Model suggestions (a model's guess: check it)", shown)
-
-st.divider()
-prefix = item["item_id"]
-rubric_form.quick_keys(criteria, prefix)
-answers = rubric_form.form(criteria, prefix, suggested=proposed)
-extras = rubric_form.extras(item, prefix)
-with st.container(horizontal=True):
-    submitted = st.button("Submit", type="primary", shortcut="ctrl+enter")
-    skip = st.button("Skip", shortcut="ctrl+k")
-
-if submitted:
+def send(item: dict, queue: dict, criteria: list, answers: dict, extras: dict, reviewer: str) -> None:
+    """Submit: store the answers and reserve the next item in one transaction, then draw it."""
+    prefix = item["item_id"]
     if why := rubric_form.refusal(criteria, answers, extras, prefix, allows_flag_only(queue)):
         st.error(why)
-        st.stop()
+        return
     outcomes = suggested.outcomes(prefix, answers)  # screen values: before `stored` maps A/B to run ids
     answers = rubric_form.stored(item, answers)
+    shown = render.sides(item) if item["kind"] == "pairwise" else None  # run ids, left (A) first
     try:  # one write transaction: store this answer and reserve the next item
         draft = Draft(answers, **extras, suggestion_shown=item["suggestion_shown"],
                       shown_at=st.session_state.get("shown_at"), suggestion_outcomes=outcomes)  # fmt: skip
         result, upcoming = submit_and_next(
-            store(), item["item_id"], user["name"], draft, exclude=st.session_state.setdefault("skipped", set())
+            store(), item["item_id"], reviewer, draft, exclude=st.session_state.setdefault("skipped", set())
         )
     except StoreFault:
         raise  # not a refusal: app.py shows a plain notice
@@ -167,15 +165,170 @@ if submitted:
                 "answer is kept. To change it, edit it under My submissions."
             )
         elif queue["suggestions"] == "after_answer" and (
-            revealed := revealed_suggestions(store(), item["item_id"], user["name"])
+            revealed := revealed_suggestions(store(), item["item_id"], reviewer)
         ):
-            st.session_state["last"] = {"queue": name, "answers": rubric_form.shown(item, answers),  # A/B, not ids
+            st.session_state["last"] = {"queue": queue["name"], "answers": rubric_form.shown(item, answers),
                                         "suggestions": revealed, "shown": shown}  # fmt: skip
     st.session_state["item"] = upcoming
     st.session_state["shown_at"] = datetime.now(UTC)
-    st.rerun()
-if skip:
-    release(store(), item["item_id"], user["name"])
-    st.session_state.setdefault("skipped", set()).add(item["item_id"])
-    st.session_state["item"] = None
-    st.rerun()
+    again()
+
+
+def _asked(action: str, prefix: str) -> None:
+    """Submit or Skip pressed: remember it for the item area's next run.
+
+    Ctrl+Enter inside a text field of the form sends the field's new text (a run of the form) and the
+    press (a run of the item area) together; Streamlit may then handle both in the form's run, where the
+    item area never sees its button pressed. This callback runs in whichever run gets the press, and the
+    form passes a press it sees on to the whole page (`form_area`)."""
+    st.session_state[ASKED] = (action, prefix)
+
+
+@st.fragment
+def item_area(queues: dict, user: dict) -> None:
+    """The header row, the item and its form: everything Submit, Skip or another queue changes.
+
+    A fragment's errors stay in the fragment (app.py never sees them), so a store fault is told here."""
+    notice = st.empty()
+    try:
+        _item_area(queues, user)
+    except StoreFault as e:
+        store_fault_notice(notice, e)
+
+
+def _item_area(queues: dict, user: dict) -> None:
+    picker, counts, clock, help_ = st.columns([5, 5, 3, 1], vertical_alignment="center")
+    names = list(queues)
+    st.session_state.setdefault("review_queue", names[0])
+    with picker:
+        name = st.pills("Queue", names, key="review_queue", format_func=escape, on_change=_keep_queue,
+                        label_visibility="collapsed") or names[0]  # fmt: skip
+    st.session_state["queue_was"] = name
+    with help_:
+        with st.popover("?", help="Keyboard shortcuts"):
+            st.markdown(SHORTCUTS)
+        browser.install_keys()
+    queue = queues[name]
+    if notice := st.session_state.pop("notice", None):
+        st.warning(escape(notice))
+    if (last := st.session_state.get("last")) and last["queue"] == name:
+        reveal(last)
+
+    asked = st.session_state.pop(ASKED, None)  # before the form is drawn: see `form_area`
+    item = st.session_state.get("item")
+    if item is not None and item["queue"] != name:  # another queue chosen: give the held item back
+        release(store(), item["item_id"], user["name"])
+        item = None
+    if item is None:
+        try:
+            item = _reserve(name, user["name"])
+        except StoreFault:
+            raise  # not a refusal: app.py shows a plain notice
+        except ReviewdeskError as e:
+            st.error(escape(e))
+            st.stop()
+    if item is None:
+        st.query_params.pop("item", None)
+        st.success("Nothing left for you in this queue. Thank you!")
+        if st.session_state.get("skipped") and st.button("Show the items I skipped again"):
+            st.session_state["skipped"].clear()
+            again()
+        st.stop()
+    if st.query_params.get("item") != item["item_id"]:
+        st.query_params["item"] = st.session_state[OWN_LINK] = item["item_id"]  # the address bar shows its link
+
+    rubric = store().rubric(name, item["rubric_version"])
+    criteria = rubric_form.criteria(item, rubric)
+    prefix = item["item_id"]
+    shown = render.sides(item) if item["kind"] == "pairwise" else None  # run ids, left (A) first
+    proposed, rest = {}, {}
+    if item["suggestions"]:
+        with guarded("the model's suggestions"):
+            proposed = suggested.proposals(item, criteria)
+            rest = {k: s for k, s in item["suggestions"].items() if k not in proposed}  # none the form can pre-select
+    content, right = st.columns([3, 2])
+    with right:
+        with st.container(height=PANE, key="form_pane", border=False):
+            answers, extras = form_area(item, criteria, prefix, proposed)
+            with st.expander("Instructions"):
+                st.markdown(escape(rubric["instructions"]))
+        with st.container(horizontal=True):
+            st.button("Submit", type="primary", shortcut="ctrl+enter", key=f"submit-{prefix}", on_click=_asked,
+                      args=("submit", prefix))  # fmt: skip
+            st.button("Skip", shortcut="ctrl+k", key=f"skip-{prefix}", on_click=_asked, args=("skip", prefix))
+    submitted, skip = asked == ("submit", prefix), asked == ("skip", prefix)
+    if submitted:  # before the header and the content are drawn: they change with the next item
+        with right:
+            send(item, queue, criteria, answers, extras, user["name"])
+    if skip:
+        release(store(), item["item_id"], user["name"])
+        st.session_state.setdefault("skipped", set()).add(item["item_id"])
+        st.session_state["item"] = None
+        again()
+    with counts:
+        progress_row(item, user["name"])
+    with clock:
+        countdown(item["reserved_until"], queue["reservation_minutes"])
+    with content, st.container(height=PANE, key="content_pane", autoscroll=False):  # browser.py scrolls it
+        render.item(item)
+        if rest:
+            with guarded("the model's suggestions"):
+                suggestions(rest, "Model suggestions (a model's guess: check it)", shown)
+
+
+def read_only(link: ItemLink) -> None:
+    """A lead's or an admin's look at an item they do not hold: its content and the answers so far."""
+    item = link.item
+    st.caption(escape(f"Item {item['position']} of batch {item['batch_id']} in queue {link.queue}: read only, "
+                      "as it is not reserved for you"))  # fmt: skip
+    content, answers = st.columns([3, 2])
+    with content, st.container(height=PANE, key="content_pane"):
+        render.item(item)
+    with answers, st.container(height=PANE, key="form_pane", border=False):
+        if item.get("is_gold"):
+            st.markdown("**Gold answer**")
+            st.json(as_json(item.get("gold_answer")), expanded=True)
+        if not link.answers:
+            st.info("No answers yet.")
+        for s in link.answers:
+            st.markdown(escape(f"{s['reviewer']}, revision {s['revision']}, {s['submitted_at']:%Y-%m-%d %H:%M} UTC"))
+            st.json(as_json(rubric_form.shown(item, s["answers"])), expanded=True)
+            if s["comment"] or s["flags"]:
+                st.caption(escape(f"Comment: {s['comment'] or '-'} · flags: {as_json(s['flags'])}"))
+
+
+def leave_link() -> None:
+    """The way back from an item link to one's own queue."""
+    if st.button("Go to my review queue", type="primary"):
+        st.query_params.pop("item", None)
+        st.rerun()
+    st.stop()
+
+
+def follow_link(link: str, user: dict, queues: dict) -> None:
+    """Open the item in the address bar: review it if it is held for this user (after a reload, say),
+    show it read-only to a lead or an admin, refuse anyone else; stops the page unless it is reviewed."""
+    try:
+        opened = open_item(store(), link, user)
+    except StoreFault:
+        raise  # not a refusal: app.py shows a plain notice
+    except (NotFound, AccessDenied) as e:
+        st.error(escape(e))
+        leave_link()
+    if opened.mode == "review" and opened.queue in queues:  # held for this user: `next_item` gives it again
+        st.session_state["review_queue"] = opened.queue
+        return
+    read_only(opened)
+    leave_link()
+
+
+user = require_role()
+browser.fit_screen()
+queues = {q["name"]: q for q in allowed_queues(store(), user["name"])}
+held = (st.session_state.get("item") or {}).get("item_id")  # the link this page wrote, or one given on opening it
+if not queues:
+    st.info("No queue is assigned to you yet. Ask a lead to grant you one on the Users page.")
+    st.stop()
+if (link := st.query_params.get("item")) and link not in (held, st.session_state.get(OWN_LINK)):
+    follow_link(link, user, queues)
+item_area(queues, user)

@@ -30,10 +30,11 @@ GRACE_SECONDS = 10
 
 def server_command(port: int, address: str) -> list[str]:
     """`streamlit run` of the review app, headless, on `address:port`; uncaught errors show no details to
-    the browser (no traceback, no server paths: the server's log has them)."""
+    the browser (no traceback, no server paths: the server's log has them), and reviewers get no developer
+    toolbar (no Deploy button, no rerun or clear-cache menu: `client.toolbarMode minimal`)."""
     return [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port), "--server.address",
             address, "--server.headless", "true", "--browser.gatherUsageStats", "false",
-            "--client.showErrorDetails", "none"]  # fmt: skip
+            "--client.showErrorDetails", "none", "--client.toolbarMode", "minimal"]  # fmt: skip
 
 
 def _die_with_parent() -> Callable[[], None] | None:

@@ -15,9 +15,9 @@ accounts (users, passwords, sessions), access (grants: who may review which queu
 (`next_item`, `release`), drafts (what a reviewer sends, and its form checks), corrections (an answer
 edited as text, stored in the run's output shape), submissions (submit,
 revise, history), suggestions (whether a reviewer sees a model's suggestion), oversight (progress, open
-work and flagged items for leads), triage (resolving flags), backlog (how large the next batch may be),
-lookups (shared statements), steps (one review cycle, sample within the backlog limits -> pre-score ->
-publish, as the flow and the demo run it).
+work and flagged items for leads), item_links (what opening an item by its id shows to whom), triage
+(resolving flags), backlog (how large the next batch may be), lookups (shared statements), steps (one
+review cycle, sample within the backlog limits -> pre-score -> publish, as the flow and the demo run it).
 """
 
 from reviewdesk.lazy import front_door
@@ -33,7 +33,10 @@ __all__, __getattr__, __dir__ = front_door(
         "drafts": ["Draft", "flag_only", "missing_answers"],
         "corrections": ["CorrectionError", "Editable", "correction", "corrected", "editable"],
         "submissions": ["SubmitResult", "item_submissions", "my_submissions", "revise", "submit", "submit_and_next"],
-        "oversight": ["Progress", "flagged_items", "open_work", "progress", "set_aside_items"],
+        "oversight": [
+            "Progress", "Tally", "flagged_items", "open_work", "progress", "reviewed_since", "set_aside_items", "tally"
+        ],
+        "item_links": ["ItemLink", "open_item"],
         "triage": ["resolve_flag"],
         "backlog": ["BatchRoom", "batch_room"],
         "steps": ["cycle_sample_step", "prescore_step", "publish_step", "sample_step"],

@@ -6,6 +6,12 @@ password, disabled or locked account. Five consecutive failures lock the account
 minutes. A session ends after `idle_minutes` without activity, on logout, or when its user is
 disabled or gets a new password. A user's `queues` are the queues granted to them (`queue_grants`;
 see `reviewdesk.review.access`), listed here so admins see accounts and access together.
+
+A browser keeps its session across reloads through a *signed session cookie* (`sign_session`,
+`signed_token`): the session token, an expiry time and an HMAC-SHA256 of both under a server secret
+kept in the data directory (`session_secret`, file mode 0600). The signature and expiry are checked
+before the store is asked, then the store's session row decides (`check_session`): a logout, a
+disabled user, a new password or idle time ends it however long the cookie would live.
 """
 
 from __future__ import annotations
@@ -13,10 +19,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import os
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import bindparam, func, select
 
@@ -31,6 +39,8 @@ LOCK_MINUTES = 5
 TOUCH_SECONDS = 30  # how stale `last_seen` may get: idle expiry is exact to within this
 MIN_PASSWORD = 8
 SCRYPT = {"n": 2**14, "r": 8, "p": 1}  # ~16 MB and a few tens of ms per hash
+COOKIE_HOURS = 12  # a signed session cookie lives this long at most (the store's idle limit applies first)
+SECRET_FILE = "session.key"
 USER_FIELDS = ("name", "role", "disabled", "failed_logins", "locked_until", "created_at")
 
 
@@ -285,6 +295,46 @@ def logout(store: ReviewStore, token: str) -> None:
         conn.execute(sessions.delete().where(sessions.c.token == token))
 
 
+def session_secret(data_dir: Path) -> bytes:
+    """The server's secret for signing session cookies: made once (random, mode 0600) in `data_dir`, then read."""
+    path = Path(data_dir) / SECRET_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        secret = path.read_text().strip()
+        if len(secret) < 64:
+            raise ConfigError(f"{path} is damaged (too short): delete it; every browser then logs in again.") from None
+        return secret.encode()
+    secret = secrets.token_hex(32)
+    with os.fdopen(fd, "w") as f:  # another process racing us reads it only once it is whole: see above
+        f.write(secret)
+    return secret.encode()
+
+
+def _signature(secret: bytes, token: str, expires: int) -> str:
+    digest = hmac.new(secret, f"{token}.{expires}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def sign_session(secret: bytes, token: str, now: datetime | None = None, hours: float = COOKIE_HOURS) -> str:
+    """A cookie value for `token`: `token.expiry.signature`, the expiry in Unix seconds `hours` from now."""
+    expires = int(((now or datetime.now(UTC)) + timedelta(hours=hours)).timestamp())
+    return f"{token}.{expires}.{_signature(secret, token, expires)}"
+
+
+def signed_token(secret: bytes, value: object, now: datetime | None = None) -> str | None:
+    """The session token in a cookie value made by `sign_session`, if its signature holds and it has not
+    expired; else None. The token must still pass `check_session`: this only proves the server issued it."""
+    if not isinstance(value, str) or value.count(".") != 2:
+        return None
+    token, expires, signature = value.split(".")
+    if not (expires.isascii() and expires.isdigit()) or int(expires) <= (now or datetime.now(UTC)).timestamp():
+        return None
+    expected = _signature(secret, token, int(expires)).encode()
+    return token if hmac.compare_digest(signature.encode(errors="replace"), expected) else None
+
+
 __all__ = [
     "Session",
     "add_user",
@@ -296,6 +346,9 @@ __all__ = [
     "list_users",
     "logout",
     "queue_access",
+    "session_secret",
     "set_password",
+    "sign_session",
+    "signed_token",
     "verify_password",
 ]

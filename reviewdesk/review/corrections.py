@@ -222,8 +222,13 @@ def _set_args(value: Any, found: Editable, new_args: str) -> None:
 
 def corrected(outputs: Any, new_text: str, new_args: str | None = None) -> Any:
     """`outputs` with the answer text (and tool arguments, JSON text as `editable` gives it) replaced,
-    in the same shape; the outputs themselves when nothing changed. Raises CorrectionError on bad JSON."""
+    in the same shape; the outputs themselves when nothing changed. Raises CorrectionError on bad JSON.
+
+    A blank text keeps the answer: a cleared box means "no correction", as an empty answer teaches a
+    dataset nothing, and in a message list it would read back as an earlier message's text."""
     found = editable(outputs)
+    if not new_text.strip():
+        new_text = found.text
     if found.text_path is None:
         return outputs if new_text == found.text else _json(new_text, "correction")
     text_changed = new_text != found.text

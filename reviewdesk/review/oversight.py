@@ -85,20 +85,52 @@ class SetAsideItem:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class Tally:
+    """The progress row of the review screen: reviews done of those needed in a batch and in its queue,
+    at most `reviewers_needed` counted per item."""
+
+    batch_done: int
+    batch_needed: int
+    queue_done: int
+    queue_needed: int
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+_NEEDED = items.c.reviewers_needed
+_COUNTS = select(  # items, reviews needed, reviews done (capped per item), complete items
+    func.count(),
+    func.coalesce(func.sum(_NEEDED), 0),
+    func.coalesce(func.sum(case((items.c.reviews_done < _NEEDED, items.c.reviews_done), else_=_NEEDED)), 0),
+    func.coalesce(func.sum(case((items.c.reviews_done >= _NEEDED, 1), else_=0)), 0),
+)
+
+
+def tally(store: ReviewStore, queue: str, batch_id: str) -> Tally:
+    """This batch's and this queue's reviews done and needed, each summed from an index (m010) alone."""
+    with store.read() as conn:
+        _, batch_needed, batch_done, _ = conn.execute(_COUNTS.where(items.c.batch_id == batch_id)).one()
+        _, queue_needed, queue_done, _ = conn.execute(_COUNTS.where(items.c.queue == queue)).one()
+    return Tally(batch_done, batch_needed, queue_done, queue_needed)
+
+
+def reviewed_since(store: ReviewStore, reviewer: str, since: datetime) -> int:
+    """Items `reviewer` first submitted at or after `since` (their day so far, say); revisions do not count."""
+    with store.read() as conn:
+        return conn.scalar(
+            select(func.count())
+            .select_from(submissions)
+            .where(submissions.c.reviewer == reviewer, submissions.c.revision == 1, submissions.c.submitted_at >= since)
+        )
+
+
 def progress(store: ReviewStore, queue: str, reviewer: str | None = None) -> Progress:
     """How far a queue is: reviews needed and done, complete items; and for `reviewer`, theirs."""
-    needed = items.c.reviewers_needed
-    done = case((items.c.reviews_done < needed, items.c.reviews_done), else_=needed)
-    full = case((items.c.reviews_done >= needed, 1), else_=0)
+    needed = _NEEDED
     with store.read() as conn:
-        n, total, got, complete = conn.execute(
-            select(
-                func.count(),
-                func.coalesce(func.sum(needed), 0),
-                func.coalesce(func.sum(done), 0),
-                func.coalesce(func.sum(full), 0),
-            ).where(items.c.queue == queue)
-        ).one()
+        n, total, got, complete = conn.execute(_COUNTS.where(items.c.queue == queue)).one()
         if reviewer is None:
             return Progress(n, total, got, complete)
         mine = conn.scalar(
@@ -264,9 +296,12 @@ __all__ = [
     "Progress",
     "ReviewerProgress",
     "SetAsideItem",
+    "Tally",
     "flagged_items",
     "open_work",
     "progress",
+    "reviewed_since",
     "reviewer_progress",
     "set_aside_items",
+    "tally",
 ]

@@ -92,7 +92,7 @@ queues = _table(
     Column("reservation_minutes", Integer, nullable=False),
     Column("suggestions", String, nullable=False),
     _at("updated_at"),
-    # m010: a lead or admin paused the queue from the app: it publishes nothing and hands out no items.
+    # m012: a lead or admin paused the queue from the app: it publishes nothing and hands out no items.
     _at("paused_at", required=False),
     Column("paused_by", String),
 )
@@ -165,8 +165,14 @@ ITEM_OPEN = items.c.reviews_done < items.c.reviewers_needed
 ix_items_open_order = Index(
     "ix_items_open_order", items.c.queue, *ITEM_ORDER, sqlite_where=ITEM_OPEN, postgresql_where=ITEM_OPEN
 )
+# m013: the review screen's progress row (reviews done and needed per batch and per queue) read from
+# the index alone: with the rows and their payloads, 100,000 items took 0.4-0.8 s to sum.
+ix_items_batch_progress = Index("ix_items_batch_progress", items.c.batch_id, items.c.reviewers_needed,
+                                items.c.reviews_done)  # fmt: skip
+ix_items_queue_progress = Index("ix_items_queue_progress", items.c.queue, items.c.reviewers_needed,
+                                items.c.reviews_done)  # fmt: skip
 
-# Accounts. Which queues a reviewer may review is in `queue_grants` (m010 turned the old `queues` column into grants).
+# Accounts. Which queues a reviewer may review is in `queue_grants` (m012 turned the old `queues` column into grants).
 users = _table(
     "users",
     Column("name", String, primary_key=True),
@@ -218,7 +224,7 @@ submissions = _table(
     # default there), so collect reads in an order no later commit can fall behind; 0 on SQLite and
     # for rows written before m008. See reviewdesk.labels.collection.
     Column("txid", BigInteger, nullable=False, server_default=text("0")),
-    # m010: {criterion: accepted | changed | left} for each suggestion the form pre-selected (see
+    # m011: {criterion: accepted | changed | left} for each suggestion the form pre-selected (see
     # schemas.suggestions); NULL when none was.
     Column("suggestion_outcomes", JSON(none_as_null=True)),
     UniqueConstraint("item_id", "reviewer", "revision", name="uq_submissions_item_reviewer_revision"),
@@ -242,12 +248,12 @@ adjudications = _table(
     Column("reason", Text),
     Column("decided_by", String),
     _at("decided_at", required=False),
-    # m010: the lead ticked "route to product owners": the decision goes to the product-issues report.
+    # m012: the lead ticked "route to product owners": the decision goes to the product-issues report.
     Column("product_issue", Boolean, nullable=False, default=False, server_default=text("false")),
     Index("ix_adjudications_queue", "queue", "decided_at"),
 )
 
-# m010: who may review which queue, set by leads and admins in the app or `reviewdesk users grant`; the
+# m012: who may review which queue, set by leads and admins in the app or `reviewdesk users grant`; the
 # queue file's `assignees` seed it when the queue is first published. No row, no access (leads and
 # admins need none). Not tied to `users` or `queues` rows: a grant may wait for its account or first batch.
 queue_grants = _table(
@@ -259,7 +265,7 @@ queue_grants = _table(
     Index("ix_queue_grants_reviewer", "reviewer"),
 )
 
-# m010: a lead's resolution of a reviewer's flag on an item (their latest revision's flags), with a category
+# m012: a lead's resolution of a reviewer's flag on an item (their latest revision's flags), with a category
 # and a note; resolved flags reach the product-issues report with them.
 flag_resolutions = _table(
     "flag_resolutions",
@@ -387,6 +393,12 @@ def m012_grants_pauses_flag_resolutions(conn: Connection) -> None:
     if grants:
         conn.execute(queue_grants.insert(), grants)
     conn.execute(text("ALTER TABLE users DROP COLUMN queues"))
+
+
+@migration
+def m013_progress_indexes(conn: Connection) -> None:
+    conn.execute(CreateIndex(ix_items_batch_progress, if_not_exists=True))
+    conn.execute(CreateIndex(ix_items_queue_progress, if_not_exists=True))
 
 
 __all__ = [

@@ -100,13 +100,12 @@ UNFOLD_JS = """async () => {
 
 
 def pick_queue(app: AppPage, queue: str) -> None:
-    """Choose `queue` in the Review page's Queue select box (no rerun if it is chosen already)."""
-    box = app.page.get_by_test_id("stSelectbox").filter(has_text="Queue")
-    if box.get_by_role("combobox").input_value() == queue:
+    """Choose `queue` among the Review page's queue pills (no rerun if it is chosen already)."""
+    pill = app.page.get_by_test_id("stButtonGroup").get_by_role("radio", name=queue, exact=True)
+    if pill.get_attribute("aria-checked") == "true":
         return
-    box.click()
     with app.rerun():
-        app.page.get_by_role("option", name=queue, exact=True).click()
+        pill.click()
 
 
 def review_every_item(app: AppPage, queue: str, hidden: set[str], shots: Path) -> int:

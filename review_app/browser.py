@@ -1,0 +1,121 @@
+"""What the app puts into the browser page itself, the only place that uses `st.html`: the page-wide
+number-key listener, the session cookie writer, and the styles that fit the review screen to the
+window and mark the highlighted criterion. Each is a constant, or built only from values that cannot
+carry markup (a signed cookie value, a CSS class made of `[a-zA-Z0-9_-]`): never run, queue or user
+text.
+
+Number keys work whatever has focus, except inside a text field. Streamlit's `shortcut=` handling
+(1.67, the frontend's `bf`/`wf` filter) ignores a key without Ctrl/Cmd/Alt whenever the event's path
+holds an INPUT, TEXTAREA or SELECT, whatever the input's type. So after a mouse click on a radio
+option, a toggle, or a select box (whose search box keeps focus once the choice is made), the digit
+keys did nothing, or typed into the box. `install` adds one page-wide listener, ahead of Streamlit's
+(capture phase on window): a digit pressed in such a non-text input (a radio, a checkbox, or a
+select box whose list is closed) takes focus off it and presses the quick-key button of that digit,
+which Streamlit keys as `quickkeyN-...` (class `st-key-quickkeyN-...`). Text fields (text inputs,
+text areas, an open select box's search) keep their digits. The same script opens each new item
+with its content pane scrolled to the end, where the answer is.
+
+The session cookie (see `review_app.session` for the why and the risks) is written by a script, as
+Streamlit 1.67 can read cookies (`st.context.cookies`) but not set them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import streamlit as st
+
+QUICK_KEY = "quickkey"  # the quick-key buttons' key prefix: f"{QUICK_KEY}{digit}-{item}"
+_SCRIPT = """<script>
+(() => {
+  if (window.reviewdeskKeys) return;
+  window.reviewdeskKeys = true;
+  const notText = new Set(["radio", "checkbox", "button", "range", "submit", "reset", "color", "file"]);
+  window.addEventListener("keydown", (e) => {
+    if (!/^[1-9]$/.test(e.key) || e.ctrlKey || e.metaKey || e.altKey) return;
+    const t = e.target;
+    if (!(t instanceof HTMLElement) || !["INPUT", "SELECT"].includes(t.tagName)) return;
+    const closedSelect = t.getAttribute("role") === "combobox" && t.getAttribute("aria-expanded") !== "true";
+    if (t.tagName === "INPUT" && !notText.has(t.type) && !closedSelect) return;  // a text field: its digit
+    const button = document.querySelector(`[class*="st-key-QUICK${e.key}-"] button`);
+    if (!button) return;
+    e.preventDefault();
+    e.stopImmediatePropagation();
+    t.blur();
+    button.click();
+  }, true);
+  // A new item (its id in the address bar) opens with its content pane scrolled to the end, the answer
+  // under the latest turns, and kept there while it draws (until nothing in it is still loading and its
+  // height has not changed for 1.5 s; 5 to 30 s), unless the reviewer scrolls it first.
+  let shown, pane, until = 0;
+  new MutationObserver(() => {
+    const now = document.querySelector(".st-key-content_pane");
+    const item = new URLSearchParams(location.search).get("item");
+    if (now && (now !== pane || item !== shown)) {
+      [pane, shown, until] = [now, item, Date.now() + 5000];
+      let height = 0, cap = Date.now() + 30000;
+      const timer = setInterval(() => {
+        if (Date.now() > until || pane !== now) return clearInterval(timer);
+        const drawing = now.scrollHeight !== height || now.querySelector('[data-testid="stSkeleton"]');
+        if (drawing) [height, until] = [now.scrollHeight, Math.min(Math.max(until, Date.now() + 1500), cap)];
+        now.scrollTop = now.scrollHeight;
+      }, 100);
+    }
+  }).observe(document.body, {childList: true, subtree: true});
+  for (const kind of ["wheel", "touchstart", "mousedown"]) {
+    window.addEventListener(kind, (e) => { if (pane && pane.contains(e.target)) until = 0; }, true);
+  }
+})();
+</script>""".replace("QUICK", QUICK_KEY)
+
+
+SAFE_COOKIE = re.compile(r"[A-Za-z0-9_.-]*")
+# The review screen made compact, and both panes sized to the window: what stays above and below them
+# (the app's header and the page's header row; under the form, the Submit row) is about 150-215 px. A pane's
+# height is set on it and on the wrapper Streamlit puts around it.
+FIT_SCREEN = """<style>
+[data-testid="stMainBlockContainer"] {padding-top: 3rem; padding-bottom: 0.5rem;}
+[data-testid="stLayoutWrapper"]:has(> .st-key-content_pane), .st-key-content_pane
+  {height: max(360px, calc(100vh - 150px)) !important;}
+[data-testid="stLayoutWrapper"]:has(> .st-key-form_pane), .st-key-form_pane
+  {height: max(300px, calc(100vh - 215px)) !important;}
+</style>"""
+
+
+def install_keys() -> None:
+    """Add the page-wide number-key listener (once per page; drawing it again does nothing)."""
+    st.html(_SCRIPT, unsafe_allow_javascript=True)
+
+
+def fit_screen() -> None:
+    """Fit the review screen to the window (styles only: they take no room on the page)."""
+    st.html(FIT_SCREEN)
+
+
+def set_cookie(name: str, value: str, max_age: int) -> None:
+    """Write (or with `max_age` 0, delete) a cookie for the whole app: SameSite=Strict, Secure over HTTPS."""
+    if not (SAFE_COOKIE.fullmatch(name) and SAFE_COOKIE.fullmatch(value)):
+        raise ValueError("cookie names and values here are made of [A-Za-z0-9_.-] only")
+    attributes = json.dumps(f"{name}={value}; Path=/; Max-Age={int(max_age)}; SameSite=Strict")
+    st.html(
+        f'<script>document.cookie = {attributes} + (location.protocol === "https:" ? "; Secure" : "");</script>',
+        unsafe_allow_javascript=True,
+    )
+
+
+def css_class(key: str) -> str:
+    """The class Streamlit gives the element container of a widget keyed `key` (as its frontend makes it)."""
+    return "st-key-" + re.sub(r"[^a-zA-Z0-9_-]", "-", key.strip())
+
+
+def mark(key: str) -> None:
+    """Mark the widget keyed `key` as the one the number keys answer: a coloured bar and tint beside it.
+
+    Drawn as an (empty) element, not as styles alone, which Streamlit keeps in a container of their own
+    that a fragment's rerun does not clear: the mark goes when the element is not drawn again."""
+    st.html(
+        f"<span></span><style>.{css_class(key)} {{border-left: 4px solid #ff4b4b; background: rgba(255, 75, 75, 0.07);"
+        " padding: 0.25rem 0 0.25rem 0.6rem; border-radius: 0.25rem;}</style>",
+        width="content",
+    )
