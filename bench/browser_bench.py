@@ -7,7 +7,8 @@ Targets (issue 13: the review screen):
 
 Both are timed inside the page, from the key's `keydown` (a listener installed before the app's) to the
 first animation frame where the result is on screen and nothing is stale: for Submit, the position
-caption names another item and that item's last chat message (its answer) has its text drawn; for a
+caption names another item and that item's last chat message (its answer) has its text drawn (as
+markdown, or as code in the base app); for a
 key, the first criterion's radio is checked. The baseline is the same run's figures for the app at the
 base commit (01f7792, extracted with `git archive` into a temp dir and served the same way), on the
 same data, under the same load. Meanwhile `--load` reviewer processes (8 by default) submit through
@@ -62,7 +63,8 @@ CAPTION = ("[...document.querySelectorAll('[data-testid=\"stCaptionContainer\"]'
 NEXT_ITEM_DRAWN = f"""(old) => {{ window.benchDone = new Promise(done => {{ const check = () => {{
     const caption = {CAPTION}, messages = document.querySelectorAll('[data-testid="stChatMessage"]');
     const answer = messages[messages.length - 1];
-    if (caption && caption.innerText !== old && answer && answer.querySelector('[data-testid="stCode"]')
+    if (caption && caption.innerText !== old && answer
+        && answer.querySelector('[data-testid="stHtml"], [data-testid="stCode"]')
         && answer.innerText.trim() && {SETTLED}) done(performance.now() - window.benchDown);
     else requestAnimationFrame(check); }}; check(); }}); }}"""
 KEY_SHOWN = f"""() => {{ window.benchDone = new Promise(done => {{ const check = () => {{

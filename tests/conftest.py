@@ -285,6 +285,18 @@ class AppPage:
         expect(self.page.locator("[data-stale='true']")).to_have_count(0)
         self.page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
 
+    def unfocus(self) -> None:
+        """Take the focus off any field (the number keys then answer), by clicking the item's position line."""
+        self.page.get_by_test_id("stCaptionContainer").filter(has_text="of batch").click()
+
+    def pick_queue(self, queue: str) -> None:
+        """Choose `queue` among the Review page's queue pills (no rerun if it is chosen already)."""
+        pill = self.page.get_by_test_id("stButtonGroup").get_by_role("radio", name=queue, exact=True)
+        if pill.get_attribute("aria-checked") == "true":
+            return
+        with self.rerun():
+            pill.click()
+
 
 @contextlib.contextmanager
 def opened(chromium, url: str) -> Iterator[AppPage]:

@@ -119,7 +119,7 @@ def test_a_lead_pauses_a_queue_and_reviewers_see_it_paused(data: Path):
         assert conn.scalar(select(queues.c.paused_by).where(queues.c.name == QUEUE)) == "lead"
     mine = page(data, "reviewer1", "views/my_queues.py")
     assert [w.value for w in mine.warning] == ["Paused by a lead: no items are handed out until it is resumed."]
-    review = page(data, "reviewer1", "views/review.py").selectbox(key="review_queue").select(QUEUE).run()
+    review = page(data, "reviewer1", "views/review.py").pills(key="review_queue").set_value(QUEUE).run()
     assert "is paused by lead" in review.error[0].value
     at = next(b for b in at.button if b.key == f"resume-{QUEUE}").click().run()
     assert not at.warning

@@ -105,14 +105,6 @@ def reviewer(chromium, render_app: str) -> Iterator[tuple[AppPage, list[str]]]:
     context.close()
 
 
-def pick(app: AppPage, queue: str) -> None:
-    box = app.page.get_by_test_id("stSelectbox").filter(has_text="Queue")
-    if box.get_by_role("combobox").input_value() != queue:
-        box.click()
-        with app.rerun():
-            app.page.get_by_role("option", name=queue, exact=True).click()
-
-
 def shoot(app: AppPage, tmp_path: Path, name: str) -> None:
     """A 1400x900 screenshot into the test's tmp dir, copied to SHOTS."""
     path = tmp_path / f"{name}.png"
@@ -130,7 +122,7 @@ def off_machine(urls: list[str]) -> list[str]:
 def test_markdown_is_drawn_while_script_html_and_remote_images_stay_inert(reviewer, tmp_path: Path):
     app, requested = reviewer
     page = app.page
-    pick(app, "support-quality")
+    app.pick_queue("support-quality")
     answer = page.get_by_test_id("stHtml").filter(has_text="Here is what I found")
     expect(answer).to_have_count(1)
     expect(answer.locator("ul > li")).to_have_count(2)
@@ -154,7 +146,8 @@ def test_markdown_is_drawn_while_script_html_and_remote_images_stay_inert(review
     answer.scroll_into_view_if_needed()
     shoot(app, tmp_path, "render-single-answer")
     assert page.evaluate("() => window.__pwned") is None
-    inert = "img[src*='example.invalid'], [data-testid='stHtml'] script, [data-testid='stHtml'] img"
+    run = ".st-key-content_pane [data-testid='stHtml']"  # the run's markup (the page's own scripts are elsewhere)
+    inert = f"img[src*='example.invalid'], {run} script, {run} img"
     assert page.locator(inert).count() == 0
 
     with app.rerun():  # raw text: the exact answer, as code text
@@ -169,7 +162,7 @@ def test_markdown_is_drawn_while_script_html_and_remote_images_stay_inert(review
 def test_highlight_differences_marks_the_changed_words_of_a_pair(reviewer, tmp_path: Path):
     app, requested = reviewer
     page = app.page
-    pick(app, "support-ab")
+    app.pick_queue("support-ab")
     expect(page.get_by_text("It ships tomorrow by DHL.")).to_be_visible()
     with app.rerun():
         page.get_by_text("Highlight differences").click()

@@ -67,7 +67,7 @@ def test_a_pre_selected_suggestion_is_accepted_with_a_and_submitted_with_ctrl_en
     item_id = re.search(r"Item (\d+) of batch (\S+)", position.inner_text())
     assert item_id is not None
 
-    page.get_by_role("heading", name="Review").click()  # focus outside any text field
+    app.unfocus()
     press(app, "a")
     expect(accept).to_have_count(0)
     expect(marks.first).to_contain_text("accepted")
@@ -82,13 +82,13 @@ def test_a_pre_selected_suggestion_is_accepted_with_a_and_submitted_with_ctrl_en
 
 
 def open_pairwise(app: AppPage, name: str) -> None:
-    """Log in and open Review on support-ab, the queue the select box shows first (picking it again would not rerun)."""
+    """Log in, open Review and pick support-ab among the queue pills."""
     page = app.page
     log_in(app, name, DEMO_PASSWORD)
     expect(page.get_by_role("heading", name="My queues")).to_be_visible()
     with app.rerun():
         page.get_by_test_id("stSidebarNav").get_by_role("link", name="Review").click()
-    expect(page.get_by_role("combobox", name="Queue")).to_have_value("support-ab")
+    app.pick_queue("support-ab")
 
 
 def answer_text(page, side: str) -> str:

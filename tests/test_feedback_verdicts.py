@@ -35,8 +35,9 @@ def test_trusted_consensus_becomes_one_verdict_per_run_and_pairwise_preference_r
         ("tie", "preference", "ra"): ("tie", 0.5, "CATEGORICAL", "adjudicated"),
         ("tie", "preference", "rb"): ("tie", 0.5, "CATEGORICAL", "adjudicated"),
         ("one", "safe", "rs"): ("true", 1.0, "BOOLEAN", "gold"),
-    }  # median and single are not trusted: no verdict
-    one = next(v for v in queue_verdicts(warehouse, "q", "http://app/") if v.item_id == "one")
+        ("one", "helpfulness", "rs"): ("3", 3.0, "NUMERIC", "median"),  # within tolerance: trusted (issue 14)
+    }  # a single reviewer's answer is not trusted: no verdict
+    one = next(v for v in queue_verdicts(warehouse, "q", "http://app/") if v.item_id == "one" and v.criterion == "safe")
     assert one.id == feedback_id("q", "one", "safe", "rs") and one.run.trace_id == "ts"
     assert one.comment.endswith("Review: http://app/?item=one") and "gold, confidence 1.00 (2 of 2" in one.comment
 

@@ -218,17 +218,24 @@ def infos(at: AppTest) -> str:
     return " ".join(i.value for i in at.info)
 
 
+def marks(at: AppTest) -> str:
+    """The "Suggested: ..." captions beside the questions."""
+    return " ".join(c.value for c in at.caption if "Suggested:" in c.value)
+
+
 def test_the_review_page_shows_a_suggested_preference_as_the_side_on_screen(tmp_path, monkeypatch):
     seeded_pairs(tmp_path, "show")
     at = open_review(tmp_path, monkeypatch)
     assert at.session_state["item"]["position"] == 1 and not at.exception
-    shown = infos(at)
-    assert f"preference: Answer A (75% confident, model {PAIRWISE_VERSION})" in shown  # run-1b is on the left
+    # Shown, the suggested side is pre-selected and marked beside the question (no longer an info box).
+    shown = marks(at)
+    assert f"Suggested: A better — 75% confident (model {PAIRWISE_VERSION})" in shown  # run-1b is on the left
+    assert at.radio[0].value == "A better"
     assert "run-1" not in shown and "secret-model" not in shown
     at = next(b for b in at.button if b.label == "B better").click().run()
     at = next(b for b in at.button if b.label == "Submit").click().run()
     assert at.session_state["item"]["position"] == 2
-    assert "preference: Tie (75% confident" in infos(at) and "run-2" not in infos(at)
+    assert "Suggested: Tie — 75% confident" in marks(at) and "run-2" not in marks(at)
 
 
 def test_after_answer_reveals_the_preference_and_the_answer_as_sides(tmp_path, monkeypatch):

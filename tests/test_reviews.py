@@ -28,7 +28,8 @@ from reviewdesk.review.publication import publish
 from reviewdesk.review.reservations import next_item, release
 from reviewdesk.review.submissions import item_submissions, revise, submit
 from reviewdesk.review.suggestions import suggestion_shown
-from reviewdesk.stores.review_schema import MIGRATIONS, items, submissions
+from reviewdesk.stores.review_migrations import MIGRATIONS
+from reviewdesk.stores.review_schema import items, submissions
 from reviewdesk.stores.reviewstore import ReviewStore
 
 QUEUE = "support-quality"

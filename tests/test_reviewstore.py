@@ -10,7 +10,8 @@ from sqlalchemy import inspect, text
 from sqlalchemy.exc import SAWarning
 
 from reviewdesk.errors import ConfigError, ReviewdeskError
-from reviewdesk.stores.review_schema import MIGRATIONS, rubrics
+from reviewdesk.stores.review_migrations import MIGRATIONS
+from reviewdesk.stores.review_schema import rubrics
 from reviewdesk.stores.reviewstore import JSONText, ReviewStore
 
 

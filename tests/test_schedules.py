@@ -67,7 +67,8 @@ def test_serve_flows_serves_the_same_deployments_with_their_schedules():
         assert d.parameters == {"queue": queue.name} and d.entrypoint.endswith("sample.py:review_cycle")
         assert [s.schedule.cron for s in d.schedules] == [queue.schedule]
     assert [s.schedule.cron for s in served["collect-submissions"].schedules] == ["*/15 * * * *"]
-    assert not served["ingest-logs"].schedules  # run by hand or by the inbox
+    assert [s.schedule.cron for s in served["ingest-inbox"].schedules] == ["* * * * *"]  # issue 16: every minute
+    assert "ingest-logs" not in served  # the hard-coded file path went with issue 16
 
 
 def test_the_demo_skips_a_queue_with_nothing_to_sample_and_says_so(tmp_path: Path):

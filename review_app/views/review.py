@@ -53,11 +53,16 @@ TALLY_SECONDS = 10  # how stale the batch and queue counts may be: summing 100,0
 PANE = 640  # px: the panes' height where the browser does not size them to the window (`browser.fit_screen`)
 
 
+def in_fragment() -> bool:
+    """Whether this is a fragment's own rerun (a fragment-scoped rerun is refused during a full one)."""
+    ctx = get_script_run_ctx()
+    return ctx is not None and bool(ctx.fragment_ids_this_run)
+
+
 def again() -> NoReturn:
     """Draw the item area anew: only it when this is its own rerun, else the whole page (the first run,
-    a queue chosen, a test's full run), as a fragment-scoped rerun is refused during a full one."""
-    ctx = get_script_run_ctx()
-    st.rerun(scope="fragment" if ctx is not None and ctx.fragment_ids_this_run else "app")
+    a queue chosen, a test's full run)."""
+    st.rerun(scope="fragment" if in_fragment() else "app")
 
 
 def _reserve(queue: str, reviewer: str) -> dict | None:
@@ -225,6 +230,9 @@ def _item_area(queues: dict, user: dict) -> None:
         except StoreFault:
             raise  # not a refusal: app.py shows a plain notice
         except ReviewdeskError as e:
+            if isinstance(e, AccessDenied) and in_fragment():  # revoked since the page drew its queues:
+                st.session_state["notice"] = str(e)  # draw them again from the store's grants
+                st.rerun(scope="app")
             st.error(escape(e))
             st.stop()
     if item is None:
@@ -327,6 +335,8 @@ browser.fit_screen()
 queues = {q["name"]: q for q in allowed_queues(store(), user["name"])}
 held = (st.session_state.get("item") or {}).get("item_id")  # the link this page wrote, or one given on opening it
 if not queues:
+    if notice := st.session_state.pop("notice", None):  # e.g. why the last Submit was refused
+        st.warning(escape(notice))
     st.info("No queue is assigned to you yet. Ask a lead to grant you one on the Users page.")
     st.stop()
 if (link := st.query_params.get("item")) and link not in (held, st.session_state.get(OWN_LINK)):

@@ -1,9 +1,9 @@
 """A queue's trusted consensus as verdicts: one per label and run, ready to send to a tracing tool.
 
 Only values reached by a trusted method (`schemas.promotion.TRUSTED`: gold, adjudicated, unanimous,
-majority) are verdicts, as for promotion. A single item's label goes to its run. A pairwise item's
-labels go to both of its runs; its preference becomes, per run, `preferred` (score 1), `not_preferred`
-(0) or `tie` (0.5), so each run carries how it fared.
+majority, median within the criterion's tolerance) are verdicts, as for promotion. A single item's
+label goes to its run. A pairwise item's labels go to both of its runs; its preference becomes, per
+run, `preferred` (score 1), `not_preferred` (0) or `tie` (0.5), so each run carries how it fared.
 """
 
 from __future__ import annotations

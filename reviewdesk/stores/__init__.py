@@ -11,11 +11,12 @@ Only the flows and the CLI write the warehouse; the review store is the only sto
 touches, and flows reach the app only through it.
 
 Modules: warehouse (DuckDB and its migrations), reviewstore (the engine), review_schema (the review
-store's tables and migrations), sqlite_writes (SQLite's single-writer gate and WAL sync), values
-(answers as typed values), sqlcheck (the check on queue SQL before it runs against `runs`), sandbox (the
-DuckDB, cut off from files and the network, that queue SQL runs in), files (the data directory's files:
-written whole or not at all, and kept inside their folder), payloads (how deep and large a run's JSON
-may be, and reading stored JSON that may break those limits).
+store's tables), review_migrations (how they are built, in order), sqlite_writes (SQLite's
+single-writer gate and WAL sync), values (answers as typed values), sqlcheck (the check on queue SQL
+before it runs against `runs`), sandbox (the DuckDB, cut off from files and the network, that queue
+SQL runs in), files (the data directory's files: written whole or not at all, and kept inside their
+folder), payloads (how deep and large a run's JSON may be, and reading stored JSON that may break
+those limits).
 """
 
 from reviewdesk.lazy import front_door

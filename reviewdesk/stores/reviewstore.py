@@ -26,7 +26,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, InterfaceError, OperationalError, SQLAlchemyError
 
 from reviewdesk.errors import ConfigError, StoreFault, StoreUnavailable
-from reviewdesk.stores.review_schema import MIGRATIONS, batches, items, migrations, queue_grants, queues, rubrics
+from reviewdesk.stores.review_migrations import MIGRATIONS
+from reviewdesk.stores.review_schema import batches, items, migrations, queue_grants, queues, rubrics
 from reviewdesk.stores.sqlite_writes import WRITE, configure, sync_wal, write_gate
 from schemas.queue import QueueConfig
 

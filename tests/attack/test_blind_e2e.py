@@ -99,15 +99,6 @@ UNFOLD_JS = """async () => {
 }"""
 
 
-def pick_queue(app: AppPage, queue: str) -> None:
-    """Choose `queue` among the Review page's queue pills (no rerun if it is chosen already)."""
-    pill = app.page.get_by_test_id("stButtonGroup").get_by_role("radio", name=queue, exact=True)
-    if pill.get_attribute("aria-checked") == "true":
-        return
-    with app.rerun():
-        pill.click()
-
-
 def review_every_item(app: AppPage, queue: str, hidden: set[str], shots: Path) -> int:
     """Look at each item of the queue on screen in turn (skipping it to see the next); return how many were seen."""
     page, seen = app.page, 0
@@ -137,5 +128,5 @@ def reviewing(chromium, blind_app: BlindApp) -> Iterator[AppPage]:
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_no_hidden_value_reaches_the_reviewers_page(reviewing: AppPage, blind_app: BlindApp, fmt: str, tmp_path: Path):
     for queue in (f"blind-{fmt}", f"blind-{fmt}-ab"):  # a single queue with gold items, then a pairwise one
-        pick_queue(reviewing, queue)
+        reviewing.pick_queue(queue)
         assert review_every_item(reviewing, queue, blind_app.hidden[fmt], tmp_path) == blind_app.items[queue]
