@@ -20,7 +20,7 @@ from reviewdesk.review.reservations import next_item
 from reviewdesk.review.steps import cycle_sample_step, publish_step
 from reviewdesk.review.submissions import submit
 from reviewdesk.sample.batches import load_batch
-from reviewdesk.stores.review_schema import MIGRATIONS
+from reviewdesk.stores.review_migrations import MIGRATIONS
 from reviewdesk.stores.reviewstore import ReviewStore
 from reviewdesk.stores.warehouse import Warehouse
 from schemas.queue import QueueConfig

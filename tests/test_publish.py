@@ -24,7 +24,7 @@ from reviewdesk.review import publication as publish_mod
 from reviewdesk.review.blinding import reviewer_view
 from reviewdesk.review.publication import publish, read_items
 from reviewdesk.sample.batches import batch_for_queue
-from reviewdesk.stores.review_schema import MIGRATIONS
+from reviewdesk.stores.review_migrations import MIGRATIONS
 from reviewdesk.stores.reviewstore import ReviewStore
 from reviewdesk.stores.warehouse import Warehouse
 from schemas.queue import RUN_FIELDS as SHOWN_RUN_FIELDS

@@ -27,7 +27,8 @@ from reviewdesk.review.drafts import Draft
 from reviewdesk.review.oversight import progress
 from reviewdesk.review.reservations import next_item
 from reviewdesk.review.submissions import item_submissions, submit, submit_and_next
-from reviewdesk.stores.review_schema import MIGRATIONS, items, reservations
+from reviewdesk.stores.review_migrations import MIGRATIONS
+from reviewdesk.stores.review_schema import items, reservations
 from reviewdesk.stores.reviewstore import ReviewStore
 
 QUEUE = "support-quality"
