@@ -117,7 +117,17 @@ def widget(c: Mapping[str, Any], prefix: str) -> Any:
         return st.slider(label, float(c["min"]), float(c["max"]), key=key, help=_help(c, None))
     if kind == "boolean":
         return st.segmented_control(label, list(YES_NO), key=key, help=_help(c, None), format_func=YES_NO.get)
-    return st.text_area(label, key=key, help=_help(c, None)) or None
+    return _blank_none(st.text_area(label, key=key, help=_help(c, None)))
+
+
+def _blank_none(value: Any) -> Any:
+    return None if value == "" else value
+
+
+def given(criteria: list[Mapping[str, Any]], prefix: str) -> dict:
+    """The answers the form's widgets hold, read from the session without drawing them (as `form` returns
+    them): so a press of Submit is handled before the next item's form is drawn, in one run."""
+    return {c["key"]: _blank_none(st.session_state.get(_key(prefix, c))) for c in criteria}
 
 
 def form(
@@ -168,47 +178,79 @@ def _problem_key(prefix: str) -> str:
     return f"{prefix}-correction-problem"
 
 
-def _correction(output: Any, stored: Any, prefix: str) -> Any:
+def _correction_base(item: Mapping[str, Any], initial: Mapping[str, Any]) -> tuple[Any, Any]:
+    """The run's output, and what the correction box starts from: the stored correction of an edit, or the output."""
+    run = run_of(item, item["run_id"])  # any shape: the form must draw whatever the payload holds
+    output = run.get("outputs") if isinstance(run, dict) else None
+    stored = initial.get("correction")
+    return output, stored if stored is not None else ("" if output is None else output)
+
+
+def _corrected(item: Mapping[str, Any], prefix: str, initial: Mapping[str, Any]) -> tuple[Any, str | None]:
+    """The correction the boxes hold, in the run's output shape (None if unchanged), and why it cannot be
+    stored (None if it can); the stored one while the boxes are not drawn (an answer nested too deep)."""
+    text = st.session_state.get(f"{prefix}-correction")
+    if text is None:
+        return initial.get("correction"), None
+    output, base = _correction_base(item, initial)
+    try:
+        value = corrected(base, text, st.session_state.get(f"{prefix}-correction-args"))
+    except (CorrectionError, RecursionError) as e:
+        return initial.get("correction"), str(e) or "This correction nests too deep to store."
+    return (None if value == output else value), None
+
+
+def _correction(item: Mapping[str, Any], prefix: str, initial: Mapping[str, Any]) -> None:
     """The correction box: the answer as plain text (tool-call arguments as JSON beside it), starting
-    from the stored correction of an edit; the corrected output in the run's shape, None if unchanged.
-    Unreadable arguments are shown as an error and remembered for `refusal`; the boxes keep the text."""
-    base = stored if stored is not None else ("" if output is None else output)
+    from the stored correction of an edit. Arguments that are not JSON are shown as an error; the boxes
+    keep the text."""
+    _, base = _correction_base(item, initial)
     try:
         shown = editable(base)
     except RecursionError:
         st.caption("This answer nests too deep to correct here: describe the fix in the comment.")
-        return stored
+        return
     what = "as JSON" if shown.shape == "json" else "plain text"
-    text = st.text_area(f"Correction: the answer as it should be ({what}), saved as the reference",
-                        value=shown.text, key=f"{prefix}-correction")  # fmt: skip
-    args = None
+    st.text_area(f"Correction: the answer as it should be ({what}), saved as the reference", value=shown.text,
+                 key=f"{prefix}-correction")  # fmt: skip
     if shown.tool_args is not None:
         names = escape(", ".join(shown.tool_names))
-        args = st.text_area(f"Tool call arguments (JSON, one entry per call: {names})", value=shown.tool_args,
-                            key=f"{prefix}-correction-args")  # fmt: skip
-    try:
-        value = corrected(base, text, args)
-    except (CorrectionError, RecursionError) as e:
-        st.session_state[_problem_key(prefix)] = str(e) or "This correction nests too deep to store."
-        st.error(escape(e))
-        return stored
-    st.session_state.pop(_problem_key(prefix), None)
-    return None if value == output else value
+        st.text_area(f"Tool call arguments (JSON, one entry per call: {names})", value=shown.tool_args,
+                     key=f"{prefix}-correction-args")  # fmt: skip
+    if problem := _corrected(item, prefix, initial)[1]:
+        st.error(escape(problem))
+
+
+def _flag_was(initial: Mapping[str, Any]) -> str:
+    return ((initial.get("flags") or [{}])[0]).get("reason", "")
 
 
 def extras(item: Mapping[str, Any], prefix: str, initial: Mapping[str, Any] | None = None) -> dict:
-    """Comment, correction (of a single run's answer, in the run's output shape, kept only if changed) and flag."""
+    """Comment, correction (of a single run's answer, in the run's output shape, kept only if changed) and
+    flag: drawn, then read as `given_extras` reads them."""
     initial = initial or {}
-    out = {"comment": st.text_area("Comment", value=initial.get("comment") or "", key=f"{prefix}-comment") or None}
-    out["correction"] = None
+    st.text_area("Comment", value=initial.get("comment") or "", key=f"{prefix}-comment")
     if item["kind"] == "single":
-        run = run_of(item, item["run_id"])  # any shape: the form must draw whatever the payload holds
-        out["correction"] = _correction(run.get("outputs") if isinstance(run, dict) else None,
-                                        initial.get("correction"), prefix)  # fmt: skip
-    was = ((initial.get("flags") or [{}])[0]).get("reason", "")
+        _correction(item, prefix, initial)
+    was = _flag_was(initial)
     options = FLAGS if was in FLAGS else [*FLAGS, was]  # keep a reason given outside this form
-    reason = st.selectbox("Flag", options, index=options.index(was), format_func=lambda f: f or "no flag",
-                          key=f"{prefix}-flag", help=FLAG_HELP)  # fmt: skip
+    st.selectbox("Flag", options, index=options.index(was), format_func=lambda f: f or "no flag",
+                 key=f"{prefix}-flag", help=FLAG_HELP)  # fmt: skip
+    return given_extras(item, prefix, initial)
+
+
+def given_extras(item: Mapping[str, Any], prefix: str, initial: Mapping[str, Any] | None = None) -> dict:
+    """Comment, correction and flag as the form's widgets hold them, read without drawing them; a correction
+    that cannot be stored is remembered for `refusal`."""
+    initial, s = initial or {}, st.session_state
+    out = {"comment": _blank_none(s.get(f"{prefix}-comment", initial.get("comment"))), "correction": None}
+    if item["kind"] == "single":
+        out["correction"], problem = _corrected(item, prefix, initial)
+        if problem:
+            s[_problem_key(prefix)] = problem
+        else:
+            s.pop(_problem_key(prefix), None)
+    reason = s.get(f"{prefix}-flag", _flag_was(initial))
     out["flags"] = [{"reason": reason}] if reason else []
     return out
 

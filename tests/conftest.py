@@ -249,6 +249,7 @@ class AppPage:
     def __init__(self, page) -> None:
         self.page = page
         self.runs = 0  # runs finished: the page's, or a fragment's that a key or click caused
+        self.cut_short = 0  # runs stopped early for a rerun the app asked for (work thrown away)
         self.timers: set[str] = set()  # fragments that rerun on a timer (the countdown): their runs do not count
         self.drawn: set[str] = set()  # fragments that drew something in the run under way
         page.on("websocket", lambda ws: ws.on("framereceived", self._frame))
@@ -265,6 +266,7 @@ class AppPage:
         elif kind == "delta" and msg.delta.fragment_id:
             self.drawn.add(msg.delta.fragment_id)
         elif kind == "script_finished":
+            self.cut_short += msg.script_finished == ForwardMsg.FINISHED_EARLY_FOR_RERUN
             if msg.script_finished == ForwardMsg.FINISHED_SUCCESSFULLY or (
                 msg.script_finished == ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY and self.drawn - self.timers
             ):

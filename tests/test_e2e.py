@@ -29,19 +29,21 @@ QUEUE = "support-quality"
 REVIEWER = "reviewer1"  # assigned to both demo queues; support-ab comes first, so the test picks the queue
 
 
-def log_in(app, name: str, password: str) -> None:
+def log_in(app, name: str, password: str = DEMO_PASSWORD, lands: str | None = "My queues") -> None:
+    """Log in through the form; `lands`: the page heading to wait for (None: a refused login)."""
     page = app.page
     page.get_by_role("textbox", name="Username").fill(name)
     page.get_by_role("textbox", name="Password").fill(password)
     with app.rerun():
         page.get_by_role("button", name="Log in").click()
+    if lands is not None:
+        expect(page.get_by_role("heading", name=lands)).to_be_visible()
 
 
 def open_review(app, name: str, queue: str = QUEUE) -> None:
     """Log in, open Review from the sidebar and pick `queue` among the queue pills."""
     page = app.page
-    log_in(app, name, DEMO_PASSWORD)
-    expect(page.get_by_role("heading", name="My queues")).to_be_visible()
+    log_in(app, name)
     with app.rerun():
         page.get_by_test_id("stSidebarNav").get_by_role("link", name="Review").click()
     expect(page.get_by_role("button", name="Submit")).to_be_visible()
@@ -127,7 +129,7 @@ def test_reviewer_answers_two_items_with_the_keyboard(app_page, live_app):
 
 def test_wrong_password_shows_the_generic_error_and_opens_no_session(app_page, live_app):
     page = app_page.page
-    log_in(app_page, "reviewer2", "not-the-password")
+    log_in(app_page, "reviewer2", "not-the-password", lands=None)
     expect(page.get_by_text("Wrong username or password")).to_be_visible()
     expect(page.get_by_role("button", name="Log in")).to_be_visible()
     expect(page.get_by_test_id("stSidebarNav")).to_have_count(0)  # nothing behind the login

@@ -16,8 +16,8 @@ from conftest import LiveApp, opened, serving
 from demo_support import demo_copy
 from playwright.sync_api import expect
 from sqlalchemy import select
+from test_e2e import log_in
 
-from reviewdesk.demo.run import DEMO_PASSWORD
 from reviewdesk.labels.adjudication import backlog, open_cases
 from reviewdesk.review.access import grants
 from reviewdesk.review.accounts import add_user
@@ -55,15 +55,6 @@ def lead_app(demo_template: Path, tmp_path_factory: pytest.TempPathFactory) -> I
 
 def store_of(app: LiveApp) -> ReviewStore:
     return ReviewStore(f"sqlite:///{app.data_dir / 'review.sqlite'}")
-
-
-def log_in(app, name: str, password: str = DEMO_PASSWORD) -> None:
-    page = app.page
-    page.get_by_role("textbox", name="Username").fill(name)
-    page.get_by_role("textbox", name="Password").fill(password)
-    with app.rerun():
-        page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name="My queues")).to_be_visible()
 
 
 def go(app, title: str) -> None:

@@ -19,9 +19,10 @@ import pytest
 from conftest import AppPage, LiveApp, opened, serving
 from playwright.sync_api import Page, expect
 from sqlalchemy import delete, select
+from test_e2e import log_in
 
 from reviewdesk.config import Settings
-from reviewdesk.demo.run import DEMO_PASSWORD, run_demo
+from reviewdesk.demo.run import run_demo
 from reviewdesk.review.drafts import Draft
 from reviewdesk.review.reservations import next_item
 from reviewdesk.review.submissions import submit
@@ -55,15 +56,6 @@ def screen(chromium, url: str) -> Iterator[AppPage]:
     with opened(chromium, url) as app:
         app.page.set_viewport_size({"width": WIDTH, "height": HEIGHT})
         yield app
-
-
-def log_in(app, name: str) -> None:
-    page = app.page
-    page.get_by_role("textbox", name="Username").fill(name)
-    page.get_by_role("textbox", name="Password").fill(DEMO_PASSWORD)
-    with app.rerun():
-        page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name="My queues")).to_be_visible()
 
 
 def open_review(app, queue: str | None = None) -> None:
@@ -111,8 +103,11 @@ def test_a_single_and_a_pairwise_item_are_answered_with_keys_only(chromium, revi
         press(app, "2")  # B better
         expect(page.get_by_role("radio", name="B better", exact=True)).to_be_checked()
         press(app, "3")  # margin: decisive
+        runs, cut_short = app.runs, app.cut_short
         press(app, "Control+Enter")
         expect(page).not_to_have_url(re.compile(f"item={pair}$"))
+        page.wait_for_timeout(300)  # a second run, were there one, follows at once
+        assert (app.runs - runs, app.cut_short - cut_short) == (1, 0)  # one run stores it and draws the next item
 
         # The queue picked with the mouse, then a radio clicked with the mouse: focus in an input, and the
         # digits still answer (they used to type into the queue box, or do nothing in a radio).

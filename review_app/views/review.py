@@ -8,7 +8,9 @@ what the reviewer did with each.
 One screen, no page scrolling (1400x900 and up): a header row (queue, progress, the reservation's
 countdown), then the run on the left in a pane that scrolls on its own and the rubric on the right,
 with Submit, always in view. Reruns stay small: the item area is a fragment (Submit, Skip and the
-queue rerun only it) and the form a fragment inside it (a number key reruns only the form).
+queue rerun only it) and the form a fragment inside it (a number key reruns only the form). Submit
+and Skip are handled before anything of the item is drawn, from the answers the widgets hold, so
+the run that handles them draws the next item: one run per item.
 
 The address bar holds the item (`?item=ID`): a reload comes back to the same reserved item, and the
 link opens it read-only for a lead or an admin (`item_links.open_item`); anyone else is refused.
@@ -129,12 +131,13 @@ def reveal(last: dict) -> None:
 
 
 @st.fragment
-def form_area(item: dict, criteria: list, prefix: str, proposed: dict) -> tuple[dict, dict]:
+def form_area(item: dict, criteria: list, prefix: str, proposed: dict) -> None:
     """The rubric's widgets (`proposed`: suggestions to pre-select) and the number keys: a key reruns only this."""
     if ASKED in st.session_state:  # a Submit or Skip press in this run of the form alone: see `_asked`
         st.rerun()
     rubric_form.quick_keys(criteria, prefix)
-    return rubric_form.form(criteria, prefix, suggested=proposed), rubric_form.extras(item, prefix)
+    rubric_form.form(criteria, prefix, suggested=proposed)
+    rubric_form.extras(item, prefix)
 
 
 def _keep_queue() -> None:
@@ -143,12 +146,15 @@ def _keep_queue() -> None:
         st.session_state["review_queue"] = st.session_state.get("queue_was")
 
 
-def send(item: dict, queue: dict, criteria: list, answers: dict, extras: dict, reviewer: str) -> None:
-    """Submit: store the answers and reserve the next item in one transaction, then draw it."""
+def send(item: dict, queue: dict, reviewer: str) -> str | None:
+    """Submit what the form holds: store it and reserve the next item in one transaction (the page then
+    draws that item); returns why not, when the form cannot be sent yet."""
     prefix = item["item_id"]
+    criteria = rubric_form.criteria(item, store().rubric(queue["name"], item["rubric_version"]))
+    answers, extras = rubric_form.given(criteria, prefix), rubric_form.given_extras(item, prefix)
     if why := rubric_form.refusal(criteria, answers, extras, prefix, allows_flag_only(queue)):
-        st.error(why)
-        return
+        return why
+    suggested.track(prefix)  # a change sent with the press itself
     outcomes = suggested.outcomes(prefix, answers)  # screen values: before `stored` maps A/B to run ids
     answers = rubric_form.stored(item, answers)
     shown = render.sides(item) if item["kind"] == "pairwise" else None  # run ids, left (A) first
@@ -176,7 +182,7 @@ def send(item: dict, queue: dict, criteria: list, answers: dict, extras: dict, r
                                         "suggestions": revealed, "shown": shown}  # fmt: skip
     st.session_state["item"] = upcoming
     st.session_state["shown_at"] = datetime.now(UTC)
-    again()
+    return None
 
 
 def _asked(action: str, prefix: str) -> None:
@@ -214,12 +220,19 @@ def _item_area(queues: dict, user: dict) -> None:
             st.markdown(SHORTCUTS)
         browser.install_keys()
     queue = queues[name]
+    asked, refused = st.session_state.pop(ASKED, None), None  # before the form is drawn: see `form_area`
+    if (held := st.session_state.get("item")) is not None and held["queue"] == name:
+        if asked == ("submit", held["item_id"]):
+            refused = send(held, queue, user["name"])
+        elif asked == ("skip", held["item_id"]):
+            release(store(), held["item_id"], user["name"])
+            st.session_state.setdefault("skipped", set()).add(held["item_id"])
+            st.session_state["item"] = None
     if notice := st.session_state.pop("notice", None):
         st.warning(escape(notice))
     if (last := st.session_state.get("last")) and last["queue"] == name:
         reveal(last)
 
-    asked = st.session_state.pop(ASKED, None)  # before the form is drawn: see `form_area`
     item = st.session_state.get("item")
     if item is not None and item["queue"] != name:  # another queue chosen: give the held item back
         release(store(), item["item_id"], user["name"])
@@ -257,22 +270,15 @@ def _item_area(queues: dict, user: dict) -> None:
     content, right = st.columns([3, 2])
     with right:
         with st.container(height=PANE, key="form_pane", border=False):
-            answers, extras = form_area(item, criteria, prefix, proposed)
+            form_area(item, criteria, prefix, proposed)
             with st.expander("Instructions"):
                 st.markdown(escape(rubric["instructions"]))
         with st.container(horizontal=True):
             st.button("Submit", type="primary", shortcut="ctrl+enter", key=f"submit-{prefix}", on_click=_asked,
                       args=("submit", prefix))  # fmt: skip
             st.button("Skip", shortcut="ctrl+k", key=f"skip-{prefix}", on_click=_asked, args=("skip", prefix))
-    submitted, skip = asked == ("submit", prefix), asked == ("skip", prefix)
-    if submitted:  # before the header and the content are drawn: they change with the next item
-        with right:
-            send(item, queue, criteria, answers, extras, user["name"])
-    if skip:
-        release(store(), item["item_id"], user["name"])
-        st.session_state.setdefault("skipped", set()).add(item["item_id"])
-        st.session_state["item"] = None
-        again()
+        if refused:
+            st.error(refused)
     with counts:
         progress_row(item, user["name"])
     with clock:
