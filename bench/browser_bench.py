@@ -27,12 +27,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import json
 import multiprocessing
 import os
 import shutil
 import socket
 import statistics
 import subprocess
+import sys
 import tarfile
 import time
 import urllib.request
@@ -42,7 +44,6 @@ from pathlib import Path
 from review_bench import reviewer
 from sqlalchemy import inspect, text
 
-from reviewdesk.cli.serve import server_command
 from reviewdesk.config import Settings
 from reviewdesk.demo.run import run_demo
 from reviewdesk.queues import load_queues
@@ -146,10 +147,13 @@ def served(code: Path, data: Path, log: Path) -> Iterator[str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    command = [a if not a.endswith("app.py") else str(code / "review_app" / "app.py")
-               for a in server_command(port, "127.0.0.1")] + ["--server.fileWatcherType", "none"]  # fmt: skip
     env = os.environ | {"REVIEWDESK_DATA_DIR": str(data), "REVIEWDESK_QUEUES_DIR": str(ROOT / "queues"),
                         "PYTHONPATH": str(code)}  # fmt: skip
+    own = f"import json; from reviewdesk.cli.serve import server_command as c; print(json.dumps(c({port}, ''))))"
+    flags = json.loads(subprocess.run([sys.executable, "-c", own], env=env, cwd=code, check=True, capture_output=True,
+                                      text=True).stdout)  # fmt: skip  (each version serves with its own flags)
+    flags[flags.index("--server.address") + 1] = "127.0.0.1"
+    command = [*flags, "--server.fileWatcherType", "none"]
     with log.open("wb") as out:
         proc = subprocess.Popen(command, cwd=code, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"

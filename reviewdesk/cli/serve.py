@@ -31,10 +31,15 @@ GRACE_SECONDS = 10
 def server_command(port: int, address: str) -> list[str]:
     """`streamlit run` of the review app, headless, on `address:port`; uncaught errors show no details to
     the browser (no traceback, no server paths: the server's log has them), and reviewers get no developer
-    toolbar (no Deploy button, no rerun or clear-cache menu: `client.toolbarMode minimal`)."""
+    toolbar (no Deploy button, no rerun or clear-cache menu: `client.toolbarMode minimal`).
+
+    No full garbage collection after every run (`runner.postScriptGC false`): with the app's libraries
+    loaded, Streamlit's `gc.collect(2)` took 80% of the script thread's time while a reviewer pressed keys
+    (py-spy), and a key pressed meanwhile waited for it. Python's own collector still runs."""
     return [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port), "--server.address",
             address, "--server.headless", "true", "--browser.gatherUsageStats", "false",
-            "--client.showErrorDetails", "none", "--client.toolbarMode", "minimal"]  # fmt: skip
+            "--client.showErrorDetails", "none", "--client.toolbarMode", "minimal",
+            "--runner.postScriptGC", "false"]  # fmt: skip
 
 
 def _die_with_parent() -> Callable[[], None] | None:
