@@ -149,7 +149,7 @@ def served(code: Path, data: Path, log: Path) -> Iterator[str]:
         port = s.getsockname()[1]
     env = os.environ | {"REVIEWDESK_DATA_DIR": str(data), "REVIEWDESK_QUEUES_DIR": str(ROOT / "queues"),
                         "PYTHONPATH": str(code)}  # fmt: skip
-    own = f"import json; from reviewdesk.cli.serve import server_command as c; print(json.dumps(c({port}, ''))))"
+    own = f"import json; from reviewdesk.cli.serve import server_command as c; print(json.dumps(c({port}, '')))"
     flags = json.loads(subprocess.run([sys.executable, "-c", own], env=env, cwd=code, check=True, capture_output=True,
                                       text=True).stdout)  # fmt: skip  (each version serves with its own flags)
     flags[flags.index("--server.address") + 1] = "127.0.0.1"
