@@ -223,7 +223,10 @@ def _item_area(queues: dict, user: dict) -> None:
     asked, refused = st.session_state.pop(ASKED, None), None  # before the form is drawn: see `form_area`
     if (held := st.session_state.get("item")) is not None and held["queue"] == name:
         if asked == ("submit", held["item_id"]):
-            refused = send(held, queue, user["name"])
+            try:
+                refused = send(held, queue, user["name"])
+            except StoreFault as e:  # told; the item is drawn again with the answers still in its form
+                store_fault_notice(st.empty(), e)
         elif asked == ("skip", held["item_id"]):
             release(store(), held["item_id"], user["name"])
             st.session_state.setdefault("skipped", set()).add(held["item_id"])
