@@ -110,7 +110,7 @@ def review_every_item(app: AppPage, queue: str, hidden: set[str], shots: Path) -
         if seen == 0:
             page.screenshot(path=shots / f"{queue}.png", full_page=True)
         seen += 1
-        with app.rerun():
+        with app.rerun(timeout=60):  # every JSON node unfolded makes a heavy page: a loaded CI machine took > 20 s once
             page.keyboard.press("Control+k")
     return seen
 
