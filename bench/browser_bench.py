@@ -98,8 +98,7 @@ def base_data(data: Path) -> Path:
     copy = data.with_name(data.name + "-base")
     if not (copy / "built").exists():
         shutil.rmtree(copy, ignore_errors=True)
-        with ReviewStore(Settings.load(data).review_url):  # migrated, checkpointed and closed first
-            pass
+        ReviewStore(Settings.load(data).review_url).close()  # migrated, checkpointed and closed first
         shutil.copytree(data, copy)
         with ReviewStore(Settings.load(copy).review_url) as store, store.write() as conn:
             if "queues" not in {c["name"] for c in inspect(conn).get_columns("users")}:

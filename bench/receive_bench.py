@@ -19,12 +19,10 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
@@ -33,6 +31,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 from otlp_load import batch_of, read_acks  # noqa: E402  (the exporter processes' own spans)
+from process_support import free_port, healthy  # noqa: E402
 
 from reviewdesk.config import Settings  # noqa: E402
 from reviewdesk.ingest import ingest_file  # noqa: E402
@@ -49,21 +48,9 @@ PHOENIX = Path(os.environ.get("REVIEWDESK_PHOENIX_BIN", ROOT / ".venv-phoenix" /
 EXPORTERS, BATCH = 4, 512
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def wait_healthy(url: str, process: subprocess.Popen, seconds: float) -> None:
     deadline = time.monotonic() + seconds
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
+    while not healthy(url, path=""):
         if process.poll() is not None or time.monotonic() > deadline:
             raise SystemExit(f"the server at {url} did not come up")
         time.sleep(0.2)

@@ -6,18 +6,17 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 
 import pytest
 from demo_support import build_demo, demo_copy
+from process_support import free_port, healthy
 
 from reviewdesk.stores.warehouse import Warehouse
 
@@ -82,9 +81,7 @@ def postgres_url():
     root = Path(tempfile.mkdtemp(prefix="reviewdesk-pg-"))  # not under pytest's 0700 dirs: postgres must reach it
     root.chmod(0o777)
     as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     data = root / "data"
     subprocess.run([*as_user, str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "reviewdesk"],
                    check=True, capture_output=True)  # fmt: skip
@@ -98,13 +95,6 @@ def postgres_url():
     finally:
         subprocess.run([*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"], capture_output=True)
         shutil.rmtree(root, ignore_errors=True)
-
-
-def free_port() -> int:
-    """A free TCP port on loopback (for a server a test starts)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 PHOENIX_BIN = ROOT / ".venv-phoenix" / "bin" / "phoenix"  # `make phoenix` installs it in its own venv
@@ -153,12 +143,8 @@ def running(command: list[str], cwd: Path, env: dict, log: Path, health: str, ti
     try:
         deadline = time.monotonic() + timeout
         while True:
-            try:
-                with urllib.request.urlopen(health, timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
+            if healthy(health, path=""):
+                break
             if proc.poll() is not None or time.monotonic() > deadline:
                 exited = proc.poll() is not None
                 state = f"exited with {proc.returncode}" if exited else f"not healthy after {timeout:g} s"
