@@ -165,7 +165,7 @@ def send(item: dict, queue: dict, reviewer: str) -> str | None:
             store(), item["item_id"], reviewer, draft, exclude=st.session_state.setdefault("skipped", set())
         )
     except StoreFault:
-        raise  # not a refusal: app.py shows a plain notice
+        raise  # not a refusal: the item area tells it, and draws the form again
     except ReviewdeskError as e:
         st.session_state["notice"] = str(e)
         upcoming = None
