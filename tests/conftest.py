@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +14,7 @@ from typing import NamedTuple
 
 import pytest
 from demo_support import build_demo, demo_copy
-from process_support import free_port, healthy
+from process_support import free_port, healthy, postgres_bin, postgres_cluster
 
 from reviewdesk.stores.warehouse import Warehouse
 
@@ -57,11 +55,6 @@ def prefect_api(tmp_path_factory: pytest.TempPathFactory):
         yield
 
 
-def _postgres_bin() -> Path | None:
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
-    return found[-1].parent if found else None
-
-
 @pytest.fixture(scope="session")
 def postgres_url():
     """A throwaway PostgreSQL server on loopback, or REVIEWDESK_TEST_POSTGRES_URL if given.
@@ -72,29 +65,14 @@ def postgres_url():
     if url := os.environ.get("REVIEWDESK_TEST_POSTGRES_URL"):
         yield url
         return
-    bindir = _postgres_bin()
+    bindir = postgres_bin()
     if bindir is None:
         message = "no PostgreSQL server: apt-get install postgresql, or set REVIEWDESK_TEST_POSTGRES_URL"
         if os.environ.get("REQUIRE_POSTGRES") == "1":
             pytest.fail(message)
         pytest.skip(message)
-    root = Path(tempfile.mkdtemp(prefix="reviewdesk-pg-"))  # not under pytest's 0700 dirs: postgres must reach it
-    root.chmod(0o777)
-    as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    port = free_port()
-    data = root / "data"
-    subprocess.run([*as_user, str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "reviewdesk"],
-                   check=True, capture_output=True)  # fmt: skip
-    subprocess.run(
-        [*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-l", str(root / "log"), "-w", "start",
-         "-o", f"-p {port} -k {root} -c listen_addresses=127.0.0.1"],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    try:
-        yield f"postgresql+psycopg://reviewdesk@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run([*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"], capture_output=True)
-        shutil.rmtree(root, ignore_errors=True)
+    with postgres_cluster(bindir) as url:
+        yield url
 
 
 PHOENIX_BIN = ROOT / ".venv-phoenix" / "bin" / "phoenix"  # `make phoenix` installs it in its own venv

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -25,6 +27,34 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def postgres_bin() -> Path | None:
+    """Debian's PostgreSQL server programs (the newest installed), or None."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    return found[-1].parent if found else None
+
+
+@contextmanager
+def postgres_cluster(bindir: Path) -> Iterator[str]:
+    """A throwaway PostgreSQL cluster (initdb in a temp dir, loopback, a free port): its URL; gone after."""
+    root = Path(tempfile.mkdtemp(prefix="reviewdesk-pg-"))  # not under pytest's 0700 dirs: postgres must reach it
+    root.chmod(0o777)
+    as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    port = free_port()
+    data = root / "data"
+    subprocess.run([*as_user, str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "reviewdesk"],
+                   check=True, capture_output=True)  # fmt: skip
+    subprocess.run(
+        [*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-l", str(root / "log"), "-w", "start",
+         "-o", f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c max_connections=200"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    try:
+        yield f"postgresql+psycopg://reviewdesk@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run([*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"], capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
 
 
 class Served(NamedTuple):

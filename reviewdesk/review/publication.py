@@ -80,6 +80,7 @@ def publish(wh: Warehouse, store: ReviewStore, queue: QueueConfig, batch_id: str
     # the gold source the batch was drawn with, and the queue's now: neither's answers may reach a reviewer
     view = reviewer_view(queue.reviewer_sees, [batch.params.get("gold_source"), queue.gold_source])
     report = write_to_store(store, queue, batch, read_items(wh, batch, view))
+    store.refresh_statistics(items)
     published_at = store.batch(batch_id)["published_at"]
     mark_published(wh, batch_id, published_at)
     return report

@@ -200,6 +200,14 @@ class ReviewStore:
             return
         conn.execute(self.insert_ignore_stmt(table), rows)
 
+    def refresh_statistics(self, table: Table) -> None:
+        """Tell PostgreSQL's planner about rows just written in bulk (a publish). Until autovacuum gets to
+        them it may plan the reviewers' item walk as a scan of the whole table: measured, 110 ms a Submit
+        on 5,000 fresh items against 1 ms once analysed. SQLite plans without statistics: nothing to do."""
+        if self.dialect == "postgresql":
+            with self.write() as conn:
+                conn.exec_driver_sql(f"ANALYZE {table.name}")
+
     def upsert_stmt(self, table: Table, row: Mapping[str, Any]) -> Any:
         """An INSERT of `row` that, when its primary key exists, overwrites that row's other columns."""
         dialect = postgresql if self.dialect == "postgresql" else sqlite
