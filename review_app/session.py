@@ -62,13 +62,14 @@ def store() -> ReviewStore:
 
 
 @st.cache_resource
-def _secret(data_dir: Path) -> bytes:
-    return session_secret(data_dir)
+def _secret(data_dir: Path, given: str | None) -> bytes:
+    return session_secret(data_dir, given)
 
 
 def secret() -> bytes:
-    """The server's cookie-signing secret, from the data directory."""
-    return _secret(settings().data_dir.resolve())
+    """The server's cookie-signing secret: `session_secret` from the settings, else the data directory's."""
+    given = settings().session_secret
+    return _secret(settings().data_dir.resolve(), given.get_secret_value() if given else None)
 
 
 def current_user() -> dict | None:

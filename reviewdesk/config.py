@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -19,10 +19,22 @@ class Settings(BaseSettings):
     )
     queues_dir: Path = Field(default=Path("queues"), description="Folder of queue YAML files, one a queue.")
     session_idle_minutes: float = Field(default=60, gt=0, description="Review-app sessions end after this idle time.")
+    session_secret: SecretStr | None = Field(
+        default=None,
+        description="Signs review-app session cookies; give every replica the same. Default: a random one in the "
+        "data dir.",
+    )
     memory_limit: str = Field(default="1GB", description="DuckDB memory limit; larger work spills to disk.")
     app_url: str = Field(
         default="http://127.0.0.1:8501", description="The review app's address, for links back to an item (`?item=`)."
     )
+
+    @field_validator("session_secret")
+    @classmethod
+    def _long_enough(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None and len(v.get_secret_value()) < 32:
+            raise ValueError("give at least 32 characters, e.g. the output of `openssl rand -hex 32`")
+        return v
 
     @classmethod
     def load(cls, data_dir: Path | str | None = None, queues_dir: Path | str | None = None) -> Settings:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
+from pydantic import ValidationError
 from review_support import seed_queue
 from sqlalchemy import text
 from streamlit.testing.v1 import AppTest
@@ -162,6 +163,18 @@ def test_the_session_secret_is_made_once_private_and_a_damaged_one_is_refused(tm
     (tmp_path / accounts.SECRET_FILE).write_text("short")
     with pytest.raises(ConfigError, match="delete it"):
         accounts.session_secret(tmp_path)
+
+
+def test_replicas_given_one_secret_accept_each_others_cookies_and_others_do_not(tmp_path, monkeypatch):
+    shared = "s" * 40
+    one, two = accounts.session_secret(tmp_path / "a", shared), accounts.session_secret(tmp_path / "b", shared)
+    value = accounts.sign_session(one, "tok-1", now=NOW)
+    assert accounts.signed_token(two, value, now=NOW) == "tok-1"
+    assert accounts.signed_token(accounts.session_secret(tmp_path / "c"), value, now=NOW) is None
+    assert not (tmp_path / "a" / accounts.SECRET_FILE).exists()  # a given secret is never written to disk
+    monkeypatch.setenv("REVIEWDESK_SESSION_SECRET", "too short")
+    with pytest.raises(ValidationError, match="at least 32 characters"):
+        Settings.load(tmp_path)
 
 
 def test_page_code_takes_no_markup_from_data():

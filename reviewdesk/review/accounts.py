@@ -9,7 +9,8 @@ see `reviewdesk.review.access`), listed here so admins see accounts and access t
 
 A browser keeps its session across reloads through a *signed session cookie* (`sign_session`,
 `signed_token`): the session token, an expiry time and an HMAC-SHA256 of both under a server secret
-kept in the data directory (`session_secret`, file mode 0600). The signature and expiry are checked
+kept in the data directory (`session_secret`, file mode 0600), or set as `session_secret`, the same for
+every replica of a team's app, so a cookie signed by one holds on the others. The signature and expiry are checked
 before the store is asked, then the store's session row decides (`check_session`): a logout, a
 disabled user, a new password or idle time ends it however long the cookie would live.
 """
@@ -295,8 +296,11 @@ def logout(store: ReviewStore, token: str) -> None:
         conn.execute(sessions.delete().where(sessions.c.token == token))
 
 
-def session_secret(data_dir: Path) -> bytes:
-    """The server's secret for signing session cookies: made once (random, mode 0600) in `data_dir`, then read."""
+def session_secret(data_dir: Path, given: str | None = None) -> bytes:
+    """The server's secret for signing session cookies: `given` (the same on every replica of a team's app),
+    else one made once (random, mode 0600) in `data_dir`, then read."""
+    if given is not None:
+        return given.encode()
     path = Path(data_dir) / SECRET_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
