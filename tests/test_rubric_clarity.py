@@ -63,7 +63,8 @@ def test_per_option_alpha_by_hand_and_by_the_krippendorff_package_on_binarised_r
     frame = pd.DataFrame(SMALL, columns=["item", "rater", "value"])
     for o in found:
         binary = frame.assign(value=(frame["value"] == o.option).astype(float)).pivot(index="rater", columns="item")
-        assert o.alpha == pytest.approx(krippendorff.alpha(reliability_data=binary.to_numpy(), level_of_measurement="nominal"))
+        package = krippendorff.alpha(reliability_data=binary.to_numpy(), level_of_measurement="nominal")
+        assert o.alpha == pytest.approx(package)
         assert o.ci is not None and o.ci[0] <= o.alpha <= o.ci[1]
     assert option_agreement(small(), resamples=200, seed=1) == found  # seeded
 
@@ -81,7 +82,8 @@ def test_confused_pairs_by_hand():
 def test_the_most_confused_pair_comes_first_and_unconfused_options_are_absent():
     rows = [(f"i{i}", r, v) for i, (a, b) in enumerate([("ok", "good")] * 3 + [("bad", "ok")] + [("good", "good")] * 4)
             for r, v in (("a", a), ("b", b))]  # fmt: skip
-    r = Ratings.from_labels(pd.DataFrame(rows, columns=["item", "rater", "value"]), options=["bad", "ok", "good", "ugly"])
+    frame = pd.DataFrame(rows, columns=["item", "rater", "value"])
+    r = Ratings.from_labels(frame, options=["bad", "ok", "good", "ugly"])
     pairs = confused_pairs(r)
     assert [(p.a, p.b, p.share_of_disagreements) for p in pairs] == [("ok", "good", 0.75), ("bad", "ok", 0.25)]
     ugly = option_agreement(r, resamples=0)[3]
@@ -128,8 +130,9 @@ def test_option_help_shows_the_description_then_the_examples_escaped():
                                                             "bad": ["<b>curt</b> but right"]}}, 2,
     ]).model_dump(mode="json")  # fmt: skip
     text = option_help(c, 1)
-    assert text == ("useless\n\nGood examples: “asks again”; “" + escape("![x](http://e.vil/p.png)") + "”\n\n"
-                    "Bad examples (near misses, not this option): “" + escape("<b>curt</b> but right") + "”")  # fmt: skip
+    good, bad = escape("![x](http://e.vil/p.png)"), escape("<b>curt</b> but right")
+    assert text == (f"useless\n\nGood examples: “asks again”; “{good}”\n\n"
+                    f"Bad examples (near misses, not this option): “{bad}”")  # fmt: skip
     assert "](http://" not in text and "<b>" not in text.replace("\\<b>", "")
     assert option_help(c, 2) == "" and option_help(c, "nine") == ""
     assert _help(c, [1, 2]) == "1: " + text  # the segmented control's help lists helped options only
@@ -159,8 +162,8 @@ def test_demo_queue_options_carry_descriptions_and_examples():
 def test_the_markdown_report_shows_clarity_and_rubric_ab_escaped():
     clarity = {"correctness": {
         "version": "v2", "n_items": 40, "disagreed_items": 7, "comments_given": 1,
-        "confused_pairs": [{"a": "correct", "b": "partially_correct", "coincidences": 5.0, "share_of_disagreements": 0.625,
-                            "share_of_pairs": 0.06, "over_chance": 0.5}],
+        "confused_pairs": [{"a": "correct", "b": "partially_correct", "coincidences": 5.0,
+                            "share_of_disagreements": 0.625, "share_of_pairs": 0.06, "over_chance": 0.5}],
         "options": [{"option": "correct", "n_ratings": 50, "share": 0.6, "alpha": 0.51, "ci": [0.4, 0.6], "note": None},
                     {"option": "odd", "n_ratings": 0, "share": 0.0, "alpha": None, "ci": None,
                      "note": "no rating of this option"}],

@@ -42,7 +42,8 @@ def sentence(key: str, before: str, after: str, d: AlphaDifference, adjacent: bo
 def rubric_ab(
     store: ReviewStore, wh: Warehouse, queue: str, resamples: int = 1000, seed: int = 0, confidence: float = 0.95
 ) -> list[dict[str, Any]]:
-    """Each rubric version change with paired labels on both sides, per criterion: alphas, difference, CI, sentence."""
+    """Each rubric version change with paired labels on both sides, per criterion: `before` and `after` (the
+    version's name, hash and alpha), the difference with its CI, whether it is told from 0, and the sentence."""
     versions, labels = rubric_versions(store, queue), versioned_labels(wh, queue)
     out = []
     for key in criterion_keys(versions):
@@ -53,8 +54,10 @@ def rubric_ab(
             if v0.criteria[key].type != v1.criteria[key].type:
                 continue  # a criterion whose type changed measures another thing: its alphas do not compare
             d = alpha_difference(r0, r1, resamples, seed, confidence)
-            out.append({"criterion": key, "before": v0.name, "after": v1.name, "before_version": v0.version,
-                        "after_version": v1.version, **d.as_dict(),
+            both = d.as_dict()
+            out.append({**both, "criterion": key,
+                        "before": {"name": v0.name, "version": v0.version, **both["before"]},
+                        "after": {"name": v1.name, "version": v1.version, **both["after"]},
                         "sentence": sentence(key, v0.name, v1.name, d, adjacent=n1 == n0 + 1)})  # fmt: skip
     return out
 
