@@ -55,7 +55,7 @@ def criterion_clarity(rows: pd.DataFrame, c: Criterion, resamples: int, seed: in
     }
 
 
-def clarity(
+def queue_clarity(
     store: ReviewStore, wh: Warehouse, queue: str, resamples: int = 1000, seed: int = 0
 ) -> dict[str, dict[str, Any]]:
     """Per choice criterion of the queue's rubric, its clarity figures on the newest version with paired labels."""
@@ -71,4 +71,4 @@ def clarity(
     return out
 
 
-__all__ = ["MAX_COMMENTS", "clarity", "criterion_clarity", "disagreement_comments"]
+__all__ = ["MAX_COMMENTS", "criterion_clarity", "disagreement_comments", "queue_clarity"]

@@ -25,10 +25,10 @@ from reviewdesk.labels.resolve import policy
 from reviewdesk.quality import markdown as reports
 from reviewdesk.quality import snapshot
 from reviewdesk.quality.calibration import to_calibrate
-from reviewdesk.quality.clarity import clarity
+from reviewdesk.quality.clarity import queue_clarity
 from reviewdesk.quality.head_to_head import pairwise_results
 from reviewdesk.quality.provisional import measure
-from reviewdesk.quality.rubric_ab import rubric_ab
+from reviewdesk.quality.rubric_ab import rubric_comparisons
 from reviewdesk.quality.store_answers import queue_criteria
 from reviewdesk.quality.suggestion_quality import human_vs_model
 from reviewdesk.sample.estimates import outcome_estimates
@@ -80,8 +80,8 @@ def queue_quality(
         "criteria": overall,
         "by_batch": by_batch,
         "calibration": to_calibrate(overall),
-        "clarity": clarity(store, wh, queue, resamples, seed),  # per criterion: confused options, comments
-        "rubric_ab": rubric_ab(store, wh, queue, resamples, seed),  # agreement before and after rubric edits
+        "clarity": queue_clarity(store, wh, queue, resamples, seed),  # per criterion: confused options, comments
+        "rubric_ab": rubric_comparisons(store, wh, queue, resamples, seed),  # agreement before and after rubric edits
         "estimates": [e.as_dict() | {"sentence": e.sentence()} for e in outcome_estimates(wh, queue)],
         "consensus": methods,
         "consensus_by_criterion": by_criterion,  # items each method resolved, per criterion

@@ -39,7 +39,7 @@ def sentence(key: str, before: str, after: str, d: AlphaDifference, adjacent: bo
     return f"rubric {after} changed alpha on {key} {figures}: the difference is not distinguishable from zero"
 
 
-def rubric_ab(
+def rubric_comparisons(
     store: ReviewStore, wh: Warehouse, queue: str, resamples: int = 1000, seed: int = 0, confidence: float = 0.95
 ) -> list[dict[str, Any]]:
     """Each rubric version change with paired labels on both sides, per criterion: `before` and `after` (the
@@ -62,4 +62,4 @@ def rubric_ab(
     return out
 
 
-__all__ = ["rubric_ab", "sentence"]
+__all__ = ["rubric_comparisons", "sentence"]
