@@ -4,7 +4,8 @@ Each criterion's type picks its widget. Keys 1-9 answer the *highlighted* criter
 choice criterion still unanswered, so a reviewer presses one digit per criterion and Ctrl+Enter.
 Widgets are keyed by item, so a new item starts blank and an edit starts from its stored answers.
 A boolean is a Yes/No choice with nothing selected, never a default; option descriptions show as
-captions (radios) or help (segmented controls); a correction is edited as plain text, not as JSON.
+captions (radios) or help (segmented controls), and option examples as help (`option_help`); a
+correction is edited as plain text, not as JSON.
 """
 
 from __future__ import annotations
@@ -91,11 +92,29 @@ def quick_keys(criteria: list[Mapping[str, Any]], prefix: str) -> None:
 YES_NO = {True: "Yes", False: "No"}
 
 
+EXAMPLE_KINDS = {"good": "Good examples", "bad": "Bad examples (near misses, not this option)"}
+
+
+def option_help(c: Mapping[str, Any], option: Any) -> str:
+    """One option's help as markdown, every part escaped: its description, then its good and bad examples
+    ("" when the rubric gives none). The review form shows it; the training feedback can show it too."""
+    description = (c.get("option_descriptions") or {}).get(str(option))
+    examples = (c.get("option_examples") or {}).get(str(option)) or {}
+    lines = [escape(description)] if description else []
+    lines += [f"{label}: " + "; ".join(f"“{escape(e)}”" for e in examples[kind])
+              for kind, label in EXAMPLE_KINDS.items() if examples.get(kind)]  # fmt: skip
+    return "\n\n".join(lines)
+
+
+def _exemplified(c: Mapping[str, Any]) -> list:
+    """The options the rubric gives examples of."""
+    return [o for o in c.get("options") or () if str(o) in (c.get("option_examples") or {})]
+
+
 def _help(c: Mapping[str, Any], options: list | None) -> str | None:
-    """The criterion's description, then each described option's help (all escaped: help renders markdown)."""
-    described = c.get("option_descriptions") or {}
+    """The criterion's description, then each helped option's help (all escaped: help renders markdown)."""
     lines = [escape(c["description"])] if c.get("description") else []
-    lines += [f"{escape(o)}: {escape(described[str(o)])}" for o in options or () if described.get(str(o))]
+    lines += [f"{escape(o)}: {text}" for o in options or () if (text := option_help(c, o))]
     return "\n\n".join(lines) or None
 
 
@@ -109,7 +128,7 @@ def widget(c: Mapping[str, Any], prefix: str) -> Any:
     if kind == "categorical":
         described = c.get("option_descriptions") or {}
         captions = [escape(described.get(str(o), "")) for o in options] if described else None
-        return st.radio(label, options, index=None, key=key, help=_help(c, None), horizontal=True,
+        return st.radio(label, options, index=None, key=key, help=_help(c, _exemplified(c)), horizontal=True,
                         format_func=escape, captions=captions)  # fmt: skip
     if kind in ("ordinal", "numeric") and options:
         return st.segmented_control(label, options, key=key, help=_help(c, options), format_func=escape)

@@ -10,6 +10,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from review_app.clarity import show_rubric_sections
 from review_app.render import escape
 from review_app.session import require_role, store
 from reviewdesk.labels.adjudication import backlog
@@ -163,6 +164,8 @@ if report["calibration"]:
     for c in report["calibration"]:  # reviewer names are free text
         st.page_link(CALIBRATION_PAGE, label=escape(f"{c['reviewer']} on {c['criterion']}: {'; '.join(c['reasons'])}"),
                      query_params={"queue": queue, "reviewer": c["reviewer"], "criterion": c["criterion"]})  # fmt: skip
+
+show_rubric_sections(report)  # rubric A/B and clarity: what to rewrite, and whether the last edit helped
 
 results = report.get("pairwise") or {}
 if results.get("pairs"):

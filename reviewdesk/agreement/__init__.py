@@ -46,11 +46,19 @@ Intervals: a seeded percentile bootstrap over items (those with two or more rati
 resamples by default. Each figure is a sum over items, so resampling is done on counts per item
 pattern and costs a matrix product (tables.py, bootstrap.py), not a call per resample.
 
+Rubric clarity: `confused_pairs(ratings)` lists the option pairs reviewers split on (shares of the
+disagreements, against chance); `option_agreement(ratings, resamples, seed)` gives each option's
+alpha against the rest with a bootstrap CI; `alpha_difference(before, after, resamples, seed)` compares
+two independent sets of items (e.g. two rubric versions) with a two-sample bootstrap CI.
+
 Modules: ratings (input checks and encoding), coefficients (formulas), tables and bootstrap (fast
-resampling), pairs, raters, preference, summary, ranking (win rates and Bradley-Terry).
+resampling), pairs, raters, preference, summary, ranking (win rates and Bradley-Terry), options
+(confused pairs and per-option alpha), comparison (alpha before vs after).
 """
 
 from reviewdesk.agreement.coefficients import Coefficient, fleiss_kappa, krippendorff_alpha, percent_agreement
+from reviewdesk.agreement.comparison import AlphaDifference, alpha_difference
+from reviewdesk.agreement.options import ConfusedPair, OptionAgreement, confused_pairs, option_agreement
 from reviewdesk.agreement.pairs import MIN_SHARED_ITEMS, PairAgreement, RaterPairs, find_pairs, pair_agreements
 from reviewdesk.agreement.preference import PositionBias, position_bias, side_coded
 from reviewdesk.agreement.ranking import PairResult, Ranking, bradley_terry, pair_results, wilson
@@ -62,9 +70,12 @@ __all__ = [
     "LEVELS",
     "MIN_SHARED_ITEMS",
     "AgreementSummary",
+    "AlphaDifference",
     "Coefficient",
+    "ConfusedPair",
     "GoldAccuracy",
     "LabelsError",
+    "OptionAgreement",
     "PairAgreement",
     "PairResult",
     "PositionBias",
@@ -72,11 +83,14 @@ __all__ = [
     "RaterAgreement",
     "RaterPairs",
     "Ratings",
+    "alpha_difference",
     "bradley_terry",
+    "confused_pairs",
     "find_pairs",
     "fleiss_kappa",
     "gold_accuracy",
     "krippendorff_alpha",
+    "option_agreement",
     "pair_agreements",
     "pair_results",
     "percent_agreement",

@@ -103,10 +103,13 @@ class ItemTables:
         """P-bar for each weight row: the item-weighted mean share of agreeing rater pairs."""
         return (w @ self.agree) / w.sum(axis=1)
 
+    def coincidences(self, w: np.ndarray) -> np.ndarray:
+        """Krippendorff's coincidence matrix for each weight row (rows x values x values)."""
+        return _sums(self.coinc, w).reshape(-1, self.n_values, self.n_values)
+
     def alpha(self, w: np.ndarray) -> np.ndarray:
         """Krippendorff's alpha for each weight row, from the summed coincidence matrix."""
-        o = _sums(self.coinc, w).reshape(-1, self.n_values, self.n_values)
-        return alpha_from_coincidences(o, self.level, self.points)
+        return alpha_from_coincidences(self.coincidences(w), self.level, self.points)
 
     def fleiss(self, w: np.ndarray) -> np.ndarray:
         """Fleiss' kappa; meaningful only when every item has the same number of ratings."""

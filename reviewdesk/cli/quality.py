@@ -161,6 +161,13 @@ def queue_report(ctx: typer.Context, queue: str, resamples: int, seed: int, as_j
         show_pairwise(report["pairwise"])
     for c in report["calibration"]:
         out.print(f"To calibrate: {c['reviewer']} on {c['criterion']}: {'; '.join(c['reasons'])}")
+    for key, c in report["clarity"].items():  # rubric clarity: the most confused options, per criterion
+        if c["confused_pairs"]:
+            p = c["confused_pairs"][0]
+            out.print(f"Most confused on {key}: {p['a']} / {p['b']} ({p['share_of_disagreements']:.0%} of the "
+                      f"disagreements, rubric {c['version']})", markup=False)  # fmt: skip
+    for a in report["rubric_ab"]:
+        out.print(f"Rubric A/B: {a['sentence']}.", markup=False)
     for e in report["estimates"]:
         out.print(f"Production: {e['criterion']} = {e['sentence']}")
     out.print(f"Open adjudication cases: {report['backlog']:,}. Report: [bold]{path}[/bold]")

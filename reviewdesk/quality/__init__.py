@@ -16,7 +16,9 @@ in data/reports), report_text (run- and reviewer-derived text escaped for Markdo
 snapshot (the copy in the review store: light, for the app), provisional (what arrived since a
 report, and a report computed from the review store alone), calibration (who to calibrate, and the
 evidence: their disagreements and gold misses), store_answers (the store's current answers), steps
-(one collect cycle: collect, resolve, report, as the flow and the demo run it).
+(one collect cycle: collect, resolve, report, as the flow and the demo run it), rubric_labels (labels
+by rubric version, versions named v1, v2, ...), clarity (confused options, per-option agreement and
+comments on disagreed items, per criterion), rubric_ab (agreement before and after each rubric edit).
 """
 
 from reviewdesk.lazy import front_door
@@ -31,5 +33,7 @@ __all__, __getattr__, __dir__ = front_door(
         "provisional": ["arrived_since", "provisional_report"],
         "calibration": ["CALIBRATION", "reviewer_evidence", "to_calibrate"],
         "steps": ["collect_step"],
+        "clarity": ["queue_clarity"],
+        "rubric_ab": ["rubric_comparisons"],
     },
 )

@@ -16,6 +16,8 @@ from typing import Any
 from reviewdesk.quality.report_text import md_text
 from reviewdesk.stores.files import write_text
 
+TOP_PAIRS = 3  # confused option pairs shown per criterion (the JSON has them all)
+
 
 def _num(value: Any, spec: str = ".3f") -> str:
     return "-" if value is None else format(value, spec)
@@ -67,6 +69,7 @@ def markdown(report: Mapping[str, Any]) -> str:
             for c in report["calibration"]] or [
         "Nobody: every reviewer with enough items agrees with the others and with gold."
     ]
+    out += rubric_clarity(report.get("clarity"), report.get("rubric_ab"))  # reports saved before have neither
     bias = [(k, s["preference"]) for k, s in report["criteria"].items() if s.get("preference")]
     if bias:
         out += ["", "## Position bias (pairwise)", ""]
@@ -183,10 +186,38 @@ def _outcomes(outcomes: Mapping[str, Any] | None) -> list[str]:
     return [*out, "", "Kept = accepted + left; left = submitted as pre-selected without touching the criterion."]
 
 
+def rubric_clarity(clarity: Mapping[str, Any] | None, ab: list[Mapping[str, Any]] | None) -> list[str]:
+    """Rubric clarity per criterion (confused option pairs, per-option alpha, comments where reviewers
+    disagreed), then rubric A/B: agreement before and after each rubric edit."""
+    if clarity is None and ab is None:
+        return []
+    out = ["", "## Rubric clarity", ""]
+    if not clarity:
+        out.append("No choice criterion has items with two or more reviews yet.")
+    for key, c in (clarity or {}).items():
+        out += ["", f"### {md_text(key)} (rubric {md_text(c['version'])}, {c['n_items']:,} items)", ""]
+        pairs = [f"{md_text(p['a'])} / {md_text(p['b'])} ({_num(p['share_of_disagreements'], '.0%')} of the "
+                 f"disagreements, {_num(p['over_chance'], '.2f')}x chance)"
+                 for p in c["confused_pairs"][:TOP_PAIRS]]  # fmt: skip
+        out.append("Most confused options: " + ("; ".join(pairs) if pairs else "none, every item was agreed on") + ".")
+        out.append("")
+        rows = [[md_text(o["option"]), _num(o["share"], ".0%"),
+                 _num(o["alpha"]) + _ci(o["ci"]) if o["alpha"] is not None else f"- ({md_text(o['note'])})"]
+                for o in c["options"]]  # fmt: skip
+        out += _table(["option", "share of answers", "alpha of the option against the rest [95% CI]"], rows)
+        out += ["", f"Comments on the {c['disagreed_items']:,} items where reviewers disagreed "
+                f"({len(c['comments'])} of {c['comments_given']:,} shown, newest first):", ""]  # fmt: skip
+        out += [f"- {md_text(m['reviewer'])} on {md_text(m['item_id'])} ({md_text(m['answer'])}): "
+                f"{md_text(m['comment'])}" for m in c["comments"]] or ["- none"]  # fmt: skip
+    out += ["", "## Rubric A/B (agreement before and after each rubric edit)", ""]
+    return out + ([f"- {md_text(a['sentence'])}." for a in ab or ()] or
+                  ["No rubric edit yet with items reviewed twice under both versions."])  # fmt: skip
+
+
 def write(report: Mapping[str, Any], reports_dir: Path) -> Path:
     """Write the report as `<queue>-<UTC timestamp>.md`, whole or not at all; returns its path."""
     at = datetime.fromisoformat(report["computed_at"])
     return write_text(reports_dir / f"{report['queue']}-{at:%Y%m%dT%H%M%SZ}.md", markdown(report))
 
 
-__all__ = ["human_vs_model", "markdown", "pairwise", "write"]
+__all__ = ["human_vs_model", "markdown", "pairwise", "rubric_clarity", "write"]

@@ -1,7 +1,9 @@
 """A queue's quality report: agreement per criterion (overall and per batch), reviewers to calibrate,
 position bias, production estimates, consensus, the adjudication backlog, and human vs model
 (suggestions against consensus, their calibration, the anchoring effect: `reviewdesk.quality.suggestion_quality`),
-and for a pairwise queue which compared value wins (`reviewdesk.quality.head_to_head`).
+for a pairwise queue which compared value wins (`reviewdesk.quality.head_to_head`), and rubric clarity:
+confused options, per-option agreement and comments (`reviewdesk.quality.clarity`), and agreement
+before and after each rubric edit (`reviewdesk.quality.rubric_ab`).
 
 Computed from the warehouse by the CLI and the collect flow, then kept in three places: flat rows
 in `warehouse.agreement` (for SQL), a JSON snapshot in the review store (the app's dashboard reads
@@ -23,8 +25,10 @@ from reviewdesk.labels.resolve import policy
 from reviewdesk.quality import markdown as reports
 from reviewdesk.quality import snapshot
 from reviewdesk.quality.calibration import to_calibrate
+from reviewdesk.quality.clarity import queue_clarity
 from reviewdesk.quality.head_to_head import pairwise_results
 from reviewdesk.quality.provisional import measure
+from reviewdesk.quality.rubric_ab import rubric_comparisons
 from reviewdesk.quality.store_answers import queue_criteria
 from reviewdesk.quality.suggestion_quality import human_vs_model
 from reviewdesk.sample.estimates import outcome_estimates
@@ -76,6 +80,8 @@ def queue_quality(
         "criteria": overall,
         "by_batch": by_batch,
         "calibration": to_calibrate(overall),
+        "clarity": queue_clarity(store, wh, queue, resamples, seed),  # per criterion: confused options, comments
+        "rubric_ab": rubric_comparisons(store, wh, queue, resamples, seed),  # agreement before and after rubric edits
         "estimates": [e.as_dict() | {"sentence": e.sentence()} for e in outcome_estimates(wh, queue)],
         "consensus": methods,
         "consensus_by_criterion": by_criterion,  # items each method resolved, per criterion
