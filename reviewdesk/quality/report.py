@@ -22,6 +22,7 @@ from reviewdesk.labels.collection import watermark
 from reviewdesk.labels.resolve import policy
 from reviewdesk.quality import markdown as reports
 from reviewdesk.quality import snapshot
+from reviewdesk.quality.bias_report import bias_controls
 from reviewdesk.quality.calibration import to_calibrate
 from reviewdesk.quality.head_to_head import pairwise_results
 from reviewdesk.quality.provisional import measure
@@ -83,6 +84,7 @@ def queue_quality(
         "backlog": len(backlog(store, queue)),
         "model": human_vs_model(wh, queue, criteria, row["suggestions"], resamples, seed),
         "pairwise": pairwise_results(wh, queue, row["config"]) if row["kind"] == "pairwise" else None,
+        "biases": bias_controls(wh, queue, criteria, row, resamples, seed),
     }
 
 
