@@ -79,7 +79,8 @@ def test_fatigue_agreement_and_drift_of_the_score_are_not_flagged_without_bias()
     for seed in SEEDS:
         rows = graded_rows(seed + 2000)
         rows = rows.assign(agree=rows["correct"], score=np.where(rows["correct"] == 1, 1.0, 0.5))
-        flagged += [slope_on_position(sessions(rows), "agree")["flagged"], slope_on_weeks(weeks(rows), "score")["flagged"]]
+        flagged += [slope_on_position(sessions(rows), "agree")["flagged"],
+                    slope_on_weeks(weeks(rows), "score")["flagged"]]
     assert (flagged <= FALSE_FLAGS).all(), flagged
 
 

@@ -28,7 +28,7 @@ def slope_on_weeks(rows: pd.DataFrame, outcome: str) -> dict[str, Any]:
     rows = rows[rows[outcome].notna()]
     if len(rows) < MIN_ROWS:
         return too_few(len(rows), "answers to measure")
-    slope, ci, groups = cluster_slope(rows["weeks"].to_numpy(float), rows[outcome].to_numpy(float),
+    slope, ci, _ = cluster_slope(rows["weeks"].to_numpy(float), rows[outcome].to_numpy(float),
                                       rows["item_id"].to_numpy())  # fmt: skip
     span = float(rows["weeks"].max() - rows["weeks"].min())
     return figure(slope, ci, len(rows), weeks=span, mean=float(rows[outcome].mean()))

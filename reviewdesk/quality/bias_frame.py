@@ -31,7 +31,8 @@ SCORED = ("categorical", "ordinal", "boolean")
 def _read(wh: Warehouse, queue: str) -> pd.DataFrame:
     return wh.con.execute(
         """SELECT l.item_id, l.reviewer, l.criterion, l.value, l.submission_id, l.submitted_at,
-                  epoch(l.submitted_at) - epoch(s.shown_at) AS seconds, i.is_gold, i.gold_answer::VARCHAR AS gold_answer,
+                  epoch(l.submitted_at) - epoch(s.shown_at) AS seconds, i.is_gold,
+                  i.gold_answer::VARCHAR AS gold_answer,
                   i.left_run_id, i.run_a, i.run_b, length(ra.outputs::VARCHAR) AS len_a,
                   length(rb.outputs::VARCHAR) AS len_b
            FROM labels l JOIN items i USING (item_id) JOIN submissions s ON s.submission_id = l.submission_id

@@ -39,7 +39,8 @@ def transitions(rows: pd.DataFrame) -> pd.DataFrame:
     run = np.arange(len(key)) - starts[np.searchsorted(starts, np.arange(len(key)), side="right") - 1] + 1
     out = pd.DataFrame({"reviewer": rows["reviewer"].to_numpy()[order],
                         "submission_id": rows["submission_id"].to_numpy()[order],
-                        "repeated": repeated.astype(float), "chance": np.r_[np.nan, share[:-1]], "run": run})  # fmt: skip
+                        "repeated": repeated.astype(float), "chance": np.r_[np.nan, share[:-1]],
+                        "run": run})  # fmt: skip
     return out[same_key]
 
 

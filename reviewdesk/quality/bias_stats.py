@@ -111,4 +111,5 @@ def normal_ci(estimate: float, se: float) -> tuple[float, float]:
     return estimate - half, estimate + half
 
 
-__all__ = ["CONFIDENCE", "MIN_ROWS", "cluster_bootstrap", "cluster_slope", "figure", "normal_ci", "per_reviewer", "too_few", "wilson"]
+__all__ = ["CONFIDENCE", "MIN_ROWS", "cluster_bootstrap", "cluster_slope", "figure", "normal_ci", "per_reviewer",
+           "too_few", "wilson"]  # fmt: skip

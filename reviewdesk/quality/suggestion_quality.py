@@ -178,7 +178,7 @@ def outcome_shares(labels: pd.DataFrame) -> dict[str, Any]:
 
 
 def suggestion_labels(wh: Warehouse, queue: str, criteria: list[Criterion]) -> pd.DataFrame:
-    """Each label on a scored criterion with a suggestion: whether it was shown, and `agree` (it equals the suggestion)."""
+    """Each label on a scored criterion with a suggestion: whether it was shown, and `agree` (equal to it)."""
     labels = _labels(wh, queue)
     by_key = {c.key: c for c in criteria if c.type in LEVELS}
     labels = labels[labels["criterion"].isin(list(by_key))]
