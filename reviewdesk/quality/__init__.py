@@ -16,7 +16,10 @@ in data/reports), report_text (run- and reviewer-derived text escaped for Markdo
 snapshot (the copy in the review store: light, for the app), provisional (what arrived since a
 report, and a report computed from the review store alone), calibration (who to calibrate, and the
 evidence: their disagreements and gold misses), store_answers (the store's current answers), steps
-(one collect cycle: collect, resolve, report, as the flow and the demo run it).
+(one collect cycle: collect, resolve, report, as the flow and the demo run it). Bias controls:
+bias_report (the report's section), bias_flags (its rows and the biases flagged per reviewer and queue,
+light enough for the app), bias_frame (what they read), bias_stats (intervals and flags), one module per
+bias: bias_verbosity, bias_fatigue, bias_speed (rubber-stamping), bias_runs (straight-lining), bias_drift.
 """
 
 from reviewdesk.lazy import front_door
@@ -31,5 +34,7 @@ __all__, __getattr__, __dir__ = front_door(
         "provisional": ["arrived_since", "provisional_report"],
         "calibration": ["CALIBRATION", "reviewer_evidence", "to_calibrate"],
         "steps": ["collect_step"],
+        "bias_report": ["bias_controls"],
+        "bias_flags": ["bias_table", "biases_flagged"],
     },
 )

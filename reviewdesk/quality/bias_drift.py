@@ -18,20 +18,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from reviewdesk.quality.bias_stats import MIN_ROWS, cluster_slope, figure, per_reviewer, too_few
+from reviewdesk.quality.bias_stats import per_reviewer, slope_figure
 
 WEEK = pd.Timedelta(days=7)
 
 
 def slope_on_weeks(rows: pd.DataFrame, outcome: str) -> dict[str, Any]:
     """The slope of `outcome` (NaN where not measured) on `weeks`, per week."""
-    rows = rows[rows[outcome].notna()]
-    if len(rows) < MIN_ROWS:
-        return too_few(len(rows), "answers to measure")
-    slope, ci, _ = cluster_slope(rows["weeks"].to_numpy(float), rows[outcome].to_numpy(float),
-                                      rows["item_id"].to_numpy())  # fmt: skip
-    span = float(rows["weeks"].max() - rows["weeks"].min())
-    return figure(slope, ci, len(rows), weeks=span, mean=float(rows[outcome].mean()))
+    return slope_figure(rows, "weeks", outcome, "item_id")
 
 
 def weekly(rows: pd.DataFrame) -> list[dict[str, Any]]:

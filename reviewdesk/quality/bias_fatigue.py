@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from reviewdesk.quality.bias_stats import MIN_ROWS, cluster_slope, figure, per_reviewer, too_few
+from reviewdesk.quality.bias_stats import per_reviewer, slope_figure
 
 SESSION_GAP = timedelta(minutes=30)
 CURVE_BLOCK = 5
@@ -44,12 +44,7 @@ def sessions(rows: pd.DataFrame, gap: timedelta = SESSION_GAP) -> pd.DataFrame:
 
 def slope_on_position(rows: pd.DataFrame, outcome: str) -> dict[str, Any]:
     """The slope of `outcome` (1.0 / 0.0, NaN where unchecked) on the position in the session, per item."""
-    rows = rows[rows[outcome].notna()]
-    if len(rows) < MIN_ROWS:
-        return too_few(len(rows), "checked answers")
-    slope, ci, groups = cluster_slope(rows["position"].to_numpy(float), rows[outcome].to_numpy(float),
-                                      rows["session"].to_numpy())  # fmt: skip
-    return figure(slope, ci, len(rows), sessions=groups, mean=float(rows[outcome].mean()))
+    return slope_figure(rows, "position", outcome, "session")
 
 
 def curve(rows: pd.DataFrame) -> list[dict[str, Any]]:

@@ -94,6 +94,16 @@ def per_reviewer(rows: pd.DataFrame, measure: Callable[[pd.DataFrame], dict[str,
             "reviewers": {str(name): measure(part) for name, part in rows.groupby("reviewer", sort=True)}}  # fmt: skip
 
 
+def slope_figure(rows: pd.DataFrame, x: str, outcome: str, cluster: str) -> dict[str, Any]:
+    """The slope of `outcome` on `x` over the rows where `outcome` is known, as a figure (intervals by `cluster`)."""
+    rows = rows[rows[outcome].notna()]
+    if len(rows) < MIN_ROWS:
+        return too_few(len(rows), "answers to measure")
+    slope, ci, groups = cluster_slope(rows[x].to_numpy(float), rows[outcome].to_numpy(float), rows[cluster].to_numpy())
+    return figure(slope, ci, len(rows), clusters=groups, mean=float(rows[outcome].mean()),
+                  span=float(rows[x].max() - rows[x].min()))  # fmt: skip
+
+
 def wilson(k: int, n: int) -> tuple[float, float] | None:
     """Wilson's score interval for a share of k in n (None when n is 0)."""
     if n == 0:
@@ -112,4 +122,4 @@ def normal_ci(estimate: float, se: float) -> tuple[float, float]:
 
 
 __all__ = ["CONFIDENCE", "MIN_ROWS", "cluster_bootstrap", "cluster_slope", "figure", "normal_ci", "per_reviewer",
-           "too_few", "wilson"]  # fmt: skip
+           "slope_figure", "too_few", "wilson"]  # fmt: skip
