@@ -28,6 +28,8 @@ def transitions(rows: pd.DataFrame) -> pd.DataFrame:
     """Each answer after the reviewer's first to its criterion: `repeated` (1.0 / 0.0), `chance` (their share
     of the previous answer), the submission, and the length of the run it belongs to so far (`run`)."""
     rows = rows[rows["answer"].notna()]
+    if rows.empty:
+        return pd.DataFrame(columns=["reviewer", "submission_id", "repeated", "chance", "run"])
     key = pd.factorize(pd.MultiIndex.from_arrays([rows["reviewer"], rows["criterion"]]))[0]
     order = np.lexsort((rows["submission_id"].to_numpy(), rows["submitted_at"].to_numpy(), key))
     key, answer = key[order], pd.factorize(rows["answer"])[0][order]
@@ -39,7 +41,7 @@ def transitions(rows: pd.DataFrame) -> pd.DataFrame:
     run = np.arange(len(key)) - starts[np.searchsorted(starts, np.arange(len(key)), side="right") - 1] + 1
     out = pd.DataFrame({"reviewer": rows["reviewer"].to_numpy()[order],
                         "submission_id": rows["submission_id"].to_numpy()[order],
-                        "repeated": repeated.astype(float), "chance": np.r_[np.nan, share[:-1]],
+                        "repeated": repeated.astype(float), "chance": np.r_[np.nan, share][:-1],
                         "run": run})  # fmt: skip
     return out[same_key]
 
