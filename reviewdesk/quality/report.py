@@ -1,7 +1,8 @@
 """A queue's quality report: agreement per criterion (overall and per batch), reviewers to calibrate,
 position bias, production estimates, consensus, the adjudication backlog, and human vs model
 (suggestions against consensus, their calibration, the anchoring effect: `reviewdesk.quality.suggestion_quality`),
-and for a pairwise queue which compared value wins (`reviewdesk.quality.head_to_head`).
+and for a pairwise queue which compared value wins (`reviewdesk.quality.head_to_head`), and the bias
+controls: verbosity, fatigue, rubber-stamping, straight-lining and drift (`reviewdesk.quality.bias_report`).
 
 Computed from the warehouse by the CLI and the collect flow, then kept in three places: flat rows
 in `warehouse.agreement` (for SQL), a JSON snapshot in the review store (the app's dashboard reads
