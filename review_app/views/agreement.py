@@ -273,7 +273,7 @@ if biases:
     for r in flagged.itertuples():  # reviewer names are free text
         st.warning(escape(f"{r.reviewer}: {r.title} {r.shown} (95% CI {r.ci_shown}). {MEASURES[r.measure].advice}."))
     if flagged.empty:
-        st.success("No bias flagged: every interval includes no bias.")
+        st.caption("No bias flagged: every interval includes no bias.")
     if not table.empty:
         st.dataframe(table[["title", "reviewer", "shown", "ci_shown", "n", "flagged", "note"]].rename(columns={
             "title": "figure", "reviewer": "who", "shown": "estimate", "ci_shown": "95% CI", "note": "why no figure",
