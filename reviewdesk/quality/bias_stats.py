@@ -16,8 +16,6 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from reviewdesk.agreement.bootstrap import percentile_ci
-
 CONFIDENCE = 0.95
 MIN_ROWS = 20  # fewer rows behind a figure and it is not reported: its interval would say nothing
 CHUNK_CELLS = 2_000_000  # resample weights held at a time
@@ -33,12 +31,13 @@ def figure(
     **extra: Any,
 ) -> dict[str, Any]:
     """A bias figure as a JSON-ready dict, flagged when its interval excludes `null` (one-sided: lies above it)."""
-    ok = estimate is not None and ci is not None and all(np.isfinite(ci))
-    flagged = ok and (ci[0] > null or (not one_sided and ci[1] < null))
-    out = {"estimate": float(estimate) if ok else None, "ci": [float(ci[0]), float(ci[1])] if ok else None,
-           "n": int(n), "flagged": bool(flagged), **extra}  # fmt: skip
-    if note or not ok:
-        out["note"] = note or f"needs {MIN_ROWS}+ rows with enough spread"
+    has_ci = estimate is not None and ci is not None and bool(np.isfinite(ci).all())
+    flagged = has_ci and (ci[0] > null or (not one_sided and ci[1] < null))
+    out = {"estimate": None if estimate is None else float(estimate),
+           "ci": [float(ci[0]), float(ci[1])] if has_ci else None, "n": int(n), "flagged": bool(flagged), **extra}
+    if note or not has_ci:
+        out["note"] = note or (f"needs {MIN_ROWS}+ rows with enough spread" if estimate is None
+                               else "no interval: computed without resamples, or none defined")  # fmt: skip
     return out
 
 
@@ -50,13 +49,16 @@ def too_few(n: int, what: str = "rows") -> dict[str, Any]:
 def cluster_bootstrap(
     sums: np.ndarray, stat: Callable[[np.ndarray], np.ndarray], resamples: int = 1000, seed: int = 0
 ) -> tuple[float | None, tuple[float, float] | None]:
-    """`stat` of the column sums of `sums` (clusters x k), with a percentile interval over resampled clusters.
+    """`stat` of the column sums of `sums` (clusters x k), with a normal interval from its standard error over
+    resampled clusters (simulation showed percentile intervals of these ratios a little too narrow).
 
     `stat` maps an array (..., k) of sums to the figure (...); NaN where it is undefined."""
     with np.errstate(divide="ignore", invalid="ignore"):
         estimate = float(stat(sums.sum(axis=0)))
     if not np.isfinite(estimate):
         return None, None
+    if not resamples:
+        return estimate, None
     n = len(sums)
     rng = np.random.default_rng(seed)
     chunk = max(1, min(resamples, CHUNK_CELLS // max(n, 1)))
@@ -65,7 +67,9 @@ def cluster_bootstrap(
         weights = rng.multinomial(n, np.full(n, 1 / n), size=min(chunk, resamples - start))
         with np.errstate(divide="ignore", invalid="ignore"):
             draws.append(stat(weights @ sums))
-    return estimate, percentile_ci(np.concatenate(draws), CONFIDENCE)
+    finite = np.concatenate(draws)
+    finite = finite[np.isfinite(finite)]
+    return estimate, normal_ci(estimate, float(finite.std(ddof=1))) if len(finite) > 1 else None
 
 
 def cluster_slope(

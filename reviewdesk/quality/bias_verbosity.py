@@ -11,8 +11,8 @@ and 0 when it says "tie". A reviewer who picks the longer answer with chance `b`
     b = (mean | longer + mean | shorter) / 2   and   b = mean | tie,
 
 whatever their accuracy and however often the longer answer is truly better. The figure weighs the two
-by their labels: the excess share choosing the longer answer, 0 for no bias, with a percentile bootstrap
-interval over items. Preferences with no reference, or between answers of equal length, are left out.
+by their labels: the excess share choosing the longer answer, 0 for no bias, with a 95% interval from its
+bootstrap standard error over items. Preferences with no reference, or between answers of equal length, are left out.
 """
 
 from __future__ import annotations
