@@ -114,6 +114,8 @@ class QueueConfig(Strict):
     # Whatever `gold_source` reads is held back even if listed (reviewdesk.review.blinding).
     reviewer_sees: list[str] = Field(default=list(REVIEWER_SEES))
     reservation_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    # Rubber-stamping: a submission made in less time on the item than this counts as too fast to have read it.
+    min_seconds: float | None = Field(default=None, gt=0, le=3600, description="seconds on an item, at least")
     suggestions: Literal["show", "hide", "after_answer", "randomized"] = "hide"
     # A reviewer may flag a broken item and leave the ratings empty; the flag-only submission gives no
     # labels and goes to the lead's Flagged items. False: every required criterion must be answered.

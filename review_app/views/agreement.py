@@ -14,6 +14,7 @@ from review_app.clarity import show_rubric_sections
 from review_app.render import escape
 from review_app.session import require_role, store
 from reviewdesk.labels.adjudication import backlog
+from reviewdesk.quality.bias_flags import MEASURES, bias_table
 from reviewdesk.quality.provisional import arrived_since, provisional_report
 from reviewdesk.quality.snapshot import latest
 
@@ -35,6 +36,9 @@ What each notice asks of you:
 - **Open adjudication cases**: decide them on the Adjudication page; until then those items are not promoted.
 - **Left answer preferred far from 50%**: reviewers favour a side; keep sides randomized, read the
   position-corrected ranking.
+- **Bias controls** (verbosity, fatigue, rubber-stamping, straight-lining, drift): a figure is flagged when
+  its 95% interval excludes no bias; each flag says what to do. With many reviewers, expect about one
+  figure in twenty flagged by chance: look at its size too.
 """
 RATER_COLUMNS = {
     "rater": "reviewer", "n_items": "items reviewed", "n_compared": "items shared with others",
@@ -263,3 +267,40 @@ if resolved := report.get("consensus_by_criterion"):
     st.subheader("How items were resolved")
     st.dataframe(pd.DataFrame(resolved).T.fillna(0).astype(int).rename_axis("criterion").reset_index(), hide_index=True)
     st.caption("Items per consensus method; all but `single` are trusted and promoted. Open cases wait for a lead.")
+
+biases = report.get("biases")  # reports saved before bias controls, and provisional ones, have none
+if biases:
+    st.subheader("Bias controls")
+    table = pd.DataFrame(bias_table(biases))
+    flagged = table[table["flagged"]] if not table.empty else table
+    for r in flagged.itertuples():  # reviewer names are free text
+        st.warning(escape(f"{r.reviewer}: {r.title} {r.shown} (95% CI {r.ci_shown}). {MEASURES[r.measure].advice}."))
+    if flagged.empty:
+        st.caption("No bias flagged: every interval includes no bias.")
+    if not table.empty:
+        st.dataframe(table[["title", "reviewer", "shown", "ci_shown", "n", "flagged", "note"]].rename(columns={
+            "title": "figure", "reviewer": "who", "shown": "estimate", "ci_shown": "95% CI", "note": "why no figure",
+        }), hide_index=True)  # fmt: skip
+    curve = pd.DataFrame(biases.get("fatigue_curve") or [])
+    if not curve.empty:
+        curve["positions"] = curve["from"].astype(str) + "-" + curve["to"].astype(str)
+        long = pd.concat([
+            curve.assign(share=curve["gold_accuracy"], n=curve["gold_n"], of="gold accuracy"),
+            curve.assign(share=curve["agreement"], n=curve["agreement_n"], of="agreement with the others"),
+        ]).dropna(subset=["share"])  # fmt: skip
+        st.caption("Fatigue: answers by position in a session (sessions split at 30-minute gaps).")
+        st.altair_chart(alt.Chart(long).mark_line(point=True).encode(
+            x=alt.X("positions:N", sort=curve["positions"].tolist(), title="items into the session"),
+            y=alt.Y("share:Q", axis=alt.Axis(format="%"), title="share"), color=alt.Color("of:N", title=None),
+            tooltip=["positions", "of", alt.Tooltip("share", format=".1%"), alt.Tooltip("n", title="answers")],
+        ), width="stretch")  # fmt: skip
+    weekly = pd.DataFrame(biases.get("weekly") or [])
+    if not weekly.empty and weekly["week"].nunique() > 1:
+        st.caption("Drift: each reviewer's gold accuracy and mean ordinal score (0 lowest option, 1 highest) per week.")
+        long = pd.concat([weekly.assign(value=weekly["gold_accuracy"], n=weekly["gold_n"], of="gold accuracy"),
+                          weekly.assign(value=weekly["score"], n=weekly["score_n"], of="mean ordinal score")])
+        st.altair_chart(alt.Chart(long.dropna(subset=["value"])).mark_line(point=True).encode(
+            x=alt.X("week:O", title="week since the first label"), y=alt.Y("value:Q", title=None),
+            color=alt.Color("reviewer:N", title="reviewer"), row=alt.Row("of:N", title=None),
+            tooltip=["reviewer", "week", "of", alt.Tooltip("value", format=".2f"), alt.Tooltip("n", title="answers")],
+        ), width="stretch")  # fmt: skip

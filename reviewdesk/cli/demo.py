@@ -149,22 +149,46 @@ def simulate_cmd(
     accuracy: Annotated[float, typer.Option("--accuracy", min=0, max=1, help="Chance each answer is true.")] = 0.85,
     seed: Annotated[int, typer.Option("--seed", help="Same seed and items, same answers.")] = 0,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Stop after this many submissions.")] = None,
+    length_bias: Annotated[float, typer.Option("--length-bias", min=0, max=1,
+                           help="Bias: chance of picking the longer answer (pairwise).")] = 0.0,
+    fatigue: Annotated[float, typer.Option("--fatigue", min=0, max=1,
+                       help="Bias: accuracy lost per item into a session.")] = 0.0,
+    copy_rate: Annotated[float, typer.Option("--copy-rate", min=0, max=1,
+                         help="Bias: chance of copying a suggestion shown (every reviewer).")] = 0.0,
+    fast_share: Annotated[float, typer.Option("--fast-share", min=0, max=1,
+                          help="Bias: share of answers faster than the queue's min_seconds.")] = 0.0,
+    straight_lining: Annotated[float, typer.Option("--straight-lining", min=0, max=1,
+                               help="Bias: chance of repeating the previous answers.")] = 0.0,
+    drift: Annotated[float, typer.Option("--drift", min=-1, max=1, help="Bias: accuracy change per week.")] = 0.0,
+    leniency: Annotated[float, typer.Option("--leniency", min=0, max=1,
+                        help="Bias: chance per week of rating an ordinal one option higher.")] = 0.0,
+    biased: Annotated[int, typer.Option("--biased-reviewers", min=0,
+                      help="How many of the simulated reviewers (the first ones) carry the biases.")] = 1,
     as_json: JsonOption = False,
 ) -> None:
-    """Submit answers from the demo ground truth as the queue's assignees, right with a known probability."""
+    """Submit answers from the demo ground truth as the queue's assignees, right with a known probability,
+    optionally with known biases (the bias controls of the quality report should find them)."""
+    from reviewdesk.demo.biases import Biases
     from reviewdesk.demo.simulate import simulate_reviews
     from reviewdesk.stores.reviewstore import ReviewStore
 
+    biases = Biases(length=length_bias, fatigue=fatigue, fast=fast_share, repeat=straight_lining, drift=drift,
+                    leniency=leniency, reviewers=biased)  # fmt: skip
+    injected = biases if biases != Biases(reviewers=biased) else None
     with open_warehouse(ctx) as wh, ReviewStore(settings(ctx).review_url) as store, progress_bar(as_json) as bar:
         task = bar.add_task(f"Simulating reviews of {queue}", total=limit)
         result = simulate_reviews(store, wh, queue, reviewers, accuracy, seed, limit,
-                                  tick=lambda n: bar.update(task, completed=n))  # fmt: skip
+                                  tick=lambda n: bar.update(task, completed=n), anchoring=copy_rate,
+                                  biases=injected)  # fmt: skip
     if as_json:
-        print(json.dumps(result.as_dict()))
+        print(json.dumps(result.as_dict() | {"biases": injected.as_dict() if injected else None}))
         return
     share = result.answered_truly / result.answers if result.answers else 0.0
     out.print(
         f"{result.submitted:,} submissions to {queue} by {', '.join(result.reviewers)}; "
         f"{share:.1%} of {result.answers:,} answers match the ground truth."
     )
+    if injected:
+        carriers = ", ".join(result.reviewers[:biased]) or "nobody"
+        out.print(f"Biases carried by {carriers}: the quality report's bias controls should flag them.")
     out.print("Next: [bold]reviewdesk collect[/bold] loads them as labels.")

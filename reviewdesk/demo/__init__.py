@@ -11,7 +11,8 @@ have a known answer.
 
 Modules: script (the scripted world: models, prompts, customers, dialogue), logs (the run
 generator), exports (writing runs as native JSONL/Parquet/CSV, LangSmith or OTel), simulate
-(reviewers of known accuracy), run (the demo itself).
+(reviewers of known accuracy), biases (known biases they can carry, for the bias controls), run (the
+demo itself).
 """
 
 from reviewdesk.lazy import front_door
@@ -22,6 +23,7 @@ __all__, __getattr__, __dir__ = front_door(
         "logs": ["generate_runs"],
         "exports": ["to_langsmith", "to_otel_request", "write_runs"],
         "simulate": ["SimulationResult", "simulate_reviews"],
+        "biases": ["Biases"],
         "run": ["DEMO_PASSWORD", "DemoResult", "run_demo"],
     },
 )

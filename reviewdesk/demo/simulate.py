@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from reviewdesk.demo.biases import Biases, Injector
 from reviewdesk.errors import ConfigError, NotFound
 from reviewdesk.review.corrections import correction
 from reviewdesk.review.drafts import Draft
@@ -151,10 +152,13 @@ def simulate_reviews(
     limit: int | None = None,
     tick: Callable[[int], None] | None = None,
     anchoring: float = 0.0,
+    biases: Biases | None = None,
 ) -> SimulationResult:
     """Review `queue` as its first `reviewers` assignees in turn, until nothing is left or `limit`
     submissions are made. Deterministic for a seed on the same published items. With `anchoring`,
-    a reviewer shown a suggestion copies it with that probability (see `answers_for`)."""
+    a reviewer shown a suggestion copies it with that probability (see `answers_for`). With `biases`,
+    every reviewer keeps a simulated clock and the first ones carry the biases (`reviewdesk.demo.biases`);
+    `answered_truly` then counts the answers before length, leniency and repetition change them."""
     for what, p in (("accuracy", accuracy), ("anchoring", anchoring)):
         if not 0 <= p <= 1:
             raise ConfigError(f"{what} {p} is not a probability: give a value from 0 to 1.")
@@ -165,21 +169,26 @@ def simulate_reviews(
     rubrics: dict[str, list] = {}
     active, submitted, asked, right = list(names), 0, 0, 0
     now = datetime.now(UTC)
+    injector = Injector.for_queue(biases, store, wh, queue, names, now, seed) if biases else None
     while active and (limit is None or submitted < limit):
         for name in list(active):
-            item = next_item(store, queue, name, now=now)
+            at = injector.clock(name) if injector else now
+            item = next_item(store, queue, name, now=at)
             if item is None:
                 active.remove(name)
                 continue
             if item["rubric_version"] not in rubrics:
                 rubrics[item["rubric_version"]] = store.rubric(queue, item["rubric_version"])["criteria"]
-            answers, n, k = answers_for(item, rubrics[item["rubric_version"]], truth, rng, accuracy, anchoring,
+            right_now = injector.accuracy(name, accuracy) if injector else accuracy
+            answers, n, k = answers_for(item, rubrics[item["rubric_version"]], truth, rng, right_now, anchoring,
                                         anchor_rng)  # fmt: skip
             shown_at = now - timedelta(seconds=rng.uniform(15, 150))  # a plausible time on the item
+            if injector:
+                answers, at, shown_at = injector.apply(name, item, answers, rubrics[item["rubric_version"]])
             fix, flags = extras(item, answers, truth, seed, name)
             shown = item["suggestion_shown"]
             draft = Draft(answers, correction=fix, flags=flags, suggestion_shown=shown, shown_at=shown_at)
-            submit(store, item["item_id"], name, draft, now=now)
+            submit(store, item["item_id"], name, draft, now=at)
             submitted, asked, right = submitted + 1, asked + n, right + k
             if tick:
                 tick(submitted)

@@ -19,6 +19,9 @@ evidence: their disagreements and gold misses), store_answers (the store's curre
 (one collect cycle: collect, resolve, report, as the flow and the demo run it), rubric_labels (labels
 by rubric version, versions named v1, v2, ...), clarity (confused options, per-option agreement and
 comments on disagreed items, per criterion), rubric_ab (agreement before and after each rubric edit).
+Bias controls: bias_report (the report's section), bias_flags (its rows and the biases flagged per reviewer and queue,
+light enough for the app), bias_frame (what they read), bias_stats (intervals and flags), one module per
+bias: bias_verbosity, bias_fatigue, bias_speed (rubber-stamping), bias_runs (straight-lining), bias_drift.
 """
 
 from reviewdesk.lazy import front_door
@@ -35,5 +38,7 @@ __all__, __getattr__, __dir__ = front_door(
         "steps": ["collect_step"],
         "clarity": ["queue_clarity"],
         "rubric_ab": ["rubric_comparisons"],
+        "bias_report": ["bias_controls"],
+        "bias_flags": ["bias_table", "biases_flagged"],
     },
 )

@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from reviewdesk.quality.bias_flags import MEASURES, bias_table
 from reviewdesk.quality.report_text import md_text
 from reviewdesk.stores.files import write_text
 
@@ -85,6 +86,7 @@ def markdown(report: Mapping[str, Any]) -> str:
         "No resolved sampled items yet."
     ]
     out += human_vs_model(report.get("model"))
+    out += bias_controls(report.get("biases"))
     consensus = _counts(dict(sorted(report["consensus"].items()))) or "none yet"
     out += ["", "## Consensus and adjudication", "", f"- Consensus values by method: {consensus}."]
     for key, counts in report.get("consensus_by_criterion", {}).items():
@@ -172,6 +174,25 @@ def human_vs_model(model: Mapping[str, Any] | None) -> list[str]:
     return out + _outcomes(model.get("outcomes"))
 
 
+def bias_controls(biases: Mapping[str, Any] | None) -> list[str]:
+    """The bias controls: each figure over the queue and per reviewer, flagged where its interval excludes no bias."""
+    rows = bias_table(biases)
+    if not rows:
+        return []
+    out = ["", "## Bias controls", "",
+           "Each figure is an estimate with its 95% interval; **flagged** where the interval excludes no bias "
+           "(README, \"Making feedback trustworthy\").", ""]  # fmt: skip
+    table = [[md_text(r["title"]), md_text(r["reviewer"]), r["shown"], r["ci_shown"], f"{r['n']:,}",
+              "**flagged**" if r["flagged"] else md_text(r["note"] or "")] for r in rows]  # fmt: skip
+    out += _table(["figure", "who", "estimate", "95% CI", "n", ""], table)
+    flagged = [r for r in rows if r["flagged"]]
+    if flagged:
+        out += ["", "What to do:", ""]
+        out += [f"- {md_text(r['reviewer'])}, {md_text(r['title'])}: {md_text(MEASURES[r['measure']].advice)}."
+                for r in flagged]  # fmt: skip
+    return out
+
+
 def _outcomes(outcomes: Mapping[str, Any] | None) -> list[str]:
     """What reviewers did with the suggestions pre-selected for them, beside agreement when not shown."""
     if not outcomes or not outcomes["all"]["shown_labels"] + outcomes["all"]["hidden_labels"]:
@@ -220,4 +241,4 @@ def write(report: Mapping[str, Any], reports_dir: Path) -> Path:
     return write_text(reports_dir / f"{report['queue']}-{at:%Y%m%dT%H%M%SZ}.md", markdown(report))
 
 
-__all__ = ["human_vs_model", "markdown", "pairwise", "rubric_clarity", "write"]
+__all__ = ["bias_controls", "human_vs_model", "markdown", "pairwise", "rubric_clarity", "write"]

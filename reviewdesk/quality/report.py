@@ -1,9 +1,10 @@
 """A queue's quality report: agreement per criterion (overall and per batch), reviewers to calibrate,
 position bias, production estimates, consensus, the adjudication backlog, and human vs model
 (suggestions against consensus, their calibration, the anchoring effect: `reviewdesk.quality.suggestion_quality`),
-for a pairwise queue which compared value wins (`reviewdesk.quality.head_to_head`), and rubric clarity:
-confused options, per-option agreement and comments (`reviewdesk.quality.clarity`), and agreement
-before and after each rubric edit (`reviewdesk.quality.rubric_ab`).
+for a pairwise queue which compared value wins (`reviewdesk.quality.head_to_head`), rubric clarity:
+confused options, per-option agreement and comments (`reviewdesk.quality.clarity`), agreement before
+and after each rubric edit (`reviewdesk.quality.rubric_ab`), and the bias controls: verbosity,
+fatigue, rubber-stamping, straight-lining and drift (`reviewdesk.quality.bias_report`).
 
 Computed from the warehouse by the CLI and the collect flow, then kept in three places: flat rows
 in `warehouse.agreement` (for SQL), a JSON snapshot in the review store (the app's dashboard reads
@@ -24,6 +25,7 @@ from reviewdesk.labels.collection import watermark
 from reviewdesk.labels.resolve import policy
 from reviewdesk.quality import markdown as reports
 from reviewdesk.quality import snapshot
+from reviewdesk.quality.bias_report import bias_controls
 from reviewdesk.quality.calibration import to_calibrate
 from reviewdesk.quality.clarity import queue_clarity
 from reviewdesk.quality.head_to_head import pairwise_results
@@ -89,6 +91,7 @@ def queue_quality(
         "backlog": len(backlog(store, queue)),
         "model": human_vs_model(wh, queue, criteria, row["suggestions"], resamples, seed),
         "pairwise": pairwise_results(wh, queue, row["config"]) if row["kind"] == "pairwise" else None,
+        "biases": bias_controls(wh, queue, criteria, row, resamples, seed),
     }
 
 

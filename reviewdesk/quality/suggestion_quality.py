@@ -177,6 +177,17 @@ def outcome_shares(labels: pd.DataFrame) -> dict[str, Any]:
     return out
 
 
+def suggestion_labels(wh: Warehouse, queue: str, criteria: list[Criterion]) -> pd.DataFrame:
+    """Each label on a scored criterion with a suggestion: whether it was shown, and `agree` (equal to it)."""
+    labels = _labels(wh, queue)
+    by_key = {c.key: c for c in criteria if c.type in LEVELS}
+    labels = labels[labels["criterion"].isin(list(by_key))]
+    return labels.assign(agree=[
+        as_text(typed(v, by_key[key])) == as_text(json.loads(s))
+        for key, v, s in zip(labels["criterion"], labels["value"], labels["suggested"], strict=True)
+    ])  # fmt: skip
+
+
 def human_vs_model(
     wh: Warehouse, queue: str, criteria: list[Criterion], policy: str, resamples: int = 1000, seed: int = 0
 ) -> dict[str, Any]:
@@ -190,13 +201,7 @@ def human_vs_model(
             out["criteria"][c.key] = _agreement(rows, c, resamples, seed)
     if not out["criteria"]:
         out["note"] = "No item has both a suggestion and a consensus value yet: pre-score batches before publishing."
-    labels = _labels(wh, queue)
-    by_key = {c.key: c for c in scored}
-    labels = labels[labels["criterion"].isin(list(by_key))]
-    labels = labels.assign(agree=[
-        as_text(typed(v, by_key[key])) == as_text(json.loads(s))
-        for key, v, s in zip(labels["criterion"], labels["value"], labels["suggested"], strict=True)
-    ])  # fmt: skip
+    labels = suggestion_labels(wh, queue, scored)
     if not labels.empty:
         out["outcomes"] = {"criteria": {key: outcome_shares(part) for key, part in labels.groupby("criterion")},
                            "all": outcome_shares(labels)}  # fmt: skip
@@ -207,4 +212,4 @@ def human_vs_model(
     return out
 
 
-__all__ = ["anchoring_effect", "human_vs_model", "outcome_shares", "reliability"]
+__all__ = ["anchoring_effect", "human_vs_model", "outcome_shares", "reliability", "suggestion_labels"]
