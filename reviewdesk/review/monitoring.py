@@ -62,8 +62,8 @@ def check_gold_answer(store: ReviewStore, conn: Connection, q: Mapping[str, Any]
     seen = gold_window(store, conn, q["name"], reviewer, row["since"], cfg["window"])
     if seen["items"] < cfg["window"] or seen["accuracy"] is None or seen["accuracy"] >= cfg["min_accuracy"]:
         return False
-    why = (f"gold accuracy {seen['accuracy']:.0%} ({seen['correct']} of {seen['graded']} answers) over the last "
-           f"{seen['items']} gold items, under {cfg['min_accuracy']:.0%}: paused and sent back to training")  # fmt: skip
+    why = (f"gold accuracy {seen['accuracy']:.0%} ({seen['correct']} of {seen['graded']} answers) over the "
+           f"last {seen['items']} gold items, under {cfg['min_accuracy']:.0%}: paused, back to training")  # fmt: skip
     change(store, conn, q["name"], reviewer, "retraining", "paused_by_monitoring", BY, why, now,
            attempt=row["attempt"] + 1, notice=True, detail={**seen, "min_accuracy": cfg["min_accuracy"]})  # fmt: skip
     end_holds(conn, q["name"], reviewer)

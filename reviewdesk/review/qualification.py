@@ -205,7 +205,9 @@ def lead_action(
     return Standing(**row)
 
 
-def qualify(store: ReviewStore, queue: str, reviewer: str, by: str, reason: str, now: datetime | None = None) -> Standing:
+def qualify(
+    store: ReviewStore, queue: str, reviewer: str, by: str, reason: str, now: datetime | None = None
+) -> Standing:
     """A lead qualifies a reviewer by hand: live items from now on."""
     return lead_action(store, "qualify", queue, reviewer, by, reason, now)
 
@@ -215,7 +217,9 @@ def pause(store: ReviewStore, queue: str, reviewer: str, by: str, reason: str, n
     return lead_action(store, "pause", queue, reviewer, by, reason, now)
 
 
-def send_back(store: ReviewStore, queue: str, reviewer: str, by: str, reason: str, now: datetime | None = None) -> Standing:
+def send_back(
+    store: ReviewStore, queue: str, reviewer: str, by: str, reason: str, now: datetime | None = None
+) -> Standing:
     """A lead sends a reviewer back to training: a new attempt starts with their next item."""
     return lead_action(store, "send_back", queue, reviewer, by, reason, now)
 
@@ -233,8 +237,10 @@ def standing(store: ReviewStore, queue: str, reviewer: str) -> Standing:
 def standings(store: ReviewStore, queue: str) -> list[Standing]:
     """Every reviewer granted the queue or with a state in it, by name (`new`: not started)."""
     with store.read() as conn:
-        rows = {r["reviewer"]: r for r in conn.execute(select(reviewer_states)
-                                                       .where(reviewer_states.c.queue == queue)).mappings()}
+        rows = {
+            r["reviewer"]: r
+            for r in conn.execute(select(reviewer_states).where(reviewer_states.c.queue == queue)).mappings()
+        }
         granted = set(conn.scalars(select(queue_grants.c.reviewer).where(queue_grants.c.queue == queue)))
     return [Standing(**rows[n]) if n in rows else Standing(queue, n, "new") for n in sorted(set(rows) | granted)]
 

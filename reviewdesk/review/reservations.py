@@ -90,7 +90,9 @@ _OPEN_FOR = (  # the first item in review order with room for the reviewer
 _CANDIDATE = _OPEN_FOR.with_for_update(skip_locked=True, of=items)  # PostgreSQL: passes rows others hold
 _ROOM_LEFT = _OPEN_FOR.with_only_columns(items.c.item_id)  # the same, rows others hold included
 # Queues with training: live items pass over the gold items the reviewer trained on (they saw the answers).
-_UNTRAINED = ~exists().where(training_answers.c.item_id == items.c.item_id, training_answers.c.reviewer == _P("reviewer"))
+_UNTRAINED = ~exists().where(
+    training_answers.c.item_id == items.c.item_id, training_answers.c.reviewer == _P("reviewer")
+)
 _CANDIDATE_TRAINED = _OPEN_FOR.where(_UNTRAINED).with_for_update(skip_locked=True, of=items)
 _ROOM_LEFT_TRAINED = _ROOM_LEFT.where(_UNTRAINED)
 

@@ -71,7 +71,9 @@ def _order(reviewer: str, attempt: int, item_id: str) -> str:
 
 def _answered(conn: Connection, queue: str, reviewer: str) -> list[tuple[str, int]]:
     t = training_answers.c
-    return [tuple(r) for r in conn.execute(select(t.item_id, t.attempt).where(t.queue == queue, t.reviewer == reviewer))]
+    return [
+        tuple(r) for r in conn.execute(select(t.item_id, t.attempt).where(t.queue == queue, t.reviewer == reviewer))
+    ]
 
 
 def _start(store: ReviewStore, conn: Connection, q: Mapping[str, Any], reviewer: str, now: datetime) -> dict:
@@ -82,8 +84,9 @@ def _start(store: ReviewStore, conn: Connection, q: Mapping[str, Any], reviewer:
         return change(store, conn, name, reviewer, "training", "training_started", BY,
                       "first item of a queue with training", now, attempt=1)  # fmt: skip
     if row["state"] == "held" and now >= row["retry_at"]:
-        return change(store, conn, name, reviewer, "retraining", "retraining_started", BY,
-                      "the hold after a failed attempt ended: training again", now, attempt=row["attempt"] + 1)  # fmt: skip
+        why = "the hold after a failed attempt ended: training again"
+        return change(store, conn, name, reviewer, "retraining", "retraining_started", BY, why, now,
+                      attempt=row["attempt"] + 1)  # fmt: skip
     if row["state"] not in TRAINING_STATES:
         raise refusal(name, row)
     return row
@@ -112,7 +115,9 @@ def training_item(store: ReviewStore, q: Mapping[str, Any], reviewer: str, now: 
         done = _answered(conn, name, reviewer)
         this = {i for i, a in done if a == row["attempt"]}
         earlier = Counter(i for i, a in done if a != row["attempt"])
-        order = sorted((i for i in gold if i not in this), key=lambda i: (earlier[i], _order(reviewer, row["attempt"], i)))
+        order = sorted(
+            (i for i in gold if i not in this), key=lambda i: (earlier[i], _order(reviewer, row["attempt"], i))
+        )
         for item_id in order:
             try:
                 item = readable_item(one(conn, select(*ITEM_COLUMNS).where(items.c.item_id == item_id)))
