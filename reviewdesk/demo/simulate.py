@@ -24,8 +24,10 @@ from typing import Any
 from reviewdesk.errors import ConfigError, NotFound
 from reviewdesk.review.corrections import correction
 from reviewdesk.review.drafts import Draft
+from reviewdesk.review.qualification import NotQualified
 from reviewdesk.review.reservations import next_item
 from reviewdesk.review.submissions import submit
+from reviewdesk.review.training import answer_training
 from reviewdesk.stores.reviewstore import ReviewStore
 from reviewdesk.stores.warehouse import Warehouse
 
@@ -42,6 +44,7 @@ class SimulationResult:
     submitted: int
     answered_truly: int  # answers equal to the ground truth, over all criteria
     answers: int
+    training_answers: int = 0  # training items answered first, in a queue with `training` (never submissions)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -163,11 +166,14 @@ def simulate_reviews(
     truth = truths(wh, queue)
     rng = random.Random(seed)
     rubrics: dict[str, list] = {}
-    active, submitted, asked, right = list(names), 0, 0, 0
+    active, submitted, asked, right, trained = list(names), 0, 0, 0, 0
     now = datetime.now(UTC)
     while active and (limit is None or submitted < limit):
         for name in list(active):
-            item = next_item(store, queue, name, now=now)
+            try:
+                item = next_item(store, queue, name, now=now)
+            except NotQualified:  # failed training: held until the retry opens
+                item = None
             if item is None:
                 active.remove(name)
                 continue
@@ -175,6 +181,10 @@ def simulate_reviews(
                 rubrics[item["rubric_version"]] = store.rubric(queue, item["rubric_version"])["criteria"]
             answers, n, k = answers_for(item, rubrics[item["rubric_version"]], truth, rng, accuracy, anchoring,
                                         anchor_rng)  # fmt: skip
+            if item.get("training"):  # graded against the gold answer; never a submission
+                answer_training(store, item["item_id"], name, answers, now=now)
+                trained += 1
+                continue
             shown_at = now - timedelta(seconds=rng.uniform(15, 150))  # a plausible time on the item
             fix, flags = extras(item, answers, truth, seed, name)
             shown = item["suggestion_shown"]
@@ -185,7 +195,7 @@ def simulate_reviews(
                 tick(submitted)
             if limit is not None and submitted >= limit:
                 break
-    return SimulationResult(queue, names, submitted, right, asked)
+    return SimulationResult(queue, names, submitted, right, asked, trained)
 
 
 __all__ = ["SimulationResult", "answers_for", "extras", "preference", "simulate_reviews", "truths"]
