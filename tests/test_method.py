@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from demo_support import qualify_demo_reviewers
 from streamlit.testing.v1 import AppTest
 
 from reviewdesk.config import Settings
@@ -52,6 +53,7 @@ def measured(tmp_path_factory: pytest.TempPathFactory):
     (queues / "support-quality.yaml").write_text(yaml.safe_dump(config))
     settings = Settings.load(root / "data", queues)
     run_demo(settings, runs=4000, seed=21, simulate=False)
+    qualify_demo_reviewers(settings.data_dir)
     with ReviewStore(settings.review_url) as store, Warehouse(settings.warehouse_path) as wh:
         simulate_reviews(store, wh, "support-quality", reviewers=3, accuracy=ACCURACY, seed=5)
         collect(store, wh)
