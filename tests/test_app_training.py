@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 from test_app import click, log_in
 
 from review_app.render import escape
+from review_app.views.training import RIGHT, WRONG
 from reviewdesk.config import Settings
 from reviewdesk.demo.run import DEMO_PASSWORD, run_demo
 from reviewdesk.review.access import grant
@@ -102,11 +103,9 @@ def test_a_training_item_then_the_right_answer_and_the_escaped_explanation(app: 
     assert not at.exception
     assert at.subheader[0].value == "Training item 1 of 8: 1 of 2 right"
     lines = [m.value for m in at.markdown]
-    assert (
-        escape(f"✅ correctness: you answered {gold['correctness']}; the right answer is {gold['correctness']}")
-        in lines
-    )
-    assert escape(f"❌ helpfulness: you answered {wrong}; the right answer is {gold['helpfulness']}") in lines
+    said = f"correctness: you answered {gold['correctness']}; the right answer is {gold['correctness']}"
+    assert RIGHT + escape(said) in lines
+    assert WRONG + escape(f"helpfulness: you answered {wrong}; the right answer is {gold['helpfulness']}") in lines
     assert escape(f"Why: {WHY}") in [i.value for i in at.info]  # escaped: no image fetched, no directive run
     at = click(at, "Next")
     assert "Training item 2 of 8" in at.info[0].value and at.session_state["item"]["item_id"] != item["item_id"]

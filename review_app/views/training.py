@@ -23,6 +23,7 @@ from reviewdesk.review.training import answer_training
 FEEDBACK = "training_feedback"  # the feedback on the last training answer, until the reviewer presses Next
 REFUSED = "training_refused"  # why the last Submit could not be sent (a required criterion left blank)
 PANE = 640
+RIGHT, WRONG = ":green[:material/check_circle:] **Right** · ", ":red[:material/cancel:] **Wrong** · "
 
 
 def _prefix(item: dict) -> str:
@@ -93,10 +94,10 @@ def feedback(queue: dict) -> bool:
     right, graded = sum(fb["marks"].values()), len(fb["marks"])
     st.subheader(f"Training item {fb['position']} of {fb['total']}: {right} of {graded} right")
     for key, ok in fb["marks"].items():
-        line = f"{'✅' if ok else '❌'} {key}: you answered {fb['answers'].get(key)!s}"
+        line = f"{key}: you answered {fb['answers'].get(key)!s}"
         if key in fb["right_answers"]:
             line += f"; the right answer is {fb['right_answers'][key]!s}"
-        st.markdown(escape(line))
+        st.markdown((RIGHT if ok else WRONG) + escape(line))  # the marks are constants; the rest is escaped
     if fb["explanation"]:
         st.info(escape(f"Why: {fb['explanation']}"), icon=":material/lightbulb:")
     cfg = (queue["config"] or {}).get("training") or {}
