@@ -13,7 +13,11 @@ payloads of about 1.5 KB. Each phase runs ~10 s:
   send 200 submissions/s, a realistic load at the target rate; latency counts from the moment a
   submission was due, so one that waits for the reviewer's previous call counts that wait too.
 
-Run with `.venv/bin/python bench/review_bench.py [--items N] [--reviewers N] [--seconds S] [--rate R]`.
+The queue is support-quality without its `training` and `monitoring` blocks (as before issue 15);
+`--training` keeps them, with the reviewers qualified by a lead first: every next_item and submit then
+also looks up the reviewer's state, and each answer to a gold item checks the monitoring window.
+
+Run with `.venv/bin/python bench/review_bench.py [--items N] [--reviewers N] [--seconds S] [--rate R] [--training]`.
 """
 
 from __future__ import annotations
@@ -32,9 +36,10 @@ import yaml
 
 from reviewdesk.review.drafts import Draft
 from reviewdesk.review.oversight import progress
+from reviewdesk.review.qualification import qualify
 from reviewdesk.review.reservations import next_item
 from reviewdesk.review.submissions import submit, submit_and_next
-from reviewdesk.stores.review_schema import batches, items, users
+from reviewdesk.stores.review_schema import batches, items, queue_grants, users
 from reviewdesk.stores.reviewstore import JSONText, ReviewStore
 from schemas.queue import QueueConfig
 
@@ -42,6 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 QUEUE = "support-quality"
 ANSWERS = {"correctness": "correct", "helpfulness": 4}
 P95_MS, RATE = 25.0, 200.0  # the targets
+LEAD = "bench-lead"
 
 
 def build(store: ReviewStore, queue: QueueConfig, n: int, reviewers: list[str]) -> None:
@@ -68,9 +74,11 @@ def build(store: ReviewStore, queue: QueueConfig, n: int, reviewers: list[str]) 
             ]  # fmt: skip
             store.insert_ignore(conn, items, rows)
         store.insert_ignore(conn, users, [{
-            "name": r, "role": "reviewer", "queues": None, "password_hash": "scrypt$bench", "disabled": False,
+            "name": r, "role": "lead" if r == LEAD else "reviewer", "password_hash": "scrypt$bench", "disabled": False,
             "failed_logins": 0, "locked_until": None, "created_at": now,
-        } for r in reviewers])  # fmt: skip
+        } for r in [*reviewers, LEAD]])  # fmt: skip
+        store.insert_ignore(conn, queue_grants, [{"queue": queue.name, "reviewer": r, "granted_by": "bench",
+                                                  "granted_at": now} for r in reviewers])  # fmt: skip
 
 
 def reviewer(url: str, name: str, seconds: float, separate: bool, interval: float, barrier, results) -> None:
@@ -144,16 +152,20 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="per phase")
     parser.add_argument("--rate", type=float, default=RATE, help="open loop: submissions/s offered in total")
     parser.add_argument("--separate", action="store_true", help="also measure next_item + submit, closed loop")
+    parser.add_argument("--training", action="store_true", help="keep the queue's training; reviewers qualified")
     args = parser.parse_args()
-    queue = QueueConfig.model_validate(
-        {**yaml.safe_load((ROOT / "queues" / f"{QUEUE}.yaml").read_text()), "assignees": []}
-    )
+    config = {**yaml.safe_load((ROOT / "queues" / f"{QUEUE}.yaml").read_text()), "assignees": []}
+    if not args.training:
+        config.pop("training", None), config.pop("monitoring", None)
+    queue = QueueConfig.model_validate(config)
     names = [f"bench-reviewer-{i}" for i in range(args.reviewers)]
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/review.sqlite"
         with ReviewStore(url) as store:
             t = time.perf_counter()
             build(store, queue, args.items, names)
+            for name in names if args.training else ():
+                qualify(store, QUEUE, name, LEAD, "bench: starts qualified")
             built = time.perf_counter() - t
         print(f"store: {args.items:,} items built in {built:.1f} s; {args.reviewers} reviewer processes, "
               f"{args.seconds:.0f} s per phase")  # fmt: skip
