@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from demo_support import qualify_demo_reviewers
 from sklearn.metrics import cohen_kappa_score
 from streamlit.testing.v1 import AppTest
 
@@ -110,11 +109,11 @@ def anchored_demo(root: Path, bias: float) -> tuple[dict, Settings]:
     config = yaml.safe_load((ROOT / "queues" / f"{QUEUE}.yaml").read_text())
     config.update(suggestions="randomized", reviewers_per_item=1, overlap_fraction=0.0, gold_fraction=0.0,
                   gold_source=None, max_open_items=None)  # fmt: skip  (600 at once: no backlog cap)
+    config.update(training=None, monitoring=None)  # no gold: no training
     config["sampling"]["size"] = 600
     (queues / f"{QUEUE}.yaml").write_text(yaml.safe_dump(config))
     settings = Settings.load(root / "data", queues)
     run_demo(settings, runs=3000, seed=8, simulate=False)
-    qualify_demo_reviewers(settings.data_dir)
     queue = get_queue(QUEUE, queues)
     with ReviewStore(settings.review_url) as store, Warehouse(settings.warehouse_path) as wh:
         [batch_id] = [b for (b,) in wh.execute("SELECT batch_id FROM batches WHERE queue = ?", [QUEUE])]

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-from demo_support import qualify_demo_reviewers
 from streamlit.testing.v1 import AppTest
 
 from reviewdesk.config import Settings
@@ -49,11 +48,11 @@ def measured(tmp_path_factory: pytest.TempPathFactory):
     queues.mkdir()
     config = yaml.safe_load((ROOT / "queues" / "support-quality.yaml").read_text())
     config.update(reviewers_per_item=3, overlap_fraction=1.0, gold_fraction=0.0, gold_source=None)
+    config.update(training=None, monitoring=None)  # no gold: no training
     config["sampling"]["size"] = 300
     (queues / "support-quality.yaml").write_text(yaml.safe_dump(config))
     settings = Settings.load(root / "data", queues)
     run_demo(settings, runs=4000, seed=21, simulate=False)
-    qualify_demo_reviewers(settings.data_dir)
     with ReviewStore(settings.review_url) as store, Warehouse(settings.warehouse_path) as wh:
         simulate_reviews(store, wh, "support-quality", reviewers=3, accuracy=ACCURACY, seed=5)
         collect(store, wh)
