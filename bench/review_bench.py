@@ -13,13 +13,17 @@ payloads of about 1.5 KB. Each phase runs ~10 s:
   send 200 submissions/s, a realistic load at the target rate; latency counts from the moment a
   submission was due, so one that waits for the reviewer's previous call counts that wait too.
 
+The queue is support-quality without its `training` and `monitoring` blocks (as before issue 15);
+`--training` keeps them, with the reviewers qualified by a lead first: every next_item and submit then
+also looks up the reviewer's state, and each answer to a gold item checks the monitoring window.
+
 `--store postgres` runs the same phases on PostgreSQL instead (issue 17): the bench starts its own
 throwaway cluster from Debian's server programs, as the tests do (or give `--store URL`), and
 `--reviewers 8,32` measures each count in turn, for the curve. Targets there: p95 <= 25 ms and
 >= 500 submissions/s with 8 reviewers.
 
 Run with `.venv/bin/python bench/review_bench.py [--items N] [--reviewers N[,N...]] [--seconds S] [--rate R]
-[--store sqlite|postgres|URL]`.
+[--store sqlite|postgres|URL] [--training]`.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ import yaml
 
 from reviewdesk.review.drafts import Draft
 from reviewdesk.review.oversight import progress
+from reviewdesk.review.qualification import qualify
 from reviewdesk.review.reservations import next_item
 from reviewdesk.review.submissions import submit, submit_and_next
 from reviewdesk.stores.review_schema import batches, items, queue_grants, users
@@ -55,6 +60,7 @@ QUEUE = "support-quality"
 ANSWERS = {"correctness": "correct", "helpfulness": 4}
 P95_MS = 25.0
 RATE = {"sqlite": 200.0, "postgresql": 500.0}  # submissions/s wanted, closed loop, with 8 reviewers
+LEAD = "bench-lead"
 
 
 def build(store: ReviewStore, queue: QueueConfig, n: int, reviewers: list[str]) -> None:
@@ -81,9 +87,9 @@ def build(store: ReviewStore, queue: QueueConfig, n: int, reviewers: list[str]) 
             ]  # fmt: skip
             store.insert_ignore(conn, items, rows)
         store.insert_ignore(conn, users, [{
-            "name": r, "role": "reviewer", "queues": None, "password_hash": "scrypt$bench", "disabled": False,
+            "name": r, "role": "lead" if r == LEAD else "reviewer", "password_hash": "scrypt$bench", "disabled": False,
             "failed_logins": 0, "locked_until": None, "created_at": now,
-        } for r in reviewers])  # fmt: skip
+        } for r in [*reviewers, LEAD]])  # fmt: skip
         store.insert_ignore(conn, queue_grants, [
             {"queue": queue.name, "reviewer": r, "granted_by": "bench", "granted_at": now} for r in reviewers
         ])  # fmt: skip
@@ -194,16 +200,20 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200.0, help="open loop: submissions/s offered in total")
     parser.add_argument("--separate", action="store_true", help="also measure next_item + submit, closed loop")
     parser.add_argument("--store", default="sqlite", help="sqlite, postgres (a throwaway cluster) or a store URL")
+    parser.add_argument("--training", action="store_true", help="keep the queue's training; reviewers qualified")
     args = parser.parse_args()
-    queue = QueueConfig.model_validate(
-        {**yaml.safe_load((ROOT / "queues" / f"{QUEUE}.yaml").read_text()), "assignees": []}
-    )
+    config = {**yaml.safe_load((ROOT / "queues" / f"{QUEUE}.yaml").read_text()), "assignees": []}
+    if not args.training:
+        config.pop("training", None), config.pop("monitoring", None)
+    queue = QueueConfig.model_validate(config)
     counts = [int(n) for n in args.reviewers.split(",")]
     names = [f"bench-reviewer-{i}" for i in range(max(counts))]
     with review_store(args.store) as url, ReviewStore(url) as store:
         t = time.perf_counter()
         build(store, queue, args.items, names)
         store.refresh_statistics(items)  # as `publish` does
+        for name in names if args.training else ():
+            qualify(store, QUEUE, name, LEAD, "bench: starts qualified")
         print(f"{store.dialect} store: {args.items:,} items built in {time.perf_counter() - t:.1f} s")
         total = sum(phases(url, names[:n], args, RATE[store.dialect] if n == 8 else 0.0) for n in counts)
         done = progress(store, QUEUE)

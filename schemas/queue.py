@@ -95,6 +95,25 @@ class ConsensusPolicy(Strict):
         return self.tolerance.get(c.key, c.spread_allowed)
 
 
+class Training(Strict):
+    """Qualification before live items: a new reviewer first answers `items` of the queue's gold items
+    (README, "Making feedback trustworthy"). Training answers are graded and never become labels."""
+
+    items: int = Field(ge=1, le=200, description="gold items a new reviewer answers first")
+    pass_accuracy: float = Field(gt=0, le=1, description="share of graded answers right, to qualify")
+    # immediate: after each answer, the right answer and the gold item's `explanation`; none: only the result
+    feedback: Literal["immediate", "none"] = "immediate"
+    retry_after_hours: float = Field(default=24, ge=0, le=24 * 365, description="a failed reviewer waits this long")
+
+
+class Monitoring(Strict):
+    """Qualified reviewers' accuracy on live gold items: under `min_accuracy` over the last `window`
+    gold items answered since they qualified, they are paused, sent back to training, and leads told."""
+
+    window: int = Field(ge=1, le=1000, description="last N gold items answered")
+    min_accuracy: float = Field(gt=0, le=1, description="below it: back to training")
+
+
 class QueueConfig(Strict):
     """A review queue, as written in queues/<name>.yaml."""
 
@@ -133,6 +152,8 @@ class QueueConfig(Strict):
     )
     promotion: Promotion | None = None  # datasets fed by this queue (schemas/promotion.py)
     consensus: ConsensusPolicy = ConsensusPolicy()  # when answers resolve alone, when a lead decides
+    training: Training | None = None  # qualification on gold items before live items (reviewdesk.review.training)
+    monitoring: Monitoring | None = None  # live gold accuracy; needs `training` (reviewdesk.review.monitoring)
 
     @field_validator("schedule")
     @classmethod
@@ -166,6 +187,13 @@ class QueueConfig(Strict):
             raise ValueError("`pairing` is for kind: pairwise; remove it or set kind: pairwise")
         if self.gold_fraction > 0 and self.gold_source is None:
             raise ValueError("gold_fraction > 0 needs `gold_source`: SQL giving each run's known answers")
+        if self.training is not None and (self.gold_source is None or self.gold_fraction <= 0):
+            raise ValueError(
+                "`training` draws its items from the queue's gold items: set `gold_source` and `gold_fraction` > 0, "
+                "or remove `training`"
+            )
+        if self.monitoring is not None and self.training is None:
+            raise ValueError("`monitoring` sends a reviewer back to training: add a `training` block, or remove it")
         if self.promotion is not None:
             self.promotion.check(self.kind, {c.key: c for c in self.rubric.criteria})
         self.prescore.check({c.key: c for c in self.rubric.criteria})

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
-from demo_support import build_demo, demo_copy
+from demo_support import build_demo, demo_copy, qualify_demo_reviewers
 from process_support import free_port, healthy, postgres_bin, postgres_cluster
 
 from reviewdesk.stores.warehouse import Warehouse
@@ -174,6 +174,7 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
     root = tmp_path_factory.mktemp("live-app")
     settings = Settings.load(root / "data", ROOT / "queues")
     run_demo(settings, runs=800, seed=3, simulate=False)
+    qualify_demo_reviewers(settings.data_dir)
     with serving(settings.data_dir, ROOT / "queues", root / "streamlit.log") as url:
         yield LiveApp(url, settings.data_dir)
 

@@ -23,8 +23,10 @@ SUPPORT_LLM = "project = 'support' AND run_type = 'llm' AND status = 'success'"
 
 
 def load_queue(name: str, **changes: object) -> QueueConfig:
-    """A queue from queues/<name>.yaml, with top-level keys replaced by `changes`."""
+    """A queue from queues/<name>.yaml, with top-level keys replaced by `changes`; without its `training` and
+    `monitoring` blocks unless `changes` gives them (qualification is tested in test_training.py)."""
     raw = yaml.safe_load((QUEUES / f"{name}.yaml").read_text())
+    raw.pop("training", None), raw.pop("monitoring", None)
     return QueueConfig.model_validate({**raw, **changes})
 
 

@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
+from demo_support import qualify_demo_reviewers
 from render_support import text_of, unsafe
 from sqlalchemy import text
 from streamlit.testing.v1 import AppTest
@@ -25,6 +26,7 @@ def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data = tmp_path_factory.mktemp("app") / "data"
     settings = Settings.load(data, ROOT / "queues")
     run_demo(settings, runs=800, seed=3, simulate=False)
+    qualify_demo_reviewers(settings.data_dir)
     with ReviewStore(settings.review_url) as store:
         add_user(store, "outsider", "reviewer", "outsider-pw", queues=["some-other-queue"])
         item = next_item(store, "support-quality", "reviewer2")

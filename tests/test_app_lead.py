@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from demo_support import qualify_demo_reviewers
 from render_support import unsafe
 from streamlit.testing.v1 import AppTest
 
@@ -32,6 +33,7 @@ def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data = tmp_path_factory.mktemp("lead") / "data"
     settings = Settings.load(data, ROOT / "queues")
     run_demo(settings, runs=800, seed=3, simulate=False)
+    qualify_demo_reviewers(settings.data_dir)
     now = datetime.now(UTC)
     with ReviewStore(settings.review_url) as store:
         add_user(store, "dave", "reviewer", "dave-password")

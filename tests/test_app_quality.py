@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from demo_support import qualify_demo_reviewers
 from streamlit.testing.v1 import AppTest
 
 from review_app.render import escape
@@ -131,6 +132,7 @@ def test_each_reviewer_to_calibrate_links_to_their_disagreements_and_gold_misses
 def test_the_calibration_page_lists_known_disagreements_and_gold_misses(tmp_path: Path, monkeypatch):
     data = tmp_path / "data"
     run_demo(Settings.load(data, ROOT / "queues"), runs=600, seed=5, simulate=False)
+    qualify_demo_reviewers(data)
     monkeypatch.setenv("REVIEWDESK_DATA_DIR", str(data))
     with ReviewStore(url(data)) as store:
         items = store.items(QUEUE)

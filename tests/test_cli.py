@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+from demo_support import qualify_demo_reviewers
 from typer.testing import CliRunner
 
 from reviewdesk.cli import app
@@ -166,6 +167,7 @@ def test_collect_prints_counts_and_exits_1_when_some_submissions_are_rejected(tm
     data = tmp_path / "d"
     args = ["--data-dir", str(data), "--queues-dir", str(ROOT / "queues"), "demo", "--runs", "800", "--no-simulate"]
     assert run(*args, "--json").exit_code == 0
+    qualify_demo_reviewers(data)
     with ReviewStore(f"sqlite:///{data / 'review.sqlite'}") as store:
         for answers in ({"correctness": "correct", "helpfulness": 4}, {"correctness": "perfect", "helpfulness": 4}):
             item = next_item(store, "support-quality", "reviewer1")

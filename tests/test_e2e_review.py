@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from conftest import AppPage, LiveApp, opened, serving
+from demo_support import qualify_demo_reviewers
 from playwright.sync_api import Page, expect
 from sqlalchemy import delete, select
 from test_e2e import log_in
@@ -42,6 +43,7 @@ def review_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
     root = tmp_path_factory.mktemp("review-screen")
     settings = Settings.load(root / "data", ROOT / "queues")
     run_demo(settings, runs=800, seed=3, simulate=False)
+    qualify_demo_reviewers(settings.data_dir)
     with serving(settings.data_dir, ROOT / "queues", root / "streamlit.log") as url:
         yield LiveApp(url, settings.data_dir)
 

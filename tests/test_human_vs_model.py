@@ -109,6 +109,7 @@ def anchored_demo(root: Path, bias: float) -> tuple[dict, Settings]:
     config = yaml.safe_load((ROOT / "queues" / f"{QUEUE}.yaml").read_text())
     config.update(suggestions="randomized", reviewers_per_item=1, overlap_fraction=0.0, gold_fraction=0.0,
                   gold_source=None, max_open_items=None)  # fmt: skip  (600 at once: no backlog cap)
+    config.update(training=None, monitoring=None)  # no gold: no training
     config["sampling"]["size"] = 600
     (queues / f"{QUEUE}.yaml").write_text(yaml.safe_dump(config))
     settings = Settings.load(root / "data", queues)

@@ -48,6 +48,7 @@ def measured(tmp_path_factory: pytest.TempPathFactory):
     queues.mkdir()
     config = yaml.safe_load((ROOT / "queues" / "support-quality.yaml").read_text())
     config.update(reviewers_per_item=3, overlap_fraction=1.0, gold_fraction=0.0, gold_source=None)
+    config.update(training=None, monitoring=None)  # no gold: no training
     config["sampling"]["size"] = 300
     (queues / "support-quality.yaml").write_text(yaml.safe_dump(config))
     settings = Settings.load(root / "data", queues)

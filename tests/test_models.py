@@ -14,6 +14,7 @@ from pathlib import Path
 
 import joblib
 import pytest
+from demo_support import qualify_demo_reviewers
 
 from reviewdesk.config import Settings
 from reviewdesk.demo.run import run_demo
@@ -45,6 +46,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory):
     and trained on; then a held-out batch of 300 runs pre-scored by the trained models."""
     settings = Settings.load(tmp_path_factory.mktemp("models") / "data", ROOT / "queues")
     run_demo(settings, runs=4000, seed=5, simulate=False)
+    qualify_demo_reviewers(settings.data_dir)
     queue = get_queue(QUEUE, settings.queues_dir)
     with Warehouse(settings.warehouse_path) as wh, ReviewStore(settings.review_url) as store:
         publish(wh, store, queue, draw_batch(wh, queue, size=600, seed=3).batch_id)

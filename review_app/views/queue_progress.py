@@ -5,6 +5,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from review_app.notices import reviewer_notices
 from review_app.render import escape
 from review_app.session import require_role, store
 from reviewdesk.review.access import set_paused
@@ -45,6 +46,7 @@ def _backlog(name: str, lead: str) -> None:
 
 lead = require_role("lead", "admin")
 st.title("Queue progress")
+reviewer_notices(lead["name"])  # reviewers paused by monitoring, until a lead marks them seen
 names = list(store().published_counts())
 if not names:
     st.info("No queue is published yet: publish a batch first (`reviewdesk publish`).")

@@ -27,12 +27,14 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from review_app import browser, render, rubric_form, suggested
 from review_app.render import escape, guarded
 from review_app.session import require_role, store, store_fault_notice
+from review_app.views import training
 from reviewdesk.errors import AccessDenied, NotFound, ReviewdeskError, StoreFault
 from reviewdesk.review.access import allowed_queues
 from reviewdesk.review.conversation import as_json
 from reviewdesk.review.drafts import Draft, allows_flag_only
 from reviewdesk.review.item_links import ItemLink, open_item
 from reviewdesk.review.oversight import Tally, reviewed_since, tally
+from reviewdesk.review.qualification import NotQualified
 from reviewdesk.review.reservations import next_item, release
 from reviewdesk.review.submissions import submit_and_next
 from reviewdesk.review.suggestions import revealed_suggestions
@@ -235,6 +237,8 @@ def _item_area(queues: dict, user: dict) -> None:
         st.warning(escape(notice))
     if (last := st.session_state.get("last")) and last["queue"] == name:
         reveal(last)
+    if training.feedback(queue):  # the right answer to the last training item, until Next
+        return
 
     item = st.session_state.get("item")
     if item is not None and item["queue"] != name:  # another queue chosen: give the held item back
@@ -249,7 +253,7 @@ def _item_area(queues: dict, user: dict) -> None:
             if isinstance(e, AccessDenied) and in_fragment():  # revoked since the page drew its queues:
                 st.session_state["notice"] = str(e)  # draw them again from the store's grants
                 st.rerun(scope="app")
-            st.error(escape(e))
+            training.refused(e) if isinstance(e, NotQualified) else st.error(escape(e))
             st.stop()
     if item is None:
         st.query_params.pop("item", None)
@@ -258,6 +262,9 @@ def _item_area(queues: dict, user: dict) -> None:
             st.session_state["skipped"].clear()
             again()
         st.stop()
+    if item.get("training"):  # a gold item answered before live items: not reserved, so no link to it
+        st.query_params.pop("item", None)
+        return training.training_item(item, queue, user["name"])
     if st.query_params.get("item") != item["item_id"]:
         st.query_params["item"] = st.session_state[OWN_LINK] = item["item_id"]  # the address bar shows its link
 

@@ -25,8 +25,10 @@ from reviewdesk.demo.biases import Biases, Injector
 from reviewdesk.errors import ConfigError, NotFound
 from reviewdesk.review.corrections import correction
 from reviewdesk.review.drafts import Draft
+from reviewdesk.review.qualification import NotQualified
 from reviewdesk.review.reservations import next_item
 from reviewdesk.review.submissions import submit
+from reviewdesk.review.training import answer_training
 from reviewdesk.stores.reviewstore import ReviewStore
 from reviewdesk.stores.warehouse import Warehouse
 
@@ -43,6 +45,7 @@ class SimulationResult:
     submitted: int
     answered_truly: int  # answers equal to the ground truth, over all criteria
     answers: int
+    training_answers: int = 0  # training items answered first, in a queue with `training` (never submissions)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -167,13 +170,16 @@ def simulate_reviews(
     truth = truths(wh, queue)
     rng = random.Random(seed)
     rubrics: dict[str, list] = {}
-    active, submitted, asked, right = list(names), 0, 0, 0
+    active, submitted, asked, right, trained = list(names), 0, 0, 0, 0
     now = datetime.now(UTC)
     injector = Injector.for_queue(biases, store, wh, queue, names, now, seed) if biases else None
     while active and (limit is None or submitted < limit):
         for name in list(active):
             at = injector.clock(name) if injector else now
-            item = next_item(store, queue, name, now=at)
+            try:
+                item = next_item(store, queue, name, now=at)
+            except NotQualified:  # failed training: held until the retry opens
+                item = None
             if item is None:
                 active.remove(name)
                 continue
@@ -182,6 +188,10 @@ def simulate_reviews(
             right_now = injector.accuracy(name, accuracy) if injector else accuracy
             answers, n, k = answers_for(item, rubrics[item["rubric_version"]], truth, rng, right_now, anchoring,
                                         anchor_rng)  # fmt: skip
+            if item.get("training"):  # graded against the gold answer; never a submission
+                answer_training(store, item["item_id"], name, answers, now=now)
+                trained += 1
+                continue
             shown_at = now - timedelta(seconds=rng.uniform(15, 150))  # a plausible time on the item
             if injector:
                 answers, at, shown_at = injector.apply(name, item, answers, rubrics[item["rubric_version"]])
@@ -194,7 +204,7 @@ def simulate_reviews(
                 tick(submitted)
             if limit is not None and submitted >= limit:
                 break
-    return SimulationResult(queue, names, submitted, right, asked)
+    return SimulationResult(queue, names, submitted, right, asked, trained)
 
 
 __all__ = ["SimulationResult", "answers_for", "extras", "preference", "simulate_reviews", "truths"]

@@ -16,8 +16,11 @@ accounts (users, passwords, sessions), access (grants: who may review which queu
 edited as text, stored in the run's output shape), submissions (submit,
 revise, history), suggestions (whether a reviewer sees a model's suggestion), oversight (progress, open
 work and flagged items for leads), item_links (what opening an item by its id shows to whom), triage
-(resolving flags), backlog (how large the next batch may be), lookups (shared statements), steps (one
-review cycle, sample within the backlog limits -> pre-score -> publish, as the flow and the demo run it).
+(resolving flags), qualification (where a reviewer stands in a queue with training: states, a lead's
+qualify/pause/send back, the event log and lead notices), training (training items on gold items, graded
+answers kept apart from submissions), monitoring (live gold accuracy; the pause back to training),
+backlog (how large the next batch may be), lookups (shared statements), steps (one review cycle, sample
+within the backlog limits -> pre-score -> publish, as the flow and the demo run it).
 """
 
 from reviewdesk.lazy import front_door
@@ -38,6 +41,12 @@ __all__, __getattr__, __dir__ = front_door(
         ],
         "item_links": ["ItemLink", "open_item"],
         "triage": ["resolve_flag"],
+        "qualification": [
+            "NotQualified", "ReviewerEvent", "Standing", "lead_notices", "mark_seen", "pause", "qualify",
+            "reviewer_history", "send_back", "standing", "standings",
+        ],
+        "training": ["TrainingFeedback", "answer_training", "training_attempts"],
+        "monitoring": ["live_gold_accuracy"],
         "backlog": ["BatchRoom", "batch_room"],
         "steps": ["cycle_sample_step", "prescore_step", "publish_step", "sample_step"],
     },

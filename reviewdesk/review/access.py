@@ -44,16 +44,17 @@ def _active_user(conn: Connection, name: str) -> dict:
     return user
 
 
-def check_access(conn: Connection, queue: Mapping[str, Any], reviewer: str) -> None:
-    """Refuse unknown or disabled users, and reviewers holding no grant of the queue (its row)."""
+def check_access(conn: Connection, queue: Mapping[str, Any], reviewer: str) -> dict:
+    """Refuse unknown or disabled users, and reviewers holding no grant of the queue (its row); returns the user."""
     user = _active_user(conn, reviewer)
     if user["role"] in PRIVILEGED:
-        return
+        return user
     if conn.execute(_GRANTED, {"queue": queue["name"], "reviewer": reviewer}).first() is None:
         raise AccessDenied(
             f"Queue {queue['name']!r} is not granted to {reviewer!r}: ask a lead to grant it to you on the "
             "Users page, or pick one of your queues."
         )
+    return user
 
 
 def require_lead(conn: Connection, name: str, action: str) -> None:

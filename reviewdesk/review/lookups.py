@@ -28,7 +28,7 @@ _ITEM = select(*ITEM_COLUMNS).where(items.c.item_id == _P("item_id"))
 _ITEM_QUEUE = select(items.c.queue).where(items.c.item_id == _P("item_id"))
 # What a submission needs of an item, without parsing its payload under the write lock.
 ITEM_STATE_COLUMNS = (items.c.item_id, items.c.queue, items.c.rubric_version, items.c.reviews_done,
-                      items.c.reviewers_needed)  # fmt: skip
+                      items.c.reviewers_needed, items.c.is_gold)  # fmt: skip
 _ITEM_STATE = (
     select(*ITEM_STATE_COLUMNS)
     .where(items.c.item_id == _P("item_id"))

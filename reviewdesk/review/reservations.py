@@ -29,9 +29,11 @@ from sqlalchemy import Connection, bindparam, exists, func, select
 
 from reviewdesk.review.access import check_access, check_open
 from reviewdesk.review.lookups import ITEM_COLUMNS, item_row, live_others, one, queue_row, readable_item
+from reviewdesk.review.qualification import live_refusal, training_config
 from reviewdesk.review.suggestions import suggestion_shown
+from reviewdesk.review.training import training_item
 from reviewdesk.stores.payloads import UnreadablePayload
-from reviewdesk.stores.review_schema import ITEM_OPEN, ITEM_ORDER, items, reservations, submissions
+from reviewdesk.stores.review_schema import ITEM_OPEN, ITEM_ORDER, items, reservations, submissions, training_answers
 from reviewdesk.stores.reviewstore import ReviewStore
 
 HIDDEN_ITEM_FIELDS = ("gold_answer", "is_gold")  # a reviewer must not tell gold items apart
@@ -87,6 +89,12 @@ _OPEN_FOR = (  # the first item in review order with room for the reviewer
 )
 _CANDIDATE = _OPEN_FOR.with_for_update(skip_locked=True, of=items)  # PostgreSQL: passes rows others hold
 _ROOM_LEFT = _OPEN_FOR.with_only_columns(items.c.item_id)  # the same, rows others hold included
+# Queues with training: live items pass over the gold items the reviewer trained on (they saw the answers).
+_UNTRAINED = ~exists().where(
+    training_answers.c.item_id == items.c.item_id, training_answers.c.reviewer == _P("reviewer")
+)
+_CANDIDATE_TRAINED = _OPEN_FOR.where(_UNTRAINED).with_for_update(skip_locked=True, of=items)
+_ROOM_LEFT_TRAINED = _ROOM_LEFT.where(_UNTRAINED)
 
 
 class Busy:
@@ -133,12 +141,19 @@ def next_item(
     `suggestion_shown` (its `suggestions` are None unless the queue's policy shows them now). `exclude`
     holds items the reviewer skipped in this sitting, so Skip moves on instead of coming back. A paused
     queue hands out nothing (`ReviewConflict`), nor one the reviewer holds no grant of (`AccessDenied`).
+
+    In a queue with `training`, a reviewer not qualified gets their next training item instead (marked
+    `training: True`, see `reviewdesk.review.training`), or `NotQualified` saying until when they are
+    held, or that a lead paused them.
     """
     now = now or datetime.now(UTC)
     with store.read() as conn:  # access is checked before taking the write lock, to keep that short
         q = queue_row(conn, queue)
-        check_access(conn, q, reviewer)
+        user = check_access(conn, q, reviewer)
         check_open(q)
+        unqualified = live_refusal(conn, q, user) is not None
+    if unqualified and (trainee := training_item(store, q, reviewer, now)) is not None:
+        return trainee
     return reserve_next_retrying(store, q, reviewer, now, exclude)
 
 
@@ -180,11 +195,12 @@ def reserve_next(
     if random.randrange(GC_EVERY) == 0:  # expired rows are ignored anyway; this only tidies up
         conn.execute(_EXPIRED, {"now": now})
     skipped = list(exclude)
+    candidate, room_left = (_CANDIDATE_TRAINED, _ROOM_LEFT_TRAINED) if training_config(q) else (_CANDIDATE, _ROOM_LEFT)
     while True:
-        query = _CANDIDATE.where(items.c.item_id.not_in(skipped)) if skipped else _CANDIDATE
+        query = candidate.where(items.c.item_id.not_in(skipped)) if skipped else candidate
         item = one(conn, query, **mine)
         if item is None:
-            peek = _ROOM_LEFT.where(items.c.item_id.not_in(skipped)) if skipped else _ROOM_LEFT
+            peek = room_left.where(items.c.item_id.not_in(skipped)) if skipped else room_left
             if recheck and conn.execute(peek, mine).first() is not None:
                 return BUSY
             return None

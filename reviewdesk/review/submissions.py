@@ -30,6 +30,8 @@ from reviewdesk.review.lookups import (
     one,
     queue_row,
 )
+from reviewdesk.review.monitoring import check_gold_answer
+from reviewdesk.review.qualification import live_refusal, refusal
 from reviewdesk.review.reservations import RELEASE, Busy, reserve_next, reserve_next_retrying
 from reviewdesk.stores.review_schema import items, reservations, submissions
 from reviewdesk.stores.reviewstore import ReviewStore, canonical
@@ -93,12 +95,15 @@ def submit(store: ReviewStore, item_id: str, reviewer: str, draft: Draft, now: d
     live reservation the item must still have room. `shown_at` defaults to when it was reserved.
     Answers are not validated here (the collect stage does that, and keeps a rejected submission);
     a draft whose answers or flags cannot be stored at all raises DraftError before anything is stored.
+    In a queue with `training`, a reviewer not qualified is refused (`NotQualified`): training answers go
+    to `reviewdesk.review.training.answer_training`, never here.
     """
     now = now or datetime.now(UTC)
     with store.read() as conn:  # an item's queue never changes: check access before the write lock
-        check_access(conn, queue_row(conn, item_queue(conn, item_id)), reviewer)
+        q = queue_row(conn, item_queue(conn, item_id))
+        user = check_access(conn, q, reviewer)
     with store.write() as conn:
-        return _store_submission(store, conn, item_id, reviewer, draft, now)
+        return _store_submission(store, conn, q, user, item_id, draft, now)
 
 
 def submit_and_next(
@@ -117,27 +122,38 @@ def submit_and_next(
     `NotFound`) raises before anything is stored or reserved: call `next_item` to move on. A paused queue
     stores the answer and reserves nothing (None). After a
     duplicate submit the reviewer gets their live hold again (the item the first submit moved to).
-    `exclude` is as for `next_item`.
+    `exclude` is as for `next_item`. A reviewer this answer sent back to training (monitoring) gets None:
+    `next_item` then gives them a training item.
     """
     now, exclude = now or datetime.now(UTC), list(exclude)
     with store.read() as conn:  # an item's queue never changes: check access before the write lock
         q = queue_row(conn, item_queue(conn, item_id))
-        check_access(conn, q, reviewer)
+        user = check_access(conn, q, reviewer)
     with store.write() as conn:
-        result = _store_submission(store, conn, item_id, reviewer, draft, now)
-        got = None if q["paused_at"] is not None else reserve_next(store, conn, q, reviewer, now, exclude)
+        result = _store_submission(store, conn, q, user, item_id, draft, now)
+        live = q["paused_at"] is None and live_refusal(conn, q, user) is None
+        got = reserve_next(store, conn, q, reviewer, now, exclude) if live else None
     if isinstance(got, Busy):  # PostgreSQL: retry once this transaction no longer holds the submitted item
         got = reserve_next_retrying(store, q, reviewer, now, exclude)
     return result, got
 
 
 def _store_submission(
-    store: ReviewStore, conn: Connection, item_id: str, reviewer: str, draft: Draft, now: datetime
+    store: ReviewStore,
+    conn: Connection,
+    q: Mapping[str, Any],
+    user: Mapping[str, Any],
+    item_id: str,
+    draft: Draft,
+    now: datetime,
 ) -> SubmitResult:
-    """`submit`'s work in the write transaction `conn`, access already checked."""
+    """`submit`'s work in the write transaction `conn`, access to queue row `q` already checked for `user`."""
+    reviewer = user["name"]
     item = one(conn, _SUBMIT_STATE, item_id=item_id, reviewer=reviewer)
     if item is None:
         raise no_item(item_id)
+    if (unqualified := live_refusal(conn, q, user)) is not None:
+        raise refusal(q["name"], unqualified)
     mine = item if item["reserved_at"] is not None else None  # the reviewer's reservation of it
     full = item["reviews_done"] >= item["reviewers_needed"]
     if not full and (mine is None or mine["expires_at"] <= now):
@@ -161,6 +177,8 @@ def _store_submission(
     conn.execute(_COUNT_REVIEW, {"b_item_id": item_id})
     if mine is not None:
         conn.execute(RELEASE, {"item_id": item_id, "reviewer": reviewer})
+    if item["is_gold"]:
+        check_gold_answer(store, conn, q, reviewer, now)
     return SubmitResult(submission_id, 1, duplicate=False)
 
 

@@ -21,6 +21,7 @@ from reviewdesk.stores.review_schema import (
     flag_resolutions,
     items,
     ix_items_batch_progress,
+    ix_items_gold,
     ix_items_open_order,
     ix_items_queue_progress,
     ix_items_review_order,
@@ -30,9 +31,12 @@ from reviewdesk.stores.review_schema import (
     queue_grants,
     queues,
     reservations,
+    reviewer_events,
+    reviewer_states,
     rubrics,
     sessions,
     submissions,
+    training_answers,
     users,
 )
 
@@ -148,6 +152,12 @@ def m012_grants_pauses_flag_resolutions(conn: Connection) -> None:
 def m013_progress_indexes(conn: Connection) -> None:
     conn.execute(CreateIndex(ix_items_batch_progress, if_not_exists=True))
     conn.execute(CreateIndex(ix_items_queue_progress, if_not_exists=True))
+
+
+@migration
+def m014_reviewer_qualification(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[reviewer_states, reviewer_events, training_answers], checkfirst=True)
+    conn.execute(CreateIndex(ix_items_gold, if_not_exists=True))
 
 
 __all__ = ["MIGRATIONS", "Migration", "migration"]

@@ -267,6 +267,62 @@ flag_resolutions = _table(
     _at("resolved_at"),
 )
 
+# m014: where each reviewer stands in a queue with `training` (reviewdesk.review.qualification): training,
+# qualified, held (failed; until `retry_at`), retraining or paused. No row: not started yet.
+reviewer_states = _table(
+    "reviewer_states",
+    Column("queue", String, primary_key=True),
+    Column("reviewer", String, primary_key=True),
+    Column("state", String, nullable=False),
+    Column("attempt", Integer, nullable=False),  # training attempts started, this one included
+    Column("training_items", Integer, nullable=False),  # the size of the current attempt (0 until its first item)
+    _at("retry_at", required=False),  # held: training opens again then
+    _at("since"),  # when this state began (qualified: monitoring counts gold answers from here)
+    Column("changed_by", String, nullable=False),  # a lead's name, or "training" / "monitoring"
+    Column("reason", Text, nullable=False),
+)
+
+# m014: every change of a reviewer's state, append-only: who, why, when. `notice` marks those a lead must
+# see (a pause by monitoring); `seen_by`/`seen_at` record the lead who read it.
+reviewer_events = _table(
+    "reviewer_events",
+    Column("event_id", Integer, primary_key=True, autoincrement=True),
+    Column("queue", String, nullable=False),
+    Column("reviewer", String, nullable=False),
+    Column("event", String, nullable=False),  # training_started, passed, failed, qualified_by_lead, ...
+    Column("state", String, nullable=False),  # the state it led to
+    Column("by", String, nullable=False),
+    Column("reason", Text, nullable=False),
+    _at("at"),
+    Column("detail", JSON(none_as_null=True)),  # e.g. {accuracy, correct, graded}
+    Column("notice", Boolean, nullable=False, default=False, server_default=text("false")),
+    Column("seen_by", String),
+    _at("seen_at", required=False),
+    Index("ix_reviewer_events_reviewer", "queue", "reviewer", "event_id"),
+    sqlite_autoincrement=True,
+)
+
+# m014: answers to training items, kept apart from `submissions`: they are graded against the gold answer
+# and never become labels, reviews or consensus.
+training_answers = _table(
+    "training_answers",
+    Column("answer_id", Integer, primary_key=True, autoincrement=True),
+    Column("queue", String, nullable=False),
+    Column("reviewer", String, nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("item_id", String, ForeignKey("items.item_id"), nullable=False),
+    Column("answers", JSON, nullable=False),
+    Column("graded", Integer, nullable=False),  # criteria the gold answer knows
+    Column("correct", Integer, nullable=False),  # of them, answered as the gold answer says
+    _at("answered_at"),
+    UniqueConstraint("queue", "reviewer", "attempt", "item_id", name="uq_training_answers_attempt_item"),
+    Index("ix_training_answers_item", "item_id", "reviewer"),
+    sqlite_autoincrement=True,
+)
+# m014: a queue's gold items, read when choosing a training item, without walking its other items.
+GOLD = items.c.is_gold.is_(True)
+ix_items_gold = Index("ix_items_gold", items.c.queue, items.c.item_id, sqlite_where=GOLD, postgresql_where=GOLD)
+
 # Quality reports computed by the flows from the warehouse, kept here for the app's dashboard.
 quality_reports = _table(
     "quality_reports",
@@ -278,6 +334,7 @@ quality_reports = _table(
 )
 
 __all__ = [
+    "GOLD",
     "ITEM_OPEN",
     "ITEM_ORDER",
     "Timestamp",
@@ -291,8 +348,11 @@ __all__ = [
     "queue_grants",
     "queues",
     "reservations",
+    "reviewer_events",
+    "reviewer_states",
     "rubrics",
     "sessions",
     "submissions",
+    "training_answers",
     "users",
 ]

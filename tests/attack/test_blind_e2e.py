@@ -46,7 +46,7 @@ class BlindApp(NamedTuple):
 def queue_file(queues_dir: Path, example: str, name: str, fmt: str, **changes: object) -> dict:
     """An example queue renamed, narrowed to one format's runs, small, for REVIEWER alone, default reviewer_sees."""
     raw = yaml.safe_load((ROOT / "queues" / f"{example}.yaml").read_text())
-    for key in ("reviewer_sees", "promotion", "schedule", "gold_fraction", "gold_source"):
+    for key in ("reviewer_sees", "promotion", "schedule", "gold_fraction", "gold_source", "training", "monitoring"):
         raw.pop(key, None)
     raw["sampling"] = {"filter": f"{raw['sampling']['filter']} AND source_format = '{fmt}'", "size": 1}
     raw |= {"name": name, "assignees": [REVIEWER], "reviewers_per_item": 1, "overlap_fraction": 0.0, **changes}

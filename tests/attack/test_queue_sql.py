@@ -100,7 +100,7 @@ def files(tmp_path: Path) -> dict[str, str]:
 
 def queue_data(field: str, expr: str) -> dict:
     """The example queue with `expr` in `field`."""
-    data = json.loads(json.dumps(EXAMPLE)) | {"name": "q"}
+    data = json.loads(json.dumps(EXAMPLE)) | {"name": "q", "training": None, "monitoring": None}
     if field == "filter":
         data["sampling"]["filter"] = expr
     elif field == "stratify_by":
