@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from demo_support import qualify_demo_reviewers
 from test_app_quality import agreement_page
 
 from review_app.render import escape
@@ -96,6 +97,7 @@ def edited(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     for accuracy, rubric in ((0.70, text), (0.85, text.replace("useless or harmful", "useless, wrong or harmful"))):
         path.write_text(rubric)
         run_demo(settings, runs=500, seed=3, simulate=False)
+        qualify_demo_reviewers(settings.data_dir)  # at 70% they would fail the queue's training
         with Warehouse(settings.warehouse_path) as wh, ReviewStore(settings.review_url) as store:
             simulate_reviews(store, wh, QUEUE, 3, accuracy, seed=1)
     collect_step(settings, seed=0)
