@@ -23,6 +23,7 @@ from reviewdesk.review.access import grants
 from reviewdesk.review.accounts import add_user
 from reviewdesk.review.drafts import Draft
 from reviewdesk.review.oversight import flagged_items
+from reviewdesk.review.qualification import qualify
 from reviewdesk.review.reservations import next_item
 from reviewdesk.review.submissions import submit
 from reviewdesk.stores.review_schema import adjudications, reservations, submissions
@@ -42,6 +43,7 @@ def lead_app(demo_template: Path, tmp_path_factory: pytest.TempPathFactory) -> I
     root = tmp_path_factory.mktemp("lead-app")
     with demo_copy(demo_template, root / "data") as (store, _):
         add_user(store, "alice", "reviewer", ALICE)
+        qualify(store, QUEUE, "alice", "lead", "test setup: this test is about grants, not training")
         flagged = next_item(store, QUEUE, "reviewer1")
         submit(store, flagged["item_id"], "reviewer1", Draft({"correctness": "incorrect", "helpfulness": 1},
                comment="Shows a card number", flags=[{"reason": "contains personal data (PII)"}]))  # fmt: skip
