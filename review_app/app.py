@@ -23,6 +23,7 @@ PAGES = {
     "Lead": [
         ("views/queue_progress.py", "Queue progress", ("lead", "admin")),
         ("views/agreement.py", "Agreement", ("lead", "admin")),
+        ("views/reviewers.py", "Reviewers", ("lead", "admin")),
         ("views/reviewer_calibration.py", "Reviewer calibration", ("lead", "admin")),  # from Agreement's links
         ("views/flagged.py", "Flagged items", ("lead", "admin")),
         ("views/adjudication.py", "Adjudication", ("lead", "admin")),

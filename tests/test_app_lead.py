@@ -127,7 +127,14 @@ def test_lead_sees_the_flagged_review_as_plain_text_and_can_filter_by_queue(url:
 
 @pytest.mark.parametrize(
     "page",
-    ["views/queue_progress.py", "views/agreement.py", "views/flagged.py", "views/adjudication.py", "views/users.py"],
+    [
+        "views/queue_progress.py",
+        "views/agreement.py",
+        "views/reviewers.py",
+        "views/flagged.py",
+        "views/adjudication.py",
+        "views/users.py",
+    ],
 )
 def test_a_reviewer_gets_no_lead_or_admin_page(url: str, page: str):
     with pytest.raises(ValueError, match="Could not find a navigation page"):  # not in their navigation
