@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from reviewdesk.ingest.canonical import COLUMNS, INVALID_JSON, staged_select
 from reviewdesk.ingest.lines import Reject
-from reviewdesk.stores.payloads import MAX_DEPTH, json_depth, openers_sql, too_deep
+from reviewdesk.stores.payloads import MAX_DEPTH, json_depth, too_deep
 from reviewdesk.stores.warehouse import Warehouse
 from schemas.run_rules import DOMAIN_COLUMNS, PASSES
 
@@ -169,13 +169,14 @@ class Stage:
     def _depth_failures(self) -> dict[int, str]:
         """Clean staged rows nested past `MAX_DEPTH` (the run object is level 1), mapped to the reason.
 
-        A count of brackets in SQL passes over nearly every record; only the rare ones with enough
-        brackets to nest that deep are measured, by an iterative scan (Python's parser would recurse).
+        Staging counts the brackets of each whole record in SQL (`deep`): a record with fewer than
+        `MAX_DEPTH` cannot nest that deep, so only the rare others are measured, column by column,
+        by an iterative scan (Python's parser would recurse).
         """
         texts = [f"coalesce({c}::VARCHAR, '')" for c in NESTED_COLUMNS]
         suspects = self.wh.execute(
-            f"SELECT seq, {', '.join(texts)} FROM {self.table} WHERE batch = {self.batch} AND len(problems) = 0 "
-            f"AND {' + '.join(openers_sql(t) for t in texts)} >= {MAX_DEPTH}"
+            f"SELECT seq, {', '.join(texts)} FROM {self.table} "
+            f"WHERE batch = {self.batch} AND len(problems) = 0 AND deep"
         )
         depths = {seq: 1 + max(json_depth(t) for t in values) for seq, *values in suspects}
         return {seq: too_deep(depth) for seq, depth in depths.items() if depth > MAX_DEPTH}
