@@ -190,9 +190,10 @@ def main() -> None:
     parser.add_argument("--reviewers", type=int, default=8)
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # each figure as soon as it is measured
-    # open to every reviewer (no assignees), as in the review bench, whose reviewers work in the same store
+    names = [f"bench-reviewer-{i}" for i in range(args.reviewers)]
+    # granted to the review bench's reviewers, who work in the store publish writes into
     raw_queue = yaml.safe_load((ROOT / "queues" / "support-quality.yaml").read_text())
-    queue = QueueConfig.model_validate({**raw_queue, "assignees": []})
+    queue = QueueConfig.model_validate({**raw_queue, "assignees": names})
     with tempfile.TemporaryDirectory() as name, Warehouse(Path(name) / "warehouse.duckdb") as wh:
         tmp = Path(name)
         batch_id = build(wh, queue, args.items)
@@ -208,7 +209,6 @@ def main() -> None:
         print(f"3. longest write-lock hold of a chunk: {longest:.0f} ms over {chunks:.0f} chunks "
               f"(target <= {HOLD_MS:.0f} ms): {verdict(longest <= HOLD_MS)}")  # fmt: skip
 
-        names = [f"bench-reviewer-{i}" for i in range(args.reviewers)]
         review_url = f"sqlite:///{tmp}/review.sqlite"
         with ReviewStore(review_url) as store:
             build_review_store(store, queue, 100_000, names)
