@@ -1,13 +1,16 @@
 """Ingest benchmark: 1M native JSONL runs, first time and again as duplicates, and peak memory.
 
-Targets (issue 2): each ingest at most 3x the time raw DuckDB takes to `read_json` the same file
-into a table, measured in the same run; peak RSS under 2 GB. Run with `make bench`.
+Targets: the whole `reviewdesk ingest FILE` process (start-up included, into a fresh data directory)
+at most 2x the time raw DuckDB takes to `read_json` the same file into a table (issue 17), and each
+ingest inside one process at most 3x (issue 2), measured in the same run; peak RSS under 2 GB.
+Run with `make bench`.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -21,6 +24,7 @@ from reviewdesk.demo.exports import write_runs
 from reviewdesk.demo.logs import generate_runs
 
 HERE = Path(__file__).resolve().parent
+CLI = str(Path(sys.executable).parent / "reviewdesk")
 
 CHILD = """
 import json, sys, time
@@ -58,6 +62,10 @@ def main() -> None:
     size_mb = path.stat().st_size / 1e6
     with tempfile.TemporaryDirectory() as tmp:
         raw = baseline(path, Path(tmp) / "baseline.duckdb")
+        started = time.perf_counter()  # the command as a user runs it: one whole process
+        env = os.environ | {"REVIEWDESK_DATA_DIR": str(Path(tmp) / "data")}
+        subprocess.run([CLI, "ingest", "--json", str(path)], env=env, check=True, stdout=subprocess.DEVNULL)
+        command = time.perf_counter() - started
         proc = subprocess.run(
             [sys.executable, "-c", CHILD, str(Path(tmp) / "warehouse.duckdb"), str(path)],
             capture_output=True, text=True, check=True,
@@ -68,6 +76,7 @@ def main() -> None:
     base = min(raw, raw_after)
     assert r1["inserted"] == args.runs and r2["duplicates"] == args.runs, (r1, r2)
     print(f"file: {args.runs:,} runs, {size_mb:,.0f} MB; raw DuckDB read_json: {base:.2f} s (best of 2)")
+    print(f"reviewdesk ingest  : {command:6.2f} s = {command / base:4.2f}x raw   (target <= 2x, whole process)")
     print(f"ingest, first time : {first:6.2f} s = {first / base:4.2f}x raw   (target <= 3x)")
     print(f"ingest, duplicates : {second:6.2f} s = {second / base:4.2f}x raw   (target <= 3x)")
     print(f"peak RSS           : {rss_gb:6.2f} GB              (target < 2 GB)")

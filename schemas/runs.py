@@ -6,7 +6,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
-STATUSES = ["success", "error"]
+from schemas.run_rules import STATUSES
 
 
 class RunSchema(pa.DataFrameModel):
@@ -32,5 +32,6 @@ class RunSchema(pa.DataFrameModel):
         coerce = False
 
 
-# Columns that ingestion checks with pandera; run_id presence and types are checked in SQL.
+# Columns that ingestion checks (in SQL by `schemas.run_rules`, then with pandera for the reasons); run_id
+# presence and types are checked in SQL.
 DOMAIN_COLUMNS = [c for c in RunSchema.to_schema().columns if c != "run_id"]

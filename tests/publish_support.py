@@ -85,14 +85,23 @@ def store_contents(store: ReviewStore) -> dict[str, list[tuple]]:
         }
 
 
-def write_in_process(url: str, queue: QueueConfig, batch, chunks, barrier, results) -> None:
-    """Child process body: wait for the others, then write the same pre-read batch to the store."""
-    from reviewdesk.review.publication import write_to_store
+def write_in_process(url: str, queue: QueueConfig, warehouse: str, batch_id: str, barrier, results) -> None:
+    """Child process body: wait for the others, then write the batch from its own copy of the warehouse.
+
+    DuckDB admits one process per file, so each publisher reads a copy, as workers on other machines would.
+    """
+    from reviewdesk.review.blinding import reviewer_view
+    from reviewdesk.review.publication import read_items, write_to_store
+    from reviewdesk.sample.batches import batch_for_queue
 
     try:
-        with ReviewStore(url) as store:
+        with Warehouse(warehouse) as wh, ReviewStore(url) as store:
+            batch = batch_for_queue(wh, queue, batch_id)
+            view = reviewer_view(queue.reviewer_sees, [queue.gold_source])
             barrier.wait()
-            report = write_to_store(store, queue, batch, chunks)
+            report = write_to_store(
+                store, queue, batch, lambda at: read_items(wh, store, batch, view, queue.priority, at)
+            )
         results.put(("ok", report.published))
     except Exception as e:
         results.put(("error", f"{type(e).__name__}: {e}"))

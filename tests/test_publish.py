@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import shutil
 from datetime import datetime
 from pathlib import Path
 
@@ -21,9 +22,7 @@ from sqlalchemy import text
 
 from reviewdesk.errors import ConfigError, NotFound, ReviewdeskError
 from reviewdesk.review import publication as publish_mod
-from reviewdesk.review.blinding import reviewer_view
-from reviewdesk.review.publication import publish, read_items
-from reviewdesk.sample.batches import batch_for_queue
+from reviewdesk.review.publication import publish
 from reviewdesk.stores.review_migrations import MIGRATIONS
 from reviewdesk.stores.reviewstore import ReviewStore
 from reviewdesk.stores.warehouse import Warehouse
@@ -196,46 +195,91 @@ def test_crash_between_store_commit_and_warehouse_mark_is_completed_by_a_rerun(
     assert wh.scalar("SELECT published_at FROM batches WHERE batch_id = 'b1'") == store.batch("b1")["published_at"]
 
 
-def test_failure_while_writing_items_leaves_the_store_and_warehouse_unchanged(
+class FailAfter:
+    """Item rows that fail (a full disk, say) once `chunks` chunks were read."""
+
+    def __init__(self, rows, chunks: int) -> None:
+        self.rows, self.left = rows, chunks
+
+    def fetchmany(self, size: int) -> list[tuple]:
+        if self.left == 0:
+            raise OSError("disk full")
+        self.left -= 1
+        return self.rows.fetchmany(size)
+
+
+def test_failure_while_writing_items_keeps_whole_chunks_and_a_rerun_completes_the_batch(
+    wh: Warehouse, store: ReviewStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """By design since publishing writes in chunks (issue 17): a failure keeps the chunks already committed
+    (reviewable at once), leaves the warehouse unmarked, and publishing again writes the rest, nothing twice."""
+    queue = load_queue("support-quality")
+    insert_single_batch(wh, queue, "b1", n=30)
+    monkeypatch.setattr(publish_mod, "FIRST_CHUNK", 10)
+    monkeypatch.setattr(publish_mod, "MAX_CHUNK", 10)
+    real = publish_mod.read_items
+    monkeypatch.setattr(publish_mod, "read_items", lambda *args: FailAfter(real(*args), 2))
+    with pytest.raises(OSError):
+        publish(wh, store, queue, "b1")
+    assert [i["position"] for i in store.items(queue.name)] == list(range(1, 21))  # two whole chunks
+    assert wh.scalar("SELECT published_at FROM batches WHERE batch_id = 'b1'") is None
+
+    monkeypatch.setattr(publish_mod, "read_items", real)
+    rerun = publish(wh, store, queue, "b1")
+    assert (rerun.published, rerun.already_published, rerun.chunks) == (10, False, 3)
+    with ReviewStore(f"sqlite:///{tmp_path / 'clean.sqlite'}") as clean:
+        assert publish(wh, clean, queue, "b1").published == 30
+        expected = clean.items(queue.name)
+    resumed = store.items(queue.name)
+    at = store.batch("b1")["published_at"]
+    assert {i["published_at"] for i in resumed} == {at}
+    differs = ("published_at", "priority")  # the time of publishing, and the oldest-first priority made from it
+    assert [{k: v for k, v in i.items() if k not in differs} for i in resumed] == [
+        {k: v for k, v in i.items() if k not in differs} for i in expected
+    ]
+    assert {i["priority"] for i in resumed} == {-at.timestamp()}
+    assert wh.scalar("SELECT published_at FROM batches WHERE batch_id = 'b1'") == at
+
+
+def test_a_large_batch_is_written_in_chunks_each_holding_the_lock_briefly(
     wh: Warehouse, store: ReviewStore, monkeypatch: pytest.MonkeyPatch
 ):
     queue = load_queue("support-quality")
-    insert_single_batch(wh, queue, "b1", n=30)
-
-    def half_then_fail(wh: Warehouse, batch, view, chunk: int = 10):
-        yield from list(read_items(wh, batch, view, chunk=10))[:2]
-        raise OSError("disk full")
-
-    monkeypatch.setattr(publish_mod, "read_items", half_then_fail)
-    empty = store_contents(store)
-    with pytest.raises(OSError):
-        publish(wh, store, queue, "b1")
-    assert store_contents(store) == empty
-    assert wh.scalar("SELECT published_at FROM batches WHERE batch_id = 'b1'") is None
-    monkeypatch.undo()
-    assert publish(wh, store, queue, "b1").published == 30
+    n = insert_single_batch(wh, queue, "b1", n=150)
+    monkeypatch.setattr(publish_mod, "FIRST_CHUNK", 20)  # then sized from the rate the first was written at
+    report = publish(wh, store, queue, "b1")
+    assert (report.published, report.chunks > 1) == (n, True)
+    assert report.longest_hold < 0.1  # MAX_HOLD of issue 17; a chunk of a few items takes a few ms
+    assert [i["position"] for i in store.items(queue.name)] == list(range(1, n + 1))
+    with store.read() as conn:  # the time as SQLAlchemy writes it, as the batch row has it
+        stored = conn.exec_driver_sql("SELECT DISTINCT published_at FROM items").scalars().all()
+        assert stored == [conn.exec_driver_sql("SELECT published_at FROM batches").scalar()]
 
 
 def test_concurrent_publishers_write_each_item_once_without_lock_errors(wh: Warehouse, tmp_path: Path):
     """Three processes open a fresh store at once (racing its migrations too), then write one batch.
 
-    DuckDB admits one process, so the items are read from the warehouse first and handed over.
+    Each reads its own copy of the warehouse. Chunks are separate transactions, so the three may
+    share the work (by design since issue 17); together they write each item exactly once.
     """
     queue = load_queue("support-quality")
     n = insert_single_batch(wh, queue, "b1", n=150)
-    batch = batch_for_queue(wh, queue, "b1")
-    chunks = list(read_items(wh, batch, reviewer_view(queue.reviewer_sees, [queue.gold_source]), chunk=25))
+    wh.execute("CHECKPOINT")
+    copies = []
+    for i in range(3):
+        copies.append(str(tmp_path / f"warehouse-{i}.duckdb"))
+        shutil.copy(tmp_path / "warehouse.duckdb", copies[-1])
     url = f"sqlite:///{tmp_path / 'shared' / 'review.sqlite'}"
     ctx = multiprocessing.get_context("spawn")
     barrier, results = ctx.Barrier(3), ctx.Queue()
-    procs = [ctx.Process(target=write_in_process, args=(url, queue, batch, chunks, barrier, results)) for _ in range(3)]
+    procs = [ctx.Process(target=write_in_process, args=(url, queue, c, "b1", barrier, results)) for c in copies]
     for p in procs:
         p.start()
     outcomes = [results.get(timeout=60) for _ in procs]
     for p in procs:
         p.join(timeout=10)
     assert [status for status, _ in outcomes] == ["ok"] * 3, outcomes
-    assert sorted(published for _, published in outcomes) == [0, 0, n]
+    assert sum(published for _, published in outcomes) == n
     with ReviewStore(url) as store:
         assert store.count_items(queue.name) == n
         assert len({i["item_id"] for i in store.items(queue.name)}) == n

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markdown import Markdown
 
 from reviewdesk.cli.main import JsonOption, app, err, handle_errors, out, settings
 from reviewdesk.cli.tables import new_table
@@ -50,6 +49,8 @@ def list_cmd(ctx: typer.Context, as_json: JsonOption = False) -> None:
 @handle_errors
 def show(ctx: typer.Context, name: str, as_json: JsonOption = False) -> None:
     """Show one queue in full: its rubric, sampling rule and plan."""
+    from rich.markdown import Markdown  # markdown-it: the one command that renders markdown
+
     from reviewdesk.queues import get_queue
 
     q = get_queue(name, settings(ctx).queues_dir)

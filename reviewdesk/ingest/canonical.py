@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from reviewdesk.stores.payloads import MAX_RECORD_BYTES, too_large
+from reviewdesk.stores.payloads import MAX_DEPTH, MAX_RECORD_BYTES, openers_sql, too_large
 
 # Canonical columns of `runs` that a format supplies, with their kind.
 COLUMNS: dict[str, str] = {
@@ -37,6 +37,9 @@ COLUMNS: dict[str, str] = {
     "user_feedback": "number",
 }
 
+# A record whose strings may hide brackets as escapes (\u005b, \u007b): a string holding JSON text is unwrapped
+# (`_as_json_container`), and its brackets then nest too.
+HIDDEN_BRACKETS = "(contains(canon, '\\u005') OR contains(canon, '\\u007'))"
 INVALID_JSON = "invalid JSON"
 NOT_AN_OBJECT = "not a JSON object"
 # Checked only for records the strict parse refused, so a clean record is parsed once.
@@ -115,6 +118,8 @@ def staged_select(relation: str, source_format: str, keep_raw: bool = False) -> 
     per-column diagnosis, which also coerces what it can (numbers in strings, lists in JSON text).
     A record over `MAX_RECORD_BYTES` is refused before it is parsed. Derived values (latency from
     the timestamps, total tokens from the parts, status from the error) are filled here for every format.
+    `deep` marks the rare record with enough `[` and `{` to nest past `MAX_DEPTH` anywhere in it, or
+    with brackets escaped in its strings (`HIDDEN_BRACKETS`), the only records the depth check measures.
     """
     slow = {name: _typed(name, kind) for name, kind in COLUMNS.items()}
     checks = ", ".join(check for _, check in slow.values())
@@ -138,13 +143,14 @@ def staged_select(relation: str, source_format: str, keep_raw: bool = False) -> 
     oversized = f"CASE WHEN strlen(canon) > {MAX_RECORD_BYTES} THEN {too_large('strlen(canon)')} END"
     return f"""
 SELECT seq, line_no, locator, problems, CASE WHEN {keep_raw} OR len(problems) > 0 THEN raw END AS raw,
-  {cols}, '{source_format}' AS source_format
+  {cols}, '{source_format}' AS source_format, deep
 FROM (
   SELECT *, CASE WHEN problem IS NOT NULL THEN [problem]
                  ELSE list_filter(coalesce(slow_problems, {fast_checks}), lambda x: x IS NOT NULL) END AS problems
   FROM (
     SELECT seq, line_no, locator, raw, problem, {typed},
-      CASE WHEN t IS NULL AND problem IS NULL THEN {slow_checks} END AS slow_problems
+      CASE WHEN t IS NULL AND problem IS NULL THEN {slow_checks} END AS slow_problems,
+      coalesce({openers_sql("canon")} >= {MAX_DEPTH} OR {HIDDEN_BRACKETS}, FALSE) AS deep
     FROM (
       SELECT *, {unwrap}
       FROM (

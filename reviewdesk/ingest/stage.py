@@ -12,19 +12,17 @@ import uuid
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
-import pandera.errors
 import pyarrow as pa
 
 from reviewdesk.ingest.canonical import COLUMNS, INVALID_JSON, staged_select
 from reviewdesk.ingest.lines import Reject
-from reviewdesk.stores.payloads import MAX_DEPTH, json_depth, openers_sql, too_deep
+from reviewdesk.stores.payloads import MAX_DEPTH, json_depth, too_deep
 from reviewdesk.stores.warehouse import Warehouse
-from schemas.runs import DOMAIN_COLUMNS, RunSchema
+from schemas.run_rules import DOMAIN_COLUMNS, PASSES
 
 RUN_COLUMNS = [*COLUMNS, "source_format"]
 NESTED_COLUMNS = [c for c, kind in COLUMNS.items() if kind in ("json", "object")]  # the values that can nest
 WRITE_ROWS = 4 * 122_880  # four DuckDB row groups
-DOMAIN_SCHEMA = RunSchema.to_schema().select_columns(DOMAIN_COLUMNS)
 
 
 @dataclass
@@ -90,8 +88,17 @@ class Stage:
         self.wh.execute(
             """INSERT INTO ingests (ingest_id, source, source_format, started_at, finished_at, read, inserted,
             duplicates, rejected, content_sha256) VALUES (?, ?, ?, ?, now(), ?, ?, ?, ?, ?)""",
-            [r.ingest_id, r.source, r.source_format, self.started, r.read, r.inserted, r.duplicates, r.rejected,
-             self.content_sha256],
+            [
+                r.ingest_id,
+                r.source,
+                r.source_format,
+                self.started,
+                r.read,
+                r.inserted,
+                r.duplicates,
+                r.rejected,
+                self.content_sha256,
+            ],
         )
         self.wh.execute("COMMIT")
 
@@ -128,13 +135,23 @@ class Stage:
         self.report.rejected += len(rejects)
 
     def _domain_failures(self) -> dict[int, list[str]]:
-        """Run the pandera domain checks over the clean staged rows; map seq to its reasons."""
+        """The clean staged rows that break the runs contract, mapped to their reasons.
+
+        DuckDB finds them with the contract's rules as SQL (`schemas.run_rules`); only those rows
+        go through pandera (`schemas.runs.RunSchema`), which names the reasons. A clean batch never
+        imports pandas or pandera.
+        """
         cols = ", ".join(DOMAIN_COLUMNS)
-        df = self.wh.con.sql(
-            f"SELECT seq, {cols} FROM {self.table} WHERE batch = {self.batch} AND len(problems) = 0"
-        ).df()
+        clean = f"FROM {self.table} WHERE batch = {self.batch} AND len(problems) = 0"
+        if not self.wh.execute(f"SELECT count(*) {clean} AND NOT coalesce({PASSES}, FALSE)")[0][0]:
+            return {}
+        import pandera.errors
+
+        from schemas.runs import RunSchema
+
+        df = self.wh.con.sql(f"SELECT seq, {cols} {clean} AND NOT coalesce({PASSES}, FALSE)").df()
         try:
-            DOMAIN_SCHEMA.validate(df.drop(columns="seq"), lazy=True)
+            RunSchema.to_schema().select_columns(DOMAIN_COLUMNS).validate(df.drop(columns="seq"), lazy=True)
             return {}
         except pandera.errors.SchemaErrors as e:
             cases = e.failure_cases.dropna(subset=["index"])
@@ -152,13 +169,14 @@ class Stage:
     def _depth_failures(self) -> dict[int, str]:
         """Clean staged rows nested past `MAX_DEPTH` (the run object is level 1), mapped to the reason.
 
-        A count of brackets in SQL passes over nearly every record; only the rare ones with enough
-        brackets to nest that deep are measured, by an iterative scan (Python's parser would recurse).
+        Staging counts the brackets of each whole record in SQL (`deep`): a record with fewer than
+        `MAX_DEPTH` cannot nest that deep, so only the rare others are measured, column by column,
+        by an iterative scan (Python's parser would recurse).
         """
         texts = [f"coalesce({c}::VARCHAR, '')" for c in NESTED_COLUMNS]
         suspects = self.wh.execute(
-            f"SELECT seq, {', '.join(texts)} FROM {self.table} WHERE batch = {self.batch} AND len(problems) = 0 "
-            f"AND {' + '.join(openers_sql(t) for t in texts)} >= {MAX_DEPTH}"
+            f"SELECT seq, {', '.join(texts)} FROM {self.table} "
+            f"WHERE batch = {self.batch} AND len(problems) = 0 AND deep"
         )
         depths = {seq: 1 + max(json_depth(t) for t in values) for seq, *values in suspects}
         return {seq: too_deep(depth) for seq, depth in depths.items() if depth > MAX_DEPTH}

@@ -1,77 +1,93 @@
 """Publish a sampled batch from the warehouse to the review store, where reviewers see it.
 
-Publishing is idempotent and crash-safe. The store gets the queue, its rubric version, the batch
-and its items in one transaction, with insert-or-ignore; only after that commits is the batch
-marked published in the warehouse. If marking fails, publishing again finds everything in the
-store, writes nothing and completes the mark.
+Publishing is idempotent and resumable. The store first gets the queue, its rubric version and the
+batch in one small transaction, then the items in chunks, each its own short write transaction
+(insert-or-ignore), so a large batch never holds the SQLite write lock long enough to stall
+reviewers (`TARGET_HOLD`; the chunk size follows the measured write rate). Only once every item is
+in the store is the batch marked published in the warehouse. If publishing stops half way, the
+items written so far are already reviewable, and publishing again writes the rest and nothing twice.
 
 Each item carries a `payload` with all the app renders (the run's, or both runs' fields), so
 the app never reads the warehouse. It holds only what the queue's `reviewer_sees` allows, less
 whatever the gold source reads (`reviewdesk.review.blinding`): the store never holds what reviewers
 must not see. Items carry the batch's suggestions from the prescore step, if any, and a review
-`priority` by the queue's setting (`reviewdesk.prescore.priority`).
+`priority` by the queue's setting (`reviewdesk.prescore.priority`). DuckDB builds every row,
+payload and priority included, exactly as the store's driver takes it: no Python work per item.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Protocol
 
 from reviewdesk.errors import ConfigError
-from reviewdesk.prescore.priority import item_priority, least_confidence
+from reviewdesk.prescore.priority import priority_sql
 from reviewdesk.review.blinding import ReviewerView, reviewer_view, run_json_sql
 from reviewdesk.sample.batches import Batch, batch_for_queue
 from reviewdesk.stores.review_schema import batches, items
-from reviewdesk.stores.reviewstore import JSONText, ReviewStore
+from reviewdesk.stores.reviewstore import ReviewStore
 from reviewdesk.stores.warehouse import Warehouse
 from schemas.queue import QueueConfig
 
-CHUNK = 10_000  # items read from DuckDB and written to the store at a time
-ITEM_FIELDS = (
-    "item_id", "position", "run_id", "run_a", "run_b", "left_run_id",
-    "inclusion_probability", "is_gold", "gold_answer", "reviewers_needed", "payload", "suggestions",
+TARGET_HOLD = 0.025  # seconds a chunk aims to hold the store's write lock (reviewers wait at most about that)
+FIRST_CHUNK = 500  # items in the first chunk, before the store's write rate is measured
+MAX_CHUNK = 50_000
+ITEM_COLUMNS = (
+    "item_id", "batch_id", "queue", "position", "kind", "run_id", "run_a", "run_b", "left_run_id", "rubric_version",
+    "inclusion_probability", "is_gold", "gold_answer", "reviewers_needed", "payload", "published_at", "priority",
+    "suggestions",
 )  # fmt: skip
 
 
-def items_sql(view: ReviewerView) -> str:
-    """One row per item of a batch, its payload built as JSON text by DuckDB with only what `view` shows.
+class ItemRows(Protocol):
+    """Rows of `ITEM_COLUMNS`, as the store's driver takes them, read `size` at a time (a DuckDB result)."""
 
-    Parsing and re-serializing ~1.5 KB per item in Python would double the time publish holds the
-    review store's write lock.
-    """
+    def fetchmany(self, size: int) -> list[tuple]: ...
+
+
+def items_sql(view: ReviewerView, priority: str) -> str:
+    """One store row per item of a batch (`ITEM_COLUMNS`), its payload built as JSON text by DuckDB with only
+    what `view` shows, its priority by the queue's `priority` setting (`$published_at`: the batch's, as the
+    driver takes it; `$at`: the same as a TIMESTAMPTZ)."""
     run_a, run_b = run_json_sql(view, "ra"), run_json_sql(view, "rb")
     return f"""
-    SELECT i.item_id, i.position, i.run_id, i.run_a, i.run_b, i.left_run_id, i.inclusion_probability,
-           i.is_gold, i.gold_answer::VARCHAR, i.reviewers_needed,
+    SELECT i.item_id, $batch_id, $queue, i.position, $kind, i.run_id, i.run_a, i.run_b, i.left_run_id,
+           $rubric_version, i.inclusion_probability, i.is_gold, i.gold_answer::VARCHAR, i.reviewers_needed,
            json_object('runs', CASE WHEN i.run_b IS NULL THEN json_object(ra.run_id, {run_a})
                                     ELSE json_object(ra.run_id, {run_a}, rb.run_id, {run_b}) END),
-           s.suggestions
+           $published_at, {priority}, s.suggestions
     FROM items i
     LEFT JOIN (SELECT item_id, json_group_object(criterion, json_merge_patch(
                    json_object('value', value, 'confidence', confidence, 'model_version', model_version),
-                   json_object('reason', reason)))::VARCHAR AS suggestions
-               FROM suggestions WHERE batch_id = ? GROUP BY item_id) s ON s.item_id = i.item_id
+                   json_object('reason', reason)))::VARCHAR AS suggestions, min(confidence) AS least
+               FROM suggestions WHERE batch_id = $batch_id GROUP BY item_id) s ON s.item_id = i.item_id
     JOIN runs ra ON ra.run_id = coalesce(i.run_id, i.run_a)
     LEFT JOIN runs rb ON rb.run_id = i.run_b
-    WHERE i.batch_id = ?
+    WHERE i.batch_id = $batch_id
     ORDER BY i.position, i.item_id
 """
 
 
 @dataclass
 class PublishReport:
-    """What one publish did: `published` items were newly written, of `items` in the batch."""
+    """What one publish did: `published` items were newly written, of `items` in the batch.
+
+    `chunks` write transactions wrote them, the longest holding the write lock `longest_hold` seconds.
+    """
 
     batch_id: str
     queue: str
     items: int
     published: int
     already_published: bool
+    chunks: int = field(default=0, compare=False)
+    longest_hold: float = field(default=0.0, compare=False)
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        return {k: getattr(self, k) for k in ("batch_id", "queue", "items", "published", "already_published")}
 
 
 def publish(wh: Warehouse, store: ReviewStore, queue: QueueConfig, batch_id: str) -> PublishReport:
@@ -79,43 +95,32 @@ def publish(wh: Warehouse, store: ReviewStore, queue: QueueConfig, batch_id: str
     batch = batch_for_queue(wh, queue, batch_id)
     # the gold source the batch was drawn with, and the queue's now: neither's answers may reach a reviewer
     view = reviewer_view(queue.reviewer_sees, [batch.params.get("gold_source"), queue.gold_source])
-    report = write_to_store(store, queue, batch, read_items(wh, batch, view))
+    report = write_to_store(store, queue, batch, lambda at: read_items(wh, store, batch, view, queue.priority, at))
     store.refresh_statistics(items)
     published_at = store.batch(batch_id)["published_at"]
     mark_published(wh, batch_id, published_at)
     return report
 
 
-def read_items(wh: Warehouse, batch: Batch, view: ReviewerView, chunk: int = CHUNK) -> Iterator[list[dict]]:
-    """The batch's items as review-store rows (without `published_at`), `chunk` at a time, their payloads
-    holding only what `view` shows reviewers.
-
-    The join to `runs` and the payloads are made inside DuckDB; only the batch's rows reach
-    Python, and its JSON columns arrive as `JSONText`, stored without being parsed again.
-    """
-    result = wh.con.execute(items_sql(view), [batch.batch_id, batch.batch_id])
-    common = {"batch_id": batch.batch_id, "queue": batch.queue, "kind": batch.kind,
-              "rubric_version": batch.rubric_version}  # fmt: skip
-    while rows := result.fetchmany(chunk):
-        out = []
-        for row in rows:
-            item = dict(zip(ITEM_FIELDS, row, strict=True))
-            item["payload"] = JSONText(item["payload"])
-            for key in ("gold_answer", "suggestions"):
-                if item[key] is not None:
-                    item[key] = JSONText(item[key])
-            item["is_gold"] = bool(item["is_gold"])
-            item.update(common)
-            out.append(item)
-        yield out
+def read_items(
+    wh: Warehouse, store: ReviewStore, batch: Batch, view: ReviewerView, priority: str, published_at: datetime
+) -> ItemRows:
+    """The batch's items as rows for `store` (`ITEM_COLUMNS`), published at `published_at`, their payloads
+    holding only what `view` shows reviewers. The join to `runs`, the payloads and priorities are made
+    inside DuckDB; its JSON arrives as text, stored as it is."""
+    sql = items_sql(view, priority_sql(priority, "i.item_id", "s.least", published_at))
+    params = {"batch_id": batch.batch_id, "queue": batch.queue, "kind": batch.kind,
+              "rubric_version": batch.rubric_version,
+              "published_at": store.driver_value(items, "published_at", published_at)}  # fmt: skip
+    return wh.con.execute(sql, params)
 
 
-def write_to_store(store: ReviewStore, queue: QueueConfig, batch: Batch, chunks: Iterable[list[dict]]) -> PublishReport:
-    """Write the queue, its rubric version, the batch and its items in one store transaction.
-
-    Rows already there are kept as they are. `chunks` is not read at all when the store already
-    has every item of the batch.
-    """
+def write_to_store(
+    store: ReviewStore, queue: QueueConfig, batch: Batch, read: Callable[[datetime], ItemRows]
+) -> PublishReport:
+    """Write the queue, its rubric version and the batch in one store transaction, then the items that
+    `read(published_at)` gives in chunks (`write_items`). Rows already there are kept as they are;
+    `read` is not called at all when the store already has every item of the batch."""
     now = datetime.now(UTC)
     with store.write() as conn:
         store.save_queue(conn, queue, now)
@@ -132,19 +137,26 @@ def write_to_store(store: ReviewStore, queue: QueueConfig, batch: Batch, chunks:
             "item_count": batch.item_count, "published_at": now,
         }])  # fmt: skip
         published_at = store.batch(batch.batch_id, conn)["published_at"]
-        before = store.count_items(batch.queue, batch.batch_id, conn)
-        if before < batch.item_count:
-            for rows in chunks:
-                store.insert_ignore(conn, items, [{**r, "published_at": published_at,
-                                                   "priority": _priority(queue, r, published_at)} for r in rows])
-        published = store.count_items(batch.queue, batch.batch_id, conn) - before
-    return PublishReport(batch.batch_id, batch.queue, batch.item_count, published, existed and published == 0)
+        complete = store.count_items(batch.queue, batch.batch_id, conn) >= batch.item_count
+    report = PublishReport(batch.batch_id, batch.queue, batch.item_count, 0, existed)
+    if not complete:
+        write_items(store, read(published_at), report)
+    report.already_published = existed and report.published == 0
+    return report
 
 
-def _priority(queue: QueueConfig, row: dict, published_at: datetime) -> float:
-    """The item's review priority under the queue's `priority` setting (suggestions parsed only when needed)."""
-    suggestions = json.loads(row["suggestions"]) if queue.priority == "uncertainty" and row["suggestions"] else None
-    return item_priority(queue.priority, row["item_id"], published_at, least_confidence(suggestions))
+def write_items(store: ReviewStore, rows: ItemRows, report: PublishReport) -> None:
+    """Insert-or-ignore `rows` into the store's items in chunks of one write transaction each, sized from
+    the rate the last one was written at so that each holds the write lock about `TARGET_HOLD`."""
+    size = FIRST_CHUNK
+    while chunk := rows.fetchmany(size):
+        with store.write() as conn:
+            started = time.perf_counter()  # the lock is taken; timed to after the commit and its sync (an upper bound)
+            report.published += store.insert_rows(conn, items, ITEM_COLUMNS, chunk)
+        held = time.perf_counter() - started
+        report.chunks += 1
+        report.longest_hold = max(report.longest_hold, held)
+        size = max(1, min(MAX_CHUNK, int(len(chunk) * TARGET_HOLD / max(held, 1e-6))))
 
 
 def mark_published(wh: Warehouse, batch_id: str, published_at: datetime) -> None:

@@ -14,7 +14,7 @@ is in `reviewdesk.stores.sqlite_writes`.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -207,6 +207,32 @@ class ReviewStore:
         if self.dialect == "postgresql":
             with self.write() as conn:
                 conn.exec_driver_sql(f"ANALYZE {table.name}")
+
+    def insert_rows(self, conn: Connection, table: Table, columns: tuple[str, ...], rows: Sequence[tuple]) -> int:
+        """Insert-or-ignore rows of `columns` in one executemany of the driver itself; return how many were new.
+
+        SQLAlchemy does no work per row here, so values must be as the driver takes them: JSON as
+        text, times as `driver_value` gives them.
+        """
+        if not rows:
+            return 0
+        key = ("rows", table.name, columns)
+        if (sql := self._statements.get(key)) is None:
+            if self.dialect == "postgresql":  # psycopg sends text: cast each value to its column's type
+                types = [table.c[c].type.compile(self.engine.dialect) for c in columns]
+                marks = ", ".join(f"CAST(%s AS {t})" for t in types)
+            else:
+                marks = ", ".join("?" for _ in columns)
+            sql = self._statements[key] = (
+                f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks}) ON CONFLICT DO NOTHING"
+            )
+        return conn.exec_driver_sql(sql, list(rows)).rowcount
+
+    def driver_value(self, table: Table, column: str, value: Any) -> Any:
+        """`value` as the driver takes it for `table.column` (what SQLAlchemy would bind), for `insert_rows`."""
+        dialect = self.engine.dialect
+        process = table.c[column].type.dialect_impl(dialect).bind_processor(dialect)
+        return process(value) if process else value
 
     def upsert_stmt(self, table: Table, row: Mapping[str, Any]) -> Any:
         """An INSERT of `row` that, when its primary key exists, overwrites that row's other columns."""

@@ -160,6 +160,19 @@ def test_a_json_string_holding_deep_json_is_measured_once_unwrapped(tmp_path: Pa
         assert reasons(wh) == {"line 1": "nested 101 levels deep, over the 64-level limit"}
 
 
+def test_deep_json_hidden_by_upper_case_escapes_of_braces_is_found_too():
+    """Ingest measures only records whose brackets could nest that deep (issue 17): braces escaped as
+    \\u007B, in upper case, count as brackets too, or a deep record would pass unmeasured."""
+    deep = "".join(f"\\u{ord(c):04X}" for c in '{"a":' * 70 + "1" + "}" * 70)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "runs.jsonl"
+        path.write_text(native_line("hidden", f'"{deep}"') + "\n" + native_line("fine", '{"a": 1}', 1) + "\n")
+        with Warehouse(Path(tmp) / "wh.duckdb") as wh:
+            report = ingest_file(wh, path)
+            assert (report.inserted, report.rejected) == (1, 1)
+            assert reasons(wh) == {"line 1": "nested 71 levels deep, over the 64-level limit"}
+
+
 # -- the property: at or under the limit ingests, anything deeper is quarantined ------------------
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.text(alphabet='ab[]{}"\\:, ', max_size=6))
