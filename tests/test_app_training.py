@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from publish_support import load_queue
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 from test_app import click, log_in
@@ -107,6 +108,9 @@ def test_a_training_item_then_the_right_answer_and_the_escaped_explanation(app: 
     assert RIGHT + escape(said) in lines
     assert WRONG + escape(f"helpfulness: you answered {wrong}; the right answer is {gold['helpfulness']}") in lines
     assert escape(f"Why: {WHY}") in [i.value for i in at.info]  # escaped: no image fetched, no directive run
+    correctness = next(c for c in load_queue(QUEUE).rubric.criteria if c.key == "correctness")
+    described = escape(correctness.describe(gold["correctness"]))  # the rubric's help on the right answer
+    assert described and any(c.value.startswith(described) for c in at.caption)
     at = click(at, "Next")
     assert "Training item 2 of 8" in at.info[0].value and at.session_state["item"]["item_id"] != item["item_id"]
 

@@ -52,7 +52,8 @@ def _send(item: dict, criteria: list, reviewer: str) -> None:
         st.session_state["item"] = None
         return
     shown = rubric_form.shown(item, {k: answers.get(k) for k in fb.marks})
-    st.session_state[FEEDBACK] = {"queue": item["queue"], "answers": shown, **fb.as_dict()}
+    helped = {c["key"]: c for c in criteria}  # the rubric's help on each right answer comes with the feedback
+    st.session_state[FEEDBACK] = {"queue": item["queue"], "answers": shown, "criteria": helped, **fb.as_dict()}
     st.session_state["item"] = None
 
 
@@ -98,6 +99,9 @@ def feedback(queue: dict) -> bool:
         if key in fb["right_answers"]:
             line += f"; the right answer is {fb['right_answers'][key]!s}"
         st.markdown((RIGHT if ok else WRONG) + escape(line))  # the marks are constants; the rest is escaped
+        c = fb.get("criteria", {}).get(key)
+        if c and key in fb["right_answers"] and (text := rubric_form.option_help(c, fb["right_answers"][key])):
+            st.caption(text)  # the rubric's help on the right answer, escaped by option_help
     if fb["explanation"]:
         st.info(escape(f"Why: {fb['explanation']}"), icon=":material/lightbulb:")
     cfg = (queue["config"] or {}).get("training") or {}
