@@ -201,7 +201,7 @@ def review(page, url: str, submits: int) -> dict[str, list[float]]:
     page.get_by_role("textbox", name="Username").fill(USER)
     page.get_by_role("textbox", name="Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Review").click()
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Review", exact=True).click()
     page.get_by_role("button", name="Submit").wait_for()
     page.locator("[data-testid='stSelectbox'], [data-testid='stButtonGroup']").first.wait_for()
     if page.get_by_test_id("stSelectbox").filter(has_text="Queue").count():  # main's queue picker

@@ -66,7 +66,7 @@ async def review(browser, url: str, name: str, items: int, think: float, ready: 
         await page.get_by_role("textbox", name="Username").fill(name)
         await page.get_by_role("textbox", name="Password").fill(PASSWORD)
         await page.get_by_role("button", name="Log in").click()
-        await page.get_by_test_id("stSidebarNav").get_by_role("link", name="Review").click()
+        await page.get_by_test_id("stSidebarNav").get_by_role("link", name="Review", exact=True).click()
         await page.get_by_test_id("stButtonGroup").get_by_role("radio", name=QUEUE, exact=True).click()
         await page.get_by_text("Keys answer").filter(has_text="Correctness").wait_for()
         await ready.wait()

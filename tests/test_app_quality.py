@@ -12,9 +12,10 @@ from streamlit.testing.v1 import AppTest
 
 from review_app.render import escape
 from reviewdesk.config import Settings
-from reviewdesk.demo.run import DEMO_PASSWORD, run_demo
+from reviewdesk.demo.run import DEMO_PASSWORD, run_demo, simulate_most
 from reviewdesk.quality.provisional import provisional_report
 from reviewdesk.quality.snapshot import latest
+from reviewdesk.quality.steps import collect_step
 from reviewdesk.review.accounts import authenticate
 from reviewdesk.review.drafts import Draft
 from reviewdesk.review.submissions import item_submissions, revise, submit
@@ -28,7 +29,11 @@ QUEUE, AB = "support-quality", "support-ab"
 def simulated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo with simulated reviews collected and reported: saved reports, each with its watermark."""
     data = tmp_path_factory.mktemp("quality") / "data"
-    run_demo(Settings.load(data, ROOT / "queues"), runs=800, seed=3, simulate=True)
+    settings = Settings.load(data, ROOT / "queues")
+    demo = run_demo(settings, runs=800, seed=3, simulate=False)
+    qualify_demo_reviewers(data)  # trained reviewers: every gold item stays live (training: test_training.py)
+    simulate_most(settings, demo.batches, seed=3)
+    collect_step(settings, seed=3)
     return data
 
 

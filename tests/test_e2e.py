@@ -13,8 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
 from playwright.sync_api import Page, expect
+from publish_support import load_queue
 from sqlalchemy import select
 
 from reviewdesk.config import Settings
@@ -45,7 +45,7 @@ def open_review(app, name: str, queue: str = QUEUE) -> None:
     page = app.page
     log_in(app, name)
     with app.rerun():
-        page.get_by_test_id("stSidebarNav").get_by_role("link", name="Review").click()
+        page.get_by_test_id("stSidebarNav").get_by_role("link", name="Review", exact=True).click()
     expect(page.get_by_role("button", name="Submit")).to_be_visible()
     with app.rerun():  # the queue picker: pills, which take no keys
         page.get_by_test_id("stButtonGroup").get_by_role("radio", name=queue, exact=True).click()
@@ -76,8 +76,7 @@ def stored(data_dir: Path, reviewer: str) -> list[dict]:
 
 def test_reviewer_answers_two_items_with_the_keyboard(app_page, live_app):
     app, page = app_page, app_page.page
-    rubric = yaml.safe_load((ROOT / "queues" / f"{QUEUE}.yaml").read_text())["rubric"]
-    first_option = next(c for c in rubric["criteria"] if c["key"] == "correctness")["options"][0]
+    first_option = next(c for c in load_queue(QUEUE).rubric.criteria if c.key == "correctness").options[0]
     open_review(app, REVIEWER)
     keys = quick_keys_row(page)
     position = page.get_by_test_id("stCaptionContainer").filter(has_text="of batch")

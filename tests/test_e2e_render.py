@@ -100,7 +100,7 @@ def reviewer(chromium, render_app: str) -> Iterator[tuple[AppPage, list[str]]]:
         app.page.goto(render_app)
     log_in(app, REVIEWER, PASSWORD)
     with app.rerun():
-        app.page.get_by_test_id("stSidebarNav").get_by_role("link", name="Review").click()
+        app.page.get_by_test_id("stSidebarNav").get_by_role("link", name="Review", exact=True).click()
     yield app, requested
     context.close()
 

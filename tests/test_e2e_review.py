@@ -64,7 +64,7 @@ def open_review(app, queue: str | None = None) -> None:
     """Review from the sidebar; `queue` picked with the mouse (a pill: it keeps no keys)."""
     page = app.page
     with app.rerun():
-        page.get_by_test_id("stSidebarNav").get_by_role("link", name="Review").click()
+        page.get_by_test_id("stSidebarNav").get_by_role("link", name="Review", exact=True).click()
     expect(page.get_by_role("button", name="Submit")).to_be_visible()
     if queue is not None:
         with app.rerun():

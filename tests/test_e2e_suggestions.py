@@ -87,7 +87,7 @@ def open_pairwise(app: AppPage, name: str) -> None:
     log_in(app, name, DEMO_PASSWORD)
     expect(page.get_by_role("heading", name="My queues")).to_be_visible()
     with app.rerun():
-        page.get_by_test_id("stSidebarNav").get_by_role("link", name="Review").click()
+        page.get_by_test_id("stSidebarNav").get_by_role("link", name="Review", exact=True).click()
     app.pick_queue("support-ab")
 
 

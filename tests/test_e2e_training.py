@@ -78,7 +78,7 @@ def open_queue(app) -> None:
     """Review from the sidebar, then the quality queue among the pills."""
     page = app.page
     with app.rerun():
-        page.get_by_test_id("stSidebarNav").get_by_role("link", name="Review").click()
+        page.get_by_test_id("stSidebarNav").get_by_role("link", name="Review", exact=True).click()
     pill = page.get_by_test_id("stButtonGroup").get_by_role("radio", name=QUEUE, exact=True)
     if pill.get_attribute("aria-checked") != "true":
         with app.rerun():

@@ -121,7 +121,7 @@ def reviewing(chromium, blind_app: BlindApp) -> Iterator[AppPage]:
     with opened(chromium, blind_app.url) as app:
         log_in(app, REVIEWER, DEMO_PASSWORD)
         with app.rerun():
-            app.page.get_by_test_id("stSidebarNav").get_by_role("link", name="Review").click()
+            app.page.get_by_test_id("stSidebarNav").get_by_role("link", name="Review", exact=True).click()
         yield app
 
 
