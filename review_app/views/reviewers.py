@@ -21,15 +21,15 @@ STATE_WORDS = {"new": "not started", "training": "training", "qualified": "quali
                "retraining": "back in training", "paused": "paused by a lead"}  # fmt: skip
 COLUMNS = {
     "reviewer": st.column_config.TextColumn("Reviewer"),
-    "state": st.column_config.TextColumn("State"),
-    "since": st.column_config.DatetimeColumn("Since (UTC)", format="YYYY-MM-DD HH:mm"),
+    "state": st.column_config.TextColumn("State", width="medium"),
+    "since": st.column_config.DatetimeColumn("Since (UTC)", format="YYYY-MM-DD HH:mm", width="medium"),
     "gold_accuracy": st.column_config.ProgressColumn("Live gold accuracy", format="percent", min_value=0, max_value=1,
                                                      help="Over their monitoring window since they qualified"),
     "gold_answers": st.column_config.NumberColumn("Gold answers"),
     "items_done": st.column_config.NumberColumn("Items done"),
     "median_seconds": st.column_config.NumberColumn("Median seconds per item", format="%.0f"),
     "biases": st.column_config.TextColumn("Biases flagged"),
-    "reason": st.column_config.TextColumn("Why (last change)"),
+    "reason": st.column_config.TextColumn("Why (last change)", width="large"),
 }  # fmt: skip
 
 
