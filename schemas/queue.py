@@ -119,6 +119,11 @@ class QueueConfig(Strict):
 
     name: Annotated[str, Field(pattern=NAME, description="lowercase letters, digits, - and _")]
     kind: Literal["single", "pairwise"] = "single"
+    # What one item is: a run; a trace (a root run and all its descendants); or a session (every run of one
+    # `session_id`, in time order). Sampling draws units; README "Traces and sessions".
+    unit: Literal["run", "trace", "session"] = "run"
+    # A trace or session is published once complete: its newest run is at least this many minutes old.
+    settle_minutes: float = Field(default=30, ge=0, le=7 * 24 * 60)
     description: str = ""
     rubric: Rubric
     sampling: Sampling
@@ -185,6 +190,10 @@ class QueueConfig(Strict):
             object.__setattr__(self, "pairing", Pairing())
         if self.kind == "single" and self.pairing is not None:
             raise ValueError("`pairing` is for kind: pairwise; remove it or set kind: pairwise")
+        if self.kind == "pairwise" and self.unit != "run":
+            raise ValueError("pairwise queues compare runs: remove `unit`, or set kind: single")
+        if self.unit == "run" and (stepped := [c.key for c in self.rubric.criteria if c.per_step]):
+            raise ValueError(f"criteria {stepped} ask `per_step`, which needs unit: trace or session")
         if self.gold_fraction > 0 and self.gold_source is None:
             raise ValueError("gold_fraction > 0 needs `gold_source`: SQL giving each run's known answers")
         if self.training is not None and (self.gold_source is None or self.gold_fraction <= 0):

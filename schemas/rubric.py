@@ -31,6 +31,9 @@ TIE = "tie"
 Option = str | int | float
 MAX_EXAMPLES = 5  # per kind (good, bad) and option: a few clear cases help, a long list is not read
 MAX_EXAMPLE_CHARS = 300  # an example is a sentence or two, not a whole run
+# The step types a trace or session has (a run's `run_type`), which a `per_step` criterion may ask about.
+STEP_TYPES = ("llm", "tool", "retriever", "chain", "embedding", "prompt", "parser")
+StepType = Literal["llm", "tool", "retriever", "chain", "embedding", "prompt", "parser"]
 
 
 def _short_examples(kind: str, examples: list[str]) -> list[str]:
@@ -105,6 +108,9 @@ class Criterion(Strict):
     tolerance: Annotated[float | None, Field(ge=0)] = None  # see `spread_allowed`
     option_descriptions: dict[str, str] | None = None  # option (as text) -> help; from `{value, description}`
     option_examples: dict[str, OptionExamples] | None = None  # option (as text) -> examples; from `{value, examples}`
+    # Trace and session queues: asked once per step of these types (its answer maps step run id -> value),
+    # instead of once for the whole unit.
+    per_step: Annotated[list[StepType] | None, Field(min_length=1)] = None
 
     @model_validator(mode="before")
     @classmethod
@@ -169,12 +175,14 @@ class Criterion(Strict):
             raise ValueError(f"criterion {self.key!r}: examples of options it does not list: {unknown}")
         if self.tolerance is not None and self.type not in ("ordinal", "numeric"):
             raise ValueError(f"criterion {self.key!r} is {self.type}: `tolerance` applies to ordinal and numeric only")
+        if self.per_step is not None:
+            require_unique(self.per_step, f"criterion {self.key!r}: list each step type in `per_step` once")
         return self
 
 
 def _unset_additions(rubric: Rubric) -> dict:
     """Fields added after rubrics were first published hash only when set, so old versions keep their hash."""
-    added = ("tolerance", "option_descriptions", "option_examples")
+    added = ("tolerance", "option_descriptions", "option_examples", "per_step")
     unset = ((i, {f for f in added if getattr(c, f) is None}) for i, c in enumerate(rubric.criteria))
     return {"criteria": {i: fields for i, fields in unset if fields}}
 
@@ -203,5 +211,5 @@ class Rubric(Strict):
 # (the item's two run ids, or TIE) differ per item and are not needed to count votes.
 PREFERENCE_CRITERION = Criterion(key=PREFERENCE, type="categorical", options=["run_a", "run_b", TIE])
 
-__all__ = ["KEY", "MAX_EXAMPLES", "MAX_EXAMPLE_CHARS", "PREFERENCE", "PREFERENCE_CRITERION", "TIE", "Criterion",
-           "DescribedOption", "Option", "OptionExamples", "Rubric"]  # fmt: skip
+__all__ = ["KEY", "MAX_EXAMPLES", "MAX_EXAMPLE_CHARS", "PREFERENCE", "PREFERENCE_CRITERION", "STEP_TYPES", "TIE",
+           "Criterion", "DescribedOption", "Option", "OptionExamples", "Rubric", "StepType"]  # fmt: skip
