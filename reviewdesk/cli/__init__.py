@@ -4,7 +4,7 @@
     reviewdesk demo --runs 5000           # the whole loop on the embedded demo, then the review app
 
 Exit codes: 0 ok, 1 partial (some records rejected), 2 usage or configuration error. One module per
-stage (ingest, sample, prescore, review, labels, quality, datasets, feedback, demo) plus queues, serve and
+stage (ingest, sample, prescore, review, labels, quality, datasets, feedback, demo) plus queues, reviewers, serve and
 deployments;
 `main` holds the root command and what they share. Commands import the library when they run, so
 the CLI starts without pandas, DuckDB or scikit-learn (tests/test_layering.py checks it).
@@ -23,6 +23,7 @@ from reviewdesk.cli import (  # noqa: F401
     queues,
     receive,
     review,
+    reviewers,
     sample,
     serve,
 )

@@ -22,7 +22,7 @@ from reviewdesk.stores.warehouse import Warehouse
 QUEUE = "support-quality"
 OK = {"correctness": "correct", "helpfulness": 3}
 BAD = {"correctness": "maybe", "helpfulness": 3}  # rejected by collect: the rejection path races too
-STRESS_SECONDS = 20
+STRESS_SECONDS = 8
 SUBMITTERS = 4
 
 
@@ -130,8 +130,8 @@ def submit_for(url: str, reviewer: str, seconds: float, barrier, results) -> Non
 
 
 def test_stress_every_submission_is_collected_exactly_once(store: ReviewStore, warehouse: Warehouse):
-    """4 submitter processes for 20 s while collect runs in a tight loop, then one last collect."""
-    seed_queue(store, n=20_000, reviewers_needed=2, assignees=[])
+    """4 submitter processes for 8 s while collect runs in a tight loop, then one last collect."""
+    seed_queue(store, n=8_000, reviewers_needed=2, assignees=[])
     reviewers = [f"s{i}" for i in range(SUBMITTERS)]
     add_reviewers(store, reviewers)
     ctx = multiprocessing.get_context("spawn")
