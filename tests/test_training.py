@@ -114,6 +114,9 @@ def test_failing_holds_until_retry_after_hours_then_a_new_attempt_prefers_unseen
     first = train(store, "reviewer2", [RIGHT, WRONG, WRONG, RIGHT])  # 2 of 4 = 0.5 < 0.75
     assert (first[-1].passed, first[-1].accuracy, first[-1].state) == (False, 0.5, "held")
     assert first[-1].retry_at == T0 + timedelta(hours=24)
+    [failed] = lead_notices(store)  # a lead may want to help, or qualify by hand
+    assert (failed.reviewer, failed.event, failed.reason) == (
+        "reviewer2", "failed", "failed training: 2 of 4 answers right (50%; 75% needed)")
     with pytest.raises(NotQualified, match="try again from") as held:
         next_item(store, QUEUE, "reviewer2", now=T0 + timedelta(hours=23, minutes=59))
     assert (held.value.state, held.value.retry_at) == ("held", T0 + timedelta(hours=24))

@@ -161,7 +161,7 @@ def _settle(store: ReviewStore, conn: Connection, q: Mapping[str, Any], row: dic
     else:
         retry = now + timedelta(hours=cfg["retry_after_hours"])
         new = change(store, conn, q["name"], row["reviewer"], "held", "failed", BY, f"failed training: {share}",
-                     now, retry_at=retry, detail=detail)  # fmt: skip
+                     now, retry_at=retry, detail=detail, notice=True)  # a lead may help, or qualify by hand
     return new, accuracy
 
 
