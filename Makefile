@@ -37,9 +37,12 @@ system-deps:
 	@[ -x /usr/bin/chromium ] || \
 	  ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends chromium >/dev/null)
 
+# Two workers for all but the browser tests (each worker starts its own PostgreSQL, Prefect and Phoenix),
+# then the browser tests on their own: they time what a reviewer waits for, on a machine not shared.
 test: $(BIN)/reviewdesk system-deps phoenix
 	$(BIN)/ruff check reviewdesk schemas flows review_app tests bench
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 -m "not e2e"
+	$(BIN)/python -m pytest -m e2e
 
 bench: $(BIN)/reviewdesk
 	for b in bench/*_bench.py; do $(BIN)/python $$b || exit 1; done
