@@ -96,14 +96,19 @@ def answer(outputs: Any, raw: bool = False, title: bool = True) -> None:
     draw(found, raw)
 
 
-def details(payload: Any) -> None:
-    """A run's error, when it failed, and its other fields in an expander."""
-    if not isinstance(payload, dict):
-        return
+def failure(payload: dict) -> None:
+    """A run's error as logged, when it failed."""
     if payload.get("status") == "error":
         error = payload.get("error")
         st.code(f"error: {error if isinstance(error, str) else as_json(error, indent=2)}", language=None,
                 wrap_lines=True)  # fmt: skip
+
+
+def details(payload: Any) -> None:
+    """A run's error, when it failed, and its other fields in an expander."""
+    if not isinstance(payload, dict):
+        return
+    failure(payload)
     with st.expander("Run details"):
         value({k: v for k, v in payload.items() if k not in ("inputs", "outputs", *HIDDEN)})
 

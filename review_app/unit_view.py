@@ -5,7 +5,7 @@ form names it), type, name when the queue shows names, latency, status and token
 marked in red with an error icon. An open step shows its error, its inputs, the steps under it and its
 outputs, drawn as the review screen draws a run (`review_app.render`: markdown made safe, tool calls
 named with their arguments, retrieved documents as a list). The root is open, so the final answer
-shows at first, as do the steps above any step the form asks about (`opened`).
+shows at first, as do the steps above any step the form asks about, unless they are many.
 
 A session is its turns in order: each turn's latest user message, its steps (folded), and its answer.
 Only the last `KEEP_TURNS` show at first; the earlier ones wait behind "Show N earlier turns".
@@ -32,6 +32,7 @@ from reviewdesk.review.units import Step, StepNode, ancestors, step_tree, steps_
 
 LEVELS = 5  # expanders nested at most this deep; a deeper step is drawn beside its parent
 KEEP_TURNS = 3  # a session's last turns shown at first; the earlier ones are folded
+OPEN_AT_FIRST = 8  # the steps above the asked ones open at first, unless there are more (each draws its content)
 
 
 def step_key(item_id: str, position: int, key: str = "content") -> str:
@@ -118,22 +119,25 @@ def unit(item: Mapping[str, Any], found: Mapping[str, Any], raw: bool, key: str,
         st.info("This item lists no steps: its run is shown as logged.")
         render.run(render.run_of(item, item.get("run_id")), raw=raw)
         return
-    asked = set(asked)
-    opened = ancestors(steps, asked) | {s.run_id for s in steps if s.depth == 0}
+    asked, roots = set(asked), {s.run_id for s in steps if s.depth == 0}
+    above = ancestors(steps, asked) - roots
+    opened = roots | (above if len(above) <= OPEN_AT_FIRST else set())
     if kind == "trace":
         for node in step_tree(steps, LEVELS):
             _node(node, item["item_id"], raw, key, opened, top=node.step.parent_run_id is None)
         return
     every = turns_of(steps)
-    earlier = every[:-KEEP_TURNS]
+    earlier = every[:-KEEP_TURNS] if len(every) > KEEP_TURNS + 1 else []  # folding one turn would save nothing
     if earlier:
-        box = st.expander(f"Show {len(earlier)} earlier turn{'s' if len(earlier) > 1 else ''}",
+        there = sum(s.run_id in asked for turn in earlier for s in turn)
+        box = st.expander(f"Show {len(earlier)} earlier turn{'s' if len(earlier) > 1 else ''}"
+                          + (f" ({there} step{'s' if there > 1 else ''} the form asks about)" if there else ""),
                           key=f"{key}-{item['item_id']}-earlier", on_change="rerun")  # fmt: skip
         with box:
             if box.open:
                 for n, turn in enumerate(earlier, 1):
                     _turn(turn, n, item["item_id"], raw, key, opened, asked)
-    for n, turn in enumerate(every[-KEEP_TURNS:], len(earlier) + 1):
+    for n, turn in enumerate(every[len(earlier):], len(earlier) + 1):
         _turn(turn, n, item["item_id"], raw, key, opened, asked)
 
 
@@ -142,8 +146,8 @@ def _turn(steps: list[Step], n: int, item_id: str, raw: bool, key: str, opened: 
     """One turn of a session: the user's latest message, the turn's steps (folded) and its answer."""
     root, *_ = steps
     with st.container(key=f"{key}-{item_id}-turn-{n}"):
-        st.markdown(f"**Turn {n}** · " + step_label(root))
-        render.details(root.fields)
+        st.markdown(f"**Turn {n}** · step " + step_label(root))
+        render.failure(root.fields)
         render.draw(split(turns(root.fields.get("inputs"), role="user"))[1], raw)
         below = [node for top in step_tree(steps, LEVELS) for node in top.children]
         if below:

@@ -53,7 +53,7 @@ def support_trace(tag: str = "t1", failing_tool: bool = True) -> list[dict]:
 
 
 def wide_trace(n: int, tag: str = "w") -> list[dict]:
-    """A trace of `n` steps: a root chain, then (model call, tool call) pairs, the tool under the model."""
+    """A trace of `n` steps: a root chain, then model calls and tool calls in turn under it (every fifth tool fails)."""
     r = f"{tag}-root"
     steps = [step(r, None, 0, "chain", name="agent", latency_ms=n * 10, status="success",
                   inputs={"messages": [{"role": "user", "content": "Plan my trip"}]}, outputs={"output": "Done: **trip planned**."})]  # fmt: skip
@@ -62,7 +62,7 @@ def wide_trace(n: int, tag: str = "w") -> list[dict]:
             steps.append(step(f"{tag}-{i}", r, 1, "llm", latency_ms=50, status="success", total_tokens=40,
                               outputs={"role": "assistant", "content": f"Thinking, step {i}: *next* I call a tool."}))  # fmt: skip
         else:
-            steps.append(step(f"{tag}-{i}", f"{tag}-{i - 1}", 2, "tool", name=f"tool_{i}", latency_ms=20,
+            steps.append(step(f"{tag}-{i}", r, 1, "tool", name=f"tool_{i}", latency_ms=20,
                               status="error" if i % 10 == 0 else "success", inputs={"q": i}, outputs={"result": i}))  # fmt: skip
     return steps
 
