@@ -171,7 +171,7 @@ def test_a_session_item_is_answered_with_its_steps_and_stored_by_step(tmp_path, 
     at = review_page(tmp_path, monkeypatch, "session", [unit_payload("session", "s1", support_session(4))])
     item = at.session_state["item"]["item_id"]
     assert not [e for e in at.expander if e.label.startswith("Show ")]  # four turns: none folded
-    press(press(press(press(press(at, "incorrect"), "2"), "wrong"), "Submit"), "Submit")
+    press(press(press(press(at, "incorrect"), "2"), "wrong"), "Submit")
     assert stored(tmp_path, item) == [{"correctness": "incorrect", "helpfulness": 2, "notes": None,
                                        "tool_call": {"s1-turn3-tool": "wrong"}}]  # fmt: skip
 
