@@ -101,5 +101,8 @@ def unanswered_steps(criteria: list[Mapping[str, Any]], answers: Mapping[str, An
                 lacking.setdefault(criterion_name(q), []).append(q["label"].lower())
     if not lacking:
         return None
-    return "Answer every step these criteria ask about: " + escape(
-        "; ".join(f"{name}: {', '.join(steps)}" for name, steps in lacking.items())) + "."
+    return (
+        "Answer every step these criteria ask about: "
+        + escape("; ".join(f"{name}: {', '.join(steps)}" for name, steps in lacking.items()))
+        + "."
+    )

@@ -51,7 +51,7 @@ def _count(value: Any) -> int | None:
 
 
 def _tokens(f: Mapping[str, Any]) -> str | None:
-    """"1,234 tokens (1,000 in, 234 out)", as far as the step logged them."""
+    """ "1,234 tokens (1,000 in, 234 out)", as far as the step logged them."""
     prompt, completion, total = (_count(f.get(k)) for k in ("prompt_tokens", "completion_tokens", "total_tokens"))
     if total is None and prompt is not None and completion is not None:
         total = prompt + completion
@@ -137,7 +137,7 @@ def unit(item: Mapping[str, Any], found: Mapping[str, Any], raw: bool, key: str,
             if box.open:
                 for n, turn in enumerate(earlier, 1):
                     _turn(turn, n, item["item_id"], raw, key, opened, asked)
-    for n, turn in enumerate(every[len(earlier):], len(earlier) + 1):
+    for n, turn in enumerate(every[len(earlier) :], len(earlier) + 1):
         _turn(turn, n, item["item_id"], raw, key, opened, asked)
 
 

@@ -93,7 +93,9 @@ def test_a_trace_item_shows_its_steps_as_a_tree_with_errors_marked_and_the_final
     assert [r for r in under(model) if r.startswith("**")] == [TRACE_ROWS[3]]  # nested under its parent
     assert next(e for e in at.expander if e.label == TRACE_ROWS[3]).icon == ":material/error:"
     assert [m.value for m in at.markdown if m.value in ("**Final answer**", "**Output**")] == [
-        "**Output**", "**Final answer**"]  # the model call above the asked tool step is open too; then the answer
+        "**Output**",
+        "**Final answer**",
+    ]  # the model call above the asked tool step is open too; then the answer
     assert "Your order <strong>A1</strong> shipped on 3 May." in html(at)  # the root's output, as markdown
     assert "policy.md" not in html(at)  # a closed step draws nothing of its content
 

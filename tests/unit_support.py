@@ -10,8 +10,14 @@ from publish_support import load_queue
 from schemas.queue import QueueConfig
 
 # The per-step question the tests ask of each tool step (a choice, so number keys answer it).
-TOOL_CRITERION = {"key": "tool_call", "type": "categorical", "options": ["right", "wrong"], "required": True,
-                  "per_step": ["tool"], "description": "Was the right tool called with the right arguments?"}  # fmt: skip
+TOOL_CRITERION = {
+    "key": "tool_call",
+    "type": "categorical",
+    "options": ["right", "wrong"],
+    "required": True,
+    "per_step": ["tool"],
+    "description": "Was the right tool called with the right arguments?",
+}
 
 
 def step(run_id: str, parent: str | None, depth: int, run_type: str, turn: int = 1, **fields: Any) -> dict:
@@ -33,37 +39,134 @@ def support_trace(tag: str = "t1", failing_tool: bool = True) -> list[dict]:
     question = [{"role": "user", "content": "Where is my order A1?"}]
     tool = {"status": "error", "error": "TimeoutError: orders API"} if failing_tool else {"status": "success"}
     return [
-        step(r, None, 0, "chain", name="support-agent", latency_ms=2400, status="success", total_tokens=310,
-             inputs={"messages": question}, outputs={"output": "Your order **A1** shipped on 3 May."}),
-        step(f"{tag}-ret", r, 1, "retriever", name="policy-search", latency_ms=80, status="success",
-             inputs={"query": "order status"},
-             outputs={"documents": [{"page_content": "Orders ship in 2 days.", "metadata": {"source": "policy.md"}}]}),
-        step(f"{tag}-llm1", r, 1, "llm", latency_ms=900, status="success", prompt_tokens=120, completion_tokens=20,
-             total_tokens=140, inputs={"messages": question},
-             outputs={"role": "assistant", "content": None, "tool_calls": [{"id": "c1", "type": "function",
-                      "function": {"name": "get_order", "arguments": "{\"order_id\": \"A1\"}"}}]}),
-        step(f"{tag}-tool1", f"{tag}-llm1", 2, "tool", name="get_order", latency_ms=300,
-             inputs={"order_id": "A1"}, outputs={"output": "timeout"} if failing_tool else {"status": "shipped"}, **tool),
-        step(f"{tag}-tool2", r, 1, "tool", name="get_order", latency_ms=120, status="success",
-             inputs={"order_id": "A1"}, outputs={"status": "shipped", "date": "3 May"}),
-        step(f"{tag}-llm2", r, 1, "llm", latency_ms=1000, status="success", prompt_tokens=150, completion_tokens=20,
-             total_tokens=170, inputs={"messages": question},
-             outputs={"role": "assistant", "content": "Your order **A1** shipped on 3 May."}),
-    ]  # fmt: skip
+        step(
+            r,
+            None,
+            0,
+            "chain",
+            name="support-agent",
+            latency_ms=2400,
+            status="success",
+            total_tokens=310,
+            inputs={"messages": question},
+            outputs={"output": "Your order **A1** shipped on 3 May."},
+        ),
+        step(
+            f"{tag}-ret",
+            r,
+            1,
+            "retriever",
+            name="policy-search",
+            latency_ms=80,
+            status="success",
+            inputs={"query": "order status"},
+            outputs={"documents": [{"page_content": "Orders ship in 2 days.", "metadata": {"source": "policy.md"}}]},
+        ),
+        step(
+            f"{tag}-llm1",
+            r,
+            1,
+            "llm",
+            latency_ms=900,
+            status="success",
+            prompt_tokens=120,
+            completion_tokens=20,
+            total_tokens=140,
+            inputs={"messages": question},
+            outputs={
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {
+                        "id": "c1",
+                        "type": "function",
+                        "function": {"name": "get_order", "arguments": '{"order_id": "A1"}'},
+                    }
+                ],
+            },
+        ),
+        step(
+            f"{tag}-tool1",
+            f"{tag}-llm1",
+            2,
+            "tool",
+            name="get_order",
+            latency_ms=300,
+            inputs={"order_id": "A1"},
+            outputs={"output": "timeout"} if failing_tool else {"status": "shipped"},
+            **tool,
+        ),
+        step(
+            f"{tag}-tool2",
+            r,
+            1,
+            "tool",
+            name="get_order",
+            latency_ms=120,
+            status="success",
+            inputs={"order_id": "A1"},
+            outputs={"status": "shipped", "date": "3 May"},
+        ),
+        step(
+            f"{tag}-llm2",
+            r,
+            1,
+            "llm",
+            latency_ms=1000,
+            status="success",
+            prompt_tokens=150,
+            completion_tokens=20,
+            total_tokens=170,
+            inputs={"messages": question},
+            outputs={"role": "assistant", "content": "Your order **A1** shipped on 3 May."},
+        ),
+    ]
 
 
 def wide_trace(n: int, tag: str = "w") -> list[dict]:
     """A trace of `n` steps: a root chain, then model calls and tool calls in turn under it (every fifth tool fails)."""
     r = f"{tag}-root"
-    steps = [step(r, None, 0, "chain", name="agent", latency_ms=n * 10, status="success",
-                  inputs={"messages": [{"role": "user", "content": "Plan my trip"}]}, outputs={"output": "Done: **trip planned**."})]  # fmt: skip
+    steps = [
+        step(
+            r,
+            None,
+            0,
+            "chain",
+            name="agent",
+            latency_ms=n * 10,
+            status="success",
+            inputs={"messages": [{"role": "user", "content": "Plan my trip"}]},
+            outputs={"output": "Done: **trip planned**."},
+        )
+    ]
     for i in range(1, n):
         if i % 2:
-            steps.append(step(f"{tag}-{i}", r, 1, "llm", latency_ms=50, status="success", total_tokens=40,
-                              outputs={"role": "assistant", "content": f"Thinking, step {i}: *next* I call a tool."}))  # fmt: skip
+            steps.append(
+                step(
+                    f"{tag}-{i}",
+                    r,
+                    1,
+                    "llm",
+                    latency_ms=50,
+                    status="success",
+                    total_tokens=40,
+                    outputs={"role": "assistant", "content": f"Thinking, step {i}: *next* I call a tool."},
+                )
+            )
         else:
-            steps.append(step(f"{tag}-{i}", r, 1, "tool", name=f"tool_{i}", latency_ms=20,
-                              status="error" if i % 10 == 0 else "success", inputs={"q": i}, outputs={"result": i}))  # fmt: skip
+            steps.append(
+                step(
+                    f"{tag}-{i}",
+                    r,
+                    1,
+                    "tool",
+                    name=f"tool_{i}",
+                    latency_ms=20,
+                    status="error" if i % 10 == 0 else "success",
+                    inputs={"q": i},
+                    outputs={"result": i},
+                )
+            )
     return steps
 
 
@@ -74,11 +177,35 @@ def support_session(turns: int, tag: str = "s1") -> list[dict]:
         history = [*history, {"role": "user", "content": f"Question {t}: where is order A{t}?"}]
         root = f"{tag}-turn{t}"
         answer = f"Answer {t}: order A{t} shipped."
-        steps.append(step(root, None, 0, "llm", turn=t, latency_ms=500 + t, status="success", total_tokens=100 + t,
-                          inputs={"messages": history}, outputs={"role": "assistant", "content": answer}))  # fmt: skip
+        steps.append(
+            step(
+                root,
+                None,
+                0,
+                "llm",
+                turn=t,
+                latency_ms=500 + t,
+                status="success",
+                total_tokens=100 + t,
+                inputs={"messages": history},
+                outputs={"role": "assistant", "content": answer},
+            )
+        )
         if t % 3 == 0:
-            steps.append(step(f"{root}-tool", root, 1, "tool", turn=t, name="get_order", latency_ms=40,
-                              status="success", inputs={"order_id": f"A{t}"}, outputs={"status": "shipped"}))  # fmt: skip
+            steps.append(
+                step(
+                    f"{root}-tool",
+                    root,
+                    1,
+                    "tool",
+                    turn=t,
+                    name="get_order",
+                    latency_ms=40,
+                    status="success",
+                    inputs={"order_id": f"A{t}"},
+                    outputs={"status": "shipped"},
+                )
+            )
         history = [*history, {"role": "assistant", "content": answer}]
     return steps
 
