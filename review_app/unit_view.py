@@ -66,7 +66,7 @@ def step_label(step: Step, flattened: bool = False) -> str:
     f = step.fields
     parts = [f"**{step.position}**", escape(step.run_type)]
     if step.name:
-        parts.append(escape(step.name if len(step.name) <= 80 else step.name[:80] + "…"))
+        parts.append(escape(step.name))
     if flattened:
         parts.append(f"depth {step.depth}")
     if latency := _latency(f.get("latency_ms")):

@@ -20,6 +20,7 @@ from typing import Any
 from reviewdesk.review.drafts import unanswered
 
 UNIT_KINDS = ("trace", "session")
+NAME_CHARS = 80  # a step's name is shown up to this long: a label, not a place for a whole prompt
 
 
 @dataclass(frozen=True)
@@ -42,9 +43,12 @@ class Step:
 
     @property
     def name(self) -> str | None:
-        """The step's name, when the queue shows names and the run has one."""
+        """The step's name (its first NAME_CHARS characters), when the queue shows names and the run has one."""
         name = self.fields.get("name")
-        return None if name in (None, "") else str(name)
+        if name in (None, ""):
+            return None
+        name = str(name)
+        return name if len(name) <= NAME_CHARS else name[:NAME_CHARS] + "…"
 
 
 @dataclass
