@@ -23,12 +23,12 @@ from pathlib import Path
 from browser_bench import CHROMIUM_ARGS, ROOT, SETTLED, p95, served, settle
 
 sys.path.insert(0, str(ROOT / "tests"))  # the tests' hand-built unit items
-from review_support import PASSWORD, seed_batch  # noqa: E402
-from unit_support import unit_payload, unit_queue, wide_trace  # noqa: E402
+from review_support import PASSWORD, seed_batch
+from unit_support import unit_payload, unit_queue, wide_trace
 
-from reviewdesk.config import Settings  # noqa: E402
-from reviewdesk.review import accounts  # noqa: E402
-from reviewdesk.stores.reviewstore import ReviewStore  # noqa: E402
+from reviewdesk.config import Settings
+from reviewdesk.review import accounts
+from reviewdesk.stores.reviewstore import ReviewStore
 
 STEPS = 200
 TARGETS = {"first view p95": 1000.0, "open a step p95": 200.0}

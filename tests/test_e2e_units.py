@@ -80,7 +80,8 @@ def test_a_trace_and_a_session_are_answered_with_keys_only_and_stored_by_step(ch
         app.unfocus()
         session = linked_item(page)
         expect(page.get_by_text("Show 5 earlier turns (1 step the form asks about)")).to_be_visible()
-        expect(page.get_by_role("paragraph").filter(has_text="Answer 8: order A8 shipped.")).to_be_in_viewport()  # the last answer, in view
+        last = page.get_by_role("paragraph").filter(has_text="Answer 8: order A8 shipped.")
+        expect(last).to_be_in_viewport()  # the last answer, in view
         press(app, "3")  # correctness: incorrect
         press(app, "2")  # helpfulness: 2
         expect(keys_answer(page)).to_contain_text("Tool call, turn 3 · step 4 · tool · get_order")
