@@ -10,7 +10,6 @@ icons and the red "error" mark), st.html gets nothing that can run or load, expa
 from __future__ import annotations
 
 import itertools
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,12 +18,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from render_support import unsafe
 from review_support import PASSWORD, seed_batch
-from streamlit import config
 from streamlit.testing.v1 import AppTest
-from test_rendering import CHROME, HOSTILE, MAGIC, acted_on, json_values, markdown_strings
+from test_rendering import CHROME, HOSTILE, acted_on, json_values, markdown_strings, review_view
 from unit_support import TOOL_CRITERION, step, unit_payload, unit_queue, wide_trace
 
-from review_app.session import TOKEN
 from review_app.step_questions import ERROR_ICON, ICONS, OTHER_ICON
 from review_app.unit_view import LEVELS
 from reviewdesk.config import Settings
@@ -83,20 +80,8 @@ def page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UnitPage]:
         queue = unit_queue("traces", "trace", [HOSTILE_STEP], assignees=["reviewer1"], description=HOSTILE[2])
         seed_batch(store, queue, n=1, reviewers_needed=1, payloads=[unit_payload("trace", "t", wide_trace(4))])
         token = accounts.authenticate(store, "reviewer1", PASSWORD).token
-    magic, main = config.get_option(MAGIC), sys.modules["__main__"]
-    config.set_option(MAGIC, False)  # as test_rendering does: the views use no magic, and runs are 3x faster
-    try:
-        with pytest.MonkeyPatch.context() as mp:
-            mp.setenv("REVIEWDESK_DATA_DIR", str(data))
-            at = AppTest.from_file(str(VIEWS / "review.py"), default_timeout=120)
-            at.session_state[TOKEN] = token
-            at.run()
-            sys.modules["__main__"] = main
-            assert not at.exception and at.session_state["item"] is not None
-            yield UnitPage(at)
-    finally:
-        config.set_option(MAGIC, magic)
-        sys.modules["__main__"] = main
+    with review_view(data, token, timeout=120) as at:
+        yield UnitPage(at)
 
 
 def tools(at: AppTest) -> list[str]:
