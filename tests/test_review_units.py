@@ -4,11 +4,17 @@ asks about, and its answer checked against the contract; hand-built cases and pr
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from unit_support import TOOL_CRITERION, step, support_session, support_trace, unit_payload
+from review_support import PASSWORD, dialect_store, seed_batch
+from unit_support import TOOL_CRITERION, step, support_session, support_trace, unit_payload, unit_queue
 
 from review_app.step_questions import expand, fold
+from reviewdesk.review import accounts
+from reviewdesk.review.drafts import Draft
+from reviewdesk.review.reservations import next_item
+from reviewdesk.review.submissions import item_submissions, revise, submit
 from reviewdesk.review.units import (
     ancestors,
     asked_steps,
@@ -145,3 +151,18 @@ def test_any_parent_links_give_a_tree_holding_every_step_once(links, levels):
     tree = step_tree(steps, levels)
     assert sorted(flat(tree)) == [s.position for s in steps]
     check_levels(tree, levels)
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+def test_the_store_keeps_a_per_step_answer_exactly_as_sent(dialect, tmp_path, request):
+    answers = {"correctness": "correct", "tool_call": {"t1-tool1": "wrong", "t1-tool2": "right"}}
+    with dialect_store(dialect, tmp_path, lambda: request.getfixturevalue("postgres_url")) as store:
+        accounts.add_user(store, "reviewer1", "reviewer", PASSWORD)
+        queue = unit_queue("traces", "trace", assignees=["reviewer1"])
+        seed_batch(store, queue, n=1, reviewers_needed=1, payloads=[unit_payload("trace", "t1", support_trace())])
+        item = next_item(store, "traces", "reviewer1")
+        assert item["payload"]["unit"]["steps"][3]["run_id"] == "t1-tool1"
+        submit(store, item["item_id"], "reviewer1", Draft(answers))
+        again = revise(store, item["item_id"], "reviewer1", Draft({**answers, "tool_call": dict(answers["tool_call"])}))
+        assert again.duplicate  # the same per-step answer, key order aside: nothing new stored
+        assert [s["answers"] for s in item_submissions(store, item["item_id"])] == [answers]
