@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -24,6 +24,7 @@ import streamlit as st
 from review_app import parts
 from reviewdesk.review import wording
 from reviewdesk.review.conversation import Turn, as_json, plain, split, turns
+from reviewdesk.review.units import unit_of
 
 HIDDEN = ("model",)  # blind review: which model answered is not shown
 # Each role's avatar; the message name given to Streamlit is the normalised role, never the log's.
@@ -73,9 +74,9 @@ def draw(found: list[Turn], raw: bool) -> None:
                 parts.part(piece, raw)
 
 
-def conversation(inputs: Any, raw: bool = False) -> None:
+def conversation(inputs: Any, raw: bool = False, title: str = "Conversation") -> None:
     """A run's inputs, earlier turns folded away: the latest user turn and what follows come first."""
-    st.markdown("**Conversation**")
+    st.markdown(f"**{title}**")
     earlier, latest = split(turns(inputs, role="user"))
     if earlier:
         with st.expander(f"Show {len(earlier)} earlier message{'s' if len(earlier) > 1 else ''}"):
@@ -95,14 +96,19 @@ def answer(outputs: Any, raw: bool = False, title: bool = True) -> None:
     draw(found, raw)
 
 
-def details(payload: Any) -> None:
-    """A run's error, when it failed, and its other fields in an expander."""
-    if not isinstance(payload, dict):
-        return
+def failure(payload: dict) -> None:
+    """A run's error as logged, when it failed."""
     if payload.get("status") == "error":
         error = payload.get("error")
         st.code(f"error: {error if isinstance(error, str) else as_json(error, indent=2)}", language=None,
                 wrap_lines=True)  # fmt: skip
+
+
+def details(payload: Any) -> None:
+    """A run's error, when it failed, and its other fields in an expander."""
+    if not isinstance(payload, dict):
+        return
+    failure(payload)
     with st.expander("Run details"):
         value({k: v for k, v in payload.items() if k not in ("inputs", "outputs", *HIDDEN)})
 
@@ -135,8 +141,9 @@ def _outputs(payload: Any) -> Any:
     return payload.get("outputs") if isinstance(payload, dict) else payload
 
 
-def item(item: dict, key: str = "content") -> None:
-    """An item's runs: one run, or one conversation with the two answers side by side; never raises.
+def item(item: dict, key: str = "content", asked: Collection[str] = ()) -> None:
+    """An item's runs: one run, a trace's or a session's steps (`review_app.unit_view`; `asked`: the steps
+    the form asks about, shown at first), or one conversation with the two answers side by side; never raises.
 
     "Raw text" shows every text exactly as logged; on a pair, "Highlight differences" shows both answers
     as text with the words only one of them has marked. `key` tells apart two views of the same item."""
@@ -146,6 +153,11 @@ def item(item: dict, key: str = "content") -> None:
             raw = st.toggle("Raw text", key=f"{prefix}-raw", help="Show every text exactly as logged.")
             marked = pairwise and st.toggle("Highlight differences", key=f"{prefix}-diff",
                                             help="Mark the words in which answers A and B differ.")  # fmt: skip
+        if not pairwise and (found := unit_of(item.get("payload"))) is not None:
+            from review_app import unit_view  # it draws steps with this module's parts: imported once needed
+
+            unit_view.unit(item, found, raw, key, asked)
+            return
         if not pairwise:
             run(run_of(item, item["run_id"]), raw=raw)
             return

@@ -15,11 +15,11 @@ from typing import Any
 
 import streamlit as st
 
-from review_app import browser
+from review_app import browser, step_questions
 from review_app import suggested as suggestion
 from review_app.render import escape, run_of, sides
 from reviewdesk.review.corrections import CorrectionError, corrected, editable
-from reviewdesk.review.drafts import missing_answers
+from reviewdesk.review.drafts import flag_only, missing_answers
 from schemas.rubric import PREFERENCE, PREFERENCE_CRITERION, TIE
 
 FLAGS = ["", "contains personal data (PII)", "broken run", "harmful content", "other"]
@@ -35,7 +35,7 @@ PREFERENCE_QUESTION = {  # the pairwise question as the form asks it: screen sid
 
 
 def _key(prefix: str, c: Mapping[str, Any]) -> str:
-    return f"{prefix}-{c['key']}"
+    return f"{prefix}-{c.get('slot', c['key'])}"  # a per-step question: one widget per step
 
 
 def _name(c: Mapping[str, Any]) -> str:
@@ -43,8 +43,9 @@ def _name(c: Mapping[str, Any]) -> str:
 
 
 def _label(c: Mapping[str, Any]) -> str:
-    """The widget label: the name (escaped: labels render markdown), marked when an answer is required."""
-    return escape(_name(c)) + (" *" if c.get("required") else "")
+    """The widget label: the name (escaped: labels render markdown), marked when an answer is required; a
+    per-step question's names its step, after the step type's icon (as in the tree)."""
+    return (f"{c['icon']} " if "icon" in c else "") + escape(_name(c)) + (" *" if c.get("required") else "")
 
 
 def choices(c: Mapping[str, Any]) -> list | None:
@@ -82,7 +83,8 @@ def quick_keys(criteria: list[Mapping[str, Any]], prefix: str) -> None:
     if c is None:
         return
     with st.container(horizontal=True, vertical_alignment="center"):
-        st.markdown(f"Keys answer **{escape(_name(c))}**")
+        asks = f"{c['criterion']}, {c['label'].lower()}" if "step" in c else _name(c)
+        st.markdown(f"Keys answer **{escape(asks)}**")
         browser.mark(_key(prefix, c))
         for n, (shortcut, option) in enumerate(zip(KEYS, choices(c), strict=False)):
             st.button(escape(option), key=f"{browser.QUICK_KEY}{shortcut}-{prefix}", shortcut=shortcut,
@@ -146,7 +148,7 @@ def _blank_none(value: Any) -> Any:
 def given(criteria: list[Mapping[str, Any]], prefix: str) -> dict:
     """The answers the form's widgets hold, read from the session without drawing them (as `form` returns
     them): so a press of Submit is handled before the next item's form is drawn, in one run."""
-    return {c["key"]: _blank_none(st.session_state.get(_key(prefix, c))) for c in criteria}
+    return step_questions.fold(criteria, [_blank_none(st.session_state.get(_key(prefix, c))) for c in criteria])
 
 
 def form(
@@ -159,22 +161,30 @@ def form(
     (`suggested.proposals`: marked as suggested, with an accept key); returns the answers by key, an
     unanswered one as None (so an optional boolean left blank is stored as absent, never as False)."""
     for c in criteria:
-        if initial and initial.get(c["key"]) is not None:
-            st.session_state.setdefault(_key(prefix, c), initial[c["key"]])
+        if initial and (value := step_questions.initial_value(c, initial)) is not None:
+            st.session_state.setdefault(_key(prefix, c), value)
     if suggested:
         suggestion.preselect(prefix, suggested)
         suggestion.track(prefix)
         suggestion.accept_button(prefix)
-    answers = {}
+    values = []
     for c in criteria:
-        answers[c["key"]] = widget(c, prefix)
+        if c.get("first"):
+            step_questions.heading(c, criteria)
+        values.append(widget(c, prefix))
         suggestion.mark(prefix, c["key"])
-    return answers
+    return step_questions.fold(criteria, values)
 
 
 def criteria(item: Mapping[str, Any], rubric: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     """What the reviewer answers for this item: the rubric, after the preference for a pairwise one."""
     return ([PREFERENCE_QUESTION] if item["kind"] == "pairwise" else []) + list(rubric["criteria"])
+
+
+def questions(item: Mapping[str, Any], rubric: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """What the form asks: `criteria`, each `per_step` one once per step of a trace or session it names."""
+    steps, session = step_questions.unit_steps(item), step_questions.is_session(item)
+    return step_questions.expand(criteria(item, rubric), steps, session)
 
 
 def stored(item: Mapping[str, Any], answers: dict) -> dict:
@@ -280,6 +290,7 @@ def refusal(criteria: list[Mapping[str, Any]], answers: Mapping[str, Any], field
     every answer left empty is enough where the queue allows flagging instead of rating (`flag_instead`)."""
     if problem := st.session_state.get(_problem_key(prefix)):
         return escape(problem)
-    if lacking := missing_answers(criteria, answers, fields.get("flags", ()), flag_instead):
+    flags = fields.get("flags", ())
+    if lacking := missing_answers([c for c in criteria if "step" not in c], answers, flags, flag_instead):
         return f"Answer the required criteria first: {escape(', '.join(lacking))}."
-    return None
+    return None if flag_instead and flag_only(answers, flags) else step_questions.unanswered_steps(criteria, answers)

@@ -40,12 +40,29 @@ def seed_queue(
     gold: int = 0,
     priorities: dict[int, float] | None = None,
     batch_id: str | None = None,
+    payloads: list[dict] | None = None,
     **changes: object,
 ) -> QueueConfig:
-    """Save queue `name` (with `changes`) and one batch of `n` items: positions 1..n, the first `gold` gold."""
-    queue = load_queue(name, **changes)
+    """Save queue `name` (with `changes`) and one batch of `n` items: positions 1..n, the first `gold` gold;
+    `payloads`: the items' payloads in order (each item's run is the first of its `runs`)."""
+    return seed_batch(store, load_queue(name, **changes), n, reviewers_needed, gold, priorities, batch_id, payloads)
+
+
+def seed_batch(
+    store: ReviewStore,
+    queue: QueueConfig,
+    n: int = 10,
+    reviewers_needed: int = 2,
+    gold: int = 0,
+    priorities: dict[int, float] | None = None,
+    batch_id: str | None = None,
+    payloads: list[dict] | None = None,
+) -> QueueConfig:
+    """Save `queue` and one batch of `n` items, as `seed_queue` does."""
     batch_id = batch_id or f"{queue.name}-b1"
     priorities = priorities or {}
+    payloads = payloads or [{"runs": {f"run-{pos}": {"run_id": f"run-{pos}", "outputs": f"answer {pos}"}}}
+                            for pos in range(1, n + 1)]  # fmt: skip
     with store.write() as conn:
         store.save_queue(conn, queue, T0)
         store.insert_ignore(conn, batches, [{
@@ -59,7 +76,7 @@ def seed_queue(
                 "queue": queue.name,
                 "position": pos,
                 "kind": "single",
-                "run_id": f"run-{pos}",
+                "run_id": next(iter(payloads[pos - 1]["runs"])),
                 "run_a": None,
                 "run_b": None,
                 "left_run_id": None,
@@ -68,7 +85,7 @@ def seed_queue(
                 "is_gold": pos <= gold,
                 "gold_answer": {"correctness": "correct"} if pos <= gold else None,
                 "reviewers_needed": reviewers_needed,
-                "payload": {"runs": {f"run-{pos}": {"run_id": f"run-{pos}", "outputs": f"answer {pos}"}}},
+                "payload": payloads[pos - 1],
                 "published_at": T0,
                 "priority": priorities.get(pos),
             }

@@ -36,7 +36,7 @@ chosen = st.selectbox(f"Your last {len(done)} items, newest first", done, format
 rubric = store().rubric(queue, chosen["rubric_version"])
 render.item(chosen)
 st.divider()
-criteria = rubric_form.criteria(chosen, rubric)
+criteria = rubric_form.questions(chosen, rubric)
 prefix = f"edit-{chosen['submission_id']}"  # a new revision starts a fresh form from its own values
 answers = rubric_form.form(criteria, prefix, initial=rubric_form.shown(chosen, chosen["answers"]))
 extras = rubric_form.extras(chosen, prefix, initial=chosen)

@@ -24,7 +24,7 @@ from typing import NoReturn
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from review_app import browser, render, rubric_form, suggested
+from review_app import browser, render, rubric_form, suggested, unit_view
 from review_app.render import escape, guarded
 from review_app.session import require_role, store, store_fault_notice
 from review_app.views import training
@@ -138,6 +138,8 @@ def form_area(item: dict, criteria: list, prefix: str, proposed: dict) -> None:
     if ASKED in st.session_state:  # a Submit or Skip press in this run of the form alone: see `_asked`
         st.rerun()
     rubric_form.quick_keys(criteria, prefix)
+    if (c := rubric_form.highlighted(criteria, prefix)) is not None and "step" in c:  # its step in the tree too
+        browser.mark(unit_view.step_key(item["item_id"], c["position"]))
     rubric_form.form(criteria, prefix, suggested=proposed)
     rubric_form.extras(item, prefix)
 
@@ -152,7 +154,7 @@ def send(item: dict, queue: dict, reviewer: str) -> str | None:
     """Submit what the form holds: store it and reserve the next item in one transaction (the page then
     draws that item); returns why not, when the form cannot be sent yet."""
     prefix = item["item_id"]
-    criteria = rubric_form.criteria(item, store().rubric(queue["name"], item["rubric_version"]))
+    criteria = rubric_form.questions(item, store().rubric(queue["name"], item["rubric_version"]))
     answers, extras = rubric_form.given(criteria, prefix), rubric_form.given_extras(item, prefix)
     if why := rubric_form.refusal(criteria, answers, extras, prefix, allows_flag_only(queue)):
         return why
@@ -269,13 +271,13 @@ def _item_area(queues: dict, user: dict) -> None:
         st.query_params["item"] = st.session_state[OWN_LINK] = item["item_id"]  # the address bar shows its link
 
     rubric = store().rubric(name, item["rubric_version"])
-    criteria = rubric_form.criteria(item, rubric)
+    criteria = rubric_form.questions(item, rubric)
     prefix = item["item_id"]
     shown = render.sides(item) if item["kind"] == "pairwise" else None  # run ids, left (A) first
     proposed, rest = {}, {}
     if item["suggestions"]:
         with guarded("the model's suggestions"):
-            proposed = suggested.proposals(item, criteria)
+            proposed = suggested.proposals(item, [c for c in criteria if "step" not in c])  # none per step
             rest = {k: s for k, s in item["suggestions"].items() if k not in proposed}  # none the form can pre-select
     content, right = st.columns([3, 2])
     with right:
@@ -294,7 +296,7 @@ def _item_area(queues: dict, user: dict) -> None:
     with clock:
         countdown(item["reserved_until"], queue["reservation_minutes"])
     with content, st.container(height=PANE, key="content_pane", autoscroll=False):  # browser.py scrolls it
-        render.item(item)
+        render.item(item, asked={c["step"] for c in criteria if "step" in c})
         if rest:
             with guarded("the model's suggestions"):
                 suggestions(rest, "Model suggestions (a model's guess: check it)", shown)

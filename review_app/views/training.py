@@ -60,7 +60,7 @@ def _send(item: dict, criteria: list, reviewer: str) -> None:
 def training_item(item: dict, queue: dict, reviewer: str) -> None:
     """A training item: its place in the attempt, the run, the rubric and Submit."""
     rubric = store().rubric(queue["name"], item["rubric_version"])
-    criteria = rubric_form.criteria(item, rubric)
+    criteria = rubric_form.questions(item, rubric)
     prefix = _prefix(item)
     attempt = f" (attempt {item['attempt']})" if item["attempt"] > 1 else ""
     st.info(f"**Training item {item['training_position']} of {item['training_items']}**{attempt}: answer as you "

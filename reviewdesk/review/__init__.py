@@ -20,7 +20,8 @@ work and flagged items for leads), item_links (what opening an item by its id sh
 qualify/pause/send back, the event log and lead notices), training (training items on gold items, graded
 answers kept apart from submissions), monitoring (live gold accuracy; the pause back to training),
 backlog (how large the next batch may be), lookups (shared statements), steps (one review cycle, sample
-within the backlog limits -> pre-score -> publish, as the flow and the demo run it).
+within the backlog limits -> pre-score -> publish, as the flow and the demo run it), units (a trace's or a
+session's steps as a tree, and what a per-step criterion asks of them and checks in its answer).
 """
 
 from reviewdesk.lazy import front_door
@@ -49,5 +50,6 @@ __all__, __getattr__, __dir__ = front_door(
         "monitoring": ["live_gold_accuracy"],
         "backlog": ["BatchRoom", "batch_room"],
         "steps": ["cycle_sample_step", "prescore_step", "publish_step", "sample_step"],
+        "units": ["Step", "StepNode", "asked_steps", "step_answer_problems", "step_tree", "steps_of", "unit_of"],
     },
 )

@@ -10,6 +10,7 @@ st.html (run text drawn as markdown, issue 13) nothing that could run or load (r
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import re
 import sys
@@ -152,6 +153,13 @@ def review(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReviewPage]:
         accounts.add_user(store, "reviewer1", "reviewer", PASSWORD)
         seed_queue(store, n=2, assignees=["reviewer1"], description=IMAGE, rubric=HOSTILE_RUBRIC, promotion=None)
         token = accounts.authenticate(store, "reviewer1", PASSWORD).token
+    with review_view(data, token) as at:
+        yield ReviewPage(at)
+
+
+@contextlib.contextmanager
+def review_view(data: Path, token: str, timeout: float = 60) -> Iterator[AppTest]:
+    """views/review.py under AppTest on the data dir `data`, logged in with `token`, first run done."""
     # Streamlit rewrites the script's AST for "magic" on every AppTest run, two thirds of a run's
     # time; the views use no magic, so the fuzzed items run three times faster without it.
     magic, main = config.get_option(MAGIC), sys.modules["__main__"]
@@ -159,14 +167,14 @@ def review(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReviewPage]:
     try:
         with pytest.MonkeyPatch.context() as mp:
             mp.setenv("REVIEWDESK_DATA_DIR", str(data))
-            at = AppTest.from_file(str(VIEWS / "review.py"), default_timeout=60)
+            at = AppTest.from_file(str(VIEWS / "review.py"), default_timeout=timeout)
             at.session_state[TOKEN] = token
             at.run()
             # AppTest leaves its script as __main__, and this runs before conftest's _keep_main_module
             # (a module fixture sets up first): put the real one back, or later spawned processes hang.
             sys.modules["__main__"] = main
             assert not at.exception and at.session_state["item"] is not None
-            yield ReviewPage(at)
+            yield at
     finally:
         config.set_option(MAGIC, magic)
         sys.modules["__main__"] = main

@@ -1,0 +1,217 @@
+"""Trace and session items built by hand as publish writes them (the issue 18 payload contract), and a
+queue of either unit with a per-step criterion, for the review screen's tests and benchmark."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from publish_support import load_queue
+
+from schemas.queue import QueueConfig
+
+# The per-step question the tests ask of each tool step (a choice, so number keys answer it).
+TOOL_CRITERION = {
+    "key": "tool_call",
+    "type": "categorical",
+    "options": ["right", "wrong"],
+    "required": True,
+    "per_step": ["tool"],
+    "description": "Was the right tool called with the right arguments?",
+}
+
+
+def step(run_id: str, parent: str | None, depth: int, run_type: str, turn: int = 1, **fields: Any) -> dict:
+    """One step as a unit's payload lists it: the structural fields, then what the reviewer sees."""
+    return {"run_id": run_id, "parent_run_id": parent, "depth": depth, "turn": turn, "run_type": run_type, **fields}
+
+
+def unit_payload(kind: str, unit_id: str, steps: list[dict]) -> dict:
+    """An item's payload: its run (a trace's root, a session's last turn's root) and the unit's steps."""
+    roots = [s for s in steps if s["depth"] == 0]
+    run = {k: v for k, v in roots[-1].items() if k not in ("parent_run_id", "depth", "turn", "run_type")}
+    return {"runs": {roots[-1]["run_id"]: run}, "unit": {"kind": kind, "id": unit_id, "steps": steps}}
+
+
+def support_trace(tag: str = "t1", failing_tool: bool = True) -> list[dict]:
+    """An agent's answer: a root chain, a retrieval, a model call asking for a tool, the tool (failing,
+    unless not `failing_tool`), a second tool, and the model's final answer."""
+    r = f"{tag}-root"
+    question = [{"role": "user", "content": "Where is my order A1?"}]
+    tool = {"status": "error", "error": "TimeoutError: orders API"} if failing_tool else {"status": "success"}
+    return [
+        step(
+            r,
+            None,
+            0,
+            "chain",
+            name="support-agent",
+            latency_ms=2400,
+            status="success",
+            total_tokens=310,
+            inputs={"messages": question},
+            outputs={"output": "Your order **A1** shipped on 3 May."},
+        ),
+        step(
+            f"{tag}-ret",
+            r,
+            1,
+            "retriever",
+            name="policy-search",
+            latency_ms=80,
+            status="success",
+            inputs={"query": "order status"},
+            outputs={"documents": [{"page_content": "Orders ship in 2 days.", "metadata": {"source": "policy.md"}}]},
+        ),
+        step(
+            f"{tag}-llm1",
+            r,
+            1,
+            "llm",
+            latency_ms=900,
+            status="success",
+            prompt_tokens=120,
+            completion_tokens=20,
+            total_tokens=140,
+            inputs={"messages": question},
+            outputs={
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {
+                        "id": "c1",
+                        "type": "function",
+                        "function": {"name": "get_order", "arguments": '{"order_id": "A1"}'},
+                    }
+                ],
+            },
+        ),
+        step(
+            f"{tag}-tool1",
+            f"{tag}-llm1",
+            2,
+            "tool",
+            name="get_order",
+            latency_ms=300,
+            inputs={"order_id": "A1"},
+            outputs={"output": "timeout"} if failing_tool else {"status": "shipped"},
+            **tool,
+        ),
+        step(
+            f"{tag}-tool2",
+            r,
+            1,
+            "tool",
+            name="get_order",
+            latency_ms=120,
+            status="success",
+            inputs={"order_id": "A1"},
+            outputs={"status": "shipped", "date": "3 May"},
+        ),
+        step(
+            f"{tag}-llm2",
+            r,
+            1,
+            "llm",
+            latency_ms=1000,
+            status="success",
+            prompt_tokens=150,
+            completion_tokens=20,
+            total_tokens=170,
+            inputs={"messages": question},
+            outputs={"role": "assistant", "content": "Your order **A1** shipped on 3 May."},
+        ),
+    ]
+
+
+def wide_trace(n: int, tag: str = "w") -> list[dict]:
+    """A trace of `n` steps: a root chain, then model calls and tool calls in turn under it (every fifth tool fails)."""
+    r = f"{tag}-root"
+    steps = [
+        step(
+            r,
+            None,
+            0,
+            "chain",
+            name="agent",
+            latency_ms=n * 10,
+            status="success",
+            inputs={"messages": [{"role": "user", "content": "Plan my trip"}]},
+            outputs={"output": "Done: **trip planned**."},
+        )
+    ]
+    for i in range(1, n):
+        if i % 2:
+            steps.append(
+                step(
+                    f"{tag}-{i}",
+                    r,
+                    1,
+                    "llm",
+                    latency_ms=50,
+                    status="success",
+                    total_tokens=40,
+                    outputs={"role": "assistant", "content": f"Thinking, step {i}: *next* I call a tool."},
+                )
+            )
+        else:
+            steps.append(
+                step(
+                    f"{tag}-{i}",
+                    r,
+                    1,
+                    "tool",
+                    name=f"tool_{i}",
+                    latency_ms=20,
+                    status="error" if i % 10 == 0 else "success",
+                    inputs={"q": i},
+                    outputs={"result": i},
+                )
+            )
+    return steps
+
+
+def support_session(turns: int, tag: str = "s1") -> list[dict]:
+    """A conversation of `turns` turns, each a model call (every third with a tool call under it)."""
+    steps, history = [], []
+    for t in range(1, turns + 1):
+        history = [*history, {"role": "user", "content": f"Question {t}: where is order A{t}?"}]
+        root = f"{tag}-turn{t}"
+        answer = f"Answer {t}: order A{t} shipped."
+        steps.append(
+            step(
+                root,
+                None,
+                0,
+                "llm",
+                turn=t,
+                latency_ms=500 + t,
+                status="success",
+                total_tokens=100 + t,
+                inputs={"messages": history},
+                outputs={"role": "assistant", "content": answer},
+            )
+        )
+        if t % 3 == 0:
+            steps.append(
+                step(
+                    f"{root}-tool",
+                    root,
+                    1,
+                    "tool",
+                    turn=t,
+                    name="get_order",
+                    latency_ms=40,
+                    status="success",
+                    inputs={"order_id": f"A{t}"},
+                    outputs={"status": "shipped"},
+                )
+            )
+        history = [*history, {"role": "assistant", "content": answer}]
+    return steps
+
+
+def unit_queue(name: str, unit: str, extra: list[dict] | None = None, **changes: object) -> QueueConfig:
+    """support-quality's rubric as a `unit` queue named `name`, with `extra` criteria (default: the tool question)."""
+    raw = load_queue("support-quality").model_dump(mode="json", exclude_unset=True)
+    raw["rubric"]["criteria"] += extra if extra is not None else [TOOL_CRITERION]
+    return QueueConfig.model_validate({**raw, "name": name, "unit": unit, **changes})
