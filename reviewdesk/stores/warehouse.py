@@ -250,6 +250,37 @@ def m017_suggestion_reasons_and_outcomes(con: duckdb.DuckDBPyConnection) -> None
     con.execute("ALTER TABLE labels ADD COLUMN suggestion_outcome VARCHAR")
 
 
+
+@migration
+def m018_item_units(con: duckdb.DuckDBPyConnection) -> None:
+    # What an item reviews: 'run' (one run, or a pair), 'trace' (a root run and its descendants) or 'session'
+    # (every run of one session_id); `unit_id` is the trace's root run id or the session id (NULL for runs).
+    con.execute("ALTER TABLE items ADD COLUMN unit VARCHAR NOT NULL DEFAULT 'run'")
+    con.execute("ALTER TABLE items ADD COLUMN unit_id VARCHAR")
+
+
+def _keyed_by_step(con: duckdb.DuckDBPyConnection, table: str, key: list[str]) -> None:
+    """Rebuild `table` with a `step_run_id` column in its primary key ('' for an answer about the whole item):
+    DuckDB cannot alter a primary key in place."""
+    cols = con.execute(f"SELECT column_name, data_type, is_nullable FROM information_schema.columns "
+                       f"WHERE table_name = '{table}' ORDER BY ordinal_position").fetchall()  # fmt: skip
+    defs = ", ".join(f"{n} {t}{'' if nullable == 'YES' else ' NOT NULL'}" for n, t, nullable in cols)
+    names = ", ".join(n for n, _, _ in cols)
+    con.execute(f"CREATE TABLE {table}__new ({defs}, step_run_id VARCHAR NOT NULL DEFAULT '', "
+                f"PRIMARY KEY ({', '.join(key)}, step_run_id))")  # fmt: skip
+    con.execute(f"INSERT INTO {table}__new ({names}) SELECT {names} FROM {table}")
+    con.execute(f"DROP TABLE {table}")
+    con.execute(f"ALTER TABLE {table}__new RENAME TO {table}")
+
+
+@migration
+def m019_step_labels(con: duckdb.DuckDBPyConnection) -> None:
+    # A per-step criterion (trace and session items) is answered once per step: its labels and consensus
+    # keep the step's run id; '' is an answer about the whole item, as every label before this was.
+    _keyed_by_step(con, "labels", ["item_id", "reviewer", "criterion"])
+    _keyed_by_step(con, "consensus", ["item_id", "criterion"])
+
+
 # Faults of the disk, the file or the process's memory; other DuckDB errors are bugs (or user SQL, checked earlier).
 _FAULTS = (duckdb.OperationalError, duckdb.FatalException)
 
