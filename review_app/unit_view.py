@@ -11,7 +11,8 @@ A session is its turns in order: each turn's latest user message, its steps (fol
 Only the last `KEEP_TURNS` show at first; the earlier ones wait behind "Show N earlier turns".
 
 Cheap for long units: a step's content is drawn only while it is open (expanders that rerun when
-opened), and the whole unit is a fragment, so opening a step redraws only the unit, not the page.
+opened), and sibling steps are fragments of `CHUNK`, so opening a step redraws only its chunk of
+steps, not the page or the rest of the unit.
 Expanders are keyed by item and step, so what is open stays open across reruns: the reviewer's place.
 Every run-derived string in a label goes through `escape`.
 """
@@ -32,6 +33,9 @@ from reviewdesk.review.units import Step, StepNode, ancestors, step_tree, steps_
 
 LEVELS = 5  # expanders nested at most this deep; a deeper step is drawn beside its parent
 KEEP_TURNS = 3  # a session's last turns shown at first; the earlier ones are folded
+# Sibling steps redrawn together when one opens: a fragment each costs about a millisecond to draw, a step
+# redrawn about two, so 200 steps open one in ~50 ms instead of ~250 ms, and draw first ~10 ms slower.
+CHUNK = 20
 OPEN_AT_FIRST = 8  # the steps above the asked ones open at first, unless there are more (each draws its content)
 
 
@@ -102,11 +106,23 @@ def _node(node: StepNode, item_id: str, raw: bool, key: str, opened: Collection[
             render.conversation(f["inputs"], raw, title="Input")
         if node.children:
             st.caption(f"{(below := node.count()):,} step{'s' if below > 1 else ''} under this one")
-            for child in node.children:
-                _node(child, item_id, raw, key, opened)
+            _steps(node.children, item_id, raw, key, opened)
         if "outputs" in f:
             st.markdown("**Final answer**" if top else "**Output**")
             render.answer(f["outputs"], raw, title=False)
+
+
+def _steps(nodes: list[StepNode], item_id: str, raw: bool, key: str, opened: Collection[str],
+           top: bool = False) -> None:  # fmt: skip
+    """Sibling steps, `CHUNK` to a fragment: opening one redraws its chunk, not every step of the unit."""
+    for start in range(0, len(nodes), CHUNK):
+        _chunk(nodes[start : start + CHUNK], item_id, raw, key, opened, top)
+
+
+@st.fragment
+def _chunk(nodes: list[StepNode], item_id: str, raw: bool, key: str, opened: Collection[str], top: bool) -> None:
+    for node in nodes:
+        _node(node, item_id, raw, key, opened, top=top and node.step.parent_run_id is None)
 
 
 @st.fragment
@@ -123,8 +139,7 @@ def unit(item: Mapping[str, Any], found: Mapping[str, Any], raw: bool, key: str,
     above = ancestors(steps, asked) - roots
     opened = roots | (above if len(above) <= OPEN_AT_FIRST else set())
     if kind == "trace":
-        for node in step_tree(steps, LEVELS):
-            _node(node, item["item_id"], raw, key, opened, top=node.step.parent_run_id is None)
+        _steps(step_tree(steps, LEVELS), item["item_id"], raw, key, opened, top=True)
         return
     every = turns_of(steps)
     earlier = every[:-KEEP_TURNS] if len(every) > KEEP_TURNS + 1 else []  # folding one turn would save nothing
@@ -157,6 +172,5 @@ def _turn(steps: list[Step], n: int, item_id: str, raw: bool, key: str, opened: 
                               key=f"{key}-{item_id}-turn-{n}-steps", on_change="rerun")  # fmt: skip
             with box:
                 if box.open:
-                    for node in below:
-                        _node(node, item_id, raw, key, opened)
+                    _steps(below, item_id, raw, key, opened)
         render.draw(turns(root.fields.get("outputs")), raw)
