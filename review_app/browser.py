@@ -12,7 +12,8 @@ keys did nothing, or typed into the box. `install` adds one page-wide listener, 
 (capture phase on window): a digit pressed in such a non-text input (a radio, a checkbox, or a
 select box whose list is closed) takes focus off it and presses the quick-key button of that digit,
 which Streamlit keys as `quickkeyN-...` (class `st-key-quickkeyN-...`). Text fields (text inputs,
-text areas, an open select box's search) keep their digits. The same script opens each new item
+text areas, an open select box's search) keep their digits. Ctrl+Enter on a focused button (the queue
+pill the mouse just chose) would press that button, as Enter does: it is kept from it, so it submits. The same script opens each new item
 with its content pane scrolled to the end, where the answer is.
 
 The session cookie (see `review_app.session` for the why and the risks) is written by a script, as
@@ -33,8 +34,16 @@ _SCRIPT = """<script>
   window.reviewdeskKeys = true;
   const notText = new Set(["radio", "checkbox", "button", "range", "submit", "reset", "color", "file"]);
   window.addEventListener("keydown", (e) => {
-    if (!/^[1-9]$/.test(e.key) || e.ctrlKey || e.metaKey || e.altKey) return;
     const t = e.target;
+    if (e.key === "Enter" && (e.ctrlKey || e.metaKey) && t instanceof HTMLElement && t.tagName === "BUTTON") {
+      e.preventDefault();  // not a press of the focused button (the queue pill the mouse chose): Submit's shortcut,
+      e.stopImmediatePropagation();  // sent again from outside the button, where Streamlit's shortcuts take it
+      t.blur();
+      const {key, code, ctrlKey, metaKey, shiftKey} = e;
+      document.body.dispatchEvent(new KeyboardEvent("keydown", {key, code, ctrlKey, metaKey, shiftKey, bubbles: true}));
+      return;
+    }
+    if (!/^[1-9]$/.test(e.key) || e.ctrlKey || e.metaKey || e.altKey) return;
     if (!(t instanceof HTMLElement) || !["INPUT", "SELECT"].includes(t.tagName)) return;
     const closedSelect = t.getAttribute("role") === "combobox" && t.getAttribute("aria-expanded") !== "true";
     if (t.tagName === "INPUT" && !notText.has(t.type) && !closedSelect) return;  // a text field: its digit

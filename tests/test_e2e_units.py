@@ -76,8 +76,7 @@ def test_a_trace_and_a_session_are_answered_with_keys_only_and_stored_by_step(ch
         press(app, "Control+Enter")
         expect(page.get_by_text("Nothing left for you in this queue")).to_be_visible()
 
-        app.pick_queue("sessions")
-        app.unfocus()
+        app.pick_queue("sessions")  # the pill the mouse chose keeps the focus: keys still answer, Ctrl+Enter submits
         session = linked_item(page)
         expect(page.get_by_text("Show 5 earlier turns (1 step the form asks about)")).to_be_visible()
         last = page.get_by_role("paragraph").filter(has_text="Answer 8: order A8 shipped.")
