@@ -13,8 +13,8 @@ keys did nothing, or typed into the box. `install` adds one page-wide listener, 
 select box whose list is closed) takes focus off it and presses the quick-key button of that digit,
 which Streamlit keys as `quickkeyN-...` (class `st-key-quickkeyN-...`). Text fields (text inputs,
 text areas, an open select box's search) keep their digits. Ctrl+Enter on a focused button (the queue
-pill the mouse just chose) would press that button, as Enter does: it is kept from it, so it submits. The same script opens each new item
-with its content pane scrolled to the end, where the answer is.
+pill the mouse just chose) would press that button, as Enter does: it is kept from it, so it submits.
+The same script opens each new item with its content pane scrolled to the end, where the answer is.
 
 The session cookie (see `review_app.session` for the why and the risks) is written by a script, as
 Streamlit 1.67 can read cookies (`st.context.cookies`) but not set them.
