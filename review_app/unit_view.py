@@ -33,9 +33,10 @@ from reviewdesk.review.units import Step, StepNode, ancestors, step_tree, steps_
 
 LEVELS = 5  # expanders nested at most this deep; a deeper step is drawn beside its parent
 KEEP_TURNS = 3  # a session's last turns shown at first; the earlier ones are folded
-# Sibling steps redrawn together when one opens: a fragment each costs about a millisecond to draw, a step
-# redrawn about two, so 200 steps open one in ~50 ms instead of ~250 ms, and draw first ~10 ms slower.
-CHUNK = 20
+# Sibling steps redrawn together when one opens. On a 200-step trace (bench/unit_screen_bench.py, quiet
+# machine) opening a step took p50 261 ms with the unit one fragment, 208 ms in chunks of 20, 162 ms in
+# chunks of 5; one fragment per step made the first view ~200 ms slower.
+CHUNK = 5
 OPEN_AT_FIRST = 8  # the steps above the asked ones open at first, unless there are more (each draws its content)
 
 
