@@ -10,6 +10,11 @@ CASE, casts to plain types, and the scalar functions listed below (text, numbers
 lists, structs). No subqueries, table functions, aggregates, windows, parameters, clocks or
 settings. The expression is then bound in a sandbox (reviewdesk.stores.sandbox) for its type.
 A mistake is caught when the queue is loaded, with a message that says what to use instead.
+
+Trace and session queues (`unit=True`) evaluate their sampling SQL once per unit, over the unit's runs
+grouped by the unit: there the deterministic aggregates of `AGGREGATES` are allowed too (with FILTER and
+DISTINCT), and the unit's root run is `root.<column>`; a run column outside an aggregate is refused
+by the binder, as in `SELECT ... GROUP BY unit`.
 """
 
 from __future__ import annotations
@@ -108,6 +113,18 @@ UNREPRODUCIBLE = {
 SUBQUERY_WORDS = {"SELECT", "FROM", "TABLE", "VALUES", "WITH", "EXISTS", "ANY", "ALL", "SOME", "SUMMARIZE", "DESCRIBE",
                   "SHOW", "PIVOT", "UNPIVOT"}  # fmt: skip
 INSTEAD = "use the runs columns, e.g. metadata->>'$.key' or status = 'error'"
+# Aggregates a trace or session queue may use over a unit's runs: deterministic ones only (no first, list, ...).
+AGGREGATES = {
+    "count", "count_star", "count_if", "sum", "avg", "mean", "min", "max", "bool_or", "bool_and", "median",
+    "quantile_cont", "quantile_disc", "stddev", "stddev_samp", "stddev_pop", "variance", "var_samp", "var_pop",
+    "product", "arg_min", "arg_max", "min_by", "max_by",
+}  # fmt: skip
+ROOT = "root"  # a unit queue reads its root run's columns as root.<column>
+UNIT_HINT = (
+    "in a trace or session queue, read the unit's runs through an aggregate (bool_or(status = 'error'), "
+    "sum(total_tokens), count(*)) or its root run as root.<column> (root.project)"
+)
+UNIT_WRAPPER = WRAPPER + " GROUP BY __unit, " + ROOT
 
 
 class ExpressionError(ValueError):
@@ -119,6 +136,16 @@ def _runs() -> duckdb.DuckDBPyConnection:
     """A sandbox holding an empty runs table: where expressions are parsed and bound, never evaluated on data."""
     con = sandbox()
     con.execute(f"CREATE TABLE runs ({RUN_COLUMNS})").fetchall()
+    return con
+
+
+@functools.cache
+def _units() -> duckdb.DuckDBPyConnection:
+    """A sandbox whose empty runs table also has the unit (`__unit`) and its root run (`root`): where unit
+    expressions are bound, as the sampling of trace and session units evaluates them (grouped by the unit)."""
+    con = sandbox()
+    root = ", ".join(f'"{name}" {kind}' for name, kind in run_column_types().items())
+    con.execute(f"CREATE TABLE runs ({RUN_COLUMNS}, __unit VARCHAR, {ROOT} STRUCT({root}))").fetchall()
     return con
 
 
@@ -149,7 +176,11 @@ def _refuse_function(name: str) -> ExpressionError:
         return ExpressionError(f"calls {name}(), which reads files, tables or the database: {INSTEAD}")
     if kinds & {"aggregate", "window"}:
         name = name.removesuffix("_star")  # count(*) parses as count_star()
-        return ExpressionError(f"calls {name}(), an aggregate: a queue expression sees one run; {INSTEAD}")
+        return ExpressionError(
+            f"calls {name}(), an aggregate: a queue expression sees one run ({INSTEAD}); aggregates over a unit's "
+            "runs are for queues with unit: trace or session, which allow "
+            + ", ".join(sorted(AGGREGATES - {"count_star"}))
+        )
     return ExpressionError(
         f"calls {name}(), which queue SQL does not allow: use operators, CASE, casts and the scalar functions "
         "for text, numbers, dates, JSON and lists listed in reviewdesk/stores/sqlcheck.py"
@@ -168,8 +199,10 @@ def _params(lhs: dict[str, Any]) -> set[str]:
 class _Walk:
     """One pass over an expression tree: refuses what is not allowed, notes the runs columns it reads."""
 
-    def __init__(self, expr: str) -> None:
+    def __init__(self, expr: str, unit: bool = False) -> None:
         self.columns: set[str] = set()
+        self.root_columns: set[str] = set()
+        self.unit = unit
         words = (expr[pos:end].strip().upper() for pos, end, _ in _spans(expr))
         self.subquery_word = next((w for w in words if w in SUBQUERY_WORDS), "a query")
 
@@ -197,11 +230,25 @@ class _Walk:
 
     def _column_ref(self, node: dict[str, Any], scope: frozenset[str]) -> None:
         names = [n.lower() for n in node["column_names"]]
+        if names[0] == ROOT and len(names) > 1 and ROOT not in scope:
+            return self._root(names, scope)
         self._name(names[1] if names[0] == "runs" and len(names) > 1 else names[0], scope, node["column_names"][0])
+
+    def _root(self, names: list[str], scope: frozenset[str]) -> None:
+        """root.<column>: the unit's root run, in trace and session queues only."""
+        if not self.unit:
+            raise ExpressionError("reads root.<column>, the root run of a trace or session: set unit: trace or "
+                                  f"session in the queue, or {INSTEAD}")  # fmt: skip
+        if len(names) != 2 or names[1] not in run_column_types():
+            raise ExpressionError(f"reads {'.'.join(names)}: write root.<column> with a runs column "
+                                  f"({', '.join(run_columns())})")  # fmt: skip
+        self.root_columns.add(names[1])
 
     def _name(self, name: str, scope: frozenset[str], shown: str) -> None:
         if name in scope:
             return
+        if name == ROOT and self.unit:
+            raise ExpressionError("reads root on its own: write root.<column>, e.g. root.project")
         if name in run_column_types():
             self.columns.add(name)
         elif name in UNREPRODUCIBLE:
@@ -214,12 +261,18 @@ class _Walk:
         name = node["function_name"]
         if node.get("catalog") or (node.get("is_operator") and name not in OPERATORS):
             raise _refuse_function(name)
-        if not node.get("is_operator") and name not in FUNCTIONS:
+        aggregate = self.unit and not node.get("is_operator") and name in AGGREGATES
+        if not node.get("is_operator") and name not in FUNCTIONS and not aggregate:
             raise _refuse_function(name)
         if node.get("schema"):  # x.lower() is lower(x): the "schema" is a column or a lambda parameter
             self._name(node["schema"].lower(), scope, node["schema"])
-        if any(node.get(k) for k in ("filter", "distinct", "export_state")) or node["order_bys"]["orders"]:
-            raise ExpressionError(f"calls {name}() with FILTER, ORDER BY or DISTINCT: those are for aggregates")
+        if node.get("export_state") or node["order_bys"]["orders"]:
+            raise ExpressionError(f"calls {name}() with ORDER BY or EXPORT_STATE: queue SQL does not allow them")
+        if not aggregate and (node.get("filter") or node.get("distinct")):
+            raise ExpressionError(f"calls {name}() with FILTER or DISTINCT: those are for aggregates, in trace and "
+                                  "session queues")  # fmt: skip
+        if node.get("filter"):
+            self.node(node["filter"], scope)
         for arg in node.get("arguments", []):
             expr = arg["expression"]
             if name in LAMBDA_FUNCTIONS and expr.get("class") == "LAMBDA":
@@ -343,8 +396,10 @@ def _lexical(expr: str) -> None:
 
 
 @functools.lru_cache(maxsize=4096)
-def _checked(expr: str) -> tuple[str, frozenset[str]]:
-    """(DuckDB type, runs columns read) of an allowed expression; ExpressionError otherwise."""
+def _checked(expr: str, unit: bool = False) -> tuple[str, frozenset[str], frozenset[str]]:
+    """(DuckDB type, runs columns read, root columns read) of an allowed expression; ExpressionError otherwise.
+
+    `unit`: evaluated once per trace or session unit (aggregates and root.<column> allowed)."""
     if not expr or not expr.strip():
         raise ExpressionError("is empty; write a DuckDB expression over the runs columns")
     try:
@@ -352,27 +407,30 @@ def _checked(expr: str) -> tuple[str, frozenset[str]]:
     except UnicodeEncodeError:
         raise ExpressionError("is not valid Unicode text (a lone surrogate, such as \\ud800): remove it") from None
     _lexical(expr)
-    walk = _Walk(expr)
+    walk = _Walk(expr, unit)
     try:
         walk.node(_tree(expr), frozenset())
     except (KeyError, TypeError, AttributeError):  # a tree of a shape this check was not written for: refuse it
         raise ExpressionError(f"uses SQL that queue expressions do not allow; {INSTEAD}") from None
+    con, wrapper = (_units(), UNIT_WRAPPER) if unit else (_runs(), WRAPPER)
     try:
-        rows = _runs().execute(f"DESCRIBE {WRAPPER.format(expr)}").fetchall()
+        rows = con.execute(f"DESCRIBE {wrapper.format(expr)}").fetchall()
     except duckdb.BinderException as e:
-        detail = str(e).splitlines()[0].removeprefix("Binder Error: ")
-        raise ExpressionError(f"{detail.rstrip('.!')}. Columns of runs: {', '.join(run_columns())}") from None
+        detail = str(e).splitlines()[0].removeprefix("Binder Error: ").rstrip(".!")
+        if unit and "GROUP BY" in detail:
+            raise ExpressionError(f"{detail.replace(' __unit,', '')}: {UNIT_HINT}") from None
+        raise ExpressionError(f"{detail}. Columns of runs: {', '.join(run_columns())}") from None
     except duckdb.Error as e:
         raise ExpressionError(str(e).splitlines()[0]) from None
-    return rows[0][1], frozenset(walk.columns)
+    return rows[0][1], frozenset(walk.columns), frozenset(walk.root_columns)
 
 
-def check_expression(expr: str, want: str | None = None) -> str:
+def check_expression(expr: str, want: str | None = None, unit: bool = False) -> str:
     """Return the DuckDB type of `expr` over runs; raise ExpressionError if it is not one allowed expression.
 
-    `want` ('BOOLEAN', say) also requires that type.
+    `want` ('BOOLEAN', say) also requires that type; `unit`: evaluated per trace or session unit.
     """
-    kind = _checked(expr)[0]
+    kind = _checked(expr, unit)[0]
     if want is not None and kind != want:
         raise ExpressionError(f"is {kind}, not {want}: write a condition such as status = 'error'")
     return kind
@@ -383,4 +441,12 @@ def columns_read(expr: str) -> frozenset[str]:
     return _checked(expr)[1]
 
 
-__all__ = ["ExpressionError", "check_expression", "columns_read", "run_column_types", "run_columns"]
+def unit_columns_read(expr: str) -> tuple[frozenset[str], frozenset[str]]:
+    """(runs columns, root columns) an allowed unit expression reads (ExpressionError if it is not allowed)."""
+    return _checked(expr, True)[1:]
+
+
+__all__ = [
+    "AGGREGATES", "ExpressionError", "check_expression", "columns_read", "run_column_types", "run_columns",
+    "unit_columns_read",
+]  # fmt: skip
