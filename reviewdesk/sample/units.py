@@ -115,7 +115,7 @@ class UnitFrame:
         cols = "".join(f", e.{_quoted(n)} AS {_quoted(n)}" for n in values)
         return f"{base}{cols} FROM {self.table} t JOIN {relation} e ON e.__u = t.__u {where}"
 
-    def _evaluate(self, keep: str, values: dict[str, str]):  # noqa: ANN202 (a pyarrow Table)
+    def _evaluate(self, keep: str, values: dict[str, str]):
         """In the sandbox: per complete unit passing `keep`, its key and each `values` expression."""
         reads = [unit_columns_read(e) for e in self._expressions(values)]
         run_cols = sorted(set().union(*(r[0] for r in reads)))
@@ -136,7 +136,8 @@ class UnitFrame:
                 box.register("__roots", roots)
                 box.execute(
                     f"CREATE VIEW runs AS SELECT p.__u AS __unit{view}, "
-                    f"{f'struct_pack({root})' if root else 'NULL'} AS {ROOT} FROM __per_run p JOIN __roots r USING (__u)"
+                    f"{f'struct_pack({root})' if root else 'NULL'} AS {ROOT} "
+                    "FROM __per_run p JOIN __roots r USING (__u)"
                 )
                 return box.sql(
                     f"SELECT __unit AS __u{exprs} FROM runs GROUP BY __unit, {ROOT} HAVING (\n{keep}\n)"
