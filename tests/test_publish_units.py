@@ -17,7 +17,12 @@ from reviewdesk.stores.reviewstore import ReviewStore
 from reviewdesk.stores.warehouse import Warehouse
 
 
-def payloads(wh: Warehouse, tmp_path: Path, unit: str, filter_: str) -> dict[str, dict]:
+def payloads(
+    wh: Warehouse,  # noqa: F811
+    tmp_path: Path,
+    unit: str,
+    filter_: str,
+) -> dict[str, dict]:
     q = queue(
         unit, {"strategy": "random", "size": 10, "filter": filter_}, reviewer_sees=["inputs", "outputs", "status"]
     )
