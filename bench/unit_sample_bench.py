@@ -41,7 +41,7 @@ def queue(name: str, unit: str, sampling: dict) -> QueueConfig:
                                        "sampling": {"size": 1000, "exclude_reviewed": False, **sampling}})  # fmt: skip
 
 
-def timed(fn) -> float:  # noqa: ANN001
+def timed(fn) -> float:
     t = time.perf_counter()
     fn()
     return time.perf_counter() - t
