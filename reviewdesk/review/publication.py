@@ -50,9 +50,11 @@ ITEM_COLUMNS = (
 # is not among the unit's runs, numbered as turns in time order; `path` orders the steps in pre-order.
 STEPS_SQL = """
 WITH RECURSIVE ur AS (
-    SELECT i.item_id, r.* FROM items i JOIN runs root ON root.run_id = i.unit_id
-    JOIN runs r ON coalesce(r.trace_id, r.run_id) = coalesce(root.trace_id, root.run_id)
+    SELECT i.item_id, r.* FROM items i JOIN runs root ON root.run_id = i.unit_id JOIN runs r ON r.trace_id = root.trace_id
     WHERE i.batch_id = $batch_id AND i.unit = 'trace'
+    UNION ALL
+    SELECT i.item_id, root.* FROM items i JOIN runs root ON root.run_id = i.unit_id
+    WHERE i.batch_id = $batch_id AND i.unit = 'trace' AND root.trace_id IS NULL
     UNION ALL
     SELECT i.item_id, r.* FROM items i JOIN runs r ON r.session_id = i.unit_id
     WHERE i.batch_id = $batch_id AND i.unit = 'session'),
