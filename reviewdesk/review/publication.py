@@ -50,7 +50,8 @@ ITEM_COLUMNS = (
 # is not among the unit's runs, numbered as turns in time order; `path` orders the steps in pre-order.
 STEPS_SQL = """
 WITH RECURSIVE ur AS (
-    SELECT i.item_id, r.* FROM items i JOIN runs root ON root.run_id = i.unit_id JOIN runs r ON r.trace_id = root.trace_id
+    SELECT i.item_id, r.* FROM items i JOIN runs root ON root.run_id = i.unit_id
+    JOIN runs r ON r.trace_id = root.trace_id
     WHERE i.batch_id = $batch_id AND i.unit = 'trace'
     UNION ALL
     SELECT i.item_id, root.* FROM items i JOIN runs root ON root.run_id = i.unit_id
