@@ -76,27 +76,33 @@ def _problems(e: ValidationError) -> list[str]:
     return lines
 
 
-def sql_problems(model: BaseModel, loc: tuple[str | int, ...] = ()) -> list[str]:
+def sql_problems(model: BaseModel, loc: tuple[str | int, ...] = (), unit: bool | None = None) -> list[str]:
     """One line per SQL field of `model` (and the models inside it) that is not a usable expression over runs:
-    the field path, the expression, then what is wrong and how to fix it."""
+    the field path, the expression, then what is wrong and how to fix it.
+
+    The sampling SQL of a trace or session queue (`unit`; by default read from a QueueConfig) is checked
+    as it is evaluated, once per unit (aggregates and root.<column> allowed); other SQL sees one run."""
     from reviewdesk.stores.sqlcheck import ExpressionError, check_expression  # DuckDB: only once there is SQL
 
+    if unit is None:
+        unit = isinstance(model, QueueConfig) and model.unit != "run"
     lines = []
     for name, info in type(model).model_fields.items():
         value, where = getattr(model, name), (*loc, name)
+        per_unit = unit and where[0] == "sampling"
         marks = [m for m in info.metadata if isinstance(m, SqlExpression)]
         if marks and value is not None:
             for expr in value if isinstance(value, list) else [value]:
                 try:
-                    check_expression(expr, marks[0].want)
+                    check_expression(expr, marks[0].want, per_unit)
                 except ExpressionError as e:
                     lines.append(f"{'.'.join(map(str, where))}: {expr!r} {e}")
         elif isinstance(value, BaseModel):
-            lines += sql_problems(value, where)
+            lines += sql_problems(value, where, unit)
         elif isinstance(value, list):
             for i, v in enumerate(value):
                 if isinstance(v, BaseModel):
-                    lines += sql_problems(v, (*where, i))
+                    lines += sql_problems(v, (*where, i), unit)
     return lines
 
 

@@ -172,7 +172,10 @@ def _field_sql(view: ReviewerView, r: str, name: str) -> str:
     return column
 
 
-def run_json_sql(view: ReviewerView, r: str) -> str:
-    """SQL for the payload object of run alias `r`: only the fields and keys of `view`."""
-    fields = ", ".join(f"{_literal(name)}, {_field_sql(view, r, name)}" for name in view.fields)
-    return f"json_object({fields})"
+def run_json_sql(view: ReviewerView, r: str, leading: dict[str, str] | None = None) -> str:
+    """SQL for the payload object of run alias `r`: only the fields and keys of `view`, after the
+    `leading` entries (name -> SQL; a unit's step structure), which replace view fields of the same name."""
+    leading = leading or {}
+    entries = [f"{_literal(name)}, {sql}" for name, sql in leading.items()]
+    entries += [f"{_literal(name)}, {_field_sql(view, r, name)}" for name in view.fields if name not in leading]
+    return f"json_object({', '.join(entries)})"

@@ -13,6 +13,10 @@ whatever the gold source reads (`reviewdesk.review.blinding`): the store never h
 must not see. Items carry the batch's suggestions from the prescore step, if any, and a review
 `priority` by the queue's setting (`reviewdesk.prescore.priority`). DuckDB builds every row,
 payload and priority included, exactly as the store's driver takes it: no Python work per item.
+
+A trace or session item's payload also carries `unit`: its steps in pre-order (turns in time order; in a
+turn its root, then children depth first, siblings by start time then run id), each blinded by the same
+view as a run (`STEPS_SQL`, a recursive query over the unit's runs).
 """
 
 from __future__ import annotations
@@ -42,6 +46,41 @@ ITEM_COLUMNS = (
 )  # fmt: skip
 
 
+# The batch's unit items' runs (`ur`), then their steps as trees (`tree`): roots are the runs whose parent
+# is not among the unit's runs, numbered as turns in time order; `path` orders the steps in pre-order.
+STEPS_SQL = """
+WITH RECURSIVE ur AS (
+    SELECT i.item_id, r.* FROM items i JOIN runs root ON root.run_id = i.unit_id
+    JOIN runs r ON r.trace_id = root.trace_id
+    WHERE i.batch_id = $batch_id AND i.unit = 'trace'
+    UNION ALL
+    SELECT i.item_id, root.* FROM items i JOIN runs root ON root.run_id = i.unit_id
+    WHERE i.batch_id = $batch_id AND i.unit = 'trace' AND root.trace_id IS NULL
+    UNION ALL
+    SELECT i.item_id, r.* FROM items i JOIN runs r ON r.session_id = i.unit_id
+    WHERE i.batch_id = $batch_id AND i.unit = 'session'),
+k AS (SELECT item_id, run_id, parent_run_id,
+             coalesce(strftime(start_time AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%f'), '') || chr(31) || run_id AS key
+      FROM ur),
+tree AS (
+    SELECT c.item_id, c.run_id, 0 AS depth, row_number() OVER (PARTITION BY c.item_id ORDER BY c.key) AS turn,
+           [c.key] AS path
+    FROM k c ANTI JOIN k p ON p.item_id = c.item_id AND p.run_id = c.parent_run_id
+    UNION ALL
+    SELECT c.item_id, c.run_id, t.depth + 1, t.turn, list_append(t.path, c.key)
+    FROM tree t JOIN k c ON c.item_id = t.item_id AND c.parent_run_id = t.run_id)
+SELECT t.item_id, to_json(list({step} ORDER BY t.path)) AS steps
+FROM tree t JOIN ur s ON s.item_id = t.item_id AND s.run_id = t.run_id GROUP BY t.item_id
+"""
+
+
+def steps_sql(view: ReviewerView) -> str:
+    """Per unit item of the batch: its steps as a JSON array, each step blinded by `view` as a run is."""
+    step = run_json_sql(view, "s", {"run_id": "s.run_id", "parent_run_id": "s.parent_run_id", "depth": "t.depth",
+                                    "turn": "t.turn", "run_type": "s.run_type"})  # fmt: skip
+    return STEPS_SQL.format(step=step)
+
+
 class ItemRows(Protocol):
     """Rows of `ITEM_COLUMNS`, as the store's driver takes them, read `size` at a time (a DuckDB result)."""
 
@@ -56,14 +95,18 @@ def items_sql(view: ReviewerView, priority: str) -> str:
     return f"""
     SELECT i.item_id, $batch_id, $queue, i.position, $kind, i.run_id, i.run_a, i.run_b, i.left_run_id,
            $rubric_version, i.inclusion_probability, i.is_gold, i.gold_answer::VARCHAR, i.reviewers_needed,
-           json_object('runs', CASE WHEN i.run_b IS NULL THEN json_object(ra.run_id, {run_a})
-                                    ELSE json_object(ra.run_id, {run_a}, rb.run_id, {run_b}) END),
+           CASE WHEN i.unit = 'run'
+                THEN json_object('runs', CASE WHEN i.run_b IS NULL THEN json_object(ra.run_id, {run_a})
+                                              ELSE json_object(ra.run_id, {run_a}, rb.run_id, {run_b}) END)
+                ELSE json_object('runs', json_object(ra.run_id, {run_a}),
+                                 'unit', json_object('kind', i.unit, 'id', i.unit_id, 'steps', u.steps)) END,
            $published_at, {priority}, s.suggestions
     FROM items i
     LEFT JOIN (SELECT item_id, json_group_object(criterion, json_merge_patch(
                    json_object('value', value, 'confidence', confidence, 'model_version', model_version),
                    json_object('reason', reason)))::VARCHAR AS suggestions, min(confidence) AS least
                FROM suggestions WHERE batch_id = $batch_id GROUP BY item_id) s ON s.item_id = i.item_id
+    LEFT JOIN ({steps_sql(view)}) u ON u.item_id = i.item_id
     JOIN runs ra ON ra.run_id = coalesce(i.run_id, i.run_a)
     LEFT JOIN runs rb ON rb.run_id = i.run_b
     WHERE i.batch_id = $batch_id

@@ -66,8 +66,8 @@ def assemble(
     design = {
         "queue": queue.name, "kind": queue.kind, "strategy": queue.sampling.strategy, "seed": seed,
         "rubric_version": queue.rubric_version, "population": population,
-        # where the seed came from, and why the size was capped (the size itself is in): not design
-        "params": {k: v for k, v in params.items() if k not in ("seed_source", "backlog")},
+        # where the seed came from, why the size was capped (the size itself is in), units held back: not design
+        "params": {k: v for k, v in params.items() if k not in ("seed_source", "backlog", "units_held")},
     }  # fmt: skip
     fingerprint = hashlib.sha256(json.dumps(design, sort_keys=True, default=str).encode())
     for u in units:
@@ -90,6 +90,7 @@ def assemble(
             "item_id": f"{batch_id}-{position}", "position": position,
             "run_id": u.run_id, "run_a": u.run_a, "run_b": u.run_b, "left_run_id": left, "stratum": u.stratum,
             "inclusion_probability": u.pi, "is_gold": is_gold,
+            "unit": queue.unit, "unit_id": None if queue.unit == "run" else u.uid,
             "gold_answer": json.loads(u.gold_answer) if u.gold_answer is not None else None,
             "reviewers_needed": gold_reviewers if is_gold else queue.reviewers_per_item if u.uid in several else 1,
         })  # fmt: skip

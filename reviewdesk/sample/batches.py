@@ -19,7 +19,7 @@ from schemas.queue import QueueConfig
 ITEM_TYPES = {
     "item_id": "VARCHAR", "position": "INTEGER", "run_id": "VARCHAR", "run_a": "VARCHAR", "run_b": "VARCHAR",
     "left_run_id": "VARCHAR", "stratum": "VARCHAR", "inclusion_probability": "DOUBLE", "is_gold": "BOOLEAN",
-    "gold_answer": "JSON", "reviewers_needed": "INTEGER",
+    "gold_answer": "JSON", "reviewers_needed": "INTEGER", "unit": "VARCHAR", "unit_id": "VARCHAR",
 }  # fmt: skip
 ITEM_COLUMNS = tuple(ITEM_TYPES)
 ARROW_FROM = 20_000  # items from which a batch is written through Arrow
@@ -80,10 +80,15 @@ class Batch:
             "identical_pairs_skipped": self.identical_skipped,
             "params": self.params,
             "items": [
-                {**{k: item[k] for k in keys}, "suggestions": self.suggestions.get(item["item_id"])}
+                {**{k: item[k] for k in keys}, **_unit_keys(item), "suggestions": self.suggestions.get(item["item_id"])}
                 for item in self.items
             ],
         }
+
+
+def _unit_keys(item: dict) -> dict:
+    """A trace or session item's unit and unit id (nothing for a run item, whose JSON stays as it was)."""
+    return {} if item.get("unit", "run") == "run" else {"unit": item["unit"], "unit_id": item["unit_id"]}
 
 
 def _record(wh: Warehouse, batch_id: str, queue: str = "QUEUE") -> Batch:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 import secrets
+from datetime import datetime
 from typing import Any
 
 import duckdb
@@ -45,7 +46,12 @@ HEAP_LIMIT = 100_000  # units kept in min_by heaps at once; larger draws sort ea
 
 
 def draw_batch(
-    wh: Warehouse, queue: QueueConfig, size: int | None = None, seed: int | None = None, backlog: dict | None = None
+    wh: Warehouse,
+    queue: QueueConfig,
+    size: int | None = None,
+    seed: int | None = None,
+    backlog: dict | None = None,
+    now: datetime | None = None,
 ) -> Batch:
     """Draw a batch for `queue` and record it (one `batches` row and its `items`) in one transaction.
 
@@ -56,6 +62,9 @@ def draw_batch(
     always recorded, and the same seed on the same data gives the same batch. Drawing a batch
     that is already recorded (same queue, design, seed and sample) returns the recorded one and
     writes nothing, so a retried flow cannot duplicate it.
+
+    A trace or session queue draws complete units (`reviewdesk.sample.units`); `now` (the clock by default)
+    is when their settle time is measured from, and the units held back are counted in `units_held`.
     """
     requested = queue.sampling.size if size is None else size
     if requested < 1:
@@ -65,6 +74,11 @@ def draw_batch(
             f"Queue {queue.name!r} is pairwise and has gold_fraction {queue.gold_fraction}: gold items are "
             "supported for single queues only. Set gold_fraction to 0 (and remove gold_source)."
         )
+    if queue.unit != "run" and queue.gold_fraction > 0:
+        raise ConfigError(
+            f"Queue {queue.name!r} reviews {queue.unit} units and has gold_fraction {queue.gold_fraction}: gold items "
+            "are supported for run queues only. Set gold_fraction to 0 (and remove gold_source)."
+        )
     seed_source = "argument" if seed is not None else "queue" if queue.sampling.seed is not None else "fresh"
     seed = seed if seed is not None else queue.sampling.seed
     if seed is None:
@@ -72,9 +86,11 @@ def draw_batch(
     if not -MAX_SEED <= seed < MAX_SEED:
         raise ConfigError(f"Seed {seed} does not fit a 64-bit integer; pick a smaller one.")
 
-    with wh.transaction() as con, Population(con, queue, seed) as pop:
+    with wh.transaction() as con, Population(con, queue, seed, now) as pop:
         identical = pop.identical_pairs()
         population, units, details = _DRAWS[queue.sampling.strategy](con, pop, requested)
+        if pop.frame is not None:
+            details |= {"unit": queue.unit, "settle_minutes": queue.settle_minutes, "units_held": pop.units_held}
         if population == 0:
             raise EmptyPopulation(pop.empty_message(identical))
         gold = draw_gold(con, pop, queue, len(units), {u.uid for u in units})

@@ -10,6 +10,9 @@ the unit (`digest`, `uniform`).
 Pairwise queues sample pairs: a unit is a `pairing.key` value whose population runs show at
 least two `pairing.compare` values; strata and weights of a pair are those of its run_a.
 
+Trace and session queues sample units of runs (`units`: one row per complete unit, its queue SQL
+evaluated per unit); a unit's key hashes its unit id, and exclude_reviewed compares unit ids.
+
 Identical pairs are not in the population. Two answers are identical when their runs' `outputs`
 and `error` are equal once every whitespace character is removed (spaces, tabs, line breaks, also
 those escaped inside JSON strings): such a pair gives a reviewer nothing to compare. A
@@ -27,12 +30,14 @@ from __future__ import annotations
 import hashlib
 import itertools
 from dataclasses import dataclass
+from datetime import datetime
 
 import duckdb
 
 from reviewdesk.errors import ConfigError
 from reviewdesk.queues import sql_problems
 from reviewdesk.sample.evaluation import evaluate
+from reviewdesk.sample.units import UnitFrame
 from schemas.queue import QueueConfig
 
 HASH_RULE = "duckdb hash(unit_id || ':' || seed); bottom-k by hash is a simple random sample"
@@ -80,7 +85,9 @@ class Population:
     call registers its values on `con`, and `close` (or leaving a `with` block) removes them.
     """
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, queue: QueueConfig, seed: int) -> None:
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, queue: QueueConfig, seed: int, now: datetime | None = None
+    ) -> None:
         if problems := sql_problems(queue):
             raise ConfigError(
                 f"Queue {queue.name!r} holds SQL that queue files may not:\n  " + "\n  ".join(problems)
@@ -89,6 +96,8 @@ class Population:
         self.con, self.queue, self.seed = con, queue, seed
         self.registered: list[str] = []
         self.exclude = "TRUE"
+        # trace and session units (`now`: when their settle time is measured from; the clock by default)
+        self.frame = UnitFrame(con, queue, now) if queue.unit != "run" else None
         if queue.sampling.exclude_reviewed:
             self.exclude = (
                 "run_id NOT IN (SELECT r FROM (SELECT unnest([run_id, run_a, run_b]) AS r FROM items"
@@ -106,6 +115,8 @@ class Population:
         self.con.complete()  # a result read with fetchone() is still open, and would refuse the unregistering
         while self.registered:
             self.con.unregister(self.registered.pop())
+        if self.frame is not None:
+            self.frame.close()
 
     @property
     def pairwise(self) -> bool:
@@ -153,6 +164,8 @@ class Population:
         Every unit passes the queue's filter; a pair's `extra` values are those of its run_a.
         """
         extra = extra or {}
+        if self.frame is not None:
+            return self.frame.select(self.hash, self._unit_exclude, extra)
         q, population = self._evaluated(extra)
         if not self.pairwise:
             cols = "".join(f", {q}.{name} AS {name}" for name in extra)
@@ -163,6 +176,17 @@ class Population:
         return f"""{self._pairing(q, population, extra)}
             SELECT __a || ' ' || __b AS __uid, {self.hash("__a || ' ' || __b")} AS __h, __a, __b{cols}
             FROM __pairs JOIN __cand ON __cand.__r = __pairs.__a"""
+
+    def _unit_exclude(self, uid: str) -> str:
+        """The condition a unit (SQL `uid`) meets to be sampled: with exclude_reviewed, not in the queue's items."""
+        if not self.queue.sampling.exclude_reviewed:
+            return "TRUE"
+        return f"{uid} NOT IN (SELECT unit_id FROM items WHERE queue = {_lit(self.queue.name)} AND unit_id IS NOT NULL)"
+
+    @property
+    def units_held(self) -> int | None:
+        """Trace or session units held back as incomplete (None for a run queue)."""
+        return None if self.frame is None else self.frame.held
 
     def identical_pairs(self) -> int:
         """Keys left out of a pairwise population because every run they could pair has the same answer
@@ -189,6 +213,10 @@ class Population:
         s, q = self.queue.sampling, self.queue
         unreviewed = " that are not yet in one of its batches" if s.exclude_reviewed else ""
         what = f"no runs match the filter of queue {q.name!r} ({s.filter}){unreviewed}"
+        if self.frame is not None:
+            what = (f"no complete {q.unit} units match the filter of queue {q.name!r} ({s.filter}){unreviewed} "
+                    f"({self.frame.held:,} held back as incomplete: still within settle_minutes, or a trace "
+                    "without exactly one root)")  # fmt: skip
         if self.pairwise and q.pairing is not None:
             what = (
                 f"no pairs for queue {q.name!r}: among runs matching its filter ({s.filter}){unreviewed}, "

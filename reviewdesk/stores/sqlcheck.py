@@ -10,6 +10,11 @@ CASE, casts to plain types, and the scalar functions listed below (text, numbers
 lists, structs). No subqueries, table functions, aggregates, windows, parameters, clocks or
 settings. The expression is then bound in a sandbox (reviewdesk.stores.sandbox) for its type.
 A mistake is caught when the queue is loaded, with a message that says what to use instead.
+
+Trace and session queues (`unit=True`) evaluate their sampling SQL once per unit, over the unit's runs
+grouped by the unit: there the deterministic aggregates of `AGGREGATES` are allowed too (with FILTER and
+DISTINCT), and the unit's root run is `root.<column>`; a run column outside an aggregate is refused
+by the binder, as in `SELECT ... GROUP BY unit`.
 """
 
 from __future__ import annotations
@@ -30,84 +35,26 @@ MAX_DEPTH = 200  # containers in the parsed tree (about 3 per call or operator):
 # The expression gets lines of its own, so nothing of the wrapper can end up inside a comment or string of it.
 WRAPPER = "SELECT (\n{}\n) AS " + CHECKED + " FROM runs"
 
-OPERATORS = {
-    "+", "-", "*", "/", "//", "%", "**", "^", "@", "&", "|", "<<", ">>", "~", "!__postfix", "xor",
-    "||", "~~", "!~~", "~~*", "!~~*", "~~~", "^@", "->>", "@>", "<@", "&&",
-}  # fmt: skip
-FUNCTIONS = {
-    # text
-    "lower", "upper", "lcase", "ucase", "length", "len", "strlen", "char_length", "character_length",
-    "octet_length", "bit_length", "concat", "concat_ws", "contains", "starts_with", "ends_with", "prefix",
-    "suffix", "left", "right", "left_grapheme", "right_grapheme", "length_grapheme", "substr", "substring",
-    "substring_grapheme", "trim", "ltrim", "rtrim", "lpad", "rpad", "replace", "reverse", "split", "split_part",
-    "str_split", "string_split", "string_to_array", "str_split_regex", "string_split_regex", "regexp_matches",
-    "regexp_full_match", "regexp_extract", "regexp_extract_all", "regexp_replace", "regexp_split_to_array",
-    "regexp_escape", "like_escape", "not_like_escape", "ilike_escape", "not_ilike_escape", "instr", "position",
-    "strpos", "ascii", "chr", "unicode", "ord", "format", "printf", "translate", "strip_accents", "nfc_normalize",
-    "levenshtein", "damerau_levenshtein", "hamming", "mismatches", "jaccard", "jaro_similarity",
-    "jaro_winkler_similarity", "md5", "md5_number", "md5_number_lower", "md5_number_upper", "sha1", "sha256",
-    "hash", "base64", "to_base64", "from_base64", "hex", "to_hex", "unhex", "from_hex", "bin", "to_binary",
-    "from_binary", "unbin", "encode", "decode", "url_encode", "url_decode", "array_to_string",
-    # numbers and conditions
-    "abs", "sign", "ceil", "ceiling", "floor", "round", "round_even", "roundbankers", "trunc", "even", "sqrt",
-    "cbrt", "exp", "ln", "log", "log10", "log2", "pow", "power", "mod", "fmod", "gcd", "lcm",
-    "greatest_common_divisor", "least_common_multiple", "greatest", "least", "pi", "sin", "cos", "tan", "asin",
-    "acos", "atan", "atan2", "degrees", "radians", "isnan", "isinf", "isfinite", "add", "subtract", "multiply",
-    "divide", "factorial", "xor", "bit_count", "if", "nullif", "typeof",
-    # dates and times (none reads the clock)
-    "date_part", "datepart", "date_trunc", "datetrunc", "date_diff", "datediff", "date_sub", "datesub",
-    "date_add", "year", "month", "day", "hour", "minute", "second", "millisecond", "microsecond", "week",
-    "weekday", "weekofyear", "dayofweek", "dayofmonth", "dayofyear", "dayname", "monthname", "quarter", "isodow",
-    "isoyear", "yearweek", "epoch", "epoch_ms", "epoch_us", "epoch_ns", "era", "century", "decade", "millennium",
-    "julian", "last_day", "make_date", "make_time", "make_timestamp", "make_timestamptz", "strftime", "strptime",
-    "try_strptime", "time_bucket", "to_timestamp", "timezone", "to_days", "to_hours", "to_minutes",
-    "to_seconds", "to_milliseconds", "to_microseconds", "to_weeks", "to_months", "to_years",
-    # JSON
-    "json", "json_extract", "json_extract_path", "json_extract_string", "json_extract_path_text", "json_value",
-    "json_exists", "json_type", "json_valid", "json_array_length", "json_keys", "json_contains",
-    "json_structure", "json_object", "json_array", "json_quote", "json_merge_patch", "json_transform",
-    "json_transform_strict", "from_json", "from_json_strict", "to_json", "array_to_json", "row_to_json",
-    # lists, structs, maps
-    "list_value", "list_pack", "array_value", "list_extract", "list_element", "array_extract", "element_at",
-    "list_slice", "array_slice", "list_contains", "list_has", "array_contains", "array_has", "list_has_any",
-    "list_has_all", "array_has_any", "array_has_all", "list_position", "list_indexof", "array_position",
-    "array_indexof", "array_length", "cardinality", "list_concat", "list_cat", "array_concat", "array_cat",
-    "list_distinct", "array_distinct", "list_unique", "array_unique", "list_sort", "array_sort",
-    "list_reverse_sort", "array_reverse_sort", "list_reverse", "array_reverse", "list_zip", "array_zip",
-    "flatten", "list_intersect", "array_intersect", "list_select", "array_select", "list_where", "array_where",
-    "list_grade_up", "array_grade_up", "list_append", "array_append", "array_push_back", "list_prepend",
-    "array_prepend", "array_push_front", "array_pop_back", "array_pop_front", "list_count", "list_sum",
-    "list_min", "list_max", "list_avg", "list_first", "list_last", "list_bool_and", "list_bool_or",
-    "list_string_agg", "struct_pack", "row", "struct_extract", "struct_extract_at", "struct_insert", "map",
-    "map_extract", "map_extract_value", "map_keys", "map_values", "map_entries", "map_contains",
-    "map_from_entries",
-}  # fmt: skip
-# Functions whose lambda arguments (`x -> ...`, `lambda x: ...`) take parameters; elsewhere `a -> b` is JSON.
-LAMBDA_FUNCTIONS = {
-    "list_transform", "list_apply", "array_transform", "array_apply", "apply", "list_filter", "array_filter",
-    "filter", "list_reduce", "array_reduce", "reduce",
-}  # fmt: skip
-FUNCTIONS |= LAMBDA_FUNCTIONS
-TYPES = {
-    "BOOLEAN", "BOOL", "TINYINT", "SMALLINT", "INTEGER", "INT", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
-    "UINTEGER", "UBIGINT", "UHUGEINT", "FLOAT", "REAL", "DOUBLE", "DECIMAL", "NUMERIC", "VARCHAR", "TEXT",
-    "STRING", "CHAR", "DATE", "TIME", "TIMESTAMP", "TIMESTAMPTZ", "TIMESTAMP WITH TIME ZONE", "INTERVAL",
-    "JSON", "UUID", "BLOB", "LIST", "ARRAY", "STRUCT", "MAP",
-}  # fmt: skip
-OPERATOR_NODES = {
-    "OPERATOR_NOT", "OPERATOR_IS_NULL", "OPERATOR_IS_NOT_NULL", "COMPARE_IN", "COMPARE_NOT_IN",
-    "OPERATOR_COALESCE", "OPERATOR_TRY", "ARRAY_EXTRACT", "ARRAY_SLICE", "STRUCT_EXTRACT", "ARRAY_CONSTRUCTOR",
-}  # fmt: skip
-COLLATIONS = {"nocase", "noaccent", "nfc", "binary"}
-UNREPRODUCIBLE = {
-    "random", "uuid", "gen_random_uuid", "uuidv4", "uuidv7", "setseed", "now", "today", "current_date",
-    "current_time", "current_timestamp", "localtime", "localtimestamp", "get_current_time",
-    "get_current_timestamp", "transaction_timestamp", "current_localtime", "current_localtimestamp", "age", "ago",
-    "nextval", "currval",
-}  # fmt: skip
+from reviewdesk.stores.sqlallow import (  # noqa: E402
+    AGGREGATES,
+    COLLATIONS,
+    FUNCTIONS,
+    LAMBDA_FUNCTIONS,
+    OPERATOR_NODES,
+    OPERATORS,
+    TYPES,
+    UNREPRODUCIBLE,
+)  # fmt: skip
+
 SUBQUERY_WORDS = {"SELECT", "FROM", "TABLE", "VALUES", "WITH", "EXISTS", "ANY", "ALL", "SOME", "SUMMARIZE", "DESCRIBE",
                   "SHOW", "PIVOT", "UNPIVOT"}  # fmt: skip
 INSTEAD = "use the runs columns, e.g. metadata->>'$.key' or status = 'error'"
+ROOT = "root"  # a unit queue reads its root run's columns as root.<column>
+UNIT_HINT = (
+    "in a trace or session queue, read the unit's runs through an aggregate (bool_or(status = 'error'), "
+    "sum(total_tokens), count(*)) or its root run as root.<column> (root.project)"
+)
+UNIT_WRAPPER = WRAPPER + " GROUP BY __unit, " + ROOT
 
 
 class ExpressionError(ValueError):
@@ -119,6 +66,16 @@ def _runs() -> duckdb.DuckDBPyConnection:
     """A sandbox holding an empty runs table: where expressions are parsed and bound, never evaluated on data."""
     con = sandbox()
     con.execute(f"CREATE TABLE runs ({RUN_COLUMNS})").fetchall()
+    return con
+
+
+@functools.cache
+def _units() -> duckdb.DuckDBPyConnection:
+    """A sandbox whose empty runs table also has the unit (`__unit`) and its root run (`root`): where unit
+    expressions are bound, as the sampling of trace and session units evaluates them (grouped by the unit)."""
+    con = sandbox()
+    root = ", ".join(f'"{name}" {kind}' for name, kind in run_column_types().items())
+    con.execute(f"CREATE TABLE runs ({RUN_COLUMNS}, __unit VARCHAR, {ROOT} STRUCT({root}))").fetchall()
     return con
 
 
@@ -149,7 +106,11 @@ def _refuse_function(name: str) -> ExpressionError:
         return ExpressionError(f"calls {name}(), which reads files, tables or the database: {INSTEAD}")
     if kinds & {"aggregate", "window"}:
         name = name.removesuffix("_star")  # count(*) parses as count_star()
-        return ExpressionError(f"calls {name}(), an aggregate: a queue expression sees one run; {INSTEAD}")
+        return ExpressionError(
+            f"calls {name}(), an aggregate: a queue expression sees one run ({INSTEAD}); aggregates over a unit's "
+            "runs are for queues with unit: trace or session, which allow "
+            + ", ".join(sorted(AGGREGATES - {"count_star"}))
+        )
     return ExpressionError(
         f"calls {name}(), which queue SQL does not allow: use operators, CASE, casts and the scalar functions "
         "for text, numbers, dates, JSON and lists listed in reviewdesk/stores/sqlcheck.py"
@@ -168,8 +129,10 @@ def _params(lhs: dict[str, Any]) -> set[str]:
 class _Walk:
     """One pass over an expression tree: refuses what is not allowed, notes the runs columns it reads."""
 
-    def __init__(self, expr: str) -> None:
+    def __init__(self, expr: str, unit: bool = False) -> None:
         self.columns: set[str] = set()
+        self.root_columns: set[str] = set()
+        self.unit = unit
         words = (expr[pos:end].strip().upper() for pos, end, _ in _spans(expr))
         self.subquery_word = next((w for w in words if w in SUBQUERY_WORDS), "a query")
 
@@ -197,11 +160,25 @@ class _Walk:
 
     def _column_ref(self, node: dict[str, Any], scope: frozenset[str]) -> None:
         names = [n.lower() for n in node["column_names"]]
+        if names[0] == ROOT and len(names) > 1 and ROOT not in scope:
+            return self._root(names, scope)
         self._name(names[1] if names[0] == "runs" and len(names) > 1 else names[0], scope, node["column_names"][0])
+
+    def _root(self, names: list[str], scope: frozenset[str]) -> None:
+        """root.<column>: the unit's root run, in trace and session queues only."""
+        if not self.unit:
+            raise ExpressionError("reads root.<column>, the root run of a trace or session: set unit: trace or "
+                                  f"session in the queue, or {INSTEAD}")  # fmt: skip
+        if len(names) != 2 or names[1] not in run_column_types():
+            raise ExpressionError(f"reads {'.'.join(names)}: write root.<column> with a runs column "
+                                  f"({', '.join(run_columns())})")  # fmt: skip
+        self.root_columns.add(names[1])
 
     def _name(self, name: str, scope: frozenset[str], shown: str) -> None:
         if name in scope:
             return
+        if name == ROOT and self.unit:
+            raise ExpressionError("reads root on its own: write root.<column>, e.g. root.project")
         if name in run_column_types():
             self.columns.add(name)
         elif name in UNREPRODUCIBLE:
@@ -214,12 +191,18 @@ class _Walk:
         name = node["function_name"]
         if node.get("catalog") or (node.get("is_operator") and name not in OPERATORS):
             raise _refuse_function(name)
-        if not node.get("is_operator") and name not in FUNCTIONS:
+        aggregate = self.unit and not node.get("is_operator") and name in AGGREGATES
+        if not node.get("is_operator") and name not in FUNCTIONS and not aggregate:
             raise _refuse_function(name)
         if node.get("schema"):  # x.lower() is lower(x): the "schema" is a column or a lambda parameter
             self._name(node["schema"].lower(), scope, node["schema"])
-        if any(node.get(k) for k in ("filter", "distinct", "export_state")) or node["order_bys"]["orders"]:
-            raise ExpressionError(f"calls {name}() with FILTER, ORDER BY or DISTINCT: those are for aggregates")
+        if node.get("export_state") or node["order_bys"]["orders"]:
+            raise ExpressionError(f"calls {name}() with ORDER BY or EXPORT_STATE: queue SQL does not allow them")
+        if not aggregate and (node.get("filter") or node.get("distinct")):
+            raise ExpressionError(f"calls {name}() with FILTER or DISTINCT: those are for aggregates, in trace and "
+                                  "session queues")  # fmt: skip
+        if node.get("filter"):
+            self.node(node["filter"], scope)
         for arg in node.get("arguments", []):
             expr = arg["expression"]
             if name in LAMBDA_FUNCTIONS and expr.get("class") == "LAMBDA":
@@ -343,8 +326,10 @@ def _lexical(expr: str) -> None:
 
 
 @functools.lru_cache(maxsize=4096)
-def _checked(expr: str) -> tuple[str, frozenset[str]]:
-    """(DuckDB type, runs columns read) of an allowed expression; ExpressionError otherwise."""
+def _checked(expr: str, unit: bool = False) -> tuple[str, frozenset[str], frozenset[str]]:
+    """(DuckDB type, runs columns read, root columns read) of an allowed expression; ExpressionError otherwise.
+
+    `unit`: evaluated once per trace or session unit (aggregates and root.<column> allowed)."""
     if not expr or not expr.strip():
         raise ExpressionError("is empty; write a DuckDB expression over the runs columns")
     try:
@@ -352,27 +337,30 @@ def _checked(expr: str) -> tuple[str, frozenset[str]]:
     except UnicodeEncodeError:
         raise ExpressionError("is not valid Unicode text (a lone surrogate, such as \\ud800): remove it") from None
     _lexical(expr)
-    walk = _Walk(expr)
+    walk = _Walk(expr, unit)
     try:
         walk.node(_tree(expr), frozenset())
     except (KeyError, TypeError, AttributeError):  # a tree of a shape this check was not written for: refuse it
         raise ExpressionError(f"uses SQL that queue expressions do not allow; {INSTEAD}") from None
+    con, wrapper = (_units(), UNIT_WRAPPER) if unit else (_runs(), WRAPPER)
     try:
-        rows = _runs().execute(f"DESCRIBE {WRAPPER.format(expr)}").fetchall()
+        rows = con.execute(f"DESCRIBE {wrapper.format(expr)}").fetchall()
     except duckdb.BinderException as e:
-        detail = str(e).splitlines()[0].removeprefix("Binder Error: ")
-        raise ExpressionError(f"{detail.rstrip('.!')}. Columns of runs: {', '.join(run_columns())}") from None
+        detail = str(e).splitlines()[0].removeprefix("Binder Error: ").rstrip(".!")
+        if unit and "GROUP BY" in detail:
+            raise ExpressionError(f"{detail.replace(' __unit,', '')}: {UNIT_HINT}") from None
+        raise ExpressionError(f"{detail}. Columns of runs: {', '.join(run_columns())}") from None
     except duckdb.Error as e:
         raise ExpressionError(str(e).splitlines()[0]) from None
-    return rows[0][1], frozenset(walk.columns)
+    return rows[0][1], frozenset(walk.columns), frozenset(walk.root_columns)
 
 
-def check_expression(expr: str, want: str | None = None) -> str:
+def check_expression(expr: str, want: str | None = None, unit: bool = False) -> str:
     """Return the DuckDB type of `expr` over runs; raise ExpressionError if it is not one allowed expression.
 
-    `want` ('BOOLEAN', say) also requires that type.
+    `want` ('BOOLEAN', say) also requires that type; `unit`: evaluated per trace or session unit.
     """
-    kind = _checked(expr)[0]
+    kind = _checked(expr, unit)[0]
     if want is not None and kind != want:
         raise ExpressionError(f"is {kind}, not {want}: write a condition such as status = 'error'")
     return kind
@@ -383,4 +371,12 @@ def columns_read(expr: str) -> frozenset[str]:
     return _checked(expr)[1]
 
 
-__all__ = ["ExpressionError", "check_expression", "columns_read", "run_column_types", "run_columns"]
+def unit_columns_read(expr: str) -> tuple[frozenset[str], frozenset[str]]:
+    """(runs columns, root columns) an allowed unit expression reads (ExpressionError if it is not allowed)."""
+    return _checked(expr, True)[1:]
+
+
+__all__ = [
+    "AGGREGATES", "ExpressionError", "check_expression", "columns_read", "run_column_types", "run_columns",
+    "unit_columns_read",
+]  # fmt: skip
