@@ -21,6 +21,7 @@ from schemas.rubric import PREFERENCE, TIE
 
 META = ("run_a", "run_b")  # columns the pairwise check reads beside the answers
 
+
 def _present(check):
     """An element-wise check that lets missing values through (nullability is checked on its own)."""
     return lambda v: v is None or (isinstance(v, float) and pd.isna(v)) or check(v)
