@@ -6,15 +6,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from review_support import seed_batch, store_with_reviewers
+from review_support import seed_batch, seed_queue, store_with_reviewers
 from unit_support import support_trace, unit_payload, unit_queue
 
 from reviewdesk.labels.adjudication import backlog, decide
-from reviewdesk.labels.collection import collect
+from reviewdesk.labels.collection import collect, validate
 from reviewdesk.labels.resolve import resolve_queue
 from reviewdesk.review import accounts
-from reviewdesk.review.drafts import Draft
-from reviewdesk.review.submissions import revise, submit
+from reviewdesk.review.drafts import Draft, DraftError
+from reviewdesk.review.submissions import item_submissions, revise, submit
 from reviewdesk.stores.warehouse import Warehouse
 
 QUEUE = "support-traces-t"
@@ -95,13 +95,14 @@ def test_a_revision_replaces_every_step_label(stores):
         (["right", "right"], "tool_call: must be an object of step run id: answer, got list"),
     ],
 )
-def test_an_invalid_per_step_answer_is_rejected_with_its_reason(stores, tool_call, reason):
-    store, wh = stores
-    submit(store, ITEM, "reviewer1", Draft({**answers("right"), "tool_call": tool_call}))
-    result = collect(store, wh)
-    assert (result.loaded, result.rejected, result.labels) == (0, 1, 0)
-    (reasons,) = wh.execute("SELECT reasons FROM rejected_submissions")[0]
-    assert reason in list(reasons)
+def test_collect_rejects_an_invalid_per_step_answer_with_its_reason(stores, tool_call, reason):
+    """Collect checks again what submit refused (a submission stored by an older app, or written directly)."""
+    store, _ = stores
+    queue = store.queue(QUEUE)
+    rubric, payload = store.rubric(QUEUE, queue["rubric_version"]), store.items(QUEUE)[0]["payload"]
+    row = {"submission_id": 7, "item_id": ITEM, "rubric_version": "v", "flags": [], "run_a": None, "run_b": None,
+           "answers": {**answers("right"), "tool_call": tool_call}}  # fmt: skip
+    assert reason in validate([row], rubric, "single", True, {ITEM: payload})[7]
 
 
 def test_consensus_is_per_step_and_a_disputed_step_goes_to_a_lead(stores):
@@ -119,3 +120,22 @@ def test_consensus_is_per_step_and_a_disputed_step_goes_to_a_lead(stores):
     assert consensus(wh) == {"t1-tool1": ("wrong", "adjudicated"), "t1-tool2": ("right", "unanimous")}
     whole = wh.execute("SELECT criterion, value, method FROM consensus WHERE step_run_id = '' ORDER BY ALL")
     assert whole == [("correctness", "correct", "unanimous"), ("helpfulness", "4", "unanimous")]
+
+
+def test_submit_refuses_a_per_step_answer_that_misses_a_step_and_stores_nothing(stores):
+    store, _ = stores
+    with pytest.raises(DraftError, match=r"not stored: tool_call: answer steps 5\..*Answer each step"):
+        submit(store, ITEM, "reviewer1", Draft({**answers("right"), "tool_call": {"t1-tool1": "right"}}))
+    assert item_submissions(store, ITEM) == []
+    submit(store, ITEM, "reviewer1", Draft(answers("right")))  # the fixed answer goes in
+    with pytest.raises(DraftError, match="step 4: 'maybe' must be one of right, wrong"):
+        revise(store, ITEM, "reviewer1", Draft(answers("maybe")))
+    assert [s["revision"] for s in item_submissions(store, ITEM)] == [1]
+
+
+def test_a_run_item_never_accepts_a_per_step_answer(tmp_path):
+    with store_with_reviewers(tmp_path) as store:
+        seed_queue(store, n=1)
+        with pytest.raises(DraftError, match="correctness: a per-step answer, but this item is one run"):
+            submit(store, "support-quality-b1-0001", "reviewer1", Draft({"correctness": {"run-1": "correct"}}))
+        assert item_submissions(store, "support-quality-b1-0001") == []
