@@ -12,6 +12,7 @@ from unit_support import support_trace, unit_payload, unit_queue
 from reviewdesk.labels.adjudication import backlog, decide
 from reviewdesk.labels.collection import collect, validate
 from reviewdesk.labels.resolve import resolve_queue
+from reviewdesk.quality.report import queue_quality
 from reviewdesk.review import accounts
 from reviewdesk.review.drafts import Draft, DraftError
 from reviewdesk.review.submissions import item_submissions, revise, submit
@@ -139,3 +140,19 @@ def test_a_run_item_never_accepts_a_per_step_answer(tmp_path):
         with pytest.raises(DraftError, match="correctness: a per-step answer, but this item is one run"):
             submit(store, "support-quality-b1-0001", "reviewer1", Draft({"correctness": {"run-1": "correct"}}))
         assert item_submissions(store, "support-quality-b1-0001") == []
+
+
+def test_agreement_of_a_per_step_criterion_is_over_item_and_step_pairs(stores):
+    """Two raters, two tool steps of one item: they differ on one step and agree on the other, so there are
+    2 pairable units (not 1 item), and nominal Krippendorff alpha is 0 (hand-computed below)."""
+    store, wh = stores
+    submit(store, ITEM, "reviewer1", Draft(answers("wrong")))
+    submit(store, ITEM, "reviewer2", Draft(answers("right")))
+    collect(store, wh)
+    report = queue_quality(store, wh, QUEUE, resamples=20)
+    tool = report["criteria"]["tool_call"]
+    # values: unit 1 {wrong, right}, unit 2 {right, right}: n = 4 values, 3 right + 1 wrong.
+    # coincidences o(wrong, right) = o(right, wrong) = 1, o(right, right) = 2; Do = 2 / 4 = 0.5
+    # De = (2 * 3 * 1) / (4 * 3) = 0.5, so alpha = 1 - 0.5 / 0.5 = 0.
+    assert tool["n_pairable_items"] == 2
+    assert tool["krippendorff_alpha"] == pytest.approx(0.0)

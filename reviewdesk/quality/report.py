@@ -40,7 +40,9 @@ from reviewdesk.stores.warehouse import Warehouse
 
 def _labels(wh: Warehouse, queue: str) -> pd.DataFrame:
     return wh.con.execute(
-        """SELECT l.item_id AS item, l.reviewer AS rater, l.criterion, l.value, i.batch_id, b.created_at,
+        # a per-step criterion is rated per (item, step): each answered step is a unit being rated
+        """SELECT CASE WHEN l.step_run_id = '' THEN l.item_id ELSE l.item_id || ' · step ' || l.step_run_id END AS item,
+                  l.reviewer AS rater, l.criterion, l.value, i.batch_id, b.created_at,
                   i.is_gold, i.gold_answer::VARCHAR AS gold_answer, i.left_run_id
            FROM labels l JOIN items i USING (item_id) JOIN batches b ON b.batch_id = i.batch_id
            WHERE l.queue = ? ORDER BY l.item_id, l.reviewer""",
