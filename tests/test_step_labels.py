@@ -9,6 +9,7 @@ import pytest
 from review_support import seed_batch, seed_queue, store_with_reviewers
 from unit_support import support_trace, unit_payload, unit_queue
 
+from reviewdesk.errors import ConfigError
 from reviewdesk.labels.adjudication import backlog, decide
 from reviewdesk.labels.collection import collect, validate
 from reviewdesk.labels.resolve import resolve_queue
@@ -156,3 +157,14 @@ def test_agreement_of_a_per_step_criterion_is_over_item_and_step_pairs(stores):
     # De = (2 * 3 * 1) / (4 * 3) = 0.5, so alpha = 1 - 0.5 / 0.5 = 0.
     assert tool["n_pairable_items"] == 2
     assert tool["krippendorff_alpha"] == pytest.approx(0.0)
+
+
+def test_a_per_step_case_is_decided_per_step(stores):
+    store, wh = stores
+    submit(store, ITEM, "reviewer1", Draft(answers("wrong")))
+    submit(store, ITEM, "reviewer2", Draft(answers("right")))
+    collect(store, wh)
+    resolve_queue(store, wh, QUEUE)
+    with pytest.raises(ConfigError, match=r"answered per step: decide it as \{step run id: value\}"):
+        decide(store, ITEM, "tool_call", "wrong", "timed out", "lead")
+    assert len(backlog(store, QUEUE)) == 1  # still open
