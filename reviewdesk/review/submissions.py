@@ -91,7 +91,8 @@ def _submission_row(
 def check_step_answers(store: ReviewStore, conn: Connection, q: Mapping[str, Any], item_id: str, draft: Draft) -> None:
     """Refuse (DraftError, before anything is stored) per-step answers that do not fit the item: a per-step
     criterion's answer against the trace's or session's steps, each value as a plain answer; an item of
-    one run accepts no per-step answer. Plain answers are left to collect, which keeps a rejected one."""
+    one run accepts no per-step answer. Unanswered criteria (a flag instead of a rating) and plain answers
+    are left to collect, which keeps a rejected one."""
     answers = draft.answers if isinstance(draft.answers, Mapping) else {}
     if (q.get("config") or {}).get("unit", "run") == "run":
         problems = [f"{k}: a per-step answer, but this item is one run (not a trace or session)"
@@ -99,7 +100,8 @@ def check_step_answers(store: ReviewStore, conn: Connection, q: Mapping[str, Any
     else:
         row = one(conn, select(items.c.payload, items.c.rubric_version).where(items.c.item_id == _P("i")), i=item_id)
         rubric = store.rubric(q["name"], row["rubric_version"], conn) if row else None
-        problems = per_step_problems(rubric["criteria"], row["payload"], answers) if rubric else []
+        given = [c for c in (rubric or {}).get("criteria", []) if answers.get(c["key"]) is not None]
+        problems = per_step_problems(given, row["payload"], answers) if rubric else []
     if problems:
         raise DraftError(
             f"Your answer was not stored: {'; '.join(problems)}. Answer each step listed, then submit again."
