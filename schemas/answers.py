@@ -11,23 +11,15 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from functools import lru_cache
-from numbers import Real
 from typing import Any
 
 import pandas as pd
 import pandera.pandas as pa
 
+from schemas.answer_values import value_rules
 from schemas.rubric import PREFERENCE, TIE
 
 META = ("run_a", "run_b")  # columns the pairwise check reads beside the answers
-
-_TYPES: dict[str, tuple[str, Any]] = {
-    "categorical": ("must be text or a number", lambda v: isinstance(v, str | Real) and not isinstance(v, bool)),
-    "ordinal": ("must be text or a number", lambda v: isinstance(v, str | Real) and not isinstance(v, bool)),
-    "numeric": ("must be a number", lambda v: isinstance(v, Real) and not isinstance(v, bool)),
-    "boolean": ("must be true or false", lambda v: isinstance(v, bool)),
-    "text": ("must be text", lambda v: isinstance(v, str)),
-}
 
 
 def _present(check):
@@ -36,18 +28,7 @@ def _present(check):
 
 
 def _criterion_checks(c: Mapping[str, Any]) -> list[pa.Check]:
-    message, is_type = _TYPES[c["type"]]
-    checks = [pa.Check(_present(is_type), element_wise=True, error=message)]
-    if options := c.get("options"):
-        allowed = {(type(o) is str, o) for o in options}  # 1 and "1" are different answers
-        listed = ", ".join(map(str, options))
-        checks.append(pa.Check(_present(lambda v: (type(v) is str, v) in allowed), element_wise=True,
-                               error=f"must be one of {listed}"))  # fmt: skip
-    if c["type"] == "numeric" and c.get("min") is not None:
-        lo, hi = c["min"], c["max"]
-        checks.append(pa.Check(_present(lambda v: not is_type(v) or lo <= v <= hi), element_wise=True,
-                               error=f"must be between {lo:g} and {hi:g}"))  # fmt: skip
-    return checks
+    return [pa.Check(_present(check), element_wise=True, error=message) for message, check in value_rules(c)]
 
 
 def _names_a_run(df: pd.DataFrame) -> pd.Series:

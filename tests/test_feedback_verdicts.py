@@ -19,12 +19,12 @@ def test_trusted_consensus_becomes_one_verdict_per_run_and_pairwise_preference_r
         ('pair', 'b', 'q', 1, NULL, 'ra', 'rb'), ('one', 'b', 'q', 2, 'rs', NULL, NULL),
         ('tie', 'b', 'q', 3, NULL, 'rb', 'ra')""")
     warehouse.execute("""INSERT INTO consensus VALUES
-        ('pair', 'q', 'preference', 'ra', NULL, 'majority', 0.6, 3, 2, now()),
-        ('pair', 'q', 'margin', 'clear', NULL, 'unanimous', 0.8, 3, 3, now()),
-        ('tie', 'q', 'preference', 'tie', NULL, 'adjudicated', 1.0, 3, 1, now()),
-        ('one', 'q', 'safe', 'true', 1.0, 'gold', 1.0, 2, 2, now()),
-        ('one', 'q', 'helpfulness', '3', 3.0, 'median', 0.5, 2, 1, now()),
-        ('one', 'q', 'stars', '4.5', 4.5, 'single', 0.67, 1, 1, now())""")
+        ('pair', 'q', 'preference', 'ra', NULL, 'majority', 0.6, 3, 2, now(), ''),
+        ('pair', 'q', 'margin', 'clear', NULL, 'unanimous', 0.8, 3, 3, now(), ''),
+        ('tie', 'q', 'preference', 'tie', NULL, 'adjudicated', 1.0, 3, 1, now(), ''),
+        ('one', 'q', 'safe', 'true', 1.0, 'gold', 1.0, 2, 2, now(), ''),
+        ('one', 'q', 'helpfulness', '3', 3.0, 'median', 0.5, 2, 1, now(), ''),
+        ('one', 'q', 'stars', '4.5', 4.5, 'single', 0.67, 1, 1, now(), '')""")
     got = {(v.item_id, v.criterion, v.run.run_id): (v.label, v.score, v.kind, v.method)
            for v in queue_verdicts(warehouse, "q", "http://app/")}  # fmt: skip
     assert got == {

@@ -72,7 +72,7 @@ def test_model_against_consensus_by_hand(tmp_path: Path):
         for i, (s, c) in enumerate(zip(suggested, consensus, strict=True)):
             wh.execute("INSERT INTO suggestions VALUES (?, 'b', 'q', 'correctness', ?, ?, 'm-1', 'sklearn', now(), "
                        "NULL)", [f"i{i}", json.dumps(s), 0.9 if i < 5 else 0.6])  # fmt: skip
-            wh.execute("INSERT INTO consensus VALUES (?, 'q', 'correctness', ?, NULL, 'single', 1, 1, 1, now())",
+            wh.execute("INSERT INTO consensus VALUES (?, 'q', 'correctness', ?, NULL, 'single', 1, 1, 1, now(), '')",
                        [f"i{i}", c])  # fmt: skip
         out = human_vs_model(wh, "q", [CORRECTNESS], "show", resamples=200, seed=0)
     m = out["criteria"]["correctness"]

@@ -16,9 +16,9 @@ def seed(wh: Warehouse) -> None:
                    "VALUES (?, 'b1', 'q', ?, ?, ?, ?)", [item_id, pos, f"r{pos}", pi, gold])  # fmt: skip
     consensus = [("i1", "incorrect"), ("i2", "correct"), ("i3", "correct"), ("g1", "incorrect")]  # i4: none yet
     for item_id, value in consensus:
-        wh.execute("INSERT INTO consensus VALUES (?, 'q', 'correctness', ?, NULL, 'unanimous', 0.75, 2, 2, now())",
+        wh.execute("INSERT INTO consensus VALUES (?, 'q', 'correctness', ?, NULL, 'unanimous', 0.75, 2, 2, now(), '')",
                    [item_id, value])  # fmt: skip
-    wh.execute("INSERT INTO consensus VALUES ('i1', 'q', 'helpfulness', '2', 2.0, 'unanimous', 0.75, 2, 2, now())")
+    wh.execute("INSERT INTO consensus VALUES ('i1', 'q', 'helpfulness', '2', 2.0, 'unanimous', 0.75, 2, 2, now(), '')")
 
 
 def test_shares_weight_each_resolved_sampled_item_by_its_inverse_probability(warehouse: Warehouse):

@@ -171,7 +171,7 @@ def test_human_vs_model_measures_the_preference_by_side_of_the_pair(ab_warehouse
             [item_id, json.dumps(value[s](a, b)), PAIRWISE_VERSION],
         )
         ab_warehouse.execute("INSERT INTO consensus VALUES (?, 'support-ab', 'preference', ?, NULL, 'majority', "
-                             "0.6, 3, 2, now())", [item_id, value[c](a, b)])  # fmt: skip
+                             "0.6, 3, 2, now(), '')", [item_id, value[c](a, b)])  # fmt: skip
     from schemas.rubric import PREFERENCE_CRITERION
 
     out = human_vs_model(ab_warehouse, "support-ab", [PREFERENCE_CRITERION], "hide", resamples=100, seed=0)

@@ -43,6 +43,7 @@ def queue_verdicts(wh: Warehouse, queue: str, app_url: str) -> list[Verdict]:
                    r.run_id, r.trace_id, r.project, r.source_format
             FROM consensus c JOIN items i USING (item_id) JOIN runs r ON r.run_id IN (i.run_id, i.run_a, i.run_b)
             WHERE c.queue = ? AND c.method IN ({", ".join("?" * len(TRUSTED))}) AND c.value IS NOT NULL
+              AND c.step_run_id = ''  -- answers about a step are not the run's verdict
             ORDER BY c.item_id, c.criterion, r.run_id""",
         [queue, *TRUSTED],
     )

@@ -1,5 +1,6 @@
 """Labels: what reviewers sent, validated into the warehouse, then resolved into one consensus value
-per item and criterion; disagreements go to a lead.
+per item and criterion (and step, for a per-step criterion of a trace or session: `step_run_id`, '' for
+the whole item); disagreements go to a lead, who decides a per-step case as {step run id: value}.
 
     from reviewdesk.labels import collect, decide, resolve_queue
     collect(store, wh)                             # new submissions -> labels (invalid ones kept, rejected)

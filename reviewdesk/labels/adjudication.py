@@ -71,7 +71,7 @@ def decide(
     product_issue: bool = False,
 ) -> None:
     """Record a lead's final answer to an open case, with the reason for it; `product_issue` routes it
-    to product owners (the product-issues report)."""
+    to product owners (the product-issues report). A per-step criterion's answer is `{step run id: value}`."""
     if not reason or not reason.strip():
         raise ConfigError("Give a reason for the decision: other leads and the dataset lineage read it.")
     now = now or datetime.now(UTC)
@@ -81,6 +81,7 @@ def decide(
         found = conn.execute(select(adjudications).where(key)).mappings().first()
         if found is None:
             raise NotFound(f"No adjudication case for item {item_id!r} and criterion {criterion!r}.")
+        _check_step_decision(store, conn, item_id, criterion, value)
         if found["decided_at"] is not None:
             raise ReviewConflict(
                 f"{criterion!r} of item {item_id} was already decided by {found['decided_by']}: "
@@ -90,6 +91,22 @@ def decide(
             adjudications.update()
             .where(key)
             .values(value=value, reason=reason.strip(), decided_by=lead, decided_at=now, product_issue=product_issue)
+        )
+
+
+def _check_step_decision(store: ReviewStore, conn: Any, item_id: str, criterion: str, value: Any) -> None:
+    """A per-step criterion's case is decided per step, as `{step run id: value}` (the steps in dispute)."""
+    row = conn.execute(select(items.c.queue, items.c.rubric_version).where(items.c.item_id == item_id)).first()
+    rubric = store.rubric(row[0], row[1], conn) if row else None
+    c = next((c for c in (rubric or {}).get("criteria", []) if c.get("key") == criterion), None)
+    if (
+        c
+        and c.get("per_step")
+        and not (isinstance(value, Mapping) and value and all(isinstance(k, str) for k in value))
+    ):
+        raise ConfigError(
+            f"{criterion!r} is answered per step: decide it as {{step run id: value}} for the steps in dispute "
+            "(the case says which)."
         )
 
 

@@ -48,6 +48,7 @@ import pandera.pandas as pa
 from sqlalchemy import Connection, select, text, tuple_
 
 from reviewdesk.review.drafts import allows_flag_only, flag_only
+from reviewdesk.review.units import per_step_problems, step_rows
 from reviewdesk.stores.review_schema import items, submissions
 from reviewdesk.stores.reviewstore import ReviewStore
 from reviewdesk.stores.values import as_number, as_text
@@ -108,6 +109,13 @@ def _read(store: ReviewStore, position: tuple[int, int], limit: int) -> list[dic
         return [dict(r) for r in conn.execute(query).mappings()]
 
 
+def _payloads(store: ReviewStore, item_ids: set[str]) -> dict[str, Any]:
+    """The review store payloads of these items (their steps), read only for rubrics with per-step criteria."""
+    with store.read() as conn:
+        query = select(items.c.item_id, items.c.payload).where(items.c.item_id.in_(sorted(item_ids)))
+        return dict(conn.execute(query).all())
+
+
 def _reason(row: pd.Series) -> str:
     if row["schema_context"] == "DataFrameSchema":
         return str(row["check"])
@@ -119,11 +127,22 @@ def _reason(row: pd.Series) -> str:
 NOT_ALLOWED = "flagged instead of rated, but this queue's flag_instead_of_rating is false: answer the required criteria"
 
 
+def _stepped(rubric: Mapping[str, Any]) -> list[dict]:
+    """The rubric's per-step criteria (answered once per step of a trace or session)."""
+    return [c for c in rubric["criteria"] if c.get("per_step")]
+
+
 def validate(
-    rows: list[dict], rubric: Mapping[str, Any], kind: str, flag_instead: bool = True
+    rows: list[dict],
+    rubric: Mapping[str, Any],
+    kind: str,
+    flag_instead: bool = True,
+    payloads: Mapping[str, Any] | None = None,
 ) -> dict[int, list[str]]:
     """Reasons per submission id for those that break the rubric; valid ones are absent. A flag-only
-    submission is valid when `flag_instead` (the queue's `flag_instead_of_rating`) allows it."""
+    submission is valid when `flag_instead` (the queue's `flag_instead_of_rating`) allows it. A per-step
+    criterion's answer is checked against its item's steps (`payloads`: item_id -> payload)."""
+    stepped, payloads = _stepped(rubric), payloads or {}
     keys = answer_keys(rubric, kind)
     reasons: dict[int, list[str]] = {}
     flagged = {r["submission_id"] for r in rows if flag_only(r["answers"], r.get("flags"))}
@@ -138,6 +157,12 @@ def validate(
             )
     skip = flagged if flag_instead else set()  # a flag-only submission the queue allows has no answers to check
     checked = [r for r in rows if isinstance(r["answers"], dict) and r["submission_id"] not in skip]
+    for r in checked if stepped else ():
+        if found := per_step_problems(stepped, payloads.get(r["item_id"]), r["answers"]):
+            reasons.setdefault(r["submission_id"], []).extend(found)
+    if stepped:  # the plain criteria are checked as before; each step's value was checked above
+        rubric = {**rubric, "criteria": [c for c in rubric["criteria"] if not c.get("per_step")]}
+        keys = answer_keys(rubric, kind)
     if not checked:
         return reasons
     frame = pd.DataFrame(
@@ -163,7 +188,8 @@ def _outcome(row: Mapping[str, Any], key: str) -> str | None:
 
 
 def _label_rows(valid: Iterable[dict]) -> list[dict]:
-    """One row per answered criterion of each item x reviewer's latest valid revision."""
+    """One row per answered criterion of each item x reviewer's latest valid revision; a per-step criterion
+    (its pairs in `step_answers`) one per answered step, keyed by the step's run id ('' for the whole item)."""
     latest: dict[tuple[str, str], dict] = {}
     for r in valid:
         key = (r["item_id"], r["reviewer"])
@@ -175,10 +201,11 @@ def _label_rows(valid: Iterable[dict]) -> list[dict]:
             "value": as_text(value), "value_num": as_number(value), "submission_id": r["submission_id"],
             "revision": r["revision"], "rubric_version": r["rubric_version"],
             "suggestion_shown": r["suggestion_shown"], "submitted_at": r["submitted_at"],
-            "suggestion_outcome": _outcome(r, key),
+            "suggestion_outcome": _outcome(r, key), "step_run_id": step_run_id,
         }
         for r in latest.values()
-        for key, value in r["answers"].items()
+        for key, answer in r["answers"].items()
+        for step_run_id, value in (r.get("step_answers") or {}).get(key, [("", answer)])
         if value is not None
     ]  # fmt: skip
 
@@ -187,7 +214,7 @@ SUBMISSION_COLUMNS = ["submission_id", "item_id", "queue", "reviewer", "revision
                       "comment", "correction", "flags", "suggestion_shown", "shown_at", "submitted_at",
                       "flag_only", "suggestion_outcomes"]  # fmt: skip
 LABEL_COLUMNS = ["item_id", "queue", "reviewer", "criterion", "value", "value_num", "submission_id", "revision",
-                 "rubric_version", "suggestion_shown", "submitted_at", "suggestion_outcome"]  # fmt: skip
+                 "rubric_version", "suggestion_shown", "submitted_at", "suggestion_outcome", "step_run_id"]  # fmt: skip
 REJECTED_COLUMNS = ["submission_id", "item_id", "queue", "reviewer", "revision", "rubric_version", "answers",
                     "reasons", "submitted_at"]  # fmt: skip
 
@@ -205,8 +232,9 @@ def _load(wh: Warehouse, rows: list[dict], reasons: dict[int, list[str]], now: d
     valid = [{**r, "flag_only": flag_only(r["answers"], r["flags"])} for r in rows if r["submission_id"] not in reasons]
     rejected = [{**r, "reasons": reasons[r["submission_id"]]} for r in rows if r["submission_id"] in reasons]
     new_submissions = _frame(valid, SUBMISSION_COLUMNS, ("answers", "correction", "flags"))
-    new_submissions["suggestion_outcomes"] = [None if v is None else json.dumps(v) for v in
-                                              new_submissions["suggestion_outcomes"]]  # NULL: none pre-selected
+    new_submissions["suggestion_outcomes"] = [
+        None if v is None else json.dumps(v) for v in new_submissions["suggestion_outcomes"]
+    ]  # NULL: none pre-selected
     new_labels = _frame(_label_rows(valid), LABEL_COLUMNS)
     new_rejected = _frame(rejected, REJECTED_COLUMNS, ("answers",))
     with wh.transaction() as con:
@@ -259,7 +287,13 @@ def collect(
                 rubrics[(queue, version)] = store.rubric(queue, version)
             if queue not in flag_instead:
                 flag_instead[queue] = allows_flag_only(store.queue(queue) or {})
-            reasons |= validate(group, rubrics[(queue, version)], kind, flag_instead[queue])
+            rubric = rubrics[(queue, version)]
+            payloads = _payloads(store, {r["item_id"] for r in group}) if _stepped(rubric) else {}
+            reasons |= validate(group, rubric, kind, flag_instead[queue], payloads)
+            for r in group if payloads else ():
+                if r["submission_id"] not in reasons and isinstance(r["answers"], dict):
+                    r["step_answers"] = {c["key"]: step_rows(c, payloads.get(r["item_id"]), r["answers"].get(c["key"]))
+                                         for c in _stepped(rubric)}  # fmt: skip
         written, flag_only_written = _load(wh, rows, reasons, now)
         labels, flagged = labels + written, flagged + flag_only_written
         read, rejected = read + len(rows), rejected + len(reasons)

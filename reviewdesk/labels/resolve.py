@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import pandas as pd
 
@@ -27,7 +29,7 @@ from schemas.queue import ConsensusPolicy
 from schemas.rubric import PREFERENCE_CRITERION, Criterion
 
 CONSENSUS_COLUMNS = ["item_id", "queue", "criterion", "value", "value_num", "method", "confidence", "reviewers",
-                     "agreeing", "resolved_at"]  # fmt: skip
+                     "agreeing", "resolved_at", "step_run_id"]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -59,13 +61,32 @@ def _labels(wh: Warehouse, queue: str) -> pd.DataFrame:
     return wh.con.execute(
         """WITH done AS (SELECT item_id, count(DISTINCT reviewer) AS reviewed FROM submissions WHERE queue = ?
                          GROUP BY item_id)
-           SELECT l.item_id, l.criterion, l.value, l.rubric_version, l.reviewer, coalesce(d.reviewed, 0) AS reviewed,
+           SELECT l.item_id, l.criterion, l.step_run_id, l.value, l.rubric_version, l.reviewer,
+                  coalesce(d.reviewed, 0) AS reviewed,
                   i.is_gold, i.gold_answer::VARCHAR AS gold_answer, i.reviewers_needed, b.kind
            FROM labels l JOIN items i USING (item_id) JOIN batches b ON b.batch_id = i.batch_id
                 LEFT JOIN done d USING (item_id)
-           WHERE l.queue = ? ORDER BY l.item_id, l.reviewer, l.criterion""",
+           WHERE l.queue = ? ORDER BY l.item_id, l.step_run_id, l.reviewer, l.criterion""",
         [queue, queue],
     ).df()
+
+
+def _resolve_step(
+    answers: Mapping[tuple[str, str], list],
+    criteria: list[Criterion],
+    step: str,
+    gold: Mapping[str, Any] | None,
+    decided: Mapping[str, Any],
+    rules: ConsensusPolicy,
+) -> dict:
+    """Consensus of one item's answers about one step (its per-step criteria), or about the whole item
+    (step ''): a lead's per-step decision `{step run id: value}` resolves the steps it names."""
+    here = [c for c in criteria if bool(c.per_step) == bool(step)]
+    by_key = {k: v for (k, s), v in answers.items() if s == step}
+    if step:
+        gold = None  # gold answers are about whole items
+        decided = {k: v[step] for k, v in decided.items() if isinstance(v, Mapping) and step in v}
+    return resolve_item(by_key, here, gold, decided, rules)
 
 
 def policy(store: ReviewStore, queue: str) -> ConsensusPolicy:
@@ -80,7 +101,7 @@ def resolve_queue(store: ReviewStore, wh: Warehouse, queue: str, now: datetime |
     labels = _labels(wh, queue)
     criteria = _criteria(store, queue, set(labels["rubric_version"]), bool((labels["kind"] == "pairwise").any()))
     decided, rules = decisions(store, queue), policy(store, queue)
-    rows, cases, judged = [], [], 0
+    rows, disputes, judged = [], {}, 0
     for item_id, group in labels.groupby("item_id", sort=True):
         first = group.iloc[0]
         reviewed = max(group["reviewer"].nunique(), first["reviewed"])
@@ -89,22 +110,26 @@ def resolve_queue(store: ReviewStore, wh: Warehouse, queue: str, now: datetime |
         judged += 1
         item_criteria = criteria[first["rubric_version"]]
         by_key = {c.key: c for c in item_criteria}
-        answers = defaultdict(list)
-        for key, value in zip(group["criterion"], group["value"], strict=True):
+        answers = defaultdict(list)  # (criterion, step run id) -> the reviewers' values
+        for key, step, value in zip(group["criterion"], group["step_run_id"], group["value"], strict=True):
             if key in by_key:
-                answers[key].append(typed(value, by_key[key]))
+                answers[(key, step)].append(typed(value, by_key[key]))
         gold = json.loads(first["gold_answer"]) if first["is_gold"] and first["gold_answer"] else None
-        for key, r in resolve_item(answers, item_criteria, gold, decided.get(item_id), rules).items():
-            if r.value is not None:
-                rows.append([item_id, queue, key, as_text(r.value), as_number(r.value), r.method, r.confidence,
-                             r.reviewers, r.agreeing, now])  # fmt: skip
-            if r.disagreement:
-                cases.append({"item_id": item_id, "criterion": key, "queue": queue, "why": r.disagreement})
+        for step in sorted({step for _, step in answers}):
+            found = _resolve_step(answers, item_criteria, step, gold, decided.get(item_id, {}), rules)
+            for key, r in found.items():
+                if r.value is not None:
+                    rows.append([item_id, queue, key, as_text(r.value), as_number(r.value), r.method, r.confidence,
+                                 r.reviewers, r.agreeing, now, step])  # fmt: skip
+                if r.disagreement:
+                    why = f"step {step}: {r.disagreement}" if step else r.disagreement
+                    disputes.setdefault((item_id, key), []).append(why)
+    cases = [{"item_id": i, "criterion": k, "queue": queue, "why": "; ".join(w)} for (i, k), w in disputes.items()]
     frame = pd.DataFrame(rows, columns=CONSENSUS_COLUMNS)
     with wh.transaction() as con:
         con.register("new_consensus", frame)
         con.execute("DELETE FROM consensus WHERE queue = ?", [queue])
-        con.execute("INSERT INTO consensus SELECT * FROM new_consensus")
+        con.execute(f"INSERT INTO consensus ({', '.join(CONSENSUS_COLUMNS)}) SELECT * FROM new_consensus")
         con.unregister("new_consensus")
     opened = open_cases(store, cases, now)
     methods = frame["method"].value_counts().sort_index().to_dict()

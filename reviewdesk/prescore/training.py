@@ -95,7 +95,7 @@ def _fingerprints(wh: Warehouse, queue: QueueConfig, criteria: list[Criterion]) 
         (key, (digest, n))
         for key, digest, n in wh.execute(
             """SELECT criterion, md5(string_agg(item_id || chr(31) || value, chr(30) ORDER BY item_id)), count(*)
-               FROM consensus c WHERE queue = ? AND value IS NOT NULL
+               FROM consensus c WHERE queue = ? AND value IS NOT NULL AND step_run_id = ''
                  AND item_id IN (SELECT item_id FROM items WHERE queue = c.queue AND run_id IS NOT NULL)
                GROUP BY criterion""",
             [queue.name],
@@ -170,7 +170,7 @@ def _train(
     keys = [p.criterion.key for p in plans]
     for key, item_id, value in wh.execute(
         "SELECT criterion, item_id, value FROM consensus WHERE queue = ? AND criterion IN (SELECT unnest(?)) "
-        "AND value IS NOT NULL",
+        "AND value IS NOT NULL AND step_run_id = ''",
         [queue.name, keys],
     ):
         next(p for p in plans if p.criterion.key == key).values[item_id] = value

@@ -37,7 +37,7 @@ def _read(wh: Warehouse, queue: str) -> pd.DataFrame:
                   length(rb.outputs::VARCHAR) AS len_b
            FROM labels l JOIN items i USING (item_id) JOIN submissions s ON s.submission_id = l.submission_id
            LEFT JOIN runs ra ON ra.run_id = i.run_a LEFT JOIN runs rb ON rb.run_id = i.run_b
-           WHERE l.queue = ? AND l.value IS NOT NULL
+           WHERE l.queue = ? AND l.value IS NOT NULL AND l.step_run_id = ''  -- bias measures read whole-item answers
            ORDER BY l.reviewer, l.submitted_at, l.submission_id, l.criterion""",
         [queue],
     ).df()

@@ -31,6 +31,7 @@ from reviewdesk.quality.clarity import queue_clarity
 from reviewdesk.quality.head_to_head import pairwise_results
 from reviewdesk.quality.provisional import measure
 from reviewdesk.quality.rubric_ab import rubric_comparisons
+from reviewdesk.quality.rubric_labels import RATED_UNIT
 from reviewdesk.quality.store_answers import queue_criteria
 from reviewdesk.quality.suggestion_quality import human_vs_model
 from reviewdesk.sample.estimates import outcome_estimates
@@ -40,7 +41,9 @@ from reviewdesk.stores.warehouse import Warehouse
 
 def _labels(wh: Warehouse, queue: str) -> pd.DataFrame:
     return wh.con.execute(
-        """SELECT l.item_id AS item, l.reviewer AS rater, l.criterion, l.value, i.batch_id, b.created_at,
+        # a per-step criterion is rated per (item, step): each answered step is a unit being rated
+        f"""SELECT {RATED_UNIT} AS item,
+                  l.reviewer AS rater, l.criterion, l.value, i.batch_id, b.created_at,
                   i.is_gold, i.gold_answer::VARCHAR AS gold_answer, i.left_run_id
            FROM labels l JOIN items i USING (item_id) JOIN batches b ON b.batch_id = i.batch_id
            WHERE l.queue = ? ORDER BY l.item_id, l.reviewer""",

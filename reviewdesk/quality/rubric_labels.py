@@ -52,10 +52,14 @@ def criterion_keys(versions: list[RubricVersion]) -> list[str]:
     return list(dict.fromkeys(k for v in reversed(versions) for k in v.criteria))
 
 
+# The unit a label rates: its item, or for a per-step criterion its (item, step) pair (labels `l`).
+RATED_UNIT = "CASE WHEN l.step_run_id = '' THEN l.item_id ELSE l.item_id || ' · step ' || l.step_run_id END"
+
+
 def versioned_labels(wh: Warehouse, queue: str) -> pd.DataFrame:
     """The queue's labels (COLUMNS; values as text) with their rubric version and their submission's comment."""
     return wh.con.execute(
-        """SELECT l.item_id AS item, l.reviewer AS rater, l.criterion, l.value, l.rubric_version, s.comment,
+        f"""SELECT {RATED_UNIT} AS item, l.reviewer AS rater, l.criterion, l.value, l.rubric_version, s.comment,
                   l.submitted_at
            FROM labels l LEFT JOIN submissions s USING (submission_id)
            WHERE l.queue = ? AND l.value IS NOT NULL ORDER BY l.item_id, l.reviewer""",

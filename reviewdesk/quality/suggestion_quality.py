@@ -52,7 +52,7 @@ def _pairs(wh: Warehouse, queue: str) -> pd.DataFrame:
                   c.value AS consensus, i.run_a, i.run_b
            FROM suggestions s JOIN consensus c ON c.item_id = s.item_id AND c.criterion = s.criterion
            LEFT JOIN items i ON i.item_id = s.item_id
-           WHERE s.queue = ? AND c.value IS NOT NULL ORDER BY s.item_id""",
+           WHERE s.queue = ? AND c.value IS NOT NULL AND c.step_run_id = '' ORDER BY s.item_id""",
         [queue],
     ).df()
 
@@ -63,7 +63,7 @@ def _labels(wh: Warehouse, queue: str) -> pd.DataFrame:
         """SELECT l.item_id, l.reviewer, l.criterion, l.value, l.suggestion_shown, l.suggestion_outcome,
                   s.value::VARCHAR AS suggested
            FROM labels l JOIN suggestions s ON s.item_id = l.item_id AND s.criterion = l.criterion
-           WHERE l.queue = ? AND l.value IS NOT NULL ORDER BY l.item_id, l.reviewer""",
+           WHERE l.queue = ? AND l.value IS NOT NULL AND l.step_run_id = '' ORDER BY l.item_id, l.reviewer""",
         [queue],
     ).df()
 

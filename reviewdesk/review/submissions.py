@@ -18,7 +18,7 @@ from sqlalchemy import Connection, and_, bindparam, select
 
 from reviewdesk.errors import NotFound, ReviewConflict
 from reviewdesk.review.access import check_access
-from reviewdesk.review.drafts import Draft, stored_parts
+from reviewdesk.review.drafts import Draft, DraftError, stored_parts
 from reviewdesk.review.lookups import (
     ITEM_STATE_COLUMNS,
     LATEST,
@@ -33,6 +33,7 @@ from reviewdesk.review.lookups import (
 from reviewdesk.review.monitoring import check_gold_answer
 from reviewdesk.review.qualification import live_refusal, refusal
 from reviewdesk.review.reservations import RELEASE, Busy, reserve_next, reserve_next_retrying
+from reviewdesk.review.units import per_step_problems
 from reviewdesk.stores.review_schema import items, reservations, submissions
 from reviewdesk.stores.reviewstore import ReviewStore, canonical
 
@@ -87,6 +88,26 @@ def _submission_row(
     }
 
 
+def check_step_answers(store: ReviewStore, conn: Connection, q: Mapping[str, Any], item_id: str, draft: Draft) -> None:
+    """Refuse (DraftError, before anything is stored) per-step answers that do not fit the item: a per-step
+    criterion's answer against the trace's or session's steps, each value as a plain answer; an item of
+    one run accepts no per-step answer. Unanswered criteria (a flag instead of a rating) and plain answers
+    are left to collect, which keeps a rejected one."""
+    answers = draft.answers if isinstance(draft.answers, Mapping) else {}
+    if (q.get("config") or {}).get("unit", "run") == "run":
+        problems = [f"{k}: a per-step answer, but this item is one run (not a trace or session)"
+                    for k, v in answers.items() if isinstance(v, Mapping)]  # fmt: skip
+    else:
+        row = one(conn, select(items.c.payload, items.c.rubric_version).where(items.c.item_id == _P("i")), i=item_id)
+        rubric = store.rubric(q["name"], row["rubric_version"], conn) if row else None
+        given = [c for c in (rubric or {}).get("criteria", []) if answers.get(c["key"]) is not None]
+        problems = per_step_problems(given, row["payload"], answers) if rubric else []
+    if problems:
+        raise DraftError(
+            f"Your answer was not stored: {'; '.join(problems)}. Answer each step listed, then submit again."
+        )
+
+
 def submit(store: ReviewStore, item_id: str, reviewer: str, draft: Draft, now: datetime | None = None) -> SubmitResult:
     """Store a reviewer's first submission of an item, exactly as sent, and end their reservation.
 
@@ -102,6 +123,7 @@ def submit(store: ReviewStore, item_id: str, reviewer: str, draft: Draft, now: d
     with store.read() as conn:  # an item's queue never changes: check access before the write lock
         q = queue_row(conn, item_queue(conn, item_id))
         user = check_access(conn, q, reviewer)
+        check_step_answers(store, conn, q, item_id, draft)
     with store.write() as conn:
         return _store_submission(store, conn, q, user, item_id, draft, now)
 
@@ -129,6 +151,7 @@ def submit_and_next(
     with store.read() as conn:  # an item's queue never changes: check access before the write lock
         q = queue_row(conn, item_queue(conn, item_id))
         user = check_access(conn, q, reviewer)
+        check_step_answers(store, conn, q, item_id, draft)
     with store.write() as conn:
         result = _store_submission(store, conn, q, user, item_id, draft, now)
         live = q["paused_at"] is None and live_refusal(conn, q, user) is None
@@ -191,7 +214,9 @@ def revise(store: ReviewStore, item_id: str, reviewer: str, draft: Draft, now: d
     now = now or datetime.now(UTC)
     with store.write() as conn:
         item = item_row(conn, item_id, lock=True)
-        check_access(conn, queue_row(conn, item["queue"]), reviewer)
+        q = queue_row(conn, item["queue"])
+        check_access(conn, q, reviewer)
+        check_step_answers(store, conn, q, item_id, draft)
         latest = latest_submission(conn, item_id, reviewer)
         if latest is None:
             raise NotFound(f"{reviewer!r} has not submitted item {item_id} yet: submit it first, then edit it.")
@@ -229,4 +254,12 @@ def my_submissions(store: ReviewStore, reviewer: str, queue: str, limit: int = 5
         return [dict(r) for r in conn.execute(query).mappings()]
 
 
-__all__ = ["SubmitResult", "item_submissions", "my_submissions", "revise", "submit", "submit_and_next"]
+__all__ = [
+    "SubmitResult",
+    "check_step_answers",
+    "item_submissions",
+    "my_submissions",
+    "revise",
+    "submit",
+    "submit_and_next",
+]

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reviewdesk.review.drafts import unanswered
+from schemas.answer_values import value_problems
 
 UNIT_KINDS = ("trace", "session")
 NAME_CHARS = 80  # a step's name is shown up to this long: a label, not a place for a whole prompt
@@ -194,6 +195,47 @@ def step_values(answer: Any) -> list[tuple[str, Any]]:
     return [(str(k), v) for k, v in answer.items()] if isinstance(answer, Mapping) else []
 
 
+MAX_PROBLEMS = 20  # a hostile answer (100,000 unknown steps) is refused with this many reasons, then a count
+
+
+def per_step_problems(criteria: Sequence[Mapping[str, Any]], payload: Any, answers: Mapping[str, Any]) -> list[str]:
+    """Why the per-step answers of a submission break the contract, for the item's `payload`: each per-step
+    criterion's answer against the unit's steps (`step_answer_problems`), each value as the criterion's plain
+    answer; on an item of one run, any per-step answer. [] when all hold."""
+    unit = unit_of(payload)
+    steps = steps_of(unit)
+    problems: list[str] = []
+    for c in criteria:
+        key, answer = c.get("key"), answers.get(c.get("key"))
+        if not c.get("per_step"):
+            continue
+        if unit is None:
+            if answer is not None:
+                problems.append(f"{key}: a per-step answer, but this item is one run (not a trace or session)")
+            continue
+        problems += step_answer_problems(c, steps, answer)
+        asked = {s.run_id: s for s in asked_steps(c, steps)}
+        for run_id, value in step_values(answer):
+            if run_id in asked:
+                problems += [f"{key}: step {asked[run_id].position}: {_short(value)} {why}"
+                             for why in value_problems(c, value)]  # fmt: skip
+    if len(problems) > MAX_PROBLEMS:
+        problems = [*problems[:MAX_PROBLEMS], f"... and {len(problems) - MAX_PROBLEMS} more problems"]
+    return problems
+
+
+def step_rows(criterion: Mapping[str, Any], payload: Any, answer: Any) -> list[tuple[str, Any]]:
+    """A valid per-step answer's (step run id, value) pairs in step order, answered steps only."""
+    given = answer if isinstance(answer, Mapping) else {}
+    return [(s.run_id, given[s.run_id]) for s in asked_steps(criterion, steps_of(unit_of(payload)))
+            if not unanswered(given.get(s.run_id))]  # fmt: skip
+
+
+def _short(value: Any, chars: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= chars else text[:chars] + "…"
+
+
 def _positions(steps: Sequence[Step]) -> str:
     return ", ".join(str(s.position) for s in steps)
 
@@ -205,8 +247,10 @@ __all__ = [
     "ancestors",
     "asked_steps",
     "missing_steps",
+    "per_step_problems",
     "step_answer",
     "step_answer_problems",
+    "step_rows",
     "step_title",
     "step_tree",
     "step_values",

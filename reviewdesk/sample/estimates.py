@@ -120,7 +120,7 @@ def outcome_estimates(wh, queue: str, criteria: Sequence[str] | None = None) -> 
         """SELECT i.batch_id, b.population, c.criterion, c.value, i.inclusion_probability, c.method
            FROM consensus c JOIN items i USING (item_id) JOIN batches b ON b.batch_id = i.batch_id
            WHERE c.queue = ? AND NOT i.is_gold AND i.inclusion_probability IS NOT NULL AND c.value_num IS NULL
-             AND c.criterion <> 'preference' 
+             AND c.criterion <> 'preference' AND c.step_run_id = ''
            ORDER BY i.batch_id, c.criterion, c.value""",
         [queue],
     )
