@@ -133,7 +133,10 @@ def conversation(turns: Sequence[tuple[Any, Any]]) -> tuple[list[dict[str, str]]
 def step_text(run_type: str | None, name: str | None, inputs: Any, outputs: Any) -> str:
     """A trace step as plain text for a classifier's `text`: its type and name, its input and its output."""
     head = " ".join(x for x in (run_type or "step", name) if x)
-    return render([{"role": "step", "content": head}, *input_messages(inputs)], [("output", answer_text(outputs))])
+    loaded = _load(inputs)
+    chat = isinstance(loaded, Mapping) and isinstance(loaded.get("messages"), list)
+    asked = input_messages(loaded) if chat else [{"role": "input", "content": input_messages(loaded)[0]["content"]}]
+    return render([{"role": "step", "content": head}, *asked], [("output", answer_text(outputs))])
 
 
 def render(messages: Sequence[Mapping[str, str]], answers: Sequence[tuple[str, str]]) -> str:

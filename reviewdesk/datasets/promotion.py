@@ -168,7 +168,7 @@ def _corrections(wh: Warehouse, queue: str) -> dict[str, list[Correction]]:
                SELECT item_id, reviewer, correction, submitted_at FROM submissions WHERE queue = ?
                QUALIFY row_number() OVER (PARTITION BY item_id, reviewer ORDER BY revision DESC) = 1)
            SELECT f.item_id, f.reviewer, f.correction, f.submitted_at, l.criterion, l.value
-           FROM latest f LEFT JOIN labels l ON l.item_id = f.item_id AND l.reviewer = f.reviewer
+           FROM latest f LEFT JOIN labels l ON l.item_id = f.item_id AND l.reviewer = f.reviewer AND l.step_run_id = ''
            WHERE f.correction IS NOT NULL""",
         [queue],
     ):
