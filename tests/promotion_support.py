@@ -150,3 +150,11 @@ def insert_correction(wh: Warehouse, queue: QueueConfig, item_id: str, reviewer:
            VALUES (?, ?, ?, ?, 1, ?, '{}', ?, '[]', false, now(), now())""",
         [n, item_id, queue.name, reviewer, queue.rubric_version, json.dumps({"output": text})],
     )
+
+
+@contextmanager
+def unit_stores(data: Path) -> Iterator[tuple[Warehouse, ReviewStore, Path]]:
+    """A fresh warehouse and review store in `data`, for building unit items by hand."""
+    data.mkdir(parents=True, exist_ok=True)
+    with Warehouse(data / "warehouse.duckdb") as wh, ReviewStore(f"sqlite:///{data / 'review.sqlite'}") as store:
+        yield wh, store, data

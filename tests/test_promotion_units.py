@@ -8,14 +8,13 @@ from pathlib import Path
 
 import pytest
 from datasets import load_dataset
-from promotion_support import insert_consensus, insert_correction, insert_unit_items, insert_unit_runs
+from promotion_support import insert_consensus, insert_correction, insert_unit_items, insert_unit_runs, unit_stores
 from pydantic import ValidationError
 from unit_support import TOOL_CRITERION, step, support_session, support_trace, unit_queue
 
 from reviewdesk import datasets
 from reviewdesk.datasets.formats import conversation
 from reviewdesk.datasets.promotion import promote
-from reviewdesk.stores.reviewstore import ReviewStore
 from reviewdesk.stores.warehouse import Warehouse
 from schemas.queue import QueueConfig
 
@@ -64,11 +63,8 @@ def short_session() -> list[dict]:
 
 @pytest.fixture
 def stores(tmp_path: Path):
-    with (
-        Warehouse(tmp_path / "data" / "warehouse.duckdb") as wh,
-        ReviewStore(f"sqlite:///{tmp_path / 'data' / 'review.sqlite'}") as store,
-    ):
-        yield wh, store, tmp_path / "data"
+    with unit_stores(tmp_path / "data") as found:
+        yield found
 
 
 def traces(wh: Warehouse) -> None:
