@@ -10,9 +10,11 @@ import pytest
 from datasets import load_dataset
 from promotion_support import insert_consensus, insert_correction, insert_unit_items, insert_unit_runs, unit_stores
 from pydantic import ValidationError
+from typer.testing import CliRunner
 from unit_support import TOOL_CRITERION, step, support_session, support_trace, unit_queue
 
 from reviewdesk import datasets
+from reviewdesk.cli import app
 from reviewdesk.datasets.formats import conversation
 from reviewdesk.datasets.promotion import promote
 from reviewdesk.stores.warehouse import Warehouse
@@ -291,3 +293,16 @@ def test_a_rule_cannot_select_items_on_a_per_step_criterion():
     rule = {"name": "x", "kind": "sft", "when": [{"criterion": "tool_call", "equals": "right"}]}
     with pytest.raises(ValidationError, match="'tool_call' is answered per step"):
         unit_queue("support-traces", "trace", promotion={"datasets": [rule]})
+
+
+def test_the_lineage_table_names_a_unit_by_its_id_and_run_count(stores):
+    wh, store, data = stores
+    sessions(wh)
+    promote(store, wh, SESSIONS, data)
+    wh.close()  # the CLI opens the warehouse itself
+    shown = CliRunner().invoke(
+        app, ["--data-dir", str(data), "datasets", "show", "session-judge", "--lineage"], env={"COLUMNS": "400"}
+    )
+    assert shown.exit_code == 0, shown.output
+    assert "session sess-1 (4 runs, step s1-turn3-tool)" in shown.output
+    assert "session sess-2 (2 runs)" in shown.output
