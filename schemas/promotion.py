@@ -162,6 +162,11 @@ def _check_condition(where: str, cond: Condition, gradable: dict[str, Criterion]
     c = gradable.get(cond.criterion)
     if c is None:
         raise ValueError(f"{where}: `when` names {cond.criterion!r}; choose from {', '.join(gradable)}")
+    if c.per_step:
+        raise ValueError(
+            f"{where}: `when` tests one value per item, but {c.key!r} is answered per step; test a criterion "
+            "about the whole trace or session (per-step labels reach datasets through kind classification)"
+        )
     options = list(c.options or ([True, False] if c.type == "boolean" else []))
     if cond.values is not None and options and c.type != "numeric":
         for v in cond.values:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from reviewdesk.config import Settings
@@ -60,3 +62,99 @@ def reviewed_copy(template: Path, where: Path) -> Iterator[Reviewed]:
     settings = Settings.load(where, ROOT / "queues")
     with ReviewStore(settings.review_url) as store, Warehouse(settings.warehouse_path) as wh:
         yield Reviewed(where, store, wh)
+
+
+# Trace and session items built straight in the warehouse (runs, a batch, items with their unit, labels,
+# consensus with per-step rows, a correction), as sampling, collect and resolve would leave them.
+T0 = datetime(2026, 5, 3, 9, 0, tzinfo=UTC)
+
+
+def insert_unit_runs(
+    wh: Warehouse,
+    steps: list[dict],
+    trace_id: str | None = None,
+    session_id: str | None = None,
+    starts: list[float] | None = None,
+) -> None:
+    """Insert payload-shaped steps (tests/unit_support.py) as runs: start times `starts` seconds after T0
+    (default: in the listed order), in reverse order so that the warehouse's row order means nothing."""
+    starts = starts if starts is not None else list(range(len(steps)))
+    rows = [
+        [
+            s["run_id"],
+            trace_id,
+            s["parent_run_id"],
+            session_id,
+            "support",
+            s.get("name"),
+            s["run_type"],
+            "gpt-test" if s["run_type"] == "llm" else None,
+            T0 + timedelta(seconds=at),
+            T0 + timedelta(seconds=at + 0.5),
+            s.get("status", "success"),
+            s.get("error"),
+            json.dumps(s.get("inputs")),
+            json.dumps(s.get("outputs")),
+            json.dumps({"prompt_version": "v1"}),
+        ]
+        for s, at in zip(steps, starts, strict=True)
+    ]
+    wh.con.executemany(
+        """INSERT INTO runs (run_id, trace_id, parent_run_id, session_id, project, name, run_type, model,
+               start_time, end_time, status, error, inputs, outputs, metadata, tags, source_format, ingested_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, [], 'native', now())""",
+        rows[::-1],
+    )  # fmt: skip
+
+
+def insert_unit_items(wh: Warehouse, queue: QueueConfig, items: list[tuple[str, str, str]]) -> None:
+    """A batch of `queue` with one item per (item_id, unit_id, run_id), of the queue's unit."""
+    batch = f"b-{queue.name}"
+    wh.execute(
+        "INSERT INTO batches VALUES (?, ?, 'single', 'random', 1, '{}', ?, ?, ?, now(), now())",
+        [batch, queue.name, queue.rubric_version, len(items), len(items)],
+    )
+    for position, (item_id, unit_id, run_id) in enumerate(items):
+        wh.execute(
+            """INSERT INTO items (item_id, batch_id, queue, position, run_id, inclusion_probability, reviewers_needed,
+                   unit, unit_id) VALUES (?, ?, ?, ?, ?, 1.0, 2, ?, ?)""",
+            [item_id, batch, queue.name, position, run_id, queue.unit, unit_id],
+        )
+
+
+def insert_consensus(
+    wh: Warehouse, queue: QueueConfig, rows: list[tuple], reviewers: tuple[str, ...] = ("ann", "bob")
+) -> None:
+    """Consensus rows (item_id, criterion, value, step_run_id, method), and each reviewer's matching label."""
+    for item_id, criterion, value, step, method in rows:
+        wh.execute(
+            """INSERT INTO consensus (item_id, queue, criterion, value, method, confidence, reviewers, agreeing,
+                   resolved_at, step_run_id) VALUES (?, ?, ?, ?, ?, 1.0, 2, 2, now(), ?)""",
+            [item_id, queue.name, criterion, value, method, step],
+        )
+        for r in reviewers:
+            wh.execute(
+                """INSERT INTO labels (item_id, queue, reviewer, criterion, value, submission_id, revision,
+                       rubric_version, suggestion_shown, submitted_at, step_run_id)
+                   VALUES (?, ?, ?, ?, ?, 0, 1, ?, false, now(), ?)""",
+                [item_id, queue.name, r, criterion, value, queue.rubric_version, step],
+            )
+
+
+def insert_correction(wh: Warehouse, queue: QueueConfig, item_id: str, reviewer: str, text: str) -> None:
+    """A reviewer's collected submission of `item_id` carrying a correction (in a run's output shape)."""
+    n = wh.execute("SELECT count(*) FROM submissions")[0][0] + 1
+    wh.execute(
+        """INSERT INTO submissions (submission_id, item_id, queue, reviewer, revision, rubric_version, answers,
+               correction, flags, suggestion_shown, submitted_at, collected_at)
+           VALUES (?, ?, ?, ?, 1, ?, '{}', ?, '[]', false, now(), now())""",
+        [n, item_id, queue.name, reviewer, queue.rubric_version, json.dumps({"output": text})],
+    )
+
+
+@contextmanager
+def unit_stores(data: Path) -> Iterator[tuple[Warehouse, ReviewStore, Path]]:
+    """A fresh warehouse and review store in `data`, for building unit items by hand."""
+    data.mkdir(parents=True, exist_ok=True)
+    with Warehouse(data / "warehouse.duckdb") as wh, ReviewStore(f"sqlite:///{data / 'review.sqlite'}") as store:
+        yield wh, store, data

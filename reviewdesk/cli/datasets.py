@@ -32,7 +32,19 @@ SHOWN = 10  # example ids listed per change before "--json gives them all"
 
 
 def _passed_over(d: DatasetResult) -> str:
-    return ", ".join(f"{n:,} {why}" for why, n in sorted(d.skipped.items(), key=lambda kv: -kv[1]))
+    """Why items were passed over, commonest first; at most SHOWN reasons (one per broken item can be many)."""
+    ranked = sorted(d.skipped.items(), key=lambda kv: -kv[1])
+    more = f" (+{len(ranked) - SHOWN:,} more reasons; --json lists all)" if len(ranked) > SHOWN else ""
+    return ", ".join(f"{n:,} {why}" for why, n in ranked[:SHOWN]) + more
+
+
+def _runs_of(e: dict) -> str:
+    """An example's runs for the lineage table: a run item's ids; a trace or session by its id, run count
+    and step (a session of 500 turns would not fit a cell; `--json` lists every run)."""
+    if "unit" not in e:
+        return ", ".join(e["run_ids"])
+    step = f", step {e['step_run_id']}" if e.get("step_run_id") else ""
+    return f"{e['unit']} {e['unit_id']} ({len(e['run_ids']):,} runs{step})"
 
 
 def print_promotions(results: list[PromotionResult]) -> None:
@@ -211,7 +223,7 @@ def _print_manifest(meta: dict, folder, problems: list[str], note: str | None, l
                 e["split"],
                 e["queue"],
                 e["item_id"],
-                ", ".join(e["run_ids"]),
+                _runs_of(e),
                 ", ".join(e["reviewers"]),
                 ", ".join(f"{k}: {v}" for k, v in e["methods"].items()),
             )

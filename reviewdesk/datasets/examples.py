@@ -5,6 +5,13 @@ adjudicated, unanimous or majority by default): every `when` condition must hold
 and so must the value a kind needs (the preference of a pair, the labels of a classification).
 Rows follow `reviewdesk.datasets.formats`; each example carries its lineage and a rank, so that among
 examples with the same normalized input the strongest is kept (method, then confidence, then item).
+
+Trace and session items (a `Unit`): a trace's input and answer are its root run's; a session's are its
+conversation up to the last user turn and the last answer, so sft holds the whole conversation. A
+regression example's reference is a reviewer's correction, else the unit's final answer (which the rule's
+`when` approved). A per-step criterion gives one classification example per (item, step), from the
+step's input and output. A unit's examples share one split (by the unit's input), and their lineage
+names the unit and every run of it.
 """
 
 from __future__ import annotations
@@ -14,7 +21,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from reviewdesk.datasets.formats import answer_text, example_id, input_key, input_messages, normalize, render, split_of
+from reviewdesk.datasets.formats import (
+    answer_text,
+    conversation,
+    example_id,
+    input_key,
+    input_messages,
+    normalize,
+    render,
+    split_of,
+    step_text,
+)
 from schemas.promotion import TRUSTED, Condition, DatasetRule
 from schemas.rubric import Criterion
 
@@ -28,6 +45,19 @@ class Run:
     inputs: Any  # JSON text or value
     outputs: Any
     tags: list[str]
+    parent_run_id: str | None = None
+    run_type: str | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A trace or session item's runs (`reviewdesk.datasets.runs` reads and orders them)."""
+
+    kind: str  # trace | session
+    id: str  # the trace's root run id, or the session id
+    runs: list[Run]  # every run, in the order reviewed: turns by time, each root then its children depth first
+    turns: list[Run]  # the root runs: a trace's one, a session's turns up to the one its item reviewed
 
 
 @dataclass(frozen=True)
@@ -60,7 +90,9 @@ class Item:
     reviewers: list[str]
     corrections: list[Correction] = field(default_factory=list)
     adjudications: dict[str, dict[str, str]] = field(default_factory=dict)  # criterion -> {by, reason}
-    unreadable: str | None = None  # why a run's payload cannot be read: the item gives no example
+    unreadable: str | None = None  # why a run's payload (or its unit) cannot be read: the item gives no example
+    unit: Unit | None = None  # a trace or session item's runs; None for a run item
+    steps: dict[str, dict[str, Consensus]] = field(default_factory=dict)  # per-step criterion -> step run id -> value
 
 
 @dataclass(frozen=True)
@@ -101,13 +133,23 @@ def select(item: Item, rule: DatasetRule, skipped: Counter[str]) -> bool:
     return True
 
 
-def _rank(item: Item, keys: Sequence[str]) -> tuple:
-    used = [item.consensus[k] for k in keys if k in item.consensus]
+def exchange(item: Item) -> tuple[list[dict[str, str]], str]:
+    """The item's input as chat messages and its answer: its run's (a trace's root's), or a session's
+    conversation up to the last user turn and the last turn's answer."""
+    if item.unit is not None and item.unit.kind == "session":
+        return conversation([(t.inputs, t.outputs) for t in item.unit.turns])
+    run = item.unit.turns[0] if item.unit is not None else item.runs[0]
+    return input_messages(run.inputs), answer_text(run.outputs)
+
+
+def _rank(item: Item, keys: Sequence[str], steps: Sequence[Consensus] = ()) -> tuple:
+    used = [*(item.consensus[k] for k in keys if k in item.consensus), *steps]
     strength = max((TRUSTED.index(c.method) for c in used if c.method in TRUSTED), default=len(TRUSTED))
     return (strength, -min((c.confidence for c in used), default=0.0), item.queue, item.item_id)
 
 
 def _lineage(item: Item, keys: Sequence[str], split: str, ex_id: str) -> dict[str, Any]:
+    runs = item.unit.runs if item.unit is not None else item.runs
     entry = {
         "id": ex_id,
         "split": split,
@@ -115,12 +157,14 @@ def _lineage(item: Item, keys: Sequence[str], split: str, ex_id: str) -> dict[st
         "item_id": item.item_id,
         "batch_id": item.batch_id,
         "rubric_version": item.rubric_version,
-        "run_ids": [r.run_id for r in item.runs],
-        "models": [r.model for r in item.runs],
-        "prompt_versions": [r.prompt_version for r in item.runs],
+        "run_ids": [r.run_id for r in runs],
+        "models": [r.model for r in runs],
+        "prompt_versions": [r.prompt_version for r in runs],
         "reviewers": item.reviewers,
         "methods": {k: item.consensus[k].method for k in keys if k in item.consensus},
     }
+    if item.unit is not None:
+        entry |= {"unit": item.unit.kind, "unit_id": item.unit.id}
     decided = {k: item.adjudications[k] for k in keys if k in item.adjudications}
     if decided:
         entry["adjudications"] = decided
@@ -159,25 +203,30 @@ def regression(item: Item, rule: DatasetRule, skipped: Counter[str]) -> list[Can
     if not select(item, rule, skipped):
         return []
     fix = _correction(item, rule)
-    if fix is None:
+    messages, answer = exchange(item)
+    if fix is None and item.unit is None:
         skipped["no reviewer correction"] += 1
         return []
-    run, messages = item.runs[0], input_messages(item.runs[0].inputs)
+    if fix is None and not answer.strip():
+        skipped["no reviewer correction and an empty answer"] += 1
+        return []
+    run = item.runs[0]
     columns = {
         "input": messages,
-        "reference_output": fix.text,
+        "reference_output": fix.text if fix else answer,
         "criteria": _criteria_values(item, rule),
         "run_id": run.run_id,
         "tags": list(run.tags or []),
     }
     keys = [w.criterion for w in rule.when]
-    return [_one(item, rule, columns, keys, input_key(messages), {"correction_by": fix.reviewer})]
+    source = {"correction_by": fix.reviewer} if fix else {"reference": "final answer"}
+    return [_one(item, rule, columns, keys, input_key(messages), source)]
 
 
 def sft(item: Item, rule: DatasetRule, skipped: Counter[str]) -> list[Candidate]:
     if not select(item, rule, skipped):
         return []
-    messages, answer = input_messages(item.runs[0].inputs), answer_text(item.runs[0].outputs)
+    messages, answer = exchange(item)
     if not answer.strip():
         skipped["empty answer"] += 1
         return []
@@ -226,15 +275,18 @@ def labelled(rule: DatasetRule, criteria: Mapping[str, Criterion], pairwise: boo
 def classification(item: Item, rule: DatasetRule, skipped: Counter[str]) -> list[Candidate]:
     if not select(item, rule, skipped):
         return []
-    messages = input_messages(item.runs[0].inputs)
+    messages, answer = exchange(item)
     if len(item.runs) == 1:
-        text = render(messages, [("assistant", answer_text(item.runs[0].outputs))])
+        text = render(messages, [("assistant", answer)])
     else:
         text = render(
             messages, [("answer A", answer_text(item.runs[0].outputs)), ("answer B", answer_text(item.runs[1].outputs))]
         )
     split, out = split_of(input_key(messages), rule.test_fraction), []
     for key in labelled(rule, item.criteria, len(item.runs) == 2):
+        if key in item.criteria and item.criteria[key].per_step:
+            out += _step_examples(item, rule, key, split, skipped)
+            continue
         found = item.consensus.get(key)
         if found is None:
             continue
@@ -251,6 +303,27 @@ def classification(item: Item, rule: DatasetRule, skipped: Counter[str]) -> list
     return out
 
 
+def _step_examples(item: Item, rule: DatasetRule, key: str, split: str, skipped: Counter[str]) -> list[Candidate]:
+    """One example per step a per-step criterion was resolved for: the step's input and output, its label."""
+    out, runs = [], {r.run_id: r for r in item.unit.runs} if item.unit is not None else {}
+    for step_id, found in sorted(item.steps.get(key, {}).items()):
+        if found.method not in rule.methods:
+            skipped[f"{found.method} consensus (untrusted)"] += 1
+            continue
+        run = runs.get(step_id)
+        if run is None:
+            skipped["step run not in the unit"] += 1
+            continue
+        text = step_text(run.run_type, run.name, run.inputs, run.outputs)
+        ex_id, keys = example_id(normalize(text), key), [w.criterion for w in rule.when]
+        row = {"id": ex_id, "split": split, "text": text, "label": found.text, "criterion": key}
+        lineage = _lineage(item, keys, split, ex_id)
+        lineage["methods"][key] = found.method
+        lineage["step_run_id"] = step_id
+        out.append(Candidate(ex_id, row, lineage, _rank(item, keys, [found])))
+    return out
+
+
 BUILDERS = {"regression": regression, "sft": sft, "preference": preference, "classification": classification}
 
 
@@ -264,4 +337,6 @@ def used_criteria(rule: DatasetRule, criteria: Mapping[str, Criterion], pairwise
     return list(dict.fromkeys(keys))
 
 
-__all__ = ["BUILDERS", "Candidate", "Consensus", "Correction", "Item", "Run", "labelled", "used_criteria"]
+__all__ = [
+    "BUILDERS", "Candidate", "Consensus", "Correction", "Item", "Run", "Unit", "exchange", "labelled", "used_criteria",
+]  # fmt: skip

@@ -7,6 +7,11 @@ the same way in every dataset:
 - a run's **answer** as text: the last assistant message with text content in `outputs.messages`
   (tool-call turns are dropped), else its `output`/`text`/`answer`/`content` text, else JSON.
 
+A session (several turns, each a root run) reads as one **conversation**: each turn adds the messages
+its input holds beyond the conversation so far (a turn logging the whole history adds just its new user
+message; one logging only the new message adds that), then its answer. A trace step reads as its type
+and name, its input as messages, and its output, for a step-level classifier.
+
 The split is a function of the normalized input alone: sha256 of it, read as a fraction of 2^64,
 below `test_fraction` means test. So an input keeps its split in every version and every dataset.
 """
@@ -103,6 +108,37 @@ def example_id(key: str, criterion: str | None = None) -> str:
     return digest(key if criterion is None else f"{key}\x00{criterion}")[:16]
 
 
+def _new_messages(asked: list[dict[str, str]], so_far: list[dict[str, str]]) -> list[dict[str, str]]:
+    """What a turn's input adds to the conversation: what follows the conversation so far when it repeats
+    it, else what follows its last assistant message (the history it logs differs, e.g. trimmed)."""
+    if asked[: len(so_far)] == so_far:
+        return asked[len(so_far) :]
+    last = max((i for i, m in enumerate(asked) if m["role"] == "assistant"), default=-1)
+    return asked[last + 1 :]
+
+
+def conversation(turns: Sequence[tuple[Any, Any]]) -> tuple[list[dict[str, str]], str]:
+    """A session's turns (each its root run's inputs and outputs, in order) as one conversation: the messages
+    up to the last user turn, and the last answer. An earlier turn without an answer adds no assistant message."""
+    messages: list[dict[str, str]] = []
+    answer = ""
+    for inputs, outputs in turns:
+        if answer.strip():
+            messages.append({"role": "assistant", "content": answer})
+        messages += _new_messages(input_messages(inputs), messages)
+        answer = answer_text(outputs)
+    return messages, answer
+
+
+def step_text(run_type: str | None, name: str | None, inputs: Any, outputs: Any) -> str:
+    """A trace step as plain text for a classifier's `text`: its type and name, its input and its output."""
+    head = " ".join(x for x in (run_type or "step", name) if x)
+    loaded = _load(inputs)
+    chat = isinstance(loaded, Mapping) and isinstance(loaded.get("messages"), list)
+    asked = input_messages(loaded) if chat else [{"role": "input", "content": input_messages(loaded)[0]["content"]}]
+    return render([{"role": "step", "content": head}, *asked], [("output", answer_text(outputs))])
+
+
 def render(messages: Sequence[Mapping[str, str]], answers: Sequence[tuple[str, str]]) -> str:
     """A conversation and one or more labelled answers as plain text, for a classifier's `text`."""
     lines = [f"{m['role']}: {m['content']}" for m in messages]
@@ -113,6 +149,7 @@ def render(messages: Sequence[Mapping[str, str]], answers: Sequence[tuple[str, s
 __all__ = [
     "COLUMNS",
     "answer_text",
+    "conversation",
     "digest",
     "example_id",
     "input_key",
@@ -120,4 +157,5 @@ __all__ = [
     "normalize",
     "render",
     "split_of",
+    "step_text",
 ]

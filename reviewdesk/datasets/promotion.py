@@ -6,8 +6,9 @@ For each dataset rule of the queue (its YAML `promotion:` section):
    is blocked and the result says which figure fell short or is missing;
 2. examples from every resolved item of the queue (`reviewdesk.datasets.examples`), deduplicated by
    normalized input, and merged with the rows other queues contributed to the same dataset; an item
-   whose run payload cannot be read (e.g. nested too deeply, ingested before the limits) is skipped
-   with its reason, and the other items and datasets promote as usual;
+   whose run payload cannot be read (e.g. nested too deeply, ingested before the limits), or whose trace
+   or session cannot be rebuilt from the warehouse (`reviewdesk.datasets.runs`), is skipped with its
+   reason, and the other items and datasets promote as usual;
 3. a new version only if the rows differ from the latest version's (by content hash).
 
 A promotion also writes the queue's flagged report (`reviewdesk.datasets.flagged`) for product owners.
@@ -28,12 +29,12 @@ from sqlalchemy import select
 
 from reviewdesk.config import Settings
 from reviewdesk.datasets import read
-from reviewdesk.datasets.examples import BUILDERS, Candidate, Consensus, Correction, Item, Run, used_criteria
+from reviewdesk.datasets.examples import BUILDERS, Candidate, Consensus, Correction, Item, used_criteria
 from reviewdesk.datasets.flagged import FlaggedReport, write_flagged
 from reviewdesk.datasets.formats import answer_text
+from reviewdesk.datasets.runs import item_runs, unit_runs
 from reviewdesk.datasets.versioning import CandidateVersion, adopt, changes, seal, write_version
 from reviewdesk.errors import ConfigError, NotFound
-from reviewdesk.stores.payloads import MAX_DEPTH, UnreadablePayload, openers_sql, read_json
 from reviewdesk.stores.review_schema import adjudications
 from reviewdesk.stores.reviewstore import ReviewStore
 from reviewdesk.stores.values import typed
@@ -41,8 +42,6 @@ from reviewdesk.stores.warehouse import Warehouse
 from schemas.promotion import AgreementGate, DatasetRule
 from schemas.queue import QueueConfig
 from schemas.rubric import PREFERENCE_CRITERION, Criterion
-
-PROMPT_VERSION = "json_extract_string(metadata, '$.prompt_version')"  # where runs keep their prompt version
 
 
 @dataclass(frozen=True)
@@ -89,20 +88,22 @@ def _criteria(store: ReviewStore, queue: QueueConfig, version: str) -> dict[str,
 
 
 def gather(store: ReviewStore, wh: Warehouse, queue: QueueConfig, corrections: bool = True) -> list[Item]:
-    """Every item of the queue with consensus: its runs, consensus, reviewers, corrections and decisions."""
+    """Every item of the queue with consensus: its runs (and unit), consensus (and per-step consensus),
+    reviewers, corrections and decisions."""
     name = queue.name
     consensus: dict[str, list[tuple]] = {}
     for item_id, *rest in wh.execute(
-        "SELECT item_id, criterion, value, method, confidence FROM consensus WHERE queue = ?", [name]
+        "SELECT item_id, criterion, value, method, confidence, step_run_id FROM consensus WHERE queue = ?", [name]
     ):
         consensus.setdefault(item_id, []).append(tuple(rest))
     rows = wh.execute(
-        """SELECT i.item_id, i.batch_id, b.rubric_version, i.run_id, i.run_a, i.run_b
+        """SELECT i.item_id, i.batch_id, b.rubric_version, i.run_id, i.run_a, i.run_b, i.unit
            FROM items i JOIN batches b USING (batch_id)
            WHERE i.queue = ? AND i.item_id IN (SELECT item_id FROM consensus WHERE queue = ?) ORDER BY i.item_id""",
         [name, name],
     )
-    runs, unreadable = _runs(wh, name)
+    runs, unreadable = item_runs(wh, name)
+    units, broken = unit_runs(wh, name)
     reviewers = dict(
         wh.execute(
             "SELECT item_id, list(DISTINCT reviewer ORDER BY reviewer) FROM labels WHERE queue = ? GROUP BY item_id",
@@ -114,20 +115,28 @@ def gather(store: ReviewStore, wh: Warehouse, queue: QueueConfig, corrections: b
     rubrics: dict[str, dict[str, Criterion]] = {}
     read: dict[tuple[str, str, str], Any] = {}
     items = []
-    for item_id, batch_id, version, run_id, run_a, run_b in rows:
+    for item_id, batch_id, version, run_id, run_a, run_b, unit in rows:
         if version not in rubrics:
             rubrics[version] = _criteria(store, queue, version)
         criteria = rubrics[version]
         found = [runs.get(r) for r in ((run_id,) if run_id else (run_a, run_b))]
-        if any(r is None for r in found):
-            continue  # a run missing from the warehouse: nothing to build an example from
-        why = next((f"run {r.run_id}: {unreadable[r.run_id]}" for r in found if r.run_id in unreadable), None)
-        values = {}
-        for key, text, method, confidence in consensus[item_id]:
+        why = broken.get(item_id)
+        if why is None and any(r is None for r in found):
+            if unit == "run":
+                continue  # a run missing from the warehouse: nothing to build an example from
+            why = f"run {run_id}: not in the warehouse"
+        why = why or next((f"run {r.run_id}: {unreadable[r.run_id]}" for r in found if r.run_id in unreadable), None)
+        values: dict[str, Consensus] = {}
+        steps: dict[str, dict[str, Consensus]] = {}
+        for key, text, method, confidence, step in consensus[item_id]:
             if key in criteria:
                 if (version, key, text) not in read:  # a few distinct answers, read back once each
                     read[version, key, text] = typed(text, criteria[key])
-                values[key] = Consensus(read[version, key, text], text, method, confidence)
+                value = Consensus(read[version, key, text], text, method, confidence)
+                if step:
+                    steps.setdefault(key, {})[step] = value
+                else:
+                    values[key] = value
         items.append(
             Item(
                 name,
@@ -135,42 +144,17 @@ def gather(store: ReviewStore, wh: Warehouse, queue: QueueConfig, corrections: b
                 batch_id,
                 version,
                 criteria,
-                found,
-                values,  # type: ignore[arg-type]
+                [] if why else found,  # type: ignore[arg-type]
+                values,
                 reviewers.get(item_id, []),
                 fixes.get(item_id, []),
                 decided.get(item_id, {}),
                 why,
+                units.get(item_id),
+                steps,
             )
         )
     return items
-
-
-def _runs(wh: Warehouse, queue: str) -> tuple[dict[str, Run], dict[str, str]]:
-    """The runs of the queue's resolved items, and why a run's payload cannot be read, by run id.
-
-    Only a run whose inputs or outputs hold enough brackets to nest past `MAX_DEPTH` is parsed here
-    (one ingested before the limits); the rest are parsed once, by the example builders.
-    """
-    texts = ("coalesce(r.inputs::VARCHAR, '')", "coalesce(r.outputs::VARCHAR, '')")
-    rows = wh.execute(
-        f"""WITH wanted AS (
-                SELECT DISTINCT unnest([run_id, run_a, run_b]) AS run_id FROM items
-                WHERE queue = ? AND item_id IN (SELECT item_id FROM consensus WHERE queue = ?))
-            SELECT r.run_id, r.trace_id, r.model, {PROMPT_VERSION}, r.inputs::VARCHAR, r.outputs::VARCHAR, r.tags,
-                   {" OR ".join(f"{openers_sql(t)} >= {MAX_DEPTH}" for t in texts)}
-            FROM runs r JOIN wanted USING (run_id)""",
-        [queue, queue],
-    )
-    runs, unreadable = {}, {}
-    for *fields, suspect in rows:
-        run = runs[fields[0]] = Run(*fields)
-        for text in (run.inputs, run.outputs) if suspect else ():
-            try:
-                read_json(text)
-            except UnreadablePayload as e:
-                unreadable[run.run_id] = f"payload cannot be read: {e}"
-    return runs, unreadable
 
 
 def _corrections(wh: Warehouse, queue: str) -> dict[str, list[Correction]]:
@@ -184,7 +168,7 @@ def _corrections(wh: Warehouse, queue: str) -> dict[str, list[Correction]]:
                SELECT item_id, reviewer, correction, submitted_at FROM submissions WHERE queue = ?
                QUALIFY row_number() OVER (PARTITION BY item_id, reviewer ORDER BY revision DESC) = 1)
            SELECT f.item_id, f.reviewer, f.correction, f.submitted_at, l.criterion, l.value
-           FROM latest f LEFT JOIN labels l ON l.item_id = f.item_id AND l.reviewer = f.reviewer
+           FROM latest f LEFT JOIN labels l ON l.item_id = f.item_id AND l.reviewer = f.reviewer AND l.step_run_id = ''
            WHERE f.correction IS NOT NULL""",
         [queue],
     ):
