@@ -3,15 +3,20 @@ reviewers in the contract's shape and pre-scored without tripping on per-step cr
 
 from __future__ import annotations
 
+import random
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
 
 import pytest
+from publish_support import load_queue
+from unit_support import support_session, support_trace, unit_payload
 
-from reviewdesk.demo.exports import RUN_KEYS
+from reviewdesk.demo.exports import RUN_KEYS, write_runs
 from reviewdesk.demo.logs import generate_runs
+from reviewdesk.demo.simulate import answers_for, truths
 from reviewdesk.demo.units import (
     ABANDON_RATE,
     SESSION_PROJECT,
@@ -19,6 +24,12 @@ from reviewdesk.demo.units import (
     TRACE_PROJECT,
     generate_unit_runs,
 )
+from reviewdesk.ingest import ingest_file
+from reviewdesk.prescore.contracts import scorable
+from reviewdesk.prescore.heuristic import HeuristicScorer
+from reviewdesk.prescore.run import prescore_batch
+from reviewdesk.review.units import step_answer_problems, steps_of, unit_of
+from reviewdesk.stores.warehouse import Warehouse
 from schemas.queue import QueueConfig
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -139,3 +150,141 @@ def test_unit_queues_validate(name: str) -> None:
     stepped = {c.key: c for c in queue.rubric.criteria if c.per_step}
     assert all(c.type == "categorical" for c in stepped.values())  # number keys answer them
     assert not any("metadata" in f and "demo_truth" in f for f in queue.reviewer_sees or [])
+
+
+# Simulated reviewers and pre-scoring on unit items ------------------------------------------------------
+
+
+def _criteria(name: str) -> list[dict]:
+    """A queue's criteria as the review store hands them to the simulation (JSON dicts)."""
+    return [c.model_dump(mode="json", exclude_none=True) for c in load_queue(name).rubric.criteria]
+
+
+def _trace_item(tag: str = "t1") -> dict:
+    payload = unit_payload("trace", f"{tag}-root", support_trace(tag))
+    return {"kind": "single", "item_id": f"i-{tag}", "run_id": f"{tag}-root", "payload": payload,
+            "suggestions": None, "suggestion_shown": False}  # fmt: skip
+
+
+HAND_TRUTH = {  # support_trace's steps: one retrieval, two tool calls (the first failed, but was the right call)
+    "t1-root": {"correctness": "partially_correct"},
+    "t1-ret": {"retrieval": "irrelevant"},
+    "t1-tool1": {"tool_call": "right"},
+    "t1-tool2": {"tool_call": "wrong"},
+}
+
+
+def test_simulated_per_step_answers_have_the_contract_shape() -> None:
+    item, criteria = _trace_item(), _criteria("support-traces")
+    answers, asked, right = answers_for(item, criteria, HAND_TRUTH, random.Random(1), accuracy=1.0)
+    assert answers == {
+        "correctness": "partially_correct",
+        "retrieval": {"t1-ret": "irrelevant"},
+        "tool_call": {"t1-tool1": "right", "t1-tool2": "wrong"},
+    }
+    assert (asked, right) == (4, 4)  # the unit's answer and one per asked step
+    steps = steps_of(unit_of(item["payload"]))
+    for c in criteria:
+        if c.get("per_step"):
+            assert step_answer_problems(c, steps, answers[c["key"]]) == []
+
+
+def test_simulated_answers_follow_the_truth_at_the_set_error_rate() -> None:
+    item, criteria, rng = _trace_item(), _criteria("support-traces"), random.Random(3)
+    hits, n = Counter(), 4000
+    for _ in range(n):
+        answers, asked, _ = answers_for(item, criteria, HAND_TRUTH, rng, accuracy=0.8)
+        assert asked == 4 and set(answers["tool_call"]) == {"t1-tool1", "t1-tool2"}
+        hits["correctness"] += answers["correctness"] == "partially_correct"
+        hits["t1-ret"] += answers["retrieval"]["t1-ret"] == "irrelevant"
+        hits["t1-tool1"] += answers["tool_call"]["t1-tool1"] == "right"
+        hits["t1-tool2"] += answers["tool_call"]["t1-tool2"] == "wrong"
+    for key, k in hits.items():  # binomial(4000, 0.8): sd 0.0063, so 0.025 is 4 sd
+        assert k / n == pytest.approx(0.8, abs=0.025), key
+
+
+def test_a_step_without_truth_is_still_answered_and_not_counted() -> None:
+    item, criteria = _trace_item(), _criteria("support-traces")
+    truth = {"t1-root": {"correctness": "correct"}}  # no step truth (not a demo run)
+    answers, asked, right = answers_for(item, criteria, truth, random.Random(2), accuracy=1.0)
+    assert set(answers["tool_call"]) == {"t1-tool1", "t1-tool2"} and (asked, right) == (1, 1)
+    assert set(answers["tool_call"].values()) <= {"right", "wrong"}
+
+
+def test_simulated_session_answer_from_the_last_turns_truth() -> None:
+    steps = support_session(4, "s1")
+    item = {"kind": "single", "item_id": "i-s1", "run_id": "s1-turn4", "payload": unit_payload("session", "s1", steps),
+            "suggestions": None, "suggestion_shown": False}  # fmt: skip
+    answers, asked, right = answers_for(item, _criteria("support-sessions"), {"s1-turn4": {"resolved": "no"}},
+                                        random.Random(0), accuracy=1.0)  # fmt: skip
+    assert answers == {"resolved": "no"} and (asked, right) == (1, 1)
+
+
+@pytest.fixture(scope="module")
+def unit_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Warehouse]:
+    """The demo's run-level logs and its traces and sessions, with a batch of 40 traces and one of 30 sessions
+    (items keyed as the contract says: a trace by its root, a session by its last turn's root)."""
+    where = tmp_path_factory.mktemp("units")
+    write_runs([*generate_runs(300, seed=1), *generate_unit_runs(120, 60, seed=1)], where / "runs.jsonl")
+    with Warehouse(where / "warehouse.duckdb") as wh:
+        ingest_file(wh, where / "runs.jsonl")
+        for queue, unit, size, pick in (
+            ("support-traces", "trace", 40, f"""SELECT run_id, run_id AS unit_id, start_time FROM runs
+                WHERE project = '{TRACE_PROJECT}' AND parent_run_id IS NULL"""),
+            ("support-sessions", "session", 30, f"""SELECT arg_max(run_id, start_time), session_id, min(start_time)
+                FROM runs WHERE project = '{SESSION_PROJECT}' AND parent_run_id IS NULL GROUP BY session_id"""),
+        ):  # fmt: skip
+            wh.execute("INSERT INTO batches VALUES (?, ?, 'single', 'random', 42, '{}', ?, 0, ?, now(), NULL)",
+                       [f"b-{unit}", queue, load_queue(queue).rubric_version, size])  # fmt: skip
+            wh.execute(
+                f"""INSERT INTO items (item_id, batch_id, queue, position, run_id, inclusion_probability, unit, unit_id)
+                    SELECT 'i-' || run_id, ?, ?, row_number() OVER (ORDER BY start_time), run_id, 0.5, ?, unit_id
+                    FROM ({pick}) AS u(run_id, unit_id, start_time) ORDER BY start_time LIMIT ?""",
+                [f"b-{unit}", queue, unit, size],
+            )
+        yield wh
+
+
+def test_truths_cover_every_step_of_a_unit_item(unit_warehouse: Warehouse) -> None:
+    wh = unit_warehouse
+    found = truths(wh, "support-traces")
+    roots = [r for (r,) in wh.execute("SELECT run_id FROM items WHERE batch_id = 'b-trace'")]
+    assert len(roots) == 40 and all("correctness" in found[r] for r in roots)
+    steps = wh.execute("""SELECT r.run_id, r.run_type FROM runs r JOIN runs root USING (trace_id)
+                           WHERE root.run_id IN (SELECT run_id FROM items WHERE batch_id = 'b-trace')
+                             AND r.run_type IN ('tool', 'retriever')""")  # fmt: skip
+    assert len(steps) == 80  # one retrieval and one tool call per trace, each with its truth
+    assert all(found[run_id] == {"tool_call": "right"} or found[run_id]["tool_call" if t == "tool" else "retrieval"]
+               for run_id, t in steps)  # fmt: skip
+    sessions = truths(wh, "support-sessions")
+    last = [r for (r,) in wh.execute("SELECT run_id FROM items WHERE batch_id = 'b-session'")]
+    assert {sessions[r]["resolved"] for r in last} == {"yes", "no"}
+    assert not set(found) & set(sessions)  # each queue's own units only
+
+
+def test_prescore_suggests_unit_criteria_only_with_failed_steps_as_evidence(unit_warehouse: Warehouse) -> None:
+    wh = unit_warehouse
+    queue = load_queue("support-traces")
+    report = prescore_batch(wh, queue, "b-trace", HeuristicScorer.for_queue(queue))
+    assert report.items == 40 and report.scored > 0
+    rows = wh.execute("""SELECT i.run_id, s.criterion, s.value::VARCHAR, s.reason FROM suggestions s
+                         JOIN items i USING (item_id) WHERE s.batch_id = 'b-trace'""")  # fmt: skip
+    assert {c for _, c, _, _ in rows} == {"correctness"}  # never retrieval or tool_call (per step)
+    truth = truths(wh, "support-traces")
+    failed = {root for (root,) in wh.execute("""SELECT DISTINCT root.run_id FROM runs r JOIN runs root USING (trace_id)
+        WHERE root.parent_run_id IS NULL AND r.status = 'error' AND root.project = ?""", [TRACE_PROJECT])}  # fmt: skip
+    stepped = [
+        (run_id, value) for run_id, _, value, reason in rows if reason == "A step of the trace ended with an error"
+    ]
+    assert stepped and {run_id for run_id, _ in stepped} == failed & {r for r, _, _, _ in rows}
+    assert all(value == '"incorrect"' and truth[run_id]["failure_mode"] == "tool_error" for run_id, value in stepped)
+    sessions = load_queue("support-sessions")
+    report = prescore_batch(wh, sessions, "b-session", HeuristicScorer.for_queue(sessions))
+    values = {v for (v,) in wh.execute("SELECT DISTINCT value::VARCHAR FROM suggestions WHERE batch_id = 'b-session'")}
+    assert report.items == 30 and values <= {'"yes"', '"no"'} and report.scored > 0
+
+
+def test_scorable_leaves_per_step_criteria_out() -> None:
+    queue = load_queue("support-traces")
+    assert [c.key for c in scorable(queue)] == ["correctness"]
+    assert set(HeuristicScorer.for_queue(queue).values) == {"correctness"}
