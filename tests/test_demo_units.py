@@ -3,6 +3,7 @@ reviewers in the contract's shape and pre-scored without tripping on per-step cr
 
 from __future__ import annotations
 
+import json
 import random
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -14,9 +15,11 @@ import pytest
 from publish_support import load_queue
 from unit_support import support_session, support_trace, unit_payload
 
+from reviewdesk.config import Settings
 from reviewdesk.demo.exports import RUN_KEYS, write_runs
 from reviewdesk.demo.logs import generate_runs
-from reviewdesk.demo.simulate import answers_for, truths
+from reviewdesk.demo.run import ingest_unit_runs
+from reviewdesk.demo.simulate import CORRECTION_RATE, answers_for, extras, truths
 from reviewdesk.demo.units import (
     ABANDON_RATE,
     SESSION_PROJECT,
@@ -288,3 +291,24 @@ def test_scorable_leaves_per_step_criteria_out() -> None:
     queue = load_queue("support-traces")
     assert [c.key for c in scorable(queue)] == ["correctness"]
     assert set(HeuristicScorer.for_queue(queue).values) == {"correctness"}
+
+
+def test_a_correction_for_a_trace_item_takes_the_roots_output_shape() -> None:
+    item = _trace_item()
+    truth = {"t1-root": {"correctness": "incorrect", "reference": "Order A1 is still packed.", "failure_mode": None}}
+    fixes = [extras(item, {"correctness": "incorrect"}, truth, 1, f"r{i}")[0] for i in range(200)]
+    assert {json.dumps(f) for f in fixes} == {"null", json.dumps({"output": "Order A1 is still packed."})}
+    assert sum(f is not None for f in fixes) / 200 == pytest.approx(CORRECTION_RATE, abs=0.1)
+
+
+def test_ingest_unit_runs_adds_the_units_after_the_run_level_logs(tmp_path: Path) -> None:
+    settings = Settings.load(tmp_path / "d", ROOT / "queues")
+    settings.ensure_dirs()
+    first = ingest_unit_runs(settings, seed=3, traces=10, sessions=5)
+    expected = len(list(generate_unit_runs(10, 5, seed=3)))
+    assert sum(r.inserted for r in first) == expected
+    again = ingest_unit_runs(settings, seed=3, traces=10, sessions=5)  # a rerun: the same runs, duplicates
+    assert sum(r.duplicates for r in again) == expected and sum(r.inserted for r in again) == 0
+    with Warehouse(settings.warehouse_path) as wh:
+        counts = dict(wh.execute("SELECT project, count(DISTINCT coalesce(session_id, trace_id)) FROM runs GROUP BY 1"))
+    assert counts == {TRACE_PROJECT: 10, SESSION_PROJECT: 5}
