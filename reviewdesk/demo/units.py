@@ -252,6 +252,7 @@ def _session(rng: Random, at: datetime) -> list[dict]:
              "turns": turns}  # fmt: skip
     last_root = next(r for r in reversed(runs) if r["parent_run_id"] is None)
     last_root["metadata"]["demo_truth"] = truth
+    # the customer's thumbs on the last answer: as for a run of helpfulness 5 (resolved) or 2 (abandoned)
     last_root["user_feedback"] = _feedback(rng, {"failure_mode": None, "helpfulness": 2 if abandoned else 5})
     return runs
 
