@@ -37,7 +37,8 @@ def changed(**edits) -> dict:
 
 def test_example_queues_load():
     queues = {q.name: q for q in load_queues(ROOT / "queues")}
-    assert set(queues) == {"support-quality", "support-ab"}
+    assert set(queues) == {"support-quality", "support-ab", "support-traces", "support-sessions"}
+    assert (queues["support-traces"].unit, queues["support-sessions"].unit) == ("trace", "session")
     assert queues["support-ab"].kind == "pairwise" and queues["support-ab"].pairing.compare == "model"
     assert [c.key for c in queues["support-quality"].rubric.criteria] == ["correctness", "helpfulness", "notes"]
 

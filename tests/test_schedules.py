@@ -18,6 +18,7 @@ from reviewdesk.queues import load_queues
 from reviewdesk.schedules import FIXED, prefect_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ["support-ab", "support-quality", "support-sessions", "support-traces"]  # queues/, by name
 runner = CliRunner()
 NOTHING = """\
 name: nothing-new
@@ -47,9 +48,9 @@ def test_a_new_queue_file_gets_its_own_deployment_on_its_schedule(tmp_path: Path
     out = tmp_path / "prefect.yaml"
     written = runner.invoke(app, ["--queues-dir", str(queues), "deployments", "write", "--out", str(out), "--json"])
     assert written.exit_code == 0, written.output
-    assert json.loads(written.stdout)["queues"] == ["nothing-new", "support-ab", "support-quality"]
+    assert json.loads(written.stdout)["queues"] == ["nothing-new", *EXAMPLES]
     deployments = {d["name"]: d for d in yaml.safe_load(out.read_text())["deployments"]}
-    assert set(deployments) == {d["name"] for d in FIXED} | {"nothing-new", "support-ab", "support-quality"}
+    assert set(deployments) == {d["name"] for d in FIXED} | {"nothing-new", *EXAMPLES}
     new = deployments["nothing-new"]
     assert new["entrypoint"] == "flows/sample.py:review_cycle" and new["parameters"] == {"queue": "nothing-new"}
     assert new["schedules"] == [{"cron": "15 */2 * * *", "timezone": "UTC"}] and new["concurrency_limit"] == 1
@@ -85,6 +86,4 @@ def test_the_demo_skips_a_queue_with_nothing_to_sample_and_says_so(tmp_path: Pat
     # support-quality left its first batch open (210 items, max_open_items 300): the rerun adds what fits
     assert any(why.startswith("support-quality: drawing ") and why.endswith("items are open and max_open_items is 300")
                for why in again.capped + again.skipped)  # fmt: skip
-    assert {b.queue for b in again.batches} | {s.split(":")[0] for s in again.skipped} == {
-        "nothing-new", "support-ab", "support-quality",
-    }  # fmt: skip
+    assert {b.queue for b in again.batches} | {s.split(":")[0] for s in again.skipped} == {"nothing-new", *EXAMPLES}

@@ -10,9 +10,9 @@ simulated reviewers read and publishing strips, so the demo's agreement figures 
 have a known answer.
 
 Modules: script (the scripted world: models, prompts, customers, dialogue), logs (the run
-generator), exports (writing runs as native JSONL/Parquet/CSV, LangSmith or OTel), simulate
-(reviewers of known accuracy), biases (known biases they can carry, for the bias controls), run (the
-demo itself).
+generator), units (traces and sessions with known truth, for trace and session queues), exports
+(writing runs as native JSONL/Parquet/CSV, LangSmith or OTel), simulate (reviewers of known
+accuracy), biases (known biases they can carry, for the bias controls), run (the demo itself).
 """
 
 from reviewdesk.lazy import front_door
@@ -21,6 +21,7 @@ __all__, __getattr__, __dir__ = front_door(
     __name__,
     {
         "logs": ["generate_runs"],
+        "units": ["generate_unit_runs"],
         "exports": ["to_langsmith", "to_otel_request", "write_runs"],
         "simulate": ["SimulationResult", "simulate_reviews"],
         "biases": ["Biases"],

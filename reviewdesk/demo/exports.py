@@ -26,6 +26,8 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 OTEL_SPANS_PER_REQUEST, COLUMNAR_BATCH = 50, 50_000
 RUN_KEYS = tuple(COLUMNS)  # the canonical run record, in order
 JSON_COLUMNS = ("inputs", "outputs", "tags", "metadata")
+# The GenAI operation of a span by run type (semconv names where there is one; a model call is "chat").
+OPERATIONS = {"tool": "execute_tool", "chain": "invoke_agent", "retriever": "retrieval"}
 _ARROW_TYPES = {
     "latency_ms": pa.float64(),
     "cost_usd": pa.float64(),
@@ -100,11 +102,14 @@ def to_otel_request(runs: list[dict]) -> dict:
 
 def _span(run: dict) -> dict:
     tool, model, meta, error = run["run_type"] == "tool", run["model"], run["metadata"], run["error"]
-    attrs: dict = {"gen_ai.operation.name": "execute_tool" if tool else "chat"}
+    op = OPERATIONS.get(run["run_type"], "chat")
+    attrs: dict = {"gen_ai.operation.name": op}
     if tool:
         attrs["gen_ai.tool.name"] = run["name"]
         attrs["gen_ai.tool.call.arguments"] = json.dumps(run["inputs"])
         attrs["gen_ai.tool.call.result"] = json.dumps(run["outputs"])
+    elif op != "chat":  # an agent's chain or a retrieval (the demo's traces): its inputs and outputs as JSON
+        attrs["app.inputs"], attrs["app.outputs"] = json.dumps(run["inputs"]), json.dumps(run["outputs"])
     else:
         attrs["gen_ai.provider.name"], attrs["gen_ai.request.model"] = MODELS[model].provider, model
         if run["outputs"]:
@@ -129,8 +134,8 @@ def _span(run: dict) -> dict:
         span["parentSpanId"] = uuid.UUID(run["parent_run_id"]).hex[:16]
     return {
         **span,
-        "name": f"execute_tool {run['name']}" if tool else f"chat {model}",
-        "kind": 1 if tool else 3,  # INTERNAL / CLIENT
+        "name": f"chat {model}" if op == "chat" else f"{op} {run['name']}",
+        "kind": 3 if op == "chat" else 1,  # CLIENT / INTERNAL
         "startTimeUnixNano": _nanos(run["start_time"]),
         "endTimeUnixNano": _nanos(run["end_time"]),
         "attributes": [_attr(k, v) for k, v in attrs.items()],

@@ -17,6 +17,7 @@ from reviewdesk.datasets.steps import promote_step
 from reviewdesk.demo.exports import write_runs
 from reviewdesk.demo.logs import counted, generate_runs
 from reviewdesk.demo.simulate import SimulationResult, simulate_reviews
+from reviewdesk.demo.units import generate_unit_runs
 from reviewdesk.ingest import IngestReport, ingest
 from reviewdesk.ingest.overview import overview
 from reviewdesk.labels.collection import CollectResult
@@ -89,6 +90,16 @@ def simulate_most(settings: Settings, batches: list[Batch], seed: int) -> list[S
     return results
 
 
+def ingest_unit_runs(settings: Settings, seed: int = 7, traces: int = 300, sessions: int = 150) -> list[IngestReport]:
+    """Write the demo's traces and sessions (`reviewdesk.demo.units`) to their own log file and ingest them,
+    after the run-level logs: their runs are in projects of their own, so run-level figures stay as they are."""
+    path = settings.data_dir / "demo" / "units.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_runs(generate_unit_runs(traces, sessions, seed), path)
+    with Warehouse(settings.warehouse_path, memory_limit=settings.memory_limit) as wh:
+        return ingest(wh, [path])
+
+
 def run_demo(
     settings: Settings,
     runs: int = 5000,
@@ -118,6 +129,9 @@ def run_demo(
     with ReviewStore(settings.review_url) as store:
         result.users = demo_users(store)
     for queue in queues:
+        if queue.unit != "run":  # trace and session queues join the demo with the unit sampler (issue 18)
+            result.skipped.append(f"{queue.name}: a {queue.unit} queue, not part of the demo run yet")
+            continue
         drawn = cycle_sample_step(settings, queue, seed=seed)
         if drawn.batch is None:  # paused, full, or its filter matches no new run: the demo goes on without it
             result.skipped.append(drawn.skipped)

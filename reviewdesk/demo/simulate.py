@@ -4,7 +4,10 @@ Each simulated reviewer takes items through the same store API as the app (`next
 `submit`) and answers every criterion the demo's ground truth (`metadata.demo_truth`) covers: the
 true value with probability `accuracy`, otherwise another option picked at random. A pairwise
 item's true preference is the run with the better verdict (correctness, then helpfulness), or a
-tie. Since each answer is right with a known probability, the agreement it implies is known too.
+tie. A trace or session item is answered from its payload's steps: its unit-level criteria from the truth
+of the run it is keyed by (a trace's root, a session's last turn), and a `per_step` criterion step by
+step, `{step run id: value}`, from each step's own truth. Since each answer is right with a known
+probability, the agreement it implies is known too.
 
 Like careful reviewers, they also correct and flag (`extras`): a reviewer who rightly calls an
 answer incorrect writes the good answer (`demo_truth.reference`) as the correction (in the run's output
@@ -29,6 +32,7 @@ from reviewdesk.review.qualification import NotQualified
 from reviewdesk.review.reservations import next_item
 from reviewdesk.review.submissions import submit
 from reviewdesk.review.training import answer_training
+from reviewdesk.review.units import asked_steps, steps_of, unit_of
 from reviewdesk.stores.reviewstore import ReviewStore
 from reviewdesk.stores.warehouse import Warehouse
 
@@ -51,13 +55,24 @@ class SimulationResult:
         return asdict(self)
 
 
+# The runs whose truth a queue's items need: each item's run(s), and every run of a trace or session item
+# (a trace's runs share its root's trace_id; a session's, its session_id), for per-step criteria.
+_TRUTH_RUNS = """
+    WITH q AS (SELECT run_id, run_a, run_b, unit, unit_id FROM items WHERE queue = $queue)
+    SELECT r.run_id, json_extract_string(r.metadata, '$.demo_truth') FROM runs r
+    WHERE r.run_id IN (SELECT unnest([run_id, run_a, run_b]) FROM q)
+    UNION ALL
+    SELECT r.run_id, json_extract_string(r.metadata, '$.demo_truth') FROM q
+    JOIN runs root ON root.run_id = q.run_id AND q.unit = 'trace' JOIN runs r ON r.trace_id = root.trace_id
+    UNION ALL
+    SELECT r.run_id, json_extract_string(r.metadata, '$.demo_truth') FROM q
+    JOIN runs r ON q.unit = 'session' AND r.session_id = q.unit_id
+"""
+
+
 def truths(wh: Warehouse, queue: str) -> dict[str, dict]:
-    """The demo ground truth of every run of the queue's items, by run id."""
-    rows = wh.execute(
-        """SELECT r.run_id, json_extract_string(r.metadata, '$.demo_truth') FROM runs r
-           WHERE r.run_id IN (SELECT unnest([run_id, run_a, run_b]) FROM items WHERE queue = ?)""",
-        [queue],
-    )
+    """The demo ground truth of every run of the queue's items (every step of a unit item too), by run id."""
+    rows = wh.execute(_TRUTH_RUNS, {"queue": queue})
     return {run_id: json.loads(t) for run_id, t in rows if t is not None}
 
 
@@ -105,7 +120,12 @@ def answers_for(
         options = c.get("options") or ([True, False] if c["type"] == "boolean" else None)
         if options is None:
             continue  # free text and open numbers: the simulation leaves them unanswered
-        if c["key"] in verdict:
+        if c.get("per_step"):
+            per_step, n, k = step_answers(item, c, options, truth, rng, accuracy)
+            if per_step:
+                out[c["key"]] = per_step
+            asked, right = asked + n, right + k
+        elif c["key"] in verdict:
             out[c["key"]] = _answer(rng, verdict[c["key"]], options, accuracy)
             if anchoring and c["key"] in shown and (anchor_rng or rng).random() < anchoring:
                 out[c["key"]] = shown[c["key"]]["value"]
@@ -113,6 +133,28 @@ def answers_for(
         elif c.get("required", True):
             out[c["key"]] = rng.choice(options)
     return out, asked, right
+
+
+def step_answers(
+    item: Mapping[str, Any],
+    criterion: Mapping[str, Any],
+    options: list,
+    truth: Mapping[str, dict],
+    rng: random.Random,
+    accuracy: float,
+) -> tuple[dict[str, Any], int, int]:
+    """A per-step criterion's answer `{step run id: value}` for every step it asks about (in the item's
+    payload), each the step's true value with probability `accuracy`; a step with no known truth gets a
+    random option (the criterion is required) or none. Also how many had a truth, and how many were right."""
+    answer, asked, right = {}, 0, 0
+    for step in asked_steps(criterion, steps_of(unit_of(item.get("payload")))):
+        true = (truth.get(step.run_id) or {}).get(criterion["key"])
+        if true is not None:
+            answer[step.run_id] = _answer(rng, true, options, accuracy)
+            asked, right = asked + 1, right + int(answer[step.run_id] == true)
+        elif criterion.get("required", True):
+            answer[step.run_id] = rng.choice(options)
+    return answer, asked, right
 
 
 def extras(
@@ -207,4 +249,4 @@ def simulate_reviews(
     return SimulationResult(queue, names, submitted, right, asked, trained)
 
 
-__all__ = ["SimulationResult", "answers_for", "extras", "preference", "simulate_reviews", "truths"]
+__all__ = ["SimulationResult", "answers_for", "extras", "preference", "simulate_reviews", "step_answers", "truths"]

@@ -4,7 +4,8 @@ can depend on this one module instead of on each other.
 A scorer takes runs (a frame of `reviewdesk.prescore.features.RUN_FIELDS`, one row a run) and returns, for
 each run, `{criterion: Suggestion}`; a criterion it cannot judge is left out. A pair scorer does the same
 for pairs of runs (row i of one frame against row i of the other). Only criteria with a fixed set of
-answers (`scorable`) are ever suggested. This module imports nothing else of the package.
+answers (`scorable`) are ever suggested, never a `per_step` one (a trace's tool calls, ...): a trace or session
+item gets suggestions for its unit-level criteria only. This module imports nothing else of the package.
 """
 
 from __future__ import annotations
@@ -75,8 +76,9 @@ class PairScorer(Protocol):
 
 
 def scorable(queue: QueueConfig) -> list[Criterion]:
-    """The queue's criteria a scorer can suggest an answer for (a fixed set of options)."""
-    return [c for c in queue.rubric.criteria if c.type in SCORABLE]
+    """The queue's criteria a scorer can suggest an answer for (a fixed set of options). A `per_step`
+    criterion is never one: scorers judge an item as a whole, and its answer is one value per step."""
+    return [c for c in queue.rubric.criteria if c.type in SCORABLE and not c.per_step]
 
 
 def options(c: Criterion) -> list[Any]:

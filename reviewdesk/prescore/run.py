@@ -11,13 +11,17 @@ Publishing carries the warehouse's suggestions to the store (`reviewdesk.review.
 Pairwise batches are scored the same way, a span at a time, by a pair scorer (`score_pair_span`:
 both runs of each item, for the `preference` criterion; see `reviewdesk.prescore.heuristic.PairwiseHeuristic`).
 Items left without a suggestion are counted in the report's `unscored`, with the scorer's reason.
+
+Trace and session items are scored like single items, on the run each is keyed by (the final answer), with a
+failed step's error as evidence (`score_unit_span`); only their unit-level criteria get suggestions
+(`reviewdesk.prescore.contracts.scorable` leaves `per_step` criteria out).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,7 +30,8 @@ from sqlalchemy import bindparam, exists, select
 
 from reviewdesk.errors import ConfigError
 from reviewdesk.prescore.contracts import PairScorer, Scorer, Suggestion
-from reviewdesk.prescore.features import RUN_SELECT, runs_frame
+from reviewdesk.prescore.features import RUN_SELECT, RUN_SQL, runs_frame
+from reviewdesk.prescore.heuristic import REASONS
 from reviewdesk.prescore.priority import item_priority
 from reviewdesk.sample.batches import batch_for_queue
 from reviewdesk.stores.review_schema import items, reservations
@@ -42,6 +47,26 @@ DTYPES = {"item_id": str, "criterion": str, "value": str, "confidence": float, "
 SPAN_SQL = f"""SELECT i.item_id, {RUN_SELECT} FROM items i JOIN runs r ON r.run_id = i.run_id
                WHERE i.batch_id = ? AND i.position BETWEEN ? AND ? ORDER BY i.position"""
 PAIR_SQL = {side: SPAN_SQL.replace("r.run_id = i.run_id", f"r.run_id = i.run_{side}") for side in "ab"}
+# A trace or session item is scored on the run it is keyed by (a trace's root, a session's last turn: the final
+# answer), but with the status and error of the unit's first failed step when that run itself did not fail, so
+# a tool call or retrieval that failed is the error rule's evidence. The last column says a step failed.
+_UNIT_FIELDS = {**RUN_SQL, "status": "CASE WHEN f.error IS NULL THEN r.status ELSE 'error' END",
+                "error": "coalesce(r.error, f.error)"}  # fmt: skip
+UNIT_SPAN_SQL = f"""
+    WITH span AS (SELECT item_id, position, run_id, unit, unit_id FROM items
+                  WHERE batch_id = ? AND position BETWEEN ? AND ?),
+    steps AS (SELECT s.item_id, r.status, r.error, r.start_time FROM span s
+              JOIN runs root ON root.run_id = s.run_id AND s.unit = 'trace' JOIN runs r ON r.trace_id = root.trace_id
+              UNION ALL
+              SELECT s.item_id, r.status, r.error, r.start_time FROM span s
+              JOIN runs r ON s.unit = 'session' AND r.session_id = s.unit_id),
+    failed AS (SELECT item_id, arg_min(coalesce(error, 'status ' || status), start_time) AS error FROM steps
+               WHERE status = 'error' GROUP BY item_id)
+    SELECT s.item_id, {", ".join(f"{sql} AS {name}" for name, sql in _UNIT_FIELDS.items())},
+           f.error IS NOT NULL AND r.status IS DISTINCT FROM 'error' AS step_failed
+    FROM span s JOIN runs r ON r.run_id = s.run_id LEFT JOIN failed f USING (item_id) ORDER BY s.position
+"""
+STEP_FAILED = "A step of the {unit} ended with an error"  # the reason when the error rule fires on a step
 
 
 SpanScore = Callable[[Any, tuple[int, int]], pd.DataFrame]  # (DuckDB connection, span) -> suggestions
@@ -82,6 +107,22 @@ def score_span(con: Any, scorer: Scorer, batch_id: str, span: tuple[int, int]) -
     """
     rows = con.execute(SPAN_SQL, [batch_id, *span]).fetchall()
     scored = scorer.score(runs_frame([r[1:] for r in rows])) if rows else []
+    return _frame([r[0] for r in rows], scored)
+
+
+def score_unit_span(con: Any, scorer: Scorer, batch_id: str, span: tuple[int, int]) -> pd.DataFrame:
+    """Suggestions for the trace or session items of one span (UNIT_SPAN_SQL), as `score_span`; a suggestion
+    the error rule made on a failed step, not on the final answer, says so in its reason."""
+    rows = con.execute(UNIT_SPAN_SQL, [batch_id, *span]).fetchall()
+    scored = scorer.score(runs_frame([r[1:-1] for r in rows])) if rows else []
+    units = dict(con.execute("SELECT item_id, unit FROM items WHERE batch_id = ? AND position BETWEEN ? AND ?",
+                             [batch_id, *span]).fetchall())  # fmt: skip
+    for row, suggestions in zip(rows, scored, strict=True):
+        if row[-1]:
+            reason = STEP_FAILED.format(unit=units[row[0]])
+            for key, s in suggestions.items():
+                if s.reason == REASONS[0].capitalize():
+                    suggestions[key] = replace(s, reason=reason)
     return _frame([r[0] for r in rows], scored)
 
 
@@ -137,6 +178,8 @@ def prescore_batch(
     def score(con: Any, span: tuple[int, int]) -> pd.DataFrame:
         if pairwise:
             return score_pair_span(con, scorer, batch_id, span)
+        if queue.unit != "run":
+            return score_unit_span(con, scorer, batch_id, span)
         return score_span(con, scorer, batch_id, span)
 
     def in_turn(score: SpanScore, todo: list[tuple[int, int]]) -> Iterator[pd.DataFrame]:
@@ -261,5 +304,6 @@ __all__ = [
     "save_suggestions",
     "score_pair_span",
     "score_span",
+    "score_unit_span",
     "spans",
 ]
