@@ -295,7 +295,10 @@ def test_a_rule_cannot_select_items_on_a_per_step_criterion():
         unit_queue("support-traces", "trace", promotion={"datasets": [rule]})
 
 
-def test_the_lineage_table_names_a_unit_by_its_id_and_run_count(stores):
+def test_the_lineage_table_names_a_unit_by_its_id_and_run_count(stores, monkeypatch):
+    from reviewdesk.cli import main
+
+    monkeypatch.setattr(main.out, "width", 400)  # the console may have sized itself before (another test, a worker)
     wh, store, data = stores
     sessions(wh)
     promote(store, wh, SESSIONS, data)

@@ -115,7 +115,7 @@ def test_validate_reports_every_file_and_json(tmp_path: Path):
 
 def test_queues_list_and_show_json():
     listed = json.loads(runner.invoke(app, ["--queues-dir", str(ROOT / "queues"), "queues", "list", "--json"]).stdout)
-    assert [q["name"] for q in listed] == ["support-ab", "support-quality"]
+    assert [q["name"] for q in listed] == ["support-ab", "support-quality", "support-sessions", "support-traces"]
     shown = runner.invoke(app, ["--queues-dir", str(ROOT / "queues"), "queues", "show", "support-quality", "--json"])
     assert shown.exit_code == 0
     assert json.loads(shown.stdout)["sampling"]["stratify_by"] == ["model"]
