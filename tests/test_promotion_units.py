@@ -11,7 +11,7 @@ from datasets import load_dataset
 from promotion_support import insert_consensus, insert_correction, insert_unit_items, insert_unit_runs, unit_stores
 from pydantic import ValidationError
 from typer.testing import CliRunner
-from unit_support import TOOL_CRITERION, step, support_session, support_trace, unit_queue
+from unit_support import RETRIEVAL_CRITERION, TOOL_CRITERION, step, support_session, support_trace, unit_queue
 
 from reviewdesk import datasets
 from reviewdesk.cli import app
@@ -20,13 +20,6 @@ from reviewdesk.datasets.promotion import promote
 from reviewdesk.stores.warehouse import Warehouse
 from schemas.queue import QueueConfig
 
-RETRIEVAL = {
-    "key": "retrieval",
-    "type": "categorical",
-    "options": ["relevant", "irrelevant"],
-    "required": True,
-    "per_step": ["retriever"],
-}
 RESOLVED = {"key": "resolved", "type": "categorical", "options": ["yes", "no"], "required": True}
 CORRECT = [{"criterion": "correctness", "equals": "correct"}]
 
@@ -41,7 +34,7 @@ def queue_of(unit: str, extra: list[dict], labelled: list[str]) -> QueueConfig:
     return unit_queue(f"support-{unit}s", unit, extra, gold_fraction=0, promotion={"datasets": rules})
 
 
-TRACES = queue_of("trace", [TOOL_CRITERION, RETRIEVAL], ["correctness", "tool_call", "retrieval"])
+TRACES = queue_of("trace", [TOOL_CRITERION, RETRIEVAL_CRITERION], ["correctness", "tool_call", "retrieval"])
 SESSIONS = queue_of("session", [TOOL_CRITERION, RESOLVED], ["resolved", "tool_call"])
 OTEL_TRACE = "0af7651916cd43dd8448eb211c80319c"  # a trace id that is not its root's run id
 

@@ -18,6 +18,14 @@ TOOL_CRITERION = {
     "per_step": ["tool"],
     "description": "Was the right tool called with the right arguments?",
 }
+# The per-step question asked of each retrieval.
+RETRIEVAL_CRITERION = {
+    "key": "retrieval",
+    "type": "categorical",
+    "options": ["relevant", "irrelevant"],
+    "required": True,
+    "per_step": ["retriever"],
+}
 
 
 def step(run_id: str, parent: str | None, depth: int, run_type: str, turn: int = 1, **fields: Any) -> dict:
