@@ -91,8 +91,16 @@ def initial_value(c: Mapping[str, Any], initial: Mapping[str, Any]) -> Any:
     return value.get(c["step"]) if isinstance(value, Mapping) else None
 
 
-def unanswered_steps(criteria: list[Mapping[str, Any]], answers: Mapping[str, Any]) -> str | None:
-    """Why the form cannot be sent for its required per-step criteria (escaped): each step still missing."""
+def columns(criteria: list[Mapping[str, Any]], answers: Mapping[str, Any]) -> dict[str, Any]:
+    """One reviewer's answers as table columns (plain text, for a dataframe): a unit-level criterion under its
+    key, a per-step one once per step it asks about, under "key · Step 4 · tool · get_order"."""
+    return {f"{c['key']} · {c['label']}" if "step" in c else c["key"]: initial_value(c, answers) for c in criteria}
+
+
+def unanswered_steps(criteria: list[Mapping[str, Any]], answers: Mapping[str, Any],
+                     ask: str = "Answer every step these criteria ask about") -> str | None:  # fmt: skip
+    """Why the form cannot be sent for its required per-step criteria (escaped): `ask`, then each step still
+    missing."""
     lacking: dict[str, list[str]] = {}
     for q in criteria:
         if "step" in q and q.get("required", True):
@@ -101,8 +109,4 @@ def unanswered_steps(criteria: list[Mapping[str, Any]], answers: Mapping[str, An
                 lacking.setdefault(criterion_name(q), []).append(q["label"].lower())
     if not lacking:
         return None
-    return (
-        "Answer every step these criteria ask about: "
-        + escape("; ".join(f"{name}: {', '.join(steps)}" for name, steps in lacking.items()))
-        + "."
-    )
+    return f"{ask}: " + escape("; ".join(f"{name}: {', '.join(steps)}" for name, steps in lacking.items())) + "."

@@ -19,7 +19,7 @@ Every run-derived string in a label goes through `escape`.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from numbers import Real
 from typing import Any
 
@@ -101,16 +101,26 @@ def _node(node: StepNode, item_id: str, raw: bool, key: str, opened: Collection[
     with box:
         if not box.open:
             return
-        f = step.fields
-        render.details(f)
-        if "inputs" in f:
-            render.conversation(f["inputs"], raw, title="Input")
-        if node.children:
+
+        def under() -> None:
             st.caption(f"{(below := node.count()):,} step{'s' if below > 1 else ''} under this one")
             _steps(node.children, item_id, raw, key, opened)
-        if "outputs" in f:
-            st.markdown("**Final answer**" if top else "**Output**")
-            render.answer(f["outputs"], raw, title=False)
+
+        content(step, raw, under if node.children else None, top)
+
+
+def content(step: Step, raw: bool, under: Callable[[], None] | None = None, top: bool = False) -> None:
+    """What an open step shows: its error and run details, its input, what `under` draws (the steps under
+    it), its output (the final answer, for a trace's root)."""
+    f = step.fields
+    render.details(f)
+    if "inputs" in f:
+        render.conversation(f["inputs"], raw, title="Input")
+    if under is not None:
+        under()
+    if "outputs" in f:
+        st.markdown("**Final answer**" if top else "**Output**")
+        render.answer(f["outputs"], raw, title=False)
 
 
 def _steps(nodes: list[StepNode], item_id: str, raw: bool, key: str, opened: Collection[str],

@@ -1,4 +1,5 @@
-"""The Adjudication page through AppTest: a lead sees every answer of a disputed item and decides it."""
+"""The Adjudication page through AppTest: a lead sees every answer of a disputed item and decides it; a trace's
+per-step case step by step, each step in dispute with its split and a widget of its own."""
 
 from __future__ import annotations
 
@@ -6,8 +7,11 @@ from pathlib import Path
 
 import pytest
 from demo_support import demo_copy
+from review_support import PASSWORD
 from streamlit.testing.v1 import AppTest
 from test_resolve import two_reviews
+from test_step_labels import consensus, disputed_both
+from unit_support import TRACE_ITEM, TRACE_QUEUE, trace_stores
 
 from reviewdesk.demo.run import DEMO_PASSWORD
 from reviewdesk.labels.adjudication import backlog, decisions
@@ -30,10 +34,10 @@ def disputed(demo_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     return item, tmp_path / "data"
 
 
-def as_user(name: str) -> AppTest:
+def as_user(name: str, password: str = DEMO_PASSWORD) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=30).run()
     at.text_input[0].input(name)
-    at.text_input[1].input(DEMO_PASSWORD)
+    at.text_input[1].input(password)
     return at.button[0].click().run().switch_page("views/adjudication.py").run()
 
 
@@ -56,3 +60,76 @@ def test_lead_sees_all_answers_and_records_a_decision(disputed):
         assert backlog(store, "support-quality") == []
         assert decisions(store, "support-quality") == {item_id: {"correctness": "incorrect"}}
     assert "Nothing to adjudicate" in at.success[-1].value
+
+
+STEP4, STEP5 = "Step 4 · tool · get_order", "Step 5 · tool · get_order"
+
+
+@pytest.fixture
+def step_case(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A trace item whose two reviewers split on both tool steps: one tool_call case naming both steps."""
+    with trace_stores(tmp_path) as (store, wh):
+        disputed_both(store, wh)
+        monkeypatch.setenv("REVIEWDESK_DATA_DIR", str(tmp_path))
+        yield store, wh
+
+
+def step_radio(at: AppTest, step: str):
+    return next(r for r in at.radio if step in r.label)
+
+
+def record(at: AppTest, reason: str) -> AppTest:
+    at.text_area[0].input(reason)
+    at = next(b for b in at.button if b.label == "Record decision").click().run()
+    assert not at.exception
+    return at
+
+
+def test_a_per_step_case_shows_each_step_in_dispute_with_its_split(step_case):
+    at = as_user("lead", PASSWORD)
+    assert not at.exception
+    assert "**Tool call** · 2 steps in dispute" in [m.value for m in at.markdown]
+    captions = [c.value for c in at.caption]
+    assert f"{STEP4}: wrong (1), right (1) · reviewer1 wrong, reviewer2 right" in captions
+    assert f"{STEP5}: right (1), wrong (1) · reviewer1 right, reviewer2 wrong" in captions
+    assert [r.label for r in at.radio] == [f":material/error: {STEP4} *", f":material/build: {STEP5} *"]  # 4 failed
+    assert [r.options for r in at.radio] == [["right", "wrong"]] * 2
+    table = at.dataframe[0].value  # the reviewers' answers: one legible column per step, no dict
+    assert sorted(zip(table["reviewer"], table[f"tool_call · {STEP4}"], table[f"tool_call · {STEP5}"],
+                      strict=True)) == [("reviewer1", "wrong", "right"), ("reviewer2", "right", "wrong")]  # fmt: skip
+    assert "tool_call" not in table.columns
+    shown = [e.label for e in at.expander]
+    assert shown.count("Input and output of this step") == 2
+    # The trace is drawn read-only as the review screen draws it, open down to the steps in dispute.
+    assert at.expander(key="content-" + TRACE_ITEM + "-step-3").proto.expanded  # the model call above step 4
+    assert not any(b.label == "Submit" for b in at.button)
+    errors = [c.value for c in at.code]
+    assert "error: TimeoutError: orders API" not in errors  # step 4 is folded in the tree and beside its widget
+    at.session_state[f"adjudicate-{TRACE_ITEM}-tool_call.4-content"] = True  # as a click on the expander does
+    at = at.run()
+    assert not at.exception
+    assert "error: TimeoutError: orders API" in [c.value for c in at.code]
+
+
+def test_a_decision_for_every_step_becomes_the_per_step_consensus(step_case):
+    store, wh = step_case
+    at = as_user("lead", PASSWORD)
+    step_radio(at, STEP4).set_value("wrong")
+    step_radio(at, STEP5).set_value("right")
+    at = record(at, "The first call timed out; the second found the order.")
+    assert "Nothing to adjudicate" in at.success[-1].value
+    assert decisions(store, TRACE_QUEUE) == {TRACE_ITEM: {"tool_call": {"t1-tool1": "wrong", "t1-tool2": "right"}}}
+    resolve_queue(store, wh, TRACE_QUEUE)
+    assert consensus(wh) == {"t1-tool1": ("wrong", "adjudicated"), "t1-tool2": ("right", "adjudicated")}
+
+
+def test_a_step_left_unanswered_is_refused_by_name_and_nothing_is_stored(step_case):
+    store, _ = step_case
+    at = as_user("lead", PASSWORD)
+    step_radio(at, STEP4).set_value("wrong")
+    at = record(at, "Only the first call is clear to me.")
+    assert [e.value for e in at.error] == [
+        "Choose a final answer for every step in dispute: Tool call: step 5 · tool · get_order."
+    ]
+    assert decisions(store, TRACE_QUEUE) == {} and len(backlog(store, TRACE_QUEUE)) == 1
+    assert step_radio(at, STEP4).value == "wrong"  # the lead's choice stays on the page

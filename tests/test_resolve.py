@@ -85,6 +85,10 @@ def test_only_leads_decide_with_a_reason_and_only_once(demo_stores):
         decide(store, item, "correctness", "correct", "I think so", "reviewer1")
     with pytest.raises(ConfigError, match="Give a reason"):
         decide(store, item, "correctness", "correct", "  ", "lead")
+    with pytest.raises(ConfigError, match="'correctness': 'maybe' must be one of correct, "):
+        decide(store, item, "correctness", "maybe", "A value the rubric lacks.", "lead")
+    with pytest.raises(ConfigError, match="Give a value for 'correctness'"):
+        decide(store, item, "correctness", None, "No value.", "lead")
     decide(store, item, "correctness", "correct", "Policy allows it.", "lead")
     with pytest.raises(ReviewConflict, match="already decided by lead"):
         decide(store, item, "correctness", "incorrect", "Changed my mind.", "admin")

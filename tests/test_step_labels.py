@@ -6,48 +6,41 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from review_support import seed_batch, seed_queue, store_with_reviewers
-from unit_support import support_trace, unit_payload, unit_queue
+from review_support import seed_queue, store_with_reviewers
+from unit_support import TOOL_CRITERION, TRACE_ITEM, TRACE_QUEUE, support_trace, trace_stores, unit_payload
 
 from reviewdesk.errors import ConfigError
-from reviewdesk.labels.adjudication import backlog, decide
+from reviewdesk.labels.adjudication import backlog, decide, decide_item, decisions, disputed_steps
 from reviewdesk.labels.collection import collect, validate
 from reviewdesk.labels.resolve import resolve_queue
 from reviewdesk.quality.report import queue_quality
-from reviewdesk.review import accounts
 from reviewdesk.review.drafts import Draft, DraftError
 from reviewdesk.review.submissions import item_submissions, revise, submit
+from reviewdesk.stores.reviewstore import ReviewStore
 from reviewdesk.stores.warehouse import Warehouse
 
-QUEUE = "support-traces-t"
+QUEUE, ITEM = TRACE_QUEUE, TRACE_ITEM
 TOOLS = ("t1-tool1", "t1-tool2")
 
 
 @pytest.fixture
 def stores(tmp_path: Path):
     """A review store with one trace item (two tool steps) needing two reviewers, and its warehouse rows."""
-    with store_with_reviewers(tmp_path) as store, Warehouse(tmp_path / "wh.duckdb") as wh:
-        queue = unit_queue(QUEUE, "trace")
-        seed_batch(store, queue, n=1, reviewers_needed=2, payloads=[unit_payload("trace", "t1", support_trace())])
-        wh.execute(
-            "INSERT INTO batches VALUES (?, ?, 'single', 'random', 1, '{}', ?, 1, 1, now(), now())",
-            [f"{QUEUE}-b1", QUEUE, queue.rubric_version],
-        )
-        wh.execute(
-            "INSERT INTO items (item_id, batch_id, queue, position, run_id, is_gold, reviewers_needed, unit, unit_id) "
-            "VALUES (?, ?, ?, 1, 't1-root', false, 2, 'trace', 't1-root')",
-            [ITEM, f"{QUEUE}-b1", QUEUE],
-        )
-        accounts.add_user(store, "lead", "lead", "correct horse battery")
-        yield store, wh
+    with trace_stores(tmp_path) as pair:
+        yield pair
 
 
-ITEM = f"{QUEUE}-b1-0001"
-
-
-def answers(tool1: str | None, tool2: str | None = "right") -> dict:
+def answers(tool1: str | None, tool2: str | None = "right", correctness: str = "correct") -> dict:
     steps = {k: v for k, v in zip(TOOLS, (tool1, tool2), strict=True) if v is not None}
-    return {"correctness": "correct", "helpfulness": 4, "tool_call": steps}
+    return {"correctness": correctness, "helpfulness": 4, "tool_call": steps}
+
+
+def disputed_both(store: ReviewStore, wh: Warehouse, correctness: tuple[str, str] = ("correct", "correct")) -> None:
+    """reviewer1 and reviewer2 split on both tool steps (and on correctness, if told), collected and resolved."""
+    submit(store, ITEM, "reviewer1", Draft(answers("wrong", "right", correctness[0])))
+    submit(store, ITEM, "reviewer2", Draft(answers("right", "wrong", correctness[1])))
+    collect(store, wh)
+    resolve_queue(store, wh, QUEUE)
 
 
 def labels(wh: Warehouse, reviewer: str | None = None) -> list[tuple]:
@@ -117,6 +110,7 @@ def test_consensus_is_per_step_and_a_disputed_step_goes_to_a_lead(stores):
     assert result.opened == 1
     (case,) = backlog(store, QUEUE)
     assert case["criterion"] == "tool_call" and case["why"].startswith("step t1-tool1: no majority")
+    assert case["steps"] == ["t1-tool1"]  # t1-tool2 is not in dispute
     decide(store, ITEM, "tool_call", {"t1-tool1": "wrong"}, "the orders API timed out", "lead")
     resolve_queue(store, wh, QUEUE)
     assert consensus(wh) == {"t1-tool1": ("wrong", "adjudicated"), "t1-tool2": ("right", "unanimous")}
@@ -168,3 +162,55 @@ def test_a_per_step_case_is_decided_per_step(stores):
     with pytest.raises(ConfigError, match=r"answered per step: decide it as \{step run id: value\}"):
         decide(store, ITEM, "tool_call", "wrong", "timed out", "lead")
     assert len(backlog(store, QUEUE)) == 1  # still open
+
+
+@pytest.mark.parametrize(
+    ("tool_call", "says"),
+    [
+        ({"t1-tool1": "wrong"}, "no value for step 5 · tool · get_order"),
+        ({"t1-tool1": "wrong", "t1-tool2": None}, "no value for step 5 · tool · get_order"),
+        ({"t1-tool1": "wrong", "t1-tool2": "maybe"}, "step 5 · tool · get_order: 'maybe' must be one of right, wrong"),
+        ({"t1-tool1": "wrong", "t1-tool2": "right", "t1-ret": "relevant"}, "'t1-ret' is not a step in dispute"),
+        ({}, "no value for step 4 · tool · get_order; no value for step 5 · tool · get_order"),
+    ],
+)
+def test_a_per_step_decision_needs_every_step_in_dispute_and_no_other(stores, tool_call, says):
+    store, wh = stores
+    disputed_both(store, wh)
+    (case,) = backlog(store, QUEUE)
+    assert case["steps"] == ["t1-tool1", "t1-tool2"]
+    with pytest.raises(ConfigError) as refused:
+        decide(store, ITEM, "tool_call", tool_call, "the orders API timed out", "lead")
+    assert says in str(refused.value)
+    assert "t1-tool1 (step 4 · tool · get_order), t1-tool2 (step 5 · tool · get_order)" in str(refused.value)
+    assert decisions(store, QUEUE) == {} and len(backlog(store, QUEUE)) == 1
+
+
+def test_deciding_an_item_stores_every_case_or_none(stores):
+    store, wh = stores
+    disputed_both(store, wh, correctness=("correct", "incorrect"))
+    assert sorted(c["criterion"] for c in backlog(store, QUEUE)) == ["correctness", "tool_call"]
+    with pytest.raises(ConfigError, match="no value for step 5"):
+        decide_item(store, ITEM, {"correctness": "incorrect", "tool_call": {"t1-tool1": "wrong"}}, "timed out", "lead")
+    assert decisions(store, QUEUE) == {}  # correctness was fine, and is not stored either
+    chosen = {"correctness": "incorrect", "tool_call": {"t1-tool1": "wrong", "t1-tool2": "right"}}
+    decide_item(store, ITEM, chosen, "the first call timed out", "lead")
+    assert decisions(store, QUEUE) == {ITEM: chosen}
+    resolve_queue(store, wh, QUEUE)
+    assert consensus(wh) == {"t1-tool1": ("wrong", "adjudicated"), "t1-tool2": ("right", "adjudicated")}
+    assert wh.execute("SELECT value, method FROM consensus WHERE criterion = 'correctness'") == [
+        ("incorrect", "adjudicated")
+    ]
+
+
+def test_a_case_opened_before_m015_finds_its_steps_in_its_why():
+    """Cases opened before m015 have no `steps`: their `why` names them ("step <run id>: ..."); a `why` that
+    names none leaves every step the criterion asks."""
+    payload = unit_payload("trace", "t1", support_trace())
+    why = "step t1-tool2: no majority, reviewers disagree: right (1), wrong (1)"
+    found = disputed_steps({"steps": None, "why": why}, TOOL_CRITERION, payload)
+    assert [(s.run_id, s.position) for s in found] == [("t1-tool2", 5)]
+    every = disputed_steps({"steps": None, "why": "reviewers disagree"}, TOOL_CRITERION, payload)
+    assert [s.run_id for s in every] == ["t1-tool1", "t1-tool2"]
+    assert disputed_steps({"steps": ["t1-tool1"], "why": why}, TOOL_CRITERION, payload)[0].run_id == "t1-tool1"
+    assert disputed_steps({"steps": None, "why": why}, {"key": "correctness"}, payload) == []

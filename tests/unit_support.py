@@ -1,12 +1,20 @@
-"""Trace and session items built by hand as publish writes them (the issue 18 payload contract), and a
-queue of either unit with a per-step criterion, for the review screen's tests and benchmark."""
+"""Trace and session items built by hand as publish writes them (the issue 18 payload contract), a
+queue of either unit with a per-step criterion, and stores holding one trace item to review, for the
+review screen's, labels' and adjudication's tests and the benchmark."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from publish_support import load_queue
+from review_support import PASSWORD, seed_batch, store_with_reviewers
 
+from reviewdesk.review import accounts
+from reviewdesk.stores.reviewstore import ReviewStore
+from reviewdesk.stores.warehouse import Warehouse
 from schemas.queue import QueueConfig
 
 # The per-step question the tests ask of each tool step (a choice, so number keys answer it).
@@ -223,3 +231,30 @@ def unit_queue(name: str, unit: str, extra: list[dict] | None = None, **changes:
     raw = load_queue("support-quality").model_dump(mode="json", exclude_unset=True)
     raw["rubric"]["criteria"] += extra if extra is not None else [TOOL_CRITERION]
     return QueueConfig.model_validate({**raw, "name": name, "unit": unit, **changes})
+
+
+TRACE_QUEUE = "support-traces-t"
+TRACE_ITEM = f"{TRACE_QUEUE}-b1-0001"
+
+
+@contextmanager
+def trace_stores(tmp_path: Path, steps: list[dict] | None = None,
+                 extra: list[dict] | None = None) -> Iterator[tuple[ReviewStore, Warehouse]]:  # fmt: skip
+    """The review store of data dir `tmp_path` (reviewer1..3 and a lead, password `PASSWORD`) with one trace
+    item, TRACE_ITEM, of `steps` (default `support_trace()`, criteria as `unit_queue` adds `extra`) needing
+    two reviewers; and a warehouse holding its batch and item, so collect and resolve can run."""
+    with store_with_reviewers(tmp_path) as store, Warehouse(tmp_path / "wh.duckdb") as wh:
+        queue = unit_queue(TRACE_QUEUE, "trace", extra)
+        payload = unit_payload("trace", "t1", steps or support_trace())
+        seed_batch(store, queue, n=1, reviewers_needed=2, payloads=[payload])
+        wh.execute(
+            "INSERT INTO batches VALUES (?, ?, 'single', 'random', 1, '{}', ?, 1, 1, now(), now())",
+            [f"{TRACE_QUEUE}-b1", TRACE_QUEUE, queue.rubric_version],
+        )
+        wh.execute(
+            "INSERT INTO items (item_id, batch_id, queue, position, run_id, is_gold, reviewers_needed, unit, unit_id) "
+            "VALUES (?, ?, ?, 1, ?, false, 2, 'trace', ?)",
+            [TRACE_ITEM, f"{TRACE_QUEUE}-b1", TRACE_QUEUE, *[next(iter(payload["runs"]))] * 2],
+        )
+        accounts.add_user(store, "lead", "lead", PASSWORD)
+        yield store, wh

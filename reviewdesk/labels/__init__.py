@@ -23,6 +23,6 @@ __all__, __getattr__, __dir__ = front_door(
         "collection": ["CollectResult", "collect"],
         "consensus": ["METHODS", "Resolution", "resolve_item"],
         "resolve": ["ResolveResult", "policy", "resolve_queue"],
-        "adjudication": ["backlog", "case", "decide", "decisions", "open_cases"],
+        "adjudication": ["backlog", "case", "decide", "decide_item", "decisions", "disputed_steps", "open_cases"],
     },
 )

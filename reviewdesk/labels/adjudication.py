@@ -17,14 +17,18 @@ from sqlalchemy import select
 
 from reviewdesk.errors import ConfigError, NotFound, ReviewConflict
 from reviewdesk.review.access import require_lead
+from reviewdesk.review.drafts import unanswered
 from reviewdesk.review.lookups import LATEST
+from reviewdesk.review.units import Step, asked_steps, capped, shortened, step_title, steps_of, unit_of
 from reviewdesk.stores.review_schema import adjudications, items, submissions
 from reviewdesk.stores.reviewstore import ReviewStore
+from schemas.answer_values import value_problems
+from schemas.rubric import PREFERENCE, TIE
 
 
 def open_cases(store: ReviewStore, cases: Iterable[Mapping[str, Any]], now: datetime | None = None) -> int:
-    """Open a case per (item_id, criterion) with its `queue` and `why`; one already open or decided
-    stays as it is. Returns how many were opened."""
+    """Open a case per (item_id, criterion) with its `queue`, `why` and, for a per-step criterion, `steps`
+    (the run ids in dispute); one already open or decided stays as it is. Returns how many were opened."""
     now = now or datetime.now(UTC)
     rows = [{**c, "opened_at": now} for c in cases]
     if not rows:
@@ -71,42 +75,107 @@ def decide(
     product_issue: bool = False,
 ) -> None:
     """Record a lead's final answer to an open case, with the reason for it; `product_issue` routes it
-    to product owners (the product-issues report). A per-step criterion's answer is `{step run id: value}`."""
+    to product owners (the product-issues report). A per-step criterion's answer is `{step run id: value}`
+    for exactly the steps in dispute (`disputed_steps`)."""
+    decide_item(store, item_id, {criterion: value}, reason, lead, now, product_issue)
+
+
+def decide_item(
+    store: ReviewStore,
+    item_id: str,
+    values: Mapping[str, Any],
+    reason: str,
+    lead: str,
+    now: datetime | None = None,
+    product_issue: bool = False,
+) -> None:
+    """Decide open cases of one item at once, `{criterion: value}`, as the Adjudication page does: every
+    value is checked before any is stored, so a refusal stores none of them."""
     if not reason or not reason.strip():
         raise ConfigError("Give a reason for the decision: other leads and the dataset lineage read it.")
     now = now or datetime.now(UTC)
-    key = (adjudications.c.item_id == item_id) & (adjudications.c.criterion == criterion)
     with store.write() as conn:
         require_lead(conn, lead, "adjudicate")
-        found = conn.execute(select(adjudications).where(key)).mappings().first()
-        if found is None:
-            raise NotFound(f"No adjudication case for item {item_id!r} and criterion {criterion!r}.")
-        _check_step_decision(store, conn, item_id, criterion, value)
-        if found["decided_at"] is not None:
-            raise ReviewConflict(
-                f"{criterion!r} of item {item_id} was already decided by {found['decided_by']}: "
-                "the first decision stands."
-            )
-        conn.execute(
-            adjudications.update()
-            .where(key)
-            .values(value=value, reason=reason.strip(), decided_by=lead, decided_at=now, product_issue=product_issue)
-        )
+        query = select(adjudications).where(adjudications.c.item_id == item_id,
+                                            adjudications.c.criterion.in_(list(values)))  # fmt: skip
+        cases = {c["criterion"]: c for c in conn.execute(query).mappings()}
+        item = conn.execute(select(items).where(items.c.item_id == item_id)).mappings().first()
+        rubric = store.rubric(item["queue"], item["rubric_version"], conn) if item else None
+        criteria = {c["key"]: c for c in (rubric or {}).get("criteria", [])}
+        for criterion, value in values.items():
+            found = cases.get(criterion)
+            if found is None:
+                raise NotFound(f"No adjudication case for item {item_id!r} and criterion {criterion!r}.")
+            _check_value(criteria.get(criterion), found, item, value)
+            if found["decided_at"] is not None:
+                raise ReviewConflict(
+                    f"{criterion!r} of item {item_id} was already decided by {found['decided_by']}: "
+                    "the first decision stands."
+                )
+        for criterion, value in values.items():
+            conn.execute(
+                adjudications.update()
+                .where(adjudications.c.item_id == item_id, adjudications.c.criterion == criterion)
+                .values(value=value, reason=reason.strip(), decided_by=lead, decided_at=now,
+                        product_issue=product_issue)
+            )  # fmt: skip
 
 
-def _check_step_decision(store: ReviewStore, conn: Any, item_id: str, criterion: str, value: Any) -> None:
-    """A per-step criterion's case is decided per step, as `{step run id: value}` (the steps in dispute)."""
-    row = conn.execute(select(items.c.queue, items.c.rubric_version).where(items.c.item_id == item_id)).first()
-    rubric = store.rubric(row[0], row[1], conn) if row else None
-    c = next((c for c in (rubric or {}).get("criteria", []) if c.get("key") == criterion), None)
-    if (
-        c
-        and c.get("per_step")
-        and not (isinstance(value, Mapping) and value and all(isinstance(k, str) for k in value))
-    ):
+def disputed_steps(case: Mapping[str, Any], criterion: Mapping[str, Any], payload: Any) -> list[Step]:
+    """The steps a per-step criterion's case is about, in the unit's order ([] for a whole-item criterion):
+    those it names. A case opened before m015 names them only in its `why` ("step <run id>: ..."); one
+    whose steps cannot be told is about every step the criterion asks."""
+    if not criterion.get("per_step"):
+        return []
+    asked = asked_steps(criterion, steps_of(unit_of(payload)))
+    named = case.get("steps")
+    if named is None:
+        said = str(case.get("why") or "").split("; ")
+        return [s for s in asked if any(w.startswith(f"step {s.run_id}: ") for w in said)] or asked
+    return [s for s in asked if s.run_id in set(named)]
+
+
+def _check_value(c: Mapping[str, Any] | None, case: Mapping[str, Any], item: Mapping[str, Any], value: Any) -> None:
+    """Refuse a decision the criterion cannot take: a value outside its options, type or range, a pairwise
+    preference that is not one of the item's runs or a tie, a per-step one not `{step run id: value}` for
+    exactly the steps in dispute."""
+    key = case["criterion"]
+    if c is not None and c.get("per_step"):
+        _check_step_decision(c, case, item["payload"], value)
+        return
+    if value is None:
+        raise ConfigError(f"Give a value for {key!r}: a decision cannot be empty.")
+    if c is None:
+        allowed = [item["run_a"], item["run_b"], TIE] if key == PREFERENCE else None
+        problems = [f"must be one of {', '.join(map(str, allowed))}"] if allowed and value not in allowed else []
+    else:
+        problems = value_problems(c, value)
+    if problems:
+        raise ConfigError(f"{key!r}: {shortened(value)} {'; '.join(problems)}. Decide it with one of its answers.")
+
+
+def _check_step_decision(c: Mapping[str, Any], case: Mapping[str, Any], payload: Any, value: Any) -> None:
+    """A per-step criterion's case is decided per step: `{step run id: value}` for each step in dispute."""
+    key = c["key"]
+    if not isinstance(value, Mapping):
         raise ConfigError(
-            f"{criterion!r} is answered per step: decide it as {{step run id: value}} for the steps in dispute "
+            f"{key!r} is answered per step: decide it as {{step run id: value}} for the steps in dispute "
             "(the case says which)."
+        )
+    session = (unit_of(payload) or {}).get("kind") == "session"
+    disputed = disputed_steps(case, c, payload)
+    named = {s.run_id for s in disputed}
+    problems = [f"{shortened(k)} is not a step in dispute" for k in value if k not in named]
+    for s in disputed:
+        given = value.get(s.run_id)
+        if unanswered(given):
+            problems.append(f"no value for {step_title(s, session)}")
+        problems += [f"{step_title(s, session)}: {shortened(given)} {why}" for why in value_problems(c, given)]
+    if problems:
+        steps = ", ".join(f"{s.run_id} ({step_title(s, session)})" for s in disputed)
+        raise ConfigError(
+            f"{key!r} is decided per step, with a value for every step in dispute and no other: {steps}. "
+            f"Not stored: {'; '.join(capped(problems))}."
         )
 
 
@@ -122,4 +191,4 @@ def decisions(store: ReviewStore, queue: str) -> dict[str, dict[str, Any]]:
     return out
 
 
-__all__ = ["backlog", "case", "decide", "decisions", "open_cases"]
+__all__ = ["backlog", "case", "decide", "decide_item", "decisions", "disputed_steps", "open_cases"]

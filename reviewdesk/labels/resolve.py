@@ -3,9 +3,9 @@
 Reads the queue's labels (warehouse), its items' gold answers, its consensus policy and the leads'
 decisions (review store); writes `warehouse.consensus` for the queue in one transaction (a rebuild,
 so a new label or decision is always reflected) and opens an adjudication case per required
-criterion the policy sends to a lead. An item is judged once as many reviewers as it needs have
-submitted (a submission with a flag and no answers counts as a review, and adds no answer); gold
-items at once.
+criterion the policy sends to a lead (for a per-step criterion, one case naming its steps in dispute).
+An item is judged once as many reviewers as it needs have submitted (a submission with a flag and no
+answers counts as a review, and adds no answer); gold items at once.
 """
 
 from __future__ import annotations
@@ -123,8 +123,9 @@ def resolve_queue(store: ReviewStore, wh: Warehouse, queue: str, now: datetime |
                                  r.reviewers, r.agreeing, now, step])  # fmt: skip
                 if r.disagreement:
                     why = f"step {step}: {r.disagreement}" if step else r.disagreement
-                    disputes.setdefault((item_id, key), []).append(why)
-    cases = [{"item_id": i, "criterion": k, "queue": queue, "why": "; ".join(w)} for (i, k), w in disputes.items()]
+                    disputes.setdefault((item_id, key), []).append((step, why))
+    cases = [{"item_id": i, "criterion": k, "queue": queue, "why": "; ".join(w for _, w in found),
+              "steps": [step for step, _ in found if step] or None} for (i, k), found in disputes.items()]  # fmt: skip
     frame = pd.DataFrame(rows, columns=CONSENSUS_COLUMNS)
     with wh.transaction() as con:
         con.register("new_consensus", frame)

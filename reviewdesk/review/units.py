@@ -217,11 +217,16 @@ def per_step_problems(criteria: Sequence[Mapping[str, Any]], payload: Any, answe
         asked = {s.run_id: s for s in asked_steps(c, steps)}
         for run_id, value in step_values(answer):
             if run_id in asked:
-                problems += [f"{key}: step {asked[run_id].position}: {_short(value)} {why}"
+                problems += [f"{key}: step {asked[run_id].position}: {shortened(value)} {why}"
                              for why in value_problems(c, value)]  # fmt: skip
-    if len(problems) > MAX_PROBLEMS:
-        problems = [*problems[:MAX_PROBLEMS], f"... and {len(problems) - MAX_PROBLEMS} more problems"]
-    return problems
+    return capped(problems)
+
+
+def capped(problems: list[str]) -> list[str]:
+    """At most MAX_PROBLEMS reasons, then a count of the rest: a hostile answer gets a readable refusal."""
+    if len(problems) <= MAX_PROBLEMS:
+        return problems
+    return [*problems[:MAX_PROBLEMS], f"... and {len(problems) - MAX_PROBLEMS} more problems"]
 
 
 def step_rows(criterion: Mapping[str, Any], payload: Any, answer: Any) -> list[tuple[str, Any]]:
@@ -231,7 +236,8 @@ def step_rows(criterion: Mapping[str, Any], payload: Any, answer: Any) -> list[t
             if not unanswered(given.get(s.run_id))]  # fmt: skip
 
 
-def _short(value: Any, chars: int = 60) -> str:
+def shortened(value: Any, chars: int = 60) -> str:
+    """A value as a reason quotes it: its repr, cut at `chars`."""
     text = repr(value)
     return text if len(text) <= chars else text[:chars] + "…"
 
@@ -246,8 +252,10 @@ __all__ = [
     "StepNode",
     "ancestors",
     "asked_steps",
+    "capped",
     "missing_steps",
     "per_step_problems",
+    "shortened",
     "step_answer",
     "step_answer_problems",
     "step_rows",

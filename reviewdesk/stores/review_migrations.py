@@ -160,4 +160,9 @@ def m014_reviewer_qualification(conn: Connection) -> None:
     conn.execute(CreateIndex(ix_items_gold, if_not_exists=True))
 
 
+@migration
+def m015_adjudication_steps(conn: Connection) -> None:
+    _add_columns(conn, adjudications, adjudications.c.steps)  # older cases name their steps only in `why`
+
+
 __all__ = ["MIGRATIONS", "Migration", "migration"]

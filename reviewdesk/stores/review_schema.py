@@ -240,6 +240,8 @@ adjudications = _table(
     _at("decided_at", required=False),
     # m012: the lead ticked "route to product owners": the decision goes to the product-issues report.
     Column("product_issue", Boolean, nullable=False, default=False, server_default=text("false")),
+    # m015: a per-step criterion's case: the run ids of the steps in dispute (null for a whole-item criterion).
+    Column("steps", JSON(none_as_null=True)),
     Index("ix_adjudications_queue", "queue", "decided_at"),
 )
 
