@@ -7,7 +7,9 @@ from demo_support import qualify_demo_reviewers
 from typer.testing import CliRunner
 
 from reviewdesk.cli import app
-from reviewdesk.demo.run import DEMO_PASSWORD
+from reviewdesk.demo.run import DEMO_PASSWORD, RUNS_PER_SESSION, RUNS_PER_TRACE
+from reviewdesk.demo.units import generate_unit_runs
+from reviewdesk.queues import load_queues
 from reviewdesk.review.accounts import authenticate
 from reviewdesk.review.drafts import Draft
 from reviewdesk.review.oversight import progress
@@ -91,28 +93,35 @@ def test_demo_generates_ingests_samples_and_publishes(tmp_path: Path):
     result = run(*args)
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
-    assert summary["ingest"]["inserted"] == 1500
-    assert summary["warehouse"]["runs"] == 1500
+    logged = 1500 + len(list(generate_unit_runs(1500 // RUNS_PER_TRACE, 1500 // RUNS_PER_SESSION, seed=7)))
+    assert [f["read"] for f in summary["ingest"]["files"]] == [1500, logged - 1500]  # the runs, then the units
+    assert summary["ingest"]["inserted"] == summary["warehouse"]["runs"] == logged
     assert summary["warehouse"]["pair_inputs"] > 0
     assert len(summary["warehouse"]["models"]) >= 4
-    assert {b["queue"] for b in summary["batches"]} == {"support-quality", "support-ab"}
+    queues = load_queues(ROOT / "queues")
+    names = sorted(q.name for q in queues)
+    assert sorted(b["queue"] for b in summary["batches"]) == names  # the trace and session queues too
     assert all(p["published"] > 0 for p in summary["published"])
     assert summary["users"] == {"reviewer1": "reviewer", "reviewer2": "reviewer", "reviewer3": "reviewer",
                                 "lead": "lead", "admin": "admin"}  # fmt: skip
     simulated = sum(s["submitted"] for s in summary["simulated"])  # the loop is closed: reviews, labels, consensus
     assert simulated > 0 and summary["collected"]["read"] == simulated
-    assert {r["queue"] for r in summary["consensus"]} == {"support-quality", "support-ab"}
+    assert sorted(r["queue"] for r in summary["consensus"]) == names
     assert all(r["items"] > 0 and r["methods"] for r in summary["consensus"])
-    assert [Path(p).name.split("-2")[0] for p in summary["reports"]] == ["support-ab", "support-quality"]
-    created = {d["kind"]: d for p in summary["datasets"] for d in p["datasets"] if d["status"] == "created"}
-    assert set(created) == {"regression", "sft", "preference", "classification"}  # one dataset of each kind
+    assert [Path(p).name.split("-2")[0] for p in summary["reports"]] == names
+    created = {d["dataset"]: d for p in summary["datasets"] for d in p["datasets"] if d["status"] == "created"}
+    assert set(created) == {rule.name for q in queues if q.promotion for rule in q.promotion.datasets}  # each one
+    assert {d["kind"] for d in created.values()} == {"regression", "sft", "preference", "classification"}
     assert all(Path(d["path"], "data.parquet").is_file() and d["rows"] > 0 for d in created.values())
     with ReviewStore(f"sqlite:///{tmp_path / 'd' / 'review.sqlite'}") as store:
         assert authenticate(store, "reviewer1", DEMO_PASSWORD) is not None
         assert progress(store, "support-quality", "reviewer1").left_for_me > 0  # some left for a person
-    again = json.loads(run(*args).stdout)  # same logs: duplicates; fresh runs for each queue
-    assert again["ingest"]["duplicates"] == 1500
+    again = json.loads(run(*args).stdout)  # same logs: duplicates; fresh runs for each queue that has any left
+    assert again["ingest"]["duplicates"] == logged
     assert all(p["published"] > 0 for p in again["published"])
+    drawn_whole = {b["queue"] for b in summary["batches"] if b["population"] <= b["size"]}  # nothing new left
+    assert {why.split(":")[0] for why in again["skipped"]} == drawn_whole
+    assert {b["queue"] for b in again["batches"]} == set(names) - drawn_whole
 
 
 def test_sample_publish_and_batches_commands(tmp_path: Path):
@@ -175,14 +184,14 @@ def test_collect_prints_counts_and_exits_1_when_some_submissions_are_rejected(tm
     result = run("--data-dir", str(data), "collect", "--json")
     assert result.exit_code == 1
     assert json.loads(result.stdout) == {"read": 2, "loaded": 1, "rejected": 1, "labels": 2, "watermark": 2,
-                                         "flag_only": 0}
+                                         "flag_only": 0}  # fmt: skip
     simulated = run("--data-dir", str(data), "simulate-reviews", "support-quality", "--limit", "10", "--json")
     assert simulated.exit_code == 0 and json.loads(simulated.stdout)["submitted"] == 10
     again = run("--data-dir", str(data), "collect")
     assert again.exit_code == 0 and "Read 10 submissions: 10 loaded" in again.output
     resolved = run("--data-dir", str(data), "consensus", "--json")
     assert resolved.exit_code == 0
-    assert {r["queue"] for r in json.loads(resolved.stdout)} == {"support-quality", "support-ab"}
+    assert {r["queue"] for r in json.loads(resolved.stdout)} == {q.name for q in load_queues(ROOT / "queues")}
 
 
 def test_agreement_queue_mode_saves_the_report_and_writes_markdown(tmp_path: Path):

@@ -12,6 +12,7 @@ import urllib.request
 from pathlib import Path
 
 from reviewdesk.demo.run import DEMO_PASSWORD
+from reviewdesk.queues import load_queues
 from reviewdesk.review.accounts import authenticate
 from reviewdesk.review.reservations import next_item
 from reviewdesk.stores.reviewstore import ReviewStore
@@ -50,3 +51,9 @@ def test_demo_publishes_then_serves_the_app_until_stopped(tmp_path: Path):
         output = proc.communicate(timeout=30)[0]
     assert f"http://127.0.0.1:{port}" in output
     assert f"log in as reviewer1 / {DEMO_PASSWORD}" in output
+    queues = load_queues(ROOT / "queues")  # the summary shows every queue's batch and datasets, traces and sessions too
+    batches = output.split("Batches for reviewers", 1)[1].split("Simulated reviewers", 1)[0]
+    assert sorted(line.split("│")[1].strip() for line in batches.splitlines() if "│ b-" in line) == sorted(
+        q.name for q in queues
+    )
+    assert all(f"New: {rule.name} v1 in" in output for q in queues if q.promotion for rule in q.promotion.datasets)

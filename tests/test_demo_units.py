@@ -15,10 +15,11 @@ import pytest
 from publish_support import load_queue
 from unit_support import support_session, support_trace, unit_payload
 
+from reviewdesk import datasets
 from reviewdesk.config import Settings
 from reviewdesk.demo.exports import RUN_KEYS, write_runs
 from reviewdesk.demo.logs import generate_runs
-from reviewdesk.demo.run import ingest_unit_runs
+from reviewdesk.demo.run import RUNS_PER_SESSION, RUNS_PER_TRACE, DemoResult, run_demo
 from reviewdesk.demo.simulate import CORRECTION_RATE, answers_for, extras, truths
 from reviewdesk.demo.units import (
     ABANDON_RATE,
@@ -301,19 +302,6 @@ def test_a_correction_for_a_trace_item_takes_the_roots_output_shape() -> None:
     assert sum(f is not None for f in fixes) / 200 == pytest.approx(CORRECTION_RATE, abs=0.1)
 
 
-def test_ingest_unit_runs_adds_the_units_after_the_run_level_logs(tmp_path: Path) -> None:
-    settings = Settings.load(tmp_path / "d", ROOT / "queues")
-    settings.ensure_dirs()
-    first = ingest_unit_runs(settings, seed=3, traces=10, sessions=5)
-    expected = len(list(generate_unit_runs(10, 5, seed=3)))
-    assert sum(r.inserted for r in first) == expected
-    again = ingest_unit_runs(settings, seed=3, traces=10, sessions=5)  # a rerun: the same runs, duplicates
-    assert sum(r.duplicates for r in again) == expected and sum(r.inserted for r in again) == 0
-    with Warehouse(settings.warehouse_path) as wh:
-        counts = dict(wh.execute("SELECT project, count(DISTINCT coalesce(session_id, trace_id)) FROM runs GROUP BY 1"))
-    assert counts == {TRACE_PROJECT: 10, SESSION_PROJECT: 5}
-
-
 @pytest.mark.parametrize("fmt", ["native", "langsmith", "otel"])
 def test_units_export_and_ingest_in_every_format(tmp_path: Path, fmt: str) -> None:
     runs = list(generate_unit_runs(12, 6, seed=4))
@@ -328,3 +316,137 @@ def test_units_export_and_ingest_in_every_format(tmp_path: Path, fmt: str) -> No
         types["chain"] += types.pop("retriever")
     assert {t: n for t, n, _, _ in got} == dict(types)
     assert sum(p for _, _, p, _ in got) == sum(r["parent_run_id"] is not None for r in runs)
+
+
+# The whole demo loop on traces and sessions ------------------------------------------------------------
+
+DEMO_RUNS = 800
+UNIT_QUEUES = {"support-traces": "trace", "support-sessions": "session"}
+RUN_QUEUES = ("support-quality", "support-ab")
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DemoResult, Settings]]:
+    """The demo run once, simulated reviews and all, on 800 runs (so 40 traces and 20 sessions)."""
+    settings = Settings.load(tmp_path_factory.mktemp("unit-demo") / "data", ROOT / "queues")
+    yield run_demo(settings, runs=DEMO_RUNS, seed=7), settings
+
+
+def unit_runs_of(wh: Warehouse, queue: str) -> dict[str, set[str]]:
+    """Every run of each item's unit, by item id (a trace: its root's trace_id; a session: its session_id)."""
+    rows = wh.execute(
+        """SELECT i.item_id, r.run_id FROM items i JOIN runs root ON root.run_id = i.run_id
+           JOIN runs r ON CASE i.unit WHEN 'trace' THEN r.trace_id = root.trace_id ELSE r.session_id = i.unit_id END
+           WHERE i.queue = ?""",
+        [queue],
+    )
+    found = defaultdict(set)
+    for item_id, run_id in rows:
+        found[item_id].add(run_id)
+    return found
+
+
+def test_the_demo_samples_traces_and_sessions_by_their_filters_apart_from_run_queues(demo) -> None:
+    result, settings = demo
+    logged = list(generate_unit_runs(DEMO_RUNS // RUNS_PER_TRACE, DEMO_RUNS // RUNS_PER_SESSION, seed=7))
+    assert [r.read for r in result.ingest] == [DEMO_RUNS, len(logged)]
+    turns = Counter(r["session_id"] for r in logged if r["session_id"] and r["parent_run_id"] is None)
+    long_sessions = sum(n >= 4 for n in turns.values())  # support-sessions' filter: four turns or more
+    batches = {b.queue: b for b in result.batches}
+    assert batches["support-traces"].population == DEMO_RUNS // RUNS_PER_TRACE  # every trace has a retrieval
+    assert batches["support-sessions"].population == long_sessions < len(turns)
+    with Warehouse(settings.warehouse_path) as wh:
+        for queue, unit in UNIT_QUEUES.items():
+            rows = wh.execute(
+                """SELECT i.unit, i.unit_id, i.run_id, r.parent_run_id, r.project
+                   FROM items i JOIN runs r USING (run_id) WHERE i.queue = ?""",
+                [queue],
+            )
+            assert len(rows) == len(batches[queue].items) > 0
+            assert all(u == unit and parent is None for u, _, _, parent, _ in rows)
+            assert {p for *_, p in rows} == {TRACE_PROJECT if unit == "trace" else SESSION_PROJECT}
+        for item_id, runs in unit_runs_of(wh, "support-sessions").items():  # keyed by the last turn, 4+ turns
+            (last,) = wh.execute("SELECT run_id FROM items WHERE item_id = ?", [item_id])[0]
+            roots = wh.execute(
+                f"SELECT run_id FROM runs WHERE parent_run_id IS NULL AND run_id IN ({', '.join('?' * len(runs))})"
+                " ORDER BY start_time",
+                list(runs),
+            )
+            assert len(roots) >= 4 and roots[-1] == (last,)
+        leaked = wh.scalar(
+            """SELECT count(*) FROM items i JOIN runs r ON r.run_id IN (i.run_id, i.run_a, i.run_b)
+               WHERE i.queue IN (?, ?) AND r.project IN (?, ?)""",
+            [*RUN_QUEUES, TRACE_PROJECT, SESSION_PROJECT],
+        )
+    assert leaked == 0  # the run-level queues sample only their own project
+
+
+def test_per_step_labels_name_a_step_of_the_judged_kind(demo) -> None:
+    _, settings = demo
+    per_step = {c.key: c.per_step for c in load_queue("support-traces").rubric.criteria if c.per_step}
+    with Warehouse(settings.warehouse_path) as wh:
+        units = unit_runs_of(wh, "support-traces")
+        types = dict(wh.execute("SELECT run_id, run_type FROM runs WHERE project = ?", [TRACE_PROJECT]))
+        labels = wh.execute(
+            "SELECT item_id, reviewer, criterion, step_run_id FROM labels WHERE queue = 'support-traces'"
+        )
+        submitted = wh.execute("SELECT DISTINCT item_id, reviewer FROM submissions WHERE queue = 'support-traces'")
+    assert labels and submitted
+    per_reviewer = Counter()
+    for item_id, reviewer, criterion, step in labels:
+        if criterion in per_step:
+            assert step in units[item_id] and [types[step]] == per_step[criterion]
+            per_reviewer[item_id, reviewer, criterion] += 1
+        else:
+            assert step == ""  # a whole-trace answer
+    # each demo trace has one retrieval and one tool call: every submission answered each once, by step
+    assert per_reviewer == {(i, r, c): 1 for i, r in submitted for c in per_step}
+
+
+def test_consensus_per_step_follows_the_labels(demo) -> None:
+    _, settings = demo
+    with Warehouse(settings.warehouse_path) as wh:
+        labels = wh.execute(
+            """SELECT l.item_id, l.criterion, l.step_run_id, l.value FROM labels l JOIN items i USING (item_id)
+               WHERE l.queue = 'support-traces' AND l.step_run_id <> ''
+                 AND (SELECT count(DISTINCT reviewer) FROM submissions s WHERE s.item_id = l.item_id)
+                     >= i.reviewers_needed"""
+        )
+        found = {(i, c, s): (v, m) for i, c, s, v, m in wh.execute(
+            """SELECT item_id, criterion, step_run_id, value, method FROM consensus
+               WHERE queue = 'support-traces' AND step_run_id <> ''"""
+        )}  # fmt: skip
+    answers = defaultdict(list)
+    for item_id, criterion, step, value in labels:
+        answers[item_id, criterion, step].append(value)
+    # by hand: one answer is a single consensus, two equal answers unanimous, two different a dispute
+    expected = {
+        key: (values[0], "single" if len(values) == 1 else "unanimous")
+        for key, values in answers.items()
+        if len(set(values)) == 1
+    }
+    assert found == expected
+    assert {m for _, m in found.values()} == {"single", "unanimous"} and len(expected) < len(answers)
+
+
+def test_the_demo_promotes_unit_examples_with_their_unit_lineage(demo) -> None:
+    result, settings = demo
+    made = {d.dataset: d for p in result.promoted if p.queue in UNIT_QUEUES for d in p.datasets}
+    assert set(made) == {"support-tool-calls", "support-agent-regression", "support-conversations-sft"}
+    with Warehouse(settings.warehouse_path) as wh:
+        units = {q: unit_runs_of(wh, q) for q in UNIT_QUEUES}
+        unit_ids = dict(wh.execute("SELECT item_id, unit_id FROM items WHERE unit <> 'run'"))
+        trusted = {(i, c, s) for i, c, s in wh.execute(
+            "SELECT item_id, criterion, step_run_id FROM consensus WHERE method IN ('unanimous', 'majority')"
+        )}  # fmt: skip
+    for name, found in made.items():
+        lineage = datasets.lineage(name, data_dir=settings.data_dir)
+        assert found.status == "created" and len(lineage) == found.rows > 0
+        for ex in lineage.to_dict("records"):
+            queue = ex["queue"]
+            assert ex["unit"] == UNIT_QUEUES[queue] and ex["unit_id"] == unit_ids[ex["item_id"]]
+            assert set(ex["run_ids"]) == units[queue][ex["item_id"]]  # every run of the unit
+            if name == "support-tool-calls":  # one example per trusted (item, step)
+                step = ex["step_run_id"]
+                ((criterion, method),) = ex["methods"].items()
+                assert step in ex["run_ids"] and (ex["item_id"], criterion, step) in trusted and method == "unanimous"

@@ -2,14 +2,17 @@
 criterion and a per-step criterion on its tool calls) and a session item with the keys only, in Debian's
 Chromium against `streamlit run`; the store then holds exactly those answers, per step by step run id.
 
-Items are published by hand into the review store as the payload contract says publish writes them
-(tests/unit_support.py). Screenshots at 1400x900 go to /tmp/reviewdesk-shots/: artifacts to look at.
+Items come two ways: published by hand into the review store as the payload contract says publish writes
+them (tests/unit_support.py), and through the real pipeline (the demo's traces and sessions generated,
+ingested, sampled by the example queues' filters and published). Screenshots at 1400x900 go to
+/tmp/reviewdesk-shots/: artifacts to look at.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -22,9 +25,17 @@ from test_e2e_review import HEIGHT, SHOTS, WIDTH, linked_item, open_review, pres
 from unit_support import support_session, support_trace, unit_payload, unit_queue
 
 from reviewdesk.config import Settings
+from reviewdesk.demo.exports import write_runs
+from reviewdesk.demo.units import generate_unit_runs
+from reviewdesk.ingest import ingest
+from reviewdesk.queues import load_queues
 from reviewdesk.review import accounts
-from reviewdesk.stores.review_schema import submissions
+from reviewdesk.review.publication import publish
+from reviewdesk.review.units import step_title, steps_of, unit_of
+from reviewdesk.sample.designs import draw_batch
+from reviewdesk.stores.review_schema import items, submissions
 from reviewdesk.stores.reviewstore import ReviewStore
+from reviewdesk.stores.warehouse import Warehouse
 
 pytestmark = pytest.mark.e2e
 
@@ -49,6 +60,12 @@ def units_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
 
 def keys_answer(page):
     return page.get_by_text("Keys answer")
+
+
+def stored_answers(data: Path) -> dict[str, dict]:
+    """Every submission in the review store of `data`, as {item id: answers}."""
+    with ReviewStore(Settings.load(data).review_url) as store, store.read() as conn:
+        return {r.item_id: r.answers for r in conn.execute(select(submissions.c.item_id, submissions.c.answers))}
 
 
 def test_a_trace_and_a_session_are_answered_with_keys_only_and_stored_by_step(chromium, units_app):
@@ -92,11 +109,74 @@ def test_a_trace_and_a_session_are_answered_with_keys_only_and_stored_by_step(ch
         press(app, "Control+Enter")
         expect(page).not_to_have_url(re.compile(f"item={session}$"))
 
-    with ReviewStore(Settings.load(units_app.data_dir).review_url) as store, store.read() as conn:
-        stored = {r.item_id: r.answers for r in conn.execute(select(submissions.c.item_id, submissions.c.answers))}
-    assert stored == {
+    assert stored_answers(units_app.data_dir) == {
         trace: {"correctness": "correct", "helpfulness": 4, "notes": None,
                 "tool_call": {"t1-tool1": "wrong", "t1-tool2": "right"}},
         session: {"correctness": "incorrect", "helpfulness": 2, "notes": None,
                   "tool_call": {"s1-turn3-tool": "right", "s1-turn6-tool": "wrong"}},
+    }  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def pipeline_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
+    """The demo's traces and sessions (a few) ingested, one item of each example unit queue drawn by the real
+    sampler and published by the real publisher, for reviewer1, served for this module alone."""
+    data = tmp_path_factory.mktemp("units-pipeline") / "data"
+    settings = Settings.load(data, ROOT / "queues")
+    settings.ensure_dirs()
+    logs = data / "units.jsonl"
+    write_runs(generate_unit_runs(2, 4, seed=1, end=datetime.now(UTC)), logs)  # settled an hour ago
+    queues = {q.name: q for q in load_queues(settings.queues_dir) if q.unit != "run"}
+    with Warehouse(settings.warehouse_path) as wh, ReviewStore(settings.review_url) as store:
+        ingest(wh, [logs])
+        accounts.add_user(store, "reviewer1", "reviewer", PASSWORD)
+        for queue in queues.values():
+            publish(wh, store, queue, draw_batch(wh, queue, size=1, seed=1).batch_id)
+    with serving(data, settings.queues_dir, data.parent / "streamlit.log") as url:
+        yield LiveApp(url, data)
+
+
+def published_unit(app: LiveApp, queue: str) -> tuple[str, list]:
+    """The one item published in `queue`, and its steps as the review screen lists them."""
+    with ReviewStore(Settings.load(app.data_dir).review_url) as store, store.read() as conn:
+        row = conn.execute(select(items.c.item_id, items.c.payload).where(items.c.queue == queue)).one()
+    return row.item_id, steps_of(unit_of(row.payload))
+
+
+def test_pipeline_trace_and_session_items_are_answered_with_keys_only_and_stored_by_step(chromium, pipeline_app):
+    trace, steps = published_unit(pipeline_app, "support-traces")
+    (retrieval,) = [s for s in steps if s.run_type == "retriever"]  # a demo trace has one of each
+    (tool,) = [s for s in steps if s.run_type == "tool"]
+    session, turns = published_unit(pipeline_app, "support-sessions")
+    assert len({s.turn for s in turns}) >= 4  # the queue's filter: conversations of four turns or more
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with screen(chromium, pipeline_app.url) as app:
+        page = app.page
+        log_in(app, "reviewer1", PASSWORD)
+        open_review(app, "support-traces")
+        app.unfocus()
+        assert linked_item(page) == trace
+        expect(page.get_by_text(f"Trace of {len(steps)} steps")).to_be_visible()
+        press(app, "3")  # correctness: incorrect
+        expect(page.get_by_role("radio", name="incorrect", exact=True)).to_be_checked()
+        expect(keys_answer(page)).to_contain_text(f"Retrieval, {step_title(retrieval)}")  # step 2 · retriever · ...
+        press(app, "2")  # the retrieval: irrelevant
+        expect(keys_answer(page)).to_contain_text(f"Tool call, {step_title(tool)}")
+        page.screenshot(path=str(SHOTS / "unit-trace-pipeline.png"))
+        press(app, "1")  # the tool call: right
+        expect(keys_answer(page)).to_have_count(0)
+        press(app, "Control+Enter")
+        expect(page.get_by_text("Nothing left for you in this queue")).to_be_visible()
+
+        app.pick_queue("support-sessions")
+        assert linked_item(page) == session
+        press(app, "2")  # resolved: no
+        expect(page.get_by_role("radio", name="no", exact=True)).to_be_checked()
+        page.screenshot(path=str(SHOTS / "unit-session-pipeline.png"))
+        press(app, "Control+Enter")
+        expect(page.get_by_text("Nothing left for you in this queue")).to_be_visible()
+    assert stored_answers(pipeline_app.data_dir) == {
+        trace: {"correctness": "incorrect", "retrieval": {retrieval.run_id: "irrelevant"},
+                "tool_call": {tool.run_id: "right"}, "notes": None},
+        session: {"resolved": "no", "notes": None},
     }  # fmt: skip

@@ -136,8 +136,8 @@ def print_overview(overview: dict) -> None:
         "model", "runs", "errors", "thumbs down", "p50 latency ms", "cost usd", title="Warehouse runs by model"
     )
     for m in overview["models"]:
-        table.add_row(m["model"] or "(none: tool runs)", f"{m['runs']:,}", f"{m['errors']:,}", f"{m['thumbs_down']:,}",
-                      f"{m['p50_latency_ms']:,.0f}", f"{m['cost_usd']:.2f}")  # fmt: skip
+        table.add_row(m["model"] or "(none: tool, chain, retriever)", f"{m['runs']:,}", f"{m['errors']:,}",
+                      f"{m['thumbs_down']:,}", f"{m['p50_latency_ms']:,.0f}", f"{m['cost_usd']:.2f}")  # fmt: skip
     out.print(table)
     out.print(f"{overview['runs']:,} runs in total, {overview['pair_inputs']:,} inputs answered by two models "
               f"(pairwise candidates), {overview['quarantined']:,} records in quarantine.")  # fmt: skip

@@ -90,14 +90,16 @@ def simulate_most(settings: Settings, batches: list[Batch], seed: int) -> list[S
     return results
 
 
-def ingest_unit_runs(settings: Settings, seed: int = 7, traces: int = 300, sessions: int = 150) -> list[IngestReport]:
-    """Write the demo's traces and sessions (`reviewdesk.demo.units`) to their own log file and ingest them,
-    after the run-level logs: their runs are in projects of their own, so run-level figures stay as they are."""
+def write_unit_runs(settings: Settings, seed: int, traces: int, sessions: int) -> Path:
+    """Write the demo's traces and sessions (`reviewdesk.demo.units`) to a log file of their own, ingested
+    after the run-level logs: their runs are in projects of their own, so no run-level queue samples them."""
     path = settings.data_dir / "demo" / "units.jsonl"
     path.parent.mkdir(parents=True, exist_ok=True)
     write_runs(generate_unit_runs(traces, sessions, seed), path)
-    with Warehouse(settings.warehouse_path, memory_limit=settings.memory_limit) as wh:
-        return ingest(wh, [path])
+    return path
+
+
+RUNS_PER_TRACE, RUNS_PER_SESSION = 20, 40  # the demo's traces and sessions, per run-level demo run
 
 
 def run_demo(
@@ -107,7 +109,8 @@ def run_demo(
     tick: Callable[[int], None] | None = None,
     simulate: bool = True,
 ) -> DemoResult:
-    """Generate demo logs, ingest them, sample and publish a batch of every queue, add demo accounts,
+    """Generate demo logs (runs, and a trace per RUNS_PER_TRACE runs and a session per RUNS_PER_SESSION for the
+    trace and session queues), ingest them, sample and publish a batch of every queue, add demo accounts,
     and (with `simulate`) close the loop: simulated reviews, collect, consensus, quality reports, models
     trained on the consensus (they pre-score the next run's batches), and promotion of every queue with
     promotion rules into dataset versions. Batches are pre-scored before publishing (never by the HTTP
@@ -123,15 +126,13 @@ def run_demo(
     path = settings.data_dir / "demo" / "runs.jsonl"
     path.parent.mkdir(parents=True, exist_ok=True)
     write_runs(counted(generate_runs(runs, seed), tick), path)
+    units = write_unit_runs(settings, seed, traces=runs // RUNS_PER_TRACE, sessions=runs // RUNS_PER_SESSION)
     queues = load_queues(settings.queues_dir)
     with Warehouse(settings.warehouse_path, memory_limit=settings.memory_limit) as wh:
-        result = DemoResult(ingest(wh, [path]), overview(wh))
+        result = DemoResult(ingest(wh, [path, units]), overview(wh))
     with ReviewStore(settings.review_url) as store:
         result.users = demo_users(store)
     for queue in queues:
-        if queue.unit != "run":  # trace and session queues join the demo with the unit sampler (issue 18)
-            result.skipped.append(f"{queue.name}: a {queue.unit} queue, not part of the demo run yet")
-            continue
         drawn = cycle_sample_step(settings, queue, seed=seed)
         if drawn.batch is None:  # paused, full, or its filter matches no new run: the demo goes on without it
             result.skipped.append(drawn.skipped)
