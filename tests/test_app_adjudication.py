@@ -10,7 +10,7 @@ from demo_support import demo_copy
 from review_support import PASSWORD
 from streamlit.testing.v1 import AppTest
 from test_resolve import two_reviews
-from test_step_labels import consensus, disputed_both
+from test_step_labels import consensus, disputed_both, revised, tool1_disputed
 from unit_support import TRACE_ITEM, TRACE_QUEUE, trace_stores
 
 from reviewdesk.demo.run import DEMO_PASSWORD
@@ -133,3 +133,24 @@ def test_a_step_left_unanswered_is_refused_by_name_and_nothing_is_stored(step_ca
     ]
     assert decisions(store, TRACE_QUEUE) == {} and len(backlog(store, TRACE_QUEUE)) == 1
     assert step_radio(at, STEP4).value == "wrong"  # the lead's choice stays on the page
+
+
+def test_the_page_asks_for_the_steps_now_in_dispute_after_a_resolve(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A resolve while the lead is choosing adds a step to the case: the next rerun shows its widget, keeps the
+    choice made for the other step, and Record names the new step until it is answered."""
+    with trace_stores(tmp_path) as (store, wh):
+        tool1_disputed(store, wh)
+        monkeypatch.setenv("REVIEWDESK_DATA_DIR", str(tmp_path))
+        at = as_user("lead", PASSWORD)
+        assert [r.label for r in at.radio] == [f":material/error: {STEP4} *"]
+        step_radio(at, STEP4).set_value("wrong")
+        revised(store, wh, "right", "wrong")  # reviewer2 now splits with reviewer1 on step 5 too
+        at = record(at, "The first call timed out.")
+        assert "**Tool call** · 2 steps in dispute" in [m.value for m in at.markdown]
+        assert [e.value for e in at.error] == [
+            "Choose a final answer for every step in dispute: Tool call: step 5 · tool · get_order."
+        ]
+        assert step_radio(at, STEP4).value == "wrong" and decisions(store, TRACE_QUEUE) == {}
+        step_radio(at, STEP5).set_value("right")
+        at = record(at, "The first call timed out; the second found the order.")
+        assert decisions(store, TRACE_QUEUE) == {TRACE_ITEM: {"tool_call": {"t1-tool1": "wrong", "t1-tool2": "right"}}}

@@ -10,7 +10,7 @@ from review_support import seed_queue, store_with_reviewers
 from unit_support import TOOL_CRITERION, TRACE_ITEM, TRACE_QUEUE, support_trace, trace_stores, unit_payload
 
 from reviewdesk.errors import ConfigError
-from reviewdesk.labels.adjudication import backlog, decide, decide_item, decisions, disputed_steps
+from reviewdesk.labels.adjudication import backlog, case, decide, decide_item, decisions, disputed_steps
 from reviewdesk.labels.collection import collect, validate
 from reviewdesk.labels.resolve import resolve_queue
 from reviewdesk.quality.report import queue_quality
@@ -214,3 +214,80 @@ def test_a_case_opened_before_m015_finds_its_steps_in_its_why():
     assert [s.run_id for s in every] == ["t1-tool1", "t1-tool2"]
     assert disputed_steps({"steps": ["t1-tool1"], "why": why}, TOOL_CRITERION, payload)[0].run_id == "t1-tool1"
     assert disputed_steps({"steps": None, "why": why}, {"key": "correctness"}, payload) == []
+
+
+def revised(store: ReviewStore, wh: Warehouse, tool1: str, tool2: str, correctness: str = "correct"):
+    """reviewer2 revises their answers to these, and the queue is collected and resolved again."""
+    revise(store, ITEM, "reviewer2", Draft(answers(tool1, tool2, correctness)))
+    collect(store, wh)
+    return resolve_queue(store, wh, QUEUE)
+
+
+def tool1_disputed(store: ReviewStore, wh: Warehouse) -> None:
+    """reviewer1 says wrong of t1-tool1 and reviewer2 right; both say right of t1-tool2; resolved."""
+    submit(store, ITEM, "reviewer1", Draft(answers("wrong", "right")))
+    submit(store, ITEM, "reviewer2", Draft(answers("right", "right")))
+    collect(store, wh)
+    resolve_queue(store, wh, QUEUE)
+
+
+def split(step: str, first: str, second: str) -> str:
+    return f"step {step}: no majority, reviewers disagree: {first} (1), {second} (1)"
+
+
+def test_a_step_newly_in_dispute_joins_the_open_case_and_the_decision_must_name_it(stores):
+    store, wh = stores
+    tool1_disputed(store, wh)
+    assert [c["steps"] for c in backlog(store, QUEUE)] == [["t1-tool1"]]
+    result = revised(store, wh, "right", "wrong")  # reviewer1 said right of t1-tool2: now a split too
+    (waiting,) = backlog(store, QUEUE)
+    assert (result.opened, result.backlog) == (0, 1)
+    assert waiting["steps"] == ["t1-tool1", "t1-tool2"]
+    assert waiting["why"] == f"{split('t1-tool1', 'wrong', 'right')}; {split('t1-tool2', 'right', 'wrong')}"
+    assert consensus(wh) == {}  # neither step has a majority of two
+    with pytest.raises(ConfigError, match="no value for step 5 · tool · get_order"):
+        decide(store, ITEM, "tool_call", {"t1-tool1": "wrong"}, "the orders API timed out", "lead")
+    decide(store, ITEM, "tool_call", {"t1-tool1": "wrong", "t1-tool2": "right"}, "the orders API timed out", "lead")
+    resolve_queue(store, wh, QUEUE)
+    assert consensus(wh) == {"t1-tool1": ("wrong", "adjudicated"), "t1-tool2": ("right", "adjudicated")}
+
+
+def test_a_revision_that_settles_a_step_drops_it_from_the_open_case(stores):
+    store, wh = stores
+    disputed_both(store, wh)  # reviewer1 wrong, right; reviewer2 right, wrong
+    revised(store, wh, "wrong", "wrong")  # t1-tool1 now unanimous
+    (waiting,) = backlog(store, QUEUE)
+    assert (waiting["steps"], waiting["why"]) == (["t1-tool2"], split("t1-tool2", "right", "wrong"))
+    assert consensus(wh) == {"t1-tool1": ("wrong", "unanimous")}
+    with pytest.raises(ConfigError, match="'t1-tool1' is not a step in dispute"):
+        decide(store, ITEM, "tool_call", {"t1-tool1": "wrong", "t1-tool2": "wrong"}, "both failed", "lead")
+    decide(store, ITEM, "tool_call", {"t1-tool2": "wrong"}, "the second call failed too", "lead")
+    resolve_queue(store, wh, QUEUE)
+    assert consensus(wh) == {"t1-tool1": ("wrong", "unanimous"), "t1-tool2": ("wrong", "adjudicated")}
+
+
+def test_a_decided_case_is_left_as_decided_by_later_resolves(stores):
+    """A decision is final: a step newly in dispute after it does not join its case (nor open another, one
+    case per item and criterion), so that step has no consensus."""
+    store, wh = stores
+    tool1_disputed(store, wh)
+    decide(store, ITEM, "tool_call", {"t1-tool1": "wrong"}, "the first call timed out", "lead")
+    before = case(store, ITEM, "lead")["cases"]
+    result = revised(store, wh, "right", "wrong")  # t1-tool2 now split
+    assert (result.opened, result.backlog) == (0, 0)
+    assert case(store, ITEM, "lead")["cases"] == before  # steps, why and decision as they were
+    assert before[0]["steps"] == ["t1-tool1"] and before[0]["value"] == {"t1-tool1": "wrong"}
+    assert consensus(wh) == {"t1-tool1": ("wrong", "adjudicated")}
+
+
+def test_a_case_whose_disputes_are_all_settled_stays_open_as_a_whole_item_one_does(stores):
+    """Resolve closes no case: one whose dispute is gone waits, as opened, for a lead (who may overrule the
+    reviewers' new consensus); a per-step case keeps the steps it last had in dispute, as a whole-item one
+    keeps its `why`."""
+    store, wh = stores
+    disputed_both(store, wh, correctness=("correct", "incorrect"))
+    before = backlog(store, QUEUE)
+    assert [(c["criterion"], c["steps"]) for c in before] == [("correctness", None), ("tool_call", list(TOOLS))]
+    result = revised(store, wh, "wrong", "right", "correct")  # reviewer2 now agrees with reviewer1 throughout
+    assert (result.opened, result.backlog) == (0, 2) and backlog(store, QUEUE) == before
+    assert consensus(wh) == {"t1-tool1": ("wrong", "unanimous"), "t1-tool2": ("right", "unanimous")}

@@ -1,6 +1,7 @@
 """Adjudication: items whose reviewers disagree wait in the review store for a lead's final answer.
 
-The resolve step opens a case per item and required criterion in dispute; a lead sees every
+The resolve step opens a case per item and required criterion in dispute (a per-step criterion's case
+names its steps in dispute, brought up to date by each resolve until decided); a lead sees every
 reviewer's answer and comment (only leads and admins may, and the store checks it), and decides
 with a reason. A decision is final and kept as made; the next resolve uses it as the consensus. A
 lead routes a decision to product owners explicitly (`product_issue`): it then appears in the
@@ -13,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from reviewdesk.errors import ConfigError, NotFound, ReviewConflict
 from reviewdesk.review.access import require_lead
@@ -25,18 +26,33 @@ from reviewdesk.stores.reviewstore import ReviewStore
 from schemas.answer_values import value_problems
 from schemas.rubric import PREFERENCE, TIE
 
+# A per-step case still open takes the steps a later resolve finds in dispute (more reviews, a revision):
+# a step newly in dispute then gets a decision, and one the reviewers now agree on no longer needs one.
+_REFRESH_STEPS = (
+    adjudications.update()
+    .where(adjudications.c.item_id == bindparam("b_item"), adjudications.c.criterion == bindparam("b_criterion"),
+           adjudications.c.decided_at.is_(None))
+    .values(steps=bindparam("b_steps", type_=adjudications.c.steps.type), why=bindparam("b_why"))
+)  # fmt: skip
+
 
 def open_cases(store: ReviewStore, cases: Iterable[Mapping[str, Any]], now: datetime | None = None) -> int:
     """Open a case per (item_id, criterion) with its `queue`, `why` and, for a per-step criterion, `steps`
-    (the run ids in dispute); one already open or decided stays as it is. Returns how many were opened."""
+    (the run ids in dispute). One already decided stays as it is, and so does an open whole-item one; an
+    open per-step one takes these `steps` and `why`. Returns how many were opened."""
     now = now or datetime.now(UTC)
     rows = [{**c, "opened_at": now} for c in cases]
     if not rows:
         return 0
+    stepped = [{"b_item": r["item_id"], "b_criterion": r["criterion"], "b_steps": r["steps"], "b_why": r["why"]}
+               for r in rows if r.get("steps")]  # fmt: skip
     with store.write() as conn:
         # count the rows inserted by what they return: psycopg reports rowcount -1 for these inserts
         stmt = store.insert_ignore_stmt(adjudications).returning(adjudications.c.item_id)
-        return len(conn.execute(stmt, rows).all())
+        opened = len(conn.execute(stmt, rows).all())
+        if stepped:
+            conn.execute(_REFRESH_STEPS, stepped)
+        return opened
 
 
 def backlog(store: ReviewStore, queue: str | None = None) -> list[dict]:
