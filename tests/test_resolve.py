@@ -13,7 +13,7 @@ from reviewdesk.quality.markdown import markdown
 from reviewdesk.quality.report import queue_quality
 from reviewdesk.review.drafts import Draft
 from reviewdesk.review.reservations import next_item
-from reviewdesk.review.submissions import submit
+from reviewdesk.review.submissions import revise, submit
 
 QUEUE = "support-quality"
 
@@ -71,6 +71,21 @@ def test_a_dispute_waits_for_a_lead_whose_decision_becomes_the_consensus(demo_st
     again = resolve_queue(store, wh, QUEUE)
     assert again.opened == 0 and again.backlog == 1  # helpfulness is still open, and not opened twice
     assert consensus(wh, item) == {"correctness": ("incorrect", "adjudicated", 1.0)}
+
+
+def test_a_revision_that_settles_one_criterion_withdraws_its_case_and_keeps_the_other(demo_stores):
+    """reviewer2 revises correctness to agree: its case goes (the unanimous answer stands), helpfulness stays."""
+    store, wh = demo_stores
+    item = two_reviews(store, {"correctness": "correct", "helpfulness": 4},
+                       {"correctness": "incorrect", "helpfulness": 2})  # fmt: skip
+    collect(store, wh)
+    assert resolve_queue(store, wh, QUEUE).backlog == 2
+    revise(store, item, "reviewer2", Draft({"correctness": "correct", "helpfulness": 2}))
+    collect(store, wh)
+    again = resolve_queue(store, wh, QUEUE)
+    assert (again.opened, again.settled, again.backlog) == (0, 1, 1)
+    assert [c["criterion"] for c in backlog(store, QUEUE)] == ["helpfulness"]
+    assert consensus(wh, item) == {"correctness": ("correct", "unanimous", 0.75)}
 
 
 def test_only_leads_decide_with_a_reason_and_only_once(demo_stores):

@@ -280,14 +280,13 @@ def test_a_decided_case_is_left_as_decided_by_later_resolves(stores):
     assert consensus(wh) == {"t1-tool1": ("wrong", "adjudicated")}
 
 
-def test_a_case_whose_disputes_are_all_settled_stays_open_as_a_whole_item_one_does(stores):
-    """Resolve closes no case: one whose dispute is gone waits, as opened, for a lead (who may overrule the
-    reviewers' new consensus); a per-step case keeps the steps it last had in dispute, as a whole-item one
-    keeps its `why`."""
+def test_cases_whose_disputes_are_all_settled_are_withdrawn_and_the_reviewers_consensus_stands(stores):
+    """Once reviewers agree after all (a revision), resolve withdraws the open cases, whole-item and per-step:
+    a lead is not asked to overrule an agreement."""
     store, wh = stores
     disputed_both(store, wh, correctness=("correct", "incorrect"))
     before = backlog(store, QUEUE)
     assert [(c["criterion"], c["steps"]) for c in before] == [("correctness", None), ("tool_call", list(TOOLS))]
     result = revised(store, wh, "wrong", "right", "correct")  # reviewer2 now agrees with reviewer1 throughout
-    assert (result.opened, result.backlog) == (0, 2) and backlog(store, QUEUE) == before
+    assert (result.opened, result.settled, result.backlog) == (0, 2, 0) and backlog(store, QUEUE) == []
     assert consensus(wh) == {"t1-tool1": ("wrong", "unanimous"), "t1-tool2": ("right", "unanimous")}

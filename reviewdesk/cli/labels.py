@@ -55,10 +55,11 @@ def consensus_cmd(
     if as_json:
         print(json.dumps([r.as_dict() for r in results]))
         return
-    table = new_table("queue", "items judged", *METHODS, "opened now", "open cases", title="Consensus")
+    table = new_table("queue", "items judged", *METHODS, "opened now", "settled now", "open cases",
+                      title="Consensus")  # fmt: skip
     for r in results:
         table.add_row(r.queue, f"{r.items:,}", *(f"{r.methods.get(m, 0):,}" for m in METHODS), f"{r.opened:,}",
-                      f"{r.backlog:,}")  # fmt: skip
+                      f"{r.settled:,}", f"{r.backlog:,}")  # fmt: skip
     out.print(table)
     if any(r.backlog for r in results):
         out.print("Leads decide open cases on the app's Adjudication page (or `reviewdesk adjudication decide`); "

@@ -1,7 +1,8 @@
 """Adjudication: items whose reviewers disagree wait in the review store for a lead's final answer.
 
 The resolve step opens a case per item and required criterion in dispute (a per-step criterion's case
-names its steps in dispute, brought up to date by each resolve until decided); a lead sees every
+names its steps in dispute, brought up to date by each resolve until decided), and withdraws an open case
+once its reviewers agree after all (a revision): a lead decides only what is still disputed. A lead sees every
 reviewer's answer and comment (only leads and admins may, and the store checks it), and decides
 with a reason. A decision is final and kept as made; the next resolve uses it as the consensus. A
 lead routes a decision to product owners explicitly (`product_issue`): it then appears in the
@@ -35,6 +36,11 @@ _REFRESH_STEPS = (
     .values(steps=bindparam("b_steps", type_=adjudications.c.steps.type), why=bindparam("b_why"))
 )  # fmt: skip
 
+_WITHDRAW = adjudications.delete().where(
+    adjudications.c.item_id == bindparam("b_item"), adjudications.c.criterion == bindparam("b_criterion"),
+    adjudications.c.decided_at.is_(None),
+)  # fmt: skip
+
 
 def open_cases(store: ReviewStore, cases: Iterable[Mapping[str, Any]], now: datetime | None = None) -> int:
     """Open a case per (item_id, criterion) with its `queue`, `why` and, for a per-step criterion, `steps`
@@ -53,6 +59,21 @@ def open_cases(store: ReviewStore, cases: Iterable[Mapping[str, Any]], now: date
         if stepped:
             conn.execute(_REFRESH_STEPS, stepped)
         return opened
+
+
+def withdraw_settled(store: ReviewStore, queue: str, judged: Iterable[str], disputed: Iterable[tuple[str, str]]) -> int:
+    """Withdraw the queue's open cases on `judged` items whose (item, criterion) is no longer `disputed`:
+    the reviewers' consensus stands, and a lead is not asked to overrule it. Returns how many."""
+    judged, disputed = set(judged), set(disputed)
+    with store.write() as conn:
+        open_now = conn.execute(
+            select(adjudications.c.item_id, adjudications.c.criterion)
+            .where(adjudications.c.queue == queue, adjudications.c.decided_at.is_(None))
+        ).all()  # fmt: skip
+        settled = [{"b_item": i, "b_criterion": k} for i, k in open_now if i in judged and (i, k) not in disputed]
+        if settled:
+            conn.execute(_WITHDRAW, settled)
+        return len(settled)
 
 
 def backlog(store: ReviewStore, queue: str | None = None) -> list[dict]:

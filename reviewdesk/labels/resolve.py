@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 
 from reviewdesk.errors import NotFound
-from reviewdesk.labels.adjudication import backlog, decisions, open_cases
+from reviewdesk.labels.adjudication import backlog, decisions, open_cases, withdraw_settled
 from reviewdesk.labels.consensus import resolve_item
 from reviewdesk.stores.reviewstore import ReviewStore
 from reviewdesk.stores.values import as_number, as_text, typed
@@ -40,6 +40,7 @@ class ResolveResult:
     methods: dict[str, int] = field(default_factory=dict)  # consensus rows per method
     by_criterion: dict[str, dict[str, int]] = field(default_factory=dict)  # criterion -> method -> items
     opened: int = 0  # adjudication cases opened now
+    settled: int = 0  # open cases withdrawn now: their reviewers agree after all
     backlog: int = 0  # cases open after this run
 
     def as_dict(self) -> dict:
@@ -97,18 +98,18 @@ def policy(store: ReviewStore, queue: str) -> ConsensusPolicy:
 
 
 def resolve_queue(store: ReviewStore, wh: Warehouse, queue: str, now: datetime | None = None) -> ResolveResult:
-    """Rebuild the queue's consensus and open cases for its new disputes."""
+    """Rebuild the queue's consensus, open cases for its new disputes and withdraw those settled since."""
     now = now or datetime.now(UTC)
     labels = _labels(wh, queue)
     criteria = _criteria(store, queue, set(labels["rubric_version"]), bool((labels["kind"] == "pairwise").any()))
     decided, rules = decisions(store, queue), policy(store, queue)
-    rows, disputes, judged = [], {}, 0
+    rows, disputes, judged = [], {}, []
     for item_id, group in labels.groupby("item_id", sort=True):
         first = group.iloc[0]
         reviewed = max(group["reviewer"].nunique(), first["reviewed"])
         if not first["is_gold"] and reviewed < first["reviewers_needed"]:
             continue  # still being reviewed
-        judged += 1
+        judged.append(item_id)
         item_criteria = criteria[first["rubric_version"]]
         by_key = {c.key: c for c in item_criteria}
         answers = defaultdict(list)  # (criterion, step run id) -> the reviewers' values
@@ -134,12 +135,13 @@ def resolve_queue(store: ReviewStore, wh: Warehouse, queue: str, now: datetime |
         con.execute(f"INSERT INTO consensus ({', '.join(CONSENSUS_COLUMNS)}) SELECT * FROM new_consensus")
         con.unregister("new_consensus")
     opened = open_cases(store, cases, now)
+    settled = withdraw_settled(store, queue, judged, disputes)
     methods = frame["method"].value_counts().sort_index().to_dict()
     by_criterion: dict[str, dict[str, int]] = {}
     for (key, method), n in frame.groupby(["criterion", "method"]).size().items():
         by_criterion.setdefault(str(key), {})[str(method)] = int(n)
-    return ResolveResult(queue, judged, {k: int(v) for k, v in methods.items()}, by_criterion, opened,
-                         len(backlog(store, queue)))  # fmt: skip
+    return ResolveResult(queue, len(judged), {k: int(v) for k, v in methods.items()}, by_criterion, opened,
+                         settled, len(backlog(store, queue)))  # fmt: skip
 
 
 __all__ = ["ResolveResult", "policy", "resolve_queue"]
