@@ -42,8 +42,9 @@ def push_verdicts(
     results = push_task(to, queues, url, data_dir, queues_dir)
     logger = get_run_logger()
     for r in results:
-        logger.info("%s -> %s: %d created, %d updated, %d unchanged, %d failed, %d unaddressable", r["queue"], to,
-                    r["created"], r["updated"], r["unchanged"], r["failed"], r["unaddressable"])  # fmt: skip
+        logger.info("%s -> %s: %d created, %d updated, %d unchanged, %d failed, %d unaddressable, %d runs gone",
+                    r["queue"], to, r["created"], r["updated"], r["unchanged"], r["failed"], r["unaddressable"],
+                    r["runs_gone"])  # fmt: skip
         if r["failed"]:
             logger.warning("%s: %d verdicts failed (recorded; the next run tries them again): %s", r["queue"],
                            r["failed"], r["failures"][:3])  # fmt: skip

@@ -1,4 +1,5 @@
-"""Helpers for the push-feedback tests: a queue over given runs, reviewed through the library to consensus."""
+"""Helpers for the push-feedback tests: a queue over given runs (or traces), reviewed through the library to
+consensus, and a lead's decision on a disputed step."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from pathlib import Path
 
 from publish_support import load_queue
 from review_support import PASSWORD
+from unit_support import unit_queue
 
 from reviewdesk.errors import AlreadyExists
 from reviewdesk.ingest import ingest_file
+from reviewdesk.labels.adjudication import decide
 from reviewdesk.labels.collection import collect
 from reviewdesk.labels.resolve import resolve_queue
 from reviewdesk.review import accounts
@@ -36,6 +39,46 @@ def queue_over(project: str, name: str, size: int) -> QueueConfig:
         reviewer_sees=["inputs", "outputs"],
     )  # fmt: skip
     return queue.model_copy(update={"name": name})
+
+
+def trace_queue_over(project: str, name: str, size: int) -> QueueConfig:
+    """queue_over's settings over the project's traces, with the per-step `tool_call` question; a trace is
+    complete once sent (settle_minutes 0)."""
+    return unit_queue(
+        name, "trace", sampling={"filter": f"root.project = '{project}'", "size": size}, reviewers_per_item=2,
+        overlap_fraction=1.0, gold_fraction=0.0, gold_source=None, promotion=None,
+        reviewer_sees=["name", "run_type", "inputs", "outputs"], settle_minutes=0,
+    )  # fmt: skip
+
+
+def trace_runs(trace_id: str, root: str, llm: str, tools: tuple[str, str], project: str) -> list[dict]:
+    """A support agent's trace as native runs: the root answering, a model call and two get_order tool calls
+    under it; the ids as the tool gave them."""
+
+    def run(run_id: str, parent: str | None, run_type: str, inputs: dict, outputs: dict) -> dict:
+        return {"run_id": run_id, "trace_id": trace_id, "parent_run_id": parent, "project": project, "name": run_type,
+                "run_type": run_type, "status": "success", "inputs": inputs, "outputs": outputs}  # fmt: skip
+
+    question = {"messages": [{"role": "user", "content": "Where is my order A1?"}]}
+    answer = {"messages": [{"role": "assistant", "content": "Order A1 shipped on 3 May."}]}
+    return [run(root, None, "chain", question, answer), run(llm, root, "llm", question, answer),
+            *(run(t, root, "tool", {"order_id": "A1"}, {"status": "shipped"}) for t in tools)]  # fmt: skip
+
+
+def first_tool_split(reviewer: str, item: dict) -> dict:
+    """Both reviewers call the answer correct and rate it 4, and call each tool call right, except the trace's
+    first: reviewer1 calls it wrong, so that step is in dispute."""
+    tools = [s["run_id"] for s in item["payload"]["unit"]["steps"] if s["run_type"] == "tool"]
+    calls = {t: "wrong" if t == tools[0] and reviewer == "reviewer1" else "right" for t in tools}
+    return {"correctness": "correct", "helpfulness": 4, "tool_call": calls}
+
+
+def decide_step(wh: Warehouse, store: ReviewStore, queue: QueueConfig, item_id: str, step: str, value: str) -> None:
+    """A lead decides the item's disputed `tool_call` step; then collect and resolve."""
+    with contextlib.suppress(AlreadyExists):
+        accounts.add_user(store, "lead", "lead", PASSWORD)
+    decide(store, item_id, "tool_call", {step: value}, "the orders API timed out", "lead")
+    resolve(wh, store, queue)
 
 
 def ingest_runs(wh: Warehouse, path: Path, runs: list[dict]) -> None:

@@ -1,6 +1,7 @@
 """Phoenix both ways, against a real `phoenix serve`: traces sent to Phoenix are pulled into reviewdesk
 (`ingest --from phoenix`, after a watermark), reviewed to consensus through the library, and the verdicts
-pushed back as span annotations, which are then read from Phoenix and compared."""
+pushed back as span annotations, which are then read from Phoenix and compared; a per-step verdict of an
+agent trace lands on the tool call's own span."""
 
 from __future__ import annotations
 
@@ -11,7 +12,15 @@ from pathlib import Path
 
 import httpx
 import pytest
-from feedback_support import both_revise, consensus, queue_over, review_to_consensus
+from feedback_support import (
+    both_revise,
+    consensus,
+    decide_step,
+    first_tool_split,
+    queue_over,
+    review_to_consensus,
+    trace_queue_over,
+)
 from typer.testing import CliRunner
 
 from reviewdesk.cli import app
@@ -25,9 +34,9 @@ PROJECT = f"feedback-{uuid.uuid4().hex[:8]}"  # a project of its own, whatever e
 APP = "http://review.example:8501"
 
 
-def send_traces(url: str, project: str, n: int, first: int = 0) -> list[tuple[str, str]]:
-    """`n` GenAI chat spans sent to Phoenix's /v1/traces by the OpenTelemetry SDK's OTLP/HTTP exporter;
-    their (trace id, span id)."""
+def tracer(url: str, project: str):
+    """An OpenTelemetry tracer sending to Phoenix's /v1/traces over OTLP/HTTP, in `project`; and its provider
+    (shut it down to flush)."""
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
@@ -36,9 +45,16 @@ def send_traces(url: str, project: str, n: int, first: int = 0) -> list[tuple[st
     provider = TracerProvider(resource=Resource.create({"service.name": "support-bot",
                                                         "openinference.project.name": project}))  # fmt: skip
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=f"{url}/v1/traces")))
-    tracer, ids = provider.get_tracer("support-bot"), []
+    return provider.get_tracer("support-bot"), provider
+
+
+def send_traces(url: str, project: str, n: int, first: int = 0) -> list[tuple[str, str]]:
+    """`n` GenAI chat spans sent to Phoenix by the OpenTelemetry SDK's OTLP/HTTP exporter; their (trace id,
+    span id)."""
+    spans, provider = tracer(url, project)
+    ids = []
     for i in range(first, first + n):
-        with tracer.start_as_current_span("chat gpt-4o-mini") as span:
+        with spans.start_as_current_span("chat gpt-4o-mini") as span:
             question = [{"role": "user", "parts": [{"type": "text", "content": f"Where is order {i}?"}]}]
             reply = [{"role": "assistant", "parts": [{"type": "text", "content": f"Order {i} ships."}]}]
             span.set_attributes({
@@ -49,6 +65,24 @@ def send_traces(url: str, project: str, n: int, first: int = 0) -> list[tuple[st
             context = span.get_span_context()
             ids.append((format(context.trace_id, "032x"), format(context.span_id, "016x")))
     provider.shutdown()  # flushes
+    return ids
+
+
+def send_agent_trace(url: str, project: str) -> dict[str, str]:
+    """One agent trace with OpenInference span kinds: a root chain, a model call and two get_order tool calls
+    under it; the span id of each (root, llm, tool1, tool2)."""
+    spans, provider = tracer(url, project)
+    kinds = {"llm": "LLM", "tool1": "TOOL", "tool2": "TOOL"}
+    ids = {}
+    with spans.start_as_current_span("agent") as root:
+        root.set_attributes({"openinference.span.kind": "CHAIN", "input.value": "Where is my order A1?",
+                             "output.value": "Order A1 shipped on 3 May."})  # fmt: skip
+        ids["root"] = format(root.get_span_context().span_id, "016x")
+        for step, kind in kinds.items():
+            with spans.start_as_current_span("get_order" if kind == "TOOL" else "chat") as span:
+                span.set_attributes({"openinference.span.kind": kind, "input.value": "A1", "output.value": "shipped"})
+                ids[step] = format(span.get_span_context().span_id, "016x")
+    provider.shutdown()
     return ids
 
 
@@ -70,9 +104,9 @@ def annotations(url: str, project: str, span_ids: list[str]) -> list[dict]:
     return Client(base_url=url).spans.get_span_annotations(span_ids=span_ids, project_identifier=project)
 
 
-def pull(data: Path, url: str) -> dict:
+def pull(data: Path, url: str, project: str = PROJECT) -> dict:
     result = CliRunner().invoke(app, ["--data-dir", str(data), "ingest", "--from", "phoenix", url,
-                                      "--project", PROJECT, "--json"])  # fmt: skip
+                                      "--project", project, "--json"])  # fmt: skip
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
 
@@ -138,6 +172,36 @@ def test_phoenix_traces_in_reviewed_verdicts_out_as_span_annotations(phoenix_url
             k: a["updated_at"] for k, a in got.items() if k != (changed, "correctness")
         }
         target.close()
+
+
+def test_a_decided_step_verdict_is_annotated_on_the_tool_calls_span(phoenix_url: str, tmp_path: Path):
+    project = f"agent-{uuid.uuid4().hex[:8]}"
+    span = send_agent_trace(phoenix_url, project)
+    wait_for_spans(phoenix_url, project, 4)
+    data = tmp_path / "data"
+    assert pull(data, phoenix_url, project)["inserted"] == 4
+    with Warehouse(data / "warehouse.duckdb") as wh, ReviewStore(f"sqlite:///{data / 'review.sqlite'}") as store:
+        queue = trace_queue_over(project, "phoenix-agent", size=1)
+        (item,) = review_to_consensus(wh, store, queue, first_tool_split)  # reviewer1 calls tool1 wrong
+        target = PhoenixTarget(phoenix_url)
+        first = push_feedback(wh, queue.name, target, APP)
+        assert (first.created, first.failed, first.unaddressable, first.runs_gone) == (3, 0, 0, 0)
+        decide_step(wh, store, queue, item["item_id"], span["tool1"], "wrong")
+        second = push_feedback(wh, queue.name, target, APP)
+        assert (second.created, second.unchanged, second.failed) == (1, 3, 0)
+        target.close()
+
+    def fid(criterion: str, step: str) -> str:
+        return feedback_id(queue.name, item["item_id"], criterion, span[step])
+
+    held = annotations(phoenix_url, project, list(span.values()))
+    got = {(a["span_id"], a["name"]): (a["result"]["label"], a["metadata"]["method"], a["identifier"]) for a in held}
+    assert got == {
+        (span["root"], "correctness"): ("correct", "unanimous", fid("correctness", "root")),
+        (span["root"], "helpfulness"): ("4", "unanimous", fid("helpfulness", "root")),
+        (span["tool1"], "tool_call"): ("wrong", "adjudicated", fid("tool_call", "tool1")),
+        (span["tool2"], "tool_call"): ("right", "unanimous", fid("tool_call", "tool2")),
+    }  # nothing on the model call's span
 
 
 def test_pulling_an_unknown_project_says_so(phoenix_url: str, tmp_path: Path):

@@ -1,7 +1,8 @@
 """push-feedback to LangSmith and Langfuse through their real SDKs, against local stand-ins that check each
 request against the vendors' published API shapes (tests/vendor_fakes.py; neither server runs here):
 ids are deterministic, a 500 is retried, a rerun sends nothing, a changed consensus updates the same
-feedback, and a refusal is recorded per verdict and tried again by the next push."""
+feedback, a refusal is recorded per verdict and tried again by the next push, and a per-step verdict of
+a trace goes to the step's child run (LangSmith) or observation (Langfuse)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,16 @@ import uuid
 from pathlib import Path
 
 import pytest
-from feedback_support import both_revise, ingest_runs, queue_over, review_to_consensus
+from feedback_support import (
+    both_revise,
+    decide_step,
+    first_tool_split,
+    ingest_runs,
+    queue_over,
+    review_to_consensus,
+    trace_queue_over,
+    trace_runs,
+)
 from typer.testing import CliRunner
 from vendor_fakes import fake_at_free_port, langfuse_app, langsmith_app, serving
 
@@ -165,6 +175,60 @@ def test_langfuse_scores_through_its_sdk(reviewed):
         assert (score["id"], score["value"]) == (correctness["id"], "partially_correct")
         assert score["timestamp"] == correctness["timestamp"] and fake.refused == []
         target.close()
+
+
+def ls_id(name: str) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"ls-agent-{name}"))
+
+
+# One agent trace per tool, ids as that tool names them: (trace id, root, model call, (tool call 1, tool call 2)).
+# A LangSmith trace id is its root run's id; a Langfuse trace holds observations with span ids of their own.
+AGENT = {
+    "langsmith": (ls_id("root"), ls_id("root"), ls_id("llm"), (ls_id("tool1"), ls_id("tool2"))),
+    "langfuse": ("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7", "00f067aa0ba902b8",
+                 ("00f067aa0ba902b9", "00f067aa0ba902ba")),
+}  # fmt: skip
+
+
+def placed(to: str, sent: dict) -> tuple[str, str, str | None]:
+    """(criterion, the run it is on, its trace) as the tool received a feedback or score."""
+    if to == "langsmith":
+        return sent["key"], sent["run_id"], sent["trace_id"]
+    return sent["name"], sent["observationId"], sent["traceId"]
+
+
+@pytest.mark.parametrize("to", ["langsmith", "langfuse"])
+def test_a_decided_step_verdict_goes_to_the_child_run_in_its_trace(tmp_path: Path, to: str):
+    trace, root, llm, (tool1, tool2) = AGENT[to]
+    project = SESSION if to == "langsmith" else "lf"
+    with Warehouse(tmp_path / "warehouse.duckdb") as wh, ReviewStore(f"sqlite:///{tmp_path / 'r.sqlite'}") as store:
+        ingest_runs(wh, tmp_path / "runs.jsonl", trace_runs(trace, root, llm, (tool1, tool2), project))
+        queue = trace_queue_over(project, "agent", size=1)
+        (item,) = review_to_consensus(wh, store, queue, first_tool_split)
+        fake = fake_at_free_port()
+        app, env = {
+            "langsmith": (langsmith_app(fake, KEY),
+                          {"LANGSMITH_API_KEY": KEY, "LANGSMITH_ENDPOINT": f"{fake.url}/api/v1"}),
+            "langfuse": (langfuse_app(fake, PUBLIC, SECRET),
+                         {"LANGFUSE_PUBLIC_KEY": PUBLIC, "LANGFUSE_SECRET_KEY": SECRET, "LANGFUSE_HOST": fake.url}),
+        }[to]  # fmt: skip
+        with serving(app, fake):
+            target = get_target(to, env=env)
+            first = push_feedback(wh, queue.name, target, APP)  # tool1 is in dispute: the root's two and tool2's
+            assert (first.created, first.failed, first.unaddressable, first.runs_gone) == (3, 0, 0, 0)
+            decide_step(wh, store, queue, item["item_id"], tool1, "wrong")
+            second = push_feedback(wh, queue.name, target, APP)
+            assert (second.created, second.updated, second.unchanged, second.failed) == (1, 0, 3, 0)
+            target.close()
+        assert fake.refused == []
+        judged = [("correctness", root), ("helpfulness", root), ("tool_call", tool1), ("tool_call", tool2)]
+        assert {placed(to, f) for f in fake.stored.values()} == {(c, r, trace) for c, r in judged}  # not the llm
+        ids = {str(uuid.uuid5(NAMESPACE, f"{queue.name}/{item['item_id']}/{c}/{r}")) for c, r in judged}
+        assert set(fake.stored) == ids and len(ids) == 4  # one id per step: tool1's and tool2's never collide
+        decided = next(f for f in fake.stored.values() if placed(to, f)[:2] == ("tool_call", tool1))
+        metadata = decided["feedback_source"]["metadata"] if to == "langsmith" else decided["metadata"]
+        assert (decided["value"], metadata["method"]) == ("wrong", "adjudicated")
+        assert f"{APP}/?item={item['item_id']}" in decided["comment"]
 
 
 @pytest.mark.parametrize(("to", "needs"), [("langsmith", "LANGSMITH_API_KEY"), ("langfuse", "LANGFUSE_PUBLIC_KEY"),

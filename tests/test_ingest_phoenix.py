@@ -57,6 +57,21 @@ def test_a_phoenix_span_maps_to_the_otlp_span_it_was_sent_as():
     assert run["inputs"] == "hi" and run["prompt_tokens"] == 12
 
 
+def test_a_phoenix_span_keeps_its_openinference_kind_so_tool_and_retriever_steps_stay_so():
+    """Phoenix lists an OpenInference span's kind as `span_kind`, not among its attributes."""
+
+    def run_type(span_kind: str, **attributes) -> tuple[str, bool]:
+        span = otlp_span({"context": {"trace_id": "1c" * 16, "span_id": "c7" * 8}, "span_kind": span_kind,
+                          "attributes": {"input.value": "A1", **attributes}})  # fmt: skip
+        return otel.span_to_run(span, {})["run_type"], "openinference.span.kind" in otel.attributes(span["attributes"])
+
+    assert run_type("TOOL") == ("tool", True)
+    assert run_type("RETRIEVER") == ("retriever", True)
+    assert run_type("CHAIN") == ("chain", True)
+    assert run_type("UNKNOWN") == ("chain", False)
+    assert run_type("LLM", **{"gen_ai.operation.name": "execute_tool"}) == ("tool", False)  # GenAI: Phoenix's guess
+
+
 def test_null_is_the_empty_any_value_and_reads_back_as_null():
     assert any_value(None) == {}
     assert otel.any_value(any_value([1, None])) == [1, None]

@@ -38,10 +38,9 @@ def push_feedback_cmd(
     if as_json:
         print(json.dumps(result.as_dict()))
     else:
-        table = Table("verdicts", "created", "updated", "unchanged", "failed", "unaddressable",
-                      title=f"push-feedback {queue} -> {to}")  # fmt: skip
-        table.add_row(*(f"{getattr(result, k):,}" for k in ("verdicts", "created", "updated", "unchanged", "failed",
-                                                             "unaddressable")))  # fmt: skip
+        counts = ("verdicts", "created", "updated", "unchanged", "failed", "unaddressable", "runs_gone")
+        table = Table(*(k.replace("_", " ") for k in counts), title=f"push-feedback {queue} -> {to}")
+        table.add_row(*(f"{getattr(result, k):,}" for k in counts))
         out.print(table)
         for f in result.failures[:10]:
             out.print(f"[red]failed[/red] {f['item_id']} {f['criterion']} after {f['attempts']} attempts: {f['error']}",
@@ -49,4 +48,7 @@ def push_feedback_cmd(
         if result.unaddressable:
             out.print(f"{result.unaddressable:,} verdicts are on runs {to} cannot hold feedback on (see "
                       "warehouse.feedback_pushes); they are skipped.")  # fmt: skip
+        if result.runs_gone:
+            out.print(f"{result.runs_gone:,} trusted labels judge runs (or steps) no longer in the warehouse; "
+                      "they are skipped.")  # fmt: skip
     raise typer.Exit(1 if result.failed else 0)

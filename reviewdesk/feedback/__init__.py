@@ -7,7 +7,9 @@
 
 A verdict is one trusted consensus label (gold, adjudicated, unanimous, majority) on one run: its
 criterion, value (a category and/or a score), method, confidence and a link to the item in the
-review app, under an id that is a UUID5 of queue, item, criterion and run. A push sends new and
+review app, under an id that is a UUID5 of queue, item, criterion and run. A per-step label of a
+trace or session goes to the step's own run (a child run, observation or span); one whose run left
+the warehouse is skipped and counted (`runs_gone`). A push sends new and
 changed verdicts only (`warehouse.feedback_pushes` holds, per verdict, the hash the tool has), so a
 rerun sends nothing and a changed consensus updates the same feedback; failures are retried with
 backoff and recorded per verdict.
@@ -24,7 +26,7 @@ __all__, __getattr__, __dir__ = front_door(
     __name__,
     {
         "contracts": ["Delivery", "PushFailed", "Run", "Target", "Verdict", "feedback_id"],
-        "verdicts": ["item_link", "queue_verdicts"],
+        "verdicts": ["QueueVerdicts", "item_link", "queue_verdicts"],
         "delivery": ["PushResult", "push_feedback"],
         "factory": ["TARGETS", "get_target"],
         "steps": ["push_step"],

@@ -25,7 +25,9 @@ def feedback_id(queue: str, item_id: str, criterion: str, run_id: str) -> str:
 
 @dataclass(frozen=True)
 class Run:
-    """Where a run lives in the tool it came from: its ids as ingested."""
+    """Where a run lives in the tool it came from: its ids as ingested (a step's own, for a step's verdict).
+    A child needs both: LangSmith feedback takes the run and its trace (the root's id), a Langfuse score the
+    observation and its trace; a Phoenix annotation needs only the span id."""
 
     run_id: str
     trace_id: str | None

@@ -37,6 +37,7 @@ class PushResult:
     unchanged: int = 0  # the tool already holds them
     failed: int = 0
     unaddressable: int = 0  # runs the tool cannot hold feedback on (their ids are not its ids)
+    runs_gone: int = 0  # trusted labels not sent: their run (an item's, or a step's) is no longer in the warehouse
     failures: list[dict[str, Any]] = field(default_factory=list)  # per failed verdict: ids, attempts, error
 
     def as_dict(self) -> dict[str, Any]:
@@ -100,7 +101,8 @@ def push_feedback(
     now = now or datetime.now(UTC)
     result = PushResult(queue, target.name)
     recorded = _recorded(wh, target.name, queue)
-    for v in queue_verdicts(wh, queue, app_url):
+    verdicts, result.runs_gone = queue_verdicts(wh, queue, app_url)
+    for v in verdicts:
         result.verdicts += 1
         row = recorded.get(v.id)
         if (reason := target.address(v.run)) is not None:

@@ -2,12 +2,16 @@
 
 Only values reached by a trusted method (`schemas.promotion.TRUSTED`: gold, adjudicated, unanimous,
 majority, median within the criterion's tolerance) are verdicts, as for promotion. A single item's
-label goes to its run. A pairwise item's labels go to both of its runs; its preference becomes, per
-run, `preferred` (score 1), `not_preferred` (0) or `tie` (0.5), so each run carries how it fared.
+label goes to its run (a trace's root, a session's last turn). A per-step label of a trace or session
+(`step_run_id`: a tool call, a retrieval) goes to that step's own run, so it shows on the child run,
+observation or span it judges. A pairwise item's labels go to both of its runs; its preference becomes,
+per run, `preferred` (score 1), `not_preferred` (0) or `tie` (0.5), so each run carries how it fared.
+A label whose run is gone from the warehouse is skipped and counted.
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
 from urllib.parse import quote
 
 from reviewdesk.feedback.contracts import Run, Verdict
@@ -16,6 +20,13 @@ from schemas.promotion import TRUSTED
 from schemas.rubric import PREFERENCE, TIE
 
 BOOLEAN_TEXT = ("true", "false")
+
+
+class QueueVerdicts(NamedTuple):
+    """A queue's verdicts, and how many trusted labels were skipped because their run left the warehouse."""
+
+    verdicts: list[Verdict]
+    runs_gone: int
 
 
 def item_link(app_url: str, item_id: str) -> str:
@@ -36,27 +47,38 @@ def _preference(value: str, run_id: str) -> tuple[str, float, str]:
     return ("preferred", 1.0, "CATEGORICAL") if value == run_id else ("not_preferred", 0.0, "CATEGORICAL")
 
 
-def queue_verdicts(wh: Warehouse, queue: str, app_url: str) -> list[Verdict]:
+# The run judged per item and step ('' = the whole item): the item's run, both runs of a pair, or the step's
+# own run. UNION ALL keeps every join an equi-join (an OR / IN join makes DuckDB compare each label with every run).
+_JUDGED = """
+WITH judged AS (
+    SELECT item_id, '' AS step_run_id, run_id AS judged FROM items WHERE queue = $queue AND run_id IS NOT NULL
+    UNION ALL SELECT item_id, '', run_a FROM items WHERE queue = $queue AND run_a IS NOT NULL
+    UNION ALL SELECT item_id, '', run_b FROM items WHERE queue = $queue AND run_b IS NOT NULL
+    UNION ALL SELECT DISTINCT item_id, step_run_id, step_run_id FROM consensus
+        WHERE queue = $queue AND step_run_id <> '')
+SELECT c.item_id, c.criterion, c.value, c.value_num, c.method, c.confidence, c.reviewers, c.agreeing, j.judged,
+       r.run_id IS NOT NULL, r.trace_id, r.project, r.source_format
+FROM consensus c JOIN judged j USING (item_id, step_run_id) LEFT JOIN runs r ON r.run_id = j.judged
+WHERE c.queue = $queue AND list_contains($trusted, c.method) AND c.value IS NOT NULL
+ORDER BY c.item_id, c.criterion, j.judged"""
+
+
+def queue_verdicts(wh: Warehouse, queue: str, app_url: str) -> QueueVerdicts:
     """Every trusted consensus label of the queue as verdicts, ordered by item, criterion and run."""
-    rows = wh.execute(
-        f"""SELECT c.item_id, c.criterion, c.value, c.value_num, c.method, c.confidence, c.reviewers, c.agreeing,
-                   r.run_id, r.trace_id, r.project, r.source_format
-            FROM consensus c JOIN items i USING (item_id) JOIN runs r ON r.run_id IN (i.run_id, i.run_a, i.run_b)
-            WHERE c.queue = ? AND c.method IN ({", ".join("?" * len(TRUSTED))}) AND c.value IS NOT NULL
-              AND c.step_run_id = ''  -- answers about a step are not the run's verdict
-            ORDER BY c.item_id, c.criterion, r.run_id""",
-        [queue, *TRUSTED],
-    )
-    out = []
-    for item_id, criterion, value, value_num, method, confidence, reviewers, agreeing, *run in rows:
-        target = Run(*run)
+    rows = wh.execute(_JUDGED, {"queue": queue, "trusted": list(TRUSTED)})
+    out, gone = [], 0
+    for item_id, criterion, value, value_num, method, confidence, reviewers, agreeing, run_id, found, *run in rows:
+        if not found:
+            gone += 1
+            continue
+        target = Run(run_id, *run)
         if criterion == PREFERENCE:
             label, score, kind = _preference(value, target.run_id)
         else:
             label, score, kind = _reading(value, value_num)
         out.append(Verdict(queue, item_id, criterion, target, label, score, kind, method, confidence, reviewers,
                            agreeing, item_link(app_url, item_id)))  # fmt: skip
-    return out
+    return QueueVerdicts(out, gone)
 
 
-__all__ = ["item_link", "queue_verdicts"]
+__all__ = ["QueueVerdicts", "item_link", "queue_verdicts"]

@@ -13,7 +13,8 @@ import json
 from typing import Any
 
 KIND = "openinference.span.kind"
-RUN_TYPES = {"LLM": "llm", "TOOL": "tool", "EMBEDDING": "embedding"}  # every other kind is a step of a chain
+# every other kind is a step of a chain
+RUN_TYPES = {"LLM": "llm", "TOOL": "tool", "RETRIEVER": "retriever", "EMBEDDING": "embedding"}
 MESSAGE_PREFIXES = ("llm.input_messages.", "llm.output_messages.")
 CONTENT_KEYS = ("input.value", "output.value")  # shown as inputs/outputs; not repeated in metadata
 

@@ -23,6 +23,7 @@ import httpx
 
 from reviewdesk.errors import ConfigError, InputFileError
 from reviewdesk.ingest import otel
+from reviewdesk.ingest.openinference import KIND
 from reviewdesk.ingest.stage import IngestReport, Stage
 from reviewdesk.stores.warehouse import Warehouse
 
@@ -67,6 +68,16 @@ def _event(event: dict) -> dict:
             "attributes": key_values(event.get("attributes") or {})}  # fmt: skip
 
 
+def _attributes(span: dict) -> dict[str, Any]:
+    """The span's attributes, with the OpenInference kind put back: Phoenix lists it apart (`span_kind`), and
+    without it a tool or retriever span would read as a chain step. A GenAI span keeps its own semantics."""
+    attrs = dict(span.get("attributes") or {})
+    kind = span.get("span_kind")
+    if kind and kind != "UNKNOWN" and not any(k.startswith("gen_ai.") for k in attrs):
+        attrs.setdefault(KIND, kind)
+    return attrs
+
+
 def otlp_span(span: dict) -> dict:
     """One span of Phoenix's REST API (`Span`) as an OTLP/JSON span."""
     context = span.get("context") or {}
@@ -77,7 +88,7 @@ def otlp_span(span: dict) -> dict:
         "name": span.get("name"),
         "startTimeUnixNano": _nanos(span.get("start_time")),
         "endTimeUnixNano": _nanos(span.get("end_time")),
-        "attributes": key_values(span.get("attributes") or {}),
+        "attributes": key_values(_attributes(span)),
         "events": [_event(e) for e in span.get("events") or []],
         "status": {"code": STATUS_CODES.get(span.get("status_code"), 0), "message": span.get("status_message") or ""},
     }
