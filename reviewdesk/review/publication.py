@@ -18,8 +18,8 @@ A trace or session item's payload also carries `unit`: its steps in pre-order (t
 turn its root, then children depth first, siblings by start time then run id), each blinded by the same
 view as a run, then any runs no root reaches, counted (`UNITS_SQL`, a recursive query over the unit's runs).
 The warehouse is read in as few scans of `runs` as the batch allows, each filtered inside the scan: the
-items' own runs by run id, then the units' runs by trace or session id. DuckDB has no index on them, so
-each scan still reads its id column whole (about 11 ns a run for a run id, 2.5 for a trace id, measured).
+items' own runs by run id, then the units' runs by trace or session id. Without an index each scan still
+reads its id column whole: measured on 2 cores, 22 ms per 2M runs by run id, 6 ms by trace id.
 """
 
 from __future__ import annotations
