@@ -86,7 +86,7 @@ def build(wh: Warehouse, queue: QueueConfig, n: int) -> str:
     wh.execute(
         """INSERT INTO items
            SELECT 'item-' || row_number() OVER (), ?, ?, row_number() OVER (), run_id, NULL, NULL, NULL,
-                  model, 0.01, false, NULL, 2
+                  model, 0.01, false, NULL, 2, 'run', NULL
            FROM runs""",
         [batch_id, queue.name],
     )

@@ -29,7 +29,7 @@ from review_app import render
 from review_app.render import escape
 from review_app.step_questions import icon
 from reviewdesk.review.conversation import split, turns
-from reviewdesk.review.units import Step, StepNode, ancestors, step_tree, steps_of, turns_of
+from reviewdesk.review.units import Step, StepNode, ancestors, step_tree, steps_of, turns_of, unreachable_of
 
 LEVELS = 5  # expanders nested at most this deep; a deeper step is drawn beside its parent
 KEEP_TURNS = 3  # a session's last turns shown at first; the earlier ones are folded
@@ -85,12 +85,14 @@ def step_label(step: Step, flattened: bool = False) -> str:
     return " · ".join(parts)
 
 
-def summary(steps: list[Step], kind: str) -> str:
-    """The unit in one line (plain text): its size, and how many steps failed."""
+def summary(steps: list[Step], kind: str, unreachable: int = 0) -> str:
+    """The unit in one line (plain text): its size, how many steps failed, and how many are outside the tree."""
     failed = sum(s.failed for s in steps)
     head = f"Trace of {len(steps):,} steps" if kind == "trace" else \
         f"Session of {len(turns_of(steps)):,} turns, {len(steps):,} steps"  # fmt: skip
-    return head + (f" · {failed:,} failed" if failed else " · none failed")
+    unreachable = min(unreachable, len(steps))
+    tail = f" · the last {unreachable:,} outside the tree (their parent links loop)" if unreachable else ""
+    return head + (f" · {failed:,} failed" if failed else " · none failed") + tail
 
 
 def _node(node: StepNode, item_id: str, raw: bool, key: str, opened: Collection[str], top: bool = False) -> None:
@@ -141,7 +143,7 @@ def unit(item: Mapping[str, Any], found: Mapping[str, Any], raw: bool, key: str,
     """A trace's tree, or a session's turns; `asked`: run ids of the steps the form asks about (shown at first)."""
     steps = steps_of(found)
     kind = found.get("kind")
-    st.caption(escape(summary(steps, kind)))
+    st.caption(escape(summary(steps, kind, unreachable_of(found))))
     if not steps:
         st.info("This item lists no steps: its run is shown as logged.")
         render.run(render.run_of(item, item.get("run_id")), raw=raw)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from review_support import PASSWORD, seed_batch
 from streamlit.testing.v1 import AppTest
-from unit_support import TOOL_CRITERION, support_session, support_trace, unit_payload, unit_queue
+from unit_support import TOOL_CRITERION, step, support_session, support_trace, unit_payload, unit_queue
 
 from reviewdesk.config import Settings
 from reviewdesk.review import accounts
@@ -98,6 +98,19 @@ def test_a_trace_item_shows_its_steps_as_a_tree_with_errors_marked_and_the_final
     ]  # the model call above the asked tool step is open too; then the answer
     assert "Your order <strong>A1</strong> shipped on 3 May." in html(at)  # the root's output, as markdown
     assert "policy.md" not in html(at)  # a closed step draws nothing of its content
+
+
+def test_steps_whose_parents_loop_are_drawn_after_the_tree_and_said_to_be_outside_it(tmp_path, monkeypatch):
+    # as publish lists them: x1 and x2 name each other as parent, so no root reaches them
+    loop = [step("x1", "x2", 0, "llm", turn=2, status="success"), step("x2", "x1", 0, "llm", turn=3, status="success")]
+    payload = unit_payload("trace", "t1", support_trace())
+    payload["unit"] = {**payload["unit"], "steps": payload["unit"]["steps"] + loop, "unreachable": 2}
+    at = review_page(tmp_path, monkeypatch, "trace", [payload])
+    assert "Trace of 8 steps · 1 failed · the last 2 outside the tree (their parent links loop)" in [
+        c.value for c in at.caption]  # fmt: skip
+    assert rows(at) == [*TRACE_ROWS, "**7** · llm · success", "**8** · llm · success"]
+    x1 = next(e for e in at.expander if e.label == "**7** · llm · success")
+    assert [r for r in under(x1) if r.startswith("**")] == ["**8** · llm · success"]
 
 
 def test_opening_a_step_shows_its_input_and_output_as_runs_are_shown(tmp_path, monkeypatch):

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from sqlalchemy import select
-from test_sampling_units import NOW, queue, wh  # noqa: F401 (the hand-made runs fixture)
+from test_sampling_units import NOW, add, queue, wh  # noqa: F401 (the hand-made runs fixture)
 
 from reviewdesk.review.publication import publish
 from reviewdesk.review.units import step_tree, steps_of
@@ -58,3 +58,40 @@ def test_session_payload_turns_in_time_order(wh: Warehouse, tmp_path: Path) -> N
     ]
     assert list(found["S1"]["runs"]) == ["s1b"]  # the last turn's root
     assert [n.step.run_id for n in step_tree(steps_of(unit))] == ["s1a", "s1b"]
+
+
+def test_a_trace_is_the_runs_of_its_roots_trace_key_as_sampling_draws_it(
+    wh: Warehouse,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    # coalesce(trace_id, run_id): n0 logged no trace id and its steps carry n0 as theirs; run P logged none
+    # either, so it belongs to trace P
+    add(wh, [("n0", None, None, None, "support", "success", 1, 6), ("n1", "n0", "n0", None, "support", "success", 1, 7),
+             ("n2", "n0", "n1", None, "support", "success", 1, 8),
+             ("p0", "P", None, None, "support", "success", 1, 6), ("p1", "P", "p0", None, "support", "success", 1, 7),
+             ("P", None, "p1", None, "support", "success", 1, 8)])  # fmt: skip
+    found = payloads(wh, tmp_path, "trace", "count(*) = 3")
+    assert sorted(found) == ["n0", "p0", "t2"]
+    assert [(s["run_id"], s["parent_run_id"], s["depth"], s["turn"]) for s in found["n0"]["unit"]["steps"]] == [
+        ("n0", None, 0, 1), ("n1", "n0", 1, 1), ("n2", "n1", 2, 1)]  # fmt: skip
+    assert [(s["run_id"], s["depth"]) for s in found["p0"]["unit"]["steps"]] == [("p0", 0), ("p1", 1), ("P", 2)]
+    assert found["n0"]["unit"]["unreachable"] == found["p0"]["unit"]["unreachable"] == 0
+
+
+def test_runs_no_root_reaches_follow_the_tree_as_turns_of_their_own_and_are_counted(
+    wh: Warehouse,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    # one root (c0); c2 and c3 are each other's parent and c4 its own: sampled whole, so all five are shown
+    add(wh, [("c0", "TC", None, None, "support", "success", 1, 20), ("c1", "TC", "c0", None, "support", "error", 1, 21),
+             ("c2", "TC", "c3", None, "support", "success", 1, 22),
+             ("c3", "TC", "c2", None, "support", "success", 1, 23),
+             ("c4", "TC", "c4", None, "support", "success", 1, 24)])  # fmt: skip
+    unit = payloads(wh, tmp_path, "trace", "count(*) = 5")["c0"]["unit"]
+    assert [(s["run_id"], s["parent_run_id"], s["depth"], s["turn"]) for s in unit["steps"]] == [
+        ("c0", None, 0, 1), ("c1", "c0", 1, 1), ("c2", "c3", 0, 2), ("c3", "c2", 0, 3), ("c4", "c4", 0, 4)]  # fmt: skip
+    assert unit["unreachable"] == 3
+    assert unit["steps"][3]["status"] == "success" and "project" not in unit["steps"][3]  # blinded as any step
+    tops = step_tree(steps_of(unit))
+    assert [(n.step.run_id, [c.step.run_id for c in n.children]) for n in tops] == [
+        ("c0", ["c1"]), ("c2", ["c3"]), ("c4", [])]  # fmt: skip

@@ -16,7 +16,10 @@ payload and priority included, exactly as the store's driver takes it: no Python
 
 A trace or session item's payload also carries `unit`: its steps in pre-order (turns in time order; in a
 turn its root, then children depth first, siblings by start time then run id), each blinded by the same
-view as a run (`STEPS_SQL`, a recursive query over the unit's runs).
+view as a run, then any runs no root reaches, counted (`UNITS_SQL`, a recursive query over the unit's runs).
+The warehouse is read in as few scans of `runs` as the batch allows, each filtered inside the scan: the
+items' own runs by run id, then the units' runs by trace or session id. Without an index each scan still
+reads its id column whole: measured on 2 cores, 22 ms per 2M runs by run id, 6 ms by trace id.
 """
 
 from __future__ import annotations
@@ -46,39 +49,61 @@ ITEM_COLUMNS = (
 )  # fmt: skip
 
 
-# The batch's unit items' runs (`ur`), then their steps as trees (`tree`): roots are the runs whose parent
-# is not among the unit's runs, numbered as turns in time order; `path` orders the steps in pre-order.
-STEPS_SQL = """
-WITH RECURSIVE ur AS (
-    SELECT i.item_id, r.* FROM items i JOIN runs root ON root.run_id = i.unit_id
-    JOIN runs r ON r.trace_id = root.trace_id
-    WHERE i.batch_id = $batch_id AND i.unit = 'trace'
+# Every run the batch's items name (`own`: their runs and each trace item's root) in one scan of `runs`, a
+# join on the batch's run ids that DuckDB pushes into the scan as a filter (only matching rows are read whole);
+# then each unit's runs (`ur`): a trace's share its root's coalesce(trace_id, run_id), found as two joins pushed
+# into scans the same way (on trace_id, and on run_id among the runs without one) rather than as that coalesce
+# over every row, which would read every run id; a session's share its id.
+# Their steps form trees (`tree`): roots are the runs whose parent is not among the unit's runs, numbered as
+# turns in time order; `path` orders the steps in pre-order (and ends a walk that comes back to a step, as
+# only a run id logged twice can make it). Runs no root reaches (their parents loop) follow as roots of turns
+# of their own, in time order (`unreachable`), so a reviewer sees every run of the unit.
+UNITS_SQL = """
+own AS MATERIALIZED (
+    SELECT * FROM runs WHERE run_id IN (
+        SELECT ref FROM (SELECT unnest([coalesce(run_id, run_a), run_b, CASE WHEN unit = 'trace' THEN unit_id END])
+                         FROM items WHERE batch_id = $batch_id) t(ref)
+        WHERE ref IS NOT NULL)),
+trace_keys AS (
+    SELECT i.item_id, coalesce(o.trace_id, o.run_id) AS key FROM items i JOIN own o ON o.run_id = i.unit_id
+    WHERE i.batch_id = $batch_id AND i.unit = 'trace'),
+ur AS (
+    SELECT t.item_id, r.* FROM trace_keys t JOIN runs r ON r.trace_id = t.key
     UNION ALL
-    SELECT i.item_id, root.* FROM items i JOIN runs root ON root.run_id = i.unit_id
-    WHERE i.batch_id = $batch_id AND i.unit = 'trace' AND root.trace_id IS NULL
+    SELECT t.item_id, r.* FROM trace_keys t JOIN runs r ON r.run_id = t.key WHERE r.trace_id IS NULL
     UNION ALL
     SELECT i.item_id, r.* FROM items i JOIN runs r ON r.session_id = i.unit_id
     WHERE i.batch_id = $batch_id AND i.unit = 'session'),
-k AS (SELECT item_id, run_id, parent_run_id,
-             coalesce(strftime(start_time AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%f'), '') || chr(31) || run_id AS key
-      FROM ur),
+k AS MATERIALIZED (
+    SELECT *, coalesce(strftime(start_time AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%f'), '') || chr(31) || run_id AS key
+    FROM ur),
 tree AS (
-    SELECT c.item_id, c.run_id, 0 AS depth, row_number() OVER (PARTITION BY c.item_id ORDER BY c.key) AS turn,
+    SELECT c.item_id, c.run_id, c.key, 0 AS depth, row_number() OVER (PARTITION BY c.item_id ORDER BY c.key) AS turn,
            [c.key] AS path
     FROM k c ANTI JOIN k p ON p.item_id = c.item_id AND p.run_id = c.parent_run_id
     UNION ALL
-    SELECT c.item_id, c.run_id, t.depth + 1, t.turn, list_append(t.path, c.key)
-    FROM tree t JOIN k c ON c.item_id = t.item_id AND c.parent_run_id = t.run_id)
-SELECT t.item_id, to_json(list({step} ORDER BY t.path)) AS steps
-FROM tree t JOIN ur s ON s.item_id = t.item_id AND s.run_id = t.run_id GROUP BY t.item_id
-"""
+    SELECT c.item_id, c.run_id, c.key, t.depth + 1, t.turn, list_append(t.path, c.key)
+    FROM tree t JOIN k c ON c.item_id = t.item_id AND c.parent_run_id = t.run_id
+    WHERE NOT list_contains(t.path, c.key)),
+placed AS (
+    SELECT item_id, key, depth, turn, false AS unreachable, path FROM tree
+    UNION ALL
+    SELECT c.item_id, c.key, 0, coalesce(n.turns, 0) + row_number() OVER (PARTITION BY c.item_id ORDER BY c.key),
+           true, [c.key]
+    FROM k c ANTI JOIN tree t ON t.item_id = c.item_id AND t.run_id = c.run_id
+    LEFT JOIN (SELECT item_id, max(turn) AS turns FROM tree GROUP BY item_id) n ON n.item_id = c.item_id),
+unit_steps AS (
+    SELECT t.item_id, to_json(list({step} ORDER BY t.unreachable, t.path)) AS steps,
+           count(*) FILTER (t.unreachable) AS unreachable
+    FROM placed t JOIN k s ON s.item_id = t.item_id AND s.key = t.key GROUP BY t.item_id)"""
 
 
-def steps_sql(view: ReviewerView) -> str:
-    """Per unit item of the batch: its steps as a JSON array, each step blinded by `view` as a run is."""
+def units_sql(view: ReviewerView) -> str:
+    """The CTEs of the batch's runs (`own`) and of each unit item's steps (`unit_steps`: a JSON array, each step
+    blinded by `view` as a run is, and how many of them no root reaches)."""
     step = run_json_sql(view, "s", {"run_id": "s.run_id", "parent_run_id": "s.parent_run_id", "depth": "t.depth",
                                     "turn": "t.turn", "run_type": "s.run_type"})  # fmt: skip
-    return STEPS_SQL.format(step=step)
+    return UNITS_SQL.format(step=step)
 
 
 class ItemRows(Protocol):
@@ -93,22 +118,24 @@ def items_sql(view: ReviewerView, priority: str) -> str:
     driver takes it; `$at`: the same as a TIMESTAMPTZ)."""
     run_a, run_b = run_json_sql(view, "ra"), run_json_sql(view, "rb")
     return f"""
+    WITH RECURSIVE {units_sql(view)}
     SELECT i.item_id, $batch_id, $queue, i.position, $kind, i.run_id, i.run_a, i.run_b, i.left_run_id,
            $rubric_version, i.inclusion_probability, i.is_gold, i.gold_answer::VARCHAR, i.reviewers_needed,
            CASE WHEN i.unit = 'run'
                 THEN json_object('runs', CASE WHEN i.run_b IS NULL THEN json_object(ra.run_id, {run_a})
                                               ELSE json_object(ra.run_id, {run_a}, rb.run_id, {run_b}) END)
                 ELSE json_object('runs', json_object(ra.run_id, {run_a}),
-                                 'unit', json_object('kind', i.unit, 'id', i.unit_id, 'steps', u.steps)) END,
+                                 'unit', json_object('kind', i.unit, 'id', i.unit_id, 'steps', u.steps,
+                                                     'unreachable', coalesce(u.unreachable, 0))) END,
            $published_at, {priority}, s.suggestions
     FROM items i
     LEFT JOIN (SELECT item_id, json_group_object(criterion, json_merge_patch(
                    json_object('value', value, 'confidence', confidence, 'model_version', model_version),
                    json_object('reason', reason)))::VARCHAR AS suggestions, min(confidence) AS least
                FROM suggestions WHERE batch_id = $batch_id GROUP BY item_id) s ON s.item_id = i.item_id
-    LEFT JOIN ({steps_sql(view)}) u ON u.item_id = i.item_id
-    JOIN runs ra ON ra.run_id = coalesce(i.run_id, i.run_a)
-    LEFT JOIN runs rb ON rb.run_id = i.run_b
+    LEFT JOIN unit_steps u ON u.item_id = i.item_id
+    JOIN own ra ON ra.run_id = coalesce(i.run_id, i.run_a)
+    LEFT JOIN own rb ON rb.run_id = i.run_b
     WHERE i.batch_id = $batch_id
     ORDER BY i.position, i.item_id
 """

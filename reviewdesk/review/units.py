@@ -3,9 +3,11 @@
 The payload of a unit item carries `unit`: `{"kind": "trace" | "session", "id": ..., "steps": [...]}`,
 the steps in pre-order (turns in time order; in a turn the root, then its children depth first), each
 with `run_id`, `parent_run_id`, `depth`, `turn`, `run_type` and whatever else the queue's `reviewer_sees`
-allows. A step is named on screen and in the form by its `position` in that order (1, 2, ...), so the
-reviewer finds the step a question asks about in the tree. A per-step criterion's answer is an object
-`{step run_id: value}` with an entry for each step of the listed types (README "Traces and sessions").
+allows. `unreachable` counts the unit's runs that no root reaches (their parents loop): they follow the
+tree, each a turn of its own. A step is named on screen and in the form by its `position` in that order
+(1, 2, ...), so the reviewer finds the step a question asks about in the tree. A per-step criterion's answer
+is an object `{step run_id: value}` with an entry for each step of the listed types (README "Traces and
+sessions").
 
 Pure functions over the payload, which may hold anything: a step that is not an object, a parent that
 is missing or comes later, a depth of 500. Nothing raises; the review app draws whatever they return.
@@ -83,6 +85,11 @@ def _whole(value: Any, default: int) -> int:
 
 def _id(value: Any) -> str | None:
     return None if value is None else str(value)
+
+
+def unreachable_of(unit: Mapping[str, Any] | None) -> int:
+    """How many of the unit's steps no root reaches (listed last, each a turn of its own); 0 if it says none."""
+    return max(_whole(unit.get("unreachable"), 0), 0) if isinstance(unit, Mapping) else 0
 
 
 def steps_of(unit: Mapping[str, Any] | None) -> list[Step]:
@@ -265,4 +272,5 @@ __all__ = [
     "steps_of",
     "turns_of",
     "unit_of",
+    "unreachable_of",
 ]

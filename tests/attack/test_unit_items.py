@@ -127,8 +127,11 @@ def test_names_statuses_and_content_with_markup_are_shown_as_text(page: UnitPage
         {"runs": {}, "unit": {"kind": "trace", "steps": [step("a", None, 0, "tool"), step("a", "a", 1, "tool")]}},
         {"runs": {}, "unit": {"kind": "session", "steps": [step("a", None, "0", {"x": 1}, turn=None),
                                                            {"run_id": {"k": 1}, "run_type": "tool", "depth": -3}]}},
+        {"runs": {}, "unit": {"kind": "trace", "steps": [step("a", None, 0, "tool")], "unreachable": 10**12}},
+        {"runs": {}, "unit": {"kind": "trace", "steps": [step("a", None, 0, "tool")], "unreachable": HOSTILE[0]}},
     ],
-    ids=["steps-not-a-list", "steps-not-objects", "parents-loop", "repeated-run-id", "odd-fields"],
+    ids=["steps-not-a-list", "steps-not-objects", "parents-loop", "repeated-run-id", "odd-fields",
+         "unreachable-past-the-steps", "unreachable-not-a-number"],
 )  # fmt: skip
 def test_malformed_steps_are_shown_and_the_form_stays(page: UnitPage, payload: dict):
     at = page.show(payload)
