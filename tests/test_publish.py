@@ -217,6 +217,7 @@ def test_failure_while_writing_items_keeps_whole_chunks_and_a_rerun_completes_th
     insert_single_batch(wh, queue, "b1", n=30)
     monkeypatch.setattr(publish_mod, "FIRST_CHUNK", 10)
     monkeypatch.setattr(publish_mod, "MAX_CHUNK", 10)
+    monkeypatch.setattr(publish_mod, "TARGET_HOLD", 3600.0)  # chunks of exactly 10 however slow the machine
     real = publish_mod.read_items
     monkeypatch.setattr(publish_mod, "read_items", lambda *args: FailAfter(real(*args), 2))
     with pytest.raises(OSError):
