@@ -42,28 +42,26 @@ def unit_runs_sql(unit: str) -> str:
     return f"SELECT *, {key} AS __u FROM runs WHERE {key} IS NOT NULL"
 
 
-def roots_sql(unit: str) -> str:
-    """The root runs of the units: a trace's runs whose parent is not in the trace, a session's turns."""
-    if unit == "session":
-        return f"SELECT * FROM ({unit_runs_sql(unit)}) WHERE parent_run_id IS NULL"
-    return f"""
-        SELECT c.* FROM ({unit_runs_sql(unit)}) c
-        ANTI JOIN (SELECT hash(run_id) AS __h, hash(__u) AS __hu FROM ({unit_runs_sql(unit)})) p
-        ON p.__h = hash(c.parent_run_id) AND p.__hu = hash(c.__u)"""
-
-
 def summary_sql(unit: str, root_columns: list[str]) -> str:
-    """Per unit: __u, __uid (unit_id), __run (the item's run), __roots, __newest and the root's columns."""
-    cols = "".join(f", {_quoted(c)}" for c in root_columns)
-    root = f"arg_min(struct_pack(__z := 0{cols}), {ORDER})"
-    last = f"arg_max(run_id, {ORDER})" if unit == "session" else f"arg_min(run_id, {ORDER})"
-    uid = "__u" if unit == "session" else "r.__first"
+    """Per unit, in one pass over its runs: __u, __uid (unit_id), __run (the item's run), __roots, __newest and
+    the root's columns as the struct __root (a trace's, when it has exactly one; a session's first turn)."""
+    root = ", ".join(["__z := 0", *(f"{_quoted(c)} := any_value({_quoted(c)}) FILTER (__is_root)" for c in root_columns)])
+    if unit == "trace":  # a run is a root if its parent is not in its trace: one LEFT JOIN on hashes of the ids
+        runs = f"""
+            SELECT c.*, c.parent_run_id IS NULL OR p.__h IS NULL AS __is_root FROM ({unit_runs_sql(unit)}) c
+            LEFT JOIN (SELECT hash(run_id) AS __h, hash(__u) AS __hu FROM ({unit_runs_sql(unit)})) p
+            ON p.__h = hash(c.parent_run_id) AND p.__hu = hash(c.__u)"""
+        # only a trace with exactly one root is sampled: no order is needed to pick it
+        uid, run, root = "min(run_id) FILTER (__is_root)", "__uid", f"struct_pack({root})"
+    else:
+        runs = f"SELECT *, parent_run_id IS NULL AS __is_root FROM ({unit_runs_sql(unit)})"
+        cols = "".join(f", {_quoted(c)}" for c in root_columns)
+        uid, run = "__u", f"arg_max(run_id, {ORDER}) FILTER (__is_root)"
+        root = f"arg_min(struct_pack(__z := 0{cols}), {ORDER}) FILTER (__is_root)"
     return f"""
-        SELECT a.__u, {uid} AS __uid, r.__last AS __run, coalesce(r.__roots, 0) AS __roots, a.__newest, r.__root
-        FROM (SELECT __u, max(coalesce(end_time, start_time)) AS __newest FROM ({unit_runs_sql(unit)}) GROUP BY __u) a
-        LEFT JOIN (SELECT __u, count(*) AS __roots, arg_min(run_id, {ORDER}) AS __first, {last} AS __last,
-                          {root} AS __root
-                   FROM ({roots_sql(unit)}) GROUP BY __u) r USING (__u)"""
+        SELECT __u, {uid} AS __uid, {run} AS __run, count(*) FILTER (__is_root) AS __roots,
+               max(coalesce(end_time, start_time)) AS __newest, {root} AS __root
+        FROM ({runs}) GROUP BY __u"""
 
 
 class UnitFrame:
@@ -75,6 +73,7 @@ class UnitFrame:
         self.table = f"__units_{next(_tables)}"
         self.registered: list[str] = []
         self.built = False
+        self.hashed = True  # units are keyed by hash(__u) in the sandbox, unless two units' hashes collide
 
     def _expressions(self, values: dict[str, str]) -> list[str]:
         return [self.queue.sampling.filter, *values.values()]
@@ -93,6 +92,11 @@ class UnitFrame:
             {"cutoff": self.cutoff},
         )
         self.built = True
+        self.hashed = self.con.execute(f"SELECT count(DISTINCT hash(__u)) = count(*) FROM {self.table}").fetchone()[0]
+
+    def _key(self, u: str) -> str:
+        """SQL for the key of the unit whose `__u` is the SQL `u`: its 64-bit hash, cheap to ship, join and group."""
+        return f"hash({u})" if self.hashed else u
 
     @property
     def held(self) -> int:
@@ -113,7 +117,7 @@ class UnitFrame:
         self.con.register(relation, self._evaluate(keep, values))
         self.registered.append(relation)
         cols = "".join(f", e.{_quoted(n)} AS {_quoted(n)}" for n in values)
-        return f"{base}{cols} FROM {self.table} t JOIN {relation} e ON e.__u = t.__u {where}"
+        return f"{base}{cols} FROM {self.table} t JOIN {relation} e ON e.__k = {self._key('t.__u')} {where}"
 
     def _evaluate(self, keep: str, values: dict[str, str]):
         """In the sandbox: per complete unit passing `keep`, its key and each `values` expression."""
@@ -123,10 +127,12 @@ class UnitFrame:
         types = run_column_types()
         self.con.complete()
         per_run = self.con.sql(
-            f"SELECT __u{''.join(', ' + _quoted(c) for c in run_cols)} FROM ({unit_runs_sql(self.queue.unit)})"
+            f"SELECT {self._key('__u')} AS __k{''.join(', ' + _quoted(c) for c in run_cols)} "
+            f"FROM ({unit_runs_sql(self.queue.unit)})"
         ).to_arrow_table()
         picked = "".join(f", __root.{_quoted(c)} AS {_quoted('__r_' + c)}" for c in root_cols)
-        roots = self.con.sql(f"SELECT __u{picked} FROM {self.table} WHERE __complete").to_arrow_table()
+        roots = self.con.sql(f"SELECT {self._key('__u')} AS __k{picked} FROM {self.table} WHERE __complete")
+        roots = roots.to_arrow_table()
         view = "".join(f", CAST(p.{_quoted(c)} AS {types[c]}) AS {_quoted(c)}" for c in run_cols)
         root = ", ".join(f"{_quoted(c)} := CAST(r.{_quoted('__r_' + c)} AS {types[c]})" for c in root_cols)
         exprs = "".join(f", (\n{sql}\n) AS {_quoted(name)}" for name, sql in values.items())
@@ -135,12 +141,12 @@ class UnitFrame:
                 box.register("__per_run", per_run)
                 box.register("__roots", roots)
                 box.execute(
-                    f"CREATE VIEW runs AS SELECT p.__u AS __unit{view}, "
+                    f"CREATE VIEW runs AS SELECT p.__k AS __unit{view}, "
                     f"{f'struct_pack({root})' if root else 'NULL'} AS {ROOT} "
-                    "FROM __per_run p JOIN __roots r USING (__u)"
+                    "FROM __per_run p JOIN __roots r USING (__k)"
                 )
                 return box.sql(
-                    f"SELECT __unit AS __u{exprs} FROM runs GROUP BY __unit, {ROOT} HAVING (\n{keep}\n)"
+                    f"SELECT __unit AS __k{exprs} FROM runs GROUP BY __unit, {ROOT} HAVING (\n{keep}\n)"
                 ).to_arrow_table()
         except duckdb.Error as e:
             raise ConfigError(
@@ -157,4 +163,4 @@ class UnitFrame:
             self.built = False
 
 
-__all__ = ["UnitFrame", "roots_sql", "summary_sql", "unit_runs_sql"]
+__all__ = ["UnitFrame", "summary_sql", "unit_runs_sql"]
