@@ -1,9 +1,12 @@
-"""Sampling benchmark: a stratified batch of 1,000 from 10M runs, against DuckDB's own reservoir sample.
+"""Sampling benchmark: a stratified batch of 1,000 from 10M runs, against DuckDB's own reservoir sample; and
+1,000 trace units from 10M runs, against the run-level stratified sample of the same table.
 
-Target (sampling issue): `draw_batch` stratified by model takes at most 2x the time of
+Targets: (sampling issue) `draw_batch` stratified by model takes at most 2x the time of
 `SELECT * FROM runs USING SAMPLE reservoir(1000 ROWS) REPEATABLE (1)` on the same table, measured in
 the same run; peak RSS under 1.5 GB. Random and weighted draws are timed too, for information.
-Run with `python bench/sample_bench.py` (about a minute).
+(issue 18) On a table of traces of 5 runs (about 2M traces in 10M runs), 1,000 trace units (stratified by
+root.name, filtered on an aggregate) take at most 3x the run-level stratified sample of 1,000 by model.
+Run with `python bench/sample_bench.py` (a few minutes; `--unit run` or `--unit trace` for one part).
 """
 
 from __future__ import annotations
@@ -39,14 +42,27 @@ SELECT
 FROM (SELECT i, md5(i::VARCHAR) AS h FROM range(?) t(i))
 """
 
+# Traces of 5 runs: a chain root, a retriever and a tool under it, an llm under the tool, a final llm.
+TRACES = """
+INSERT INTO runs (run_id, trace_id, parent_run_id, project, name, run_type, model, status, total_tokens, start_time,
+                  source_format, ingested_at)
+SELECT md5(i::VARCHAR), md5('t' || (i // 5)::VARCHAR),
+       CASE WHEN i % 5 = 0 THEN NULL WHEN i % 5 = 3 THEN md5((i - 1)::VARCHAR) ELSE md5((i - i % 5)::VARCHAR) END,
+       'support', CASE WHEN i // 5 % 3 = 0 THEN 'agent-a' ELSE 'agent-b' END,
+       ['chain', 'retriever', 'tool', 'llm', 'llm'][1 + i % 5],
+       ['gpt-4o-mini', 'gpt-4.1', 'claude-3-5-haiku', 'llama-3.1-70b'][1 + (i // 7) % 4],
+       CASE WHEN i % 23 = 2 THEN 'error' ELSE 'success' END, (i % 97)::BIGINT,
+       TIMESTAMPTZ '2026-11-01 00:00:00+00' + to_milliseconds(i), 'native', TIMESTAMPTZ '2026-11-01 00:00:00+00'
+FROM range(?) t(i)
+"""
+
 CHILD = """
 import json, resource, sys, time
 from reviewdesk.sample.designs import draw_batch
 from reviewdesk.stores.warehouse import Warehouse
 from schemas.queue import QueueConfig
-sampling = json.loads(sys.argv[2])
 queue = QueueConfig(name="bench", rubric={"instructions": "x", "criteria": [{"key": "ok", "type": "boolean"}]},
-                    sampling=sampling)
+                    **json.loads(sys.argv[2]))
 with Warehouse(sys.argv[1]) as wh:
     times = []
     for seed in (1, 2):  # the second draw also excludes the first batch's runs
@@ -66,12 +82,16 @@ DESIGNS = {
         "weights": [{"when": "user_feedback < 0", "weight": 5}, {"when": "model = 'llama-3.1-70b'", "weight": 2}],
     },
 }  # fmt: skip
+RUN_LEVEL = {"sampling": {"strategy": "stratified", "stratify_by": ["model"], "size": 1000,
+                          "filter": "status = 'success'"}}  # fmt: skip
+TRACE_UNITS = {"unit": "trace", "sampling": {"strategy": "stratified", "stratify_by": ["root.name"], "size": 1000,
+                                             "filter": "sum(total_tokens) > 100"}}  # fmt: skip
 
 
-def build(db: Path, runs: int) -> float:
+def build(db: Path, runs: int, sql: str = BUILD) -> float:
     t = time.perf_counter()
     with Warehouse(db) as wh:
-        wh.execute(BUILD, [runs])
+        wh.execute(sql, [runs])
         wh.execute("CHECKPOINT")
     return time.perf_counter() - t
 
@@ -88,26 +108,25 @@ def baseline(db: Path) -> float:
     return elapsed
 
 
-def draw(db: Path, design: dict) -> dict:
+def draw(db: Path, queue: dict) -> dict:
+    """Two draws of `queue` (seeds 1 and 2) in a fresh process: their times, the batch and the peak RSS."""
     proc = subprocess.run(
-        [sys.executable, "-c", CHILD, str(db), json.dumps(design)], capture_output=True, text=True, check=True
+        [sys.executable, "-c", CHILD, str(db), json.dumps(queue)], capture_output=True, text=True, check=True
     )
     return json.loads(proc.stdout)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=10_000_000)
-    args = parser.parse_args()
+def runs_part(runs: int) -> None:
+    """Run-level designs against DuckDB's reservoir sample."""
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "warehouse.duckdb"
-        built = build(db, args.runs)
+        built = build(db, runs)
         before = min(baseline(db) for _ in range(3))
-        results = {name: draw(db, design) for name, design in DESIGNS.items()}
+        results = {name: draw(db, {"sampling": design}) for name, design in DESIGNS.items()}
         base = min(before, *(baseline(db) for _ in range(3)))
     strat = results["stratified"]
     first, second = strat["times"]
-    print(f"table: {args.runs:,} runs built in {built:.1f} s; population {strat['population']:,} after the filter")
+    print(f"table: {runs:,} runs built in {built:.1f} s; population {strat['population']:,} after the filter")
     print(f"DuckDB reservoir(1000 ROWS): {base:.3f} s (best of 6)")
     print(f"stratified, first draw : {first:6.3f} s = {first / base:4.2f}x reservoir   (target <= 2x)")
     print(
@@ -119,6 +138,34 @@ def main() -> None:
         t = min(r["times"])
         rss = r["rss_gb"]
         print(f"{name + ',':11s} best of 2: {t:6.3f} s = {t / base:4.2f}x reservoir, peak RSS {rss:.2f} GB (no target)")
+
+
+def traces_part(runs: int) -> None:
+    """Trace units against the run-level stratified sample, on one table of traces, alternating (best of 2 each)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "warehouse.duckdb"
+        built = build(db, runs, TRACES)
+        run_level, units = [draw(db, RUN_LEVEL)], [draw(db, TRACE_UNITS)]
+        run_level.append(draw(db, RUN_LEVEL))
+        units.append(draw(db, TRACE_UNITS))
+    base = min(t for r in run_level for t in r["times"])
+    best = min(t for r in units for t in r["times"])
+    print(f"table: {runs:,} runs in traces of 5 built in {built:.1f} s; {units[0]['population']:,} complete trace "
+          "units pass the filter")  # fmt: skip
+    print(f"run-level stratified 1,000, best of 4: {base:6.3f} s")
+    print(f"trace units 1,000, best of 4         : {best:6.3f} s = {best / base:4.2f}x run-level   (target <= 3x); "
+          f"peak RSS {max(r['rss_gb'] for r in units):.2f} GB (no target)")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=10_000_000)
+    parser.add_argument("--unit", choices=["run", "trace"], help="only this part (default: both)")
+    args = parser.parse_args()
+    if args.unit != "trace":
+        runs_part(args.runs)
+    if args.unit != "run":
+        traces_part(args.runs)
 
 
 if __name__ == "__main__":

@@ -77,6 +77,24 @@ def test_a_trace_younger_than_settle_time_is_held_then_sampled(wh: Warehouse) ->
     assert later.params["units_held"] == 1  # TX: no single root, ever
 
 
+def test_a_root_is_a_run_whose_parent_is_missing_or_in_another_trace(wh: Warehouse) -> None:
+    add(wh, [
+        ("o1", "TO", "missing", None, "orphan", "success", 1, 0), ("o1a", "TO", "o1", None, "orphan", "success", 1, 1),
+        ("z1", "TZ", "t1", None, "orphan", "success", 1, 2),  # t1 is in T1: TZ's one run is its root
+        ("w1", "TW", None, None, "orphan", "success", 1, 3), ("w1a", "TW", "gone", None, "orphan", "success", 1, 4),
+    ])  # fmt: skip
+    q = queue("trace", {"strategy": "random", "size": 10, "filter": "root.project = 'orphan'"})
+    batch = draw_batch(wh, q, seed=1, now=NOW)
+    assert sorted((i["unit_id"], i["run_id"]) for i in batch.items) == [("o1", "o1"), ("z1", "z1")]
+    assert batch.params["units_held"] == 3  # T4 (settling), TX and TW (two roots each)
+
+
+def test_queue_sql_failing_on_a_unit_says_what_to_fix(wh: Warehouse) -> None:
+    q = queue("trace", {"strategy": "random", "size": 2, "filter": "sum(CAST(project AS INTEGER)) > 0"})
+    with pytest.raises(ConfigError, match=r"The queue's SQL failed on the trace units: .*TRY_CAST instead of CAST"):
+        draw_batch(wh, q, seed=1, now=NOW)
+
+
 def test_session_units_stratified_and_weighted(wh: Warehouse) -> None:
     strat = draw_batch(wh, queue("session", {"strategy": "stratified", "stratify_by": ["root.project"],
                                              "size": 2}), seed=3, now=NOW)  # fmt: skip

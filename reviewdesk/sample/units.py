@@ -1,4 +1,4 @@
-"""Trace and session units as SQL: one row per complete unit, its queue SQL evaluated per unit in the sandbox.
+"""Trace and session units: one row per complete unit, its queue SQL evaluated per unit in the sandbox.
 
 A trace is the runs of one `coalesce(trace_id, run_id)`; its roots are its runs whose parent is not
 among them (or NULL), and it is complete with exactly one. A session is the runs of one `session_id`;
@@ -7,141 +7,177 @@ run (`coalesce(end_time, start_time)`) is older than `now - settle_minutes` (a u
 counts as settled); the others are held back and counted (`held`). A unit's id (`items.unit_id`) is the
 trace's root run id or the session id; its item's run is the trace's root, or the session's last turn.
 
-Whether a trace run's parent is in its trace is one anti-join on 64-bit hashes of the run ids and trace
-keys, about 5x cheaper than on the strings (two ids would have to collide, within one trace, to err).
-The unit summary is built once per draw into a temporary table; the queue's SQL (filter, strata,
-weights) is evaluated in the sandbox over the unit's runs (only the columns it reads), grouped by unit,
-with the root run's columns as the struct `root`, exactly as `sqlcheck` bound it.
+Three queries on the warehouse, none aggregating strings (that was most of the cost, bench/sample_bench.py):
+- the orphans, trace runs whose parent is not in their trace: one anti-join on 64-bit hashes of the run
+  ids and trace keys (two ids would have to collide, within one trace, to err); usually none;
+- the units' runs, with the unit key as two independent 64-bit hashes (a 128-bit key: two of 10M units
+  share it with probability about 1e-25), the run's time, whether it is a root, and only the columns
+  the queue's SQL reads;
+- the root runs (parentless, or orphans), with the unit id they give and the columns root.<c> reads.
+A sandbox takes these as Arrow: it builds the unit summary (newest run, roots, complete), then evaluates
+the queue's SQL (filter, strata, weights) over each complete unit's runs grouped by unit, with the root
+run's columns as the struct `root`, exactly as `sqlcheck` bound it. What it returns (unit id, the item's
+run and the values) is registered on the warehouse connection, and the design draws from it there.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from contextlib import closing
 from datetime import UTC, datetime, timedelta
 
 import duckdb
+import pyarrow as pa
 
 from reviewdesk.errors import ConfigError
 from reviewdesk.stores.sandbox import sandbox
 from reviewdesk.stores.sqlcheck import ROOT, run_column_types, unit_columns_read
 from schemas.queue import QueueConfig
 
-_tables = itertools.count()
+_relations = itertools.count()
 ORDER = "(start_time, run_id)"  # a unit's runs in time order, ties by id
+KEYS = "__k1, __k2"  # the unit key's two hashes, in every relation of the sandbox
 
 
 def _quoted(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def unit_runs_sql(unit: str) -> str:
-    """The runs of trace or session units, with the unit key `__u` (runs outside any unit left out)."""
-    key = "coalesce(trace_id, run_id)" if unit == "trace" else "session_id"
-    return f"SELECT *, {key} AS __u FROM runs WHERE {key} IS NOT NULL"
+def _columns(names: list[str]) -> str:
+    return "".join(f", {_quoted(c)}" for c in dict.fromkeys(names))
 
 
-def roots_sql(unit: str) -> str:
-    """The root runs of the units: a trace's runs whose parent is not in the trace, a session's turns."""
-    if unit == "session":
-        return f"SELECT * FROM ({unit_runs_sql(unit)}) WHERE parent_run_id IS NULL"
+def unit_key_sql(unit: str) -> str:
+    """SQL for the unit key of a run (NULL: the run is in no unit)."""
+    return "coalesce(trace_id, run_id)" if unit == "trace" else "session_id"
+
+
+def orphans_sql() -> str:
+    """The rowids (__orphan) of trace runs whose parent is not in their trace."""
+    key = unit_key_sql("trace")
     return f"""
-        SELECT c.* FROM ({unit_runs_sql(unit)}) c
-        ANTI JOIN (SELECT hash(run_id) AS __h, hash(__u) AS __hu FROM ({unit_runs_sql(unit)})) p
-        ON p.__h = hash(c.parent_run_id) AND p.__hu = hash(c.__u)"""
+        SELECT c.rowid AS __orphan
+        FROM (SELECT rowid, hash(parent_run_id) AS __hp, hash({key}) AS __hu FROM runs
+              WHERE parent_run_id IS NOT NULL) c
+        ANTI JOIN (SELECT hash(run_id) AS __h, hash({key}) AS __hu FROM runs) p ON p.__h = c.__hp AND p.__hu = c.__hu"""
 
 
-def summary_sql(unit: str, root_columns: list[str]) -> str:
-    """Per unit: __u, __uid (unit_id), __run (the item's run), __roots, __newest and the root's columns."""
-    cols = "".join(f", {_quoted(c)}" for c in root_columns)
-    root = f"arg_min(struct_pack(__z := 0{cols}), {ORDER})"
-    last = f"arg_max(run_id, {ORDER})" if unit == "session" else f"arg_min(run_id, {ORDER})"
-    uid = "__u" if unit == "session" else "r.__first"
+def _keyed(unit: str, select: str) -> str:
+    """SELECT the unit key's hashes and `select` from the runs in a unit."""
+    key = unit_key_sql(unit)
+    return f"SELECT hash({key}) AS __k1, hash('~' || {key}) AS __k2, {select} FROM runs WHERE {key} IS NOT NULL"
+
+
+def unit_runs_sql(unit: str, columns: list[str], orphans: str | None) -> str:
+    """Per run in a unit: its unit key's hashes, its time (__t), whether it is a root (__root: no parent, or in
+    the relation `orphans`) and `columns`."""
+    root = "parent_run_id IS NULL" + (f" OR rowid IN (SELECT __orphan FROM {orphans})" if orphans else "")
+    return _keyed(unit, f"coalesce(end_time, start_time) AS __t, {root} AS __root{_columns(columns)}")
+
+
+def roots_sql(unit: str, columns: list[str], orphans: str | None) -> str:
+    """Per root run: its unit key's hashes, the unit id it gives (__uid: the trace's root run id, the session id),
+    `columns` and, for a session's turns (ordered by time), run_id and start_time."""
+    uid, ordered = ("run_id", []) if unit == "trace" else (unit_key_sql(unit), ["run_id", "start_time"])
+    select = _keyed(unit, f"{uid} AS __uid{_columns([*columns, *ordered])}")
+    # one scan filtered on the parent, one on the few orphans' rowids: each reads its strings only where it keeps a row
+    return f"{select} AND parent_run_id IS NULL" + (
+        f" UNION ALL {select} AND rowid IN (SELECT __orphan FROM {orphans})" if orphans else ""
+    )
+
+
+def complete_sql(unit: str, columns: list[str]) -> str:
+    """In the sandbox, from `__roots` and the complete units' keys `__keys`: per complete unit, its key, __uid,
+    __run (the item's run) and its root's `columns` as the struct __root (a trace's root, a session's first turn)."""
+    struct = f"struct_pack(__z := 0{_columns(columns)})"
+    if unit == "trace":  # exactly one root: nothing to aggregate
+        return f"SELECT {KEYS}, __uid, __uid AS __run, {struct} AS __root FROM __roots SEMI JOIN __keys USING ({KEYS})"
     return f"""
-        SELECT a.__u, {uid} AS __uid, r.__last AS __run, coalesce(r.__roots, 0) AS __roots, a.__newest, r.__root
-        FROM (SELECT __u, max(coalesce(end_time, start_time)) AS __newest FROM ({unit_runs_sql(unit)}) GROUP BY __u) a
-        LEFT JOIN (SELECT __u, count(*) AS __roots, arg_min(run_id, {ORDER}) AS __first, {last} AS __last,
-                          {root} AS __root
-                   FROM ({roots_sql(unit)}) GROUP BY __u) r USING (__u)"""
+        SELECT {KEYS}, any_value(__uid) AS __uid, arg_max(run_id, {ORDER}) AS __run,
+               arg_min({struct}, {ORDER}) AS __root
+        FROM __roots SEMI JOIN __keys USING ({KEYS}) GROUP BY ALL"""
 
 
 class UnitFrame:
-    """A queue's trace or session units on the warehouse connection, for one draw (`close` drops them)."""
+    """A queue's trace or session units for one draw, in a sandbox (`close` closes it)."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, queue: QueueConfig, now: datetime | None) -> None:
         self.con, self.queue = con, queue
         self.cutoff = (now or datetime.now(UTC)) - timedelta(minutes=queue.settle_minutes)
-        self.table = f"__units_{next(_tables)}"
         self.registered: list[str] = []
-        self.built = False
+        self.box: duckdb.DuckDBPyConnection | None = None
 
     def _expressions(self, values: dict[str, str]) -> list[str]:
         return [self.queue.sampling.filter, *values.values()]
 
+    def _arrow(self, sql: str) -> pa.Table:
+        self.con.complete()  # a result the caller read with fetchone() is still open, and would refuse con.sql
+        return self.con.sql(sql).to_arrow_table()
+
+    def _register(self, table: pa.Table) -> str:
+        name = f"__units_{next(_relations)}"
+        self.con.register(name, table)
+        self.registered.append(name)
+        return name
+
     def build(self) -> None:
-        """The unit summary as a temporary table, with the root columns any of the queue's sampling SQL reads."""
-        if self.built:
+        """The unit summary in a sandbox, from the units' runs and roots (with the columns the sampling SQL reads)."""
+        if self.box is not None:
             return
-        s = self.queue.sampling
-        sampling_sql = [s.filter, *s.stratify_by, *(w.when for w in s.weights)]
-        roots = sorted(set().union(*(unit_columns_read(e)[1] for e in sampling_sql)))
-        complete = "__roots = 1" if self.queue.unit == "trace" else "__roots >= 1"
-        self.con.execute(
-            f"CREATE TEMPORARY TABLE {self.table} AS SELECT *, ({complete} AND coalesce(__newest < $cutoff, TRUE))"
-            f" AS __complete FROM ({summary_sql(self.queue.unit, roots)})",
+        s, unit = self.queue.sampling, self.queue.unit
+        reads = [unit_columns_read(e) for e in [s.filter, *s.stratify_by, *(w.when for w in s.weights)]]
+        run_cols, root_cols = (sorted(set().union(*(r[i] for r in reads))) for i in (0, 1))
+        orphans = self._register(self._arrow(orphans_sql())) if unit == "trace" else None
+        runs = self._arrow(unit_runs_sql(unit, run_cols, orphans))
+        roots = self._arrow(roots_sql(unit, root_cols, orphans))
+        complete = "__roots = 1" if unit == "trace" else "__roots >= 1"
+        self.box = sandbox()
+        self.box.register("__runs", runs)
+        self.box.register("__roots", roots)
+        self.box.execute(
+            f"CREATE TABLE __units AS SELECT {KEYS}, ({complete} AND coalesce(__newest < $cutoff, TRUE)) AS __complete "
+            f"FROM (SELECT {KEYS}, count(*) FILTER (__root) AS __roots, max(__t) AS __newest FROM __runs GROUP BY ALL)",
             {"cutoff": self.cutoff},
         )
-        self.built = True
+        self.box.execute(f"CREATE VIEW __keys AS SELECT {KEYS} FROM __units WHERE __complete")
+        self.box.execute(f"CREATE TABLE __complete AS {complete_sql(unit, root_cols)}")
 
     @property
     def held(self) -> int:
         """Units held back: spans still arriving (newer than the settle time), or not exactly one root."""
         self.build()
-        return self.con.execute(f"SELECT count(*) FROM {self.table} WHERE NOT __complete").fetchone()[0]
+        return self.box.execute("SELECT count(*) FROM __units WHERE NOT __complete").fetchone()[0]
 
     def select(self, hash_of: Callable[[str], str], exclude: Callable[[str], str], values: dict[str, str]) -> str:
         """SELECT __uid, __h, __run and `values` by name, for the complete units passing the queue's filter;
         `hash_of(uid)` is the seeded hash of the SQL expression uid, `exclude(uid)` the condition a unit meets."""
         self.build()
         keep = self.queue.sampling.filter
-        base = f"SELECT t.__uid, {hash_of('t.__uid')} AS __h, t.__run"
-        where = f"WHERE t.__complete AND {exclude('t.__uid')}"
         if keep.strip().upper() == "TRUE" and not values:
-            return f"{base} FROM {self.table} t {where}"
-        relation = f"__unit_sql_{next(_tables)}"
-        self.con.register(relation, self._evaluate(keep, values))
-        self.registered.append(relation)
-        cols = "".join(f", e.{_quoted(n)} AS {_quoted(n)}" for n in values)
-        return f"{base}{cols} FROM {self.table} t JOIN {relation} e ON e.__u = t.__u {where}"
+            units = self.box.sql("SELECT __uid, __run FROM __complete").to_arrow_table()
+        else:
+            units = self._evaluate(keep, values)
+        cols = "".join(f", {_quoted(n)}" for n in values)
+        relation = self._register(units)
+        return f"SELECT __uid, {hash_of('__uid')} AS __h, __run{cols} FROM {relation} WHERE {exclude('__uid')}"
 
-    def _evaluate(self, keep: str, values: dict[str, str]):
-        """In the sandbox: per complete unit passing `keep`, its key and each `values` expression."""
+    def _evaluate(self, keep: str, values: dict[str, str]) -> pa.Table:
+        """In the sandbox: per complete unit passing `keep`, its id, its run and each `values` expression."""
         reads = [unit_columns_read(e) for e in self._expressions(values)]
-        run_cols = sorted(set().union(*(r[0] for r in reads)))
-        root_cols = sorted(set().union(*(r[1] for r in reads)))
+        run_cols, root_cols = (sorted(set().union(*(r[i] for r in reads))) for i in (0, 1))
         types = run_column_types()
-        self.con.complete()
-        per_run = self.con.sql(
-            f"SELECT __u{''.join(', ' + _quoted(c) for c in run_cols)} FROM ({unit_runs_sql(self.queue.unit)})"
-        ).to_arrow_table()
-        picked = "".join(f", __root.{_quoted(c)} AS {_quoted('__r_' + c)}" for c in root_cols)
-        roots = self.con.sql(f"SELECT __u{picked} FROM {self.table} WHERE __complete").to_arrow_table()
         view = "".join(f", CAST(p.{_quoted(c)} AS {types[c]}) AS {_quoted(c)}" for c in run_cols)
-        root = ", ".join(f"{_quoted(c)} := CAST(r.{_quoted('__r_' + c)} AS {types[c]})" for c in root_cols)
+        root = ", ".join(f"{_quoted(c)} := CAST(u.__root.{_quoted(c)} AS {types[c]})" for c in root_cols)
         exprs = "".join(f", (\n{sql}\n) AS {_quoted(name)}" for name, sql in values.items())
         try:
-            with closing(sandbox()) as box:
-                box.register("__per_run", per_run)
-                box.register("__roots", roots)
-                box.execute(
-                    f"CREATE VIEW runs AS SELECT p.__u AS __unit{view}, "
-                    f"{f'struct_pack({root})' if root else 'NULL'} AS {ROOT} "
-                    "FROM __per_run p JOIN __roots r USING (__u)"
-                )
-                return box.sql(
-                    f"SELECT __unit AS __u{exprs} FROM runs GROUP BY __unit, {ROOT} HAVING (\n{keep}\n)"
-                ).to_arrow_table()
+            self.box.execute(
+                f"CREATE OR REPLACE VIEW runs AS SELECT {KEYS}{view}, {f'struct_pack({root})' if root else 'NULL'} "
+                f"AS {ROOT} FROM __runs p JOIN __complete u USING ({KEYS})"
+            )
+            return self.box.sql(
+                f"SELECT u.__uid, u.__run{''.join(f', e.{_quoted(n)}' for n in values)} FROM __complete u JOIN "
+                f"(SELECT {KEYS}{exprs} FROM runs GROUP BY {KEYS}, {ROOT} HAVING (\n{keep}\n)) e USING ({KEYS})"
+            ).to_arrow_table()
         except duckdb.Error as e:
             raise ConfigError(
                 f"The queue's SQL failed on the {self.queue.unit} units: {str(e).splitlines()[0]}. Fix the "
@@ -149,12 +185,12 @@ class UnitFrame:
             ) from None
 
     def close(self) -> None:
-        """Drop the summary table and unregister the evaluated relations."""
+        """Unregister the relations on the warehouse connection and close the sandbox."""
         while self.registered:
             self.con.unregister(self.registered.pop())
-        if self.built:
-            self.con.execute(f"DROP TABLE IF EXISTS {self.table}")
-            self.built = False
+        if self.box is not None:
+            self.box.close()
+            self.box = None
 
 
-__all__ = ["UnitFrame", "roots_sql", "summary_sql", "unit_runs_sql"]
+__all__ = ["UnitFrame", "complete_sql", "orphans_sql", "roots_sql", "unit_key_sql", "unit_runs_sql"]
