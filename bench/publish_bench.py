@@ -41,7 +41,7 @@ from review_bench import build as build_review_store
 from reviewdesk.demo.exports import write_runs
 from reviewdesk.demo.logs import generate_runs
 from reviewdesk.review.blinding import reviewer_view
-from reviewdesk.review.publication import ITEM_COLUMNS, PublishReport, publish, read_items
+from reviewdesk.review.publication import ITEM_COLUMNS, PublishReport, batch_runs, publish, read_items
 from reviewdesk.sample.batches import batch_for_queue
 from reviewdesk.stores.review_schema import batches, items
 from reviewdesk.stores.reviewstore import ReviewStore
@@ -99,7 +99,7 @@ def raw_executemany(wh: Warehouse, queue: QueueConfig, batch_id: str, url: str) 
         batch = batch_for_queue(wh, queue, batch_id)
         view = reviewer_view(queue.reviewer_sees, [queue.gold_source])
         published_at = datetime.now(UTC)
-        rows = read_items(wh, store, batch, view, queue.priority, published_at).fetchall()
+        rows = read_items(wh, store, batch, view, queue.priority, published_at, batch_runs(wh, batch_id)).fetchall()
         with store.write() as conn:
             store.save_queue(conn, queue, published_at)
             store.insert_ignore(conn, batches, [{

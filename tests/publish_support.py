@@ -91,16 +91,17 @@ def write_in_process(url: str, queue: QueueConfig, warehouse: str, batch_id: str
     DuckDB admits one process per file, so each publisher reads a copy, as workers on other machines would.
     """
     from reviewdesk.review.blinding import reviewer_view
-    from reviewdesk.review.publication import read_items, write_to_store
+    from reviewdesk.review.publication import batch_runs, read_items, write_to_store
     from reviewdesk.sample.batches import batch_for_queue
 
     try:
         with Warehouse(warehouse) as wh, ReviewStore(url) as store:
-            batch = batch_for_queue(wh, queue, batch_id)
+            own = batch_runs(wh, batch_id)
+            batch = batch_for_queue(wh, queue, batch_id, runs=own)
             view = reviewer_view(queue.reviewer_sees, [queue.gold_source])
             barrier.wait()
             report = write_to_store(
-                store, queue, batch, lambda at: read_items(wh, store, batch, view, queue.priority, at)
+                store, queue, batch, lambda at: read_items(wh, store, batch, view, queue.priority, at, own)
             )
         results.put(("ok", report.published))
     except Exception as e:

@@ -49,23 +49,26 @@ ITEM_COLUMNS = (
 )  # fmt: skip
 
 
-# Every run the batch's items name (`own`: their runs and each trace item's root) in one scan of `runs`, a
-# join on the batch's run ids that DuckDB pushes into the scan as a filter (only matching rows are read whole);
-# then each unit's runs (`ur`): a trace's share its root's coalesce(trace_id, run_id), found as two joins pushed
-# into scans the same way (on trace_id, and on run_id among the runs without one) rather than as that coalesce
-# over every row, which would read every run id; a session's share its id.
+# Every run the batch's items name (their runs and each trace item's root) in one scan of `runs` into a temporary
+# table (`OWN_SQL`, a filter on the batch's run ids that DuckDB pushes into the scan: only matching rows are read
+# whole), which also shows at once whether any is missing; then each unit's runs (`ur`): a trace's share its
+# root's coalesce(trace_id, run_id), found as two joins pushed into scans the same way (on trace_id, and on
+# run_id among the runs without one) rather than as that coalesce over every row, which would read every run
+# id; a session's share its id.
 # Their steps form trees (`tree`): roots are the runs whose parent is not among the unit's runs, numbered as
 # turns in time order; `path` orders the steps in pre-order (and ends a walk that comes back to a step, as
 # only a run id logged twice can make it). Runs no root reaches (their parents loop) follow as roots of turns
 # of their own, in time order (`unreachable`), so a reviewer sees every run of the unit.
+OWN = "__batch_runs"  # the temporary table of a batch's runs, on this process's warehouse connection
+OWN_SQL = """
+CREATE OR REPLACE TEMPORARY TABLE {own} AS SELECT * FROM runs WHERE run_id IN (
+    SELECT ref FROM (SELECT unnest([coalesce(run_id, run_a), run_b, CASE WHEN unit = 'trace' THEN unit_id END])
+                     FROM items WHERE batch_id = $batch) t(ref)
+    WHERE ref IS NOT NULL)
+"""
 UNITS_SQL = """
-own AS MATERIALIZED (
-    SELECT * FROM runs WHERE run_id IN (
-        SELECT ref FROM (SELECT unnest([coalesce(run_id, run_a), run_b, CASE WHEN unit = 'trace' THEN unit_id END])
-                         FROM items WHERE batch_id = $batch_id) t(ref)
-        WHERE ref IS NOT NULL)),
 trace_keys AS (
-    SELECT i.item_id, coalesce(o.trace_id, o.run_id) AS key FROM items i JOIN own o ON o.run_id = i.unit_id
+    SELECT i.item_id, coalesce(o.trace_id, o.run_id) AS key FROM items i JOIN {own} o ON o.run_id = i.unit_id
     WHERE i.batch_id = $batch_id AND i.unit = 'trace'),
 ur AS (
     SELECT t.item_id, r.* FROM trace_keys t JOIN runs r ON r.trace_id = t.key
@@ -98,12 +101,12 @@ unit_steps AS (
     FROM placed t JOIN k s ON s.item_id = t.item_id AND s.key = t.key GROUP BY t.item_id)"""
 
 
-def units_sql(view: ReviewerView) -> str:
-    """The CTEs of the batch's runs (`own`) and of each unit item's steps (`unit_steps`: a JSON array, each step
-    blinded by `view` as a run is, and how many of them no root reaches)."""
+def units_sql(view: ReviewerView, own: str) -> str:
+    """The CTEs of each unit item's steps (`unit_steps`: a JSON array, each step blinded by `view` as a run is,
+    and how many of them no root reaches), given the table `own` of the batch's runs (`OWN_SQL`)."""
     step = run_json_sql(view, "s", {"run_id": "s.run_id", "parent_run_id": "s.parent_run_id", "depth": "t.depth",
                                     "turn": "t.turn", "run_type": "s.run_type"})  # fmt: skip
-    return UNITS_SQL.format(step=step)
+    return UNITS_SQL.format(step=step, own=own)
 
 
 class ItemRows(Protocol):
@@ -112,13 +115,14 @@ class ItemRows(Protocol):
     def fetchmany(self, size: int) -> list[tuple]: ...
 
 
-def items_sql(view: ReviewerView, priority: str) -> str:
-    """One store row per item of a batch (`ITEM_COLUMNS`), its payload built as JSON text by DuckDB with only
+def items_sql(view: ReviewerView, priority: str, own: str) -> str:
+    """One store row per item of a batch (`ITEM_COLUMNS`) from its runs in table `own` (`OWN_SQL`), its payload
+    built as JSON text by DuckDB with only
     what `view` shows, its priority by the queue's `priority` setting (`$published_at`: the batch's, as the
     driver takes it; `$at`: the same as a TIMESTAMPTZ)."""
     run_a, run_b = run_json_sql(view, "ra"), run_json_sql(view, "rb")
     return f"""
-    WITH RECURSIVE {units_sql(view)}
+    WITH RECURSIVE {units_sql(view, own)}
     SELECT i.item_id, $batch_id, $queue, i.position, $kind, i.run_id, i.run_a, i.run_b, i.left_run_id,
            $rubric_version, i.inclusion_probability, i.is_gold, i.gold_answer::VARCHAR, i.reviewers_needed,
            CASE WHEN i.unit = 'run'
@@ -134,8 +138,8 @@ def items_sql(view: ReviewerView, priority: str) -> str:
                    json_object('reason', reason)))::VARCHAR AS suggestions, min(confidence) AS least
                FROM suggestions WHERE batch_id = $batch_id GROUP BY item_id) s ON s.item_id = i.item_id
     LEFT JOIN unit_steps u ON u.item_id = i.item_id
-    JOIN own ra ON ra.run_id = coalesce(i.run_id, i.run_a)
-    LEFT JOIN own rb ON rb.run_id = i.run_b
+    JOIN {own} ra ON ra.run_id = coalesce(i.run_id, i.run_a)
+    LEFT JOIN {own} rb ON rb.run_id = i.run_b
     WHERE i.batch_id = $batch_id
     ORDER BY i.position, i.item_id
 """
@@ -162,23 +166,33 @@ class PublishReport:
 
 def publish(wh: Warehouse, store: ReviewStore, queue: QueueConfig, batch_id: str) -> PublishReport:
     """Publish a batch of `queue` to the review store; publishing it again changes nothing."""
-    batch = batch_for_queue(wh, queue, batch_id)
-    # the gold source the batch was drawn with, and the queue's now: neither's answers may reach a reviewer
-    view = reviewer_view(queue.reviewer_sees, [batch.params.get("gold_source"), queue.gold_source])
-    report = write_to_store(store, queue, batch, lambda at: read_items(wh, store, batch, view, queue.priority, at))
+    own = batch_runs(wh, batch_id)
+    try:
+        batch = batch_for_queue(wh, queue, batch_id, runs=own)
+        # the gold source the batch was drawn with, and the queue's now: neither's answers may reach a reviewer
+        view = reviewer_view(queue.reviewer_sees, [batch.params.get("gold_source"), queue.gold_source])
+        report = write_to_store(store, queue, batch,
+                                lambda at: read_items(wh, store, batch, view, queue.priority, at, own))  # fmt: skip
+    finally:
+        wh.execute(f"DROP TABLE IF EXISTS {own}")
     store.refresh_statistics(items)
     published_at = store.batch(batch_id)["published_at"]
     mark_published(wh, batch_id, published_at)
     return report
 
 
-def read_items(
-    wh: Warehouse, store: ReviewStore, batch: Batch, view: ReviewerView, priority: str, published_at: datetime
-) -> ItemRows:
+def batch_runs(wh: Warehouse, batch_id: str) -> str:
+    """Read the runs the batch's items name into a temporary table, in one scan of `runs`; returns its name."""
+    wh.execute(OWN_SQL.format(own=OWN), {"batch": batch_id})
+    return OWN
+
+
+def read_items(wh: Warehouse, store: ReviewStore, batch: Batch, view: ReviewerView, priority: str,
+               published_at: datetime, own: str) -> ItemRows:  # fmt: skip
     """The batch's items as rows for `store` (`ITEM_COLUMNS`), published at `published_at`, their payloads
-    holding only what `view` shows reviewers. The join to `runs`, the payloads and priorities are made
-    inside DuckDB; its JSON arrives as text, stored as it is."""
-    sql = items_sql(view, priority_sql(priority, "i.item_id", "s.least", published_at))
+    holding only what `view` shows reviewers, from the batch's runs in table `own` (`batch_runs`). The joins,
+    the payloads and priorities are made inside DuckDB; its JSON arrives as text, stored as it is."""
+    sql = items_sql(view, priority_sql(priority, "i.item_id", "s.least", published_at), own)
     params = {"batch_id": batch.batch_id, "queue": batch.queue, "kind": batch.kind,
               "rubric_version": batch.rubric_version,
               "published_at": store.driver_value(items, "published_at", published_at)}  # fmt: skip

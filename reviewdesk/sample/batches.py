@@ -33,7 +33,7 @@ MISSING_RUN_SQL = """
         SELECT item_id, coalesce(run_id, run_a) AS ref FROM items WHERE batch_id = $batch
         UNION ALL
         SELECT item_id, run_b FROM items WHERE batch_id = $batch AND run_b IS NOT NULL)
-    SELECT item_id, coalesce(ref, '(none)') FROM refs ANTI JOIN runs ON runs.run_id = refs.ref
+    SELECT item_id, coalesce(ref, '(none)') FROM refs ANTI JOIN {runs} r ON r.run_id = refs.ref
     ORDER BY item_id LIMIT 1
 """
 
@@ -118,9 +118,10 @@ def load_batch(wh: Warehouse, batch_id: str, items: bool = True) -> Batch:
     return batch
 
 
-def batch_for_queue(wh: Warehouse, queue: QueueConfig, batch_id: str) -> Batch:
+def batch_for_queue(wh: Warehouse, queue: QueueConfig, batch_id: str, runs: str = "runs") -> Batch:
     """The batch's row (without its items) for work under `queue`: a clear error if it does not exist, is
-    another queue's, was drawn as another kind, or names a run the warehouse lacks."""
+    another queue's, was drawn as another kind, or names a run the warehouse lacks (looked up in table `runs`,
+    or in a table of the batch's runs already read from it, which saves a scan of every run id)."""
     batch = _record(wh, batch_id, queue.name)
     if batch.queue != queue.name:
         raise ConfigError(
@@ -132,7 +133,7 @@ def batch_for_queue(wh: Warehouse, queue: QueueConfig, batch_id: str) -> Batch:
             f"Batch {batch_id} was drawn as a {batch.kind} batch, but queue {queue.name!r} is now {queue.kind}: "
             f"draw a new batch with `reviewdesk sample {queue.name}`."
         )
-    if missing := wh.execute(MISSING_RUN_SQL, {"batch": batch_id}):
+    if missing := wh.execute(MISSING_RUN_SQL.format(runs=runs), {"batch": batch_id}):
         item_id, run_id = missing[0]
         raise NotFound(
             f"Item {item_id} of batch {batch_id} refers to run {run_id}, which is not in the warehouse, so the "
