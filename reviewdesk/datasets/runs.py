@@ -71,7 +71,9 @@ def unit_runs(wh: Warehouse, queue: str) -> tuple[dict[str, Unit], dict[str, str
                 SELECT w.item_id, coalesce(r.trace_id, r.run_id) AS trace_key
                 FROM wanted w JOIN runs r ON r.run_id = w.unit_id WHERE w.unit = 'trace'),
             members AS (
-                SELECT t.item_id, r.* FROM traces t JOIN runs r ON coalesce(r.trace_id, r.run_id) = t.trace_key
+                SELECT t.item_id, r.* FROM traces t JOIN runs r ON r.trace_id = t.trace_key
+                UNION ALL  -- two joins DuckDB filters inside the scans, not a coalesce over every run
+                SELECT t.item_id, r.* FROM traces t JOIN runs r ON r.run_id = t.trace_key WHERE r.trace_id IS NULL
                 UNION ALL
                 SELECT w.item_id, r.* FROM wanted w JOIN runs r ON r.session_id = w.unit_id WHERE w.unit = 'session')
             SELECT w.item_id, w.unit, w.unit_id, w.item_run, r.run_id IS NOT NULL, {RUN_FIELDS}
