@@ -61,6 +61,7 @@ class Unit:
     pi: float | None
     stratum: str | None = None
     gold_answer: str | None = None
+    key: str | None = None  # a trace or session unit's key (`reviewdesk.sample.units.unit_key_sql`)
 
 
 def _lit(text: str) -> str:
@@ -159,7 +160,8 @@ class Population:
                 FROM __first f JOIN __second s USING (__k))"""
 
     def units(self, extra: dict[str, str] | None = None) -> str:
-        """SELECT __uid, __h (UBIGINT), __run / __a, __b, and `extra` expressions (queue SQL over runs) by name.
+        """SELECT __uid, __h (UBIGINT), __run / __a, __b (a unit's also __key), and `extra` expressions (queue SQL
+        over runs) by name.
 
         Every unit passes the queue's filter; a pair's `extra` values are those of its run_a.
         """
@@ -199,14 +201,15 @@ class Population:
 
     def payload(self, **extra: str) -> str:
         """What a drawn unit brings back: its id, runs and hash (to sort by, in Python), plus `extra`."""
-        fields = {"u": "__uid", "h": "__h"} | ({"a": "__a", "b": "__b"} if self.pairwise else {"r": "__run"}) | extra
+        fields = {"u": "__uid", "h": "__h"} | ({"a": "__a", "b": "__b"} if self.pairwise else {"r": "__run"})
+        fields |= ({} if self.frame is None else {"k": "__key"}) | extra
         return "{" + ", ".join(f"'{k}': {v}" for k, v in fields.items()) + "}"
 
     def unit(self, row: dict, pi: float | None, stratum: str | None = None) -> Unit:
         """The drawn unit of a `payload` row, with its inclusion probability."""
         if self.pairwise:
             return Unit(row["u"], None, row["a"], row["b"], pi, stratum)
-        return Unit(row["u"], row["r"], None, None, pi, stratum)
+        return Unit(row["u"], row["r"], None, None, pi, stratum, key=row.get("k"))
 
     def empty_message(self, identical: int = 0) -> str:
         """Why there is nothing to sample (`identical`: pairs left out as identical), and what to do about it."""
