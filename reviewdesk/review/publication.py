@@ -17,9 +17,10 @@ payload and priority included, exactly as the store's driver takes it: no Python
 A trace or session item's payload also carries `unit`: its steps in pre-order (turns in time order; in a
 turn its root, then children depth first, siblings by start time then run id), each blinded by the same
 view as a run, then any runs no root reaches, counted (`UNITS_SQL`, a recursive query over the unit's runs).
-The warehouse is read in as few scans of `runs` as the batch allows, each filtered inside the scan: the
-items' own runs by run id, then the units' runs by trace or session id. Without an index each scan still
-reads its id column whole: measured on 2 cores, 22 ms per 2M runs by run id, 6 ms by trace id.
+The warehouse is read in as few scans of `runs` as the batch allows, each filtered inside the scan: run
+items' runs by run id, then the units' runs by the trace or session key the draw recorded (`items.unit_key`),
+a unit item's own run among them. Without an index each scan still reads its id column whole: measured on
+2 cores, 22 ms per 2M runs by run id, 6 ms by trace id; a batch of unit items reads no run ids.
 """
 
 from __future__ import annotations
@@ -110,7 +111,7 @@ unit_steps AS (
 
 def units_sql(view: ReviewerView, own: str) -> str:
     """The CTEs of each unit item's steps (`unit_steps`: a JSON array, each step blinded by `view` as a run is,
-    and how many of them no root reaches), given the table `own` of the batch's runs (`OWN_SQL`)."""
+    and how many of them no root reaches), given the table `own` of the batch's runs (`batch_runs`)."""
     step = run_json_sql(view, "s", {"run_id": "s.run_id", "parent_run_id": "s.parent_run_id", "depth": "t.depth",
                                     "turn": "t.turn", "run_type": "s.run_type"})  # fmt: skip
     return UNITS_SQL.format(step=step, own=own)
@@ -123,7 +124,7 @@ class ItemRows(Protocol):
 
 
 def items_sql(view: ReviewerView, priority: str, own: str) -> str:
-    """One store row per item of a batch (`ITEM_COLUMNS`) from its runs in table `own` (`OWN_SQL`), its payload
+    """One store row per item of a batch (`ITEM_COLUMNS`) from its runs in table `own` (`batch_runs`), its payload
     built as JSON text by DuckDB with only
     what `view` shows, its priority by the queue's `priority` setting (`$published_at`: the batch's, as the
     driver takes it; `$at`: the same as a TIMESTAMPTZ)."""
