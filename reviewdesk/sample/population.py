@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import duckdb
@@ -37,7 +37,7 @@ import duckdb
 from reviewdesk.errors import ConfigError
 from reviewdesk.queues import sql_problems
 from reviewdesk.sample.evaluation import evaluate
-from reviewdesk.sample.units import UnitFrame
+from reviewdesk.sample.units import UnitFrame, unit_key_sql
 from schemas.queue import QueueConfig
 
 HASH_RULE = "duckdb hash(unit_id || ':' || seed); bottom-k by hash is a simple random sample"
@@ -62,6 +62,18 @@ class Unit:
     stratum: str | None = None
     gold_answer: str | None = None
     key: str | None = None  # a trace or session unit's key (`reviewdesk.sample.units.unit_key_sql`)
+
+
+def trace_keys(con: duckdb.DuckDBPyConnection, units: list[Unit]) -> list[Unit]:
+    """The drawn trace units with their keys, read by their roots' rowids (`Unit.key` as `roots_sql` gave it):
+    a few ms for a batch, where reading the key of every root to draw from cost about 5% of a 10M-run draw."""
+    if not units:
+        return units
+    found = dict(con.execute(
+        f"SELECT k.rid, {unit_key_sql('trace')} FROM runs r JOIN (SELECT unnest($rids) AS rid) k ON r.rowid = k.rid",
+        {"rids": [u.key for u in units]},
+    ).fetchall())  # fmt: skip
+    return [replace(u, key=found[u.key]) for u in units]
 
 
 def _lit(text: str) -> str:
@@ -235,4 +247,4 @@ def bottom(rows: list[dict] | None, k: int) -> list[dict]:
     return sorted(rows or [], key=lambda r: (r["h"], r["u"]))[:k]
 
 
-__all__ = ["ANSWER_SQL", "HASH_RULE", "Population", "Unit", "bottom", "digest", "uniform"]
+__all__ = ["ANSWER_SQL", "HASH_RULE", "Population", "Unit", "bottom", "digest", "trace_keys", "uniform"]
