@@ -17,9 +17,10 @@ payload and priority included, exactly as the store's driver takes it: no Python
 A trace or session item's payload also carries `unit`: its steps in pre-order (turns in time order; in a
 turn its root, then children depth first, siblings by start time then run id), each blinded by the same
 view as a run, then any runs no root reaches, counted (`UNITS_SQL`, a recursive query over the unit's runs).
-The warehouse is read in as few scans of `runs` as the batch allows, each filtered inside the scan: the
-items' own runs by run id, then the units' runs by trace or session id. Without an index each scan still
-reads its id column whole: measured on 2 cores, 22 ms per 2M runs by run id, 6 ms by trace id.
+The warehouse is read in as few scans of `runs` as the batch allows, each filtered inside the scan: run
+items' runs by run id, then the units' runs by the trace or session key the draw recorded (`items.unit_key`),
+a unit item's own run among them. Without an index each scan still reads its id column whole: measured on
+2 cores, 22 ms per 2M runs by run id, 6 ms by trace id; a batch of unit items reads no run ids.
 """
 
 from __future__ import annotations
@@ -49,37 +50,44 @@ ITEM_COLUMNS = (
 )  # fmt: skip
 
 
-# Every run the batch's items name (their runs and each trace item's root) in one scan of `runs` into a temporary
-# table (`OWN_SQL`, a filter on the batch's run ids that DuckDB pushes into the scan: only matching rows are read
-# whole), which also shows at once whether any is missing; then each unit's runs (`ur`): a trace's share its
-# root's coalesce(trace_id, run_id), found as two joins pushed into scans the same way (on trace_id, and on
-# run_id among the runs without one) rather than as that coalesce over every row, which would read every run
-# id; a session's share its id.
+# The batch's runs go into a temporary table (`OWN`), each tagged with the unit item it is read for (`__item`;
+# NULL for a run item's runs), which also shows at once whether any run an item names is missing. First the
+# runs that run items name (`OWN_SQL`), in one scan filtered on the batch's run ids, which DuckDB pushes into the
+# scan (only matching rows are read whole). Then each unit's runs (`UNIT_RUNS_SQL`), by the unit's key as the
+# draw recorded it (`items.unit_key`): a trace's share its coalesce(trace_id, run_id), found as two joins pushed
+# into scans the same way (on trace_id, and on run_id among the runs without one) rather than as that coalesce
+# over every row, which would read every run id; a session's share its id. A trace item drawn before keys were
+# recorded has its root read by run id with the run items' runs, for its key. The unit item's own run (a
+# trace's root, a session's last turn) is among its unit's runs, so a batch of unit items never scans run ids.
 # Their steps form trees (`tree`): roots are the runs whose parent is not among the unit's runs, numbered as
 # turns in time order; `path` orders the steps in pre-order (and ends a walk that comes back to a step, as
 # only a run id logged twice can make it). Runs no root reaches (their parents loop) follow as roots of turns
 # of their own, in time order (`unreachable`), so a reviewer sees every run of the unit.
 OWN = "__batch_runs"  # the temporary table of a batch's runs, on this process's warehouse connection
 OWN_SQL = """
-CREATE OR REPLACE TEMPORARY TABLE {own} AS SELECT * FROM runs WHERE run_id IN (
-    SELECT ref FROM (SELECT unnest([coalesce(run_id, run_a), run_b, CASE WHEN unit = 'trace' THEN unit_id END])
-                     FROM items WHERE batch_id = $batch) t(ref)
+CREATE OR REPLACE TEMPORARY TABLE {own} AS SELECT NULL::VARCHAR AS __item, * FROM runs WHERE run_id IN (
+    SELECT ref FROM (SELECT unnest(CASE WHEN unit = 'run' THEN [coalesce(run_id, run_a), run_b] ELSE [unit_id] END)
+                     FROM items WHERE batch_id = $batch AND (unit = 'run' OR unit = 'trace' AND unit_key IS NULL))
+                     t(ref)
     WHERE ref IS NOT NULL)
 """
+UNIT_RUNS_SQL = """
+INSERT INTO {own}
+WITH keys AS (
+    SELECT i.item_id, i.unit, coalesce(i.unit_key, CASE i.unit WHEN 'session' THEN i.unit_id
+                                                               ELSE coalesce(o.trace_id, o.run_id) END) AS key
+    FROM items i LEFT JOIN {own} o ON o.run_id = i.unit_id AND i.unit = 'trace' AND i.unit_key IS NULL
+    WHERE i.batch_id = $batch AND i.unit <> 'run')
+SELECT k.item_id, r.* FROM keys k JOIN runs r ON r.trace_id = k.key WHERE k.unit = 'trace'
+UNION ALL
+SELECT k.item_id, r.* FROM keys k JOIN runs r ON r.run_id = k.key WHERE k.unit = 'trace' AND r.trace_id IS NULL
+UNION ALL
+SELECT k.item_id, r.* FROM keys k JOIN runs r ON r.session_id = k.key WHERE k.unit = 'session'
+"""
 UNITS_SQL = """
-trace_keys AS (
-    SELECT i.item_id, coalesce(o.trace_id, o.run_id) AS key FROM items i JOIN {own} o ON o.run_id = i.unit_id
-    WHERE i.batch_id = $batch_id AND i.unit = 'trace'),
-ur AS (
-    SELECT t.item_id, r.* FROM trace_keys t JOIN runs r ON r.trace_id = t.key
-    UNION ALL
-    SELECT t.item_id, r.* FROM trace_keys t JOIN runs r ON r.run_id = t.key WHERE r.trace_id IS NULL
-    UNION ALL
-    SELECT i.item_id, r.* FROM items i JOIN runs r ON r.session_id = i.unit_id
-    WHERE i.batch_id = $batch_id AND i.unit = 'session'),
 k AS MATERIALIZED (
     SELECT *, coalesce(strftime(start_time AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%f'), '') || chr(31) || run_id AS key
-    FROM ur),
+    FROM (SELECT __item AS item_id, * EXCLUDE (__item) FROM {own} WHERE __item IS NOT NULL)),
 tree AS (
     SELECT c.item_id, c.run_id, c.key, 0 AS depth, row_number() OVER (PARTITION BY c.item_id ORDER BY c.key) AS turn,
            [c.key] AS path
@@ -103,7 +111,7 @@ unit_steps AS (
 
 def units_sql(view: ReviewerView, own: str) -> str:
     """The CTEs of each unit item's steps (`unit_steps`: a JSON array, each step blinded by `view` as a run is,
-    and how many of them no root reaches), given the table `own` of the batch's runs (`OWN_SQL`)."""
+    and how many of them no root reaches), given the table `own` of the batch's runs (`batch_runs`)."""
     step = run_json_sql(view, "s", {"run_id": "s.run_id", "parent_run_id": "s.parent_run_id", "depth": "t.depth",
                                     "turn": "t.turn", "run_type": "s.run_type"})  # fmt: skip
     return UNITS_SQL.format(step=step, own=own)
@@ -116,7 +124,7 @@ class ItemRows(Protocol):
 
 
 def items_sql(view: ReviewerView, priority: str, own: str) -> str:
-    """One store row per item of a batch (`ITEM_COLUMNS`) from its runs in table `own` (`OWN_SQL`), its payload
+    """One store row per item of a batch (`ITEM_COLUMNS`) from its runs in table `own` (`batch_runs`), its payload
     built as JSON text by DuckDB with only
     what `view` shows, its priority by the queue's `priority` setting (`$published_at`: the batch's, as the
     driver takes it; `$at`: the same as a TIMESTAMPTZ)."""
@@ -139,7 +147,8 @@ def items_sql(view: ReviewerView, priority: str, own: str) -> str:
                FROM suggestions WHERE batch_id = $batch_id GROUP BY item_id) s ON s.item_id = i.item_id
     LEFT JOIN unit_steps u ON u.item_id = i.item_id
     JOIN {own} ra ON ra.run_id = coalesce(i.run_id, i.run_a)
-    LEFT JOIN {own} rb ON rb.run_id = i.run_b
+                 AND ra.__item IS NOT DISTINCT FROM CASE WHEN i.unit <> 'run' THEN i.item_id END
+    LEFT JOIN {own} rb ON rb.run_id = i.run_b AND rb.__item IS NULL
     WHERE i.batch_id = $batch_id
     ORDER BY i.position, i.item_id
 """
@@ -182,8 +191,9 @@ def publish(wh: Warehouse, store: ReviewStore, queue: QueueConfig, batch_id: str
 
 
 def batch_runs(wh: Warehouse, batch_id: str) -> str:
-    """Read the runs the batch's items name into a temporary table, in one scan of `runs`; returns its name."""
-    wh.execute(OWN_SQL.format(own=OWN), {"batch": batch_id})
+    """Read the batch's runs into a temporary table (`OWN_SQL`, `UNIT_RUNS_SQL`); returns its name."""
+    for sql in (OWN_SQL, UNIT_RUNS_SQL):
+        wh.execute(sql.format(own=OWN), {"batch": batch_id})
     return OWN
 
 

@@ -20,6 +20,7 @@ ITEM_TYPES = {
     "item_id": "VARCHAR", "position": "INTEGER", "run_id": "VARCHAR", "run_a": "VARCHAR", "run_b": "VARCHAR",
     "left_run_id": "VARCHAR", "stratum": "VARCHAR", "inclusion_probability": "DOUBLE", "is_gold": "BOOLEAN",
     "gold_answer": "JSON", "reviewers_needed": "INTEGER", "unit": "VARCHAR", "unit_id": "VARCHAR",
+    "unit_key": "VARCHAR",
 }  # fmt: skip
 ITEM_COLUMNS = tuple(ITEM_TYPES)
 ARROW_FROM = 20_000  # items from which a batch is written through Arrow
@@ -27,15 +28,18 @@ RECORD_SQL = """
     SELECT batch_id, queue, kind, strategy, seed, population, size, rubric_version, created_at, params,
            (SELECT count(*) FROM items i WHERE i.batch_id = b.batch_id), published_at
     FROM batches b WHERE batch_id = ?"""
-# The first reference of the batch's items to a run that is not in the warehouse, if any.
+# The first reference of the batch's items to a run that is not in the warehouse, if any (`match`: a further
+# join condition, for a table of runs tagged with the unit item each was read for).
 MISSING_RUN_SQL = """
     WITH refs AS (
-        SELECT item_id, coalesce(run_id, run_a) AS ref FROM items WHERE batch_id = $batch
+        SELECT item_id, coalesce(run_id, run_a) AS ref, CASE WHEN unit <> 'run' THEN item_id END AS unit_item
+        FROM items WHERE batch_id = $batch
         UNION ALL
-        SELECT item_id, run_b FROM items WHERE batch_id = $batch AND run_b IS NOT NULL)
-    SELECT item_id, coalesce(ref, '(none)') FROM refs ANTI JOIN {runs} r ON r.run_id = refs.ref
+        SELECT item_id, run_b, NULL FROM items WHERE batch_id = $batch AND run_b IS NOT NULL)
+    SELECT item_id, coalesce(ref, '(none)') FROM refs ANTI JOIN {runs} r ON r.run_id = refs.ref{match}
     ORDER BY item_id LIMIT 1
 """
+UNIT_ITEM_MATCH = " AND r.__item IS NOT DISTINCT FROM refs.unit_item"
 
 
 @dataclass
@@ -121,7 +125,9 @@ def load_batch(wh: Warehouse, batch_id: str, items: bool = True) -> Batch:
 def batch_for_queue(wh: Warehouse, queue: QueueConfig, batch_id: str, runs: str = "runs") -> Batch:
     """The batch's row (without its items) for work under `queue`: a clear error if it does not exist, is
     another queue's, was drawn as another kind, or names a run the warehouse lacks (looked up in table `runs`,
-    or in a table of the batch's runs already read from it, which saves a scan of every run id)."""
+    or in a table of the batch's runs already read from it, which saves a scan of every run id: each tagged
+    `__item` with the unit item it was read for, NULL for a run item's, as `reviewdesk.review.publication` reads
+    them, so a unit item's run counts only among its unit's runs)."""
     batch = _record(wh, batch_id, queue.name)
     if batch.queue != queue.name:
         raise ConfigError(
@@ -133,7 +139,8 @@ def batch_for_queue(wh: Warehouse, queue: QueueConfig, batch_id: str, runs: str 
             f"Batch {batch_id} was drawn as a {batch.kind} batch, but queue {queue.name!r} is now {queue.kind}: "
             f"draw a new batch with `reviewdesk sample {queue.name}`."
         )
-    if missing := wh.execute(MISSING_RUN_SQL.format(runs=runs), {"batch": batch_id}):
+    match = "" if runs == "runs" else UNIT_ITEM_MATCH
+    if missing := wh.execute(MISSING_RUN_SQL.format(runs=runs, match=match), {"batch": batch_id}):
         item_id, run_id = missing[0]
         raise NotFound(
             f"Item {item_id} of batch {batch_id} refers to run {run_id}, which is not in the warehouse, so the "

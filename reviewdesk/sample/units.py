@@ -5,7 +5,8 @@ among them (or NULL), and it is complete with exactly one. A session is the runs
 its turns are its runs without a parent, and it needs at least one. Either is complete once its newest
 run (`coalesce(end_time, start_time)`) is older than `now - settle_minutes` (a unit with no time at all
 counts as settled); the others are held back and counted (`held`). A unit's id (`items.unit_id`) is the
-trace's root run id or the session id; its item's run is the trace's root, or the session's last turn.
+trace's root run id or the session id; its item's run is the trace's root, or the session's last turn; its key
+(`items.unit_key`, `unit_key_sql`) is what publish reads its runs by.
 
 Three queries on the warehouse, none aggregating strings (that was most of the cost, bench/sample_bench.py):
 - the orphans, trace runs whose parent is not in their trace: one anti-join on 64-bit hashes of the run
@@ -13,7 +14,7 @@ Three queries on the warehouse, none aggregating strings (that was most of the c
 - the units' runs, with the unit key as two independent 64-bit hashes (a 128-bit key: two of 10M units
   share it with probability about 1e-25), the run's time, whether it is a root, and only the columns
   the queue's SQL reads;
-- the root runs (parentless, or orphans), with the unit id they give and the columns root.<c> reads.
+- the root runs (parentless, or orphans), with the unit id and key they give and the columns root.<c> reads.
 A sandbox takes these as Arrow: it builds the unit summary (newest run, roots, complete), then evaluates
 the queue's SQL (filter, strata, weights) over each complete unit's runs grouped by unit, with the root
 run's columns as the struct `root`, exactly as `sqlcheck` bound it. What it returns (unit id, the item's
@@ -77,9 +78,12 @@ def unit_runs_sql(unit: str, columns: list[str], orphans: str | None) -> str:
 
 def roots_sql(unit: str, columns: list[str], orphans: str | None) -> str:
     """Per root run: its unit key's hashes, the unit id it gives (__uid: the trace's root run id, the session id),
-    `columns` and, for a session's turns (ordered by time), run_id and start_time."""
-    uid, ordered = ("run_id", []) if unit == "trace" else (unit_key_sql(unit), ["run_id", "start_time"])
-    select = _keyed(unit, f"{uid} AS __uid{_columns([*columns, *ordered])}")
+    the unit key itself (__key; for a trace, its root's rowid until `population.trace_keys`), `columns` and, for
+    a session's turns (ordered by time), run_id and start_time."""
+    key = unit_key_sql(unit)
+    # a trace's key is read later for the drawn ones only (`trace_keys`): here its root's rowid stands for it
+    uid, ref, ordered = ("run_id", "rowid", []) if unit == "trace" else (key, key, ["run_id", "start_time"])
+    select = _keyed(unit, f"{uid} AS __uid, {ref} AS __key{_columns([*columns, *ordered])}")
     # one scan filtered on the parent, one on the few orphans' rowids: each reads its strings only where it keeps a row
     return f"{select} AND parent_run_id IS NULL" + (
         f" UNION ALL {select} AND rowid IN (SELECT __orphan FROM {orphans})" if orphans else ""
@@ -87,13 +91,15 @@ def roots_sql(unit: str, columns: list[str], orphans: str | None) -> str:
 
 
 def complete_sql(unit: str, columns: list[str]) -> str:
-    """In the sandbox, from `__roots` and the complete units' keys `__keys`: per complete unit, its key, __uid,
-    __run (the item's run) and its root's `columns` as the struct __root (a trace's root, a session's first turn)."""
+    """In the sandbox, from `__roots` and the complete units' keys `__keys`: per complete unit, its key's hashes,
+    __uid, __key, __run (the item's run) and its root's `columns` as the struct __root (a trace's root, a session's
+    first turn)."""
     struct = f"struct_pack(__z := 0{_columns(columns)})"
     if unit == "trace":  # exactly one root: nothing to aggregate
-        return f"SELECT {KEYS}, __uid, __uid AS __run, {struct} AS __root FROM __roots SEMI JOIN __keys USING ({KEYS})"
+        return (f"SELECT {KEYS}, __uid, __key, __uid AS __run, {struct} AS __root FROM __roots "
+                f"SEMI JOIN __keys USING ({KEYS})")  # fmt: skip
     return f"""
-        SELECT {KEYS}, any_value(__uid) AS __uid, arg_max(run_id, {ORDER}) AS __run,
+        SELECT {KEYS}, any_value(__uid) AS __uid, any_value(__key) AS __key, arg_max(run_id, {ORDER}) AS __run,
                arg_min({struct}, {ORDER}) AS __root
         FROM __roots SEMI JOIN __keys USING ({KEYS}) GROUP BY ALL"""
 
@@ -149,20 +155,20 @@ class UnitFrame:
         return self.box.execute("SELECT count(*) FROM __units WHERE NOT __complete").fetchone()[0]
 
     def select(self, hash_of: Callable[[str], str], exclude: Callable[[str], str], values: dict[str, str]) -> str:
-        """SELECT __uid, __h, __run and `values` by name, for the complete units passing the queue's filter;
+        """SELECT __uid, __h, __key, __run and `values` by name, for the complete units passing the queue's filter;
         `hash_of(uid)` is the seeded hash of the SQL expression uid, `exclude(uid)` the condition a unit meets."""
         self.build()
         keep = self.queue.sampling.filter
         if keep.strip().upper() == "TRUE" and not values:
-            units = self.box.sql("SELECT __uid, __run FROM __complete").to_arrow_table()
+            units = self.box.sql("SELECT __uid, __key, __run FROM __complete").to_arrow_table()
         else:
             units = self._evaluate(keep, values)
         cols = "".join(f", {_quoted(n)}" for n in values)
         relation = self._register(units)
-        return f"SELECT __uid, {hash_of('__uid')} AS __h, __run{cols} FROM {relation} WHERE {exclude('__uid')}"
+        return f"SELECT __uid, {hash_of('__uid')} AS __h, __key, __run{cols} FROM {relation} WHERE {exclude('__uid')}"
 
     def _evaluate(self, keep: str, values: dict[str, str]) -> pa.Table:
-        """In the sandbox: per complete unit passing `keep`, its id, its run and each `values` expression."""
+        """In the sandbox: per complete unit passing `keep`, its id, key, run and each `values` expression."""
         reads = [unit_columns_read(e) for e in self._expressions(values)]
         run_cols, root_cols = (sorted(set().union(*(r[i] for r in reads))) for i in (0, 1))
         types = run_column_types()
@@ -175,7 +181,8 @@ class UnitFrame:
                 f"AS {ROOT} FROM __runs p JOIN __complete u USING ({KEYS})"
             )
             return self.box.sql(
-                f"SELECT u.__uid, u.__run{''.join(f', e.{_quoted(n)}' for n in values)} FROM __complete u JOIN "
+                f"SELECT u.__uid, u.__key, u.__run{''.join(f', e.{_quoted(n)}' for n in values)} "
+                f"FROM __complete u JOIN "
                 f"(SELECT {KEYS}{exprs} FROM runs GROUP BY {KEYS}, {ROOT} HAVING (\n{keep}\n)) e USING ({KEYS})"
             ).to_arrow_table()
         except duckdb.Error as e:

@@ -281,6 +281,14 @@ def m019_step_labels(con: duckdb.DuckDBPyConnection) -> None:
     _keyed_by_step(con, "consensus", ["item_id", "criterion"])
 
 
+@migration
+def m020_item_unit_keys(con: duckdb.DuckDBPyConnection) -> None:
+    # The key every run of a trace or session item's unit shares (`reviewdesk.sample.units.unit_key_sql`: a trace's
+    # coalesce(trace_id, run_id), the session id), as the draw found it, so publish reads the unit's runs by it
+    # without looking up the root by run id. NULL for run items and for items drawn before this migration.
+    con.execute("ALTER TABLE items ADD COLUMN unit_key VARCHAR")
+
+
 # Faults of the disk, the file or the process's memory; other DuckDB errors are bugs (or user SQL, checked earlier).
 _FAULTS = (duckdb.OperationalError, duckdb.FatalException)
 
