@@ -13,6 +13,8 @@ from reviewdesk.cli.main import JsonOption, app, handle_errors, open_review_stor
 from reviewdesk.cli.tables import new_table
 from reviewdesk.errors import ConfigError
 
+PublishedQueueArg = Annotated[str | None, typer.Argument(help="A published queue (default: every one).")]
+
 
 @app.command("collect")
 @handle_errors
@@ -42,7 +44,7 @@ def collect_cmd(ctx: typer.Context, as_json: JsonOption = False) -> None:
 @handle_errors
 def consensus_cmd(
     ctx: typer.Context,
-    queue: Annotated[str | None, typer.Argument(help="A published queue (default: every one).")] = None,
+    queue: PublishedQueueArg = None,
     as_json: JsonOption = False,
 ) -> None:
     """Resolve collected labels into consensus; disagreements go to the leads' adjudication list."""
@@ -80,7 +82,7 @@ VALUE_HELP = (
 @handle_errors
 def adjudication_list_cmd(
     ctx: typer.Context,
-    queue: Annotated[str | None, typer.Argument(help="A published queue (default: every one).")] = None,
+    queue: PublishedQueueArg = None,
     as_json: JsonOption = False,
 ) -> None:
     """Open cases, oldest first: item, criterion, the steps in dispute of a per-step one (run ids), and why."""
