@@ -4,7 +4,7 @@ Reads the queue's labels (warehouse), its items' gold answers, its consensus pol
 decisions (review store); writes `warehouse.consensus` for the queue in one transaction (a rebuild,
 so a new label or decision is always reflected) and opens an adjudication case per required
 criterion the policy sends to a lead (for a per-step criterion, one case naming its steps in dispute;
-an undecided one takes the steps each run finds).
+an undecided one takes the steps each run finds), and withdraws an open case whose reviewers now agree.
 An item is judged once as many reviewers as it needs have submitted (a submission with a flag and no
 answers counts as a review, and adds no answer); gold items at once.
 """
