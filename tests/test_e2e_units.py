@@ -2,6 +2,8 @@
 criterion and a per-step criterion on its tool calls) and a session item with the keys only, in Debian's
 Chromium against `streamlit run`; the store then holds exactly those answers, per step by step run id.
 
+A lead then decides a per-step case of a trace on the Adjudication page, a step at a time.
+
 Items come two ways: published by hand into the review store as the payload contract says publish writes
 them (tests/unit_support.py), and through the real pipeline (the demo's traces and sessions generated,
 ingested, sampled by the example queues' filters and published). Screenshots at 1400x900 go to
@@ -20,14 +22,17 @@ from conftest import LiveApp, serving
 from playwright.sync_api import expect
 from review_support import PASSWORD, seed_batch
 from sqlalchemy import select
+from test_app_adjudication import STEP4, STEP5
 from test_e2e import log_in
 from test_e2e_review import HEIGHT, SHOTS, WIDTH, linked_item, open_review, press, screen
-from unit_support import support_session, support_trace, unit_payload, unit_queue
+from test_step_labels import disputed_both
+from unit_support import TRACE_ITEM, TRACE_QUEUE, support_session, support_trace, trace_stores, unit_payload, unit_queue
 
 from reviewdesk.config import Settings
 from reviewdesk.demo.exports import write_runs
 from reviewdesk.demo.units import generate_unit_runs
 from reviewdesk.ingest import ingest
+from reviewdesk.labels.adjudication import backlog, decisions
 from reviewdesk.queues import load_queues
 from reviewdesk.review import accounts
 from reviewdesk.review.publication import publish
@@ -180,3 +185,35 @@ def test_pipeline_trace_and_session_items_are_answered_with_keys_only_and_stored
                 "tool_call": {tool.run_id: "right"}, "notes": None},
         session: {"resolved": "no", "notes": None},
     }  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def step_case_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
+    """A trace item whose two reviewers split on both tool steps (one per-step case), served for the lead."""
+    data = tmp_path_factory.mktemp("units-adjudication") / "data"
+    with trace_stores(data) as (store, wh):
+        disputed_both(store, wh)
+    with serving(data, ROOT / "queues", data.parent / "streamlit.log") as url:
+        yield LiveApp(url, data)
+
+
+def test_a_lead_decides_a_per_step_case_step_by_step(chromium, step_case_app):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with screen(chromium, step_case_app.url) as app:
+        page = app.page
+        log_in(app, "lead", PASSWORD)
+        with app.rerun():
+            page.get_by_test_id("stSidebarNav").get_by_role("link", name="Adjudication").click()
+        expect(page.get_by_text("2 steps in dispute")).to_be_visible()
+        page.screenshot(path=str(SHOTS / "adjudication-trace.png"))  # the case, as it opens
+        for step, value in ((STEP4, "wrong"), (STEP5, "right")):
+            with app.rerun():
+                page.get_by_test_id("stRadio").filter(has_text=step).get_by_text(value, exact=True).click()
+        page.get_by_test_id("stTextArea").filter(has_text="Reason").locator("textarea").fill("Step 4 timed out.")
+        page.screenshot(path=str(SHOTS / "adjudication-trace-steps.png"))
+        with app.rerun():
+            page.get_by_role("button", name="Record decision", exact=True).click()
+        expect(page.get_by_text("Nothing to adjudicate")).to_be_visible()
+    with ReviewStore(Settings.load(step_case_app.data_dir).review_url) as store:
+        assert backlog(store, TRACE_QUEUE) == []
+        assert decisions(store, TRACE_QUEUE) == {TRACE_ITEM: {"tool_call": {"t1-tool1": "wrong", "t1-tool2": "right"}}}
