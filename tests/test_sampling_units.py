@@ -11,6 +11,7 @@ import pytest
 
 from reviewdesk.errors import ConfigError
 from reviewdesk.sample.designs import draw_batch
+from reviewdesk.sample.units import UnitFrame
 from reviewdesk.stores.warehouse import Warehouse
 from schemas.queue import QueueConfig
 
@@ -121,3 +122,16 @@ def test_gold_is_refused_for_unit_queues(wh: Warehouse) -> None:
     q = queue("trace", {"strategy": "random", "size": 2}, gold_fraction=0.1, gold_source="metadata->'$.gold'")
     with pytest.raises(ConfigError, match="gold items are supported for run queues only"):
         draw_batch(wh, q, seed=1, now=NOW)
+
+
+def test_units_are_summed_in_a_sandbox_of_the_warehouses_memory_limit(tmp_path) -> None:
+    """An out-of-memory error there advises REVIEWDESK_MEMORY_LIMIT, the warehouse's setting: it must bound both."""
+    gib = "SELECT current_setting('memory_limit')"
+    with Warehouse(tmp_path / "w.duckdb", memory_limit="3GB") as wh:
+        frame = UnitFrame(wh.con, queue("trace", {"strategy": "random", "size": 1}), NOW)
+        frame.build()
+        try:
+            limits = [float(c.execute(gib).fetchall()[0][0].removesuffix(" GiB")) for c in (wh.con, frame.box)]
+        finally:
+            frame.close()
+    assert limits[0] == pytest.approx(3 / 1.024**3, abs=0.1) and limits[1] == pytest.approx(limits[0], abs=0.15)

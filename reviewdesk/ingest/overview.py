@@ -6,10 +6,14 @@ from reviewdesk.stores.warehouse import Warehouse
 
 
 def overview(wh: Warehouse) -> dict:
-    """Runs per model with errors, thumbs-down, latency and cost, plus pairwise candidates."""
+    """Runs per model with errors, thumbs-down, latency and cost, plus pairwise candidates.
+
+    Cost counts model calls only (a model, or run type llm): a trace's chain runs carry the summed cost of the
+    calls under them, as LangSmith reports it, and adding theirs would count those calls twice."""
     models = wh.execute(
         """SELECT model, count(*), count(*) FILTER (status = 'error'), count(*) FILTER (user_feedback < 0),
-                  coalesce(median(latency_ms), 0), coalesce(sum(cost_usd), 0)
+                  coalesce(median(latency_ms), 0),
+                  coalesce(sum(cost_usd) FILTER (model IS NOT NULL OR run_type = 'llm'), 0)
            FROM runs GROUP BY ALL ORDER BY 2 DESC"""
     )
     keys = ("model", "runs", "errors", "thumbs_down", "p50_latency_ms", "cost_usd")

@@ -20,7 +20,7 @@ import duckdb
 import pyarrow as pa
 
 from reviewdesk.errors import ConfigError
-from reviewdesk.stores.sandbox import sandbox
+from reviewdesk.stores.sandbox import memory_limit_of, sandbox
 from reviewdesk.stores.sqlcheck import columns_read, run_column_types
 
 
@@ -28,15 +28,16 @@ def _quoted(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def in_sandbox(distinct: pa.Table, columns: list[str], keep: str, values: dict[str, str]) -> pa.Table:
-    """In a fresh sandbox, over the rows of `distinct` (the runs `columns`) where `keep` holds:
+def in_sandbox(distinct: pa.Table, columns: list[str], keep: str, values: dict[str, str],
+               memory_limit: str = "1GB") -> pa.Table:  # fmt: skip
+    """In a fresh sandbox (of `memory_limit`), over the rows of `distinct` (the runs `columns`) where `keep` holds:
     each row's columns (as __v0, __v1, ...) and each `values` expression under its name."""
     types = run_column_types()
     view = ", ".join(f"CAST({_quoted(c)} AS {types[c]}) AS {_quoted(c)}" for c in columns) or "__one"
     keys = [f"{_quoted(c)} AS __v{i}" for i, c in enumerate(columns)]
     # Each expression on lines of its own: nothing around it can fall into a comment or string of it.
     exprs = [f"(\n{sql}\n) AS {_quoted(name)}" for name, sql in values.items()]
-    with closing(sandbox()) as box:
+    with closing(sandbox(memory_limit)) as box:
         box.register("__distinct", distinct)
         box.execute(f"CREATE VIEW runs AS SELECT {view} FROM __distinct")
         select = ", ".join(["TRUE AS __kept", *keys, *exprs])
@@ -51,7 +52,7 @@ def evaluate(con: duckdb.DuckDBPyConnection, relation: str, keep: str, values: d
     con.complete()  # a result the caller read with fetchone() is still open, and would refuse con.sql
     distinct = con.sql(f"SELECT DISTINCT {read} FROM runs").to_arrow_table()
     try:
-        evaluated = in_sandbox(distinct, columns, keep, values)
+        evaluated = in_sandbox(distinct, columns, keep, values, memory_limit_of(con))
     except duckdb.Error as e:  # a CAST that fails on some run, an lpad past the memory limit, ...
         raise ConfigError(
             f"The queue's SQL failed on the runs: {str(e).splitlines()[0]}. Fix the expression "

@@ -31,7 +31,7 @@ import duckdb
 import pyarrow as pa
 
 from reviewdesk.errors import ConfigError
-from reviewdesk.stores.sandbox import sandbox
+from reviewdesk.stores.sandbox import memory_limit_of, sandbox
 from reviewdesk.stores.sqlcheck import ROOT, run_column_types, unit_columns_read
 from schemas.queue import QueueConfig
 
@@ -137,7 +137,7 @@ class UnitFrame:
         runs = self._arrow(unit_runs_sql(unit, run_cols, orphans))
         roots = self._arrow(roots_sql(unit, root_cols, orphans))
         complete = "__roots = 1" if unit == "trace" else "__roots >= 1"
-        self.box = sandbox()
+        self.box = sandbox(memory_limit_of(self.con))
         self.box.register("__runs", runs)
         self.box.register("__roots", roots)
         self.box.execute(

@@ -28,4 +28,10 @@ def sandbox(memory_limit: str = "1GB") -> duckdb.DuckDBPyConnection:
     return con
 
 
-__all__ = ["sandbox"]
+def memory_limit_of(con: duckdb.DuckDBPyConnection) -> str:
+    """The memory limit of `con` (the warehouse's), for a sandbox doing the warehouse's work: one setting,
+    REVIEWDESK_MEMORY_LIMIT, then bounds both, as an out-of-memory error advises."""
+    return con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]  # all: no result left open
+
+
+__all__ = ["memory_limit_of", "sandbox"]
