@@ -53,7 +53,7 @@ def insert_single_batch(wh: Warehouse, queue: QueueConfig, batch_id: str, n: int
         f"""INSERT INTO items
             SELECT ? || '-' || lpad(pos::VARCHAR, 4, '0'), ?, ?, pos, run_id, NULL, NULL, NULL, model,
                    CASE WHEN pos <= ? THEN NULL ELSE 0.25 END, pos <= ?,
-                   CASE WHEN pos <= ? THEN json_extract(metadata, '$.demo_truth') END, ?, 'run', NULL, NULL
+                   CASE WHEN pos <= ? THEN json_extract(metadata, '$.demo_truth') END, ?, 'run', NULL, NULL, NULL, NULL
             FROM (SELECT row_number() OVER (ORDER BY run_id)::INTEGER AS pos, run_id, model, metadata
                   FROM runs WHERE {SUPPORT_LLM} ORDER BY run_id LIMIT ?)""",
         [batch_id, batch_id, queue.name, gold, gold, gold, queue.reviewers_per_item, n],
@@ -67,7 +67,7 @@ def insert_pairwise_batch(wh: Warehouse, queue: QueueConfig, batch_id: str) -> i
     wh.execute(
         f"""INSERT INTO items
             SELECT ? || '-' || pos, ?, ?, pos, NULL, a, b, CASE WHEN pos % 2 = 1 THEN b ELSE a END, NULL,
-                   0.5, false, NULL, ?, 'run', NULL, NULL
+                   0.5, false, NULL, ?, 'run', NULL, NULL, NULL, NULL
             FROM (SELECT row_number() OVER (ORDER BY a)::INTEGER AS pos, a, b
                   FROM (SELECT min(run_id) AS a, max(run_id) AS b FROM runs WHERE {SUPPORT_LLM}
                         GROUP BY md5(inputs::VARCHAR) HAVING count(DISTINCT model) = 2 AND count(*) = 2))""",

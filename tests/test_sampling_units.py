@@ -27,11 +27,12 @@ def queue(unit: str, sampling: dict, **top: object) -> QueueConfig:
 
 
 def add(wh: Warehouse, rows: list[tuple]) -> None:
-    """(run_id, trace_id, parent_run_id, session_id, project, status, total_tokens, minutes after T0)."""
+    """(run_id, trace_id, parent_run_id, session_id, project, status, total_tokens, minutes after T0 or None: no
+    start time)."""
     wh.con.executemany(
         "INSERT INTO runs (run_id, trace_id, parent_run_id, session_id, project, run_type, status, total_tokens,"
         " start_time, source_format, ingested_at) VALUES (?, ?, ?, ?, ?, 'llm', ?, ?, ?, 'test', now())",
-        [[*r[:7], T0 + timedelta(minutes=r[7])] for r in rows],
+        [[*r[:7], None if r[7] is None else T0 + timedelta(minutes=r[7])] for r in rows],
     )
 
 

@@ -19,8 +19,17 @@ turn its root, then children depth first, siblings by start time then run id), e
 view as a run, then any runs no root reaches, counted (`UNITS_SQL`, a recursive query over the unit's runs).
 The warehouse is read in as few scans of `runs` as the batch allows, each filtered inside the scan: run
 items' runs by run id, then the units' runs by the trace or session key the draw recorded (`items.unit_key`),
-a unit item's own run among them. Without an index each scan still reads its id column whole: measured on
-2 cores, 22 ms per 2M runs by run id, 6 ms by trace id; a batch of unit items reads no run ids.
+a unit item's own run among them. Without an index, equality on an id reads its column whole: measured on
+2 cores, 22 ms per 2M runs by run id, ~30 ms per 10M by trace id. So a unit's runs are read within the window
+its runs started in when drawn (`items.unit_first_start` to `unit_last_start`), plus every run of its key
+without a start time: DuckDB then skips the row groups whose start_time range misses the window (a 200-step
+trace among 10M runs: ~5 ms, not ~60). Runs arrive roughly in time order, so a recent unit reads recent row
+groups; a batch reads from its earliest unit's window to its latest's.
+
+A unit is published as it was when drawn: a run of its key logged later is published only if it started
+within the drawn window (or has no start time); one that started outside it is not. Items drawn before
+windows were recorded (m021), and units none of whose runs had a start time, have no window: their units
+are read whole, late runs included, as before.
 """
 
 from __future__ import annotations
@@ -35,6 +44,7 @@ from reviewdesk.errors import ConfigError
 from reviewdesk.prescore.priority import priority_sql
 from reviewdesk.review.blinding import ReviewerView, reviewer_view, run_json_sql
 from reviewdesk.sample.batches import Batch, batch_for_queue
+from reviewdesk.sample.units import keyed_runs_sql
 from reviewdesk.stores.review_schema import batches, items
 from reviewdesk.stores.reviewstore import ReviewStore
 from reviewdesk.stores.warehouse import Warehouse
@@ -54,9 +64,8 @@ ITEM_COLUMNS = (
 # NULL for a run item's runs), which also shows at once whether any run an item names is missing. First the
 # runs that run items name (`OWN_SQL`), in one scan filtered on the batch's run ids, which DuckDB pushes into the
 # scan (only matching rows are read whole). Then each unit's runs (`UNIT_RUNS_SQL`), by the unit's key as the
-# draw recorded it (`items.unit_key`): a trace's share its coalesce(trace_id, run_id), found as two joins pushed
-# into scans the same way (on trace_id, and on run_id among the runs without one) rather than as that coalesce
-# over every row, which would read every run id; a session's share its id. A trace item drawn before keys were
+# draw recorded it (`items.unit_key`) within its recorded window, as the draw read them for that window
+# (`reviewdesk.sample.units.keyed_runs_sql`; no window: -infinity to infinity). A trace item drawn before keys were
 # recorded has its root read by run id with the run items' runs, for its key. The unit item's own run (a
 # trace's root, a session's last turn) is among its unit's runs, so a batch of unit items never scans run ids.
 # Their steps form trees (`tree`): roots are the runs whose parent is not among the unit's runs, numbered as
@@ -75,14 +84,11 @@ UNIT_RUNS_SQL = """
 INSERT INTO {own}
 WITH keys AS (
     SELECT i.item_id, i.unit, coalesce(i.unit_key, CASE i.unit WHEN 'session' THEN i.unit_id
-                                                               ELSE coalesce(o.trace_id, o.run_id) END) AS key
+                                                               ELSE coalesce(o.trace_id, o.run_id) END) AS key,
+           coalesce(i.unit_first_start, '-infinity') AS lo, coalesce(i.unit_last_start, 'infinity') AS hi
     FROM items i LEFT JOIN {own} o ON o.run_id = i.unit_id AND i.unit = 'trace' AND i.unit_key IS NULL
     WHERE i.batch_id = $batch AND i.unit <> 'run')
-SELECT k.item_id, r.* FROM keys k JOIN runs r ON r.trace_id = k.key WHERE k.unit = 'trace'
-UNION ALL
-SELECT k.item_id, r.* FROM keys k JOIN runs r ON r.run_id = k.key WHERE k.unit = 'trace' AND r.trace_id IS NULL
-UNION ALL
-SELECT k.item_id, r.* FROM keys k JOIN runs r ON r.session_id = k.key WHERE k.unit = 'session'
+{runs}
 """
 UNITS_SQL = """
 k AS MATERIALIZED (
@@ -193,7 +199,7 @@ def publish(wh: Warehouse, store: ReviewStore, queue: QueueConfig, batch_id: str
 def batch_runs(wh: Warehouse, batch_id: str) -> str:
     """Read the batch's runs into a temporary table (`OWN_SQL`, `UNIT_RUNS_SQL`); returns its name."""
     for sql in (OWN_SQL, UNIT_RUNS_SQL):
-        wh.execute(sql.format(own=OWN), {"batch": batch_id})
+        wh.execute(sql.format(own=OWN, runs=keyed_runs_sql("keys", "k.item_id, r.*")), {"batch": batch_id})
     return OWN
 
 

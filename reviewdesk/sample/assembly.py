@@ -91,6 +91,7 @@ def assemble(
             "run_id": u.run_id, "run_a": u.run_a, "run_b": u.run_b, "left_run_id": left, "stratum": u.stratum,
             "inclusion_probability": u.pi, "is_gold": is_gold,
             "unit": queue.unit, "unit_id": None if queue.unit == "run" else u.uid, "unit_key": u.key,
+            "unit_first_start": u.first_start, "unit_last_start": u.last_start,
             "gold_answer": json.loads(u.gold_answer) if u.gold_answer is not None else None,
             "reviewers_needed": gold_reviewers if is_gold else queue.reviewers_per_item if u.uid in several else 1,
         })  # fmt: skip

@@ -20,7 +20,7 @@ ITEM_TYPES = {
     "item_id": "VARCHAR", "position": "INTEGER", "run_id": "VARCHAR", "run_a": "VARCHAR", "run_b": "VARCHAR",
     "left_run_id": "VARCHAR", "stratum": "VARCHAR", "inclusion_probability": "DOUBLE", "is_gold": "BOOLEAN",
     "gold_answer": "JSON", "reviewers_needed": "INTEGER", "unit": "VARCHAR", "unit_id": "VARCHAR",
-    "unit_key": "VARCHAR",
+    "unit_key": "VARCHAR", "unit_first_start": "TIMESTAMPTZ", "unit_last_start": "TIMESTAMPTZ",
 }  # fmt: skip
 ITEM_COLUMNS = tuple(ITEM_TYPES)
 ARROW_FROM = 20_000  # items from which a batch is written through Arrow

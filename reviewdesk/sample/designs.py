@@ -37,7 +37,7 @@ from reviewdesk.sample.allocation import allocate, inclusion_probabilities, syst
 from reviewdesk.sample.assembly import assemble, design_params
 from reviewdesk.sample.batches import Batch, load_batch, write_to_warehouse
 from reviewdesk.sample.gold import draw_gold
-from reviewdesk.sample.population import Population, Unit, bottom, digest, trace_keys, uniform
+from reviewdesk.sample.population import Population, Unit, bottom, digest, trace_keys, uniform, unit_windows
 from reviewdesk.stores.warehouse import Warehouse
 from schemas.queue import QueueConfig
 
@@ -91,6 +91,8 @@ def draw_batch(
         population, units, details = _DRAWS[queue.sampling.strategy](con, pop, requested)
         if queue.unit == "trace":
             units = trace_keys(con, units)
+        if pop.frame is not None:
+            units = unit_windows(con, queue.unit, units)
         if pop.frame is not None:
             details |= {"unit": queue.unit, "settle_minutes": queue.settle_minutes, "units_held": pop.units_held}
         if population == 0:

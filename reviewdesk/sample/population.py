@@ -11,7 +11,9 @@ Pairwise queues sample pairs: a unit is a `pairing.key` value whose population r
 least two `pairing.compare` values; strata and weights of a pair are those of its run_a.
 
 Trace and session queues sample units of runs (`units`: one row per complete unit, its queue SQL
-evaluated per unit); a unit's key hashes its unit id, and exclude_reviewed compares unit ids.
+evaluated per unit); a unit's key hashes its unit id, and exclude_reviewed compares unit ids. A drawn unit
+keeps the key its runs share and the window they started in (`trace_keys`, `unit_windows`: read for the
+drawn units only), by which publish reads the unit as it was when drawn.
 
 Identical pairs are not in the population. Two answers are identical when their runs' `outputs`
 and `error` are equal once every whitespace character is removed (spaces, tabs, line breaks, also
@@ -37,7 +39,7 @@ import duckdb
 from reviewdesk.errors import ConfigError
 from reviewdesk.queues import sql_problems
 from reviewdesk.sample.evaluation import evaluate
-from reviewdesk.sample.units import UnitFrame, unit_key_sql
+from reviewdesk.sample.units import UnitFrame, keyed_runs_sql, unit_key_sql
 from schemas.queue import QueueConfig
 
 HASH_RULE = "duckdb hash(unit_id || ':' || seed); bottom-k by hash is a simple random sample"
@@ -62,6 +64,8 @@ class Unit:
     stratum: str | None = None
     gold_answer: str | None = None
     key: str | None = None  # a trace or session unit's key (`reviewdesk.sample.units.unit_key_sql`)
+    first_start: datetime | None = None  # the earliest start_time of its runs when drawn (`unit_windows`)
+    last_start: datetime | None = None  # the latest
 
 
 def trace_keys(con: duckdb.DuckDBPyConnection, units: list[Unit]) -> list[Unit]:
@@ -74,6 +78,22 @@ def trace_keys(con: duckdb.DuckDBPyConnection, units: list[Unit]) -> list[Unit]:
         {"rids": [u.key for u in units]},
     ).fetchall())  # fmt: skip
     return [replace(u, key=found[u.key]) for u in units]
+
+
+def unit_windows(con: duckdb.DuckDBPyConnection, unit: str, units: list[Unit]) -> list[Unit]:
+    """The drawn trace or session units with the window their runs started in (`Unit.first_start`, `last_start`;
+    None when none has a start time), over the runs the draw counts as theirs (`keyed_runs_sql` by `Unit.key`),
+    in one query for the drawn units only: publish reads a unit's runs within it, which spares it reading a key
+    column whole. The unit summary aggregates no start time for this: it is read for every run of every unit."""
+    if not units:
+        return units
+    every = "'-infinity'::TIMESTAMPTZ AS lo, 'infinity'::TIMESTAMPTZ AS hi"
+    runs = keyed_runs_sql(f"(SELECT unnest($keys) AS key, {_lit(unit)} AS unit, {every})", "k.key, r.start_time",
+                          undated=False)  # fmt: skip
+    found = {key: (lo, hi) for key, lo, hi in con.execute(
+        f"SELECT key, min(start_time), max(start_time) FROM ({runs}) GROUP BY key", {"keys": [u.key for u in units]}
+    ).fetchall()}  # fmt: skip
+    return [replace(u, first_start=lo, last_start=hi) for u in units for lo, hi in [found.get(u.key, (None, None))]]
 
 
 def _lit(text: str) -> str:
@@ -247,4 +267,4 @@ def bottom(rows: list[dict] | None, k: int) -> list[dict]:
     return sorted(rows or [], key=lambda r: (r["h"], r["u"]))[:k]
 
 
-__all__ = ["ANSWER_SQL", "HASH_RULE", "Population", "Unit", "bottom", "digest", "trace_keys", "uniform"]
+__all__ = ["ANSWER_SQL", "HASH_RULE", "Population", "Unit", "bottom", "digest", "trace_keys", "uniform", "unit_windows"]

@@ -289,6 +289,16 @@ def m020_item_unit_keys(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("ALTER TABLE items ADD COLUMN unit_key VARCHAR")
 
 
+@migration
+def m021_item_unit_windows(con: duckdb.DuckDBPyConnection) -> None:
+    # The window a trace or session item's runs started in when drawn (`reviewdesk.sample.population.unit_windows`:
+    # min and max start_time), so publish reads the unit's runs within it and prunes the rest by zone map. NULL for
+    # run items, for units none of whose runs has a start time, and for items drawn before this migration: those
+    # are read whole, as before.
+    con.execute("ALTER TABLE items ADD COLUMN unit_first_start TIMESTAMPTZ")
+    con.execute("ALTER TABLE items ADD COLUMN unit_last_start TIMESTAMPTZ")
+
+
 # Faults of the disk, the file or the process's memory; other DuckDB errors are bugs (or user SQL, checked earlier).
 _FAULTS = (duckdb.OperationalError, duckdb.FatalException)
 
