@@ -93,7 +93,6 @@ def draw_batch(
             units = trace_keys(con, units)
         if pop.frame is not None:
             units = unit_windows(con, queue.unit, units)
-        if pop.frame is not None:
             details |= {"unit": queue.unit, "settle_minutes": queue.settle_minutes, "units_held": pop.units_held}
         if population == 0:
             raise EmptyPopulation(pop.empty_message(identical))
