@@ -291,10 +291,8 @@ def m020_item_unit_keys(con: duckdb.DuckDBPyConnection) -> None:
 
 @migration
 def m021_item_unit_windows(con: duckdb.DuckDBPyConnection) -> None:
-    # The window a trace or session item's runs started in when drawn (`reviewdesk.sample.population.unit_windows`:
-    # min and max start_time), so publish reads the unit's runs within it and prunes the rest by zone map. NULL for
-    # run items, for units none of whose runs has a start time, and for items drawn before this migration: those
-    # are read whole, as before.
+    # The window (min, max start_time) a unit item's runs started in when drawn (`sample.population.unit_windows`):
+    # publish reads them within it. NULL for run items, units without times and items drawn before: read whole.
     con.execute("ALTER TABLE items ADD COLUMN unit_first_start TIMESTAMPTZ")
     con.execute("ALTER TABLE items ADD COLUMN unit_last_start TIMESTAMPTZ")
 
