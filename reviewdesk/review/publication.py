@@ -23,7 +23,7 @@ a unit item's own run among them. Without an index, equality on an id reads its 
 2 cores, 22 ms per 2M runs by run id, ~30 ms per 10M by trace id. So a unit's runs are read within the window
 its runs started in when drawn (`items.unit_first_start` to `unit_last_start`), plus every run of its key
 without a start time: DuckDB then skips the row groups whose start_time range misses the window (a 200-step
-trace among 10M runs: ~5 ms, not ~60). Runs arrive roughly in time order, so a recent unit reads recent row
+trace among 10M runs: ~7 ms, not ~60). Runs arrive roughly in time order, so a recent unit reads recent row
 groups; a batch reads from its earliest unit's window to its latest's.
 
 A unit is published as it was when drawn: a run of its key logged later is published only if it started
