@@ -12,9 +12,9 @@ Three queries on the warehouse, none aggregating strings (that was most of the c
 - the orphans, trace runs whose parent is not in their trace: one anti-join on one 64-bit hash of (parent id,
   trace key) against the same hash of (run id, trace key). An orphan goes unseen only if its hash equals that
   of some run: about N / 2^64 per orphan (5e-13 with 10M runs); usually there are none;
-- the units' runs, with the unit key as two 64-bit hashes, of the key and of its reverse (a 128-bit key: two
-  of 10M units share it with probability about 1e-25; reversing costs less than prefixing, which needs a copy),
-  the run's time, whether it is a root, and only the columns the queue's SQL reads;
+- the units' runs, with the unit key as two 64-bit hashes, of the key and of reverse(key) (a 128-bit key: two
+  of 10M units share it with probability about 1e-25; cheaper to compute than a hash of '~' || key), the run's
+  time, whether it is a root, and only the columns the queue's SQL reads;
 - the root runs (parentless, or orphans), with the unit id and key they give and the columns root.<c> reads.
 A sandbox takes these as Arrow. One pass there groups each unit's runs, each joined to its root's columns (the
 struct `root`, exactly as `sqlcheck` bound it), and gives the unit summary (roots, newest run, complete) and the
@@ -179,11 +179,13 @@ class UnitFrame:
     def _evaluate(self, keep: str | None, values: dict[str, str]) -> pa.Table:
         """In the sandbox: per complete unit passing `keep` (None: no filter, no values), its id, key, run and each
         `values` expression."""
-        try:
-            self._summarise(keep, values)
-        except duckdb.Error:  # on some unit, perhaps a held one: evaluate the complete units alone
-            assert keep is not None
-            return self._evaluate_complete(keep, values)
+        if keep is None:
+            self._summarise()
+        else:
+            try:
+                self._summarise(keep, values)
+            except duckdb.Error:  # on some unit, perhaps a held one: evaluate the complete units alone
+                return self._evaluate_complete(keep, values)
         cols = "".join(f", u.{_quoted(n)}" for n in values)
         return self.box.sql(
             f"SELECT r.__uid, r.__key, r.__run{cols} FROM __units u JOIN __rooted r USING ({KEYS}) "
