@@ -95,8 +95,11 @@ def roots_sql(unit: str, columns: list[str], orphans: str | None) -> str:
 
 def rooted_sql(unit: str, columns: list[str]) -> str:
     """In the sandbox, from `__roots`: per unit with a root, its key's hashes, __uid, __key, __run (the item's run)
-    and its root's `columns` as the struct __root (a trace's root, one row per root; a session's first turn)."""
-    struct = f"struct_pack(__z := 0{_columns(columns)})"
+    and its root's `columns`, cast as `sqlcheck` bound them, as the struct __root (the queue SQL's `root`; a trace's
+    root, one row per root; a session's first turn)."""
+    types = run_column_types()
+    struct = "struct_pack(__z := 0" + "".join(f", {_quoted(c)} := CAST({_quoted(c)} AS {types[c]})" for c in columns)
+    struct += ")"
     if unit == "trace":  # a complete trace has exactly one root: nothing to aggregate
         return f"SELECT {KEYS}, __uid, __key, __uid AS __run, {struct} AS __root FROM __roots"
     return f"""
@@ -151,7 +154,7 @@ class UnitFrame:
             query = f"SELECT {select} FROM __runs GROUP BY {KEYS}"
         else:
             values = {"__keep": keep, **(values or {})}
-            self._runs_view(values, "LEFT JOIN __rooted")
+            self._runs_view(values)
             exprs = "".join(f", (\n{sql}\n) AS {_quoted(name)}" for name, sql in values.items())
             query = f"SELECT {select}{exprs} FROM runs GROUP BY {KEYS}, {ROOT}"
         self.box.execute(f"CREATE OR REPLACE TABLE __units AS {query}", {"cutoff": self.cutoff})
@@ -201,7 +204,7 @@ class UnitFrame:
         )
         exprs = "".join(f", (\n{sql}\n) AS {_quoted(name)}" for name, sql in values.items())
         try:
-            self._runs_view({"__keep": keep, **values}, "JOIN __complete")
+            self._runs_view({"__keep": keep, **values}, complete=True)
             return self.box.sql(
                 f"SELECT u.__uid, u.__key, u.__run{''.join(f', e.{_quoted(n)}' for n in values)} "
                 f"FROM __complete u JOIN "
@@ -213,17 +216,19 @@ class UnitFrame:
                 f"expression ({'; '.join([keep, *values.values()])}), e.g. TRY_CAST instead of CAST."
             ) from None
 
-    def _runs_view(self, values: dict[str, str], units: str) -> None:
-        """The view `runs` the queue's SQL (`values`) reads: each run joined (`units`: the join and the relation)
-        to its unit's root, with the columns it reads cast as `sqlcheck` bound them."""
+    def _runs_view(self, values: dict[str, str], complete: bool = False) -> None:
+        """The view `runs` the queue's SQL (`values`) reads: the runs (of the `complete` units only, or all) with
+        their unit's root as `root` (joined only where the SQL reads root.<column>, or to keep the complete units),
+        and the columns the SQL reads cast as `sqlcheck` bound them."""
         reads = [unit_columns_read(e) for e in values.values()]
         run_cols, root_cols = (sorted(set().union(*(r[i] for r in reads))) for i in (0, 1))
         types = run_column_types()
         view = "".join(f", CAST(p.{_quoted(c)} AS {types[c]}) AS {_quoted(c)}" for c in run_cols)
-        root = ", ".join(f"{_quoted(c)} := CAST(u.__root.{_quoted(c)} AS {types[c]})" for c in root_cols)
+        join = "JOIN __complete" if complete else "LEFT JOIN __rooted" if root_cols else ""
+        join = join and f"{join} u USING ({KEYS})"
         self.box.execute(
             f"CREATE OR REPLACE VIEW runs AS SELECT {KEYS}, p.__t, p.__root{view}, "
-            f"{f'struct_pack({root})' if root else 'NULL'} AS {ROOT} FROM __runs p {units} u USING ({KEYS})"
+            f"{'u.__root' if root_cols else 'NULL'} AS {ROOT} FROM __runs p {join}"
         )
 
     def close(self) -> None:
