@@ -97,6 +97,14 @@ def test_queue_sql_failing_on_a_unit_says_what_to_fix(wh: Warehouse) -> None:
         draw_batch(wh, q, seed=1, now=NOW)
 
 
+def test_queue_sql_failing_only_on_a_held_unit_draws_the_complete_ones(wh: Warehouse) -> None:
+    # the CAST fails on x1 alone, in TX (two roots, held): the complete units are drawn as if it did not exist
+    bad = "sum(CAST(CASE WHEN run_id = 'x1' THEN 'bad' ELSE '1' END AS INTEGER)) >= 2"
+    batch = draw_batch(wh, queue("trace", {"strategy": "random", "size": 10, "filter": bad}), seed=1, now=NOW)
+    assert sorted(i["unit_id"] for i in batch.items) == ["t1", "t2"]  # T1 has 2 runs, T2 3; the others 1
+    assert batch.params["units_held"] == 2
+
+
 def test_session_units_stratified_and_weighted(wh: Warehouse) -> None:
     strat = draw_batch(wh, queue("session", {"strategy": "stratified", "stratify_by": ["root.project"],
                                              "size": 2}), seed=3, now=NOW)  # fmt: skip

@@ -10,16 +10,20 @@ trace's root run id or the session id; its item's run is the trace's root, or th
 drawn (`items.unit_first_start` to `unit_last_start`, read for the drawn units only: `keyed_runs_sql`).
 
 Three queries on the warehouse, none aggregating strings (that was most of the cost, bench/sample_bench.py):
-- the orphans, trace runs whose parent is not in their trace: one anti-join on 64-bit hashes of the run
-  ids and trace keys (two ids would have to collide, within one trace, to err); usually none;
-- the units' runs, with the unit key as two independent 64-bit hashes (a 128-bit key: two of 10M units
-  share it with probability about 1e-25), the run's time, whether it is a root, and only the columns
-  the queue's SQL reads;
+- the orphans, trace runs whose parent is not in their trace: one anti-join on one 64-bit hash of (parent id,
+  trace key) against the same hash of (run id, trace key). An orphan goes unseen only if its hash equals that
+  of some run: about N / 2^64 per orphan (5e-13 with 10M runs); usually there are none;
+- the units' runs, with the unit key as two 64-bit hashes, of the key and of reverse(key) (a 128-bit key: two
+  of 10M units share it with probability about 1e-25; cheaper to compute than a hash of '~' || key), the run's
+  time, whether it is a root, and only the columns the queue's SQL reads;
 - the root runs (parentless, or orphans), with the unit id and key they give and the columns root.<c> reads.
-A sandbox takes these as Arrow: it builds the unit summary (newest run, roots, complete), then evaluates
-the queue's SQL (filter, strata, weights) over each complete unit's runs grouped by unit, with the root
-run's columns as the struct `root`, exactly as `sqlcheck` bound it. What it returns (unit id, the item's
-run and the values) is registered on the warehouse connection, and the design draws from it there.
+A sandbox takes these as Arrow. One pass there groups each unit's runs, each joined to its root's columns (the
+struct `root`, exactly as `sqlcheck` bound it), and gives the unit summary (roots, newest run, complete) and the
+queue's SQL (filter, strata, weights) at once; a trace of several roots gives a group per root, each with them
+all, so it is never complete. That pass evaluates the SQL on every unit, complete or not: where it fails, the
+complete units alone are evaluated, after a summary without it, so an error on a held unit changes nothing.
+What it returns (unit id, the item's run and the values) is registered on the warehouse connection, and the
+design draws from it there.
 """
 
 from __future__ import annotations
@@ -82,15 +86,14 @@ def orphans_sql() -> str:
     key = unit_key_sql("trace")
     return f"""
         SELECT c.rowid AS __orphan
-        FROM (SELECT rowid, hash(parent_run_id) AS __hp, hash({key}) AS __hu FROM runs
-              WHERE parent_run_id IS NOT NULL) c
-        ANTI JOIN (SELECT hash(run_id) AS __h, hash({key}) AS __hu FROM runs) p ON p.__h = c.__hp AND p.__hu = c.__hu"""
+        FROM (SELECT rowid, hash(parent_run_id, {key}) AS __h FROM runs WHERE parent_run_id IS NOT NULL) c
+        ANTI JOIN (SELECT hash(run_id, {key}) AS __h FROM runs) p USING (__h)"""
 
 
 def _keyed(unit: str, select: str) -> str:
     """SELECT the unit key's hashes and `select` from the runs in a unit."""
     key = unit_key_sql(unit)
-    return f"SELECT hash({key}) AS __k1, hash('~' || {key}) AS __k2, {select} FROM runs WHERE {key} IS NOT NULL"
+    return f"SELECT hash({key}) AS __k1, hash(reverse({key})) AS __k2, {select} FROM runs WHERE {key} IS NOT NULL"
 
 
 def unit_runs_sql(unit: str, columns: list[str], orphans: str | None) -> str:
@@ -114,18 +117,19 @@ def roots_sql(unit: str, columns: list[str], orphans: str | None) -> str:
     )
 
 
-def complete_sql(unit: str, columns: list[str]) -> str:
-    """In the sandbox, from `__roots` and the complete units' keys `__keys`: per complete unit, its key's hashes,
-    __uid, __key, __run (the item's run) and its root's `columns` as the struct __root (a trace's root, a session's
-    first turn)."""
-    struct = f"struct_pack(__z := 0{_columns(columns)})"
-    if unit == "trace":  # exactly one root: nothing to aggregate
-        return (f"SELECT {KEYS}, __uid, __key, __uid AS __run, {struct} AS __root FROM __roots "
-                f"SEMI JOIN __keys USING ({KEYS})")  # fmt: skip
+def rooted_sql(unit: str, columns: list[str]) -> str:
+    """In the sandbox, from `__roots`: per unit with a root, its key's hashes, __uid, __key, __run (the item's run)
+    and its root's `columns`, cast as `sqlcheck` bound them, as the struct __root (the queue SQL's `root`; a trace's
+    root, one row per root; a session's first turn)."""
+    types = run_column_types()
+    struct = "struct_pack(__z := 0" + "".join(f", {_quoted(c)} := CAST({_quoted(c)} AS {types[c]})" for c in columns)
+    struct += ")"
+    if unit == "trace":  # a complete trace has exactly one root: nothing to aggregate
+        return f"SELECT {KEYS}, __uid, __key, __uid AS __run, {struct} AS __root FROM __roots"
     return f"""
         SELECT {KEYS}, any_value(__uid) AS __uid, any_value(__key) AS __key, arg_max(run_id, {ORDER}) AS __run,
                arg_min({struct}, {ORDER}) AS __root
-        FROM __roots SEMI JOIN __keys USING ({KEYS}) GROUP BY ALL"""
+        FROM __roots GROUP BY ALL"""
 
 
 class UnitFrame:
@@ -136,9 +140,7 @@ class UnitFrame:
         self.cutoff = (now or datetime.now(UTC)) - timedelta(minutes=queue.settle_minutes)
         self.registered: list[str] = []
         self.box: duckdb.DuckDBPyConnection | None = None
-
-    def _expressions(self, values: dict[str, str]) -> list[str]:
-        return [self.queue.sampling.filter, *values.values()]
+        self.summarised = False  # whether __units holds the unit summary
 
     def _arrow(self, sql: str) -> pa.Table:
         self.con.complete()  # a result the caller read with fetchone() is still open, and would refuse con.sql
@@ -151,59 +153,82 @@ class UnitFrame:
         return name
 
     def build(self) -> None:
-        """The unit summary in a sandbox, from the units' runs and roots (with the columns the sampling SQL reads)."""
+        """The units' runs and roots in a sandbox (with the columns the sampling SQL reads), and `__rooted`."""
         if self.box is not None:
             return
         s, unit = self.queue.sampling, self.queue.unit
         reads = [unit_columns_read(e) for e in [s.filter, *s.stratify_by, *(w.when for w in s.weights)]]
         run_cols, root_cols = (sorted(set().union(*(r[i] for r in reads))) for i in (0, 1))
-        orphans = self._register(self._arrow(orphans_sql())) if unit == "trace" else None
+        found = self._arrow(orphans_sql()) if unit == "trace" else None
+        orphans = self._register(found) if found is not None and found.num_rows else None  # usually none: no join
         runs = self._arrow(unit_runs_sql(unit, run_cols, orphans))
         roots = self._arrow(roots_sql(unit, root_cols, orphans))
-        complete = "__roots = 1" if unit == "trace" else "__roots >= 1"
         self.box = sandbox(memory_limit_of(self.con))
         self.box.register("__runs", runs)
         self.box.register("__roots", roots)
-        self.box.execute(
-            f"CREATE TABLE __units AS SELECT {KEYS}, ({complete} AND coalesce(__newest < $cutoff, TRUE)) AS __complete "
-            f"FROM (SELECT {KEYS}, count(*) FILTER (__root) AS __roots, max(__t) AS __newest FROM __runs GROUP BY ALL)",
-            {"cutoff": self.cutoff},
-        )
-        self.box.execute(f"CREATE VIEW __keys AS SELECT {KEYS} FROM __units WHERE __complete")
-        self.box.execute(f"CREATE TABLE __complete AS {complete_sql(unit, root_cols)}")
+        # read twice: a session's aggregation of its turns is kept as a table; a trace's is its roots as they are
+        self.box.execute(f"CREATE {'VIEW' if unit == 'trace' else 'TABLE'} __rooted AS {rooted_sql(unit, root_cols)}")
+
+    def _summarise(self, keep: str | None = None, values: dict[str, str] | None = None) -> None:
+        """The table __units: per unit (per root, for a trace of several) whether it is complete and, given the
+        queue's filter `keep`, whether it passes (__keep) and each `values` expression; without, the runs alone."""
+        complete = "= 1" if self.queue.unit == "trace" else ">= 1"
+        select = f"{KEYS}, count(*) FILTER (__root) {complete} AND coalesce(max(__t) < $cutoff, TRUE) AS __complete"
+        if keep is None:
+            query = f"SELECT {select} FROM __runs GROUP BY {KEYS}"
+        else:
+            values = {"__keep": keep, **(values or {})}
+            self._runs_view(values)
+            exprs = "".join(f", (\n{sql}\n) AS {_quoted(name)}" for name, sql in values.items())
+            query = f"SELECT {select}{exprs} FROM runs GROUP BY {KEYS}, {ROOT}"
+        self.box.execute(f"CREATE OR REPLACE TABLE __units AS {query}", {"cutoff": self.cutoff})
+        self.summarised = True
 
     @property
     def held(self) -> int:
         """Units held back: spans still arriving (newer than the settle time), or not exactly one root."""
         self.build()
-        return self.box.execute("SELECT count(*) FROM __units WHERE NOT __complete").fetchone()[0]
+        if not self.summarised:
+            self._summarise()
+        sql = f"SELECT count(*) FROM (SELECT DISTINCT {KEYS} FROM __units WHERE NOT __complete)"
+        return self.box.execute(sql).fetchone()[0]
 
     def select(self, hash_of: Callable[[str], str], exclude: Callable[[str], str], values: dict[str, str]) -> str:
         """SELECT __uid, __h, __key, __run and `values` by name, for the complete units passing the queue's filter;
         `hash_of(uid)` is the seeded hash of the SQL expression uid, `exclude(uid)` the condition a unit meets."""
         self.build()
         keep = self.queue.sampling.filter
-        if keep.strip().upper() == "TRUE" and not values:
-            units = self.box.sql("SELECT __uid, __key, __run FROM __complete").to_arrow_table()
-        else:
-            units = self._evaluate(keep, values)
+        units = self._evaluate(None if keep.strip().upper() == "TRUE" and not values else keep, values)
         cols = "".join(f", {_quoted(n)}" for n in values)
         relation = self._register(units)
         return f"SELECT __uid, {hash_of('__uid')} AS __h, __key, __run{cols} FROM {relation} WHERE {exclude('__uid')}"
 
-    def _evaluate(self, keep: str, values: dict[str, str]) -> pa.Table:
-        """In the sandbox: per complete unit passing `keep`, its id, key, run and each `values` expression."""
-        reads = [unit_columns_read(e) for e in self._expressions(values)]
-        run_cols, root_cols = (sorted(set().union(*(r[i] for r in reads))) for i in (0, 1))
-        types = run_column_types()
-        view = "".join(f", CAST(p.{_quoted(c)} AS {types[c]}) AS {_quoted(c)}" for c in run_cols)
-        root = ", ".join(f"{_quoted(c)} := CAST(u.__root.{_quoted(c)} AS {types[c]})" for c in root_cols)
+    def _evaluate(self, keep: str | None, values: dict[str, str]) -> pa.Table:
+        """In the sandbox: per complete unit passing `keep` (None: no filter, no values), its id, key, run and each
+        `values` expression."""
+        if keep is None:
+            self._summarise()
+        else:
+            try:
+                self._summarise(keep, values)
+            except duckdb.Error:  # on some unit, perhaps a held one: evaluate the complete units alone
+                return self._evaluate_complete(keep, values)
+        cols = "".join(f", u.{_quoted(n)}" for n in values)
+        return self.box.sql(
+            f"SELECT r.__uid, r.__key, r.__run{cols} FROM __units u JOIN __rooted r USING ({KEYS}) "
+            f"WHERE u.__complete{'' if keep is None else ' AND u.__keep'}"
+        ).to_arrow_table()
+
+    def _evaluate_complete(self, keep: str, values: dict[str, str]) -> pa.Table:
+        """As `_evaluate`, with the queue's SQL evaluated on the complete units only."""
+        self._summarise()
+        self.box.execute(
+            f"CREATE OR REPLACE TABLE __complete AS SELECT * FROM __rooted "
+            f"SEMI JOIN (SELECT {KEYS} FROM __units WHERE __complete) USING ({KEYS})"
+        )
         exprs = "".join(f", (\n{sql}\n) AS {_quoted(name)}" for name, sql in values.items())
         try:
-            self.box.execute(
-                f"CREATE OR REPLACE VIEW runs AS SELECT {KEYS}{view}, {f'struct_pack({root})' if root else 'NULL'} "
-                f"AS {ROOT} FROM __runs p JOIN __complete u USING ({KEYS})"
-            )
+            self._runs_view({"__keep": keep, **values}, complete=True)
             return self.box.sql(
                 f"SELECT u.__uid, u.__key, u.__run{''.join(f', e.{_quoted(n)}' for n in values)} "
                 f"FROM __complete u JOIN "
@@ -212,8 +237,23 @@ class UnitFrame:
         except duckdb.Error as e:
             raise ConfigError(
                 f"The queue's SQL failed on the {self.queue.unit} units: {str(e).splitlines()[0]}. Fix the "
-                f"expression ({'; '.join(self._expressions(values))}), e.g. TRY_CAST instead of CAST."
+                f"expression ({'; '.join([keep, *values.values()])}), e.g. TRY_CAST instead of CAST."
             ) from None
+
+    def _runs_view(self, values: dict[str, str], complete: bool = False) -> None:
+        """The view `runs` the queue's SQL (`values`) reads: the runs (of the `complete` units only, or all) with
+        their unit's root as `root` (joined only where the SQL reads root.<column>, or to keep the complete units),
+        and the columns the SQL reads cast as `sqlcheck` bound them."""
+        reads = [unit_columns_read(e) for e in values.values()]
+        run_cols, root_cols = (sorted(set().union(*(r[i] for r in reads))) for i in (0, 1))
+        types = run_column_types()
+        view = "".join(f", CAST(p.{_quoted(c)} AS {types[c]}) AS {_quoted(c)}" for c in run_cols)
+        join = "JOIN __complete" if complete else "LEFT JOIN __rooted" if root_cols else ""
+        join = join and f"{join} u USING ({KEYS})"
+        self.box.execute(
+            f"CREATE OR REPLACE VIEW runs AS SELECT {KEYS}, p.__t, p.__root{view}, "
+            f"{'u.__root' if root_cols else 'NULL'} AS {ROOT} FROM __runs p {join}"
+        )
 
     def close(self) -> None:
         """Unregister the relations on the warehouse connection and close the sandbox."""
@@ -221,7 +261,7 @@ class UnitFrame:
             self.con.unregister(self.registered.pop())
         if self.box is not None:
             self.box.close()
-            self.box = None
+            self.box, self.summarised = None, False
 
 
-__all__ = ["UnitFrame", "complete_sql", "keyed_runs_sql", "orphans_sql", "roots_sql", "unit_key_sql", "unit_runs_sql"]
+__all__ = ["UnitFrame", "keyed_runs_sql", "orphans_sql", "rooted_sql", "roots_sql", "unit_key_sql", "unit_runs_sql"]

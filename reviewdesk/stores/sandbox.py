@@ -24,7 +24,7 @@ def sandbox(memory_limit: str = "1GB") -> duckdb.DuckDBPyConnection:
     """A fresh in-memory DuckDB that cannot reach files or the network, its configuration locked."""
     con = duckdb.connect(config=SANDBOX_CONFIG | {"memory_limit": memory_limit})
     con.execute("SET TimeZone = 'UTC'")  # as the warehouse, so timestamps cast and truncate alike
-    con.execute("SET enable_progress_bar = false")  # as the warehouse: it would write into --json output
+    con.execute("SET enable_progress_bar = false")  # as the warehouse: a long query would draw one into --json output
     con.execute("SET lock_configuration = true")  # last: nothing above can be changed from here on
     return con
 
