@@ -110,15 +110,13 @@ def content(step: Step, raw: bool, under: Callable[[], None] | None = None, top:
     """What an open step shows: its error and run details, its input, what `under` draws (the steps under
     it), its output (the final answer, for a trace's root)."""
     f = step.fields
-    head = step_html.head(f, raw, render.HIDDEN)
-    tail = step_html.output(f["outputs"], raw, final=top) if "outputs" in f else ""
     if under is None:  # one element: the fewer a page holds, the sooner Chromium draws it
-        st.html(head + tail)
+        st.html(step_html.whole(f, raw, render.HIDDEN, final=top))
         return
-    st.html(head)
+    st.html(step_html.head(f, raw, render.HIDDEN))
     under()
-    if tail:
-        st.html(tail)
+    if "outputs" in f:
+        st.html(step_html.output(f["outputs"], raw, final=top))
 
 
 def _steps(nodes: list[StepNode], item_id: str, raw: bool, key: str, opened: Collection[str],

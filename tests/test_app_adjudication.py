@@ -103,6 +103,7 @@ def test_a_per_step_case_shows_each_step_in_dispute_with_its_split(step_case):
     # The trace is drawn read-only as the review screen draws it, open down to the steps in dispute.
     assert at.expander(key="content-" + TRACE_ITEM + "-step-3").proto.expanded  # the model call above step 4
     assert not any(b.label == "Submit" for b in at.button)
+
     def drawn() -> int:  # how many times step 4's error is drawn
         return sum("error: TimeoutError: orders API" in h.proto.body for h in at.get("html"))
 

@@ -93,3 +93,8 @@ def output(outputs: Any, raw: bool, final: bool = False) -> str:
     found = turns(outputs)
     title = f'<div style="{TITLE}">{"Final answer" if final else "Output"}</div>'
     return title + (turns_html(found, raw) if found else _label("(none)"))
+
+
+def whole(fields: Mapping[str, Any], raw: bool, hidden: Collection[str] = (), final: bool = False) -> str:
+    """All an open step shows when no steps are under it: `head`, then its output when it logged one."""
+    return head(fields, raw, hidden) + (output(fields["outputs"], raw, final) if "outputs" in fields else "")
