@@ -129,11 +129,11 @@ def loaded(url: str, processes: int, rate: float) -> Iterator[None]:
             p.terminate()
 
 
-def base_checkout() -> Path:
-    """The app at the base commit, extracted with `git archive` (no worktree is registered)."""
-    where = CACHE / f"base-{BASE}"
+def base_checkout(ref: str = BASE) -> Path:
+    """The app at commit `ref`, extracted with `git archive` (no worktree is registered)."""
+    where = CACHE / f"base-{ref}"
     if not (where / "review_app" / "app.py").exists():
-        archive = subprocess.run(["git", "-C", str(ROOT), "archive", BASE], check=True, capture_output=True).stdout
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref], check=True, capture_output=True).stdout
         where.mkdir(parents=True, exist_ok=True)
         with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
             tar.extractall(where, filter="data")

@@ -10,10 +10,11 @@ shows at first, as do the steps above any step the form asks about, unless they 
 A session is its turns in order: each turn's latest user message, its steps (folded), and its answer.
 Only the last `KEEP_TURNS` show at first; the earlier ones wait behind "Show N earlier turns".
 
-Cheap for long units: a step's content is drawn only while it is open (expanders that rerun when
-opened), and sibling steps are fragments of `CHUNK`, so opening a step redraws only its chunk of
-steps, not the page or the rest of the unit.
-Expanders are keyed by item and step, so what is open stays open across reruns: the reviewer's place.
+Opening a step needs no rerun: every step's content is sent with the tree, in closed expanders, as
+few `st.html` elements (`reviewdesk.review.step_html`), so the browser opens it at once (on a 200-step
+trace, p50 ~15 ms against ~140 ms for a fragment rerun, which re-renders every element of the page) and
+the first view costs about what the closed tree alone did (bench/unit_screen_bench.py).
+Expanders are keyed by item and step, so the browser keeps what is open across reruns: the reviewer's place.
 Every run-derived string in a label goes through `escape`.
 """
 
@@ -28,16 +29,13 @@ import streamlit as st
 from review_app import render
 from review_app.render import escape
 from review_app.step_questions import icon
+from reviewdesk.review import step_html
 from reviewdesk.review.conversation import split, turns
 from reviewdesk.review.units import Step, StepNode, ancestors, step_tree, steps_of, turns_of, unreachable_of
 
 LEVELS = 5  # expanders nested at most this deep; a deeper step is drawn beside its parent
 KEEP_TURNS = 3  # a session's last turns shown at first; the earlier ones are folded
-# Sibling steps redrawn together when one opens. On a 200-step trace (bench/unit_screen_bench.py, quiet
-# machine) opening a step took p50 261 ms with the unit one fragment, 208 ms in chunks of 20, 162 ms in
-# chunks of 5; one fragment per step made the first view ~200 ms slower.
-CHUNK = 5
-OPEN_AT_FIRST = 8  # the steps above the asked ones open at first, unless there are more (each draws its content)
+OPEN_AT_FIRST = 8  # the steps above the asked ones open at first, unless there are more
 
 
 def step_key(item_id: str, position: int, key: str = "content") -> str:
@@ -96,13 +94,10 @@ def summary(steps: list[Step], kind: str, unreachable: int = 0) -> str:
 
 
 def _node(node: StepNode, item_id: str, raw: bool, key: str, opened: Collection[str], top: bool = False) -> None:
-    """One step: an expander whose content (error, inputs, the steps under it, outputs) is drawn while open."""
+    """One step: an expander holding its content (error, inputs, the steps under it, outputs), opened in the browser."""
     step, nested = node.step, node.level
-    box = st.expander(step_label(step, flattened=step.depth > nested), expanded=step.run_id in opened,
-                      key=step_key(item_id, step.position, key), icon=icon(step), on_change="rerun")  # fmt: skip
-    with box:
-        if not box.open:
-            return
+    with st.expander(step_label(step, flattened=step.depth > nested), expanded=step.run_id in opened,
+                     key=step_key(item_id, step.position, key), icon=icon(step)):  # fmt: skip
 
         def under() -> None:
             st.caption(f"{(below := node.count()):,} step{'s' if below > 1 else ''} under this one")
@@ -115,25 +110,18 @@ def content(step: Step, raw: bool, under: Callable[[], None] | None = None, top:
     """What an open step shows: its error and run details, its input, what `under` draws (the steps under
     it), its output (the final answer, for a trace's root)."""
     f = step.fields
-    render.details(f)
-    if "inputs" in f:
-        render.conversation(f["inputs"], raw, title="Input")
-    if under is not None:
-        under()
+    if under is None:  # one element: the fewer a page holds, the sooner Chromium draws it
+        st.html(step_html.whole(f, raw, render.HIDDEN, final=top))
+        return
+    st.html(step_html.head(f, raw, render.HIDDEN))
+    under()
     if "outputs" in f:
-        st.markdown("**Final answer**" if top else "**Output**")
-        render.answer(f["outputs"], raw, title=False)
+        st.html(step_html.output(f["outputs"], raw, final=top))
 
 
 def _steps(nodes: list[StepNode], item_id: str, raw: bool, key: str, opened: Collection[str],
            top: bool = False) -> None:  # fmt: skip
-    """Sibling steps, `CHUNK` to a fragment: opening one redraws its chunk, not every step of the unit."""
-    for start in range(0, len(nodes), CHUNK):
-        _chunk(nodes[start : start + CHUNK], item_id, raw, key, opened, top)
-
-
-@st.fragment
-def _chunk(nodes: list[StepNode], item_id: str, raw: bool, key: str, opened: Collection[str], top: bool) -> None:
+    """Sibling steps, in order."""
     for node in nodes:
         _node(node, item_id, raw, key, opened, top=top and node.step.parent_run_id is None)
 

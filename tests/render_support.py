@@ -6,7 +6,9 @@ from __future__ import annotations
 from html.parser import HTMLParser
 
 TAGS = {"div", "p", "span", "pre", "code", "a", "ul", "ol", "li", "table", "thead", "tbody", "tr", "th", "td", "em",
-        "strong", "s", "b", "blockquote", "hr", "br", "h1", "h2", "h3", "h4", "h5", "h6"}  # fmt: skip
+        "strong", "s", "b", "blockquote", "hr", "br", "h1", "h2", "h3", "h4", "h5", "h6",
+        "details", "summary"}  # fmt: skip
+# (details and summary: a step's folds, opened by the browser; nothing runs or loads in them)
 ATTRIBUTES = {"style", "href", "title", "target", "rel", "class", "start"}
 LINK_SCHEMES = ("http:", "https:", "mailto:")
 

@@ -189,14 +189,14 @@ def test_run_content_is_shown_as_text_so_html_never_runs_and_nothing_is_fetched(
 
 
 def test_no_view_renders_raw_html():
-    """Run text reaches st.html only as markup built by reviewdesk.review.markup and .wording (sanitised, no
+    """Run text reaches st.html only as markup built by reviewdesk.review.markup, .step_html and .wording (sanitised, no
     scripts); review_app/browser.py alone adds scripts and styles, all constants (test_review_screen.py)."""
     sources = {p.relative_to(ROOT).as_posix(): p.read_text() for p in (ROOT / "review_app").rglob("*.py")}
     assert not any("unsafe_allow_html=True" in s for s in sources.values())
     assert [name for name, s in sources.items() if "unsafe_allow_javascript" in s] == ["review_app/browser.py"]
     calls = [line.strip() for name, s in sources.items() if name != "review_app/browser.py"
              for line in s.splitlines() if "st.html(" in line]  # fmt: skip
-    built = ("st.html(to_html(", "st.html(documents_html(", "st.html(wording.marked_html(")
+    built = ("st.html(to_html(", "st.html(documents_html(", "st.html(wording.marked_html(", "st.html(step_html.")
     assert calls and all(c.startswith(built) for c in calls), calls
 
 

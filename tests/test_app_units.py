@@ -70,12 +70,9 @@ def html(at: AppTest) -> str:
     return " ".join(h.proto.body for h in at.get("html"))
 
 
-def open_step(at: AppTest, position: int) -> AppTest:
-    """Open step `position` as a click on its row does (its expander's state), and rerun."""
-    at.session_state[f"content-{at.session_state['item']['item_id']}-step-{position}"] = True
-    at = at.run()
-    assert not at.exception
-    return at
+def is_open(at: AppTest, label: str) -> bool:
+    """Whether the expander labelled `label` is sent open (the browser keeps it as the reviewer leaves it)."""
+    return next(e for e in at.expander if e.label == label).proto.expanded
 
 
 def stored(tmp_path: Path, item_id: str) -> list[dict]:
@@ -92,12 +89,11 @@ def test_a_trace_item_shows_its_steps_as_a_tree_with_errors_marked_and_the_final
     model = next(e for e in at.expander if e.label == TRACE_ROWS[2])
     assert [r for r in under(model) if r.startswith("**")] == [TRACE_ROWS[3]]  # nested under its parent
     assert next(e for e in at.expander if e.label == TRACE_ROWS[3]).icon == ":material/error:"
-    assert [m.value for m in at.markdown if m.value in ("**Final answer**", "**Output**")] == [
-        "**Output**",
-        "**Final answer**",
-    ]  # the model call above the asked tool step is open too; then the answer
-    assert "Your order <strong>A1</strong> shipped on 3 May." in html(at)  # the root's output, as markdown
-    assert "policy.md" not in html(at)  # a closed step draws nothing of its content
+    assert [is_open(at, row) for row in TRACE_ROWS] == [True, False, True, False, False, False]  # the root, and
+    # the model call above the asked tool step; every step's content is sent with it, to open in the browser
+    text = html(at)
+    assert text.index(">Output</div>") < text.index(">Final answer</div>")  # the model call's, then the root's
+    assert "Your order <strong>A1</strong> shipped on 3 May.</p>" in text[text.index(">Final answer</div>") :]
 
 
 def test_steps_whose_parents_loop_are_drawn_after_the_tree_and_said_to_be_outside_it(tmp_path, monkeypatch):
@@ -113,16 +109,26 @@ def test_steps_whose_parents_loop_are_drawn_after_the_tree_and_said_to_be_outsid
     assert [r for r in under(x1) if r.startswith("**")] == ["**8** · llm · success"]
 
 
-def test_opening_a_step_shows_its_input_and_output_as_runs_are_shown(tmp_path, monkeypatch):
+def test_a_step_shows_its_input_and_output_as_runs_are_shown(tmp_path, monkeypatch):
     at = review_page(tmp_path, monkeypatch, "trace", [unit_payload("trace", "t1", support_trace())])
-    at = open_step(at, 2)  # the retrieval: its query, then its documents as a list
-    assert "<b>policy.md</b>" in html(at) and "Orders ship in 2 days." in html(at)
-    at = open_step(at, 4)  # the failed tool call: its error as logged, its arguments as JSON
-    assert "error: TimeoutError: orders API" in [c.value for c in at.code]
-    assert any('"order_id": "A1"' in c.value for c in at.code)
-    assert 'get_order(order_id="A1")' in [c.value for c in at.code]  # step 3's tool call, named, arguments inline
-    at = press(at, "correct")  # a rerun keeps the opened steps open: the reviewer's place
-    assert "<b>policy.md</b>" in html(at)
+    text = html(at)  # each step's content, sent closed with the tree
+    assert "<b>policy.md</b>" in text and "Orders ship in 2 days." in text  # the retrieval's documents, as a list
+    assert "error: TimeoutError: orders API" in text  # the failed tool call's error as logged
+    assert '"order_id"</span>:<span style="color: #BBB"> </span><span style="color: #4070A0">"A1"' in text  # JSON
+    assert 'get_order(order_id<span style="color: #666">=</span><span style="color: #4070A0">"A1"</span>)' in text
+    assert "<summary" in text and ">Run details</summary>" in text  # folded as the browser folds, with no rerun
+    steps = [h.proto.body for h in at.get("html") if "Run details" in h.proto.body]
+    at = press(at, "correct")  # a rerun sends the same content, under the same keys: the browser keeps what is open
+    assert [h.proto.body for h in at.get("html") if "Run details" in h.proto.body] == steps
+
+
+def test_raw_text_shows_each_step_exactly_as_logged(tmp_path, monkeypatch):
+    steps = support_trace()
+    steps[-1]["outputs"] = {"role": "assistant", "content": "**A1** <b>shipped</b>"}
+    at = review_page(tmp_path, monkeypatch, "trace", [unit_payload("trace", "t1", steps)])
+    assert "<strong>A1</strong> &lt;b&gt;shipped&lt;/b&gt;" in html(at)  # markdown drawn, HTML shown as text
+    at = next(t for t in at.toggle if t.label == "Raw text").set_value(True).run()
+    assert "**A1** &lt;b&gt;shipped&lt;/b&gt;" in html(at) and "<strong>A1</strong> &lt;b&gt;" not in html(at)
 
 
 def test_a_per_step_criterion_is_asked_once_per_tool_step_and_keys_answer_them_in_order(tmp_path, monkeypatch):

@@ -81,7 +81,13 @@ def test_a_trace_and_a_session_are_answered_with_keys_only_and_stored_by_step(ch
         open_review(app, "traces")
         app.unfocus()  # off the queue pill the mouse chose, where Enter (so Ctrl+Enter) would press the pill
         trace = linked_item(page)
-        expect(page.get_by_text("Your order A1 shipped on 3 May.")).to_be_visible()  # the final answer, open
+        # the final answer, open; step 6 says the same words, sent with the tree but closed, so not shown
+        expect(page.locator("p:visible", has_text="Your order A1 shipped on 3 May.")).to_have_count(1)
+        step6 = page.locator(f".st-key-content-{trace}-step-6")
+        step6.locator("summary").first.click()  # opened in the browser: its output at once, no rerun
+        expect(page.locator("p:visible", has_text="Your order A1 shipped on 3 May.")).to_have_count(2)
+        expect(page.get_by_test_id("stApp")).to_have_attribute("data-test-script-state", "notRunning")
+        step6.locator("summary").first.click()
         expect(page.get_by_text("Trace of 6 steps · 1 failed")).to_be_visible()
         press(app, "1")  # correctness: correct
         expect(page.get_by_role("radio", name="correct", exact=True)).to_be_checked()

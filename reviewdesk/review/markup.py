@@ -52,8 +52,10 @@ STYLES = {
 FORMATTER = pygments.formatters.HtmlFormatter(noclasses=True, prestyles=CODE, style="friendly")
 
 
-def _code_html(code: str, language: str = "") -> str:
-    """`code` as a highlighted `<pre>` (by `language` when Pygments knows it, else plain), inline styles only."""
+@lru_cache(maxsize=1024)
+def code_html(code: str, language: str = "") -> str:
+    """`code` as a highlighted `<pre>` (by `language` when Pygments knows it, else plain), inline styles only.
+    Pure, so cached: a rerun draws a trace's steps again."""
     try:
         lexer = pygments.lexers.get_lexer_by_name(language, stripnl=False) if language else None
     except pygments.util.ClassNotFound:
@@ -87,12 +89,12 @@ def _fence(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any)
     token = tokens[idx]
     info = token.info.strip()
     label = f'<div style="{LABEL}">{html.escape(info)}</div>' if info else ""
-    return label + _code_html(token.content, info.split(maxsplit=1)[0] if info else "")
+    return label + code_html(token.content, info.split(maxsplit=1)[0] if info else "")
 
 
 def _code_block(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
     """An indented code block, plain."""
-    return _code_html(tokens[idx].content)
+    return code_html(tokens[idx].content)
 
 
 def _styled(state: Any) -> None:
