@@ -1,4 +1,4 @@
-"""The staging area shared by every format: type, validate, de-duplicate, then commit atomically.
+"""What every format shares: type, check, de-duplicate and insert its records, then commit atomically.
 
 One transaction per source writes the new runs, the quarantine rows (raw text and every reason)
 and the ingest log, so `read == inserted + duplicates + rejected` holds even after a crash: a
@@ -220,7 +220,7 @@ class Stage:
     def _depth_failures(self) -> dict[int, str]:
         """Suspects with no other problem nested past `MAX_DEPTH` (the run object is level 1), mapped to the reason.
 
-        Staging counts the brackets of each whole record in SQL (`deep`): a record with fewer than
+        `staged_select` counts the brackets of each whole record in SQL (`deep`): a record with fewer than
         `MAX_DEPTH` cannot nest that deep, so only the rare others are measured, column by column,
         by an iterative scan (Python's parser would recurse).
         """
