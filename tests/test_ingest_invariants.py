@@ -8,13 +8,12 @@ import uuid
 from pathlib import Path
 
 import pytest
-from ingest_support import FIXTURES, checked_ingest, counts, line_bytes, quarantined, table_counts
+from ingest_support import FIXTURES, checked_ingest, counts, line_bytes, quarantined, run, table_counts
 
 from reviewdesk.demo.exports import write_runs
 from reviewdesk.demo.logs import generate_runs
 from reviewdesk.errors import ConfigError, InputFileError
 from reviewdesk.ingest import csvfile, detect_format, ingest, ingest_file, lines, otel
-from reviewdesk.ingest import stage as stage_module
 from reviewdesk.ingest.stage import Stage
 from reviewdesk.stores.warehouse import Warehouse
 
@@ -78,7 +77,6 @@ def fail_on_third_chunk(monkeypatch: pytest.MonkeyPatch, wh: Warehouse) -> list[
         ORIGINAL_ADD(self, *args, **kwargs)
 
     monkeypatch.setattr(Stage, "add", failing)
-    monkeypatch.setattr(stage_module, "WRITE_ROWS", 1, raising=False)  # write each chunk as it comes
     return seen
 
 
@@ -151,6 +149,46 @@ def test_otel_line_numbers_stay_exact_across_chunk_boundaries(tmp_path: Path, wh
     assert {k: q.line_no for k, q in quarantined(wh, report.ingest_id).items()} == {
         "line 200": 200, "line 347 resourceSpans[0].scopeSpans[0].spans[0]": 347,
     }  # fmt: skip
+
+
+def test_runs_are_stored_in_source_order_across_chunks(tmp_path: Path, wh, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(lines, "BLOCK_BYTES", 256)  # about ten records a chunk
+    records = [{"run_id": f"o-{n:03d}", "start_time": f"2026-10-{1 + n // 10:02d}T00:00:00Z"} for n in range(100)]
+    records[40] = {"run_id": "o-040", "status": "odd"}  # refused
+    records[70] = {"run_id": "o-005"}  # a duplicate of an earlier chunk's run
+    path = tmp_path / "ordered.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    assert counts(checked_ingest(wh, path)) == (100, 98, 1, 1)
+    stored = [run_id for (run_id,) in wh.execute("SELECT run_id FROM runs ORDER BY rowid")]
+    assert stored == [f"o-{n:03d}" for n in range(100) if n not in (40, 70)]  # time order kept for zonemaps
+
+
+def nested(levels: int) -> dict:
+    """An object nested `levels` deep (itself level 1)."""
+    value: dict = {}
+    for _ in range(levels - 1):
+        value = {"a": value}
+    return value
+
+
+@pytest.mark.parametrize(
+    ("first", "kept", "expected"),
+    [
+        ({f"k{n}": {} for n in range(70)}, 1, (6, 5, 1, 0)),  # brackets enough to be measured, only 2 deep
+        (nested(70), 2, (6, 5, 0, 1)),  # past the limit: quarantined, and the later record goes in
+        ({"x": 1}, 1, (6, 5, 1, 0)),  # two clean records with one run id in one chunk
+    ],
+    ids=["measured first", "too deep first", "plain first"],
+)
+def test_of_records_sharing_a_run_id_the_first_that_passes_is_kept(
+    tmp_path: Path, wh, first: dict, kept: int, expected: tuple
+) -> None:
+    path = tmp_path / "shared.jsonl"
+    records = [{"run_id": "s-0", "prompt_tokens": 1, "metadata": first}, {"run_id": "s-0", "prompt_tokens": 2}]
+    records += [{"run_id": f"s-{n}"} for n in range(1, 5)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    assert counts(checked_ingest(wh, path)) == expected
+    assert run(wh, "s-0", "prompt_tokens") == (kept,)
 
 
 @pytest.mark.parametrize(

@@ -109,7 +109,7 @@ def _fast(name: str, kind: str) -> str:
     return _as_json_container(f"t.{name}") if kind in ("json", "object") else f"t.{name}"
 
 
-def staged_select(relation: str, source_format: str, keep_raw: bool = False) -> str:
+def staged_select(relation: str, source_format: str) -> str:
     """SELECT that types a candidate relation and lists each record's problems.
 
     `relation` yields seq (source order), line_no, locator, raw, problem (a reason known before
@@ -142,7 +142,7 @@ def staged_select(relation: str, source_format: str, keep_raw: bool = False) -> 
     unwrap = ", ".join(f"c.{c} AS c_{c}" for c in COLUMNS)
     oversized = f"CASE WHEN strlen(canon) > {MAX_RECORD_BYTES} THEN {too_large('strlen(canon)')} END"
     return f"""
-SELECT seq, line_no, locator, problems, CASE WHEN {keep_raw} OR len(problems) > 0 THEN raw END AS raw,
+SELECT seq, line_no, locator, problems, raw,
   {cols}, '{source_format}' AS source_format, deep
 FROM (
   SELECT *, CASE WHEN problem IS NOT NULL THEN [problem]

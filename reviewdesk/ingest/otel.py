@@ -282,7 +282,7 @@ def stage_requests(requests: Iterable[Request], stage: Stage) -> None:
     for record in _records(requests):
         batch.append(record)
         if len(batch) >= BATCH:
-            stage.add(RELATION, keep_raw=True, spans=_table(batch))
+            stage.add(RELATION, spans=_table(batch))
             batch = []
     if batch:
-        stage.add(RELATION, keep_raw=True, spans=_table(batch))
+        stage.add(RELATION, spans=_table(batch))

@@ -1,4 +1,4 @@
-"""The staging area shared by every format: type, validate, de-duplicate, then commit atomically.
+"""What every format shares: type, check, de-duplicate and insert its records, then commit atomically.
 
 One transaction per source writes the new runs, the quarantine rows (raw text and every reason)
 and the ingest log, so `read == inserted + duplicates + rejected` holds even after a crash: a
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections import Counter
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
@@ -22,7 +23,7 @@ from schemas.run_rules import DOMAIN_COLUMNS, PASSES
 
 RUN_COLUMNS = [*COLUMNS, "source_format"]
 NESTED_COLUMNS = [c for c, kind in COLUMNS.items() if kind in ("json", "object")]  # the values that can nest
-WRITE_ROWS = 4 * 122_880  # four DuckDB row groups
+SCAN_ROWS = 4096  # rows of an Arrow batch: DuckDB gives each batch to one thread
 
 
 @dataclass
@@ -57,9 +58,10 @@ def _json_error(raw: str) -> str:
 class Stage:
     """Writes the records of one source, chunk by chunk, inside one transaction: all or nothing.
 
-    Each chunk is typed into a temp table and checked with pandera and against the nesting limit;
-    every ~500k records, the clean new runs go to `runs` and the bad records to `quarantine`.
-    Duplicates are found against `runs` itself, which holds the earlier writes of this transaction too.
+    One statement per chunk parses and types its records, checks them, and inserts the clean new
+    runs straight into `runs` (see `add`). Only a chunk that comes out short, because a record was
+    refused, a duplicate or nested enough to need measuring, is read again (`_second_look`).
+    Duplicates are found against `runs` itself, which holds the earlier chunks of this transaction too.
     """
 
     def __init__(
@@ -68,9 +70,8 @@ class Stage:
         self.wh = warehouse
         self.content_sha256 = content_sha256
         self.report = IngestReport(source, source_format, uuid.uuid4().hex[:12])
-        self.table = f"staged_{self.report.ingest_id}"
+        self.table = f"suspects_{self.report.ingest_id}"
         self.started = datetime.now(UTC)
-        self.batch = self.pending = 0
 
     def __enter__(self) -> Stage:
         self.wh.execute("BEGIN TRANSACTION")
@@ -80,9 +81,7 @@ class Stage:
         if exc_type is not None:
             self.wh.execute("ROLLBACK")
             return
-        if self.pending:
-            self._write()
-        self.wh.execute(f"DROP TABLE IF EXISTS {self.table}")  # staged by chunks that held no record
+        self.wh.execute(f"DROP TABLE IF EXISTS {self.table}")
         r = self.report
         r.duplicates = r.read - r.rejected - r.inserted
         self.wh.execute(
@@ -102,31 +101,26 @@ class Stage:
         )
         self.wh.execute("COMMIT")
 
-    def add(self, relation: str, keep_raw: bool = False, **arrow: pa.Table) -> None:
-        """Stage the records of `relation` (SQL over the given Arrow tables, registered meanwhile).
+    def add(self, relation: str, **arrow: pa.Table) -> None:
+        """Ingest the records of `relation` (SQL over the given Arrow tables, registered meanwhile).
 
-        Raw text is kept for records with problems found in SQL; records that fail the pandera
-        checks get theirs from the relation while it is still registered. Staged records are
-        written once enough have gathered: DuckDB compresses bigger inserts in parallel.
+        The common chunk is parsed once: its clean runs, new to `runs` and not nested deep enough to
+        need measuring, go straight in, in source order. If fewer went in than were read, or one run
+        id went in twice, the chunk gets a second look.
         """
         # No cleanup on failure: DuckDB refuses every statement in an aborted transaction, so a
         # cleanup would mask the real error, and the rollback in __exit__ drops the table and views.
-        for name, table in arrow.items():
-            self.wh.con.register(name, table)
-        self.batch += 1
-        typed = staged_select(relation, self.report.source_format, keep_raw)
-        select = f"SELECT *, {self.batch} AS batch FROM ({typed})"
-        verb = f"INSERT INTO {self.table}" if self.pending else f"CREATE OR REPLACE TEMP TABLE {self.table} AS"
-        self.pending += self.wh.execute(f"{verb} {select}")[0][0]
-        failures = self._domain_failures()
-        for seq, reason in self._depth_failures().items():
-            failures.setdefault(seq, []).append(reason)
-        if failures:
-            self._mark(failures, relation)
+        for name, table in arrow.items():  # in slices, so DuckDB's threads share a chunk
+            self.wh.con.register(name, pa.Table.from_batches(table.to_batches(SCAN_ROWS), table.schema))
+        typed = staged_select(relation, self.report.source_format)
+        read = self.wh.execute(f"SELECT count(*) FROM ({relation})")[0][0]
+        run_ids = self._insert(typed, "NOT deep")
+        self.report.read += read
+        self.report.inserted += len(run_ids)
+        if len(run_ids) < read or len(set(run_ids)) < len(run_ids):
+            self._second_look(typed, run_ids)
         for name in arrow:
             self.wh.con.unregister(name)
-        if self.pending >= WRITE_ROWS:
-            self._write()
 
     def reject(self, rejects: list[Reject]) -> None:
         """Quarantine records refused before parsing (bad bytes, over-long lines)."""
@@ -134,22 +128,79 @@ class Stage:
         self.report.read += len(rejects)
         self.report.rejected += len(rejects)
 
-    def _domain_failures(self) -> dict[int, list[str]]:
-        """The clean staged rows that break the runs contract, mapped to their reasons.
+    def _insert(self, typed: str, allowed: str, first_only: bool = False) -> list[str]:
+        """Insert the clean records of `typed` that pass `allowed` and are new to `runs`; return their run ids.
 
-        DuckDB finds them with the contract's rules as SQL (`schemas.run_rules`); only those rows
-        go through pandera (`schemas.runs.RunSchema`), which names the reasons. A clean batch never
+        `first_only` keeps the first of records sharing a run id (a window over the wide rows, so
+        only the second look pays for it); without it, the caller checks the ids that come back.
+        """
+        cols = ", ".join(RUN_COLUMNS)
+        first = "QUALIFY row_number() OVER (PARTITION BY run_id ORDER BY seq) = 1" if first_only else ""
+        # ANTI JOIN lets DuckDB hash the chunk rather than all of `runs`; ORDER BY then restores source order.
+        rows = self.wh.execute(
+            f"""INSERT INTO runs ({cols}, ingested_at)
+            SELECT {cols}, now() FROM ({typed}) s ANTI JOIN runs r ON r.run_id = s.run_id
+            WHERE len(problems) = 0 AND coalesce({PASSES}, FALSE) AND {allowed}
+            {first} ORDER BY seq RETURNING run_id"""
+        )
+        return [run_id for (run_id,) in rows]
+
+    def _second_look(self, typed: str, run_ids: list[str]) -> None:
+        """Quarantine the chunk's refused records, and insert what the first statement had to leave out.
+
+        Its suspects (a problem found in SQL, a broken rule, or brackets enough to nest too deep) go
+        to a small temp table, where pandera names the rules broken and `json_depth` measures nesting.
+        The deep records that pass, and the first of run ids that went in twice, are inserted then.
+        """
+        nested = ", ".join(f"CASE WHEN deep THEN coalesce({c}::VARCHAR, '') END AS n_{c}" for c in NESTED_COLUMNS)
+        self.wh.execute(
+            f"""CREATE OR REPLACE TEMP TABLE {self.table} AS
+            SELECT seq, line_no, locator, raw, problems, run_id, deep, {", ".join(DOMAIN_COLUMNS)}, {nested}
+            FROM ({typed}) WHERE len(problems) > 0 OR deep OR NOT coalesce({PASSES}, FALSE)"""
+        )
+        failures = self._domain_failures()
+        for seq, reason in self._depth_failures().items():
+            failures.setdefault(seq, []).append(reason)
+        if failures:
+            marks = pa.table({"seq": list(failures), "extra": list(failures.values())})
+            self.wh.con.register("failures", marks)
+            self.wh.execute(f"UPDATE {self.table} s SET problems = f.extra FROM failures f WHERE s.seq = f.seq")
+            self.wh.con.unregister("failures")
+        measured = {r for (r,) in self.wh.execute(f"SELECT run_id FROM {self.table} WHERE deep AND len(problems) = 0")}
+        redo = [run_id for run_id, n in Counter(run_ids).items() if n > 1 or run_id in measured]
+        if redo:  # went in twice, or maybe before a measured record of the same id: decide again
+            self.report.inserted -= self.wh.execute(
+                "DELETE FROM runs WHERE run_id IN (SELECT unnest(?::VARCHAR[]))", [redo]
+            )[0][0]
+        if measured or redo:
+            refused = f"seq NOT IN (SELECT seq FROM {self.table} WHERE len(problems) > 0)"
+            self.report.inserted += len(self._insert(typed, refused, first_only=True))
+        bad = self.wh.execute(f"SELECT line_no, locator, raw, problems FROM {self.table} WHERE len(problems) > 0")
+        self.report.rejected += len(bad)
+        self._quarantine(
+            [
+                (line_no, locator, (raw or "").rstrip("\r\n").encode("utf-8"),
+                 "; ".join(_json_error(raw) if p == INVALID_JSON and raw else p for p in problems))
+                for line_no, locator, raw, problems in bad
+            ]
+        )  # fmt: skip
+
+    def _domain_failures(self) -> dict[int, list[str]]:
+        """The suspects with no other problem that break the runs contract, mapped to their reasons.
+
+        DuckDB found them with the contract's rules as SQL (`schemas.run_rules`); only those rows
+        go through pandera (`schemas.runs.RunSchema`), which names the reasons. A clean chunk never
         imports pandas or pandera.
         """
         cols = ", ".join(DOMAIN_COLUMNS)
-        clean = f"FROM {self.table} WHERE batch = {self.batch} AND len(problems) = 0"
-        if not self.wh.execute(f"SELECT count(*) {clean} AND NOT coalesce({PASSES}, FALSE)")[0][0]:
+        broken = f"FROM {self.table} WHERE len(problems) = 0 AND NOT coalesce({PASSES}, FALSE)"
+        if not self.wh.execute(f"SELECT count(*) {broken}")[0][0]:
             return {}
         import pandera.errors
 
         from schemas.runs import RunSchema
 
-        df = self.wh.con.sql(f"SELECT seq, {cols} {clean} AND NOT coalesce({PASSES}, FALSE)").df()
+        df = self.wh.con.sql(f"SELECT seq, {cols} {broken}").df()
         try:
             RunSchema.to_schema().select_columns(DOMAIN_COLUMNS).validate(df.drop(columns="seq"), lazy=True)
             return {}
@@ -167,56 +218,16 @@ class Stage:
         return reasons
 
     def _depth_failures(self) -> dict[int, str]:
-        """Clean staged rows nested past `MAX_DEPTH` (the run object is level 1), mapped to the reason.
+        """Suspects with no other problem nested past `MAX_DEPTH` (the run object is level 1), mapped to the reason.
 
-        Staging counts the brackets of each whole record in SQL (`deep`): a record with fewer than
+        `staged_select` counts the brackets of each whole record in SQL (`deep`): a record with fewer than
         `MAX_DEPTH` cannot nest that deep, so only the rare others are measured, column by column,
         by an iterative scan (Python's parser would recurse).
         """
-        texts = [f"coalesce({c}::VARCHAR, '')" for c in NESTED_COLUMNS]
-        suspects = self.wh.execute(
-            f"SELECT seq, {', '.join(texts)} FROM {self.table} "
-            f"WHERE batch = {self.batch} AND len(problems) = 0 AND deep"
-        )
+        texts = ", ".join(f"n_{c}" for c in NESTED_COLUMNS)
+        suspects = self.wh.execute(f"SELECT seq, {texts} FROM {self.table} WHERE len(problems) = 0 AND deep")
         depths = {seq: 1 + max(json_depth(t) for t in values) for seq, *values in suspects}
         return {seq: too_deep(depth) for seq, depth in depths.items() if depth > MAX_DEPTH}
-
-    def _mark(self, failures: dict[int, list[str]], relation: str) -> None:
-        """Record pandera's reasons on the staged rows, with their raw text."""
-        marks = pa.table({"seq": list(failures), "extra": list(failures.values())})
-        self.wh.con.register("failures", marks)
-        self.wh.execute(
-            f"""UPDATE {self.table} s SET problems = f.extra, raw = src.raw
-            FROM failures f, (SELECT seq, raw FROM ({relation})) src
-            WHERE s.batch = {self.batch} AND s.seq = f.seq AND src.seq = f.seq"""
-        )
-        self.wh.con.unregister("failures")
-
-    def _write(self) -> None:
-        r = self.report
-        counts = self.wh.execute(f"SELECT count(*), count(*) FILTER (len(problems) > 0) FROM {self.table}")[0]
-        r.read += counts[0]
-        r.rejected += counts[1]
-        cols = ", ".join(RUN_COLUMNS)
-        r.inserted += self.wh.execute(
-            f"""INSERT INTO runs ({cols}, ingested_at)
-            SELECT {cols}, now() FROM {self.table}
-            WHERE (batch, seq) IN (  -- decide on the narrow keys; the wide rows stream straight into runs
-                SELECT (batch, seq) FROM {self.table} s
-                WHERE len(problems) = 0 AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.run_id = s.run_id)
-                QUALIFY row_number() OVER (PARTITION BY run_id ORDER BY batch, seq) = 1)"""
-        )[0][0]
-        if counts[1]:
-            bad = self.wh.execute(f"SELECT line_no, locator, raw, problems FROM {self.table} WHERE len(problems) > 0")
-            self._quarantine(
-                [
-                    (line_no, locator, (raw or "").rstrip("\r\n").encode("utf-8"),
-                     "; ".join(_json_error(raw) if p == INVALID_JSON and raw else p for p in problems))
-                    for line_no, locator, raw, problems in bad
-                ]
-            )  # fmt: skip
-        self.wh.execute(f"DROP TABLE {self.table}")
-        self.pending = 0
 
     def _quarantine(self, rows: list[tuple]) -> None:
         if rows:
