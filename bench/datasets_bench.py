@@ -50,7 +50,8 @@ def build(wh: Warehouse, store: ReviewStore, data: Path, n: int) -> None:
             [QUEUE, queue.rubric_version, n, n, now, now],
         )
         con.execute(
-            """INSERT INTO items
+            """INSERT INTO items (item_id, batch_id, queue, position, run_id, run_a, run_b, left_run_id,
+                   stratum, inclusion_probability, is_gold, gold_answer, reviewers_needed)
                SELECT printf('i-%07d', pos), 'b-bench', ?, pos, run_id, NULL, NULL, NULL, NULL, 0.01, false, NULL, 2
                FROM (SELECT run_id, row_number() OVER (ORDER BY run_id) AS pos FROM (
                        SELECT run_id FROM runs WHERE run_type = 'llm' AND status = 'success'
@@ -60,12 +61,16 @@ def build(wh: Warehouse, store: ReviewStore, data: Path, n: int) -> None:
         )
         for criterion, value in (("correctness", "correct"), ("helpfulness", "5")):
             con.execute(
-                "INSERT INTO consensus SELECT item_id, ?, ?, ?, ?, 'unanimous', 0.75, 2, 2, ? FROM items",
+                "INSERT INTO consensus "
+                "(item_id, queue, criterion, value, value_num, method, confidence, reviewers, agreeing, resolved_at) "
+                "SELECT item_id, ?, ?, ?, ?, 'unanimous', 0.75, 2, 2, ? FROM items",
                 [QUEUE, criterion, value, 5.0 if value == "5" else None, now],
             )
             for reviewer in ("reviewer1", "reviewer2"):
                 con.execute(
-                    "INSERT INTO labels SELECT item_id, ?, ?, ?, ?, ?, 1, 1, ?, false, ?, NULL FROM items",
+                    "INSERT INTO labels (item_id, queue, reviewer, criterion, value, value_num, submission_id, "
+                    "revision, rubric_version, suggestion_shown, submitted_at, suggestion_outcome) "
+                    "SELECT item_id, ?, ?, ?, ?, ?, 1, 1, ?, false, ?, NULL FROM items",
                     [QUEUE, reviewer, criterion, value, 5.0 if value == "5" else None, queue.rubric_version, now],
                 )
         con.execute(

@@ -37,7 +37,8 @@ NOISE = 0.10
 SUCCESS_SHARE = 0.86  # of demo runs: successful LLM calls (the rest are errors and tool runs)
 
 BATCH_SQL = """
-INSERT INTO items
+INSERT INTO items (item_id, batch_id, queue, position, run_id, run_a, run_b, left_run_id,
+    stratum, inclusion_probability, is_gold, gold_answer, reviewers_needed)
 SELECT ? || '-' || row_number() OVER (ORDER BY run_id), ?, ?, (row_number() OVER (ORDER BY run_id))::INTEGER,
        run_id, NULL, NULL, NULL, model, 0.5, false, NULL, 1
 FROM (SELECT run_id, model FROM runs WHERE run_type = 'llm' AND status = 'success'
@@ -45,7 +46,8 @@ FROM (SELECT run_id, model FROM runs WHERE run_type = 'llm' AND status = 'succes
 """
 # Consensus from the demo truth, a tenth replaced by a random option (reviewers' mistakes).
 CONSENSUS_SQL = """
-INSERT INTO consensus
+INSERT INTO consensus (item_id, queue, criterion, value, value_num, method, confidence, reviewers, agreeing,
+                       resolved_at)
 SELECT i.item_id, i.queue, c.key,
        CASE WHEN hash(i.item_id || c.key) % 100 < ?
             THEN c.options[(1 + hash(i.item_id || c.key || 'x') % len(c.options))::BIGINT]

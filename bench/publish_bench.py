@@ -84,9 +84,10 @@ def build(wh: Warehouse, queue: QueueConfig, n: int) -> str:
         [batch_id, queue.name, queue.rubric_version, n, n],
     )
     wh.execute(
-        """INSERT INTO items
+        """INSERT INTO items (item_id, batch_id, queue, position, run_id, run_a, run_b, left_run_id,
+               stratum, inclusion_probability, is_gold, gold_answer, reviewers_needed)
            SELECT 'item-' || row_number() OVER (), ?, ?, row_number() OVER (), run_id, NULL, NULL, NULL,
-                  model, 0.01, false, NULL, 2, 'run', NULL
+                  model, 0.01, false, NULL, 2
            FROM runs""",
         [batch_id, queue.name],
     )
@@ -193,6 +194,7 @@ def main() -> None:
     names = [f"bench-reviewer-{i}" for i in range(args.reviewers)]
     # granted to the review bench's reviewers, who work in the store publish writes into
     raw_queue = yaml.safe_load((ROOT / "queues" / "support-quality.yaml").read_text())
+    raw_queue.pop("training", None), raw_queue.pop("monitoring", None)  # as the review bench: live items at once
     queue = QueueConfig.model_validate({**raw_queue, "assignees": names})
     with tempfile.TemporaryDirectory() as name, Warehouse(Path(name) / "warehouse.duckdb") as wh:
         tmp = Path(name)
@@ -222,8 +224,9 @@ def main() -> None:
                 conn.execute(items.delete().where(items.c.batch_id == batch_id))
                 conn.execute(batches.delete().where(batches.c.batch_id == batch_id))
             took, result = done[0]
-            report(f"4. reviewers, {label}, during a {result.published:,}-item publish ({took:.1f} s, longest "
-                   f"chunk {result.longest_hold * 1000:.0f} ms)", latencies, elapsed, closed=not rate)  # fmt: skip
+            hold = result.longest_hold * 1000
+            during = f"during a {result.published:,}-item publish ({took:.1f} s, longest chunk {hold:.0f} ms)"
+            report(f"4. reviewers, {label}, {during}", latencies, elapsed, closed=not rate, wanted=0.0)  # p95 only
         print(f"   (target: the review bench's p95 < {P95_MS:.0f} ms)")
 
         bare = statistics.median(seconds([sys.executable, "-c", "pass"], os.environ)[0] for _ in range(3))
