@@ -16,14 +16,8 @@ import streamlit as st
 
 from review_app.render import escape
 from reviewdesk.review.drafts import unanswered
+from reviewdesk.review.step_html import icon_name
 from reviewdesk.review.units import Step, asked_steps, step_answer, step_title, steps_of, unit_of
-
-# Each step type's icon, in the tree and on the form's questions (constants: never run text).
-ICONS = {"llm": ":material/smart_toy:", "tool": ":material/build:", "retriever": ":material/search:",
-         "chain": ":material/account_tree:", "embedding": ":material/scatter_plot:", "prompt": ":material/edit_note:",
-         "parser": ":material/data_object:"}  # fmt: skip
-OTHER_ICON = ":material/radio_button_unchecked:"
-ERROR_ICON = ":material/error:"
 
 
 def unit_steps(item: Mapping[str, Any]) -> list[Step]:
@@ -36,8 +30,8 @@ def is_session(item: Mapping[str, Any]) -> bool:
 
 
 def icon(step: Step) -> str:
-    """The step's icon: an error mark when it failed, else its type's."""
-    return ERROR_ICON if step.failed else ICONS.get(step.run_type, OTHER_ICON)
+    """The step's icon, as the tree draws it (`step_html.icon_name`), in Streamlit's icon syntax."""
+    return f":material/{icon_name(step)}:"
 
 
 def criterion_name(c: Mapping[str, Any]) -> str:

@@ -9,7 +9,7 @@ TAGS = {"div", "p", "span", "pre", "code", "a", "ul", "ol", "li", "table", "thea
         "strong", "s", "b", "blockquote", "hr", "br", "h1", "h2", "h3", "h4", "h5", "h6",
         "details", "summary"}  # fmt: skip
 # (details and summary: a step's folds, opened by the browser; nothing runs or loads in them)
-ATTRIBUTES = {"style", "href", "title", "target", "rel", "class", "start"}
+ATTRIBUTES = {"style", "href", "title", "target", "rel", "class", "start", "open", "aria-hidden"}
 LINK_SCHEMES = ("http:", "https:", "mailto:")
 
 

@@ -11,7 +11,7 @@ from review_support import PASSWORD
 from streamlit.testing.v1 import AppTest
 from test_resolve import two_reviews
 from test_step_labels import consensus, disputed_both, revised, tool1_disputed
-from unit_support import TRACE_ITEM, TRACE_QUEUE, trace_stores
+from unit_support import TRACE_ITEM, TRACE_QUEUE, every_row, trace_stores, tree_rows
 
 from reviewdesk.demo.run import DEMO_PASSWORD
 from reviewdesk.labels.adjudication import backlog, decisions
@@ -101,7 +101,8 @@ def test_a_per_step_case_shows_each_step_in_dispute_with_its_split(step_case):
     shown = [e.label for e in at.expander]
     assert shown.count("Input and output of this step") == 2
     # The trace is drawn read-only as the review screen draws it, open down to the steps in dispute.
-    assert at.expander(key="content-" + TRACE_ITEM + "-step-3").proto.expanded  # the model call above step 4
+    opened = [r.css for h in at.get("html") for r in every_row(tree_rows(h.proto.body)) if r.open]
+    assert opened == [f"st-key-content-{TRACE_ITEM}-step-{n}" for n in (1, 3)]  # the root, the model call above 4
     assert not any(b.label == "Submit" for b in at.button)
 
     def drawn() -> int:  # how many times step 4's error is drawn

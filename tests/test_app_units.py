@@ -10,7 +10,17 @@ from pathlib import Path
 import pytest
 from review_support import PASSWORD, seed_batch
 from streamlit.testing.v1 import AppTest
-from unit_support import TOOL_CRITERION, step, support_session, support_trace, unit_payload, unit_queue
+from unit_support import (
+    TOOL_CRITERION,
+    Row,
+    every_row,
+    step,
+    support_session,
+    support_trace,
+    tree_rows,
+    unit_payload,
+    unit_queue,
+)
 
 from reviewdesk.config import Settings
 from reviewdesk.review import accounts
@@ -20,12 +30,12 @@ from reviewdesk.stores.reviewstore import ReviewStore
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "review_app" / "app.py")
 TRACE_ROWS = [
-    "**1** · chain · support-agent · 2.4 s · success · 310 tokens",
-    "**2** · retriever · policy-search · 80 ms · success",
-    "**3** · llm · 900 ms · success · 140 tokens (120 in, 20 out)",
-    "**4** · tool · get_order · 300 ms · :red[**error**]",
-    "**5** · tool · get_order · 120 ms · success",
-    "**6** · llm · 1.0 s · success · 170 tokens (150 in, 20 out)",
+    "1 · chain · support-agent · 2.4 s · success · 310 tokens",
+    "2 · retriever · policy-search · 80 ms · success",
+    "3 · llm · 900 ms · success · 140 tokens (120 in, 20 out)",
+    "4 · tool · get_order · 300 ms · error",
+    "5 · tool · get_order · 120 ms · success",
+    "6 · llm · 1.0 s · success · 170 tokens (150 in, 20 out)",
 ]
 
 
@@ -51,28 +61,32 @@ def press(at: AppTest, label: str) -> AppTest:
     return at
 
 
-def rows(at: AppTest) -> list[str]:
-    return [e.label for e in at.expander if e.label.startswith("**")]
-
-
-def under(block) -> list[str]:
-    """The labels of the expanders drawn inside `block`, at any depth, in order."""
-    found, todo = [], list(block.children.values())
-    while todo:
-        node = todo.pop(0)
-        if getattr(node, "type", None) == "expander":
-            found.append(node.label)
-        todo[:0] = list(getattr(node, "children", {}).values())
-    return found
-
-
 def html(at: AppTest) -> str:
     return " ".join(h.proto.body for h in at.get("html"))
 
 
-def is_open(at: AppTest, label: str) -> bool:
-    """Whether the expander labelled `label` is sent open (the browser keeps it as the reviewer leaves it)."""
-    return next(e for e in at.expander if e.label == label).proto.expanded
+def tree(at: AppTest) -> list[Row]:
+    """Every step row of the page's trees, in page order."""
+    return every_row(tree_rows(html(at)))
+
+
+def rows(at: AppTest) -> list[str]:
+    return [r.label for r in tree(at)]
+
+
+def row(at: AppTest, label: str) -> Row:
+    return next(r for r in tree(at) if r.label == label)
+
+
+def under(block) -> list[str]:
+    """The step rows drawn inside `block` (an expander), at any depth, in order."""
+    found, todo = [], list(block.children.values())
+    while todo:
+        node = todo.pop(0)
+        if getattr(node, "type", None) == "html":
+            found += [r.label for r in every_row(tree_rows(node.proto.body))]
+        todo[:0] = list(getattr(node, "children", {}).values())
+    return found
 
 
 def stored(tmp_path: Path, item_id: str) -> list[dict]:
@@ -83,14 +97,15 @@ def stored(tmp_path: Path, item_id: str) -> list[dict]:
 def test_a_trace_item_shows_its_steps_as_a_tree_with_errors_marked_and_the_final_answer_open(tmp_path, monkeypatch):
     at = review_page(tmp_path, monkeypatch, "trace", [unit_payload("trace", "t1", support_trace())])
     assert "Trace of 6 steps · 1 failed" in [c.value for c in at.caption]
+    assert len(at.get("html")) <= 6  # the whole tree is one element (beside the page's styles and scripts)
     assert rows(at) == TRACE_ROWS  # every step, in order: the root, its children, the tool under the model call
-    root = next(e for e in at.expander if e.label == TRACE_ROWS[0])
-    assert [r for r in under(root) if r.startswith("**")] == TRACE_ROWS[1:]
-    model = next(e for e in at.expander if e.label == TRACE_ROWS[2])
-    assert [r for r in under(model) if r.startswith("**")] == [TRACE_ROWS[3]]  # nested under its parent
-    assert next(e for e in at.expander if e.label == TRACE_ROWS[3]).icon == ":material/error:"
-    assert [is_open(at, row) for row in TRACE_ROWS] == [True, False, True, False, False, False]  # the root, and
-    # the model call above the asked tool step; every step's content is sent with it, to open in the browser
+    assert [r.label for r in every_row(row(at, TRACE_ROWS[0]).children)] == TRACE_ROWS[1:]
+    assert [r.label for r in row(at, TRACE_ROWS[2]).children] == [TRACE_ROWS[3]]  # nested under its parent
+    assert [r.icon for r in tree(at)] == ["account_tree", "search", "smart_toy", "error", "build", "smart_toy"]
+    assert [r.open for r in tree(at)] == [True, False, True, False, False, False]  # the root, and the model
+    # call above the asked tool step; every step's content is sent with it, to open in the browser
+    item = at.session_state["item"]["item_id"]
+    assert [r.css for r in tree(at)] == [f"st-key-content-{item}-step-{n}" for n in range(1, 7)]
     text = html(at)
     assert text.index(">Output</div>") < text.index(">Final answer</div>")  # the model call's, then the root's
     assert "Your order <strong>A1</strong> shipped on 3 May.</p>" in text[text.index(">Final answer</div>") :]
@@ -104,9 +119,8 @@ def test_steps_whose_parents_loop_are_drawn_after_the_tree_and_said_to_be_outsid
     at = review_page(tmp_path, monkeypatch, "trace", [payload])
     assert "Trace of 8 steps · 1 failed · the last 2 outside the tree (their parent links loop)" in [
         c.value for c in at.caption]  # fmt: skip
-    assert rows(at) == [*TRACE_ROWS, "**7** · llm · success", "**8** · llm · success"]
-    x1 = next(e for e in at.expander if e.label == "**7** · llm · success")
-    assert [r for r in under(x1) if r.startswith("**")] == ["**8** · llm · success"]
+    assert rows(at) == [*TRACE_ROWS, "7 · llm · success", "8 · llm · success"]
+    assert [r.label for r in row(at, "7 · llm · success").children] == ["8 · llm · success"]
 
 
 def test_a_step_shows_its_input_and_output_as_runs_are_shown(tmp_path, monkeypatch):
@@ -178,7 +192,7 @@ def test_a_session_item_shows_its_turns_in_order_with_early_turns_folded(tmp_pat
     assert "Question 1:" not in text and text.index("Question 6:") < text.index("Answer 6:") < text.index("Question 8:")
     assert "Question 5:" not in text  # each turn shows its latest user message, not the history it carries
     steps = next(e for e in at.expander if e.label == "1 step of this turn")  # turn 6's tool call, asked: open
-    assert [r for r in under(steps) if r.startswith("**")] == ["**8** · tool · get_order · 40 ms · success"]
+    assert under(steps) == ["8 · tool · get_order · 40 ms · success"]
 
     at.session_state[f"content-{at.session_state['item']['item_id']}-earlier"] = True
     at = press(at.run(), "correct")  # opened, then a rerun: the earlier turns stay open

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -258,3 +260,68 @@ def trace_stores(tmp_path: Path, steps: list[dict] | None = None,
         )
         accounts.add_user(store, "lead", "lead", PASSWORD)
         yield store, wh
+
+
+@dataclass
+class Row:
+    """A step of the tree as the browser gets it: its row's text and icon, its class, whether it is sent
+    open, how deep it nests, and the rows nested in it."""
+
+    label: str
+    icon: str
+    css: str
+    open: bool
+    depth: int
+    children: list[Row] = field(default_factory=list)
+
+
+class _TreeParser(HTMLParser):
+    """Each `<details>` that carries a step's class (not "Run details" or earlier messages) and its
+    `<summary>` text, the icon (the `aria-hidden` span) apart."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[Row] = []
+        self.stack: list[Row | None] = []  # one per open <details>: a step's Row, or None for other folds
+        self.summary: Row | None = None
+        self.in_icon = False
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        found = dict(attrs)
+        if tag == "details":
+            css = found.get("class") or ""
+            row = Row("", "", css, "open" in found, sum(r is not None for r in self.stack) + 1) if css else None
+            if row:
+                parent = next((r for r in reversed(self.stack) if r is not None), None)
+                (parent.children if parent else self.rows).append(row)
+            self.stack.append(row)
+        elif tag == "summary" and self.stack and self.stack[-1] is not None and not self.stack[-1].label:
+            self.summary = self.stack[-1]
+        elif tag == "span" and self.summary and found.get("aria-hidden") == "true":
+            self.in_icon = True
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "details" and self.stack:
+            self.stack.pop()
+        elif tag == "summary":
+            self.summary = None
+        elif tag == "span":
+            self.in_icon = False
+
+    def handle_data(self, data: str) -> None:
+        if self.summary and self.in_icon:
+            self.summary.icon += data
+        elif self.summary:
+            self.summary.label += data
+
+
+def tree_rows(html_text: str) -> list[Row]:
+    """The top steps of the trees in `html_text` (the nested ones under each `children`)."""
+    parser = _TreeParser()
+    parser.feed(html_text)
+    return parser.rows
+
+
+def every_row(rows: list[Row]) -> list[Row]:
+    """Rows and everything nested in them, in page order."""
+    return [r for row in rows for r in (row, *every_row(row.children))]

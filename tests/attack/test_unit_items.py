@@ -3,7 +3,7 @@ names and statuses holding markdown images, HTML, scripts and Streamlit directiv
 objects, parents that loop or come later, repeated run ids. Each is drawn by the real review view
 (views/review.py under AppTest, on a real SQLite store whose queue asks a per-step criterion): nothing
 raises, Submit and Skip stay, no run text reaches markdown unescaped (only the screen's own constant
-icons and the red "error" mark), st.html gets nothing that can run or load, expanders nest at most
+icons and the red "error" mark), st.html gets nothing that can run or load, the tree's steps nest at most
 `unit_view.LEVELS` deep, and every step the criterion names gets its own question.
 """
 
@@ -20,16 +20,17 @@ from render_support import unsafe
 from review_support import PASSWORD, seed_batch
 from streamlit.testing.v1 import AppTest
 from test_rendering import CHROME, HOSTILE, acted_on, json_values, markdown_strings, review_view
-from unit_support import TOOL_CRITERION, step, unit_payload, unit_queue, wide_trace
+from unit_support import TOOL_CRITERION, every_row, step, tree_rows, unit_payload, unit_queue, wide_trace
 
-from review_app.step_questions import ERROR_ICON, ICONS, OTHER_ICON
 from review_app.unit_view import LEVELS
 from reviewdesk.config import Settings
 from reviewdesk.review import accounts
+from reviewdesk.review.step_html import ERROR_ICON, ICONS, OTHER_ICON
 from reviewdesk.stores.reviewstore import ReviewStore
 
 VIEWS = Path(__file__).resolve().parents[2] / "review_app" / "views"
-OURS = [":red[**error**]", ERROR_ICON, OTHER_ICON, *ICONS.values()]  # the screen's constants, never run text
+# The screen's constants, never run text: the form's step icons and the red "error" mark.
+OURS = [":red[**error**]", *(f":material/{name}:" for name in (ERROR_ICON, OTHER_ICON, *ICONS.values()))]
 HOSTILE_STEP = {**TOOL_CRITERION, "description": HOSTILE[0], "options": ["right", HOSTILE[3]]}
 
 
@@ -60,15 +61,9 @@ def ours_removed(markdown: str) -> str:
     return markdown
 
 
-def nesting(at: AppTest) -> int:
-    """How deep expanders nest on the page."""
-    deepest, todo = 0, [(at._tree, 0)]
-    while todo:
-        node, depth = todo.pop()
-        depth += getattr(node, "type", None) == "expander"
-        deepest = max(deepest, depth)
-        todo += [(c, depth) for c in getattr(node, "children", {}).values()]
-    return deepest
+def rows(at: AppTest) -> list:
+    """Every step row of the page's trees, in page order."""
+    return [r for h in at.get("html") for r in every_row(tree_rows(h.proto.body))]
 
 
 @pytest.fixture(scope="module")
@@ -90,19 +85,16 @@ def tools(at: AppTest) -> list[str]:
 
 def test_a_trace_of_500_steps_shows_every_step_and_asks_each_tool_step(page: UnitPage):
     at = page.show(unit_payload("trace", "w", wide_trace(500)))
-    assert len([e for e in at.expander if e.label.startswith("**")]) == 500
+    assert len(rows(at)) == 500
     assert len(tools(at)) == 249  # steps 2, 4, ..., 498
 
 
-def test_nesting_500_deep_draws_expanders_at_most_levels_deep_with_the_depth_shown(page: UnitPage):
+def test_nesting_500_deep_nests_steps_at_most_levels_deep_with_the_depth_shown(page: UnitPage):
     deep = [step("d0", None, 0, "chain")] + [step(f"d{i}", f"d{i - 1}", i, "tool") for i in range(1, 500)]
     at = page.show(unit_payload("trace", "d", deep))
-    for n in range(2, LEVELS + 1):  # open the steps that nest, down to the deepest level
-        at.session_state[f"content-{at.session_state['item']['item_id']}-step-{n}"] = True
-    at.run()
-    assert not at.exception and nesting(at) <= LEVELS + 1  # "Run details" inside the deepest open step
-    labels = [e.label for e in at.expander if e.label.startswith("**")]
-    assert len(labels) == 500 and labels[-1] == "**500** · tool · depth 499"
+    assert max(r.depth for r in rows(at)) == LEVELS
+    labels = [r.label for r in rows(at)]
+    assert len(labels) == 500 and labels[-1] == "500 · tool · depth 499"
     assert len(tools(at)) == 499
 
 
@@ -113,8 +105,8 @@ def test_names_statuses_and_content_with_markup_are_shown_as_text(page: UnitPage
     steps += [step("x", "r", 1, HOSTILE[4], name="<script>alert(1)</script>" * 100)]
     at = page.show(unit_payload("trace", HOSTILE[0], steps))
     assert len(tools(at)) == len(HOSTILE)
-    labels = [e.label for e in at.expander if e.label.startswith("**")]
-    assert labels[1] == "**2** · tool · !\\[r\\](http:\u2060//host.example/x.png) · :red[**error**]"
+    labels = [r.label for r in rows(at)]
+    assert labels[1] == f"2 · tool · {HOSTILE[0]} · error"  # as text: the HTML is escaped, never markdown
     assert labels[-1].endswith("…") and len(labels[-1]) < 200  # a long name is cut short
 
 
