@@ -9,10 +9,12 @@ Number keys work whatever has focus, except inside a text field. Streamlit's `sh
 holds an INPUT, TEXTAREA or SELECT, whatever the input's type. So after a mouse click on a radio
 option, a toggle, or a select box (whose search box keeps focus once the choice is made), the digit
 keys did nothing, or typed into the box. `install` adds one page-wide listener, ahead of Streamlit's
-(capture phase on window): a digit pressed in such a non-text input (a radio, a checkbox, or a
-select box whose list is closed) takes focus off it and presses the quick-key button of that digit,
-which Streamlit keys as `quickkeyN-...` (class `st-key-quickkeyN-...`). Text fields (text inputs,
-text areas, an open select box's search) keep their digits. Ctrl+Enter on a focused button (the queue
+(capture phase on window), that takes every digit outside a text field (text inputs, text areas, an
+open select box's search keep theirs): it takes focus off a non-text input, then selects the option
+in the widget the keys answer (`mark`) right in the page, as a click would, so the choice shows in the
+next frame instead of after a rerun; where it cannot (no such option, a suggestion shown), it presses
+the quick-key button of that digit, which Streamlit keys as `quickkeyN-...` (class
+`st-key-quickkeyN-...`) and handles on the server. Ctrl+Enter on a focused button (the queue
 pill the mouse just chose) would press that button, as Enter does: it is kept from it, so it submits.
 The same script opens each new item with its content pane scrolled to the end, where the answer is.
 
@@ -44,16 +46,36 @@ _SCRIPT = """<script>
       return;
     }
     if (!/^[1-9]$/.test(e.key) || e.ctrlKey || e.metaKey || e.altKey) return;
-    if (!(t instanceof HTMLElement) || !["INPUT", "SELECT"].includes(t.tagName)) return;
-    const closedSelect = t.getAttribute("role") === "combobox" && t.getAttribute("aria-expanded") !== "true";
-    if (t.tagName === "INPUT" && !notText.has(t.type) && !closedSelect) return;  // a text field: its digit
+    if (t instanceof HTMLElement && ["INPUT", "SELECT", "TEXTAREA"].includes(t.tagName)) {
+      const closedSelect = t.getAttribute("role") === "combobox" && t.getAttribute("aria-expanded") !== "true";
+      if (t.tagName === "TEXTAREA" || (t.tagName === "INPUT" && !notText.has(t.type) && !closedSelect)) return;
+    }
+    // The key's button may not be drawn yet (a 4 pressed while a 3-option criterion's buttons show).
     const button = document.querySelector(`[class*="st-key-QUICK${e.key}-"] button`);
-    if (!button) return;
+    const option = target(Number(e.key) - 1);
+    if (!option && !button) return;
     e.preventDefault();
     e.stopImmediatePropagation();
-    t.blur();
-    button.click();
+    if (t instanceof HTMLElement) t.blur();
+    (option ?? button).click();
   }, true);
+  // Where a digit goes without waiting for the server: the marked widget, or the next one still open
+  // when digits already answered it since the mark was drawn. Its n-th option is clicked as the mouse
+  // would, so the choice shows at once and the form's rerun moves the mark. A widget showing a choice
+  // already (a model's suggestion) is left to its quick-key button: the server counts that as accepted.
+  let marked = "", answered = new Set();
+  const target = (n) => {
+    const targets = document.querySelector("[data-keys-answer]")?.dataset.keysAnswer ?? "";
+    if (targets !== marked) [marked, answered] = [targets, new Set()];
+    const widget = targets.split(" ").find((c) => c && !answered.has(c));
+    const group = widget && document.querySelector(`.${widget} [role="radiogroup"]`);
+    if (!group) return null;
+    const options = group.querySelectorAll('input[type="radio"], button[role="radio"]');
+    const chosen = (o) => o.checked || o.getAttribute("aria-checked") === "true";
+    if (n >= options.length || [...options].some(chosen)) return null;
+    answered.add(widget);
+    return options[n];
+  };
   // A new item (its id in the address bar) opens with its content pane scrolled to the end, the answer
   // under the latest turns, and kept there while it draws (until nothing in it is still loading and its
   // height has not changed for 1.5 s; 5 to 30 s), unless the reviewer scrolls it first.
@@ -118,13 +140,18 @@ def css_class(key: str) -> str:
     return "st-key-" + re.sub(r"[^a-zA-Z0-9_-]", "-", key.strip())
 
 
-def mark(key: str) -> None:
+def mark(key: str, then: list[str] | None = None) -> None:
     """Mark the widget keyed `key` as the one the number keys answer: a coloured bar and tint beside it.
 
-    Drawn as an (empty) element, not as styles alone, which Streamlit keeps in a container of their own
-    that a fragment's rerun does not clear: the mark goes when the element is not drawn again."""
+    With `then` (the keys of the choice widgets still open after it, in order), the mark also tells the
+    page's key listener where digits go: it selects the option in the browser at once, and a second
+    digit pressed before the form has redrawn goes to the next widget. Drawn as an (empty) element, not
+    as styles alone, which Streamlit keeps in a container of their own that a fragment's rerun does not
+    clear: the mark goes when the element is not drawn again."""
+    targets = "" if then is None else f'<span data-keys-answer="{" ".join(css_class(k) for k in (key, *then))}"></span>'
     st.html(
-        f"<span></span><style>.{css_class(key)} {{border-left: 4px solid #ff4b4b; background: rgba(255, 75, 75, 0.07);"
-        " padding: 0.25rem 0 0.25rem 0.6rem; border-radius: 0.25rem;}</style>",
+        f"<span></span><style>.{css_class(key)} {{border-left: 4px solid #ff4b4b;"
+        " background: rgba(255, 75, 75, 0.07); padding: 0.25rem 0 0.25rem 0.6rem; border-radius: 0.25rem;}</style>"
+        + targets,
         width="content",
     )

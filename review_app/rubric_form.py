@@ -85,7 +85,8 @@ def quick_keys(criteria: list[Mapping[str, Any]], prefix: str) -> None:
     with st.container(horizontal=True, vertical_alignment="center"):
         asks = f"{c['criterion']}, {c['label'].lower()}" if "step" in c else _name(c)
         st.markdown(f"Keys answer **{escape(asks)}**")
-        browser.mark(_key(prefix, c))
+        after = criteria[criteria.index(c) + 1 :]
+        browser.mark(_key(prefix, c), then=[_key(prefix, o) for o in after if choices(o) and _open(o, prefix)])
         for n, (shortcut, option) in enumerate(zip(KEYS, choices(c), strict=False)):
             st.button(escape(option), key=f"{browser.QUICK_KEY}{shortcut}-{prefix}", shortcut=shortcut,
                       on_click=_press, args=(criteria, prefix, n))  # fmt: skip

@@ -134,6 +134,25 @@ def test_a_single_and_a_pairwise_item_are_answered_with_keys_only(chromium, revi
     assert rows[single]["answers"] == {"correctness": "partially_correct", "helpfulness": 5, "notes": None}
 
 
+def test_a_digit_selects_in_the_page_and_a_second_one_pressed_at_once_answers_the_next_criterion(chromium, review_app):
+    with screen(chromium, review_app.url) as app:
+        page = app.page
+        log_in(app, "reviewer1")
+        open_review(app, "support-quality")
+        item_id = linked_item(page)
+        runs = app.runs
+        page.keyboard.press("2")  # correctness: partially_correct, selected in the page before any rerun
+        expect(page.get_by_role("radio", name="partially_correct", exact=True)).to_be_checked(timeout=1_000)
+        page.keyboard.press("4")  # at once: helpfulness (the form has not redrawn yet), not correctness again
+        expect(page.get_by_text("Keys answer")).to_have_count(0)
+        expect(page.get_by_role("radio", name="partially_correct", exact=True)).to_be_checked()
+        assert app.runs > runs  # the selections reached the server
+        press(app, "Control+Enter")
+        expect(page).not_to_have_url(re.compile(f"item={item_id}$"))
+    rows = {r["item_id"]: r for r in mine(review_app, "reviewer1")}
+    assert rows[item_id]["answers"] == {"correctness": "partially_correct", "helpfulness": 4, "notes": None}
+
+
 def test_a_reload_mid_review_keeps_the_session_and_the_reserved_item(chromium, review_app):
     with screen(chromium, review_app.url) as app:
         page = app.page
