@@ -66,10 +66,10 @@ SETTLED = "!document.querySelector('[data-stale=\"true\"], [data-testid=\"stSkel
 CAPTION = ("[...document.querySelectorAll('[data-testid=\"stCaptionContainer\"]')]"
            ".find(c => c.innerText.includes('of batch'))")
 NEXT_ITEM_DRAWN = f"""(old) => {{ window.benchDone = new Promise(done => {{ const check = () => {{
-    const caption = {CAPTION}, messages = document.querySelectorAll('[data-testid="stChatMessage"]');
-    const answer = messages[messages.length - 1];
-    if (caption && caption.innerText !== old && answer
-        && answer.querySelector('[data-testid="stHtml"], [data-testid="stCode"]')
+    const caption = {CAPTION}, answers = document.querySelectorAll('[data-testid="stChatMessage"], .answer');
+    const answer = answers[answers.length - 1];  // .answer: one st.html per run; stChatMessage: before it
+    if (caption && caption.innerText !== old && answer && (answer.matches('.answer')
+        || answer.querySelector('[data-testid="stHtml"], [data-testid="stCode"]'))
         && answer.innerText.trim() && {SETTLED}) done(performance.now() - window.benchDown);
     else requestAnimationFrame(check); }}; check(); }}); }}"""
 # A key: the first frame with the choice selected (what the reviewer waits for), and, apart, the first

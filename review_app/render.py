@@ -2,10 +2,10 @@
 
 Runs come from production and may hold anything: `<script>`, a markdown image pointing anywhere, a
 message part whose text is a number, `tool_calls: 7`. `reviewdesk.review.conversation` turns any
-payload into turns (one chat bubble each, a tool result in its own); their text is drawn as markdown
-by `reviewdesk.review.markup` (HTML escaped, images as text, links inert unless http(s)) into
-`st.html`, or exactly as logged with "Raw text" on (`review_app.parts`). Nothing uses
-unsafe_allow_html. Streamlit renders markdown in captions, labels, help, notices and headings, so
+payload into turns (one bubble each, a tool result in its own); `reviewdesk.review.run_html` draws a
+run as one HTML block for `st.html`, its text as markdown made safe by `reviewdesk.review.markup` (HTML
+escaped, images as text, links inert unless http(s)), or exactly as logged with "Raw text" on. Nothing
+uses unsafe_allow_html. Streamlit renders markdown in captions, labels, help, notices and headings, so
 every run-, queue- or reviewer-derived string shown there goes through `escape` first. And if an
 item still fails to draw for a reason nobody foresaw, `guarded` puts a plain notice in its place,
 so the page goes on to the rubric and the Submit and Skip buttons.
@@ -21,15 +21,11 @@ from typing import Any
 
 import streamlit as st
 
-from review_app import parts
-from reviewdesk.review import wording
-from reviewdesk.review.conversation import Turn, as_json, plain, split, turns
+from reviewdesk.review import run_html, wording
+from reviewdesk.review.conversation import plain, turns
 from reviewdesk.review.units import unit_of
 
 HIDDEN = ("model",)  # blind review: which model answered is not shown
-# Each role's avatar; the message name given to Streamlit is the normalised role, never the log's.
-AVATARS = {"user": "user", "assistant": "assistant", "system": ":material/settings:", "tool": ":material/build:",
-           "other": ":material/description:"}  # fmt: skip
 # What can make a link or an image ([...]), HTML or an autolink (<), an entity (&), math ($) or a
 # code span (`), and the backslash itself: each is shown literally after a backslash. Emphasis, lists
 # and headings stay: they cannot fetch or hide anything, and rubric instructions use them.
@@ -60,68 +56,9 @@ def guarded(what: str) -> Iterator[None]:
         )
 
 
-def value(data: Any, expanded: bool = False) -> None:
-    """A structured value as collapsible JSON, whatever it holds (a string stays a JSON string)."""
-    st.json(as_json(data), expanded=expanded)
-
-
-def draw(found: list[Turn], raw: bool) -> None:
-    """Turns as chat bubbles, each labelled as the log named it; a tool result in a bubble of its own."""
-    for turn in found:
-        with st.chat_message(turn.role, avatar=AVATARS.get(turn.role, AVATARS["other"])):
-            st.caption(escape(turn.label))
-            for piece in turn.parts:
-                parts.part(piece, raw)
-
-
-def conversation(inputs: Any, raw: bool = False, title: str = "Conversation") -> None:
-    """A run's inputs, earlier turns folded away: the latest user turn and what follows come first."""
-    st.markdown(f"**{title}**")
-    earlier, latest = split(turns(inputs, role="user"))
-    if earlier:
-        with st.expander(f"Show {len(earlier)} earlier message{'s' if len(earlier) > 1 else ''}"):
-            draw(earlier, raw)
-    if not latest:
-        st.caption("(none)")
-    draw(latest, raw)
-
-
-def answer(outputs: Any, raw: bool = False, title: bool = True) -> None:
-    """A run's outputs as turns, under an "Answer" title unless the caller gave one."""
-    if title:
-        st.markdown("**Answer**")
-    found = turns(outputs)
-    if not found:
-        st.caption("(none)")
-    draw(found, raw)
-
-
-def failure(payload: dict) -> None:
-    """A run's error as logged, when it failed."""
-    if payload.get("status") == "error":
-        error = payload.get("error")
-        st.code(f"error: {error if isinstance(error, str) else as_json(error, indent=2)}", language=None,
-                wrap_lines=True)  # fmt: skip
-
-
-def details(payload: Any) -> None:
-    """A run's error, when it failed, and its other fields in an expander."""
-    if not isinstance(payload, dict):
-        return
-    failure(payload)
-    with st.expander("Run details"):
-        value({k: v for k, v in payload.items() if k not in ("inputs", "outputs", *HIDDEN)})
-
-
-def run(payload: Any, show_inputs: bool = True, raw: bool = False) -> None:
-    """One run: its conversation, its answer, and its details in an expander."""
-    if not isinstance(payload, dict):  # not a run as publish writes it: show what is there
-        answer(payload, raw)
-        return
-    if show_inputs:
-        conversation(payload.get("inputs"), raw)
-    answer(payload.get("outputs"), raw)
-    details(payload)
+def run(payload: Any, raw: bool = False) -> None:
+    """One run as one HTML block: its conversation, its answer, then its error and details folded."""
+    st.html(run_html.run(payload, raw, HIDDEN))
 
 
 def run_of(item: dict, run_id: str | None) -> Any:
@@ -162,16 +99,16 @@ def item(item: dict, key: str = "content", asked: Collection[str] = ()) -> None:
             run(run_of(item, item["run_id"]), raw=raw)
             return
         shown = [run_of(item, run_id) for run_id in sides(item)]
-        conversation(shown[0].get("inputs") if isinstance(shown[0], dict) else None, raw)
+        st.html(run_html.conversation(shown[0].get("inputs") if isinstance(shown[0], dict) else None, raw,
+                                      "Conversation"))  # fmt: skip
         spans = differences(*(plain(turns(_outputs(p))) for p in shown)) if marked else None
         for i, (column, payload) in enumerate(zip(st.columns(2), shown, strict=True)):
             with column:
                 st.subheader(f"Answer {'AB'[i]}")
                 if spans is None:
-                    answer(_outputs(payload), raw, title=False)
+                    st.html(run_html.run(payload, raw, HIDDEN, inputs=False, heading=None))
                 else:
-                    st.html(wording.marked_html(spans[i], "ab"[i]))
-                details(payload)
+                    st.html(wording.marked_html(spans[i], "ab"[i]) + run_html.details(payload, HIDDEN))
 
 
 def differences(a: str, b: str) -> tuple[list[wording.Span], list[wording.Span]]:

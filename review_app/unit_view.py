@@ -26,7 +26,7 @@ import streamlit as st
 from review_app import render
 from review_app.browser import css_class
 from review_app.render import escape
-from reviewdesk.review import step_html
+from reviewdesk.review import run_html, step_html
 from reviewdesk.review.conversation import split, turns
 from reviewdesk.review.units import Step, StepNode, ancestors, step_tree, steps_of, turns_of, unreachable_of
 
@@ -107,8 +107,8 @@ def _turn(steps: list[Step], n: int, item_id: str, raw: bool, key: str, opened: 
     root, *_ = steps
     with st.container(key=f"{key}-{item_id}-turn-{n}"):
         st.markdown(f"**Turn {n}** · step " + step_label(root))
-        render.failure(root.fields)
-        render.draw(split(turns(root.fields.get("inputs"), role="user"))[1], raw)
+        latest = split(turns(root.fields.get("inputs"), role="user"))[1]
+        st.html(run_html.error(root.fields) + run_html.turns_html(latest, raw) or run_html.label("(no user message)"))
         below = [node for top in step_tree(steps, LEVELS) for node in top.children]
         if below:
             count = len(steps) - 1
@@ -118,4 +118,4 @@ def _turn(steps: list[Step], n: int, item_id: str, raw: bool, key: str, opened: 
             with box:
                 if box.open:
                     _tree(below, item_id, raw, key, opened)
-        render.draw(turns(root.fields.get("outputs")), raw)
+        st.html(run_html.output(root.fields.get("outputs"), raw, heading=None))

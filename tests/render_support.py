@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from html.parser import HTMLParser
 
+from bs4 import BeautifulSoup, Tag
+from streamlit.testing.v1 import AppTest
+
 TAGS = {"div", "p", "span", "pre", "code", "a", "ul", "ol", "li", "table", "thead", "tbody", "tr", "th", "td", "em",
         "strong", "s", "b", "blockquote", "hr", "br", "h1", "h2", "h3", "h4", "h5", "h6",
         "details", "summary"}  # fmt: skip
@@ -52,3 +55,24 @@ def text_of(body: str) -> str:
     reader.feed(body)
     reader.close()
     return "".join(reader.text)
+
+
+def page_html(at: AppTest) -> BeautifulSoup:
+    """Every `st.html` block an AppTest drew, as one document, in page order."""
+    return BeautifulSoup("".join(h.value for h in at.get("html")), "html.parser")
+
+
+def bubbles(root: Tag) -> list[Tag]:
+    """The turn bubbles under `root`, in order (each classed `turn-<role>`)."""
+    return root.select("div[class^='turn-']")
+
+
+def said(bubble: Tag) -> str:
+    """What a bubble says: its text less its label (the role as the log named it)."""
+    _label, *rest = bubble.find_all(recursive=False)
+    return "".join(part.get_text() for part in rest).strip()
+
+
+def codes(root: Tag) -> list[str]:
+    """The code blocks under `root`, each as its exact text (Pygments ends every block with a newline)."""
+    return [pre.get_text().removesuffix("\n") for pre in root.select("pre")]

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 from demo_support import qualify_demo_reviewers
-from render_support import text_of, unsafe
+from render_support import bubbles, codes, page_html, said, text_of, unsafe
 from sqlalchemy import text
 from streamlit.testing.v1 import AppTest
 
@@ -156,7 +156,7 @@ def test_pairwise_preference_is_stored_as_a_run_id(app: AppTest, demo_dir: Path)
 
 
 def test_run_content_is_shown_as_text_so_html_never_runs_and_nothing_is_fetched():
-    # Issue 13: run text is drawn as markdown (st.html of reviewdesk.review.markup) unless "Raw text" is on;
+    # Issue 13: run text is drawn as markdown (st.html of reviewdesk.review.run_html) unless "Raw text" is on;
     # drawn, its HTML and image show as text and nothing in the HTML can run or load; raw, it is exact code text.
     def page(raw: bool):
         from review_app import render
@@ -172,31 +172,31 @@ def test_run_content_is_shown_as_text_so_html_never_runs_and_nothing_is_fetched(
     assert not at.exception
     bodies = [h.value for h in at.get("html")]
     assert bodies and not [problem for b in bodies for problem in unsafe(b)]
-    shown = [text_of(b).strip() for b in bodies]
-    assert "<script>alert('x')</script> hi" in shown
-    assert "<img src=x onerror=alert(1)> [image: pixel](https://tracker.example/p.png)" in shown
-    assert "secret-model" not in " ".join(j.value for j in at.get("json"))
+    shown = [said(b) for b in bubbles(page_html(at))]
+    assert shown == ["<script>alert('x')</script> hi",
+                     "<img src=x onerror=alert(1)> [image: pixel](https://tracker.example/p.png)"]  # fmt: skip
+    assert "secret-model" not in text_of("".join(bodies))
 
     at = AppTest.from_function(page, kwargs={"raw": True}).run()
     assert not at.exception
-    codes = [c.value for c in at.code]
-    assert "<script>alert('x')</script> hi" in codes
-    assert "<img src=x onerror=alert(1)> ![pixel](https://tracker.example/p.png)" in codes
-    rendered_markdown = " ".join(m.value for m in at.markdown)
-    assert "<script" not in rendered_markdown and "tracker.example" not in rendered_markdown
-    assert not at.get("html")
-    assert "secret-model" not in " ".join(j.value for j in at.get("json"))
+    bodies = [h.value for h in at.get("html")]
+    assert not [problem for b in bodies for problem in unsafe(b)]
+    drawn = page_html(at)
+    exact = [["<script>alert('x')</script> hi"], ["<img src=x onerror=alert(1)> ![pixel](https://tracker.example/p.png)"]]
+    assert [codes(b) for b in bubbles(drawn)] == exact
+    assert "secret-model" not in drawn.get_text()
 
 
 def test_no_view_renders_raw_html():
-    """Run text reaches st.html only as markup built by reviewdesk.review.markup, .step_html and .wording (sanitised, no
-    scripts); review_app/browser.py alone adds scripts and styles, all constants (test_review_screen.py)."""
+    """Run text reaches st.html only as markup built by reviewdesk.review.run_html, .step_html and .wording
+    (sanitised, no scripts); review_app/browser.py alone adds scripts and styles, all constants
+    (test_review_screen.py)."""
     sources = {p.relative_to(ROOT).as_posix(): p.read_text() for p in (ROOT / "review_app").rglob("*.py")}
     assert not any("unsafe_allow_html=True" in s for s in sources.values())
     assert [name for name, s in sources.items() if "unsafe_allow_javascript" in s] == ["review_app/browser.py"]
     calls = [line.strip() for name, s in sources.items() if name != "review_app/browser.py"
              for line in s.splitlines() if "st.html(" in line]  # fmt: skip
-    built = ("st.html(to_html(", "st.html(documents_html(", "st.html(wording.marked_html(", "st.html(step_html.")
+    built = ("st.html(wording.marked_html(", "st.html(step_html.", "st.html(run_html.")
     assert calls and all(c.startswith(built) for c in calls), calls
 
 

@@ -137,7 +137,7 @@ def test_markdown_is_drawn_while_script_html_and_remote_images_stay_inert(review
 
     # The tool call is a named call, its result a tool bubble; the earlier turns are folded away.
     expect(page.get_by_text('get_order(order_id="A1")')).to_be_visible()
-    expect(page.get_by_test_id("stChatMessage").filter(has_text="tool result: get_order")).to_have_count(1)
+    expect(page.locator(".turn-tool").filter(has_text="tool result: get_order")).to_have_count(1)
     expect(page.get_by_text("Show 9 earlier messages")).to_be_visible()
     expect(page.get_by_text("Earlier message 3.")).not_to_be_visible()
     expect(page.get_by_text("What is in order A1, and what does it cost?")).to_be_visible()
@@ -152,7 +152,7 @@ def test_markdown_is_drawn_while_script_html_and_remote_images_stay_inert(review
 
     with app.rerun():  # raw text: the exact answer, as code text
         page.get_by_text("Raw text").click()
-    exact = page.get_by_test_id("stCode").filter(has_text="![tracking pixel](http://example.invalid/x.png)")
+    exact = page.locator(f"{run} pre").filter(has_text="![tracking pixel](http://example.invalid/x.png)")
     expect(exact).to_have_count(1)
     assert page.evaluate("() => window.__pwned") is None
     page.wait_for_timeout(500)  # time for any late fetch to show up

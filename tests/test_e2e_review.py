@@ -233,10 +233,10 @@ def test_the_answer_every_criterion_and_submit_fit_one_1400x900_screen(chromium,
             viewport = {"x": 0, "y": 0, "width": WIDTH, "height": HEIGHT}
             assert page.evaluate("document.scrollingElement.scrollHeight") <= HEIGHT  # no page scrolling
             pane = page.locator(".st-key-content_pane").bounding_box()
-            answers = page.locator(".st-key-content_pane [data-testid='stChatMessage']")
-            last = [answers.nth(answers.count() - 1)] if kind != "pairwise" else [
-                page.locator(".st-key-content_pane [data-testid='stColumn']").nth(i)
-                .locator("[data-testid='stChatMessage']").last for i in (0, 1)
+            answers = page.locator(".st-key-content_pane .answer")
+            last = [answers.last] if kind != "pairwise" else [
+                page.locator(".st-key-content_pane [data-testid='stColumn']").nth(i).locator(".answer").last
+                for i in (0, 1)
             ]  # fmt: skip
             for answer in last:
                 assert inside(answer.bounding_box(), pane), (kind, answer.bounding_box(), pane)

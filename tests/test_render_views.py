@@ -1,5 +1,5 @@
 """The review screen's run content in each of its states, through Streamlit's AppTest (`render.item`, as the
-review, adjudication and My submissions views call it): markdown drawn, "Raw text", earlier turns folded,
+review, adjudication and My submissions views call it): markdown drawn, "Raw text", earlier messages folded,
 tool calls and their results, retrieved documents, and "Highlight differences" on a pair."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from render_support import text_of, unsafe
+from render_support import bubbles, codes, page_html, said, text_of, unsafe
 from streamlit.testing.v1 import AppTest
 
 MARKDOWN = (
@@ -39,10 +39,6 @@ def drawn(item: dict) -> AppTest:
     return at
 
 
-def shown_text(at: AppTest) -> list[str]:
-    return [text_of(h.value).strip() for h in at.get("html")]
-
-
 def chat(role: str, content: Any) -> dict:
     return {"role": role, "content": content}
 
@@ -61,27 +57,30 @@ def test_raw_text_shows_each_text_exactly_as_logged():
     at = drawn(single({"outputs": {"messages": [chat("assistant", MARKDOWN)]}}))
     at = at.toggle(key="content-i1-raw").set_value(True).run()
     assert not at.exception
-    assert MARKDOWN in [c.value for c in at.code] and not at.get("html")
+    (answer,) = page_html(at).select(".answer")
+    assert codes(answer) == [MARKDOWN] and not answer.select("li, table")
 
 
-def test_a_long_conversation_folds_its_earlier_turns_behind_one_expander():
+def test_a_long_conversation_folds_its_earlier_turns_behind_one_fold():
     messages = [chat("system", "Be kind.")] + [
         chat("user" if i % 2 == 0 else "assistant", f"turn {i}") for i in range(20)
     ]
     messages += [chat("user", "latest question")]
     at = drawn(single({"inputs": {"messages": messages}, "outputs": {"messages": [chat("assistant", "the answer")]}}))
-    (folded,) = [e for e in at.expander if e.label.startswith("Show")]
-    assert folded.label == "Show 21 earlier messages"
-    inside = [text_of(h.value).strip() for h in folded.get("html")]
+    shown = page_html(at)
+    (folded,) = [d for d in shown.select("details") if d.summary.get_text().startswith("Show")]
+    assert folded.summary.get_text() == "Show 21 earlier messages" and not folded.has_attr("open")
+    inside = [said(b) for b in bubbles(folded)]
     assert inside == ["Be kind.", *[f"turn {i}" for i in range(20)]]
-    outside = [t for t in shown_text(at) if t not in inside]
-    assert outside == ["latest question", "the answer"]
+    folded.decompose()
+    assert [said(b) for b in bubbles(shown)] == ["latest question", "the answer"]
 
 
 def test_a_short_conversation_folds_nothing():
     at = drawn(single({"inputs": {"messages": [chat("user", "hi")]}, "outputs": "hello"}))
-    assert not [e for e in at.expander if e.label.startswith("Show")]
-    assert shown_text(at) == ["hi", "hello"]
+    shown = page_html(at)
+    assert [d.summary.get_text() for d in shown.select("details")] == ["Run details"]
+    assert [said(b) for b in bubbles(shown)] == ["hi", "hello"]
 
 
 def test_a_tool_call_is_a_named_call_and_its_result_a_tool_bubble():
@@ -91,23 +90,22 @@ def test_a_tool_call_is_a_named_call_and_its_result_a_tool_bubble():
         chat("assistant", "It has shipped."),
     ]}  # fmt: skip
     at = drawn(single({"inputs": {"messages": [chat("user", "Where is A1?")]}, "outputs": outputs}))
-    bubbles = at.get("chat_message")
-    assert [(b.name, b.avatar) for b in bubbles] == [
-        ("user", "user"), ("assistant", "assistant"), ("tool", ":material/build:"), ("assistant", "assistant")
-    ]  # fmt: skip
-    call_bubble, tool_bubble = bubbles[1], bubbles[2]
-    assert [c.value for c in call_bubble.get("code")] == ['get_order(order_id="A1")']
-    assert [c.value for c in tool_bubble.get("caption")] == ["tool result: get_order"]
-    assert [c.value for c in tool_bubble.get("code")] == [json.dumps({"status": "shipped", "items": ["Mug"]}, indent=2)]
+    found = bubbles(page_html(at))
+    assert [b["class"] for b in found] == [["turn-user"], ["turn-assistant"], ["turn-tool"], ["turn-assistant"]]
+    call_bubble, tool_bubble = found[1], found[2]
+    assert codes(call_bubble) == ['get_order(order_id="A1")'] and "Tool call" in call_bubble.get_text()
+    assert tool_bubble.find().get_text() == "tool result: get_order"  # its label
+    assert codes(tool_bubble) == [json.dumps({"status": "shipped", "items": ["Mug"]}, indent=2)]
 
 
 def test_tool_arguments_too_rich_for_one_line_are_pretty_printed_and_garbage_is_shown_as_logged():
     nested = {"id": "c2", "function": {"name": "search", "arguments": '{"filters": {"status": ["open"]}}'}}
     garbage = {"id": "c3", "function": {"name": "broken", "arguments": "{order: A1"}}
     at = drawn(single({"outputs": {"messages": [{"role": "assistant", "tool_calls": [nested, garbage]}]}}))
+    (answer,) = page_html(at).select(".answer")
     pretty = json.dumps({"filters": {"status": ["open"]}}, indent=2)
-    assert [c.value for c in at.code] == ["search(…)", pretty, "broken(…)", "{order: A1"]
-    assert "The arguments are not valid JSON: shown as logged." in [c.value for c in at.caption]
+    assert codes(answer) == ["search(…)", pretty, "broken(…)", "{order: A1"]
+    assert "The arguments are not valid JSON: shown as logged." in answer.get_text()
 
 
 def test_retrieved_documents_are_a_numbered_list():
@@ -123,10 +121,11 @@ def test_highlight_differences_marks_the_words_only_one_answer_has():
     b = {"inputs": inputs, "outputs": {"messages": [chat("assistant", "It ships tomorrow.")]}}
     at = drawn(pair(a, b))
     assert [t.label for t in at.toggle] == ["Raw text", "Highlight differences"]
-    assert shown_text(at) == ["When?", "It ships tomorrow.", "It ships today."]  # left is rb: B's run shows as A
+    said_by = [said(b) for b in bubbles(page_html(at))]
+    assert said_by == ["When?", "It ships tomorrow.", "It ships today."]  # left is rb: B's run shows as A
     at = at.toggle(key="content-p1-diff").set_value(True).run()
     assert not at.exception and not [p for h in at.get("html") for p in unsafe(h.value)]
-    marked = [h.value for h in at.get("html") if "<span style" in h.value]
+    marked = [h.value.split("<details")[0] for h in at.get("html") if "<span style" in h.value]  # less Run details
     assert [text_of(h) for h in marked] == ["It ships tomorrow.", "It ships today."]
     assert ">tomorrow</span>" in marked[0] and ">today</span>" in marked[1]
     assert [s.value for s in at.subheader] == ["Answer A", "Answer B"]
