@@ -108,7 +108,7 @@ def _turn(steps: list[Step], n: int, item_id: str, raw: bool, key: str, opened: 
     with st.container(key=f"{key}-{item_id}-turn-{n}"):
         st.markdown(f"**Turn {n}** · step " + step_label(root))
         latest = split(turns(root.fields.get("inputs"), role="user"))[1]
-        st.html(run_html.error(root.fields) + run_html.turns_html(latest, raw) or run_html.label("(no user message)"))
+        st.html(run_html.error(root.fields) + (run_html.turns_html(latest, raw) or run_html.label("(no user message)")))
         below = [node for top in step_tree(steps, LEVELS) for node in top.children]
         if below:
             count = len(steps) - 1
@@ -118,4 +118,4 @@ def _turn(steps: list[Step], n: int, item_id: str, raw: bool, key: str, opened: 
             with box:
                 if box.open:
                     _tree(below, item_id, raw, key, opened)
-        st.html(run_html.output(root.fields.get("outputs"), raw, heading=None))
+        st.html(run_html.answer(root.fields.get("outputs"), raw, heading=None))

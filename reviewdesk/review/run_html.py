@@ -20,7 +20,7 @@ from typing import Any
 from reviewdesk.review.conversation import Documents, Part, ToolCall, Turn, as_json, signature, split, turns
 from reviewdesk.review.markup import LABEL, code_html, documents_html, to_html
 
-ANSWER = "answer"  # the class of a run's answer block: the screen's script, tests and benches find it by it
+ANSWER = "answer"  # the class of a run's answer block
 # Each role's bubble: a coloured rule on its left, as chat avatars tell roles apart.
 ROLE_COLOURS = {"user": "#60a5fa", "assistant": "#f59e0b", "system": "#a78bfa", "tool": "#6b7280"}
 BUBBLE = "border-left:3px solid {};padding:0.1em 0 0.1em 0.75em;margin:0.5em 0"
@@ -86,6 +86,11 @@ def output(outputs: Any, raw: bool, heading: str | None = "Output") -> str:
     return (title(heading) if heading else "") + (turns_html(found, raw) if found else label("(none)"))
 
 
+def answer(outputs: Any, raw: bool, heading: str | None = "Answer") -> str:
+    """A run's outputs as its answer: classed `ANSWER`, so the screen's script, tests and benches find it."""
+    return f'<div class="{ANSWER}">{output(outputs, raw, heading)}</div>'
+
+
 def error(fields: Mapping[str, Any]) -> str:
     """A run's error as logged, when it failed; else nothing."""
     if fields.get("status") != "error":
@@ -108,7 +113,6 @@ def run(payload: Any, raw: bool, hidden: Collection[str] = (), inputs: bool = Tr
     """One run as the review screen shows it: its conversation (with `inputs`), its answer (classed
     `ANSWER`), then its error and details. A payload that is not a run object is shown whole as the answer."""
     if not isinstance(payload, Mapping):
-        return f'<div class="{ANSWER}">{output(payload, raw, heading)}</div>'
+        return answer(payload, raw, heading)
     shown = conversation(payload.get("inputs"), raw, "Conversation") if inputs else ""
-    answer = f'<div class="{ANSWER}">{output(payload.get("outputs"), raw, heading)}</div>'
-    return shown + answer + details(payload, hidden)
+    return shown + answer(payload.get("outputs"), raw, heading) + details(payload, hidden)
