@@ -33,16 +33,16 @@ def label(text: str) -> str:
     return f'<div style="{LABEL}">{html.escape(text)}</div>'
 
 
-def fold(summary: str, inner: str) -> str:
+def _fold(summary: str, inner: str) -> str:
     """`inner` behind a native disclosure: it opens in the browser, with no rerun."""
     return f'<details><summary style="{FOLD}">{html.escape(summary)}</summary>{inner}</details>'
 
 
-def title(text: str) -> str:
+def _title(text: str) -> str:
     return f'<div style="{TITLE}">{html.escape(text)}</div>'
 
 
-def part_html(piece: Part, raw: bool) -> str:
+def _part(piece: Part, raw: bool) -> str:
     """One part of a turn: text (markdown made safe, or exact with `raw`), a named tool call, documents, data."""
     if isinstance(piece, str):
         return code_html(piece) if raw else to_html(piece)
@@ -66,7 +66,7 @@ def turns_html(found: list[Turn], raw: bool) -> str:
     return "".join(
         f'<div class="turn-{html.escape(t.role)}" style="{BUBBLE.format(ROLE_COLOURS.get(t.role, "#9ca3af"))}">'
         + label(t.label)
-        + "".join(part_html(p, raw) for p in t.parts)
+        + "".join(_part(p, raw) for p in t.parts)
         + "</div>"
         for t in found
     )
@@ -75,15 +75,15 @@ def turns_html(found: list[Turn], raw: bool) -> str:
 def conversation(inputs: Any, raw: bool, heading: str = "Input") -> str:
     """A run's inputs: the earlier messages folded, the latest user turn and what follows shown."""
     earlier, latest = split(turns(inputs, role="user"))
-    folded = fold(f"Show {len(earlier)} earlier message{'s' if len(earlier) > 1 else ''}",
+    folded = _fold(f"Show {len(earlier)} earlier message{'s' if len(earlier) > 1 else ''}",
                   turns_html(earlier, raw)) if earlier else ""  # fmt: skip
-    return title(heading) + folded + (turns_html(latest, raw) if latest else label("(none)"))
+    return _title(heading) + folded + (turns_html(latest, raw) if latest else label("(none)"))
 
 
 def output(outputs: Any, raw: bool, heading: str | None = "Output") -> str:
     """A run's outputs as turns, under `heading` unless it is None."""
     found = turns(outputs)
-    return (title(heading) if heading else "") + (turns_html(found, raw) if found else label("(none)"))
+    return (_title(heading) if heading else "") + (turns_html(found, raw) if found else label("(none)"))
 
 
 def answer(outputs: Any, raw: bool, heading: str | None = "Answer") -> str:
@@ -105,7 +105,7 @@ def details(fields: Any, hidden: Collection[str] = ()) -> str:
     if not isinstance(fields, Mapping):
         return ""
     rest = {k: v for k, v in fields.items() if k not in ("inputs", "outputs", *hidden)}
-    return error(fields) + fold("Run details", code_html(as_json(rest, indent=2)))
+    return error(fields) + _fold("Run details", code_html(as_json(rest, indent=2)))
 
 
 def run(payload: Any, raw: bool, hidden: Collection[str] = (), inputs: bool = True,
