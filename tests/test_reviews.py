@@ -11,6 +11,7 @@ from review_support import (
     PASSWORD,
     T0,
     check_race,
+    dialect_store,
     race_in_processes,
     race_in_threads,
     reset_postgres,
@@ -26,7 +27,7 @@ from reviewdesk.review.drafts import Draft, missing_answers
 from reviewdesk.review.oversight import progress
 from reviewdesk.review.publication import publish
 from reviewdesk.review.reservations import next_item, release
-from reviewdesk.review.submissions import item_submissions, revise, submit
+from reviewdesk.review.submissions import item_submissions, revise, submit, submit_and_next
 from reviewdesk.review.suggestions import suggestion_shown
 from reviewdesk.stores.review_migrations import MIGRATIONS
 from reviewdesk.stores.review_schema import items, submissions
@@ -38,6 +39,15 @@ QUEUE = "support-quality"
 @pytest.fixture
 def store(tmp_path: Path):
     with store_with_reviewers(tmp_path) as s:
+        yield s
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_store(request: pytest.FixtureRequest, tmp_path: Path):
+    """`store` on each dialect: access is checked by statements that differ between them."""
+    with dialect_store(request.param, tmp_path, lambda: request.getfixturevalue("postgres_url")) as s:
+        for name in ("reviewer1", "reviewer2", "reviewer3"):
+            accounts.add_user(s, name, "reviewer", PASSWORD)
         yield s
 
 
@@ -205,7 +215,8 @@ def test_skip_releases_the_reservation(store: ReviewStore):
     assert next_item(store, QUEUE, "reviewer3", now=T0)["item_id"] == held["item_id"]
 
 
-def test_store_enforces_grants_and_roles(store: ReviewStore):
+def test_store_enforces_grants_and_roles(any_store: ReviewStore):
+    store = any_store
     seed_queue(store, n=3)  # assignees: reviewer1..3, granted as the queue is first published
     accounts.add_user(store, "zed", "reviewer", PASSWORD)  # granted nothing
     accounts.add_user(store, "limited", "reviewer", PASSWORD, queues=["support-ab"])  # before its first batch
@@ -216,10 +227,18 @@ def test_store_enforces_grants_and_roles(store: ReviewStore):
             next_item(store, QUEUE, who)
         with pytest.raises(AccessDenied):
             submit(store, item_id, who, Draft({"correctness": "correct"}))
+    with pytest.raises(AccessDenied, match="not granted to 'zed'"):  # checked with the item's queue
+        submit_and_next(store, item_id, "zed", Draft({"correctness": "correct"}))
+    with pytest.raises(AccessDenied, match="No user 'ghost'"):
+        submit_and_next(store, item_id, "ghost", Draft({"correctness": "correct"}))
     assert next_item(store, QUEUE, "lead1") is not None  # leads and admins review any queue
     accounts.disable_user(store, "reviewer1")
     with pytest.raises(AccessDenied, match="disabled"):
         next_item(store, QUEUE, "reviewer1")
+    with pytest.raises(AccessDenied, match="disabled"):
+        submit(store, item_id, "reviewer1", Draft({"correctness": "correct"}))
+    held = next_item(store, QUEUE, "lead1")["item_id"]
+    assert submit_and_next(store, held, "lead1", Draft({"correctness": "correct"}))[0].duplicate is False
 
     seed_queue(store, name="support-ab", n=2, assignees=[])  # a file naming nobody grants it to nobody
     assert next_item(store, "support-ab", "limited") is not None  # granted before the first batch

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, exists, select
 
 from reviewdesk.errors import AccessDenied, ConfigError, NotFound, ReviewConflict
-from reviewdesk.review.lookups import ITEM_COLUMNS, one, queue_row, readable_item
+from reviewdesk.review.lookups import ITEM_COLUMNS, no_item, no_queue, one, queue_row, readable_item
 from reviewdesk.review.oversight import progress
 from reviewdesk.review.roles import PRIVILEGED
 from reviewdesk.stores.payloads import UnreadablePayload
@@ -33,28 +33,66 @@ _USER = select(users).where(users.c.name == bindparam("reviewer"))
 _GRANTED = select(queue_grants.c.queue).where(
     queue_grants.c.queue == bindparam("queue"), queue_grants.c.reviewer == bindparam("reviewer")
 )
+# An item's queue row, the reviewer's user row (columns prefixed user_) and whether they hold a grant of
+# the queue, in one statement: the checks before each submit, one round trip on PostgreSQL instead of four.
+_USER_PREFIX = "user_"
+_ITEM_ACCESS = (
+    select(items.c.queue.label("item_queue"), *queues.c, *(c.label(_USER_PREFIX + c.name) for c in users.c))
+    .add_columns(
+        exists()
+        .where(queue_grants.c.queue == items.c.queue, queue_grants.c.reviewer == bindparam("reviewer"))
+        .label("granted")
+    )
+    .select_from(
+        items.outerjoin(queues, queues.c.name == items.c.queue).outerjoin(users, users.c.name == bindparam("reviewer"))
+    )
+    .where(items.c.item_id == bindparam("item_id"))
+)
 
 
-def _active_user(conn: Connection, name: str) -> dict:
-    user = one(conn, _USER, reviewer=name)
+def _active(user: Mapping[str, Any] | None, name: str) -> dict:
+    """The user row of `name`, refused when there is none or the account is disabled."""
     if user is None:
         raise AccessDenied(f"No user {name!r}: an admin adds reviewers with `accounts.add_user`.")
     if user["disabled"]:
         raise AccessDenied(f"User {name!r} is disabled: ask an admin to enable the account.")
+    return dict(user)
+
+
+def _active_user(conn: Connection, name: str) -> dict:
+    return _active(one(conn, _USER, reviewer=name), name)
+
+
+def _admitted(user: dict, queue: str, granted: bool) -> dict:
+    """The active user, refused unless a lead or admin or granted the queue."""
+    if user["role"] not in PRIVILEGED and not granted:
+        raise AccessDenied(
+            f"Queue {queue!r} is not granted to {user['name']!r}: ask a lead to grant it to you on the "
+            "Users page, or pick one of your queues."
+        )
     return user
 
 
 def check_access(conn: Connection, queue: Mapping[str, Any], reviewer: str) -> dict:
     """Refuse unknown or disabled users, and reviewers holding no grant of the queue (its row); returns the user."""
     user = _active_user(conn, reviewer)
-    if user["role"] in PRIVILEGED:
-        return user
-    if conn.execute(_GRANTED, {"queue": queue["name"], "reviewer": reviewer}).first() is None:
-        raise AccessDenied(
-            f"Queue {queue['name']!r} is not granted to {reviewer!r}: ask a lead to grant it to you on the "
-            "Users page, or pick one of your queues."
-        )
-    return user
+    granted = user["role"] in PRIVILEGED or (
+        conn.execute(_GRANTED, {"queue": queue["name"], "reviewer": reviewer}).first() is not None
+    )
+    return _admitted(user, queue["name"], granted)
+
+
+def item_access(conn: Connection, item_id: str, reviewer: str) -> tuple[dict, dict]:
+    """The row of the item's queue and `reviewer`'s user row, refused as `check_access` refuses; NotFound
+    for an item (or its queue) the store does not have."""
+    row = one(conn, _ITEM_ACCESS, item_id=item_id, reviewer=reviewer)
+    if row is None:
+        raise no_item(item_id)
+    if row["name"] is None:
+        raise no_queue(row["item_queue"])
+    queue = {c.name: row[c.name] for c in queues.c}
+    user = None if row[_USER_PREFIX + "name"] is None else {c.name: row[_USER_PREFIX + c.name] for c in users.c}
+    return queue, _admitted(_active(user, reviewer), queue["name"], row["granted"])
 
 
 def require_lead(conn: Connection, name: str, action: str) -> None:
@@ -188,6 +226,7 @@ __all__ = [
     "check_queue_name",
     "grant",
     "grants",
+    "item_access",
     "my_queues",
     "require_lead",
     "revoke",

@@ -72,11 +72,16 @@ def no_item(item_id: str) -> NotFound:
     return NotFound(f"No item {item_id!r} in the review store: it may belong to a batch not yet published.")
 
 
+def no_queue(name: str) -> NotFound:
+    """The error for a queue never published."""
+    return NotFound(f"No queue {name!r} in the review store: publish a batch of it first (`reviewdesk publish`).")
+
+
 def queue_row(conn: Connection, name: str) -> dict:
     """The published queue's row; NotFound when it was never published."""
     row = one(conn, _QUEUE, queue=name)
     if row is None:
-        raise NotFound(f"No queue {name!r} in the review store: publish a batch of it first (`reviewdesk publish`).")
+        raise no_queue(name)
     return row
 
 
@@ -130,6 +135,7 @@ __all__ = [
     "latest_submission",
     "live_others",
     "no_item",
+    "no_queue",
     "one",
     "queue_row",
     "readable_item",

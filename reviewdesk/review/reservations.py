@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, exists, func, select
 
 from reviewdesk.review.access import check_access, check_open
-from reviewdesk.review.lookups import ITEM_COLUMNS, item_row, live_others, one, queue_row, readable_item
+from reviewdesk.review.lookups import ITEM_COLUMNS, live_others, one, queue_row, readable_item
 from reviewdesk.review.qualification import live_refusal, training_config
 from reviewdesk.review.suggestions import suggestion_shown
 from reviewdesk.review.training import training_item
@@ -205,11 +205,12 @@ def reserve_next(
                 return BUSY
             return None
         item_id = item["item_id"]
-        if recheck:  # a fresh statement under the row lock sees reservations committed since
-            item = item_row(conn, item_id)
-            if item["reviews_done"] + live_others(conn, item_id, reviewer, now) >= item["reviewers_needed"]:
-                skipped.append(item_id)
-                continue
+        # The locked row is its latest version (PostgreSQL reads it again under the lock), but the
+        # statement counted reservations as of its start: a fresh one sees those committed since.
+        others = live_others(conn, item_id, reviewer, now) if recheck else 0
+        if item["reviews_done"] + others >= item["reviewers_needed"]:
+            skipped.append(item_id)
+            continue
         if (item := _readable(conn, item, now)) is None:
             continue  # set aside: the walk no longer finds it
         row = {"item_id": item_id, "reviewer": reviewer, "reserved_at": now, "expires_at": expires_at}

@@ -17,18 +17,16 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, select
 
 from reviewdesk.errors import NotFound, ReviewConflict
-from reviewdesk.review.access import check_access
+from reviewdesk.review.access import item_access
 from reviewdesk.review.drafts import Draft, DraftError, stored_parts
 from reviewdesk.review.lookups import (
     ITEM_STATE_COLUMNS,
     LATEST,
-    item_queue,
     item_row,
     latest_submission,
     live_others,
     no_item,
     one,
-    queue_row,
 )
 from reviewdesk.review.monitoring import check_gold_answer
 from reviewdesk.review.qualification import live_refusal, refusal
@@ -121,8 +119,7 @@ def submit(store: ReviewStore, item_id: str, reviewer: str, draft: Draft, now: d
     """
     now = now or datetime.now(UTC)
     with store.read() as conn:  # an item's queue never changes: check access before the write lock
-        q = queue_row(conn, item_queue(conn, item_id))
-        user = check_access(conn, q, reviewer)
+        q, user = item_access(conn, item_id, reviewer)
         check_step_answers(store, conn, q, item_id, draft)
     with store.write() as conn:
         return _store_submission(store, conn, q, user, item_id, draft, now)
@@ -149,8 +146,7 @@ def submit_and_next(
     """
     now, exclude = now or datetime.now(UTC), list(exclude)
     with store.read() as conn:  # an item's queue never changes: check access before the write lock
-        q = queue_row(conn, item_queue(conn, item_id))
-        user = check_access(conn, q, reviewer)
+        q, user = item_access(conn, item_id, reviewer)
         check_step_answers(store, conn, q, item_id, draft)
     with store.write() as conn:
         result = _store_submission(store, conn, q, user, item_id, draft, now)
@@ -213,9 +209,8 @@ def revise(store: ReviewStore, item_id: str, reviewer: str, draft: Draft, now: d
     """
     now = now or datetime.now(UTC)
     with store.write() as conn:
+        q, _ = item_access(conn, item_id, reviewer)
         item = item_row(conn, item_id, lock=True)
-        q = queue_row(conn, item["queue"])
-        check_access(conn, q, reviewer)
         check_step_answers(store, conn, q, item_id, draft)
         latest = latest_submission(conn, item_id, reviewer)
         if latest is None:

@@ -24,8 +24,8 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from reviewdesk.errors import ReviewConflict
-from reviewdesk.review.access import check_access
-from reviewdesk.review.lookups import ITEM_COLUMNS, item_queue, item_row, one, queue_row, readable_item
+from reviewdesk.review.access import item_access
+from reviewdesk.review.lookups import ITEM_COLUMNS, item_row, one, readable_item
 from reviewdesk.review.qualification import (
     TRAINING_STATES,
     NotQualified,
@@ -179,8 +179,7 @@ def answer_training(
         raise ReviewConflict(f"This training answer cannot be stored ({e}): nothing was stored.") from None
     now = now or datetime.now(UTC)
     with store.write() as conn:
-        q = queue_row(conn, item_queue(conn, item_id))
-        check_access(conn, q, reviewer)
+        q, _ = item_access(conn, item_id, reviewer)
         if training_config(q) is None:
             raise ReviewConflict(f"Queue {q['name']} has no training: submit your review of item {item_id} instead.")
         row = state_row(conn, q["name"], reviewer)
