@@ -21,6 +21,8 @@ store too). Serve over HTTPS beyond loopback, or the cookie travels in clear.
 from __future__ import annotations
 
 import logging
+import os
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -53,8 +55,16 @@ def _store(url: str) -> ReviewStore:
     return ReviewStore(url)
 
 
-def settings() -> Settings:
+@lru_cache(maxsize=16)
+def _settings(environment: tuple) -> Settings:
     return Settings.load()
+
+
+def settings() -> Settings:
+    """The settings, read again only when what they are read from changes (a test's environment): reading
+    them costs about 1 ms, and a Submit asks for them several times."""
+    env = sorted((k, v) for k, v in os.environ.items() if k.upper().startswith(Settings.model_config["env_prefix"]))
+    return _settings((os.getcwd(), *env))  # the working directory: a relative data dir lies under it
 
 
 def store() -> ReviewStore:

@@ -105,11 +105,13 @@ def test_a_single_and_a_pairwise_item_are_answered_with_keys_only(chromium, revi
         press(app, "2")  # B better
         expect(page.get_by_role("radio", name="B better", exact=True)).to_be_checked()
         press(app, "3")  # margin: decisive
+        expect(position(page)).to_contain_text("today 0 by you")
         runs, cut_short = app.runs, app.cut_short
         press(app, "Control+Enter")
         expect(page).not_to_have_url(re.compile(f"item={pair}$"))
         page.wait_for_timeout(300)  # a second run, were there one, follows at once
         assert (app.runs - runs, app.cut_short - cut_short) == (1, 0)  # one run stores it and draws the next item
+        expect(position(page)).to_contain_text("today 1 by you")  # counted by the Submit's run, not read again
 
         # The queue picked with the mouse, then a radio clicked with the mouse: focus in an input, and the
         # digits still answer (they used to type into the queue box, or do nothing in a radio).
@@ -122,8 +124,10 @@ def test_a_single_and_a_pairwise_item_are_answered_with_keys_only(chromium, revi
             page.get_by_test_id("stRadioGroup").get_by_text("partially_correct", exact=True).click()  # the mouse
         press(app, "5")  # helpfulness, though focus is in the radio group
         expect(page.get_by_text("Keys answer")).to_have_count(0)
+        expect(position(page)).to_contain_text("today 1 by you")  # read again for another queue
         press(app, "Control+Enter")
         expect(page).not_to_have_url(re.compile(f"item={single}$"))
+        expect(position(page)).to_contain_text("today 2 by you")
     rows = {r["item_id"]: r for r in mine(review_app, "reviewer1")}
     assert set(rows) == {pair, single}
     assert rows[pair]["queue"] == "support-ab" and rows[pair]["answers"]["margin"] == "decisive"

@@ -54,6 +54,8 @@ The address bar holds this item's link (?item=...): copy it to show a lead the i
 ASKED = "asked"  # (action, item) of the Submit or Skip press not yet handled
 OWN_LINK = "own_link"  # the item id this page last put in the address bar: a link to follow is any other
 TALLY_SECONDS = 10  # how stale the batch and queue counts may be: summing 100,000 items is not free
+COUNTS = "counts"  # ((queue, batch, day), its Tally, my count today): what the progress caption shows
+ITEM_RUN = "item_run"  # set while the item area's own rerun (Submit, Skip) draws: see `_counts`
 PANE = 640  # px: the panes' height where the browser does not size them to the window (`browser.fit_screen`)
 
 
@@ -77,9 +79,8 @@ def _reserve(queue: str, reviewer: str) -> dict | None:
     return item
 
 
-@st.fragment(run_every=5)
 def countdown(until: datetime, minutes: int) -> None:
-    """Time left on the reservation, refreshed in place without rerunning the page."""
+    """Time left on the reservation."""
     left = (until - datetime.now(UTC)).total_seconds()
     if left <= 0:
         st.warning("Your reservation has expired: submit now if you can, or the item may go to someone else.")
@@ -94,13 +95,36 @@ def _tally(url: str, queue: str, batch_id: str) -> Tally:
     return tally(store(), queue, batch_id)
 
 
-def progress_row(item: dict, reviewer: str) -> None:
-    """This batch, this queue (refreshed every `TALLY_SECONDS`), my count today (exact): one caption."""
+def _counts(item: dict, reviewer: str) -> tuple[Tally, int]:
+    """This batch's and queue's reviews (read at most every `TALLY_SECONDS`) and mine today. Read again on
+    every run but the item area's own (Submit, Skip): there the counts held are drawn, one more for a
+    Submit (`_count_mine`), so the reviewer never waits on counting for the next item."""
     day = datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
-    t, today = _tally(store().url, item["queue"], item["batch_id"]), reviewed_since(store(), reviewer, day)
-    st.caption(escape(f"Item {item['position']} of batch {item['batch_id']}") + "  \n"
-               f"Reviews done: batch {t.batch_done:,}/{t.batch_needed:,} · queue {t.queue_done:,}/{t.queue_needed:,}"
-               f" · today {today:,} by you")  # fmt: skip
+    key = (item["queue"], item["batch_id"], day)
+    held = st.session_state.get(COUNTS)
+    if held is None or held[0] != key or not st.session_state.get(ITEM_RUN):
+        tallied = _tally(store().url, item["queue"], item["batch_id"])
+        held = st.session_state[COUNTS] = (key, tallied, reviewed_since(store(), reviewer, day))
+    return held[1], held[2]
+
+
+def _count_mine() -> None:
+    """A Submit stored a first answer: one more in my count today (the batch's and queue's catch up later)."""
+    if (held := st.session_state.get(COUNTS)) is not None:
+        st.session_state[COUNTS] = (*held[:2], held[2] + 1)
+
+
+@st.fragment(run_every=5)
+def status(item: dict, reviewer: str, minutes: int) -> None:
+    """The progress caption (this batch, this queue, my count today) and the reservation's countdown,
+    refreshed in place every 5 s without rerunning the page."""
+    counts, clock = st.columns([5, 3], vertical_alignment="center")
+    t, today = _counts(item, reviewer)
+    counts.caption(escape(f"Item {item['position']} of batch {item['batch_id']}") + "  \n"
+                   f"Reviews done: batch {t.batch_done:,}/{t.batch_needed:,} · queue {t.queue_done:,}/"
+                   f"{t.queue_needed:,} · today {today:,} by you")  # fmt: skip
+    with clock:
+        countdown(item["reserved_until"], minutes)
 
 
 def shown_value(key: str, value: object, shown: list[str] | None) -> object:
@@ -174,6 +198,8 @@ def send(item: dict, queue: dict, reviewer: str) -> str | None:
         st.session_state["notice"] = str(e)
         upcoming = None
     else:
+        if not result.duplicate:
+            _count_mine()
         if result.duplicate:
             st.session_state["notice"] = (
                 f"Item {item['position']} was already submitted (from another tab, or a double click): your first "
@@ -205,14 +231,17 @@ def item_area(queues: dict, user: dict) -> None:
 
     A fragment's errors stay in the fragment (app.py never sees them), so a store fault is told here."""
     notice = st.empty()
+    st.session_state[ITEM_RUN] = in_fragment()
     try:
         _item_area(queues, user)
     except StoreFault as e:
         store_fault_notice(notice, e)
+    finally:
+        del st.session_state[ITEM_RUN]
 
 
 def _item_area(queues: dict, user: dict) -> None:
-    picker, counts, clock, help_ = st.columns([5, 5, 3, 1], vertical_alignment="center")
+    picker, state, help_ = st.columns([5, 8, 1], vertical_alignment="center")
     names = list(queues)
     st.session_state.setdefault("review_queue", names[0])
     with picker:
@@ -291,10 +320,8 @@ def _item_area(queues: dict, user: dict) -> None:
             st.button("Skip", shortcut="ctrl+k", key=f"skip-{prefix}", on_click=_asked, args=("skip", prefix))
         if refused:
             st.error(refused)
-    with counts:
-        progress_row(item, user["name"])
-    with clock:
-        countdown(item["reserved_until"], queue["reservation_minutes"])
+    with state:
+        status(item, user["name"], queue["reservation_minutes"])
     with content, st.container(height=PANE, key="content_pane", autoscroll=False):  # browser.py scrolls it
         render.item(item, asked={c["step"] for c in criteria if "step" in c})
         if rest:

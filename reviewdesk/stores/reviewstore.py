@@ -13,6 +13,7 @@ is in `reviewdesk.stores.sqlite_writes`.
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -89,6 +90,7 @@ class ReviewStore:
     def __init__(self, url: str) -> None:
         self.url = url
         self._statements: dict[tuple, Any] = {}  # built once: see replace_stmt
+        self._rubrics: dict[tuple[str, str], dict] = {}  # read once: see rubric
         try:
             parsed = make_url(url)
             if parsed.get_backend_name() not in DIALECTS:
@@ -319,9 +321,18 @@ class ReviewStore:
         return dict(row) if row else None
 
     def rubric(self, queue: str, version: str, conn: Connection | None = None) -> dict | None:
-        """One rubric version of a queue (instructions and criteria), or None."""
-        with self._reading(conn) as c:
-            return c.scalar(select(rubrics.c.rubric).where(rubrics.c.queue == queue, rubrics.c.version == version))
+        """One rubric version of a queue (instructions and criteria), or None.
+
+        A version, once committed, never changes (`save_queue` only adds new ones), so one read outside a
+        caller's transaction is kept: the review app asks for it on every Submit. Callers get their own copy."""
+        if (known := self._rubrics.get((queue, version))) is None:
+            with self._reading(conn) as c:
+                known = c.scalar(select(rubrics.c.rubric).where(rubrics.c.queue == queue, rubrics.c.version == version))
+            if known is None:
+                return None
+            if conn is None:
+                self._rubrics[queue, version] = known
+        return copy.deepcopy(known)
 
     def batch(self, batch_id: str, conn: Connection | None = None) -> dict | None:
         """A published batch's row, or None."""
