@@ -164,4 +164,4 @@ def test_the_lead_sees_a_monitoring_pause_until_marking_it_seen(app: AppTest, de
     assert "mona in support-quality" in notice and "gold accuracy 40%" in notice
     at = click(at, "Mark seen")
     assert not [w for w in at.warning if "mona" in w.value]
-    assert [n.reviewer for n in lead_notices(store)] == ["fay"]  # the demo's reviewer who failed training
+    assert "mona" not in [n.reviewer for n in lead_notices(store)]  # marked seen (other tests add notices of their own)
