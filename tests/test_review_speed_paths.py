@@ -25,7 +25,7 @@ from reviewdesk.errors import AccessDenied, NotFound, ReviewConflict
 from reviewdesk.review import accounts
 from reviewdesk.review.drafts import Draft
 from reviewdesk.review.oversight import progress
-from reviewdesk.review.reservations import next_item
+from reviewdesk.review.reservations import next_item, release
 from reviewdesk.review.submissions import item_submissions, submit, submit_and_next
 from reviewdesk.stores.review_migrations import MIGRATIONS
 from reviewdesk.stores.review_schema import items, reservations
@@ -92,6 +92,20 @@ def test_submit_and_next_twice_is_a_duplicate_and_returns_the_same_next_item(sto
     assert [r["answers"] for r in item_submissions(store, item["item_id"])] == [ANSWER]
     with store.read() as conn:
         assert conn.scalar(select(items.c.reviews_done).where(items.c.item_id == item["item_id"])) == 1
+
+
+def test_submit_and_next_gives_the_reviewer_the_item_they_still_hold(store: ReviewStore):
+    seed_queue(store, n=4, reviewers_needed=1)
+    first = next_item(store, QUEUE, "reviewer2", now=T0)  # item 1, so reviewer1 gets item 2
+    held = next_item(store, QUEUE, "reviewer1", now=T0)
+    release(store, first["item_id"], "reviewer2")  # item 1 is first in order again
+    later = T0 + timedelta(minutes=1)  # item 3 answered from another tab
+    result, got = submit_and_next(store, "support-quality-b1-0003", "reviewer1", Draft(ANSWER), now=later)
+    assert not result.duplicate and got["item_id"] == held["item_id"] == "support-quality-b1-0002"  # not item 1
+    assert got["reserved_until"] == later + timedelta(minutes=30)  # its hold renewed
+    assert _holds(store) == [(held["item_id"], "reviewer1")]
+    result, got = submit_and_next(store, held["item_id"], "reviewer1", Draft(ANSWER), now=later)
+    assert got["item_id"] == first["item_id"] and _holds(store) == [(got["item_id"], "reviewer1")]
 
 
 def test_a_refused_submit_stores_and_reserves_nothing(store: ReviewStore):

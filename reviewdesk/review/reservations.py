@@ -179,16 +179,24 @@ def reserve_next_retrying(
 
 
 def reserve_next(
-    store: ReviewStore, conn: Connection, q: Mapping[str, Any], reviewer: str, now: datetime, exclude: Iterable[str]
+    store: ReviewStore,
+    conn: Connection,
+    q: Mapping[str, Any],
+    reviewer: str,
+    now: datetime,
+    exclude: Iterable[str],
+    holds: bool = True,
 ) -> dict | Busy | None:
     """`next_item`'s work in the write transaction `conn`, access to queue row `q` already checked.
 
     `BUSY` (PostgreSQL only) when no item could be locked but some locked by others have room.
+    `holds=False`: the caller has just seen, in this transaction, that the reviewer holds no item, so
+    their hold is not looked up (on PostgreSQL, one their other tab takes meanwhile is kept, not given).
     """
     expires_at = now + timedelta(minutes=q["reservation_minutes"])
     recheck = store.dialect != "sqlite"  # SQLite writers are serialised; PostgreSQL ones are not
     mine = {"reviewer": reviewer, "now": now, "queue": q["name"]}
-    held = one(conn, _HELD, **mine)
+    held = one(conn, _HELD, **mine) if holds else None
     if held is not None and (held := _readable(conn, held, now)) is not None:
         conn.execute(_RENEW, {"b_item_id": held["item_id"], "b_reviewer": reviewer, "b_expires_at": expires_at})
         return _shown(held, expires_at, q, reviewer)

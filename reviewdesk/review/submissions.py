@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, select
+from sqlalchemy import Connection, and_, bindparam, exists, select
 
 from reviewdesk.errors import NotFound, ReviewConflict
 from reviewdesk.review.access import item_access
@@ -46,8 +46,14 @@ class SubmitResult:
 
 
 _P = bindparam
+_held = reservations.alias("held")
+_HOLDS_OTHER = (  # whether the reviewer holds another item live: if not, `submit_and_next` need not look for it
+    exists()
+    .where(_held.c.reviewer == _P("reviewer"), _held.c.item_id != items.c.item_id, _held.c.expires_at > _P("now"))
+    .label("holds_other")
+)
 _SUBMIT_STATE = (  # what submit needs of the item plus the reviewer's reservation of it (NULLs without one)
-    select(*ITEM_STATE_COLUMNS, reservations.c.reserved_at, reservations.c.expires_at)
+    select(*ITEM_STATE_COLUMNS, reservations.c.reserved_at, reservations.c.expires_at, _HOLDS_OTHER)
     .select_from(
         items.outerjoin(
             reservations, and_(reservations.c.item_id == items.c.item_id, reservations.c.reviewer == _P("reviewer"))
@@ -122,7 +128,7 @@ def submit(store: ReviewStore, item_id: str, reviewer: str, draft: Draft, now: d
         q, user = item_access(conn, item_id, reviewer)
         check_step_answers(store, conn, q, item_id, draft)
     with store.write() as conn:
-        return _store_submission(store, conn, q, user, item_id, draft, now)
+        return _store_submission(store, conn, q, user, item_id, draft, now)[0]
 
 
 def submit_and_next(
@@ -149,9 +155,9 @@ def submit_and_next(
         q, user = item_access(conn, item_id, reviewer)
         check_step_answers(store, conn, q, item_id, draft)
     with store.write() as conn:
-        result = _store_submission(store, conn, q, user, item_id, draft, now)
+        result, holds_other = _store_submission(store, conn, q, user, item_id, draft, now)
         live = q["paused_at"] is None and live_refusal(conn, q, user) is None
-        got = reserve_next(store, conn, q, reviewer, now, exclude) if live else None
+        got = reserve_next(store, conn, q, reviewer, now, exclude, holds=holds_other) if live else None
     if isinstance(got, Busy):  # PostgreSQL: retry once this transaction no longer holds the submitted item
         got = reserve_next_retrying(store, q, reviewer, now, exclude)
     return result, got
@@ -165,10 +171,11 @@ def _store_submission(
     item_id: str,
     draft: Draft,
     now: datetime,
-) -> SubmitResult:
-    """`submit`'s work in the write transaction `conn`, access to queue row `q` already checked for `user`."""
+) -> tuple[SubmitResult, bool]:
+    """`submit`'s work in the write transaction `conn`, access to queue row `q` already checked for `user`;
+    also whether the reviewer holds another item live."""
     reviewer = user["name"]
-    item = one(conn, _SUBMIT_STATE, item_id=item_id, reviewer=reviewer)
+    item = one(conn, _SUBMIT_STATE, item_id=item_id, reviewer=reviewer, now=now)
     if item is None:
         raise no_item(item_id)
     if (unqualified := live_refusal(conn, q, user)) is not None:
@@ -179,7 +186,7 @@ def _store_submission(
         full = item["reviews_done"] + live_others(conn, item_id, reviewer, now) >= item["reviewers_needed"]
     if full:
         if (latest := latest_submission(conn, item_id, reviewer)) is not None:
-            return SubmitResult(latest["submission_id"], latest["revision"], duplicate=True)
+            return SubmitResult(latest["submission_id"], latest["revision"], duplicate=True), item["holds_other"]
         raise ReviewConflict(
             f"Item {item_id} already has enough reviews ({item['reviewers_needed']}), counting the reviewers "
             "holding it: your answer was not stored; take the next item."
@@ -191,14 +198,14 @@ def _store_submission(
     inserted = conn.execute(store.insert_ignore_stmt(submissions), row)
     if inserted.rowcount == 0:  # revision 1 exists: a double submit
         latest = latest_submission(conn, item_id, reviewer)
-        return SubmitResult(latest["submission_id"], latest["revision"], duplicate=True)
+        return SubmitResult(latest["submission_id"], latest["revision"], duplicate=True), item["holds_other"]
     submission_id = inserted.inserted_primary_key[0]
     conn.execute(_COUNT_REVIEW, {"b_item_id": item_id})
     if mine is not None:
         conn.execute(RELEASE, {"item_id": item_id, "reviewer": reviewer})
     if item["is_gold"]:
         check_gold_answer(store, conn, q, reviewer, now)
-    return SubmitResult(submission_id, 1, duplicate=False)
+    return SubmitResult(submission_id, 1, duplicate=False), item["holds_other"]
 
 
 def revise(store: ReviewStore, item_id: str, reviewer: str, draft: Draft, now: datetime | None = None) -> SubmitResult:
