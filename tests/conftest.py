@@ -217,6 +217,7 @@ class AppPage:
         self.cut_short = 0  # runs stopped early for a rerun the app asked for (work thrown away)
         self.timers: set[str] = set()  # fragments that rerun on a timer (the countdown): their runs do not count
         self.drawn: set[str] = set()  # fragments that drew something in the run under way
+        self.finished: list[tuple[str, list[str]]] = []  # each run's end and what it drew: told on a timeout
         page.on("websocket", lambda ws: ws.on("framereceived", self._frame))
 
     def _frame(self, payload: str | bytes) -> None:
@@ -231,6 +232,7 @@ class AppPage:
         elif kind == "delta" and msg.delta.fragment_id:
             self.drawn.add(msg.delta.fragment_id)
         elif kind == "script_finished":
+            self.finished.append((ForwardMsg.ScriptFinishedStatus.Name(msg.script_finished), sorted(self.drawn)))
             self.cut_short += msg.script_finished == ForwardMsg.FINISHED_EARLY_FOR_RERUN
             if msg.script_finished == ForwardMsg.FINISHED_SUCCESSFULLY or (
                 msg.script_finished == ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY and self.drawn - self.timers
@@ -240,11 +242,12 @@ class AppPage:
 
     @contextlib.contextmanager
     def rerun(self, timeout: float = 20) -> Iterator[None]:
-        before, deadline = self.runs, time.monotonic() + timeout
+        before, deadline, seen = self.runs, time.monotonic() + timeout, len(self.finished)
         yield
         while self.runs == before:
             if time.monotonic() > deadline:
-                raise AssertionError(f"the app did not finish a run within {timeout} s")
+                raise AssertionError(f"the app did not finish a run within {timeout} s; runs ended since "
+                                     f"(timers {sorted(self.timers)}): {self.finished[seen:]}")  # fmt: skip
             self.page.wait_for_timeout(20)  # lets Playwright deliver the websocket frames
         from playwright.sync_api import expect
 
