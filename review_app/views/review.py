@@ -198,18 +198,18 @@ def send(item: dict, queue: dict, reviewer: str) -> str | None:
         st.session_state["notice"] = str(e)
         upcoming = None
     else:
-        if not result.duplicate:
-            _count_mine()
         if result.duplicate:
             st.session_state["notice"] = (
                 f"Item {item['position']} was already submitted (from another tab, or a double click): your first "
                 "answer is kept. To change it, edit it under My submissions."
             )
-        elif queue["suggestions"] == "after_answer" and (
-            revealed := revealed_suggestions(store(), item["item_id"], reviewer)
-        ):
-            st.session_state["last"] = {"queue": queue["name"], "answers": rubric_form.shown(item, answers),
-                                        "suggestions": revealed, "shown": shown}  # fmt: skip
+        else:
+            _count_mine()
+            if queue["suggestions"] == "after_answer" and (
+                revealed := revealed_suggestions(store(), item["item_id"], reviewer)
+            ):
+                st.session_state["last"] = {"queue": queue["name"], "answers": rubric_form.shown(item, answers),
+                                            "suggestions": revealed, "shown": shown}  # fmt: skip
     st.session_state["item"] = upcoming
     st.session_state["shown_at"] = datetime.now(UTC)
     return None
