@@ -7,8 +7,9 @@ what the reviewer did with each.
 
 One screen, no page scrolling (1400x900 and up): a header row (queue, progress, the reservation's
 countdown), then the run on the left in a pane that scrolls on its own and the rubric on the right,
-with Submit, always in view. Reruns stay small: the item area is a fragment (Submit, Skip and the
-queue rerun only it) and the form a fragment inside it (a number key reruns only the form). Submit
+with Submit, always in view. Reruns stay small: the queue picker is in the page's header, and the
+item area a fragment below it (Submit and Skip rerun only the item area, which draws its progress
+into the header), and the form a fragment inside it (a number key reruns only the form). Submit
 and Skip are handled before anything of the item is drawn, from the answers the widgets hold, so
 the run that handles them draws the next item: one run per item.
 
@@ -22,6 +23,7 @@ from datetime import UTC, datetime
 from typing import NoReturn
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from review_app import browser, render, rubric_form, suggested, unit_view
@@ -225,22 +227,9 @@ def _asked(action: str, prefix: str) -> None:
     st.session_state[ASKED] = (action, prefix)
 
 
-@st.fragment
-def item_area(queues: dict, user: dict) -> None:
-    """The header row, the item and its form: everything Submit, Skip or another queue changes.
-
-    A fragment's errors stay in the fragment (app.py never sees them), so a store fault is told here."""
-    notice = st.empty()
-    st.session_state[ITEM_RUN] = in_fragment()
-    try:
-        _item_area(queues, user)
-    except StoreFault as e:
-        store_fault_notice(notice, e)
-    finally:
-        del st.session_state[ITEM_RUN]
-
-
-def _item_area(queues: dict, user: dict) -> None:
+def header(queues: dict) -> tuple[str, DeltaGenerator]:
+    """The header row, drawn by the page (a Submit or Skip does not send it again): the queue picker, the
+    place for the item's progress and countdown (`status`, drawn by the item area), and the shortcuts."""
     picker, state, help_ = st.columns([5, 8, 1], vertical_alignment="center")
     names = list(queues)
     st.session_state.setdefault("review_queue", names[0])
@@ -248,11 +237,32 @@ def _item_area(queues: dict, user: dict) -> None:
         name = st.pills("Queue", names, key="review_queue", format_func=escape, on_change=_keep_queue,
                         label_visibility="collapsed") or names[0]  # fmt: skip
     st.session_state["queue_was"] = name
+    state = state.empty()  # the item area's rerun replaces what it holds (writes to other containers add up)
     with help_:
         with st.popover("?", help="Keyboard shortcuts"):
             st.markdown(SHORTCUTS)
         browser.install_keys()
-    queue = queues[name]
+    return name, state
+
+
+@st.fragment
+def item_area(queue: dict, user: dict, state: DeltaGenerator) -> None:
+    """The item and its form, and its progress in the header's `state`: everything Submit or Skip changes.
+
+    A fragment's errors stay in the fragment (app.py never sees them), so a store fault is told here."""
+    notice = st.empty()
+    st.session_state[ITEM_RUN] = in_fragment()
+    try:
+        _item_area(queue, user, state)
+    except StoreFault as e:
+        store_fault_notice(notice, e)
+    finally:
+        del st.session_state[ITEM_RUN]
+
+
+def _item_area(queue: dict, user: dict, state: DeltaGenerator) -> None:
+    name = queue["name"]
+    state.empty()  # no item drawn (a refusal, the queue done, a training item) leaves no stale progress
     asked, refused = st.session_state.pop(ASKED, None), None  # before the form is drawn: see `form_area`
     if (held := st.session_state.get("item")) is not None and held["queue"] == name:
         if asked == ("submit", held["item_id"]):
@@ -320,7 +330,7 @@ def _item_area(queues: dict, user: dict) -> None:
             st.button("Skip", shortcut="ctrl+k", key=f"skip-{prefix}", on_click=_asked, args=("skip", prefix))
         if refused:
             st.error(refused)
-    with state:
+    with state.container():
         status(item, user["name"], queue["reservation_minutes"])
     with content, st.container(height=PANE, key="content_pane", autoscroll=False):  # browser.py scrolls it
         render.item(item, asked={c["step"] for c in criteria if "step" in c})
@@ -386,4 +396,5 @@ if not queues:
     st.stop()
 if (link := st.query_params.get("item")) and link not in (held, st.session_state.get(OWN_LINK)):
     follow_link(link, user, queues)
-item_area(queues, user)
+name, state = header(queues)
+item_area(queues[name], user, state)
