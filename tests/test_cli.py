@@ -150,6 +150,26 @@ def test_sample_publish_and_batches_commands(tmp_path: Path):
     assert unknown.exit_code == 2 and "Traceback" not in unknown.output
 
 
+def test_sample_with_publish_draws_and_publishes_in_one_run(tmp_path: Path):
+    base = ["--data-dir", str(tmp_path / "d"), "--queues-dir", str(ROOT / "queues")]
+    logs = tmp_path / "runs.jsonl"
+    run("demo-data", "--runs", "600", "--out", str(logs))
+    run(*base, "ingest", str(logs))
+    drawn = run(*base, "sample", "support-quality", "--size", "12", "--seed", "2", "--publish", "--json")
+    assert drawn.exit_code == 0, drawn.output
+    batch = json.loads(drawn.stdout)
+    assert batch["publication"] == {"batch_id": batch["batch_id"], "queue": "support-quality",
+                                    "items": len(batch["items"]), "published": len(batch["items"]),
+                                    "already_published": False}  # fmt: skip
+    with ReviewStore(f"sqlite:///{tmp_path / 'd' / 'review.sqlite'}") as store:
+        assert store.count_items("support-quality", batch["batch_id"]) == len(batch["items"])
+    again = json.loads(run(*base, "publish", batch["batch_id"], "--json").stdout)
+    assert again["already_published"] and again["published"] == 0
+    told = run(*base, "sample", "support-quality", "--size", "5", "--publish")
+    assert told.exit_code == 0 and "Published 6 items" in told.output  # 5 drawn and 1 gold
+    assert "Next:" not in told.output  # nothing left to do by hand
+
+
 def test_users_add_list_disable_and_set_password(tmp_path: Path, monkeypatch):
     base = ["--data-dir", str(tmp_path / "d")]
     monkeypatch.setenv("REVIEWDESK_PASSWORD", "correct-horse")

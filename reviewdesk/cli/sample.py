@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -21,8 +21,14 @@ from reviewdesk.cli.main import (
 )  # fmt: skip
 from reviewdesk.cli.tables import new_table
 
+if TYPE_CHECKING:
+    from reviewdesk.review.publication import PublishReport
+    from reviewdesk.stores.warehouse import Warehouse
+    from schemas.queue import QueueConfig
+
 batches_app = typer.Typer(help="Sampled batches of review items.", no_args_is_help=True)
 app.add_typer(batches_app, name="batches")
+PUBLISH_HELP = "Publish the batch to reviewers in this run too, as `reviewdesk publish` would after it."
 BatchArgument = Annotated[str, typer.Argument(help="The batch's id (see `reviewdesk batches list`).")]
 
 
@@ -33,6 +39,7 @@ def sample_cmd(
     queue: Annotated[str, typer.Argument(help="Queue name (a file in the queues folder).")],
     size: Annotated[int | None, typer.Option("--size", min=1, help="Items (default: the queue's size).")] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Same seed and data, same batch.")] = None,
+    then_publish: Annotated[bool, typer.Option("--publish", help=PUBLISH_HELP)] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Draw a batch for a queue, recording each item's inclusion probability."""
@@ -42,8 +49,10 @@ def sample_cmd(
     config = get_queue(queue, settings(ctx).queues_dir)
     with open_warehouse(ctx) as wh:
         batch = draw_batch(wh, config, size=size, seed=seed)
+        report = _publish(ctx, wh, config, batch.batch_id) if then_publish else None
     if as_json:
-        print(json.dumps(batch.as_dict(), default=str))
+        published = {"publication": report.as_dict()} if report else {}
+        print(json.dumps(batch.as_dict() | published, default=str))
         return
     gold = sum(1 for i in batch.items if i.get("is_gold"))
     out.print(
@@ -52,7 +61,10 @@ def sample_cmd(
     )
     if batch.kind == "pairwise":
         out.print(_skipped(batch.identical_skipped))
-    out.print(f"Next: [bold]reviewdesk publish {batch.batch_id}[/bold] sends it to reviewers.")
+    if report:
+        _tell_published(report, batch_id=batch.batch_id, queue=config.name)
+    else:
+        out.print(f"Next: [bold]reviewdesk publish {batch.batch_id}[/bold] sends it to reviewers.")
 
 
 @app.command("publish")
@@ -60,23 +72,32 @@ def sample_cmd(
 def publish_cmd(ctx: typer.Context, batch_id: BatchArgument, as_json: JsonOption = False) -> None:
     """Publish a batch to the review store; publishing it again changes nothing."""
     from reviewdesk.queues import get_queue
-    from reviewdesk.review.publication import publish
     from reviewdesk.sample.batches import load_batch
 
     with open_warehouse(ctx) as wh:
         batch = load_batch(wh, batch_id, items=False)
         queue = get_queue(batch.queue, settings(ctx).queues_dir)
-        with open_review_store(ctx) as store:
-            report = publish(wh, store, queue, batch_id)
+        report = _publish(ctx, wh, queue, batch_id)
     if as_json:
         print(json.dumps(report.as_dict() | {"identical_pairs_skipped": batch.identical_skipped}, default=str))
         return
+    _tell_published(report, batch_id=batch_id, queue=queue.name)
+    if batch.kind == "pairwise":
+        out.print(_skipped(batch.identical_skipped))
+
+
+def _publish(ctx: typer.Context, wh: Warehouse, queue: QueueConfig, batch_id: str) -> PublishReport:
+    from reviewdesk.review.publication import publish
+
+    with open_review_store(ctx) as store:
+        return publish(wh, store, queue, batch_id)
+
+
+def _tell_published(report: PublishReport, *, batch_id: str, queue: str) -> None:
     if report.already_published:
         out.print(f"Batch {batch_id} was already published ({report.items:,} items); nothing changed.")
     else:
-        out.print(f"Published {report.published:,} items of batch {batch_id} to queue {queue.name}.")
-    if batch.kind == "pairwise":
-        out.print(_skipped(batch.identical_skipped))
+        out.print(f"Published {report.published:,} items of batch {batch_id} to queue {queue}.")
 
 
 def _skipped(identical: int) -> str:

@@ -15,13 +15,16 @@ inputs ships one row per run to the sandbox and back.
 from __future__ import annotations
 
 from contextlib import closing
+from typing import TYPE_CHECKING
 
 import duckdb
-import pyarrow as pa
 
 from reviewdesk.errors import ConfigError
 from reviewdesk.stores.sandbox import memory_limit_of, sandbox
 from reviewdesk.stores.sqlcheck import columns_read, run_column_types
+
+if TYPE_CHECKING:  # Arrow tables pass through; importing pyarrow costs a CLI run 0.1 s
+    import pyarrow as pa
 
 
 def _quoted(name: str) -> str:

@@ -31,14 +31,17 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import duckdb
-import pyarrow as pa
 
 from reviewdesk.errors import ConfigError
 from reviewdesk.stores.sandbox import memory_limit_of, sandbox
 from reviewdesk.stores.sqlcheck import ROOT, run_column_types, unit_columns_read
 from schemas.queue import QueueConfig
+
+if TYPE_CHECKING:  # Arrow tables pass through; importing pyarrow costs a CLI run 0.1 s
+    import pyarrow as pa
 
 _relations = itertools.count()
 ORDER = "(start_time, run_id)"  # a unit's runs in time order, ties by id
