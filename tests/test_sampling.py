@@ -415,6 +415,19 @@ def test_gold_items_are_extra_known_answers_outside_the_sample(demo):
     assert all(i["is_gold"] and i["inclusion_probability"] is None for i in as_json if i["is_gold"])
 
 
+def test_a_sample_of_nearly_everything_gets_every_free_known_answer_as_gold(demo):
+    """Sampled units come first in gold order as often as not: gold then needs its second, longer pass."""
+    population = demo.execute(f"SELECT count(*) FROM runs WHERE {SUPPORT_LLM}")[0][0]
+    queue = make_queue({"filter": SUPPORT_LLM, "size": population - 3}, gold_fraction=0.05,
+                       gold_source="metadata -> 'demo_truth'")  # fmt: skip
+    batch = draw_batch(demo, queue, seed=4)
+    known = {r for (r,) in demo.execute(f"SELECT run_id FROM runs WHERE {SUPPORT_LLM} AND (metadata -> 'demo_truth') "
+                                        "IS NOT NULL")}  # fmt: skip
+    free = known - {i["run_id"] for i in sampled(batch)}
+    assert 0 < len(free) <= 3 < round(0.05 * (population - 3))  # fewer free than wanted: all of them
+    assert {i["run_id"] for i in batch.items if i["is_gold"]} == free
+
+
 def test_a_small_batch_still_gets_one_gold_item(demo):
     queue = make_queue({"filter": SUPPORT_LLM, "size": 5}, gold_fraction=0.05, gold_source="metadata -> 'demo_truth'")
     batch = draw_batch(demo, queue, seed=3)

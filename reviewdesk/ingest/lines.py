@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 BLOCK_BYTES = 64 << 20
+MIN_BLOCK_BYTES = 1 << 20
 MAX_LINE_BYTES = 32 << 20
 KEPT_PREFIX = 1 << 20
 
@@ -124,8 +125,10 @@ def read_lines(path: Path, block_bytes: int | None = None, max_line_bytes: int |
 
     The sizes default to the module constants as they are at call time, so tests can shrink them.
     """
-    block_bytes = block_bytes or BLOCK_BYTES
     max_line_bytes = max_line_bytes or MAX_LINE_BYTES
+    # a small file in one block: zeroing a buffer sized for a large one costs more than reading it
+    # (at least MIN_BLOCK_BYTES, for a file still growing or a pipe, whose size says nothing)
+    block_bytes = min(block_bytes or BLOCK_BYTES, max(path.stat().st_size + 1, MIN_BLOCK_BYTES))
     buf = bytearray(block_bytes * 2)
     carry, line0, pos = 0, 1, 0
     with open(path, "rb", buffering=0) as f:

@@ -37,14 +37,15 @@ def draw_gold(
     want = gold_wanted(queue, sampled)
     units_sql = pop.units({"__g": _gold_expression(queue.gold_source)})
     h = pop.hash("__uid", "gold")  # an order of its own, independent of the sample's
-    k = 2 * want + 16
-    while True:  # the first k in gold order, minus the sampled ones; rarely more than one pass
-        query = f"SELECT {{'u': __uid, 'h': {h}, 'g': __g}} FROM ({units_sql}) WHERE __g IS NOT NULL"
+    query = f"SELECT {{'u': __uid, 'h': {h}, 'g': __g}} FROM ({units_sql}) WHERE __g IS NOT NULL"
+    # The first k in gold order, minus the sampled ones. One pass, but for a sample that took many of
+    # them: then a second, long enough to hold `want` free ones even if every sampled unit comes first.
+    for k in (2 * want + 16, want + len(taken)):
         rows = [r[0] for r in con.execute(f"{query} ORDER BY {h}, __uid LIMIT {k}").fetchall()]
         free = [r for r in bottom(rows, k) if r["u"] not in taken][:want]
         if len(free) == want or len(rows) < k:
-            return [Unit(r["u"], r["u"], None, None, None, None, r["g"]) for r in free]
-        k *= 4
+            break
+    return [Unit(r["u"], r["u"], None, None, None, None, r["g"]) for r in free]
 
 
 __all__ = ["draw_gold", "gold_wanted"]
