@@ -7,11 +7,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import pytest
 from test_publish_units import SEES, UNKEYED, published
 from test_sampling_units import NOW, T0, add, queue, wh  # noqa: F401 (the hand-made runs fixture)
 
-from reviewdesk.sample import batches
 from reviewdesk.sample.batches import load_batch
 from reviewdesk.sample.designs import draw_batch
 from reviewdesk.stores.warehouse import Warehouse
@@ -37,14 +35,7 @@ def windows(items: list[dict]) -> dict[str, tuple]:
     return {i["unit_id"]: (i["unit_first_start"], i["unit_last_start"]) for i in items}
 
 
-@pytest.mark.parametrize("arrow", [False, True])
-def test_a_drawn_unit_records_the_earliest_and_latest_start_of_its_runs(
-    wh: Warehouse,  # noqa: F811
-    monkeypatch: pytest.MonkeyPatch,
-    arrow: bool,
-) -> None:
-    if arrow:
-        monkeypatch.setattr(batches, "ARROW_FROM", 0)  # items written as a large batch's are, through Arrow
+def test_a_drawn_unit_records_the_earliest_and_latest_start_of_its_runs(wh: Warehouse) -> None:  # noqa: F811
     add(wh, [*UNKEYED, *UNDATED])
     trace = draw_batch(wh, queue("trace", UNITS["trace"]), seed=1, now=NOW)
     # T2: t2 at 2, t2a at 3, t2b at 4 (t2c: no time); n0's trace by its run id (n0 at 6, n1 7, n2 8); P's: p0..P

@@ -20,7 +20,6 @@ from reviewdesk.demo.exports import write_runs
 from reviewdesk.demo.logs import generate_runs
 from reviewdesk.errors import ConfigError, EmptyPopulation, NotFound, ReviewdeskError
 from reviewdesk.ingest import ingest_file
-from reviewdesk.sample import batches as batches_module
 from reviewdesk.sample import designs as sampling_module
 from reviewdesk.sample.allocation import allocate, inclusion_probabilities, systematic_allocation
 from reviewdesk.sample.batches import list_batches, load_batch
@@ -461,7 +460,6 @@ def test_large_draws_sort_each_group_and_draw_the_same_batch(demo_template, tmp_
     with open_copy(demo_template, tmp_path / "heap.duckdb") as wh:
         small = draw_batch(wh, queue, seed=21)
     monkeypatch.setattr(sampling_module, "HEAP_LIMIT", 0)  # as if the batch were too large for heaps
-    monkeypatch.setattr(batches_module, "ARROW_FROM", 0)  # and written through Arrow
     with open_copy(demo_template, tmp_path / "sort.duckdb") as wh:
         large = draw_batch(wh, queue, seed=21)
         assert load_batch(wh, large.batch_id) == large
