@@ -62,8 +62,9 @@ async def settle(page) -> None:
     await page.wait_for_timeout(150)  # a key pressed as a run ends can be lost (see tests/conftest.py AppPage)
 
 
-async def review(browser, url: str, name: str, items: int, think: float, ready: asyncio.Barrier) -> tuple[list, int]:
-    """One reviewer: log in, open the queue, wait for everyone, then answer and submit `items` items."""
+async def review(browser, url: str, name: str, items: int, think: float, ready: asyncio.Barrier) -> tuple:
+    """One reviewer: log in, open the queue, wait for everyone, then answer and submit `items` items; returns
+    (their Submit times, number keys whose rerun was lost, 1 if a Submit never drew the next item, else 0)."""
     context = await browser.new_context(viewport={"width": 1400, "height": 900})
     context.set_default_timeout(120_000)
     await context.add_init_script(KEYDOWN)
@@ -93,11 +94,15 @@ async def review(browser, url: str, name: str, items: int, think: float, ready: 
             old = await page.evaluate(f"() => {CAPTION}.innerText")
             await page.evaluate(NEXT_ITEM_DRAWN, old)
             await page.keyboard.press("Control+Enter")
-            took = await page.evaluate("window.benchDone")
+            try:
+                took = await asyncio.wait_for(page.evaluate("window.benchDone"), LOST_AFTER_MS / 1000 * 3)
+            except TimeoutError:  # the next item never came: counted, shown, and this reviewer stops
+                await page.screenshot(path=str(CACHE / f"capacity-stuck-{name}.png"))
+                return times, lost, 1
             if n >= WARM_UP:
                 times.append(took)
             await asyncio.sleep(rng.uniform(think / 2, think * 1.5))
-        return times, lost
+        return times, lost, 0
     except Exception:
         await ready.abort()  # the others wait for everyone at the barrier: let them stop too
         await page.screenshot(path=str(CACHE / f"capacity-{name}.png"))
@@ -111,8 +116,8 @@ def resident(server: psutil.Process) -> int:
 
 
 async def crowd(url: str, names: list[str], items: int, think: float, server: psutil.Process) -> tuple:
-    """Everyone in `names` at once; returns (Submit times in ms, number keys whose rerun was lost, the server's
-    memory in bytes once all review)."""
+    """Everyone in `names` at once; returns (Submit times in ms, number keys whose rerun was lost, Submits whose
+    next item never came, the server's memory in bytes once all review)."""
     from playwright.async_api import async_playwright
 
     async with async_playwright() as pw:
@@ -123,7 +128,8 @@ async def crowd(url: str, names: list[str], items: int, think: float, server: ps
         memory = resident(server)
         done = await asyncio.gather(*tasks)
         await browser.close()
-    return [t for times, _ in done for t in times], sum(lost for _, lost in done), memory
+    lost_keys, stuck = sum(d[1] for d in done), sum(d[2] for d in done)
+    return [t for times, _, _ in done for t in times], lost_keys, stuck, memory
 
 
 def p95(values: list[float]) -> float:
@@ -143,11 +149,12 @@ def main() -> None:
     for count in counts:  # a fresh server each time, so memory starts from the same place
         with served(ROOT, data, CACHE / f"streamlit-capacity-{count}.log") as url:
             server = next(p for p in psutil.Process(os.getpid()).children() if "streamlit" in " ".join(p.cmdline()))
-            times, lost, memory = asyncio.run(crowd(url, names[:count], args.items_each, args.think, server))
+            times, lost, stuck, memory = asyncio.run(crowd(url, names[:count], args.items_each, args.think, server))
         rows.append((count, statistics.median(times), p95(times), memory / 2**20))
         print(f"{count:3d} reviewers: Submit p50 {rows[-1][1]:6.0f} ms, p95 {rows[-1][2]:6.0f} ms "
               f"(target <= {TARGET_P95:.0f} ms: {'ok' if rows[-1][2] <= TARGET_P95 else 'MISSED'}), "
-              f"server memory {rows[-1][3]:.0f} MiB, number keys whose form rerun never came back: {lost}")  # fmt: skip
+              f"server memory {rows[-1][3]:.0f} MiB, number keys whose form rerun never came back: {lost}, "
+              f"Submits whose next item never came: {stuck}")  # fmt: skip
     if len(rows) > 1:
         (fewest, _, _, low), (most, _, _, high) = rows[0], rows[-1]
         print(f"memory per reviewer: {(high - low) / (most - fewest):.1f} MiB (from {fewest} to {most} reviewers)")
