@@ -230,14 +230,14 @@ def _asked(action: str, prefix: str) -> None:
 def header(queues: dict) -> tuple[str, DeltaGenerator]:
     """The header row, drawn by the page (a Submit or Skip does not send it again): the queue picker, the
     place for the item's progress and countdown (`status`, drawn by the item area), and the shortcuts."""
-    picker, state, help_ = st.columns([5, 8, 1], vertical_alignment="center")
+    picker, middle, help_ = st.columns([5, 8, 1], vertical_alignment="center")
     names = list(queues)
     st.session_state.setdefault("review_queue", names[0])
     with picker:
         name = st.pills("Queue", names, key="review_queue", format_func=escape, on_change=_keep_queue,
                         label_visibility="collapsed") or names[0]  # fmt: skip
     st.session_state["queue_was"] = name
-    state = state.empty()  # the item area's rerun replaces what it holds (writes to other containers add up)
+    state = middle.empty()  # the item area's rerun replaces what it holds (writes to other containers add up)
     with help_:
         with st.popover("?", help="Keyboard shortcuts"):
             st.markdown(SHORTCUTS)
