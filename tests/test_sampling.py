@@ -415,7 +415,7 @@ def test_gold_items_are_extra_known_answers_outside_the_sample(demo):
 
 
 def test_a_sample_of_nearly_everything_gets_every_free_known_answer_as_gold(demo):
-    """Sampled units come first in gold order as often as not: gold then needs its second, longer pass."""
+    """Sampled units come first in gold order as often as not: gold leaves them out before it takes its first."""
     population = demo.execute(f"SELECT count(*) FROM runs WHERE {SUPPORT_LLM}")[0][0]
     queue = make_queue({"filter": SUPPORT_LLM, "size": population - 3}, gold_fraction=0.05,
                        gold_source="metadata -> 'demo_truth'")  # fmt: skip
@@ -441,6 +441,21 @@ def test_gold_takes_what_exists_when_the_sample_leaves_too_few_known_answers(war
     assert (batch.params["gold_requested"], batch.params["gold_items"], len(gold)) == (3, 2, 2)
     assert runs_of(batch) == {f"r{i:02d}" for i in range(30)}
     assert gold[0]["gold_answer"] == {"answer": True}
+
+
+def test_a_sample_of_the_whole_population_has_no_run_left_for_gold(warehouse):
+    add_runs(warehouse, [{"run_id": f"r{i:02d}", "inputs": '{"answer": true}'} for i in range(30)])
+    batch = draw_batch(warehouse, make_queue({"size": 30}, gold_fraction=0.1, gold_source="inputs"), seed=1)
+    assert (batch.size, batch.item_count, batch.params["gold_requested"], batch.params["gold_items"]) == (30, 30, 3, 0)
+    assert not any(i["is_gold"] for i in batch.items)
+
+
+def test_a_batch_drawn_without_its_items_is_the_recorded_one(demo):
+    queue = make_queue({"filter": SUPPORT_LLM, "size": 40, "exclude_reviewed": False}, gold_fraction=0.05,
+                       gold_source="metadata -> 'demo_truth'")
+    bare = draw_batch(demo, queue, seed=8, items=False)
+    assert bare.items == [] and (bare.size, bare.item_count) == (40, 42)
+    assert load_batch(demo, bare.batch_id) == draw_batch(demo, queue, seed=8)  # drawn again: the recorded batch
 
 
 # ---------------------------------------------------------------------------------------------

@@ -48,13 +48,13 @@ def sample_cmd(
 
     config = get_queue(queue, settings(ctx).queues_dir)
     with open_warehouse(ctx) as wh:
-        batch = draw_batch(wh, config, size=size, seed=seed)
+        batch = draw_batch(wh, config, size=size, seed=seed, items=as_json)
         report = _publish(ctx, wh, config, batch.batch_id) if then_publish else None
     if as_json:
         published = {"publication": report.as_dict()} if report else {}
         print(json.dumps(batch.as_dict() | published, default=str))
         return
-    gold = sum(1 for i in batch.items if i.get("is_gold"))
+    gold = batch.item_count - batch.size
     out.print(
         f"Batch [bold]{batch.batch_id}[/bold] of {config.name}: {batch.size:,} items drawn ({batch.strategy}, "
         f"seed {batch.seed}) from a population of {batch.population:,}, plus {gold} gold items."

@@ -8,9 +8,10 @@ inclusion probability kept, so the labels estimate production rates without bias
 
 Modules: designs (`draw_batch`: the design applied to the population), population (the units the
 queue's filter admits, and seeded hashing), evaluation (queue SQL run in the sandbox), allocation
-(stratum sizes and inclusion probabilities), gold (gold items mixed in), assembly (a batch's
-recorded parameters and items), batches (the one reader and writer of batches), estimates
-(Horvitz-Thompson estimates of production rates).
+(stratum sizes and inclusion probabilities), drawn (the drawn units, a table from the draw to
+the items), gold (gold items mixed in), assembly (a batch's recorded parameters and items),
+batches (the one reader and writer of batches), estimates (Horvitz-Thompson estimates of
+production rates).
 """
 
 from reviewdesk.lazy import front_door

@@ -2,12 +2,14 @@
 
 Everything here is decided by the seed and the units (SHA-256 of both), never by chance at run
 time: the batch id is a digest of the design and the sample, item ids are `<batch id>-<position>`,
-so the same seed on the same data gives the same batch, ids included.
+so the same seed on the same data gives the same batch, ids included. Both are computed in DuckDB
+from the table of drawn units (`drawn`), with its `sha256`: one seeded digest per item,
+`sha256(seed \x1f [gold \x1f] unit id)` in hex, decides its shown position (hex 0-16), whether it
+is among the items with several reviewers (16-32) and, for a pair, which run is shown left (hex 32).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -17,12 +19,12 @@ import duckdb
 from reviewdesk.sample.allocation import round_half_up
 from reviewdesk.sample.batches import Batch
 from reviewdesk.sample.gold import gold_wanted
-from reviewdesk.sample.population import HASH_RULE, Unit, digest
+from reviewdesk.sample.population import HASH_RULE
 from schemas.queue import QueueConfig
 
 
 def design_params(
-    queue: QueueConfig, requested: int, seed_source: str, details: dict, sampled: int, gold: list[Unit]
+    queue: QueueConfig, requested: int, seed_source: str, details: dict, sampled: int, gold: int
 ) -> dict:
     """The batch's recorded parameters: the sampling rule, the design's `details`, the reviewers plan and gold."""
     s = queue.sampling
@@ -49,56 +51,70 @@ def design_params(
             "gold_fraction": queue.gold_fraction,
             "gold_source": queue.gold_source,
             "gold_requested": gold_wanted(queue, sampled),
-            "gold_items": len(gold),
+            "gold_items": gold,
         }
     params |= {"hash": HASH_RULE, "duckdb": duckdb.__version__}
     return params
 
 
+# The batch's fingerprint: the design, then each unit as \x1e id \x1f pi (pi as Python's repr, which DuckDB's
+# VARCHAR of a DOUBLE equals) and each gold item as \x1e gold \x1f id, by id.
+FINGERPRINT_SQL = """
+    SELECT sha256($design || coalesce(string_agg(chr(30) || CASE WHEN is_gold THEN 'gold' || chr(31) || uid
+                                                 ELSE uid || chr(31) || CAST(pi AS VARCHAR) END,
+                                                 '' ORDER BY is_gold, uid), ''))
+    FROM {drawn}"""
+ITEMS_SQL = """
+    INSERT INTO items (batch_id, queue, item_id, position, run_id, run_a, run_b, left_run_id, stratum,
+                       inclusion_probability, is_gold, gold_answer, reviewers_needed, unit, unit_id, unit_key,
+                       unit_first_start, unit_last_start)
+    WITH digested AS (
+        SELECT *, sha256($seed || chr(31) || CASE WHEN is_gold THEN 'gold' || chr(31) ELSE '' END || uid) AS d
+        FROM {drawn}),
+    planned AS (
+        SELECT *, row_number() OVER (ORDER BY substr(d, 1, 16), is_gold, uid) AS position,
+               NOT is_gold AND row_number() OVER (PARTITION BY is_gold ORDER BY substr(d, 17, 16), uid) <= $overlap
+                   AS several
+        FROM digested)
+    SELECT $batch, $queue, $batch || '-' || position, position, run_id, run_a, run_b,
+           CASE WHEN run_a IS NOT NULL THEN CASE WHEN substr(d, 33, 1) IN ('0', '2', '4', '6', '8', 'a', 'c', 'e')
+                                                 THEN run_a ELSE run_b END END,
+           stratum, pi, is_gold, CAST(gold_answer AS JSON),
+           CASE WHEN is_gold THEN $gold_reviewers WHEN several THEN $reviewers ELSE 1 END,
+           $unit, CASE WHEN $unit <> 'run' THEN uid END, key, first_start, last_start
+    FROM planned"""
+
+
 def assemble(
-    queue: QueueConfig, seed: int, population: int, units: list[Unit], gold: list[Unit], params: dict
+    con: duckdb.DuckDBPyConnection, drawn: str, queue: QueueConfig, seed: int, population: int, params: dict
 ) -> Batch:
-    """Items with deterministic ids, the reviewers plan, A/B sides and a seeded shown order."""
-    units = sorted(units, key=lambda u: u.uid)
-    gold = sorted(gold, key=lambda u: u.uid)
-    # The batch id is a digest of the design and the sample: the same seed on the same data gives
-    # the same id (and item ids), and a different sample can never collide with a recorded batch.
+    """The batch's record (its items are in `drawn`), with an id that is a digest of the design and the sample:
+    the same seed on the same data gives the same id (and item ids), and a different sample can never collide
+    with a recorded batch."""
     design = {
         "queue": queue.name, "kind": queue.kind, "strategy": queue.sampling.strategy, "seed": seed,
         "rubric_version": queue.rubric_version, "population": population,
         # where the seed came from, why the size was capped (the size itself is in), units held back: not design
         "params": {k: v for k, v in params.items() if k not in ("seed_source", "backlog", "units_held")},
     }  # fmt: skip
-    fingerprint = hashlib.sha256(json.dumps(design, sort_keys=True, default=str).encode())
-    for u in units:
-        fingerprint.update(f"\x1e{u.uid}\x1f{u.pi!r}".encode())
-    for u in gold:
-        fingerprint.update(f"\x1egold\x1f{u.uid}".encode())
-    batch_id = "b-" + fingerprint.hexdigest()[:12]
-    overlap = params["overlap_items"]
-    # One seeded digest per item decides its shown position (hex 0-16), whether it is among the
-    # items with several reviewers (16-32) and, for a pair, which run is shown left (hex 32).
-    entries = [(d, u, False) for u in units for d in [digest(seed, u.uid)]]
-    entries += [(d, u, True) for u in gold for d in [digest(seed, "gold", u.uid)]]
-    several = {u.uid for d, u, _ in sorted((e for e in entries if not e[2]), key=lambda e: e[0][16:32])[:overlap]}
-    entries.sort(key=lambda e: e[0][:16])
-    gold_reviewers = max(queue.reviewers_per_item, len(queue.assignees) or 1)
-    items = []
-    for position, (d, u, is_gold) in enumerate(entries, 1):
-        left = None if u.run_a is None else u.run_a if int(d[32], 16) % 2 == 0 else u.run_b
-        items.append({
-            "item_id": f"{batch_id}-{position}", "position": position,
-            "run_id": u.run_id, "run_a": u.run_a, "run_b": u.run_b, "left_run_id": left, "stratum": u.stratum,
-            "inclusion_probability": u.pi, "is_gold": is_gold,
-            "unit": queue.unit, "unit_id": None if queue.unit == "run" else u.uid, "unit_key": u.key,
-            "unit_first_start": u.first_start, "unit_last_start": u.last_start,
-            "gold_answer": json.loads(u.gold_answer) if u.gold_answer is not None else None,
-            "reviewers_needed": gold_reviewers if is_gold else queue.reviewers_per_item if u.uid in several else 1,
-        })  # fmt: skip
+    prefix = json.dumps(design, sort_keys=True, default=str)
+    fingerprint = con.execute(FINGERPRINT_SQL.format(drawn=drawn), {"design": prefix}).fetchone()[0]
+    sampled, gold = (con.execute(f"SELECT count(*) FILTER (NOT is_gold), count(*) FILTER (is_gold) FROM {drawn}")
+                     .fetchone())  # fmt: skip
     return Batch(
-        batch_id, queue.name, queue.kind, queue.sampling.strategy, seed, population, len(units),
-        queue.rubric_version, datetime.now(UTC), params, items, item_count=len(items),
+        "b-" + fingerprint[:12], queue.name, queue.kind, queue.sampling.strategy, seed, population, sampled,
+        queue.rubric_version, datetime.now(UTC), params, item_count=sampled + gold,
     )  # fmt: skip
 
 
-__all__ = ["assemble", "design_params"]
+def write_items(con: duckdb.DuckDBPyConnection, drawn: str, queue: QueueConfig, batch: Batch) -> None:
+    """Insert the batch's items, from the drawn units, in one statement: ids, the reviewers plan, A/B sides and
+    the shown order (see the module docstring)."""
+    con.execute(ITEMS_SQL.format(drawn=drawn), {
+        "batch": batch.batch_id, "queue": queue.name, "seed": str(batch.seed), "unit": queue.unit,
+        "overlap": batch.params["overlap_items"], "reviewers": queue.reviewers_per_item,
+        "gold_reviewers": max(queue.reviewers_per_item, len(queue.assignees) or 1),
+    })  # fmt: skip
+
+
+__all__ = ["assemble", "design_params", "write_items"]

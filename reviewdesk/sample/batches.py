@@ -16,13 +16,10 @@ from reviewdesk.errors import ConfigError, NotFound
 from reviewdesk.stores.warehouse import Warehouse
 from schemas.queue import QueueConfig
 
-ITEM_TYPES = {
-    "item_id": "VARCHAR", "position": "INTEGER", "run_id": "VARCHAR", "run_a": "VARCHAR", "run_b": "VARCHAR",
-    "left_run_id": "VARCHAR", "stratum": "VARCHAR", "inclusion_probability": "DOUBLE", "is_gold": "BOOLEAN",
-    "gold_answer": "JSON", "reviewers_needed": "INTEGER", "unit": "VARCHAR", "unit_id": "VARCHAR",
-    "unit_key": "VARCHAR", "unit_first_start": "TIMESTAMPTZ", "unit_last_start": "TIMESTAMPTZ",
-}  # fmt: skip
-ITEM_COLUMNS = tuple(ITEM_TYPES)
+ITEM_COLUMNS = (
+    "item_id", "position", "run_id", "run_a", "run_b", "left_run_id", "stratum", "inclusion_probability", "is_gold",
+    "gold_answer", "reviewers_needed", "unit", "unit_id", "unit_key", "unit_first_start", "unit_last_start",
+)  # fmt: skip
 RECORD_SQL = """
     SELECT batch_id, queue, kind, strategy, seed, population, size, rubric_version, created_at, params,
            (SELECT count(*) FROM items i WHERE i.batch_id = b.batch_id), published_at
@@ -178,8 +175,8 @@ def list_batches(wh: Warehouse, queue: str | None = None) -> list[dict]:
     return [dict(zip(names, row, strict=True)) for row in rows.fetchall()]
 
 
-def write_to_warehouse(con: duckdb.DuckDBPyConnection, batch: Batch) -> None:
-    """Insert the batch's row and its items into the warehouse (one insert however large the batch)."""
+def write_record(con: duckdb.DuckDBPyConnection, batch: Batch) -> None:
+    """Insert the batch's row (its items are written from the drawn units: `assembly.write_items`)."""
     con.execute(
         """INSERT INTO batches (batch_id, queue, kind, strategy, seed, params, rubric_version, population, size,
                                 created_at, published_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)""",
@@ -188,17 +185,3 @@ def write_to_warehouse(con: duckdb.DuckDBPyConnection, batch: Batch) -> None:
             batch.rubric_version, batch.population, batch.size, batch.created_at,
         ],
     )  # fmt: skip
-    columns = {c: [item[c] for item in batch.items] for c in ITEM_COLUMNS}
-    columns["gold_answer"] = [None if g is None else json.dumps(g) for g in columns["gold_answer"]]
-    names = ", ".join(ITEM_COLUMNS)
-    # NumPy columns, which DuckDB scans in bulk and types from their values: list parameters convert value
-    # by value, and an Arrow table built from lists imports pandas (a third of a second).
-    import numpy as np  # here: loading a batch, as publish does, needs none of it
-
-    reviewdesk_new_items = {c: np.array(v, dtype=object) for c, v in columns.items()}  # noqa: F841 (found by name)
-    con.execute(
-        f"INSERT INTO items (batch_id, queue, {names}) SELECT ?, ?, "
-        + ", ".join(f"CAST({c} AS {t})" for c, t in ITEM_TYPES.items())
-        + " FROM reviewdesk_new_items",
-        [batch.batch_id, batch.queue],
-    )

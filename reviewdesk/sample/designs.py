@@ -10,6 +10,8 @@ random sample of n is the n units with the smallest keys ("bottom-k"), found wit
 `min_by(payload, key, n)`: one pass, a heap of n per group, no sort of the population (past
 100,000 units, a sort per group). How a sample is split over strata or weight classes is in
 `allocation`; gold items are in `gold`; ids, the reviewers plan and the shown order in `assembly`.
+The drawn units go from the draw's aggregation into a table (`drawn`) and from there into the
+warehouse's items, all in DuckDB: only counts and allocations come to Python.
 
 Designs (`queue.sampling.strategy`):
 - random: bottom-n over the whole population; pi = n/N exactly.
@@ -34,10 +36,11 @@ import duckdb
 
 from reviewdesk.errors import ConfigError, EmptyPopulation
 from reviewdesk.sample.allocation import allocate, inclusion_probabilities, systematic_allocation
-from reviewdesk.sample.assembly import assemble, design_params
-from reviewdesk.sample.batches import Batch, load_batch, write_to_warehouse
+from reviewdesk.sample.assembly import assemble, design_params, write_items
+from reviewdesk.sample.batches import Batch, load_batch, write_record
+from reviewdesk.sample.drawn import add_unit_keys, count
 from reviewdesk.sample.gold import draw_gold
-from reviewdesk.sample.population import Population, Unit, bottom, digest, trace_keys, uniform, unit_windows
+from reviewdesk.sample.population import Population, digest, uniform
 from reviewdesk.stores.warehouse import Warehouse
 from schemas.queue import QueueConfig
 
@@ -52,6 +55,7 @@ def draw_batch(
     seed: int | None = None,
     backlog: dict | None = None,
     now: datetime | None = None,
+    items: bool = True,
 ) -> Batch:
     """Draw a batch for `queue` and record it (one `batches` row and its `items`) in one transaction.
 
@@ -65,6 +69,9 @@ def draw_batch(
 
     A trace or session queue draws complete units (`reviewdesk.sample.units`); `now` (the clock by default)
     is when their settle time is measured from, and the units held back are counted in `units_held`.
+
+    The batch is returned as `load_batch` reads it; without its items if `items` is false (at 100,000
+    items, reading them back costs a third of a second).
     """
     requested = queue.sampling.size if size is None else size
     if requested < 1:
@@ -88,45 +95,49 @@ def draw_batch(
 
     with wh.transaction() as con, Population(con, queue, seed, now) as pop:
         identical = pop.identical_pairs()
-        population, units, details = _DRAWS[queue.sampling.strategy](con, pop, requested)
-        if queue.unit == "trace":
-            units = trace_keys(con, units)
-        if pop.frame is not None:
-            units = unit_windows(con, queue.unit, units)
-            details |= {"unit": queue.unit, "settle_minutes": queue.settle_minutes, "units_held": pop.units_held}
+        population, details = _DRAWS[queue.sampling.strategy](con, pop, requested)
         if population == 0:
             raise EmptyPopulation(pop.empty_message(identical))
-        gold = draw_gold(con, pop, queue, len(units), {u.uid for u in units})
+        if pop.frame is not None:
+            add_unit_keys(con, pop.drawn, queue.unit)
+            details |= {"unit": queue.unit, "settle_minutes": queue.settle_minutes, "units_held": pop.units_held}
+        sampled = count(con, pop.drawn)
+        gold = draw_gold(con, pop, queue, sampled, population)
         if pop.pairwise:
             details["identical_pairs_skipped"] = identical
-        params = design_params(queue, requested, seed_source, details, len(units), gold)
+        params = design_params(queue, requested, seed_source, details, sampled, gold)
         if backlog is not None:
             params["backlog"] = backlog
-        batch = assemble(queue, seed, population, units, gold, params)
-        if con.execute("SELECT 1 FROM batches WHERE batch_id = ?", [batch.batch_id]).fetchall():
-            return load_batch(wh, batch.batch_id)
-        write_to_warehouse(con, batch)
-    return batch
+        batch = assemble(con, pop.drawn, queue, seed, population, params)
+        if not con.execute("SELECT 1 FROM batches WHERE batch_id = ?", [batch.batch_id]).fetchall():
+            write_record(con, batch)
+            write_items(con, pop.drawn, queue, batch)
+    return load_batch(wh, batch.batch_id, items=items)
 
 
 # ---------------------------------------------------------------------------------------------
 # The three designs; each returns (population size, drawn units, details for `params`)
 
-Draw = tuple[int, list[Unit], dict[str, Any]]
+Draw = tuple[int, dict[str, Any]]  # the population's size, and details for `params`; the units go into `pop.drawn`
 
 
 def _random(con: duckdb.DuckDBPyConnection, pop: Population, requested: int) -> Draw:
     units_sql = pop.units()
+    heap = f"{pop.drawn}_heap"
     if requested <= HEAP_LIMIT:  # one pass: the count and a heap of the `requested` smallest hashes
-        population, rows = con.execute(
-            f"SELECT count(*), min_by({pop.payload()}, __h, {requested}) FROM ({units_sql})"
-        ).fetchone()
+        con.execute(f"CREATE TEMP TABLE {heap} AS "
+                    f"SELECT count(*) AS n, min_by({pop.payload()}, __h, {requested}) AS units FROM ({units_sql})")
+        population = con.execute(f"SELECT n FROM {heap}").fetchone()[0]
+        source = f"(SELECT unnest(units) AS r FROM {heap})"
     else:
         population = con.execute(f"SELECT count(*) FROM ({units_sql})").fetchone()[0]
-        query = f"SELECT {pop.payload()} FROM ({units_sql}) ORDER BY __h, __uid LIMIT {requested}"
-        rows = [r[0] for r in con.execute(query).fetchall()]
-    n = min(requested, population)
-    return population, [pop.unit(r, n / population) for r in bottom(rows, n)], {}
+        source = f"(SELECT {pop.payload()} AS r FROM ({units_sql}))"
+    if population:
+        n = min(requested, population)
+        con.execute(f"INSERT INTO {pop.drawn} BY NAME SELECT {pop.fields('r')}, $pi AS pi FROM {source} "
+                    f"ORDER BY r.h, r.u LIMIT {n}", {"pi": n / population})  # fmt: skip
+    con.execute(f"DROP TABLE IF EXISTS {heap}")
+    return population, {}
 
 
 def _stratified(con: duckdb.DuckDBPyConnection, pop: Population, requested: int) -> Draw:
@@ -136,20 +147,17 @@ def _stratified(con: duckdb.DuckDBPyConnection, pop: Population, requested: int)
     counts = _counts(con, strata_sql, names)
     population = sum(counts.values())
     if population == 0:
-        return 0, [], {}
+        return 0, {}
     n = min(requested, population)
     keys = sorted(counts, key=lambda key: digest(pop.seed, "stratum", _label(key)))  # seeded tie order
     alloc = dict(zip(keys, allocate([counts[k] for k in keys], n, s.allocation), strict=True))
-    units = [
-        pop.unit(row, alloc[key] / counts[key], _label(key))
-        for key, rows in _bottom_by_group(con, pop, strata_sql, dict.fromkeys(names, "VARCHAR"), alloc).items()
-        for row in rows
-    ]
+    pi = {k: alloc[k] / counts[k] for k in keys}
+    _take(con, pop, strata_sql, dict.fromkeys(names, "VARCHAR"), alloc, pi, {k: _label(k) for k in keys})
     strata = [
         {"stratum": _label(k), "values": list(k), "population": counts[k], "size": alloc[k]}
         for k in sorted(counts, key=_label)
     ]
-    return population, units, {"strata": strata}
+    return population, {"strata": strata}
 
 
 def _counts(con: duckdb.DuckDBPyConnection, units_sql: str, cols: list[str]) -> dict[tuple, int]:
@@ -158,39 +166,44 @@ def _counts(con: duckdb.DuckDBPyConnection, units_sql: str, cols: list[str]) -> 
     return {tuple(r[:-1]): r[-1] for r in con.execute(sql).fetchall()}
 
 
-def _bottom_by_group(
+def _take(
     con: duckdb.DuckDBPyConnection,
     pop: Population,
     units_sql: str,
     groups: dict[str, str],
     alloc: dict[tuple, int],
-) -> dict[tuple, list[dict]]:
-    """A simple random sample of alloc[g] units from each group g: its alloc[g] smallest hashes.
+    pi: dict[tuple, float],
+    labels: dict[tuple, str] | None = None,
+) -> None:
+    """Draw a simple random sample of alloc[g] units from each group g (its alloc[g] smallest hashes) into
+    `pop.drawn`, each with inclusion probability pi[g] and stratum labels[g] (NULL without `labels`).
 
     `groups` names the grouping columns of `units_sql` and their SQL types. Small allocations
     take one pass in which min_by keeps a heap of the largest allocation per group (and thread),
     never sorting the population. Past HEAP_LIMIT heap entries that would outgrow memory, so
     each group is sorted by hash instead (row_number over a partition, joined to its allocation).
     """
-    k_max = max(alloc.values())
-    if k_max == 0:
-        return {}
-    cols = ", ".join(groups)
-    if k_max * len(alloc) <= HEAP_LIMIT:
-        sql = f"SELECT {cols}, min_by({pop.payload()}, __h, {k_max}) FROM ({units_sql}) GROUP BY ALL"
-        return {tuple(key): bottom(rows, alloc[tuple(key)]) for *key, rows in con.execute(sql).fetchall()}
     keys = [key for key, k in alloc.items() if k > 0]
-    params = {f"g{j}": [key[j] for key in keys] for j in range(len(groups))} | {"n": [alloc[k] for k in keys]}
-    wanted = ", ".join(f"unnest(CAST($g{j} AS {t}[])) AS __g{j}" for j, t in enumerate(groups.values()))
+    if not keys:
+        return
+    k_max, cols = max(alloc.values()), ", ".join(groups)
+    if k_max * len(alloc) <= HEAP_LIMIT:
+        heaps = f"SELECT {cols}, min_by({pop.payload()}, __h, {k_max}) AS __rows FROM ({units_sql}) GROUP BY ALL"
+        source = f"(SELECT {cols}, unnest(__rows) AS r FROM ({heaps}))"
+    else:
+        source = f"(SELECT {cols}, {pop.payload()} AS r FROM ({units_sql}))"
+    params = {f"g{j}": [key[j] for key in keys] for j in range(len(groups))} | {
+        "n": [alloc[k] for k in keys], "pi": [pi[k] for k in keys], "s": [labels and labels[k] for k in keys]}
+    wanted = "".join(f"unnest(CAST($g{j} AS {t}[])) AS __g{j}, " for j, t in enumerate(groups.values()))
+    wanted += "unnest(CAST($n AS BIGINT[])) AS __n, unnest(CAST($pi AS DOUBLE[])) AS __pi, "
+    wanted += "unnest(CAST($s AS VARCHAR[])) AS __s"
     match = " AND ".join(f"u.{c} IS NOT DISTINCT FROM a.__g{j}" for j, c in enumerate(groups))
-    sql = f"""
-        SELECT {", ".join(f"u.{c}" for c in groups)}, {pop.payload()}
-        FROM ({units_sql}) u JOIN (SELECT {wanted}, unnest(CAST($n AS BIGINT[])) AS __n) a ON {match}
-        QUALIFY row_number() OVER (PARTITION BY {", ".join(f"u.{c}" for c in groups)} ORDER BY __h, __uid) <= __n"""
-    found: dict[tuple, list[dict]] = {}
-    for *key, row in con.execute(sql, params).fetchall():
-        found.setdefault(tuple(key), []).append(row)
-    return {key: bottom(rows, alloc[key]) for key, rows in found.items()}
+    con.execute(f"""
+        INSERT INTO {pop.drawn} BY NAME
+        SELECT {pop.fields("u.r")}, a.__pi AS pi, a.__s AS stratum
+        FROM {source} u JOIN (SELECT {wanted}) a ON {match}
+        QUALIFY row_number() OVER (PARTITION BY {", ".join(f"u.{c}" for c in groups)} ORDER BY u.r.h, u.r.u) <= a.__n
+    """, params)  # fmt: skip
 
 
 def _label(key: tuple) -> str:
@@ -219,7 +232,7 @@ def _weighted(con: duckdb.DuckDBPyConnection, pop: Population, requested: int) -
     counts = {key[0]: c for key, c in _counts(con, units_sql, ["__m"]).items()}
     population = sum(counts.values())
     if population == 0:
-        return 0, [], {}
+        return 0, {}
     n = min(requested, population)
     classes = sorted(counts)
     weight = {m: math.prod((w.weight for j, w in enumerate(weights) if m >> j & 1), start=1.0) for m in classes}
@@ -228,14 +241,14 @@ def _weighted(con: duckdb.DuckDBPyConnection, pop: Population, requested: int) -
     # (and exclude_reviewed) round independently of each other.
     start = uniform(pop.seed, f"systematic-start:{population}")
     alloc = dict(zip(classes, systematic_allocation([pi[m] * counts[m] for m in classes], start), strict=True))
-    drawn = _bottom_by_group(con, pop, units_sql, {"__m": "INTEGER"}, {(m,): k for m, k in alloc.items()})
-    units = [pop.unit(row, float(pi[key[0]])) for key, rows in drawn.items() for row in rows]
+    by_class = {(m,): float(pi[m]) for m in classes}
+    _take(con, pop, units_sql, {"__m": "INTEGER"}, {(m,): k for m, k in alloc.items()}, by_class)
     info = [
         {"matches": [w.when for j, w in enumerate(weights) if m >> j & 1], "weight": weight[m],
          "population": counts[m], "inclusion_probability": float(pi[m]), "size": alloc[m]}
         for m in classes
     ]  # fmt: skip
-    return population, units, {"weight_classes": info, "systematic_start": start}
+    return population, {"weight_classes": info, "systematic_start": start}
 
 
 _DRAWS = {"random": _random, "stratified": _stratified, "weighted": _weighted}

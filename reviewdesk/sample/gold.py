@@ -11,7 +11,7 @@ from __future__ import annotations
 import duckdb
 
 from reviewdesk.sample.allocation import round_half_up
-from reviewdesk.sample.population import Population, Unit, bottom
+from reviewdesk.sample.population import Population
 from reviewdesk.stores.sqlcheck import check_expression
 from schemas.queue import QueueConfig
 
@@ -29,23 +29,23 @@ def _gold_expression(source: str) -> str:
 
 
 def draw_gold(
-    con: duckdb.DuckDBPyConnection, pop: Population, queue: QueueConfig, sampled: int, taken: set[str]
-) -> list[Unit]:
-    """Gold items: `gold_wanted` population runs with a known answer, in a seeded order, none of them sampled."""
-    if queue.gold_fraction <= 0 or queue.gold_source is None:
-        return []
-    want = gold_wanted(queue, sampled)
+    con: duckdb.DuckDBPyConnection, pop: Population, queue: QueueConfig, sampled: int, population: int
+) -> int:
+    """Add gold items to the drawn units (`pop.drawn`, holding the `sampled` units of a `population`):
+    `gold_wanted` population runs with a known answer, in a seeded order, none of them sampled; how many.
+
+    One pass: the runs with a known answer, less the sampled ones, the first in gold order kept (a top-k,
+    no sort). A sample of the whole population leaves no run to be gold, and needs none."""
+    if queue.gold_fraction <= 0 or queue.gold_source is None or sampled >= population:
+        return 0
     units_sql = pop.units({"__g": _gold_expression(queue.gold_source)})
     h = pop.hash("__uid", "gold")  # an order of its own, independent of the sample's
-    query = f"SELECT {{'u': __uid, 'h': {h}, 'g': __g}} FROM ({units_sql}) WHERE __g IS NOT NULL"
-    # The first k in gold order, minus the sampled ones. One pass, but for a sample that took many of
-    # them: then a second, long enough to hold `want` free ones even if every sampled unit comes first.
-    for k in (2 * want + 16, want + len(taken)):
-        rows = [r[0] for r in con.execute(f"{query} ORDER BY {h}, __uid LIMIT {k}").fetchall()]
-        free = [r for r in bottom(rows, k) if r["u"] not in taken][:want]
-        if len(free) == want or len(rows) < k:
-            break
-    return [Unit(r["u"], r["u"], None, None, None, None, r["g"]) for r in free]
+    return con.execute(f"""
+        INSERT INTO {pop.drawn} BY NAME
+        SELECT __uid AS uid, __uid AS run_id, TRUE AS is_gold, __g AS gold_answer
+        FROM ({units_sql}) g ANTI JOIN {pop.drawn} d ON d.uid = g.__uid
+        WHERE __g IS NOT NULL ORDER BY {h}, __uid LIMIT {gold_wanted(queue, sampled)}
+    """).fetchone()[0]
 
 
 __all__ = ["draw_gold", "gold_wanted"]

@@ -4,16 +4,16 @@ Whatever the design, a batch is drawn from this one relation. Each unit gets the
 `hash(unit_id || ':' || seed)` (DuckDB's 64-bit string hash, the same in every process; the seed
 is part of the hashed string, because `hash(id, seed)` only XORs the seed in and would give
 strongly dependent samples for different seeds), and the units with the smallest keys are a
-simple random sample ("bottom-k"). The few decisions taken in Python use SHA-256 of the seed and
-the unit (`digest`, `uniform`).
+simple random sample ("bottom-k"). The few decisions taken in Python use SHA-256 of the seed
+(`digest`, `uniform`). What a design draws goes into the population's table of drawn units (`drawn`).
 
 Pairwise queues sample pairs: a unit is a `pairing.key` value whose population runs show at
 least two `pairing.compare` values; strata and weights of a pair are those of its run_a.
 
 Trace and session queues sample units of runs (`units`: one row per complete unit, its queue SQL
 evaluated per unit); a unit's key hashes its unit id, and exclude_reviewed compares unit ids. A drawn unit
-keeps the key its runs share and the window they started in (`trace_keys`, `unit_windows`: read for the
-drawn units only), by which publish reads the unit as it was when drawn.
+keeps the key its runs share and the window they started in (`drawn.add_unit_keys`: read for the drawn
+units only), by which publish reads the unit as it was when drawn.
 
 Identical pairs are not in the population. Two answers are identical when their runs' `outputs`
 and `error` are equal once every whitespace character is removed (spaces, tabs, line breaks, also
@@ -31,15 +31,16 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-from dataclasses import dataclass, replace
+from contextlib import suppress
 from datetime import datetime
 
 import duckdb
 
 from reviewdesk.errors import ConfigError
 from reviewdesk.queues import sql_problems
+from reviewdesk.sample.drawn import create_drawn
 from reviewdesk.sample.evaluation import evaluate
-from reviewdesk.sample.units import UnitFrame, keyed_runs_sql, unit_key_sql
+from reviewdesk.sample.units import UnitFrame
 from schemas.queue import QueueConfig
 
 HASH_RULE = "duckdb hash(unit_id || ':' || seed); bottom-k by hash is a simple random sample"
@@ -50,50 +51,6 @@ ANSWER_SQL = (
     r"'(\s|\\[nrt])+', '', 'g'))"
 )
 _relations = itertools.count()  # names of the relations each `units` call registers, unique in the process
-
-
-@dataclass
-class Unit:
-    """One sampled unit before it becomes an item: a run, or a pair of runs."""
-
-    uid: str
-    run_id: str | None
-    run_a: str | None
-    run_b: str | None
-    pi: float | None
-    stratum: str | None = None
-    gold_answer: str | None = None
-    key: str | None = None  # a trace or session unit's key (`reviewdesk.sample.units.unit_key_sql`)
-    first_start: datetime | None = None  # the earliest start_time of its runs when drawn (`unit_windows`)
-    last_start: datetime | None = None  # the latest
-
-
-def trace_keys(con: duckdb.DuckDBPyConnection, units: list[Unit]) -> list[Unit]:
-    """The drawn trace units with their keys, read by their roots' rowids (`Unit.key` as `roots_sql` gave it):
-    a few ms for a batch, where reading the key of every root to draw from cost about 5% of a 10M-run draw."""
-    if not units:
-        return units
-    found = dict(con.execute(
-        f"SELECT k.rid, {unit_key_sql('trace')} FROM runs r JOIN (SELECT unnest($rids) AS rid) k ON r.rowid = k.rid",
-        {"rids": [u.key for u in units]},
-    ).fetchall())  # fmt: skip
-    return [replace(u, key=found[u.key]) for u in units]
-
-
-def unit_windows(con: duckdb.DuckDBPyConnection, unit: str, units: list[Unit]) -> list[Unit]:
-    """The drawn trace or session units with the window their runs started in (`Unit.first_start`, `last_start`;
-    None when none has a start time), over the runs the draw counts as theirs (`keyed_runs_sql` by `Unit.key`),
-    in one query for the drawn units only: publish reads a unit's runs within it, which spares it reading a key
-    column whole. The unit summary aggregates no start time for this: it is read for every run of every unit."""
-    if not units:
-        return units
-    every = "'-infinity'::TIMESTAMPTZ AS lo, 'infinity'::TIMESTAMPTZ AS hi"
-    runs = keyed_runs_sql(f"(SELECT unnest($keys) AS key, {_lit(unit)} AS unit, {every})", "k.key, r.start_time",
-                          undated=False)  # fmt: skip
-    found = {key: (lo, hi) for key, lo, hi in con.execute(
-        f"SELECT key, min(start_time), max(start_time) FROM ({runs}) GROUP BY key", {"keys": [u.key for u in units]}
-    ).fetchall()}  # fmt: skip
-    return [replace(u, first_start=lo, last_start=hi) for u in units for lo, hi in [found.get(u.key, (None, None))]]
 
 
 def _lit(text: str) -> str:
@@ -115,7 +72,8 @@ class Population:
     """SQL for a queue's population: one row per unit (a run, or a pair), with its seeded hash.
 
     The queue's own SQL is evaluated in the sandbox (`evaluation`), never on `con`: each `units`
-    call registers its values on `con`, and `close` (or leaving a `with` block) removes them.
+    call registers its values on `con`, and `close` (or leaving a `with` block) removes them and
+    the table of drawn units.
     """
 
     def __init__(
@@ -128,6 +86,7 @@ class Population:
             )  # fmt: skip
         self.con, self.queue, self.seed = con, queue, seed
         self.registered: list[str] = []
+        self.drawn = create_drawn(con)  # what the design draws (`reviewdesk.sample.drawn`)
         self.exclude = "TRUE"
         # trace and session units (`now`: when their settle time is measured from; the clock by default)
         self.frame = UnitFrame(con, queue, now) if queue.unit != "run" else None
@@ -140,14 +99,20 @@ class Population:
     def __enter__(self) -> Population:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        if exc_type is None:
+            self.close()
+            return
+        with suppress(duckdb.Error):  # in an aborted transaction, which would hide the error that aborted it
+            self.close()
 
     def close(self) -> None:
-        """Drop the relations `units` registered on the connection."""
+        """Drop the relations `units` registered on the connection, and the drawn units."""
         self.con.complete()  # a result read with fetchone() is still open, and would refuse the unregistering
         while self.registered:
             self.con.unregister(self.registered.pop())
+        with suppress(duckdb.Error):  # in a failed transaction, whose rollback drops it anyway
+            self.con.execute(f"DROP TABLE IF EXISTS {self.drawn}")
         if self.frame is not None:
             self.frame.close()
 
@@ -232,16 +197,16 @@ class Population:
         return self.con.execute(sql).fetchone()[0]
 
     def payload(self, **extra: str) -> str:
-        """What a drawn unit brings back: its id, runs and hash (to sort by, in Python), plus `extra`."""
+        """What a drawn unit brings back, as a struct: its id, runs and hash (to order by), plus `extra`."""
         fields = {"u": "__uid", "h": "__h"} | ({"a": "__a", "b": "__b"} if self.pairwise else {"r": "__run"})
         fields |= ({} if self.frame is None else {"k": "__key"}) | extra
         return "{" + ", ".join(f"'{k}': {v}" for k, v in fields.items()) + "}"
 
-    def unit(self, row: dict, pi: float | None, stratum: str | None = None) -> Unit:
-        """The drawn unit of a `payload` row, with its inclusion probability."""
-        if self.pairwise:
-            return Unit(row["u"], None, row["a"], row["b"], pi, stratum)
-        return Unit(row["u"], row["r"], None, None, pi, stratum, key=row.get("k"))
+    def fields(self, r: str) -> str:
+        """The drawn table's columns (`drawn`) of a `payload` struct `r`, by name."""
+        runs = f"{r}.a AS run_a, {r}.b AS run_b" if self.pairwise else f"{r}.r AS run_id"
+        key = "" if self.frame is None else f", {r}.k AS {'rid' if self.queue.unit == 'trace' else 'key'}"
+        return f"{r}.u AS uid, {runs}{key}"
 
     def empty_message(self, identical: int = 0) -> str:
         """Why there is nothing to sample (`identical`: pairs left out as identical), and what to do about it."""
@@ -262,9 +227,4 @@ class Population:
         return f"Nothing to sample: {what}; ingest runs or loosen sampling.filter."
 
 
-def bottom(rows: list[dict] | None, k: int) -> list[dict]:
-    """The k rows with the smallest hash (ties by unit id), in that order."""
-    return sorted(rows or [], key=lambda r: (r["h"], r["u"]))[:k]
-
-
-__all__ = ["ANSWER_SQL", "HASH_RULE", "Population", "Unit", "bottom", "digest", "trace_keys", "uniform", "unit_windows"]
+__all__ = ["ANSWER_SQL", "HASH_RULE", "Population", "digest", "uniform"]

@@ -108,10 +108,10 @@ def unit_runs_sql(unit: str, columns: list[str], orphans: str | None) -> str:
 
 def roots_sql(unit: str, columns: list[str], orphans: str | None) -> str:
     """Per root run: its unit key's hashes, the unit id it gives (__uid: the trace's root run id, the session id),
-    the unit key itself (__key; for a trace, its root's rowid until `population.trace_keys`), `columns` and, for
+    the unit key itself (__key; for a trace, its root's rowid until `drawn.add_unit_keys`), `columns` and, for
     a session's turns (ordered by time), run_id and start_time."""
     key = unit_key_sql(unit)
-    # a trace's key is read later for the drawn ones only (`trace_keys`): here its root's rowid stands for it
+    # a trace's key is read later for the drawn ones only (`drawn.add_unit_keys`): here its root's rowid stands for it
     uid, ref, ordered = ("run_id", "rowid", []) if unit == "trace" else (key, key, ["run_id", "start_time"])
     select = _keyed(unit, f"{uid} AS __uid, {ref} AS __key{_columns([*columns, *ordered])}")
     # one scan filtered on the parent, one on the few orphans' rowids: each reads its strings only where it keeps a row

@@ -291,7 +291,7 @@ def m020_item_unit_keys(con: duckdb.DuckDBPyConnection) -> None:
 
 @migration
 def m021_item_unit_windows(con: duckdb.DuckDBPyConnection) -> None:
-    # The window (min, max start_time) a unit item's runs started in when drawn (`sample.population.unit_windows`):
+    # The window (min, max start_time) a unit item's runs started in when drawn (`sample.drawn.add_unit_keys`):
     # publish reads them within it. NULL for run items, units without times and items drawn before: read whole.
     con.execute("ALTER TABLE items ADD COLUMN unit_first_start TIMESTAMPTZ")
     con.execute("ALTER TABLE items ADD COLUMN unit_last_start TIMESTAMPTZ")
