@@ -86,11 +86,12 @@ ITEMS_SQL = """
 
 
 def assemble(
-    con: duckdb.DuckDBPyConnection, drawn: str, queue: QueueConfig, seed: int, population: int, params: dict
+    con: duckdb.DuckDBPyConnection, drawn: str, queue: QueueConfig, seed: int, population: int, params: dict,
+    sampled: int, gold: int,
 ) -> Batch:
-    """The batch's record (its items are in `drawn`), with an id that is a digest of the design and the sample:
-    the same seed on the same data gives the same id (and item ids), and a different sample can never collide
-    with a recorded batch."""
+    """The batch's record (its `sampled` units and `gold` items are in `drawn`), with an id that is a digest of
+    the design and the sample: the same seed on the same data gives the same id (and item ids), and a different
+    sample can never collide with a recorded batch."""
     design = {
         "queue": queue.name, "kind": queue.kind, "strategy": queue.sampling.strategy, "seed": seed,
         "rubric_version": queue.rubric_version, "population": population,
@@ -99,8 +100,6 @@ def assemble(
     }  # fmt: skip
     prefix = json.dumps(design, sort_keys=True, default=str)
     fingerprint = con.execute(FINGERPRINT_SQL.format(drawn=drawn), {"design": prefix}).fetchone()[0]
-    sampled, gold = (con.execute(f"SELECT count(*) FILTER (NOT is_gold), count(*) FILTER (is_gold) FROM {drawn}")
-                     .fetchone())  # fmt: skip
     return Batch(
         "b-" + fingerprint[:12], queue.name, queue.kind, queue.sampling.strategy, seed, population, sampled,
         queue.rubric_version, datetime.now(UTC), params, item_count=sampled + gold,

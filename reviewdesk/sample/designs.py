@@ -108,7 +108,7 @@ def draw_batch(
         params = design_params(queue, requested, seed_source, details, sampled, gold)
         if backlog is not None:
             params["backlog"] = backlog
-        batch = assemble(con, pop.drawn, queue, seed, population, params)
+        batch = assemble(con, pop.drawn, queue, seed, population, params, sampled, gold)
         if not con.execute("SELECT 1 FROM batches WHERE batch_id = ?", [batch.batch_id]).fetchall():
             write_record(con, batch)
             write_items(con, pop.drawn, queue, batch)
@@ -116,9 +116,9 @@ def draw_batch(
 
 
 # ---------------------------------------------------------------------------------------------
-# The three designs; each returns (population size, drawn units, details for `params`)
+# The three designs; each draws its units into `pop.drawn` and returns (population size, details for `params`)
 
-Draw = tuple[int, dict[str, Any]]  # the population's size, and details for `params`; the units go into `pop.drawn`
+Draw = tuple[int, dict[str, Any]]
 
 
 def _random(con: duckdb.DuckDBPyConnection, pop: Population, requested: int) -> Draw:

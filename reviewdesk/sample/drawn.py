@@ -6,7 +6,7 @@ aggregation, gold items are added beside them, a trace or session unit gets its 
 items that cost about 2 s of a 2.6 s draw (bench/publish_bench.py).
 
 Columns: uid (the unit id: a run id, `run_a || ' ' || run_b`, a trace's root run id or a session id), run_id,
-run_a, run_b, rid (a trace root's rowid, until `unit_keys`), key (a trace or session unit's key,
+run_a, run_b, rid (a trace root's rowid, until `add_unit_keys`), key (a trace or session unit's key,
 `units.unit_key_sql`), pi, stratum, is_gold, gold_answer (JSON text), first_start and last_start (the window
 its runs started in).
 """
@@ -32,9 +32,9 @@ def create_drawn(con: duckdb.DuckDBPyConnection) -> str:
     return name
 
 
-def count(con: duckdb.DuckDBPyConnection, drawn: str, gold: bool = False) -> int:
-    """The drawn units (`gold`: the gold items)."""
-    return con.execute(f"SELECT count(*) FROM {drawn} WHERE is_gold = {gold}").fetchone()[0]
+def count(con: duckdb.DuckDBPyConnection, drawn: str) -> int:
+    """How many units the design drew (gold items aside)."""
+    return con.execute(f"SELECT count(*) FROM {drawn} WHERE NOT is_gold").fetchone()[0]
 
 
 def add_unit_keys(con: duckdb.DuckDBPyConnection, drawn: str, unit: str) -> None:
